@@ -1,0 +1,199 @@
+//! Small typed values shared by every L402 crate: hashes, preimages, token ids and amounts.
+
+use core::fmt;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// Error returned when a hex string cannot become one of the 32-byte values below.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HexError {
+    /// The string is not exactly 64 characters long.
+    #[error("expected 64 hex characters, got {0}")]
+    Length(usize),
+    /// The string holds a character outside `0-9a-fA-F`.
+    #[error("not hexadecimal")]
+    NotHex,
+    /// The string holds upper-case hex where lower-case is required.
+    #[error("upper-case hex is not accepted here; use lower-case")]
+    UpperCase,
+}
+
+fn decode_hex32(s: &str, lower_only: bool) -> Result<[u8; 32], HexError> {
+    if s.len() != 64 {
+        return Err(HexError::Length(s.len()));
+    }
+    if lower_only && s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(HexError::UpperCase);
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).map_err(|_| HexError::NotHex)?;
+    Ok(out)
+}
+
+/// The SHA-256 payment hash of a Lightning invoice.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PaymentHash(pub [u8; 32]);
+
+impl PaymentHash {
+    /// Parses 64 hex characters (either case).
+    pub fn from_hex(s: &str) -> Result<Self, HexError> {
+        decode_hex32(s, false).map(Self)
+    }
+    /// Lower-case hex encoding.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for PaymentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PaymentHash({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for PaymentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// The 32-byte secret whose SHA-256 is the payment hash: the proof of payment.
+///
+/// Secret: its `Debug` output is redacted, equality is constant-time, and it is zeroized on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Preimage(pub [u8; 32]);
+
+impl Preimage {
+    /// Parses 64 hex characters. Only lower-case is accepted, as Aperture requires.
+    pub fn from_hex(s: &str) -> Result<Self, HexError> {
+        decode_hex32(s, true).map(Self)
+    }
+    /// Lower-case hex encoding (the wire form).
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+    /// The payment hash this preimage pays: `sha256(preimage)`.
+    pub fn payment_hash(&self) -> PaymentHash {
+        PaymentHash(Sha256::digest(self.0).into())
+    }
+    /// True when `sha256(self) == hash`, compared in constant time.
+    pub fn pays(&self, hash: &PaymentHash) -> bool {
+        self.payment_hash().0.ct_eq(&hash.0).into()
+    }
+}
+
+impl PartialEq for Preimage {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+impl Eq for Preimage {}
+
+impl fmt::Debug for Preimage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Preimage(<redacted>)")
+    }
+}
+
+/// The random 32-byte token id inside an L402 identifier; the client's identity for the server.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenId(pub [u8; 32]);
+
+impl TokenId {
+    /// Parses 64 hex characters (either case).
+    pub fn from_hex(s: &str) -> Result<Self, HexError> {
+        decode_hex32(s, false).map(Self)
+    }
+    /// Lower-case hex encoding.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenId({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// An amount in millisatoshis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Msat(pub u64);
+
+impl Msat {
+    /// `sats` whole satoshis, saturating on overflow.
+    pub const fn from_sat(sats: u64) -> Self {
+        Self(sats.saturating_mul(1000))
+    }
+    /// Whole satoshis, rounded up (a partial satoshi still costs one).
+    pub const fn to_sat_ceil(self) -> u64 {
+        self.0.div_ceil(1000)
+    }
+    /// Checked addition.
+    pub const fn checked_add(self, other: Msat) -> Option<Msat> {
+        match self.0.checked_add(other.0) {
+            Some(v) => Some(Msat(v)),
+            None => None,
+        }
+    }
+    /// Saturating subtraction.
+    pub const fn saturating_sub(self, other: Msat) -> Msat {
+        Msat(self.0.saturating_sub(other.0))
+    }
+}
+
+impl fmt::Display for Msat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 % 1000 == 0 {
+            write!(f, "{} sat", self.0 / 1000)
+        } else {
+            write!(f, "{}.{:03} sat", self.0 / 1000, self.0 % 1000)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preimage_vector_from_lsat_js() {
+        let p = Preimage::from_hex("2ca931a1c36b48f54948b898a271a53ed91ff7d0081939a5fa511249e81cba5c")
+            .unwrap();
+        assert_eq!(
+            p.payment_hash().to_hex(),
+            "7cef93f2c51aa65208bec1447fc38fc58d9bce1375a532edb0dcd290a2c330ae"
+        );
+        assert!(p.pays(&p.payment_hash()));
+        assert!(!p.pays(&PaymentHash([0; 32])));
+    }
+
+    #[test]
+    fn preimage_rejects_upper_case_and_bad_length() {
+        assert_eq!(Preimage::from_hex(&"AB".repeat(32)).unwrap_err(), HexError::UpperCase);
+        assert_eq!(Preimage::from_hex("abcd").unwrap_err(), HexError::Length(4));
+        assert_eq!(Preimage::from_hex(&"zz".repeat(32)).unwrap_err(), HexError::NotHex);
+    }
+
+    #[test]
+    fn preimage_debug_is_redacted() {
+        let p = Preimage([7; 32]);
+        assert_eq!(format!("{p:?}"), "Preimage(<redacted>)");
+    }
+
+    #[test]
+    fn msat_display_and_rounding() {
+        assert_eq!(Msat::from_sat(10).to_string(), "10 sat");
+        assert_eq!(Msat(1500).to_string(), "1.500 sat");
+        assert_eq!(Msat(1001).to_sat_ceil(), 2);
+    }
+}
