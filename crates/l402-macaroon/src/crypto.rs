@@ -1,0 +1,86 @@
+//! The HMAC-SHA256 chain shared by libmacaroons and go-macaroon.
+
+use core::fmt;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The fixed key that turns a root key into the chain's first key.
+const KEY_GENERATOR: &[u8] = b"macaroons-key-generator";
+
+/// A 32-byte macaroon signature (also the running key of the chain).
+///
+/// Whoever holds a macaroon's signature can add caveats to it, so `Debug` does not print it,
+/// equality is constant-time and it is zeroized on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Signature(pub(crate) [u8; 32]);
+
+impl Signature {
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+    /// Wraps raw bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl PartialEq for Signature {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+impl Eq for Signature {}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Signature(<redacted>)")
+    }
+}
+
+/// `HMAC-SHA256(key, msg)`.
+pub(crate) fn hmac(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
+    let mut mac = match HmacSha256::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable_hmac(),
+    };
+    mac.update(msg);
+    mac.finalize().into_bytes().into()
+}
+
+#[cold]
+fn unreachable_hmac() -> ! {
+    panic!("HMAC-SHA256 accepts keys of every length")
+}
+
+/// The chain's first key: `HMAC("macaroons-key-generator", root_key)`.
+pub(crate) fn derive_key(root_key: &[u8]) -> [u8; 32] {
+    hmac(KEY_GENERATOR, root_key)
+}
+
+/// The first signature: `HMAC(derive_key(root_key), identifier)`.
+pub(crate) fn initial_signature(root_key: &[u8], identifier: &[u8]) -> Signature {
+    let mut key = derive_key(root_key);
+    let sig = hmac(&key, identifier);
+    key.zeroize();
+    Signature(sig)
+}
+
+/// Extends the chain with a first-party caveat: `HMAC(sig, caveat_id)`.
+pub(crate) fn chain_first_party(sig: &Signature, caveat_id: &[u8]) -> Signature {
+    Signature(hmac(&sig.0, caveat_id))
+}
+
+/// Extends the chain with a third-party caveat: `HMAC(sig, HMAC(sig, vid) || HMAC(sig, cid))`.
+pub(crate) fn chain_third_party(sig: &Signature, vid: &[u8], caveat_id: &[u8]) -> Signature {
+    let mut both = [0u8; 64];
+    both[..32].copy_from_slice(&hmac(&sig.0, vid));
+    both[32..].copy_from_slice(&hmac(&sig.0, caveat_id));
+    Signature(hmac(&sig.0, &both))
+}
