@@ -3,9 +3,17 @@
 //! RNG and key source, BOLT11 checks, and the client's decision logic. Does no IO.
 
 pub mod base64_codec;
+pub mod caveat;
 pub mod challenge;
 pub mod credential;
+pub mod env;
+pub mod identifier;
 pub mod invoice;
+pub mod keys;
+pub mod mint;
+pub mod satisfier;
 pub mod types;
+pub mod verify;
 
+pub use l402_macaroon as macaroon;
 pub use types::{HexError, Msat, PaymentHash, Preimage, TokenId};

@@ -1,0 +1,170 @@
+//! First-party caveats: `condition=value` split at the first `=`, and the standard L402
+//! conditions `services`, `<service>_capabilities` and `<service>_valid_until`.
+
+use std::fmt;
+
+/// The condition naming the services (and tiers) a token pays for.
+pub const SERVICES: &str = "services";
+/// Suffix of the condition listing a service's capabilities.
+pub const CAPABILITIES_SUFFIX: &str = "_capabilities";
+/// Suffix of the condition giving a service's expiry in Unix seconds.
+pub const VALID_UNTIL_SUFFIX: &str = "_valid_until";
+/// The condition a client adds to carry its preimage in the gRPC credential forms.
+pub const PREIMAGE: &str = "preimage";
+
+/// A caveat split into condition and value, borrowing from the macaroon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaveatRef<'a> {
+    /// Text before the first `=`.
+    pub condition: &'a str,
+    /// Text after the first `=` (may itself contain `=`).
+    pub value: &'a str,
+}
+
+/// Splits a caveat id at its first `=`. Returns `None` for ids that are not UTF-8 or have no
+/// `=`; like Aperture, a verifier skips those.
+pub fn parse_caveat(id: &[u8]) -> Option<CaveatRef<'_>> {
+    let text = std::str::from_utf8(id).ok()?;
+    let (condition, value) = text.split_once('=')?;
+    Some(CaveatRef { condition, value })
+}
+
+/// Formats `condition=value`.
+pub fn format_caveat(condition: &str, value: &str) -> String {
+    format!("{condition}={value}")
+}
+
+/// `<service>_capabilities`.
+pub fn capabilities_condition(service: &str) -> String {
+    format!("{service}{CAPABILITIES_SUFFIX}")
+}
+
+/// `<service>_valid_until`.
+pub fn valid_until_condition(service: &str) -> String {
+    format!("{service}{VALID_UNTIL_SUFFIX}")
+}
+
+/// A service name and tier, as in `services=name:tier`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServiceTier {
+    /// The service name.
+    pub name: String,
+    /// The tier; 0 is the base tier.
+    pub tier: u8,
+}
+
+impl fmt::Display for ServiceTier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.name, self.tier)
+    }
+}
+
+/// A standard caveat value that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaveatValueError {
+    /// `services` is empty or an entry is not `name:tier` with a decimal u8 tier.
+    #[error("malformed services value {0:?}: expected name:tier[,name:tier...]")]
+    Services(String),
+    /// A `_valid_until` value that is not a decimal Unix time in seconds.
+    #[error("malformed timestamp {0:?}: expected Unix seconds")]
+    Timestamp(String),
+}
+
+/// Parses `name:tier{,name:tier}`. Empty lists, empty names and non-numeric tiers are errors.
+pub fn parse_services(value: &str) -> Result<Vec<ServiceTier>, CaveatValueError> {
+    let bad = || CaveatValueError::Services(value.to_owned());
+    value
+        .split(',')
+        .map(|entry| {
+            let (name, tier) = entry.split_once(':').ok_or_else(bad)?;
+            if name.is_empty() || tier.is_empty() || !tier.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            let tier = tier.parse::<u8>().map_err(|_| bad())?;
+            Ok(ServiceTier {
+                name: name.to_owned(),
+                tier,
+            })
+        })
+        .collect()
+}
+
+/// Formats a services list.
+pub fn format_services(services: &[ServiceTier]) -> String {
+    services
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Parses a capabilities list; the empty value means "no capabilities".
+pub fn parse_capabilities(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|c| !c.is_empty())
+}
+
+/// Parses a `_valid_until` value (Unix seconds).
+pub fn parse_timestamp(value: &str) -> Result<u64, CaveatValueError> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CaveatValueError::Timestamp(value.to_owned()));
+    }
+    value
+        .parse()
+        .map_err(|_| CaveatValueError::Timestamp(value.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_at_first_equals() {
+        assert_eq!(
+            parse_caveat(b"expiration=1337="),
+            Some(CaveatRef {
+                condition: "expiration",
+                value: "1337="
+            })
+        );
+        assert_eq!(parse_caveat(b"no-equals"), None);
+        assert_eq!(parse_caveat(&[0xff, b'=']), None);
+        assert_eq!(
+            parse_caveat(b"meme_capabilities="),
+            Some(CaveatRef {
+                condition: "meme_capabilities",
+                value: ""
+            })
+        );
+    }
+
+    #[test]
+    fn aperture_service_vectors() {
+        assert_eq!(
+            parse_services("a:0").unwrap(),
+            vec![ServiceTier {
+                name: "a".into(),
+                tier: 0
+            }]
+        );
+        assert_eq!(parse_services("a:0,b:1,c:0").unwrap().len(), 3);
+        for bad in ["", ":0", "a", "a:", "a:b", ",,", "a:256", "a:-1", "a:+1"] {
+            assert!(parse_services(bad).is_err(), "{bad:?} accepted");
+        }
+        let list = parse_services("a:0,b:1").unwrap();
+        assert_eq!(format_services(&list), "a:0,b:1");
+    }
+
+    #[test]
+    fn timestamps_and_capabilities() {
+        assert_eq!(parse_timestamp("1700000000"), Ok(1_700_000_000));
+        assert!(parse_timestamp("-1").is_err());
+        assert!(parse_timestamp("").is_err());
+        assert!(parse_timestamp("1e9").is_err());
+        assert_eq!(parse_capabilities("").count(), 0);
+        assert_eq!(
+            parse_capabilities("read,write").collect::<Vec<_>>(),
+            vec!["read", "write"]
+        );
+    }
+}

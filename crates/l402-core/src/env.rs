@@ -1,0 +1,38 @@
+//! The injected environment of the sans-IO core: a clock and a source of randomness.
+
+/// Wall-clock time in Unix seconds. Injected so verification is deterministic in tests.
+pub trait Clock {
+    /// Seconds since the Unix epoch.
+    fn now_unix(&self) -> u64;
+}
+
+/// A fixed clock, handy in tests and for replaying decisions.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub u64);
+
+impl Clock for FixedClock {
+    fn now_unix(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Cryptographically secure random bytes (callers pass the OS RNG in production).
+pub trait Rng {
+    /// Fills `buf` with random bytes.
+    fn fill(&mut self, buf: &mut [u8]);
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    /// Deterministic bytes for tests: 0, 1, 2, ... continuing across calls.
+    pub(crate) struct CountingRng(pub u8);
+
+    impl super::Rng for CountingRng {
+        fn fill(&mut self, buf: &mut [u8]) {
+            for b in buf {
+                *b = self.0;
+                self.0 = self.0.wrapping_add(1);
+            }
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! Satisfiers: for each condition, every later caveat may only narrow the one before it, and the
+//! last one decides. Conditions nobody registered a satisfier for are skipped (they may be meant
+//! for another service), as Aperture does.
+
+use crate::caveat::{self, CaveatRef, CaveatValueError};
+
+/// A caveat that fails verification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaveatFailure {
+    /// The token expired (`<service>_valid_until` is not after now).
+    #[error("token expired at {valid_until} (now {now})")]
+    Expired {
+        /// The last `_valid_until` value.
+        valid_until: u64,
+        /// The verifier's clock.
+        now: u64,
+    },
+    /// The token does not cover the requested service.
+    #[error("token does not cover service {service:?}")]
+    WrongService {
+        /// The service the request is for.
+        service: String,
+    },
+    /// The token lacks a capability the route requires.
+    #[error("token lacks capability {capability:?}")]
+    MissingCapability {
+        /// The missing capability.
+        capability: String,
+    },
+    /// A later caveat tries to widen an earlier one.
+    #[error("caveat {condition:?} widens an earlier one")]
+    Widened {
+        /// The condition.
+        condition: String,
+    },
+    /// A standard caveat's value does not parse.
+    #[error("malformed caveat {condition:?}: {error}")]
+    Malformed {
+        /// The condition.
+        condition: String,
+        /// What is wrong.
+        error: CaveatValueError,
+    },
+    /// A custom satisfier refused the caveat.
+    #[error("caveat {condition:?} not satisfied: {reason}")]
+    Custom {
+        /// The condition.
+        condition: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Checks one condition. Implement this to add custom caveats.
+pub trait Satisfier {
+    /// The exact condition this satisfier handles.
+    fn condition(&self) -> &str;
+    /// Whether a token without this condition fails (with [`Satisfier::satisfy_missing`]).
+    fn required(&self) -> bool {
+        false
+    }
+    /// The failure for a token that lacks a required condition.
+    fn satisfy_missing(&self) -> CaveatFailure {
+        CaveatFailure::Custom {
+            condition: self.condition().to_owned(),
+            reason: "required caveat missing".into(),
+        }
+    }
+    /// Checks that `current` only narrows `previous` (both values of this condition).
+    fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure>;
+    /// Checks the last value of this condition against the request.
+    fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure>;
+}
+
+fn malformed(condition: &str, error: CaveatValueError) -> CaveatFailure {
+    CaveatFailure::Malformed {
+        condition: condition.to_owned(),
+        error,
+    }
+}
+
+fn widened(condition: &str) -> CaveatFailure {
+    CaveatFailure::Widened {
+        condition: condition.to_owned(),
+    }
+}
+
+/// `services=name:tier,...`: the requested service must be listed; a later caveat may only drop
+/// services or lower tiers. Required: a token without it covers nothing.
+#[derive(Debug, Clone)]
+pub struct ServicesSatisfier {
+    /// The service the request is for.
+    pub target: String,
+}
+
+impl Satisfier for ServicesSatisfier {
+    fn condition(&self) -> &str {
+        caveat::SERVICES
+    }
+    fn required(&self) -> bool {
+        true
+    }
+    fn satisfy_missing(&self) -> CaveatFailure {
+        CaveatFailure::WrongService {
+            service: self.target.clone(),
+        }
+    }
+    fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
+        let prev = caveat::parse_services(previous).map_err(|e| malformed(caveat::SERVICES, e))?;
+        let cur = caveat::parse_services(current).map_err(|e| malformed(caveat::SERVICES, e))?;
+        let narrows = cur
+            .iter()
+            .all(|c| prev.iter().any(|p| p.name == c.name && c.tier <= p.tier));
+        if narrows {
+            Ok(())
+        } else {
+            Err(widened(caveat::SERVICES))
+        }
+    }
+    fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure> {
+        let list = caveat::parse_services(value).map_err(|e| malformed(caveat::SERVICES, e))?;
+        if list.iter().any(|s| s.name == self.target) {
+            Ok(())
+        } else {
+            Err(CaveatFailure::WrongService {
+                service: self.target.clone(),
+            })
+        }
+    }
+}
+
+/// `<service>_capabilities=a,b`: every required capability must be in the last list; a later
+/// list must be a subset of the one before. Required only when the route needs capabilities.
+#[derive(Debug, Clone)]
+pub struct CapabilitiesSatisfier {
+    condition: String,
+    required: Vec<String>,
+}
+
+impl CapabilitiesSatisfier {
+    /// A satisfier for `service` demanding `required` capabilities.
+    pub fn new(service: &str, required: Vec<String>) -> Self {
+        Self {
+            condition: caveat::capabilities_condition(service),
+            required,
+        }
+    }
+}
+
+impl Satisfier for CapabilitiesSatisfier {
+    fn condition(&self) -> &str {
+        &self.condition
+    }
+    fn required(&self) -> bool {
+        !self.required.is_empty()
+    }
+    fn satisfy_missing(&self) -> CaveatFailure {
+        CaveatFailure::MissingCapability {
+            capability: self.required.first().cloned().unwrap_or_default(),
+        }
+    }
+    fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
+        let subset = caveat::parse_capabilities(current)
+            .all(|c| caveat::parse_capabilities(previous).any(|p| p == c));
+        if subset {
+            Ok(())
+        } else {
+            Err(widened(&self.condition))
+        }
+    }
+    fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure> {
+        match self
+            .required
+            .iter()
+            .find(|r| !caveat::parse_capabilities(value).any(|have| have == r.as_str()))
+        {
+            None => Ok(()),
+            Some(missing) => Err(CaveatFailure::MissingCapability {
+                capability: missing.clone(),
+            }),
+        }
+    }
+}
+
+/// `<service>_valid_until=<unix seconds>`: valid while now is strictly before the last value; a
+/// later value may not be later than the one before.
+#[derive(Debug, Clone)]
+pub struct ValidUntilSatisfier {
+    condition: String,
+    now: u64,
+}
+
+impl ValidUntilSatisfier {
+    /// A satisfier for `service` at time `now`.
+    pub fn new(service: &str, now: u64) -> Self {
+        Self {
+            condition: caveat::valid_until_condition(service),
+            now,
+        }
+    }
+}
+
+impl Satisfier for ValidUntilSatisfier {
+    fn condition(&self) -> &str {
+        &self.condition
+    }
+    fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
+        let prev = caveat::parse_timestamp(previous).map_err(|e| malformed(&self.condition, e))?;
+        let cur = caveat::parse_timestamp(current).map_err(|e| malformed(&self.condition, e))?;
+        if cur <= prev {
+            Ok(())
+        } else {
+            Err(widened(&self.condition))
+        }
+    }
+    fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure> {
+        let valid_until =
+            caveat::parse_timestamp(value).map_err(|e| malformed(&self.condition, e))?;
+        if self.now < valid_until {
+            Ok(())
+        } else {
+            Err(CaveatFailure::Expired {
+                valid_until,
+                now: self.now,
+            })
+        }
+    }
+}
+
+/// Runs `satisfiers` over the caveats in macaroon order.
+pub fn check_caveats(
+    caveats: &[CaveatRef<'_>],
+    satisfiers: &[&dyn Satisfier],
+) -> Result<(), CaveatFailure> {
+    for satisfier in satisfiers {
+        let mut values = caveats
+            .iter()
+            .filter(|c| c.condition == satisfier.condition())
+            .map(|c| c.value);
+        let Some(mut last) = values.next() else {
+            if satisfier.required() {
+                return Err(satisfier.satisfy_missing());
+            }
+            continue;
+        };
+        for value in values {
+            satisfier.satisfy_previous(last, value)?;
+            last = value;
+        }
+        satisfier.satisfy_final(last)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(items: &[&'static str]) -> Vec<CaveatRef<'static>> {
+        items
+            .iter()
+            .filter_map(|s| caveat::parse_caveat(s.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn aperture_valid_until_vectors() {
+        let now = 1_000_000;
+        let sat = ValidUntilSatisfier::new("svc", now);
+        let cav = |vals: &[u64]| -> Vec<String> {
+            vals.iter()
+                .map(|v| format!("svc_valid_until={v}"))
+                .collect()
+        };
+        let check = |vals: &[u64]| {
+            let owned = cav(vals);
+            let parsed: Vec<_> = owned
+                .iter()
+                .filter_map(|s| caveat::parse_caveat(s.as_bytes()))
+                .collect();
+            check_caveats(&parsed, &[&sat])
+        };
+        assert!(check(&[now + 1000]).is_ok());
+        assert!(matches!(
+            check(&[now - 1000]),
+            Err(CaveatFailure::Expired { .. })
+        ));
+        assert!(check(&[now + 1000, now + 500]).is_ok());
+        assert!(matches!(
+            check(&[now + 500, now + 1000]),
+            Err(CaveatFailure::Widened { .. })
+        ));
+        assert!(
+            matches!(check(&[now]), Err(CaveatFailure::Expired { .. })),
+            "expiry is strict"
+        );
+    }
+
+    #[test]
+    fn services_narrowing_and_target() {
+        let sat = ServicesSatisfier { target: "b".into() };
+        assert!(check_caveats(&refs(&["services=a:0,b:1"]), &[&sat]).is_ok());
+        assert!(check_caveats(&refs(&["services=a:0,b:1", "services=b:0"]), &[&sat]).is_ok());
+        assert!(matches!(
+            check_caveats(&refs(&["services=a:0,b:1", "services=a:0"]), &[&sat]),
+            Err(CaveatFailure::WrongService { .. })
+        ));
+        assert!(matches!(
+            check_caveats(&refs(&["services=a:0", "services=a:0,b:0"]), &[&sat]),
+            Err(CaveatFailure::Widened { .. })
+        ));
+        assert!(matches!(
+            check_caveats(&refs(&["services=b:0", "services=b:1"]), &[&sat]),
+            Err(CaveatFailure::Widened { .. })
+        ));
+        assert!(matches!(
+            check_caveats(&refs(&[]), &[&sat]),
+            Err(CaveatFailure::WrongService { .. })
+        ));
+        assert!(matches!(
+            check_caveats(&refs(&["services=b"]), &[&sat]),
+            Err(CaveatFailure::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn capabilities_enforced() {
+        let need_write = CapabilitiesSatisfier::new("svc", vec!["write".into()]);
+        let need_none = CapabilitiesSatisfier::new("svc", vec![]);
+        assert!(check_caveats(&refs(&["svc_capabilities=read,write"]), &[&need_write]).is_ok());
+        assert!(matches!(
+            check_caveats(
+                &refs(&["svc_capabilities=read,write", "svc_capabilities=read"]),
+                &[&need_write]
+            ),
+            Err(CaveatFailure::MissingCapability { .. })
+        ));
+        assert!(matches!(
+            check_caveats(
+                &refs(&["svc_capabilities=read", "svc_capabilities=read,write"]),
+                &[&need_write]
+            ),
+            Err(CaveatFailure::Widened { .. })
+        ));
+        assert!(matches!(
+            check_caveats(&refs(&[]), &[&need_write]),
+            Err(CaveatFailure::MissingCapability { .. })
+        ));
+        assert!(check_caveats(&refs(&[]), &[&need_none]).is_ok());
+        assert!(check_caveats(&refs(&["svc_capabilities="]), &[&need_none]).is_ok());
+        // Other services' caveats are ignored.
+        assert!(
+            check_caveats(
+                &refs(&["other_capabilities=", "svc_capabilities=write"]),
+                &[&need_write]
+            )
+            .is_ok()
+        );
+    }
+}

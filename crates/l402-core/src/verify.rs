@@ -1,0 +1,227 @@
+//! Verification: signature, proof of payment and every caveat the server understands, with a
+//! typed error that separates malformed input from an invalid token and names the reason.
+
+use std::collections::HashSet;
+
+use l402_macaroon::{DecodeError, Macaroon, VerifyError as MacVerifyError};
+
+use crate::caveat::{self, CaveatRef};
+use crate::credential::{Credential, CredentialError, PreimageSource};
+use crate::identifier::{Identifier, IdentifierError};
+use crate::keys::{RootKeyError, RootKeySource};
+use crate::satisfier::{
+    CapabilitiesSatisfier, CaveatFailure, Satisfier, ServicesSatisfier, ValidUntilSatisfier,
+    check_caveats,
+};
+use crate::types::{Preimage, TokenId};
+
+/// Why a credential was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The request carries no L402 credential at all.
+    #[error("no L402 credential")]
+    Missing,
+    /// The credential header does not parse.
+    #[error("malformed credential: {0}")]
+    MalformedCredential(CredentialError),
+    /// The macaroon bytes are not a V2 macaroon.
+    #[error("malformed macaroon: {0}")]
+    MalformedMacaroon(DecodeError),
+    /// The macaroon identifier is not an L402 version-0 identifier.
+    #[error("malformed identifier: {0}")]
+    MalformedIdentifier(IdentifierError),
+    /// A gRPC-style credential without a `preimage=` caveat.
+    #[error("no preimage: send `Authorization: L402 <macaroon>:<preimage>` or a preimage= caveat")]
+    MissingPreimage,
+    /// The `preimage=` caveat is not 64 lower-case hex characters.
+    #[error("malformed preimage caveat")]
+    MalformedPreimage,
+    /// `sha256(preimage)` is not the payment hash: the invoice was not paid.
+    #[error("preimage does not match the payment hash")]
+    WrongPreimage,
+    /// The token was minted under a key epoch this server does not hold.
+    #[error("unknown key epoch {0}")]
+    UnknownKeyEpoch(u32),
+    /// The key source has no root key for this token.
+    #[error("unknown token")]
+    UnknownRootKey,
+    /// The signature chain does not verify: forged or altered.
+    #[error("bad signature")]
+    BadSignature,
+    /// Third-party caveats cannot be discharged here.
+    #[error("third-party caveats are not supported")]
+    ThirdPartyCaveat,
+    /// The token was revoked.
+    #[error("token revoked")]
+    Revoked,
+    /// A caveat refused the request (expired, wrong service, missing capability, ...).
+    #[error(transparent)]
+    Caveat(CaveatFailure),
+}
+
+impl TokenError {
+    /// True when the input could not even be parsed, as opposed to a well-formed but invalid
+    /// token.
+    pub fn is_malformed(&self) -> bool {
+        matches!(
+            self,
+            Self::MalformedCredential(_)
+                | Self::MalformedMacaroon(_)
+                | Self::MalformedIdentifier(_)
+                | Self::MalformedPreimage
+                | Self::Caveat(CaveatFailure::Malformed { .. })
+        )
+    }
+
+    /// A stable, machine-readable reason code for response bodies and metrics.
+    pub fn reason_code(&self) -> &'static str {
+        match self {
+            Self::Missing => "missing_credential",
+            Self::MalformedCredential(_) => "malformed_credential",
+            Self::MalformedMacaroon(_) => "malformed_macaroon",
+            Self::MalformedIdentifier(_) => "malformed_identifier",
+            Self::MissingPreimage => "missing_preimage",
+            Self::MalformedPreimage => "malformed_preimage",
+            Self::WrongPreimage => "wrong_preimage",
+            Self::UnknownKeyEpoch(_) => "unknown_key_epoch",
+            Self::UnknownRootKey => "unknown_token",
+            Self::BadSignature => "bad_signature",
+            Self::ThirdPartyCaveat => "third_party_caveat",
+            Self::Revoked => "revoked",
+            Self::Caveat(CaveatFailure::Expired { .. }) => "expired",
+            Self::Caveat(CaveatFailure::WrongService { .. }) => "wrong_service",
+            Self::Caveat(CaveatFailure::MissingCapability { .. }) => "missing_capability",
+            Self::Caveat(CaveatFailure::Widened { .. }) => "caveat_widened",
+            Self::Caveat(CaveatFailure::Malformed { .. }) => "malformed_caveat",
+            Self::Caveat(_) => "caveat_failed",
+        }
+    }
+}
+
+/// Revoked token ids, as the verifier sees them (an in-memory set on the server).
+pub trait Revocations {
+    /// True when `token_id` is revoked.
+    fn is_revoked(&self, token_id: &TokenId) -> bool;
+}
+
+/// Nothing is revoked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRevocations;
+
+impl Revocations for NoRevocations {
+    fn is_revoked(&self, _token_id: &TokenId) -> bool {
+        false
+    }
+}
+
+impl Revocations for HashSet<TokenId> {
+    fn is_revoked(&self, token_id: &TokenId) -> bool {
+        self.contains(token_id)
+    }
+}
+
+/// What the request asks of the token.
+#[derive(Clone, Copy)]
+pub struct RequestContext<'a> {
+    /// The service the request is for.
+    pub service: &'a str,
+    /// Capabilities the matched route requires.
+    pub required_capabilities: &'a [String],
+    /// The verifier's clock, Unix seconds.
+    pub now_unix: u64,
+    /// Satisfiers for custom conditions.
+    pub custom: &'a [&'a dyn Satisfier],
+}
+
+/// A token that verified, with what the upstream may need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// The identifier (payment hash and token id).
+    pub identifier: Identifier,
+    /// The first-party caveats, in order, without `preimage=`.
+    pub caveats: Vec<String>,
+}
+
+/// Verifies a parsed credential. The first macaroon is the token; extra macaroons (discharges)
+/// are ignored, since third-party caveats are refused anyway.
+pub fn verify_credential(
+    credential: &Credential,
+    keys: &dyn RootKeySource,
+    revocations: &dyn Revocations,
+    request: &RequestContext<'_>,
+) -> Result<VerifiedToken, TokenError> {
+    let bytes = credential.macaroons.first().ok_or(TokenError::Missing)?;
+    let macaroon = Macaroon::decode_v2(bytes).map_err(TokenError::MalformedMacaroon)?;
+    let explicit = match &credential.preimage {
+        PreimageSource::Explicit(p) => Some(p),
+        PreimageSource::InCaveat => None,
+    };
+    verify_macaroon(&macaroon, explicit, keys, revocations, request)
+}
+
+/// Verifies a decoded macaroon. With `preimage` `None`, the preimage comes from the macaroon's
+/// last `preimage=` caveat (Aperture's gRPC form).
+pub fn verify_macaroon(
+    macaroon: &Macaroon,
+    preimage: Option<&Preimage>,
+    keys: &dyn RootKeySource,
+    revocations: &dyn Revocations,
+    request: &RequestContext<'_>,
+) -> Result<VerifiedToken, TokenError> {
+    let identifier =
+        Identifier::decode(macaroon.identifier()).map_err(TokenError::MalformedIdentifier)?;
+    let caveats: Vec<CaveatRef<'_>> = macaroon
+        .first_party_caveats()
+        .filter_map(caveat::parse_caveat)
+        .collect();
+
+    let from_caveat;
+    let preimage = match preimage {
+        Some(p) => p,
+        None => {
+            let hex = caveats
+                .iter()
+                .rev()
+                .find(|c| c.condition == caveat::PREIMAGE)
+                .ok_or(TokenError::MissingPreimage)?;
+            from_caveat =
+                Preimage::from_hex(hex.value).map_err(|_| TokenError::MalformedPreimage)?;
+            &from_caveat
+        }
+    };
+    if !preimage.pays(&identifier.payment_hash) {
+        return Err(TokenError::WrongPreimage);
+    }
+
+    let root_key = keys.root_key(&identifier).map_err(|e| match e {
+        RootKeyError::UnknownEpoch(epoch) => TokenError::UnknownKeyEpoch(epoch),
+        _ => TokenError::UnknownRootKey,
+    })?;
+    macaroon.verify(&root_key).map_err(|e| match e {
+        MacVerifyError::ThirdPartyCaveat(_) => TokenError::ThirdPartyCaveat,
+        _ => TokenError::BadSignature,
+    })?;
+    if revocations.is_revoked(&identifier.token_id) {
+        return Err(TokenError::Revoked);
+    }
+
+    let services = ServicesSatisfier {
+        target: request.service.to_owned(),
+    };
+    let capabilities =
+        CapabilitiesSatisfier::new(request.service, request.required_capabilities.to_vec());
+    let valid_until = ValidUntilSatisfier::new(request.service, request.now_unix);
+    let mut satisfiers: Vec<&dyn Satisfier> = vec![&services, &capabilities, &valid_until];
+    satisfiers.extend_from_slice(request.custom);
+    check_caveats(&caveats, &satisfiers).map_err(TokenError::Caveat)?;
+
+    Ok(VerifiedToken {
+        identifier,
+        caveats: caveats
+            .iter()
+            .filter(|c| c.condition != caveat::PREIMAGE)
+            .map(|c| caveat::format_caveat(c.condition, c.value))
+            .collect(),
+    })
+}
