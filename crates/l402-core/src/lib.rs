@@ -5,6 +5,7 @@
 pub mod base64_codec;
 pub mod caveat;
 pub mod challenge;
+pub mod client;
 pub mod credential;
 pub mod env;
 pub mod identifier;
