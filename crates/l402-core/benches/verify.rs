@@ -1,0 +1,93 @@
+//! The full verify path (parse the Authorization header, rebuild the root key, check the HMAC
+//! chain with 3 caveats, hash the preimage, run the satisfiers), beside bare HMAC-SHA256 of the
+//! same bytes as the baseline. Run: `cargo bench -p l402-core --bench verify`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use hmac::{Hmac, Mac};
+use l402_core::Preimage;
+use l402_core::caveat::ServiceTier;
+use l402_core::credential::{CredentialHeaders, authorization_header_values, parse_credential};
+use l402_core::env::{FixedClock, Rng};
+use l402_core::keys::{KeyRing, MasterKey};
+use l402_core::mint::{MintRequest, Minter, ServiceGrant};
+use l402_core::verify::{NoRevocations, RequestContext, verify_credential};
+use sha2::Sha256;
+
+struct Fixed;
+impl Rng for Fixed {
+    fn fill(&mut self, buf: &mut [u8]) {
+        buf.fill(0x5a);
+    }
+}
+
+fn hmac(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("any key length");
+    mac.update(msg);
+    mac.finalize().into_bytes().into()
+}
+
+fn bench(c: &mut Criterion) {
+    const NOW: u64 = 1_700_000_000;
+    let ring = KeyRing::new(1, &MasterKey::from_bytes([7; 32]));
+    let preimage = Preimage([9; 32]);
+    let mac = Minter::new(ring.clone())
+        .mint(
+            &MintRequest {
+                payment_hash: preimage.payment_hash(),
+                grants: vec![ServiceGrant {
+                    service: ServiceTier {
+                        name: "weather".into(),
+                        tier: 0,
+                    },
+                    capabilities: vec!["read".into(), "write".into()],
+                    lifetime_secs: Some(3600),
+                }],
+                extra_caveats: vec![],
+            },
+            &FixedClock(NOW),
+            &mut Fixed,
+        )
+        .expect("epoch 1 is in the ring");
+    assert_eq!(mac.caveats().len(), 3);
+    let header = authorization_header_values(&mac.encode_v2(), &preimage)[1].clone();
+    let required = vec!["read".to_string()];
+    let ctx = RequestContext {
+        service: "weather",
+        required_capabilities: &required,
+        now_unix: NOW + 1,
+        custom: &[],
+    };
+    let identifier = mac.identifier().to_vec();
+    let caveats: Vec<Vec<u8>> = mac.caveats().iter().map(|c| c.id.clone()).collect();
+
+    let mut group = c.benchmark_group("verify");
+    group.bench_function("full_verify_path", |b| {
+        b.iter(|| {
+            let headers = CredentialHeaders {
+                authorization: vec![black_box(header.as_str())],
+                grpc_metadata_macaroon: None,
+                macaroon: None,
+            };
+            let cred = parse_credential(&headers).expect("valid header");
+            verify_credential(&cred, &ring, &NoRevocations, &ctx).expect("valid token")
+        })
+    });
+    group.bench_function("baseline_hmac_x1_header_bytes", |b| {
+        b.iter(|| hmac(&[7; 32], black_box(header.as_bytes())))
+    });
+    group.bench_function("baseline_hmac_x4_chain", |b| {
+        b.iter(|| {
+            let mut sig = hmac(&[7; 32], black_box(&identifier));
+            for c in &caveats {
+                sig = hmac(&sig, c);
+            }
+            sig
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
