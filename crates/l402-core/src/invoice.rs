@@ -1,1 +1,609 @@
-//! (in progress)
+//! BOLT11 invoices as L402 sees them: parsing (with the signature checked) and the checks a
+//! client runs before it pays anything. Sans-IO: the current time is passed in.
+//!
+//! Parsing is deliberately a little more lenient than `lightning-invoice`'s strict
+//! [`Bolt11Invoice`](lightning_invoice::Bolt11Invoice): invoices without a payment secret (`s`
+//! field) or without a description are accepted, because older L402 servers still issue them
+//! (the lsat-js vector in the tests is one). Whether such an invoice can actually be paid is the
+//! paying node's decision. Everything that matters for the client's safety is strict: the
+//! signature must verify, there must be exactly one payment hash, and the amount must be a whole
+//! number of millisatoshis.
+
+use core::fmt;
+use core::str::FromStr;
+
+use lightning_invoice::{Currency, SignedRawBolt11Invoice, TaggedField};
+
+use crate::types::{Msat, PaymentHash};
+
+/// Default invoice expiry in seconds when the invoice has no `x` field (BOLT11).
+pub const DEFAULT_EXPIRY_SECS: u64 = 3600;
+
+/// The Bitcoin network an invoice (or a node) belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Network {
+    /// Bitcoin mainnet (BOLT11 prefix `lnbc`).
+    Bitcoin,
+    /// Bitcoin testnet (BOLT11 prefix `lntb`).
+    Testnet,
+    /// Bitcoin signet (BOLT11 prefix `lntbs`).
+    Signet,
+    /// Bitcoin regtest (BOLT11 prefix `lnbcrt`).
+    Regtest,
+}
+
+impl Network {
+    /// Every network, in a fixed order.
+    pub const ALL: [Network; 4] = [
+        Network::Bitcoin,
+        Network::Testnet,
+        Network::Signet,
+        Network::Regtest,
+    ];
+
+    /// The canonical lower-case name, as printed by `Display` and accepted by `FromStr`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Network::Bitcoin => "bitcoin",
+            Network::Testnet => "testnet",
+            Network::Signet => "signet",
+            Network::Regtest => "regtest",
+        }
+    }
+
+    /// The BOLT11 human-readable prefix of this network's invoices (before the amount).
+    pub const fn bolt11_prefix(self) -> &'static str {
+        match self {
+            Network::Bitcoin => "lnbc",
+            Network::Testnet => "lntb",
+            Network::Signet => "lntbs",
+            Network::Regtest => "lnbcrt",
+        }
+    }
+
+    /// The `lightning-invoice` currency for this network.
+    pub const fn to_currency(self) -> Currency {
+        match self {
+            Network::Bitcoin => Currency::Bitcoin,
+            Network::Testnet => Currency::BitcoinTestnet,
+            Network::Signet => Currency::Signet,
+            Network::Regtest => Currency::Regtest,
+        }
+    }
+
+    /// The network of a `lightning-invoice` currency; `None` for simnet, which L402 does not use.
+    pub const fn from_currency(currency: &Currency) -> Option<Network> {
+        match currency {
+            Currency::Bitcoin => Some(Network::Bitcoin),
+            Currency::BitcoinTestnet => Some(Network::Testnet),
+            Currency::Signet => Some(Network::Signet),
+            Currency::Regtest => Some(Network::Regtest),
+            Currency::Simnet => None,
+        }
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error returned when a string names no known network.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown network {input:?}: expected one of bitcoin (or mainnet), testnet, signet, regtest"
+)]
+pub struct ParseNetworkError {
+    /// The string that was given.
+    pub input: String,
+}
+
+impl FromStr for Network {
+    type Err = ParseNetworkError;
+
+    /// Accepts `bitcoin`, `mainnet`, `testnet`, `signet` and `regtest`, in any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "bitcoin" | "mainnet" => Ok(Network::Bitcoin),
+            "testnet" => Ok(Network::Testnet),
+            "signet" => Ok(Network::Signet),
+            "regtest" => Ok(Network::Regtest),
+            _ => Err(ParseNetworkError {
+                input: s.to_owned(),
+            }),
+        }
+    }
+}
+
+/// Why a string is not an acceptable BOLT11 invoice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvoiceError {
+    /// The string does not decode as BOLT11 (bech32, prefix, amount, fields).
+    #[error("malformed BOLT11 invoice: {0}")]
+    Malformed(String),
+    /// The invoice decodes, but its signature does not verify.
+    #[error("BOLT11 invoice signature is invalid")]
+    InvalidSignature,
+    /// The invoice is for a network L402 does not support (simnet).
+    #[error("BOLT11 invoice is for an unsupported network ({0})")]
+    UnsupportedNetwork(String),
+    /// The invoice has no payment hash (`p` field).
+    #[error("BOLT11 invoice has no payment hash")]
+    MissingPaymentHash,
+    /// The invoice has more than one payment hash (`p` field).
+    #[error("BOLT11 invoice has {0} payment hashes; exactly one is allowed")]
+    MultiplePaymentHashes(usize),
+    /// The invoice has more than one description or description hash.
+    #[error("BOLT11 invoice has more than one description")]
+    MultipleDescriptions,
+    /// The amount is not a whole number of millisatoshis.
+    #[error("BOLT11 invoice amount is not a whole number of millisatoshis")]
+    ImpreciseAmount,
+}
+
+/// A BOLT11 invoice reduced to what L402 needs, with its signature already verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedInvoice {
+    /// The invoice as given (trimmed, `lightning:` prefix removed).
+    pub bolt11: String,
+    /// The payment hash (`p` field).
+    pub payment_hash: PaymentHash,
+    /// The amount, if the invoice carries one.
+    pub amount: Option<Msat>,
+    /// The network, from the invoice's prefix.
+    pub network: Network,
+    /// Creation time, seconds since the Unix epoch.
+    pub created_at_unix: u64,
+    /// Seconds after creation at which the invoice expires (`x` field, default 3600).
+    pub expiry_secs: u64,
+    /// The description (`d` field); `None` when absent or given only as a hash (`h` field).
+    pub description: Option<String>,
+    /// The payee's compressed public key in lower-case hex (`n` field, or recovered from the
+    /// signature).
+    pub payee_pubkey_hex: String,
+}
+
+impl ParsedInvoice {
+    /// Expiry time, seconds since the Unix epoch (saturating).
+    pub fn expires_at_unix(&self) -> u64 {
+        self.created_at_unix.saturating_add(self.expiry_secs)
+    }
+
+    /// True when the invoice has expired at `now_unix` (the expiry second itself counts as
+    /// expired: paying at that instant would race the payee's node).
+    pub fn is_expired_at(&self, now_unix: u64) -> bool {
+        now_unix >= self.expires_at_unix()
+    }
+}
+
+/// Parses a BOLT11 invoice and verifies its signature.
+///
+/// Surrounding whitespace and a `lightning:` URI prefix are ignored. Never panics on any input.
+pub fn parse_bolt11(input: &str) -> Result<ParsedInvoice, InvoiceError> {
+    let trimmed = input.trim();
+    let bolt11 = strip_prefix_ignore_case(trimmed, "lightning:").unwrap_or(trimmed);
+
+    let signed: SignedRawBolt11Invoice = bolt11
+        .parse()
+        .map_err(|e: lightning_invoice::Bolt11ParseError| InvoiceError::Malformed(e.to_string()))?;
+
+    if !signed.check_signature() {
+        return Err(InvoiceError::InvalidSignature);
+    }
+
+    let currency = signed.currency();
+    let network = Network::from_currency(&currency)
+        .ok_or_else(|| InvoiceError::UnsupportedNetwork(format!("{currency:?}").to_lowercase()))?;
+
+    let raw = signed.raw_invoice();
+    let mut hashes = Vec::new();
+    let mut description_count = 0usize;
+    let mut description = None;
+    for field in raw.known_tagged_fields() {
+        match field {
+            TaggedField::PaymentHash(h) => hashes.push(h),
+            TaggedField::Description(d) => {
+                description_count += 1;
+                description = Some(d.as_inner().0.clone());
+            }
+            TaggedField::DescriptionHash(_) => description_count += 1,
+            _ => {}
+        }
+    }
+    let payment_hash = match hashes.as_slice() {
+        [] => return Err(InvoiceError::MissingPaymentHash),
+        [one] => {
+            let bytes: &[u8] = one.0.as_ref();
+            let arr: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| InvoiceError::Malformed("payment hash is not 32 bytes".into()))?;
+            PaymentHash(arr)
+        }
+        many => return Err(InvoiceError::MultiplePaymentHashes(many.len())),
+    };
+    if description_count > 1 {
+        return Err(InvoiceError::MultipleDescriptions);
+    }
+
+    let amount = match raw.amount_pico_btc() {
+        None => None,
+        Some(pico) if pico % 10 == 0 => Some(Msat(pico / 10)),
+        Some(_) => return Err(InvoiceError::ImpreciseAmount),
+    };
+
+    let payee = match raw.payee_pub_key() {
+        Some(pk) => pk.0,
+        // check_signature() above succeeded, and without an `n` field that means recovery works;
+        // map the impossible failure to InvalidSignature rather than panicking.
+        None => {
+            signed
+                .recover_payee_pub_key()
+                .map_err(|_| InvoiceError::InvalidSignature)?
+                .0
+        }
+    };
+
+    Ok(ParsedInvoice {
+        bolt11: bolt11.to_owned(),
+        payment_hash,
+        amount,
+        network,
+        created_at_unix: raw.data.timestamp.as_unix_timestamp(),
+        expiry_secs: raw
+            .expiry_time()
+            .map_or(DEFAULT_EXPIRY_SECS, |x| x.as_seconds()),
+        description,
+        payee_pubkey_hex: hex::encode(payee.serialize()),
+    })
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    if head.eq_ignore_ascii_case(prefix) {
+        s.get(prefix.len()..)
+    } else {
+        None
+    }
+}
+
+/// Why the client refuses to pay an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvoiceCheckError {
+    /// The invoice pays a different hash than the one bound into the macaroon: paying it would
+    /// not yield a preimage that unlocks the token.
+    #[error("invoice payment hash {invoice} does not match the macaroon's payment hash {macaroon}")]
+    HashMismatch {
+        /// The invoice's payment hash.
+        invoice: PaymentHash,
+        /// The payment hash in the macaroon identifier.
+        macaroon: PaymentHash,
+    },
+    /// The invoice is for another network than the paying wallet's.
+    #[error("invoice is for {found}, but the wallet is on {expected}")]
+    WrongNetwork {
+        /// The wallet's network.
+        expected: Network,
+        /// The invoice's network.
+        found: Network,
+    },
+    /// The invoice has expired.
+    #[error("invoice expired at {expired_at} (unix), now is {now}")]
+    Expired {
+        /// Expiry time, seconds since the Unix epoch.
+        expired_at: u64,
+        /// The time of the check, seconds since the Unix epoch.
+        now: u64,
+    },
+    /// The invoice carries no amount; such invoices are never paid automatically.
+    #[error("invoice carries no amount; amountless invoices are not paid automatically")]
+    NoAmount,
+    /// The invoice asks for more than the allowed maximum.
+    #[error("invoice amount {amount} exceeds the maximum {max}")]
+    OverMax {
+        /// The invoice's amount.
+        amount: Msat,
+        /// The allowed maximum.
+        max: Msat,
+    },
+}
+
+/// What a client requires of an invoice before paying it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceCheck {
+    /// The payment hash in the macaroon identifier the invoice came with.
+    pub expected_hash: PaymentHash,
+    /// The paying wallet's network.
+    pub network: Network,
+    /// The most the client is willing to pay for this invoice (excluding routing fees).
+    pub max_amount: Msat,
+    /// The current time, seconds since the Unix epoch.
+    pub now_unix: u64,
+}
+
+impl InvoiceCheck {
+    /// Checks, in this order, hash, network, expiry, presence of an amount and the maximum.
+    /// Returns the amount to pay.
+    pub fn check(&self, invoice: &ParsedInvoice) -> Result<Msat, InvoiceCheckError> {
+        // Payment hashes are public, so a plain comparison is fine here.
+        if invoice.payment_hash != self.expected_hash {
+            return Err(InvoiceCheckError::HashMismatch {
+                invoice: invoice.payment_hash,
+                macaroon: self.expected_hash,
+            });
+        }
+        if invoice.network != self.network {
+            return Err(InvoiceCheckError::WrongNetwork {
+                expected: self.network,
+                found: invoice.network,
+            });
+        }
+        if invoice.is_expired_at(self.now_unix) {
+            return Err(InvoiceCheckError::Expired {
+                expired_at: invoice.expires_at_unix(),
+                now: self.now_unix,
+            });
+        }
+        let amount = invoice.amount.ok_or(InvoiceCheckError::NoAmount)?;
+        if amount > self.max_amount {
+            return Err(InvoiceCheckError::OverMax {
+                amount,
+                max: self.max_amount,
+            });
+        }
+        Ok(amount)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// l402-protocol.md §5.4 a: Aperture challenge, regtest, 100n = 10 sat, description "LSAT".
+    const INV_A: &str = "lnbcrt100n1p3qqkygpp5xzj85m5mpvatnapgpuyfxtxhypa5gr6sskqd8664v04550vqp8lsdq8f3f5z4qcqzpgsp5tpzvsq5pckqgln3ltpy3e9cf6tf2aj82ffa2tted77ltweuaweks9qyyssq0w5da3k40wtdukac7hp5s58hsxf8k8f52c5qneezu4xg3xh87xrnkl5jwtw098d2gjywx20nmkxl2y4vq9fr89kg5kzcwupv9xpdaggp4fc4ms";
+    const HASH_A: &str = "30a47a6e9b0b3ab9f4280f08932cd7207b440f508580d3eb5563eb4a3d8009ff";
+    /// §5.4 b: testnet, 20n = 2 sat.
+    const INV_B: &str = "lntb20n1psza5dwpp58kda9d0m7zcp8z2683k2spa6at08mcte88jlv8ukde5uqjpt07gsdzjfp85gnpqd9h8vmmfvdjjqurp09kk2mn5ypn8ymmdyppksctfdecx76twwssyxmmjv5sxcmny8gcnqvps8ycqzpgsp5m7xru8dlhrhmwjp8gynsj2l9mwan2jk52ah5xucrn9kc3p0pj5ns9qy9qsq7jjxypyyc7hvvs8srh6c3lvcp5l5wka94htnfxak99hd5qrx69sya9sj4zm3w5lncw0tksf944q73tduhlhs5apd63m9dte9dhva5dgqaceunx";
+    const HASH_B: &str = "3d9bd2b5fbf0b013895a3c6ca807baeade7de17939e5f61f966e69c0482b7f91";
+    /// §5.4 d: testnet, 10u = 1000 sat, no payment secret (a legacy invoice).
+    const INV_D: &str = "lntb10u1pw7kfm8pp50nhe8uk9r2n9yz97c9z8lsu0ckxehnsnwkjn9mdsmnffpgkrxzhqdq5w3jhxapqd9h8vmmfvdjscqzpgllq2qvdlgkllc27kpd87lz8pdfsfmtteyc3kwq734jpwnvqt96e4nuy0yauzdrtkumxsvawgda8dlljxu3nnjlhs6w75390wy7ukj6cpfmygah";
+    const HASH_D: &str = "7cef93f2c51aa65208bec1447fc38fc58d9bce1375a532edb0dcd290a2c330ae";
+    /// BOLT11 spec example (via lightning-invoice's tests): mainnet, no amount, created
+    /// 1496314658, hash 0001020304…0102.
+    const INV_NO_AMOUNT: &str = "lnbc1pvjluezsp5zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygspp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdpl2pkx2ctnv5sxxmmwwd5kgetjypeh2ursdae8g6twvus8g6rfwvs8qun0dfjkxaq9qrsgq357wnc5r2ueh7ck6q93dj32dlqnls087fxdwk8qakdyafkq3yap9us6v52vjjsrvywa6rt52cm9r9zqt8r2t7mlcwspyetp5h2tztugp9lfyql";
+    const HASH_NO_AMOUNT: &str = "0001020304050607080900010203040506070809000102030405060708090102";
+    /// BOLT11 spec invalid vector: valid bech32, bad signature.
+    const INV_BAD_SIG: &str = "lnbc2500u1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpusp5zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygs9qrsgqwgt7mcn5yqw3yx0w94pswkpq6j9uh6xfqqqtsk4tnarugeektd4hg5975x9am52rz4qskukxdmjemg92vvqz8nvmsye63r5ykel43pgz7zq0g2";
+    /// BOLT11 spec invalid vector: amount 2500000001p is not a whole msat.
+    const INV_IMPRECISE: &str = "lnbc2500000001p1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpusp5zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygs9qrsgq0lzc236j96a95uv0m3umg28gclm5lqxtqqwk32uuk4k6673k6n5kfvx3d2h8s295fad45fdhmusm8sjudfhlf6dcsxmfvkeywmjdkxcp99202x";
+
+    fn hash(s: &str) -> PaymentHash {
+        PaymentHash::from_hex(s).unwrap()
+    }
+
+    fn check_for(inv: &ParsedInvoice) -> InvoiceCheck {
+        InvoiceCheck {
+            expected_hash: inv.payment_hash,
+            network: inv.network,
+            max_amount: Msat::from_sat(1_000_000),
+            now_unix: inv.created_at_unix + 1,
+        }
+    }
+
+    #[test]
+    fn vector_a_regtest_10_sat() {
+        let inv = parse_bolt11(INV_A).unwrap();
+        assert_eq!(inv.payment_hash, hash(HASH_A));
+        assert_eq!(inv.amount, Some(Msat::from_sat(10)));
+        assert_eq!(inv.network, Network::Regtest);
+        assert_eq!(inv.description.as_deref(), Some("LSAT"));
+        assert_eq!(inv.bolt11, INV_A);
+        assert_eq!(inv.payee_pubkey_hex.len(), 66);
+        assert_eq!(inv.expires_at_unix(), inv.created_at_unix + inv.expiry_secs);
+    }
+
+    #[test]
+    fn vector_b_testnet_2_sat() {
+        let inv = parse_bolt11(INV_B).unwrap();
+        assert_eq!(inv.payment_hash, hash(HASH_B));
+        assert_eq!(inv.amount, Some(Msat::from_sat(2)));
+        assert_eq!(inv.network, Network::Testnet);
+    }
+
+    #[test]
+    fn vector_d_testnet_1000_sat_without_payment_secret() {
+        let inv = parse_bolt11(INV_D).unwrap();
+        assert_eq!(inv.payment_hash, hash(HASH_D));
+        assert_eq!(inv.amount, Some(Msat::from_sat(1000)));
+        assert_eq!(inv.network, Network::Testnet);
+    }
+
+    #[test]
+    fn amountless_spec_vector_parses_with_defaults() {
+        let inv = parse_bolt11(INV_NO_AMOUNT).unwrap();
+        assert_eq!(inv.payment_hash, hash(HASH_NO_AMOUNT));
+        assert_eq!(inv.amount, None);
+        assert_eq!(inv.network, Network::Bitcoin);
+        assert_eq!(inv.created_at_unix, 1_496_314_658);
+        assert_eq!(inv.expiry_secs, DEFAULT_EXPIRY_SECS);
+        assert_eq!(
+            inv.description.as_deref(),
+            Some("Please consider supporting this project")
+        );
+        // BOLT11 spec: the payee of the examples.
+        assert_eq!(
+            inv.payee_pubkey_hex,
+            "03e7156ae33b0a208d0744199163177e909e80176e55d97a2f221ede0f934dd9ad"
+        );
+    }
+
+    #[test]
+    fn lightning_uri_prefix_and_whitespace_are_ignored() {
+        let inv = parse_bolt11(&format!("  LIGHTNING:{INV_A}\n")).unwrap();
+        assert_eq!(inv.payment_hash, hash(HASH_A));
+        assert_eq!(inv.bolt11, INV_A);
+    }
+
+    #[test]
+    fn bad_signature_is_rejected() {
+        assert_eq!(
+            parse_bolt11(INV_BAD_SIG).unwrap_err(),
+            InvoiceError::InvalidSignature
+        );
+    }
+
+    #[test]
+    fn imprecise_amount_is_rejected() {
+        assert_eq!(
+            parse_bolt11(INV_IMPRECISE).unwrap_err(),
+            InvoiceError::ImpreciseAmount
+        );
+    }
+
+    #[test]
+    fn garbage_gives_parse_errors_not_panics() {
+        let mut flipped = INV_A.to_owned();
+        flipped.replace_range(20..21, if &INV_A[20..21] == "q" { "p" } else { "q" });
+        for s in [
+            "",
+            "lightning:",
+            "l",
+            "lnbc",
+            "not an invoice",
+            "lnbc1",
+            "lnbcrt100n1",
+            "🦀🦀🦀",
+            &flipped,
+            &INV_A[..INV_A.len() - 1],
+            &"q".repeat(10_000),
+        ] {
+            assert!(
+                matches!(parse_bolt11(s), Err(InvoiceError::Malformed(_))),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncations_never_panic() {
+        for end in 0..INV_A.len() {
+            if INV_A.is_char_boundary(end) {
+                assert!(parse_bolt11(&INV_A[..end]).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn check_accepts_a_matching_invoice() {
+        let inv = parse_bolt11(INV_A).unwrap();
+        assert_eq!(check_for(&inv).check(&inv), Ok(Msat::from_sat(10)));
+        // Exactly at the maximum is allowed.
+        let at_max = InvoiceCheck {
+            max_amount: Msat::from_sat(10),
+            ..check_for(&inv)
+        };
+        assert_eq!(at_max.check(&inv), Ok(Msat::from_sat(10)));
+    }
+
+    #[test]
+    fn check_hash_mismatch() {
+        let inv = parse_bolt11(INV_A).unwrap();
+        let c = InvoiceCheck {
+            expected_hash: hash(HASH_B),
+            ..check_for(&inv)
+        };
+        assert_eq!(
+            c.check(&inv),
+            Err(InvoiceCheckError::HashMismatch {
+                invoice: hash(HASH_A),
+                macaroon: hash(HASH_B),
+            })
+        );
+    }
+
+    #[test]
+    fn check_wrong_network() {
+        let inv = parse_bolt11(INV_B).unwrap();
+        let c = InvoiceCheck {
+            network: Network::Regtest,
+            ..check_for(&inv)
+        };
+        assert_eq!(
+            c.check(&inv),
+            Err(InvoiceCheckError::WrongNetwork {
+                expected: Network::Regtest,
+                found: Network::Testnet,
+            })
+        );
+    }
+
+    #[test]
+    fn check_expired_at_and_after_expiry() {
+        let inv = parse_bolt11(INV_A).unwrap();
+        let exp = inv.expires_at_unix();
+        let before = InvoiceCheck {
+            now_unix: exp - 1,
+            ..check_for(&inv)
+        };
+        assert!(before.check(&inv).is_ok());
+        for now in [exp, exp + 1_000_000] {
+            let c = InvoiceCheck {
+                now_unix: now,
+                ..check_for(&inv)
+            };
+            assert_eq!(
+                c.check(&inv),
+                Err(InvoiceCheckError::Expired {
+                    expired_at: exp,
+                    now
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn check_no_amount() {
+        let inv = parse_bolt11(INV_NO_AMOUNT).unwrap();
+        assert_eq!(
+            check_for(&inv).check(&inv),
+            Err(InvoiceCheckError::NoAmount)
+        );
+    }
+
+    #[test]
+    fn check_over_max() {
+        let inv = parse_bolt11(INV_D).unwrap();
+        let c = InvoiceCheck {
+            max_amount: Msat(999_999),
+            ..check_for(&inv)
+        };
+        assert_eq!(
+            c.check(&inv),
+            Err(InvoiceCheckError::OverMax {
+                amount: Msat::from_sat(1000),
+                max: Msat(999_999),
+            })
+        );
+    }
+
+    #[test]
+    fn network_names_and_prefixes() {
+        for n in Network::ALL {
+            assert_eq!(n.to_string().parse::<Network>(), Ok(n));
+            assert_eq!(Network::from_currency(&n.to_currency()), Some(n));
+        }
+        assert_eq!("mainnet".parse::<Network>(), Ok(Network::Bitcoin));
+        assert_eq!("RegTest".parse::<Network>(), Ok(Network::Regtest));
+        assert!("simnet".parse::<Network>().is_err());
+        assert_eq!(Network::Bitcoin.bolt11_prefix(), "lnbc");
+        assert_eq!(Network::Testnet.bolt11_prefix(), "lntb");
+        assert_eq!(Network::Signet.bolt11_prefix(), "lntbs");
+        assert_eq!(Network::Regtest.bolt11_prefix(), "lnbcrt");
+        // The prefixes agree with the vectors.
+        assert!(INV_A.starts_with(Network::Regtest.bolt11_prefix()));
+        assert!(INV_B.starts_with(Network::Testnet.bolt11_prefix()));
+        assert_eq!(Network::from_currency(&Currency::Simnet), None);
+    }
+}

@@ -153,7 +153,7 @@ impl Msat {
 
 impl fmt::Display for Msat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 1000 == 0 {
+        if self.0.is_multiple_of(1000) {
             write!(f, "{} sat", self.0 / 1000)
         } else {
             write!(f, "{}.{:03} sat", self.0 / 1000, self.0 % 1000)
@@ -167,8 +167,9 @@ mod tests {
 
     #[test]
     fn preimage_vector_from_lsat_js() {
-        let p = Preimage::from_hex("2ca931a1c36b48f54948b898a271a53ed91ff7d0081939a5fa511249e81cba5c")
-            .unwrap();
+        let p =
+            Preimage::from_hex("2ca931a1c36b48f54948b898a271a53ed91ff7d0081939a5fa511249e81cba5c")
+                .unwrap();
         assert_eq!(
             p.payment_hash().to_hex(),
             "7cef93f2c51aa65208bec1447fc38fc58d9bce1375a532edb0dcd290a2c330ae"
@@ -179,9 +180,15 @@ mod tests {
 
     #[test]
     fn preimage_rejects_upper_case_and_bad_length() {
-        assert_eq!(Preimage::from_hex(&"AB".repeat(32)).unwrap_err(), HexError::UpperCase);
+        assert_eq!(
+            Preimage::from_hex(&"AB".repeat(32)).unwrap_err(),
+            HexError::UpperCase
+        );
         assert_eq!(Preimage::from_hex("abcd").unwrap_err(), HexError::Length(4));
-        assert_eq!(Preimage::from_hex(&"zz".repeat(32)).unwrap_err(), HexError::NotHex);
+        assert_eq!(
+            Preimage::from_hex(&"zz".repeat(32)).unwrap_err(),
+            HexError::NotHex
+        );
     }
 
     #[test]

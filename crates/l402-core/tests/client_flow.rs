@@ -155,11 +155,13 @@ fn rejected_cached_token_leads_to_one_fresh_payment() {
     );
 }
 
+type ReasonCheck = fn(&StopReason) -> bool;
+
 #[test]
 fn refuses_bad_invoices_before_paying() {
     let hash = Preimage([1; 32]).payment_hash();
     let other = Preimage([2; 32]).payment_hash();
-    let cases: Vec<(String, fn(&StopReason) -> bool)> = vec![
+    let cases: Vec<(String, ReasonCheck)> = vec![
         (invoice(&other, 1_000, Currency::Regtest), |r| {
             matches!(
                 r,
