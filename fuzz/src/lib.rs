@@ -5,12 +5,20 @@
 
 use l402_core::caveat;
 use l402_core::challenge::{challenge_header_values, parse_challenges};
-use l402_core::credential::{CredentialHeaders, PreimageSource, authorization_header_values, parse_credential};
+use l402_core::credential::{
+    CredentialHeaders, PreimageSource, authorization_header_values, parse_credential,
+};
 use l402_core::identifier::Identifier;
 use l402_macaroon::Macaroon;
 
 /// The names of every target, matching the corpus folders.
-pub const TARGETS: &[&str] = &["macaroon_v2", "identifier", "caveat", "challenge", "authorization"];
+pub const TARGETS: &[&str] = &[
+    "macaroon_v2",
+    "identifier",
+    "caveat",
+    "challenge",
+    "authorization",
+];
 
 /// Runs the target called `name` on `data`. Returns false for an unknown name.
 pub fn run(name: &str, data: &[u8]) -> bool {
@@ -28,7 +36,11 @@ pub fn run(name: &str, data: &[u8]) -> bool {
 /// Decodes a V2 macaroon; whatever decodes must re-encode to the same bytes (canonical form).
 pub fn macaroon_v2(data: &[u8]) {
     if let Ok(mac) = Macaroon::decode_v2(data) {
-        assert_eq!(mac.encode_v2(), data, "decoded macaroon does not re-encode identically");
+        assert_eq!(
+            mac.encode_v2(),
+            data,
+            "decoded macaroon does not re-encode identically"
+        );
     }
 }
 
@@ -61,7 +73,8 @@ pub fn challenge(data: &[u8]) {
                 continue;
             }
             let again = challenge_header_values(&c.macaroon, &c.invoice);
-            let reparsed = parse_challenges(again.iter().map(String::as_str)).expect("emitted challenge must parse");
+            let reparsed = parse_challenges(again.iter().map(String::as_str))
+                .expect("emitted challenge must parse");
             assert_eq!(reparsed[0].macaroon, c.macaroon);
             assert_eq!(reparsed[0].invoice, c.invoice);
         }

@@ -5,7 +5,9 @@ use std::fs;
 use std::path::Path;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
     let mut inputs: Vec<Vec<u8>> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("corpus folder {} missing: {e}", dir.display()))
         .map(|entry| fs::read(entry.unwrap().path()).unwrap())
