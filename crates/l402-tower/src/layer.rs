@@ -1,0 +1,128 @@
+//! The tower `Layer` and `Service`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{Either, Full};
+use tower::{Layer, Service};
+
+use crate::forwarded::{insert_token_headers, strip_spoofed_headers};
+use crate::offer::Pricer;
+use crate::paywall::{Paywall, Verdict};
+use crate::response::{is_grpc, payment_required, unavailable};
+
+/// The response body: the paywall's own small bodies, or the inner service's.
+pub type ResponseBody<B> = Either<Full<Bytes>, B>;
+
+/// Guards the inner service with the L402 paywall.
+#[derive(Clone)]
+pub struct L402Layer {
+    paywall: Arc<Paywall>,
+    pricer: Arc<dyn Pricer>,
+}
+
+impl std::fmt::Debug for L402Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("L402Layer")
+            .field("paywall", &self.paywall)
+            .finish_non_exhaustive()
+    }
+}
+
+impl L402Layer {
+    /// A layer pricing requests with `pricer`.
+    pub fn new(paywall: Arc<Paywall>, pricer: impl Pricer) -> Self {
+        Self {
+            paywall,
+            pricer: Arc::new(pricer),
+        }
+    }
+}
+
+impl<S> Layer<S> for L402Layer {
+    type Service = L402Service<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        L402Service {
+            inner,
+            paywall: self.paywall.clone(),
+            pricer: self.pricer.clone(),
+        }
+    }
+}
+
+/// The guarded service. A verified token reaches the inner service as a
+/// [`l402_core::verify::VerifiedToken`] request extension and as `X-L402-*` headers.
+#[derive(Clone)]
+pub struct L402Service<S> {
+    inner: S,
+    paywall: Arc<Paywall>,
+    pricer: Arc<dyn Pricer>,
+}
+
+impl<S> std::fmt::Debug for L402Service<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("L402Service")
+            .field("paywall", &self.paywall)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for L402Service<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let (mut parts, body) = request.into_parts();
+        strip_spoofed_headers(&mut parts.headers);
+        let Some(offer) = self.pricer.offer(&parts) else {
+            let future = inner.call(Request::from_parts(parts, body));
+            return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
+        };
+        let reason = match self.paywall.authorize(&parts, &offer) {
+            Verdict::Free => {
+                let future = inner.call(Request::from_parts(parts, body));
+                return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
+            }
+            Verdict::Paid(token) => {
+                insert_token_headers(&mut parts.headers, &offer.service, &token);
+                parts.extensions.insert(token);
+                let future = inner.call(Request::from_parts(parts, body));
+                return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
+            }
+            Verdict::Challenge(reason) => reason,
+        };
+        let paywall = self.paywall.clone();
+        let grpc = is_grpc(&parts);
+        Box::pin(async move {
+            let response = match paywall.challenge(&offer).await {
+                Ok(challenge) => {
+                    tracing::debug!(service = %offer.service, reason = reason.reason_code(), "payment required");
+                    payment_required(grpc, &offer, &challenge, &reason)
+                }
+                Err(error) => {
+                    tracing::warn!(service = %offer.service, %error, "cannot mint a challenge");
+                    unavailable(grpc, &error, paywall.settings().retry_after_secs)
+                }
+            };
+            Ok(response.map(Either::Left))
+        })
+    }
+}

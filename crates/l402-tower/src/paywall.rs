@@ -1,0 +1,232 @@
+//! The paywall's decisions: verify a paid request in memory, or mint a fresh challenge.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::request::Parts;
+use l402_core::caveat::ServiceTier;
+use l402_core::challenge::challenge_header_values;
+use l402_core::credential::{CredentialError, CredentialHeaders, parse_credential};
+use l402_core::env::Clock;
+use l402_core::identifier::Identifier;
+use l402_core::keys::KeyRing;
+use l402_core::mint::{MintRequest, Minter, ServiceGrant};
+use l402_core::verify::{RequestContext, TokenError, VerifiedToken, verify_credential};
+use l402_core::{Msat, PaymentHash, TokenId};
+use l402_lightning::{CreateInvoice, LightningBackend};
+
+use crate::freebies::Freebies;
+use crate::offer::Offer;
+use crate::response::ChallengeError;
+use crate::revocations::RevocationSet;
+use crate::system::{OsRandom, SystemClock};
+
+/// Tunables of the paywall.
+#[derive(Debug, Clone)]
+pub struct PaywallSettings {
+    /// Longest wait for the Lightning backend to create an invoice before answering 503.
+    pub invoice_timeout: Duration,
+    /// The `Retry-After` seconds sent with a 503.
+    pub retry_after_secs: u32,
+}
+
+impl Default for PaywallSettings {
+    fn default() -> Self {
+        Self {
+            invoice_timeout: Duration::from_secs(5),
+            retry_after_secs: 5,
+        }
+    }
+}
+
+/// What the paywall decided about a request, before any IO.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    /// Let it through with no token (price zero or a freebie).
+    Free,
+    /// A valid token paid for it.
+    Paid(VerifiedToken),
+    /// No valid token: answer with a challenge. The error says why.
+    Challenge(TokenError),
+}
+
+/// A freshly minted challenge.
+#[derive(Debug, Clone)]
+pub struct MintedChallenge {
+    /// The two `WWW-Authenticate` values, `LSAT` then `L402`.
+    pub header_values: [String; 2],
+    /// The BOLT11 invoice.
+    pub bolt11: String,
+    /// Its payment hash.
+    pub payment_hash: PaymentHash,
+    /// The new token's id.
+    pub token_id: TokenId,
+    /// The price.
+    pub amount: Msat,
+}
+
+/// Called after each challenge is minted, e.g. to record it for a dashboard. Must not block:
+/// hand the record to a channel and return.
+pub type ChallengeObserver = Arc<dyn Fn(&Offer, &MintedChallenge) + Send + Sync>;
+
+/// Shared paywall state: keys, backend, revocations and freebies.
+pub struct Paywall {
+    minter: Minter,
+    backend: Arc<dyn LightningBackend>,
+    revocations: RevocationSet,
+    freebies: Freebies,
+    clock: Arc<dyn Clock + Send + Sync>,
+    settings: PaywallSettings,
+    observer: Option<ChallengeObserver>,
+}
+
+impl std::fmt::Debug for Paywall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Paywall")
+            .field("keys", self.minter.keys())
+            .field("revoked", &self.revocations.len())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Paywall {
+    /// A paywall minting with `keys` and creating invoices on `backend`.
+    pub fn new(
+        keys: KeyRing,
+        backend: Arc<dyn LightningBackend>,
+        revocations: RevocationSet,
+    ) -> Self {
+        Self {
+            minter: Minter::new(keys),
+            backend,
+            revocations,
+            freebies: Freebies::default(),
+            clock: Arc::new(SystemClock),
+            settings: PaywallSettings::default(),
+            observer: None,
+        }
+    }
+
+    /// Replaces the settings.
+    pub fn with_settings(mut self, settings: PaywallSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock + Send + Sync>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Calls `observer` after each minted challenge.
+    pub fn with_observer(mut self, observer: ChallengeObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &PaywallSettings {
+        &self.settings
+    }
+
+    /// The revocation set the paid path reads.
+    pub fn revocations(&self) -> &RevocationSet {
+        &self.revocations
+    }
+
+    /// The Lightning backend.
+    pub fn backend(&self) -> &Arc<dyn LightningBackend> {
+        &self.backend
+    }
+
+    /// Decides about a request with no IO: verifies its credential against `offer`.
+    pub fn authorize(&self, parts: &Parts, offer: &Offer) -> Verdict {
+        if offer.price == Msat(0) {
+            return Verdict::Free;
+        }
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let headers = CredentialHeaders {
+            authorization: parts
+                .headers
+                .get_all(http::header::AUTHORIZATION)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect(),
+            grpc_metadata_macaroon: header("grpc-metadata-macaroon"),
+            macaroon: header("macaroon"),
+        };
+        let result = match parse_credential(&headers) {
+            Err(CredentialError::Missing) => Err(TokenError::Missing),
+            Err(e) => Err(TokenError::MalformedCredential(e)),
+            Ok(credential) => {
+                let request = RequestContext {
+                    service: &offer.service,
+                    required_capabilities: &offer.required_capabilities,
+                    now_unix: self.clock.now_unix(),
+                    custom: &[],
+                };
+                verify_credential(&credential, self.minter.keys(), &self.revocations, &request)
+            }
+        };
+        match result {
+            Ok(token) => Verdict::Paid(token),
+            Err(TokenError::Missing)
+                if offer.client_ip.is_some_and(|ip| {
+                    self.freebies
+                        .take(&offer.service, ip, offer.freebies_per_ip)
+                }) =>
+            {
+                Verdict::Free
+            }
+            Err(e) => Verdict::Challenge(e),
+        }
+    }
+
+    /// Creates an invoice (bounded by the invoice timeout) and mints the token it pays for.
+    pub async fn challenge(&self, offer: &Offer) -> Result<MintedChallenge, ChallengeError> {
+        let request = CreateInvoice {
+            amount: offer.price,
+            memo: offer.memo.clone(),
+            expiry_secs: offer.invoice_expiry_secs,
+        };
+        let invoice = tokio::time::timeout(
+            self.settings.invoice_timeout,
+            self.backend.create_invoice(request),
+        )
+        .await
+        .map_err(|_| ChallengeError::Timeout(self.settings.invoice_timeout))?
+        .map_err(ChallengeError::Backend)?;
+        let mint = MintRequest {
+            payment_hash: invoice.payment_hash,
+            grants: vec![ServiceGrant {
+                service: ServiceTier {
+                    name: offer.service.clone(),
+                    tier: 0,
+                },
+                capabilities: offer.grant_capabilities.clone(),
+                lifetime_secs: offer.token_lifetime_secs,
+            }],
+            extra_caveats: Vec::new(),
+        };
+        let macaroon = self
+            .minter
+            .mint(&mint, self.clock.as_ref(), &mut OsRandom)
+            .map_err(ChallengeError::Keys)?;
+        let token_id = Identifier::decode(macaroon.identifier())
+            .map(|id| id.token_id)
+            .map_err(|_| ChallengeError::Internal("minted identifier does not decode"))?;
+        let minted = MintedChallenge {
+            header_values: challenge_header_values(&macaroon.encode_v2(), &invoice.bolt11),
+            bolt11: invoice.bolt11,
+            payment_hash: invoice.payment_hash,
+            token_id,
+            amount: offer.price,
+        };
+        if let Some(observer) = &self.observer {
+            observer(offer, &minted);
+        }
+        Ok(minted)
+    }
+}

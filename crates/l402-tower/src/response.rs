@@ -1,0 +1,128 @@
+//! The paywall's own responses: 402 challenges (HTTP) or Trailers-Only payment-required
+//! answers (gRPC), and 503 when the Lightning backend cannot mint.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::request::Parts;
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+use l402_core::keys::RootKeyError;
+use l402_core::verify::TokenError;
+use l402_lightning::BackendError;
+
+use crate::offer::Offer;
+use crate::paywall::MintedChallenge;
+
+/// Why no challenge could be minted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChallengeError {
+    /// The backend did not answer within the invoice timeout.
+    #[error("the Lightning backend did not create an invoice within {0:?}")]
+    Timeout(Duration),
+    /// The backend refused or is unreachable.
+    #[error("the Lightning backend could not create an invoice: {0}")]
+    Backend(BackendError),
+    /// The key ring has no current key.
+    #[error("no minting key: {0}")]
+    Keys(RootKeyError),
+    /// An invariant broke.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+/// True for gRPC requests (`content-type: application/grpc...`).
+pub fn is_grpc(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"))
+}
+
+fn json_response(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn grpc_response(code: u16, message: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert("grpc-status", HeaderValue::from(code));
+    headers.insert("grpc-message", HeaderValue::from_static(message));
+    response
+}
+
+/// The payment-required answer: HTTP 402 with both challenges and a JSON body naming the
+/// reason, or for gRPC an HTTP 200 Trailers-Only answer with `grpc-status: 13`,
+/// `grpc-message: payment required` and the challenges in `www-authenticate`.
+pub(crate) fn payment_required(
+    grpc: bool,
+    offer: &Offer,
+    challenge: &MintedChallenge,
+    reason: &TokenError,
+) -> Response<Full<Bytes>> {
+    let mut response = if grpc {
+        grpc_response(13, "payment required")
+    } else {
+        json_response(
+            StatusCode::PAYMENT_REQUIRED,
+            serde_json::json!({
+                "error": "payment_required",
+                "reason": reason.reason_code(),
+                "detail": reason.to_string(),
+                "service": offer.service,
+                "price_sat": offer.price.to_sat_ceil(),
+                "price_msat": offer.price.0,
+                "invoice": challenge.bolt11,
+                "payment_hash": challenge.payment_hash.to_hex(),
+            }),
+        )
+    };
+    let headers = response.headers_mut();
+    for value in &challenge.header_values {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.append(WWW_AUTHENTICATE, v);
+        }
+    }
+    headers.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("WWW-Authenticate"),
+    );
+    if let Ok(v) = HeaderValue::from_str(reason.reason_code()) {
+        headers.insert("x-l402-reason", v);
+    }
+    response
+}
+
+/// The answer when no challenge can be minted: HTTP 503 with `Retry-After`, or gRPC
+/// `UNAVAILABLE` (14) with `retry-after`.
+pub(crate) fn unavailable(
+    grpc: bool,
+    error: &ChallengeError,
+    retry_after_secs: u32,
+) -> Response<Full<Bytes>> {
+    let mut response = if grpc {
+        grpc_response(14, "lightning backend unavailable")
+    } else {
+        json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({
+                "error": "lightning_backend_unavailable",
+                "detail": error.to_string(),
+                "retry_after_secs": retry_after_secs,
+            }),
+        )
+    };
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}

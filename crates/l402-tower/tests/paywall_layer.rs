@@ -1,0 +1,301 @@
+//! The paywall layer around a plain tower service, with the real dev wallet as the backend.
+
+use std::convert::Infallible;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use l402_core::client::{Decision, PayPolicy, RequestFlow, ResponseView};
+use l402_core::invoice::Network;
+use l402_core::keys::{KeyRing, MasterKey};
+use l402_core::verify::VerifiedToken;
+use l402_core::{Msat, TokenId};
+use l402_lightning::dev::{DevFault, DevWallet};
+use l402_lightning::{LightningBackend, PayOptions};
+use l402_tower::{FixedPrice, L402Layer, Offer, Paywall, PaywallSettings, RevocationSet};
+use tower::{Layer, ServiceExt, service_fn};
+
+type Inner = Response<Full<Bytes>>;
+
+async fn upstream(req: Request<Full<Bytes>>) -> Result<Inner, Infallible> {
+    let token = req
+        .extensions()
+        .get::<VerifiedToken>()
+        .map(|t| t.identifier.token_id.to_hex());
+    let header = req
+        .headers()
+        .get("x-l402-token-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(token, header, "extension and forwarded header must agree");
+    Ok(Response::new(Full::new(Bytes::from(
+        header.unwrap_or_else(|| "free".into()),
+    ))))
+}
+
+struct Harness {
+    wallet: Arc<DevWallet>,
+    paywall: Arc<Paywall>,
+    _dir: tempfile::TempDir,
+}
+
+fn harness(settings: PaywallSettings) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = Arc::new(DevWallet::open(dir.path(), Network::Regtest).unwrap());
+    let paywall = Arc::new(
+        Paywall::new(
+            KeyRing::new(1, &MasterKey::from_bytes([4; 32])),
+            wallet.clone(),
+            RevocationSet::default(),
+        )
+        .with_settings(settings),
+    );
+    Harness {
+        wallet,
+        paywall,
+        _dir: dir,
+    }
+}
+
+fn offer() -> Offer {
+    let mut o = Offer::new("weather", Msat::from_sat(21));
+    o.grant_capabilities = vec!["read".into()];
+    o.token_lifetime_secs = Some(3600);
+    o
+}
+
+async fn call(
+    h: &Harness,
+    offer: Offer,
+    req: Request<Full<Bytes>>,
+) -> (StatusCode, http::HeaderMap, Bytes) {
+    let svc = L402Layer::new(h.paywall.clone(), FixedPrice(offer)).layer(service_fn(upstream));
+    let resp = svc.oneshot(req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    (
+        parts.status,
+        parts.headers,
+        body.collect().await.unwrap().to_bytes(),
+    )
+}
+
+fn get(auth: Option<&str>) -> Request<Full<Bytes>> {
+    let mut b = Request::get("http://x/weather");
+    if let Some(a) = auth {
+        b = b.header("authorization", a);
+    }
+    b.body(Full::new(Bytes::new())).unwrap()
+}
+
+/// Pays the challenge in `headers` through the dev wallet; returns the Authorization value.
+async fn pay(h: &Harness, headers: &http::HeaderMap) -> String {
+    let values: Vec<&str> = headers
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut flow = RequestFlow::new(
+        PayPolicy {
+            network: Network::Regtest,
+            max_amount: Msat::from_sat(100),
+            now_unix: now,
+        },
+        false,
+    );
+    let view = ResponseView {
+        status: 402,
+        www_authenticate: &values,
+        grpc_status: None,
+        grpc_message: None,
+    };
+    let Decision::Pay { plan, .. } = flow.on_response(&view) else {
+        panic!("expected a payable challenge")
+    };
+    assert_eq!(plan.amount, Msat::from_sat(21));
+    let paid = h
+        .wallet
+        .pay_invoice(
+            &plan.challenge.invoice,
+            PayOptions {
+                max_fee: Msat(0),
+                timeout: Duration::from_secs(5),
+            },
+        )
+        .await
+        .unwrap();
+    flow.on_paid(paid.preimage).unwrap().authorization_values()[1].clone()
+}
+
+#[tokio::test]
+async fn challenge_pay_and_pass() {
+    let h = harness(PaywallSettings::default());
+    let (status, headers, body) = call(&h, offer(), get(None)).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    let challenges: Vec<_> = headers
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(challenges.len(), 2);
+    assert!(
+        challenges[0].starts_with("LSAT macaroon=\"")
+            && challenges[1].starts_with("L402 macaroon=\"")
+    );
+    assert!(challenges[0].contains("\", invoice=\"lnbcrt210n"));
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["reason"], "missing_credential");
+    assert_eq!(json["price_sat"], 21);
+
+    let auth = pay(&h, &headers).await;
+    let (status, _, body) = call(&h, offer(), get(Some(&auth))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.len(), 64, "upstream saw the token id");
+
+    // The same token keeps working; a forged one gets a fresh challenge naming the reason.
+    assert_eq!(call(&h, offer(), get(Some(&auth))).await.0, StatusCode::OK);
+    let forged = format!(
+        "{}{}",
+        &auth[..auth.len() - 1],
+        if auth.ends_with('0') { '1' } else { '0' }
+    );
+    let (status, _, body) = call(&h, offer(), get(Some(&forged))).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["reason"],
+        "wrong_preimage"
+    );
+    let (_, _, body) = call(&h, offer(), get(Some("L402 !!!:zz"))).await;
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["reason"],
+        "malformed_credential"
+    );
+}
+
+#[tokio::test]
+async fn capabilities_revocation_and_service_are_enforced() {
+    let h = harness(PaywallSettings::default());
+    let (_, headers, _) = call(&h, offer(), get(None)).await;
+    let auth = pay(&h, &headers).await;
+
+    let mut needs_write = offer();
+    needs_write.required_capabilities = vec!["write".into()];
+    let (status, _, body) = call(&h, needs_write, get(Some(&auth))).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["reason"],
+        "missing_capability"
+    );
+
+    let other = Offer::new("other", Msat::from_sat(1));
+    let (_, _, body) = call(&h, other, get(Some(&auth))).await;
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["reason"],
+        "wrong_service"
+    );
+
+    let (_, _, body) = call(&h, offer(), get(Some(&auth))).await;
+    assert_eq!(body.len(), 64);
+    let token_id = TokenId::from_hex(std::str::from_utf8(&body).unwrap()).unwrap();
+    h.paywall.revocations().revoke(token_id);
+    let (_, _, body) = call(&h, offer(), get(Some(&auth))).await;
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["reason"],
+        "revoked"
+    );
+}
+
+#[tokio::test]
+async fn grpc_gets_trailers_only_payment_required() {
+    let h = harness(PaywallSettings::default());
+    let req = Request::post("http://x/helloworld.Greeter/SayHello")
+        .header("content-type", "application/grpc")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let (status, headers, body) = call(&h, offer(), req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["grpc-status"], "13");
+    assert_eq!(headers["grpc-message"], "payment required");
+    assert_eq!(headers.get_all("www-authenticate").iter().count(), 2);
+    assert!(body.is_empty());
+}
+
+#[tokio::test]
+async fn backend_down_or_slow_gives_503_within_bounded_time() {
+    let h = harness(PaywallSettings {
+        invoice_timeout: Duration::from_millis(300),
+        retry_after_secs: 7,
+    });
+    h.wallet.set_fault(DevFault::Down);
+    let (status, headers, body) = call(&h, offer(), get(None)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "7");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["error"],
+        "lightning_backend_unavailable"
+    );
+
+    h.wallet.set_fault(DevFault::Slow(Duration::from_secs(30)));
+    let started = Instant::now();
+    let (status, _, _) = call(&h, offer(), get(None)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "503 took {:?}",
+        started.elapsed()
+    );
+
+    let grpc = Request::post("http://x/a.B/C")
+        .header("content-type", "application/grpc")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let (status, headers, _) = call(&h, offer(), grpc).await;
+    assert_eq!(
+        (status, headers["grpc-status"].to_str().unwrap()),
+        (StatusCode::OK, "14")
+    );
+
+    // It recovers by itself when the backend returns.
+    h.wallet.set_fault(DevFault::None);
+    assert_eq!(
+        call(&h, offer(), get(None)).await.0,
+        StatusCode::PAYMENT_REQUIRED
+    );
+}
+
+#[tokio::test]
+async fn free_paths_freebies_and_spoofed_headers() {
+    let h = harness(PaywallSettings::default());
+    let free = Offer::new("weather", Msat(0));
+    let spoofed = Request::get("http://x/")
+        .header("x-l402-token-id", "00".repeat(32))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let (status, _, body) = call(&h, free, spoofed).await;
+    assert_eq!(
+        (status, &body[..]),
+        (StatusCode::OK, &b"free"[..]),
+        "spoofed header must be stripped"
+    );
+
+    let mut with_freebies = offer();
+    with_freebies.freebies_per_ip = 2;
+    with_freebies.client_ip = Some("192.0.2.1".parse::<IpAddr>().unwrap());
+    assert_eq!(
+        call(&h, with_freebies.clone(), get(None)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&h, with_freebies.clone(), get(None)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&h, with_freebies, get(None)).await.0,
+        StatusCode::PAYMENT_REQUIRED
+    );
+}
