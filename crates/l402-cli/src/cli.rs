@@ -1,0 +1,55 @@
+//! Command-line definitions and dispatch.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::serve;
+
+/// The L402 toolkit: sell an API per call over Lightning, or buy from one.
+#[derive(Debug, Parser)]
+#[command(name = "l402", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug). `L402_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 other failure, 2 bad input or configuration, \
+3 over budget (nothing paid), 4 payment failed, 5 HTTP or network error.";
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the paywall reverse proxy. With no config file it sells a built-in sample API on
+    /// 127.0.0.1:8402 through the embedded dev wallet.
+    Serve(ServeArgs),
+}
+
+/// `l402 serve` arguments. Flags and `L402_*` environment variables override the file.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file. Without one: zero-config dev mode with the sample API.
+    #[arg(short, long, env = "L402_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Listen address, overriding `[listen] addr`.
+    #[arg(long, env = "L402_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Data directory (keys, database, dev wallet), overriding `data_dir`.
+    #[arg(long, env = "L402_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Validate the configuration and exit (0 if valid, 2 if not).
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Runs a command; returns the exit code.
+pub async fn dispatch(command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Serve(args) => serve::run(args).await,
+    }
+}

@@ -1,0 +1,55 @@
+//! Exit codes, documented in `l402 --help` and the README.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | other failure (e.g. the server could not start) |
+//! | 2 | bad input: usage, arguments, configuration |
+//! | 3 | over budget: nothing was paid |
+//! | 4 | payment failed |
+//! | 5 | HTTP or network error |
+
+/// Success.
+pub const SUCCESS: u8 = 0;
+/// Other failure.
+pub const FAILURE: u8 = 1;
+/// Bad input: usage, arguments, configuration.
+pub const BAD_INPUT: u8 = 2;
+
+/// Converts to a process exit code.
+pub fn code(code: u8) -> std::process::ExitCode {
+    std::process::ExitCode::from(code)
+}
+
+/// A typed error that carries its exit code through `anyhow`.
+#[derive(Debug)]
+pub struct Exit {
+    /// The exit code.
+    pub code: u8,
+    /// The message.
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// An error with `code`.
+pub fn with_code(code: u8, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Exit {
+        code,
+        message: message.into(),
+    })
+}
+
+/// The exit code for an error: its own if it carries one, else [`FAILURE`].
+pub fn classify(error: &anyhow::Error) -> u8 {
+    error
+        .chain()
+        .find_map(|e| e.downcast_ref::<Exit>())
+        .map_or(FAILURE, |e| e.code)
+}

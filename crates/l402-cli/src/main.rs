@@ -1,0 +1,47 @@
+//! `l402`: the L402 toolkit's one binary. Parsing, wiring and output only; the logic lives in
+//! the libraries.
+
+mod banner;
+mod cli;
+mod exit;
+mod serve;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::code(exit::FAILURE);
+        }
+    };
+    let result = runtime.block_on(cli::dispatch(cli.command));
+    match result {
+        Ok(code) => exit::code(code),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            exit::code(exit::classify(&error))
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,l402=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("L402_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

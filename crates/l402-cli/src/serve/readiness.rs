@@ -1,0 +1,34 @@
+//! `/readyz` includes the Lightning backend: ready only while it answers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use l402_lightning::LightningBackend;
+use l402_server::health::{BoxFuture, CheckResult, Readiness, ReadinessCheck};
+
+/// Checks the backend with `node_info`, bounded by two seconds.
+pub struct BackendReadiness {
+    /// The backend.
+    pub backend: Arc<dyn LightningBackend>,
+    /// Its name for the report.
+    pub name: String,
+}
+
+impl ReadinessCheck for BackendReadiness {
+    fn check(&self) -> BoxFuture<'_, Readiness> {
+        Box::pin(async move {
+            let result =
+                tokio::time::timeout(Duration::from_secs(2), self.backend.node_info()).await;
+            let (ok, detail) = match result {
+                Ok(Ok(info)) => (true, format!("{} on {}", self.name, info.network)),
+                Ok(Err(e)) => (false, format!("{}: {e}", self.name)),
+                Err(_) => (false, format!("{}: no answer within 2s", self.name)),
+            };
+            Readiness::from_checks(vec![CheckResult {
+                name: "lightning".into(),
+                ok,
+                detail: Some(detail),
+            }])
+        })
+    }
+}

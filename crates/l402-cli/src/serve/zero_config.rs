@@ -1,0 +1,53 @@
+//! The configuration `l402 serve` uses when given no file: the built-in sample API behind the
+//! embedded dev wallet.
+
+use std::net::SocketAddr;
+
+/// The zero-config TOML, selling the sample API listening on `sample`.
+pub fn toml(sample: SocketAddr) -> String {
+    format!(
+        r#"# Zero-config dev mode: the built-in sample API, sold through the embedded dev wallet.
+[listen]
+addr = "127.0.0.1:8402"
+
+[backend]
+kind = "dev"
+
+[[services]]
+name = "similarity"
+path_prefix = "/api/similarity"
+upstream = "http://{sample}"
+price_sat = 5
+token_lifetime_secs = 3600
+capabilities = ["compute"]
+memo = "l402 sample: cosine similarity"
+
+[[services.routes]]
+methods = ["POST"]
+path = "/api/similarity"
+capabilities_required = ["compute"]
+
+[[services]]
+name = "weather"
+path_prefix = "/api/weather"
+upstream = "http://{sample}"
+price_sat = 2
+token_lifetime_secs = 3600
+memo = "l402 sample: weather"
+
+[[services]]
+name = "greeter"
+path_prefix = "/helloworld.Greeter"
+upstream = "h2c://{sample}"
+price_sat = 1
+token_lifetime_secs = 3600
+memo = "l402 sample: gRPC Greeter"
+
+[[services]]
+name = "landing"
+path_prefix = "/"
+upstream = "http://{sample}"
+price_sat = 0
+"#
+    )
+}

@@ -1,0 +1,181 @@
+//! The [`LightningBackend`] trait and the values it takes and returns.
+//!
+//! The trait is object-safe (`Arc<dyn LightningBackend>`), so the proxy and the client pick a
+//! backend at run time from configuration.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use l402_core::invoice::Network;
+use l402_core::{Msat, PaymentHash, Preimage};
+use tokio::sync::broadcast;
+
+use crate::error::BackendError;
+
+/// What the seller asks its node for when it issues a challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateInvoice {
+    /// The price.
+    pub amount: Msat,
+    /// The invoice description (`d` field).
+    pub memo: String,
+    /// Seconds until the invoice expires.
+    pub expiry_secs: u64,
+}
+
+/// A freshly issued invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedInvoice {
+    /// The BOLT11 string to hand to the payer.
+    pub bolt11: String,
+    /// Its payment hash (bound into the macaroon identifier).
+    pub payment_hash: PaymentHash,
+    /// When it expires, seconds since the Unix epoch.
+    pub expires_at_unix: u64,
+}
+
+/// The seller-side state of an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceState {
+    /// Issued, not paid, not expired.
+    Open,
+    /// Paid.
+    Settled {
+        /// What was received.
+        amount_received: Msat,
+        /// When, seconds since the Unix epoch.
+        settled_at_unix: u64,
+    },
+    /// Not paid before its expiry.
+    Expired,
+    /// Canceled by the seller's node.
+    Canceled,
+}
+
+/// One settled invoice, as delivered by [`LightningBackend::subscribe_settlements`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settlement {
+    /// The settled invoice's payment hash.
+    pub payment_hash: PaymentHash,
+    /// What was received.
+    pub amount_received: Msat,
+    /// When, seconds since the Unix epoch.
+    pub settled_at_unix: u64,
+}
+
+/// Limits for one payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayOptions {
+    /// The most the payer accepts to spend on routing fees.
+    pub max_fee: Msat,
+    /// How long to wait for the payment to resolve before giving up with
+    /// [`BackendError::Timeout`] (the payment may still complete; see
+    /// [`LightningBackend::payment_state`]).
+    pub timeout: Duration,
+}
+
+/// A successful payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentResult {
+    /// The proof of payment (secret; redacted in `Debug`).
+    pub preimage: Preimage,
+    /// The routing fee paid.
+    pub fee: Msat,
+    /// The amount paid to the payee, fee excluded.
+    pub amount: Msat,
+    /// The payment hash of the paid invoice.
+    pub payment_hash: PaymentHash,
+}
+
+/// The payer-side state of a payment, used to resolve a pending-payment journal after a crash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentState {
+    /// Paid.
+    Succeeded {
+        /// The proof of payment.
+        preimage: Preimage,
+        /// The routing fee paid.
+        fee: Msat,
+    },
+    /// Still being routed.
+    InFlight,
+    /// Failed for good; paying again is safe.
+    Failed,
+    /// The node has no record of a payment for this hash.
+    Unknown,
+}
+
+/// Node identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeInfo {
+    /// The network the node runs on.
+    pub network: Network,
+    /// The node's alias.
+    pub alias: String,
+    /// The node's compressed public key, lower-case hex.
+    pub pubkey_hex: String,
+}
+
+/// A Lightning node as L402 uses it: the seller creates invoices and watches them settle, the
+/// buyer pays invoices with a fee cap and can ask what became of a payment.
+#[async_trait]
+pub trait LightningBackend: Send + Sync {
+    /// Issues an invoice.
+    async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError>;
+
+    /// Looks up the state of an invoice this node issued.
+    async fn invoice_state(&self, hash: &PaymentHash) -> Result<InvoiceState, BackendError>;
+
+    /// A stream of settlements, or `None` where the node cannot stream (then poll
+    /// [`invoice_state`](Self::invoice_state)).
+    async fn subscribe_settlements(
+        &self,
+    ) -> Result<Option<broadcast::Receiver<Settlement>>, BackendError>;
+
+    /// Pays a BOLT11 invoice, spending at most `opts.max_fee` on fees.
+    async fn pay_invoice(
+        &self,
+        bolt11: &str,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError>;
+
+    /// What became of a payment to `hash` made by this node.
+    async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError>;
+
+    /// The node's network, alias and public key.
+    async fn node_info(&self) -> Result<NodeInfo, BackendError>;
+}
+
+#[async_trait]
+impl<T: LightningBackend + ?Sized> LightningBackend for Arc<T> {
+    async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError> {
+        (**self).create_invoice(req).await
+    }
+
+    async fn invoice_state(&self, hash: &PaymentHash) -> Result<InvoiceState, BackendError> {
+        (**self).invoice_state(hash).await
+    }
+
+    async fn subscribe_settlements(
+        &self,
+    ) -> Result<Option<broadcast::Receiver<Settlement>>, BackendError> {
+        (**self).subscribe_settlements().await
+    }
+
+    async fn pay_invoice(
+        &self,
+        bolt11: &str,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        (**self).pay_invoice(bolt11, opts).await
+    }
+
+    async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {
+        (**self).payment_state(hash).await
+    }
+
+    async fn node_info(&self) -> Result<NodeInfo, BackendError> {
+        (**self).node_info().await
+    }
+}

@@ -1,0 +1,297 @@
+//! [`DevWalletClient`]: the dev wallet's HTTP API as a [`LightningBackend`].
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use l402_core::invoice::Network;
+use l402_core::{Msat, PaymentHash, Preimage};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::broadcast;
+
+use super::wire::{
+    CreateInvoiceBody, CreatedInvoiceBody, ErrorBody, InfoBody, InvoiceStateBody, PayBody,
+    PaymentBody, PaymentStateBody, error_from_code,
+};
+use super::{BACKEND_NAME, ConnectionInfo, connection_file_path, read_connection_file};
+use crate::backend::{
+    CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
+    PaymentResult, PaymentState, Settlement,
+};
+use crate::error::BackendError;
+
+/// How long to wait for a TCP connection to the (loopback) server.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Timeout for every call but payments.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Extra time a payment request gets on top of the payment's own timeout, so the server's
+/// answer (possibly `timeout`) arrives before the client gives up.
+const PAY_GRACE: Duration = Duration::from_secs(5);
+/// The hint attached to connection failures.
+const HINT: &str = "is `l402 serve` running in dev mode?";
+
+/// A client of a dev wallet server (see [`http`](super::http)).
+#[derive(Clone)]
+pub struct DevWalletClient {
+    base_url: String,
+    access_token: String,
+    http: reqwest::Client,
+}
+
+impl fmt::Debug for DevWalletClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DevWalletClient")
+            .field("base_url", &self.base_url)
+            .field("access_token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl DevWalletClient {
+    /// A client for the server at `base_url` (e.g. `http://127.0.0.1:38211`) using the bearer
+    /// token `access_token`. Does no IO.
+    pub fn new(
+        base_url: impl Into<String>,
+        access_token: impl Into<String>,
+    ) -> Result<Self, BackendError> {
+        let base_url = base_url.into().trim_end_matches('/').to_owned();
+        let parsed = reqwest::Url::parse(&base_url)
+            .map_err(|e| BackendError::Other(format!("bad dev wallet URL {base_url:?}: {e}")))?;
+        if parsed.scheme() != "http" {
+            return Err(BackendError::Other(format!(
+                "bad dev wallet URL {base_url:?}: the dev wallet speaks plain http on loopback"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|e| BackendError::Other(format!("cannot build HTTP client: {e}")))?;
+        Ok(Self {
+            base_url,
+            access_token: access_token.into(),
+            http,
+        })
+    }
+
+    /// A client for the server described by `info`.
+    pub fn from_connection(info: &ConnectionInfo) -> Result<Self, BackendError> {
+        Self::new(info.url.clone(), info.access_token.clone())
+    }
+
+    /// A client for the server whose connection file sits in `data_dir`. A missing file means
+    /// no server runs there: [`BackendError::Unreachable`] with a hint.
+    pub fn from_data_dir(data_dir: &Path) -> Result<Self, BackendError> {
+        let info = read_connection_file(data_dir).map_err(|e| BackendError::Unreachable {
+            backend: BACKEND_NAME.into(),
+            address: connection_file_path(data_dir).display().to_string(),
+            detail: format!("{e}; {HINT}"),
+        })?;
+        Self::from_connection(&info)
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn transport_error(&self, e: &reqwest::Error) -> BackendError {
+        if e.is_timeout() {
+            return BackendError::Timeout;
+        }
+        // The innermost cause says what happened ("Connection refused (os error 111)").
+        let mut cause: &dyn std::error::Error = e;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        if e.is_connect() {
+            BackendError::Unreachable {
+                backend: BACKEND_NAME.into(),
+                address: self.base_url.clone(),
+                detail: format!("{cause}; {HINT}"),
+            }
+        } else {
+            BackendError::Other(format!("dev wallet request failed: {cause}"))
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        hash: Option<PaymentHash>,
+    ) -> Result<T, BackendError> {
+        let resp = req
+            .bearer_auth(&self.access_token)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| {
+                // Position only: the body may hold a preimage.
+                BackendError::Other(format!(
+                    "unexpected answer from the dev wallet (JSON error at line {} column {})",
+                    e.line(),
+                    e.column()
+                ))
+            });
+        }
+        if let Ok(err) = serde_json::from_slice::<ErrorBody>(&bytes) {
+            return Err(error_from_code(
+                &err.error.code,
+                err.error.message,
+                &self.base_url,
+                hash,
+            ));
+        }
+        Err(match status.as_u16() {
+            401 => BackendError::Unauthorized,
+            503 => BackendError::Unreachable {
+                backend: BACKEND_NAME.into(),
+                address: self.base_url.clone(),
+                detail: "the server answered 503".into(),
+            },
+            504 => BackendError::Timeout,
+            _ => BackendError::Other(format!(
+                "dev wallet answered HTTP {status}: {}",
+                String::from_utf8_lossy(&bytes)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            )),
+        })
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        hash: Option<PaymentHash>,
+    ) -> Result<T, BackendError> {
+        self.call(self.http.get(format!("{}{path}", self.base_url)), hash)
+            .await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        timeout: Option<Duration>,
+    ) -> Result<T, BackendError> {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .json(body);
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
+        self.call(req, None).await
+    }
+}
+
+fn hash_from_wire(s: &str) -> Result<PaymentHash, BackendError> {
+    PaymentHash::from_hex(s)
+        .map_err(|e| BackendError::Other(format!("dev wallet sent a bad payment hash: {e}")))
+}
+
+fn preimage_from_wire(s: &str) -> Result<Preimage, BackendError> {
+    // The HexError never contains the input.
+    Preimage::from_hex(s)
+        .map_err(|e| BackendError::Other(format!("dev wallet sent a bad preimage: {e}")))
+}
+
+#[async_trait]
+impl LightningBackend for DevWalletClient {
+    async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError> {
+        let body = CreateInvoiceBody {
+            amount_msat: req.amount.0,
+            memo: req.memo,
+            expiry_secs: req.expiry_secs,
+        };
+        let created: CreatedInvoiceBody = self.post("/v1/invoices", &body, None).await?;
+        Ok(CreatedInvoice {
+            payment_hash: hash_from_wire(&created.payment_hash)?,
+            bolt11: created.bolt11,
+            expires_at_unix: created.expires_at_unix,
+        })
+    }
+
+    async fn invoice_state(&self, hash: &PaymentHash) -> Result<InvoiceState, BackendError> {
+        let state: InvoiceStateBody = self
+            .get(&format!("/v1/invoices/{}", hash.to_hex()), Some(*hash))
+            .await?;
+        Ok(match state {
+            InvoiceStateBody::Open => InvoiceState::Open,
+            InvoiceStateBody::Settled {
+                amount_received_msat,
+                settled_at_unix,
+            } => InvoiceState::Settled {
+                amount_received: Msat(amount_received_msat),
+                settled_at_unix,
+            },
+            InvoiceStateBody::Expired => InvoiceState::Expired,
+            InvoiceStateBody::Canceled => InvoiceState::Canceled,
+        })
+    }
+
+    /// The HTTP API has no stream: always `None` (poll `invoice_state`).
+    async fn subscribe_settlements(
+        &self,
+    ) -> Result<Option<broadcast::Receiver<Settlement>>, BackendError> {
+        Ok(None)
+    }
+
+    async fn pay_invoice(
+        &self,
+        bolt11: &str,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        let body = PayBody {
+            bolt11: bolt11.to_owned(),
+            max_fee_msat: opts.max_fee.0,
+            timeout_ms: u64::try_from(opts.timeout.as_millis()).unwrap_or(u64::MAX),
+        };
+        let paid: PaymentBody = self
+            .post(
+                "/v1/payments",
+                &body,
+                Some(opts.timeout.saturating_add(PAY_GRACE)),
+            )
+            .await?;
+        Ok(PaymentResult {
+            preimage: preimage_from_wire(&paid.preimage)?,
+            fee: Msat(paid.fee_msat),
+            amount: Msat(paid.amount_msat),
+            payment_hash: hash_from_wire(&paid.payment_hash)?,
+        })
+    }
+
+    async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {
+        let state: PaymentStateBody = self
+            .get(&format!("/v1/payments/{}", hash.to_hex()), Some(*hash))
+            .await?;
+        Ok(match state {
+            PaymentStateBody::Succeeded { preimage, fee_msat } => PaymentState::Succeeded {
+                preimage: preimage_from_wire(&preimage)?,
+                fee: Msat(fee_msat),
+            },
+            PaymentStateBody::InFlight => PaymentState::InFlight,
+            PaymentStateBody::Failed => PaymentState::Failed,
+            PaymentStateBody::Unknown => PaymentState::Unknown,
+        })
+    }
+
+    async fn node_info(&self) -> Result<NodeInfo, BackendError> {
+        let info: InfoBody = self.get("/v1/info", None).await?;
+        Ok(NodeInfo {
+            network: info.network.parse::<Network>().map_err(|e| {
+                BackendError::Other(format!("dev wallet reported a bad network: {e}"))
+            })?,
+            alias: info.alias,
+            pubkey_hex: info.pubkey,
+        })
+    }
+}

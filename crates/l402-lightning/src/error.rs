@@ -1,0 +1,108 @@
+//! The one error type every Lightning backend returns.
+
+use l402_core::PaymentHash;
+
+/// Why a Lightning backend call failed.
+///
+/// Messages never contain secrets (preimages, keys, access tokens): only addresses, hashes and
+/// amounts, which are public.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// The backend could not be reached (connection refused, node down). Transient.
+    #[error("{backend} is unreachable at {address}: {detail}")]
+    Unreachable {
+        /// Which backend, e.g. `dev-wallet`, `lnd`.
+        backend: String,
+        /// Where we tried to reach it (URL, socket path or data directory).
+        address: String,
+        /// What happened, with a hint for the operator when one helps.
+        detail: String,
+    },
+    /// The backend rejected our credentials.
+    #[error("the Lightning backend rejected our credentials")]
+    Unauthorized,
+    /// No route to the payee was found (or the payee is unknown to this backend).
+    #[error("no route to the payee")]
+    NoRoute,
+    /// The wallet cannot afford the payment.
+    #[error("insufficient balance")]
+    InsufficientBalance,
+    /// The call did not finish in time. Transient; for payments the outcome is unknown, so ask
+    /// [`LightningBackend::payment_state`](crate::LightningBackend::payment_state).
+    #[error("the Lightning backend timed out")]
+    Timeout,
+    /// The invoice has expired.
+    #[error("the invoice has expired")]
+    InvoiceExpired,
+    /// The invoice has already been paid.
+    #[error("the invoice has already been paid")]
+    AlreadyPaid,
+    /// The invoice is malformed, for another network, amountless where an amount is needed, or
+    /// otherwise unusable.
+    #[error("invalid invoice: {0}")]
+    InvalidInvoice(String),
+    /// Every route costs more than the fee limit.
+    #[error("the routing fee would exceed the limit")]
+    FeeTooHigh,
+    /// The backend knows no invoice with this payment hash.
+    #[error("unknown invoice {0}")]
+    UnknownInvoice(PaymentHash),
+    /// Anything else the backend reported.
+    #[error("Lightning backend error: {0}")]
+    Other(String),
+}
+
+impl BackendError {
+    /// True when retrying later may succeed (the backend is down or slow). A proxy answers such
+    /// errors with `503 Service Unavailable` and `Retry-After`.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            BackendError::Unreachable { .. } | BackendError::Timeout
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unreachable_and_timeout_are_transient() {
+        let transient = [
+            BackendError::Unreachable {
+                backend: "dev-wallet".into(),
+                address: "http://127.0.0.1:1".into(),
+                detail: "connection refused".into(),
+            },
+            BackendError::Timeout,
+        ];
+        let permanent = [
+            BackendError::Unauthorized,
+            BackendError::NoRoute,
+            BackendError::InsufficientBalance,
+            BackendError::InvoiceExpired,
+            BackendError::AlreadyPaid,
+            BackendError::InvalidInvoice("x".into()),
+            BackendError::FeeTooHigh,
+            BackendError::UnknownInvoice(PaymentHash([0; 32])),
+            BackendError::Other("x".into()),
+        ];
+        assert!(transient.iter().all(BackendError::is_transient));
+        assert!(!permanent.iter().any(BackendError::is_transient));
+    }
+
+    #[test]
+    fn unreachable_message_names_backend_and_address() {
+        let e = BackendError::Unreachable {
+            backend: "lnd".into(),
+            address: "https://127.0.0.1:8080".into(),
+            detail: "connection refused".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "lnd is unreachable at https://127.0.0.1:8080: connection refused"
+        );
+    }
+}

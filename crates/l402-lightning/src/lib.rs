@@ -1,0 +1,20 @@
+//! Lightning backends for L402: the [`LightningBackend`] trait, the embedded development wallet
+//! (feature `dev`) and the conformance suite every backend must pass (feature `conformance`).
+//! Does network and file IO.
+
+#![forbid(unsafe_code)]
+
+pub mod backend;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+#[cfg(feature = "dev")]
+pub mod dev;
+pub mod error;
+
+pub use backend::{
+    CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
+    PaymentResult, PaymentState, Settlement,
+};
+pub use error::BackendError;
+pub use l402_core::invoice::Network;
+pub use l402_core::{Msat, PaymentHash, Preimage};

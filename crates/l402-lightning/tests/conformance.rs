@@ -1,0 +1,203 @@
+//! The conformance suite against every dev wallet arrangement, and proof that the suite catches
+//! broken backends.
+
+mod common;
+
+mod dev_same_wallet {
+    crate::conformance_tests!(crate::common::dev_same_wallet);
+}
+
+mod dev_two_wallets_one_ledger {
+    crate::conformance_tests!(crate::common::dev_two_wallets_one_ledger);
+}
+
+mod http_clients {
+    crate::conformance_tests!(crate::common::http_clients);
+}
+
+mod wallet_seller_http_payer {
+    crate::conformance_tests!(crate::common::wallet_seller_http_payer);
+}
+
+mod broken_backends {
+    //! Backends with one deliberate bug each: the matching check must fail.
+
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use l402_lightning::conformance as c;
+    use l402_lightning::dev::DevWallet;
+    use l402_lightning::{
+        BackendError, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, Network,
+        NodeInfo, PayOptions, PaymentHash, PaymentResult, PaymentState, Preimage, Settlement,
+    };
+    use tokio::sync::broadcast;
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Bug {
+        /// Returns a wrong preimage.
+        WrongPreimage,
+        /// Pays the same invoice twice (returns the old result).
+        PaysTwice,
+        /// Reports open invoices as open forever.
+        NeverExpires,
+        /// Claims to stream but never delivers.
+        SilentStream,
+        /// Forgets payments.
+        ForgetsPayments,
+        /// Reports mainnet.
+        WrongNetwork,
+    }
+
+    struct Broken {
+        inner: Arc<DevWallet>,
+        bug: Bug,
+        _dir: tempfile::TempDir,
+    }
+
+    fn broken(bug: Bug) -> Broken {
+        let dir = tempfile::tempdir().unwrap();
+        Broken {
+            inner: Arc::new(DevWallet::open(dir.path(), Network::Regtest).unwrap()),
+            bug,
+            _dir: dir,
+        }
+    }
+
+    #[async_trait]
+    impl LightningBackend for Broken {
+        async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError> {
+            self.inner.create_invoice(req).await
+        }
+        async fn invoice_state(&self, hash: &PaymentHash) -> Result<InvoiceState, BackendError> {
+            match self.inner.invoice_state(hash).await {
+                Ok(InvoiceState::Expired) if self.bug == Bug::NeverExpires => {
+                    Ok(InvoiceState::Open)
+                }
+                other => other,
+            }
+        }
+        async fn subscribe_settlements(
+            &self,
+        ) -> Result<Option<broadcast::Receiver<Settlement>>, BackendError> {
+            if self.bug == Bug::SilentStream {
+                let (tx, rx) = broadcast::channel(1);
+                std::mem::forget(tx);
+                return Ok(Some(rx));
+            }
+            self.inner.subscribe_settlements().await
+        }
+        async fn pay_invoice(
+            &self,
+            bolt11: &str,
+            opts: PayOptions,
+        ) -> Result<PaymentResult, BackendError> {
+            let result = self.inner.pay_invoice(bolt11, opts).await;
+            match (self.bug, result) {
+                (Bug::WrongPreimage, Ok(mut r)) => {
+                    r.preimage = Preimage([9; 32]);
+                    Ok(r)
+                }
+                (Bug::PaysTwice, Err(BackendError::AlreadyPaid)) => {
+                    let hash = l402_core::invoice::parse_bolt11(bolt11)
+                        .unwrap()
+                        .payment_hash;
+                    match self.inner.payment_state(&hash).await? {
+                        PaymentState::Succeeded { preimage, fee } => Ok(PaymentResult {
+                            preimage,
+                            fee,
+                            amount: c::AMOUNT,
+                            payment_hash: hash,
+                        }),
+                        _ => Err(BackendError::AlreadyPaid),
+                    }
+                }
+                (Bug::NeverExpires, Err(BackendError::InvoiceExpired)) => {
+                    Err(BackendError::NoRoute)
+                }
+                (_, r) => r,
+            }
+        }
+        async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {
+            if self.bug == Bug::ForgetsPayments {
+                return Ok(PaymentState::Unknown);
+            }
+            self.inner.payment_state(hash).await
+        }
+        async fn node_info(&self) -> Result<NodeInfo, BackendError> {
+            let mut info = self.inner.node_info().await?;
+            if self.bug == Bug::WrongNetwork {
+                info.network = Network::Bitcoin;
+            }
+            Ok(info)
+        }
+    }
+
+    fn failed_check(r: Result<c::Outcome, c::ConformanceFailure>) -> &'static str {
+        match r {
+            Err(e) => e.check,
+            Ok(o) => panic!("the broken backend passed: {o:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn wrong_preimage_fails_pay_checks() {
+        let b = broken(Bug::WrongPreimage);
+        assert_eq!(
+            failed_check(c::pay_settles_invoice(&b, &b).await),
+            "pay_settles_invoice"
+        );
+    }
+
+    #[tokio::test]
+    async fn paying_twice_fails_already_paid_check() {
+        let b = broken(Bug::PaysTwice);
+        assert_eq!(
+            failed_check(c::pay_twice_is_already_paid(&b, &b).await),
+            "pay_twice_is_already_paid"
+        );
+    }
+
+    #[tokio::test]
+    async fn never_expiring_fails_expiry_check() {
+        let b = broken(Bug::NeverExpires);
+        assert_eq!(
+            failed_check(c::expired_invoice_is_refused(&b, &b).await),
+            "expired_invoice_is_refused"
+        );
+    }
+
+    #[tokio::test]
+    async fn silent_stream_fails_stream_check() {
+        let b = broken(Bug::SilentStream);
+        assert_eq!(
+            failed_check(c::settlement_stream_delivers(&b, &b).await),
+            "settlement_stream_delivers"
+        );
+    }
+
+    #[tokio::test]
+    async fn forgotten_payments_fail_payment_state_check() {
+        let b = broken(Bug::ForgetsPayments);
+        assert_eq!(
+            failed_check(c::payment_state_after_success(&b, &b).await),
+            "payment_state_after_success"
+        );
+    }
+
+    #[tokio::test]
+    async fn wrong_network_fails_network_checks_and_run_all() {
+        let b = broken(Bug::WrongNetwork);
+        assert_eq!(
+            failed_check(c::node_info_reports_network(&b, Network::Regtest).await),
+            "node_info_reports_network"
+        );
+        // The invoice says regtest while the node claims mainnet.
+        assert_eq!(
+            failed_check(c::create_invoice_is_open(&b).await),
+            "create_invoice_is_open"
+        );
+        let err = c::run_all(&b, &b, Network::Regtest).await.unwrap_err();
+        assert_eq!(err.check, "node_info_reports_network");
+    }
+}

@@ -1,0 +1,45 @@
+//! The sample API `l402 serve` sells when started with no configuration, so a newcomer sees the
+//! whole paid flow with nothing else running. Plain HTTP and gRPC on one port (h2c):
+//!
+//! | endpoint | what |
+//! |---|---|
+//! | `POST /api/similarity` | cosine similarity of two vectors `{"a": [..], "b": [..]}` |
+//! | `GET /api/weather?city=Paris` | a small deterministic weather report |
+//! | `GET /` | a free landing page listing the endpoints |
+//! | gRPC `helloworld.Greeter/SayHello` | a greeting, priced per call |
+//!
+//! Does network IO (it is a server).
+
+pub mod greeter;
+mod similarity;
+mod weather;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The sample API's routes, HTTP and gRPC.
+pub fn router() -> Router {
+    Router::new()
+        .route("/", get(landing))
+        .route("/api/similarity", post(similarity::handler))
+        .route("/api/weather", get(weather::handler))
+        .route_service(greeter::SAY_HELLO_PATH, greeter::service())
+}
+
+async fn landing() -> &'static str {
+    "l402 sample API\n\nPOST /api/similarity  {\"a\":[1,2],\"b\":[2,4]}\nGET  /api/weather?city=Paris\ngRPC helloworld.Greeter/SayHello\n"
+}
+
+/// Serves the sample API on `addr` (port 0 picks one); returns the bound address.
+pub async fn spawn(
+    addr: SocketAddr,
+) -> std::io::Result<(SocketAddr, JoinHandle<std::io::Result<()>>)> {
+    let listener = TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let handle = tokio::spawn(async move { axum::serve(listener, router()).await });
+    Ok((bound, handle))
+}

@@ -1,0 +1,138 @@
+//! The `[backend]` section: which Lightning backend mints invoices. Only its shape is checked
+//! here; the backend crate interprets the values.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+use super::secret::SecretSource;
+
+/// Which Lightning backend to use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// The embedded development wallet (the default; zero setup).
+    #[default]
+    Dev,
+    /// LND over gRPC.
+    Lnd,
+    /// An LNbits wallet over its REST API.
+    Lnbits,
+    /// A Nostr Wallet Connect (NIP-47) wallet.
+    Nwc,
+    /// Core Lightning over gRPC (mTLS) or its local RPC socket.
+    Cln,
+}
+
+impl BackendKind {
+    /// The name used in the configuration file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dev => "dev",
+            Self::Lnd => "lnd",
+            Self::Lnbits => "lnbits",
+            Self::Nwc => "nwc",
+            Self::Cln => "cln",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "dev" => Ok(Self::Dev),
+            "lnd" => Ok(Self::Lnd),
+            "lnbits" => Ok(Self::Lnbits),
+            "nwc" => Ok(Self::Nwc),
+            "cln" => Ok(Self::Cln),
+            other => Err(format!(
+                "unknown backend kind `{other}`: expected dev, lnd, lnbits, nwc or cln"
+            )),
+        }
+    }
+}
+
+/// `[backend]`: the selected kind plus one optional sub-table per kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendConfig {
+    /// The backend in use. Default `dev`.
+    #[serde(default)]
+    pub kind: BackendKind,
+    /// `[backend.dev]`.
+    pub dev: Option<DevBackendConfig>,
+    /// `[backend.lnd]`; required when `kind = "lnd"`.
+    pub lnd: Option<LndBackendConfig>,
+    /// `[backend.lnbits]`; required when `kind = "lnbits"`.
+    pub lnbits: Option<LnbitsBackendConfig>,
+    /// `[backend.nwc]`; required when `kind = "nwc"`.
+    pub nwc: Option<NwcBackendConfig>,
+    /// `[backend.cln]`; required when `kind = "cln"`.
+    pub cln: Option<ClnBackendConfig>,
+}
+
+/// `[backend.dev]`: the embedded development wallet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevBackendConfig {
+    /// Settle every invoice automatically after this many milliseconds (for demos). Unset: the
+    /// dev wallet decides.
+    pub auto_settle_ms: Option<u64>,
+}
+
+/// `[backend.lnd]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LndBackendConfig {
+    /// gRPC address, `host:port` (usually port 10009).
+    pub address: String,
+    /// LND's `tls.cert`. Unset: the system's web PKI roots are used.
+    pub tls_cert_path: Option<PathBuf>,
+    /// An `invoice.macaroon` (binary file).
+    pub macaroon_path: PathBuf,
+}
+
+/// `[backend.lnbits]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LnbitsBackendConfig {
+    /// Base URL of the LNbits instance, `http://` or `https://`.
+    pub url: String,
+    /// The wallet's invoice/read key.
+    pub api_key: SecretSource,
+}
+
+/// `[backend.nwc]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NwcBackendConfig {
+    /// The `nostr+walletconnect://…` connection URI (it contains the client secret).
+    pub uri: SecretSource,
+}
+
+/// `[backend.cln]`: either gRPC with mTLS (`grpc_address` and the three PEM paths) or the local
+/// JSON-RPC socket (`rpc_socket_path`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClnBackendConfig {
+    /// cln-grpc address, `host:port`.
+    pub grpc_address: Option<String>,
+    /// CA certificate (`ca.pem`) for the gRPC server.
+    pub ca_cert_path: Option<PathBuf>,
+    /// Client certificate (`client.pem`).
+    pub client_cert_path: Option<PathBuf>,
+    /// Client key (`client-key.pem`).
+    pub client_key_path: Option<PathBuf>,
+    /// `lightning-rpc` unix socket path.
+    pub rpc_socket_path: Option<PathBuf>,
+}

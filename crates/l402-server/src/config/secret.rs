@@ -1,0 +1,86 @@
+//! Secret values in the configuration: inline (accepted with a warning), from an environment
+//! variable, or from a file. Never printed by `Debug`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+/// Where a secret comes from. In TOML: `"value"` (inline), `{ env = "VAR" }` or
+/// `{ file = "path" }`. A file's content is used without its trailing newline.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// Written in the configuration file itself (discouraged: a warning is reported).
+    Inline(String),
+    /// Read from this environment variable when the server starts.
+    Env(String),
+    /// Read from this file when the server starts (relative paths are relative to the
+    /// configuration file's directory).
+    File(PathBuf),
+}
+
+impl SecretSource {
+    /// True for [`SecretSource::Inline`].
+    pub fn is_inline(&self) -> bool {
+        matches!(self, Self::Inline(_))
+    }
+
+    /// Reads the secret now.
+    pub fn resolve(&self) -> Result<String, String> {
+        match self {
+            Self::Inline(v) => Ok(v.clone()),
+            Self::Env(name) => std::env::var(name)
+                .map_err(|_| format!("environment variable `{name}` is not set (or not UTF-8)")),
+            Self::File(path) => std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
+                .map_err(|e| format!("cannot read secret file {}: {e}", path.display())),
+        }
+    }
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Inline(_) => f.write_str("Inline(<redacted>)"),
+            Self::Env(name) => f.debug_tuple("Env").field(name).finish(),
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+        }
+    }
+}
+
+struct SecretVisitor;
+
+impl<'de> Visitor<'de> for SecretVisitor {
+    type Value = SecretSource;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, `{ env = \"VAR\" }` or `{ file = \"path\" }`")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretSource, E> {
+        Ok(SecretSource::Inline(v.to_owned()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretSource, A::Error> {
+        let mut found: Option<SecretSource> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let value: String = map.next_value()?;
+            let source = match key.as_str() {
+                "env" => SecretSource::Env(value),
+                "file" => SecretSource::File(PathBuf::from(value)),
+                other => return Err(de::Error::unknown_field(other, &["env", "file"])),
+            };
+            if found.replace(source).is_some() {
+                return Err(de::Error::custom("give exactly one of `env` or `file`"));
+            }
+        }
+        found.ok_or_else(|| de::Error::custom("give exactly one of `env` or `file`"))
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretSource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SecretVisitor)
+    }
+}

@@ -1,0 +1,102 @@
+//! Parsing of a service's `upstream` URL.
+
+use http::Uri;
+use http::uri::{Authority, Scheme};
+
+/// How to talk to an upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamScheme {
+    /// HTTP/1.1 over TCP (`http://`).
+    Http,
+    /// TLS; HTTP/2 or HTTP/1.1 by ALPN (`https://`).
+    Https,
+    /// HTTP/2 with prior knowledge over TCP, for gRPC (`h2c://`).
+    H2c,
+}
+
+/// A parsed `upstream` value: scheme, `host:port` and an optional base path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamTarget {
+    /// The scheme.
+    pub scheme: UpstreamScheme,
+    /// `host[:port]`.
+    pub authority: Authority,
+    /// Path prepended to every forwarded path, without a trailing `/` (may be empty).
+    pub base_path: String,
+}
+
+impl UpstreamTarget {
+    /// Parses `http://host:port[/base]`, `https://…` or `h2c://host:port`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let uri: Uri = text
+            .parse()
+            .map_err(|e| format!("`{text}` is not a valid URL: {e}"))?;
+        let scheme = match uri.scheme_str() {
+            Some("http") => UpstreamScheme::Http,
+            Some("https") => UpstreamScheme::Https,
+            Some("h2c") => UpstreamScheme::H2c,
+            Some(other) => {
+                return Err(format!(
+                    "unsupported upstream scheme `{other}`: use http://, https:// or h2c://"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "upstream `{text}` has no scheme: use http://, https:// or h2c://"
+                ));
+            }
+        };
+        let authority = uri
+            .authority()
+            .filter(|a| !a.host().is_empty())
+            .ok_or_else(|| format!("upstream `{text}` has no host"))?
+            .clone();
+        if authority.as_str().contains('@') {
+            return Err(format!(
+                "upstream `{text}` contains credentials; use `upstream_headers` instead"
+            ));
+        }
+        if uri.query().is_some() {
+            return Err(format!("upstream `{text}` must not have a query string"));
+        }
+        let base_path = uri.path().trim_end_matches('/').to_owned();
+        if scheme == UpstreamScheme::H2c && !base_path.is_empty() {
+            return Err(format!(
+                "h2c upstream `{text}` must not have a path (gRPC paths are fixed)"
+            ));
+        }
+        Ok(Self {
+            scheme,
+            authority,
+            base_path,
+        })
+    }
+
+    /// The URI scheme used on the wire (`h2c` travels as `http`).
+    pub fn uri_scheme(&self) -> Scheme {
+        match self.scheme {
+            UpstreamScheme::Https => Scheme::HTTPS,
+            UpstreamScheme::Http | UpstreamScheme::H2c => Scheme::HTTP,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses() {
+        let t = UpstreamTarget::parse("http://127.0.0.1:9000/base/").unwrap();
+        assert_eq!(t.scheme, UpstreamScheme::Http);
+        assert_eq!(t.authority.as_str(), "127.0.0.1:9000");
+        assert_eq!(t.base_path, "/base");
+        let t = UpstreamTarget::parse("h2c://localhost:50051").unwrap();
+        assert_eq!(t.scheme, UpstreamScheme::H2c);
+        assert_eq!(t.base_path, "");
+        assert!(UpstreamTarget::parse("ftp://x").is_err());
+        assert!(UpstreamTarget::parse("localhost:80").is_err());
+        assert!(UpstreamTarget::parse("http://user:pw@x").is_err());
+        assert!(UpstreamTarget::parse("http://x/?a=b").is_err());
+    }
+}

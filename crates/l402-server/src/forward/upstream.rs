@@ -1,0 +1,87 @@
+//! One service's upstream: where to send, with which client, and which headers to add.
+
+use http::{HeaderName, HeaderValue, Uri};
+
+use super::client::{ClientFactory, HttpClient, TlsTrust};
+use super::target::{UpstreamScheme, UpstreamTarget};
+use crate::config::ServiceConfig;
+use crate::error::ClientBuildError;
+use crate::routing::pattern::PathMatcher;
+
+/// A service's resolved upstream.
+pub(crate) struct Upstream {
+    pub(crate) target: UpstreamTarget,
+    pub(crate) client: HttpClient,
+    /// Resolved `upstream_headers` (secret values: never logged).
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) strip_prefix: Option<String>,
+    pub(crate) preserve_host: bool,
+}
+
+impl Upstream {
+    pub(crate) fn new(
+        service: &ServiceConfig,
+        clients: &mut ClientFactory,
+    ) -> Result<Self, ClientBuildError> {
+        let invalid = |message: String| ClientBuildError::Service {
+            service: service.name.clone(),
+            message,
+        };
+        let target = UpstreamTarget::parse(&service.upstream).map_err(invalid)?;
+        let trust = match (&service.upstream_ca_cert, service.insecure_skip_verify) {
+            (_, true) => TlsTrust::Insecure,
+            (Some(ca), false) => TlsTrust::CustomCa(ca.clone()),
+            (None, false) => TlsTrust::WebPki,
+        };
+        let client = clients.client(trust, target.scheme == UpstreamScheme::H2c)?;
+        let mut headers = Vec::with_capacity(service.upstream_headers.len());
+        for (name, source) in &service.upstream_headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| invalid(format!("`{name}` is not a valid header name")))?;
+            let value = source
+                .resolve()
+                .map_err(|e| invalid(format!("upstream header `{name}`: {e}")))?;
+            let mut value = HeaderValue::from_str(&value)
+                .map_err(|_| invalid(format!("upstream header `{name}`: invalid value")))?;
+            value.set_sensitive(true);
+            headers.push((name, value));
+        }
+        let strip_prefix = if service.strip_path_prefix {
+            match PathMatcher::parse(&service.path_prefix).map_err(invalid)? {
+                PathMatcher::Prefix(p) => Some(p.trim_end_matches('/').to_owned()),
+                PathMatcher::Pattern(_) => None,
+            }
+        } else {
+            None
+        };
+        Ok(Self {
+            target,
+            client,
+            headers,
+            strip_prefix,
+            preserve_host: service.preserve_host,
+        })
+    }
+
+    /// The upstream URI for a client request URI.
+    pub(crate) fn uri_for(&self, uri: &Uri) -> Result<Uri, http::Error> {
+        let mut path = uri.path();
+        if let Some(prefix) = &self.strip_prefix {
+            path = path.strip_prefix(prefix.as_str()).unwrap_or(path);
+        }
+        let mut path_and_query = self.target.base_path.clone();
+        if !path.starts_with('/') {
+            path_and_query.push('/');
+        }
+        path_and_query.push_str(path);
+        if let Some(query) = uri.query() {
+            path_and_query.push('?');
+            path_and_query.push_str(query);
+        }
+        Uri::builder()
+            .scheme(self.target.uri_scheme())
+            .authority(self.target.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+    }
+}

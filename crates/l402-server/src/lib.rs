@@ -1,0 +1,26 @@
+//! The reverse proxy behind `l402 serve`: typed TOML configuration, host/path routing, a streaming
+//! forwarder (HTTP/1.1, HTTP/2, h2c, WebSocket, SSE, gRPC trailers), TLS, request limits and
+//! graceful shutdown. Does network and file IO; the L402 paywall itself plugs in as a
+//! [`tower::Layer`] in front of the [`Forwarder`].
+//!
+//! The request path is: accept → TLS (optional) → HTTP/1.1 or HTTP/2 → built-in `/healthz` and
+//! `/readyz` → header-size and body-size limits → routing ([`RouteDecision`] and [`ClientAddr`]
+//! are inserted as request extensions) → the paywall layer → [`Forwarder`] → upstream.
+
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod forward;
+pub mod health;
+mod response;
+pub mod routing;
+pub mod server;
+mod shutdown;
+
+pub use body::{Body, BoxError};
+pub use config::{Config, ConfigError, ConfigOverrides, ConfigWarning, ServiceConfig};
+pub use error::ServerError;
+pub use forward::Forwarder;
+pub use health::{AlwaysReady, Readiness, ReadinessCheck};
+pub use routing::{RouteDecision, Router};
+pub use server::{ClientAddr, ConnectionInfo, Server, serve};

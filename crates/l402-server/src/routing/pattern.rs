@@ -1,0 +1,320 @@
+//! Host and path patterns used by routing. Pure; no IO.
+//!
+//! Path patterns: `*` matches any run of characters inside one path segment; a `*` that is the
+//! last character of the pattern also matches everything after it, across segments; a pattern
+//! ending in `/*` also matches the bare prefix (`/public/*` matches `/public`). A pattern without
+//! `*` matches exactly. Host patterns: `api.example.com` (exact, case-insensitive),
+//! `*.example.com` (any subdomain, not the apex) or `*` (any host).
+
+use std::fmt;
+
+/// At most this many `*` per pattern, so matching cost stays small for any request path.
+const MAX_STARS: usize = 4;
+
+/// A compiled path pattern.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PathPattern {
+    source: String,
+    segments: Vec<String>,
+    trailing_star: bool,
+}
+
+impl fmt::Debug for PathPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PathPattern({:?})", self.source)
+    }
+}
+
+impl PathPattern {
+    /// Compiles `pattern`; it must start with `/`, have at most 4 `*`, and no `**`.
+    pub fn parse(pattern: &str) -> Result<Self, String> {
+        if !pattern.starts_with('/') {
+            return Err(format!("path pattern `{pattern}` must start with `/`"));
+        }
+        if pattern.contains("**") {
+            return Err(format!(
+                "path pattern `{pattern}` contains `**`; a trailing `*` already matches everything below"
+            ));
+        }
+        if pattern.matches('*').count() > MAX_STARS {
+            return Err(format!(
+                "path pattern `{pattern}` has more than {MAX_STARS} `*`"
+            ));
+        }
+        if pattern.contains(['?', '#']) || pattern.chars().any(|c| c.is_whitespace()) {
+            return Err(format!(
+                "path pattern `{pattern}` must not contain `?`, `#` or whitespace"
+            ));
+        }
+        Ok(Self {
+            source: pattern.to_owned(),
+            segments: pattern[1..].split('/').map(str::to_owned).collect(),
+            trailing_star: pattern.ends_with('*'),
+        })
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// True if `path` (starting with `/`, no query) matches.
+    pub fn matches(&self, path: &str) -> bool {
+        let Some(rest) = path.strip_prefix('/') else {
+            return false;
+        };
+        let path_segments: Vec<&str> = rest.split('/').collect();
+        let n = self.segments.len();
+        if !self.trailing_star {
+            return path_segments.len() == n
+                && self
+                    .segments
+                    .iter()
+                    .zip(&path_segments)
+                    .all(|(p, s)| segment_glob(p.as_bytes(), s.as_bytes()));
+        }
+        // `/a/*` also matches `/a`.
+        if path_segments.len() == n - 1 && self.segments[n - 1] == "*" {
+            return self.segments[..n - 1]
+                .iter()
+                .zip(&path_segments)
+                .all(|(p, s)| segment_glob(p.as_bytes(), s.as_bytes()));
+        }
+        // The last pattern segment ends in `*`, which swallows the rest of the path; its other
+        // `*` stay inside the segment, so it is enough to match it against one path segment.
+        path_segments.len() >= n
+            && self
+                .segments
+                .iter()
+                .zip(&path_segments)
+                .all(|(p, s)| segment_glob(p.as_bytes(), s.as_bytes()))
+    }
+}
+
+/// Glob match of one segment: `*` matches any run of bytes (there is no `/` in a segment).
+/// Greedy with a single backtrack point: O(len(p) * len(s)) at worst.
+fn segment_glob(p: &[u8], s: &[u8]) -> bool {
+    let (mut pi, mut si) = (0usize, 0usize);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            backtrack = Some((pi, si));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == s[si] {
+            pi += 1;
+            si += 1;
+        } else if let Some((star, matched)) = backtrack {
+            pi = star + 1;
+            si = matched + 1;
+            backtrack = Some((star, matched + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// How a service claims request paths: a segment-aligned prefix, or a pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathMatcher {
+    /// `/weather` matches `/weather` and `/weather/...`, not `/weatherman`. `/` matches all.
+    Prefix(String),
+    /// A [`PathPattern`], used when the configured prefix contains `*`.
+    Pattern(PathPattern),
+}
+
+impl PathMatcher {
+    /// Compiles a `path_prefix` value.
+    pub fn parse(prefix: &str) -> Result<Self, String> {
+        if prefix.contains('*') {
+            return PathPattern::parse(prefix).map(Self::Pattern);
+        }
+        if !prefix.starts_with('/') {
+            return Err(format!("path prefix `{prefix}` must start with `/`"));
+        }
+        if prefix.contains(['?', '#']) || prefix.chars().any(|c| c.is_whitespace()) {
+            return Err(format!(
+                "path prefix `{prefix}` must not contain `?`, `#` or whitespace"
+            ));
+        }
+        Ok(Self::Prefix(prefix.to_owned()))
+    }
+
+    /// True if `path` is claimed.
+    pub fn matches(&self, path: &str) -> bool {
+        match self {
+            Self::Pattern(p) => p.matches(path),
+            Self::Prefix(prefix) => {
+                if prefix.ends_with('/') {
+                    path.starts_with(prefix.as_str()) || path == &prefix[..prefix.len() - 1]
+                } else {
+                    path.strip_prefix(prefix.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                }
+            }
+        }
+    }
+
+    /// The literal prefix to strip before forwarding (`strip_path_prefix`), if this is a prefix.
+    pub fn literal_prefix(&self) -> Option<&str> {
+        match self {
+            Self::Prefix(p) => Some(p.trim_end_matches('/')),
+            Self::Pattern(_) => None,
+        }
+    }
+}
+
+/// A compiled host pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPattern {
+    /// `*`: any host.
+    Any,
+    /// `api.example.com`.
+    Exact(String),
+    /// `*.example.com`: stores `.example.com`.
+    Suffix(String),
+}
+
+impl HostPattern {
+    /// Compiles a host pattern (lower-cased; no port, no scheme).
+    pub fn parse(pattern: &str) -> Result<Self, String> {
+        let lower = pattern.trim_end_matches('.').to_ascii_lowercase();
+        if lower == "*" {
+            return Ok(Self::Any);
+        }
+        let (suffix, name) = match lower.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, lower.as_str()),
+        };
+        let valid = !name.is_empty()
+            && name.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            });
+        let bracketed_v6 = !suffix
+            && name.starts_with('[')
+            && name.ends_with(']')
+            && name[1..name.len() - 1]
+                .parse::<std::net::Ipv6Addr>()
+                .is_ok();
+        if !valid && !bracketed_v6 {
+            return Err(format!(
+                "host pattern `{pattern}` is not a host name, `*.domain` or `*` (no scheme, port or path)"
+            ));
+        }
+        Ok(if suffix {
+            Self::Suffix(format!(".{name}"))
+        } else {
+            Self::Exact(name.to_owned())
+        })
+    }
+
+    /// True if `host` (already normalized with [`normalize_host`]) matches.
+    pub fn matches(&self, host: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Exact(h) => h == host,
+            Self::Suffix(s) => host.len() > s.len() && host.ends_with(s.as_str()),
+        }
+    }
+}
+
+/// Lower-cases a `Host` value and removes the port and a trailing dot (`API.example.com.:443` →
+/// `api.example.com`; `[::1]:80` → `[::1]`).
+pub fn normalize_host(host: &str) -> String {
+    let without_port = if host.starts_with('[') {
+        match host.find(']') {
+            Some(end) => &host[..=end],
+            None => host,
+        }
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+            _ => host,
+        }
+    };
+    without_port.trim_end_matches('.').to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> PathPattern {
+        PathPattern::parse(s).unwrap()
+    }
+
+    #[test]
+    fn exact_and_star_patterns() {
+        assert!(p("/weather/health").matches("/weather/health"));
+        assert!(!p("/weather/health").matches("/weather/health/x"));
+        assert!(!p("/weather/health").matches("/weather"));
+        assert!(p("/v1/*/status").matches("/v1/abc/status"));
+        assert!(!p("/v1/*/status").matches("/v1/a/b/status"));
+        assert!(p("/public/*").matches("/public"));
+        assert!(p("/public/*").matches("/public/"));
+        assert!(p("/public/*").matches("/public/a/b/c"));
+        assert!(!p("/public/*").matches("/publicity"));
+        assert!(p("/v1/img*").matches("/v1/img"));
+        assert!(p("/v1/img*").matches("/v1/imgs/x"));
+        assert!(p("/v1/a*b*").matches("/v1/axxb/rest"));
+        assert!(!p("/v1/a*b*").matches("/v1/ax/b"));
+        assert!(p("/*.json").matches("/x.json"));
+        assert!(!p("/*.json").matches("/x.jsonp"));
+        assert!(p("/*").matches("/anything/at/all"));
+    }
+
+    #[test]
+    fn bad_patterns() {
+        assert!(PathPattern::parse("v1/*").is_err());
+        assert!(PathPattern::parse("/v1/**").is_err());
+        assert!(PathPattern::parse("/*/*/*/*/*").is_err());
+        assert!(PathPattern::parse("/a?b").is_err());
+    }
+
+    #[test]
+    fn prefixes() {
+        let m = PathMatcher::parse("/weather").unwrap();
+        assert!(m.matches("/weather"));
+        assert!(m.matches("/weather/today"));
+        assert!(!m.matches("/weatherman"));
+        let root = PathMatcher::parse("/").unwrap();
+        assert!(root.matches("/"));
+        assert!(root.matches("/x/y"));
+        let slash = PathMatcher::parse("/api/").unwrap();
+        assert!(slash.matches("/api"));
+        assert!(slash.matches("/api/x"));
+        assert!(!slash.matches("/apix"));
+        assert_eq!(slash.literal_prefix(), Some("/api"));
+    }
+
+    #[test]
+    fn hosts() {
+        let wild = HostPattern::parse("*.Example.com").unwrap();
+        assert!(wild.matches("api.example.com"));
+        assert!(wild.matches("a.b.example.com"));
+        assert!(!wild.matches("example.com"));
+        assert!(!wild.matches("badexample.com"));
+        assert!(
+            HostPattern::parse("api.example.com")
+                .unwrap()
+                .matches("api.example.com")
+        );
+        assert!(HostPattern::parse("*").unwrap().matches("x"));
+        assert!(HostPattern::parse("http://x").is_err());
+        assert!(HostPattern::parse("x:80").is_err());
+        assert!(HostPattern::parse("[::1]").is_ok());
+        assert_eq!(normalize_host("API.Example.com.:8443"), "api.example.com");
+        assert_eq!(normalize_host("[::1]:80"), "[::1]");
+        assert_eq!(normalize_host("localhost"), "localhost");
+    }
+
+    #[test]
+    fn glob_worst_case_is_fast() {
+        let pat = p("/*a*a*a*b");
+        let long = format!("/{}", "a".repeat(20_000));
+        assert!(!pat.matches(&long));
+    }
+}

@@ -1,0 +1,247 @@
+//! The listener: accept loop, per-connection tasks, the service stack around the paywall layer,
+//! and graceful shutdown.
+
+mod conn;
+mod stack;
+pub(crate) mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::body::{Body, BoxError};
+use crate::config::Config;
+use crate::error::ServerError;
+use crate::forward::Forwarder;
+use crate::health::ReadinessCheck;
+use crate::routing::Router;
+use crate::shutdown::Controller;
+use conn::ConnParams;
+use stack::{Shared, Stack};
+
+/// The client's socket address, inserted as a request extension before the paywall layer runs
+/// (freebies per IP, rate limits, logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// Facts about the connection a request came in on, inserted as a request extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionInfo {
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// The local address the client connected to.
+    pub local: SocketAddr,
+    /// Whether the connection uses TLS.
+    pub tls: bool,
+}
+
+impl ConnectionInfo {
+    /// Describes a connection (for tests of layers that read this extension).
+    pub fn new(remote: SocketAddr, local: SocketAddr, tls: bool) -> Self {
+        Self { remote, local, tls }
+    }
+}
+
+/// A bound, not yet running proxy. `S` is the paywall layer's service wrapped around the
+/// [`Forwarder`]. Use [`Server::bind`] then [`Server::run`], or [`serve`] for both.
+pub struct Server<S> {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    params: Arc<ConnParams>,
+    stack: Stack<S>,
+    controller: Controller,
+    drain_timeout: Duration,
+}
+
+impl<S> std::fmt::Debug for Server<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field("tls", &self.params.tls.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn http_builder(config: &Config) -> auto::Builder<TokioExecutor> {
+    let limits = &config.limits;
+    let max_header = usize::try_from(limits.max_header_bytes).unwrap_or(usize::MAX);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        // hyper's minimum read buffer is 8 KiB; smaller limits are enforced by the stack.
+        .max_buf_size(max_header.max(8192))
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(max_header).unwrap_or(u32::MAX))
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(20));
+    builder
+}
+
+impl<S, ResB> Server<S>
+where
+    S: tower::Service<Request<Body>, Response = Response<ResB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    ResB: http_body::Body<Data = Bytes> + Send + 'static,
+    ResB::Error: Into<BoxError>,
+{
+    /// Checks `config`, builds the routing table, upstream clients and TLS, wraps the
+    /// [`Forwarder`] in `paywall`, and binds `[listen] addr` (port 0 picks a free port; see
+    /// [`Server::local_addr`]). Configuration warnings are logged.
+    pub async fn bind<L, R>(config: &Config, paywall: L, readiness: R) -> Result<Self, ServerError>
+    where
+        L: tower::Layer<Forwarder, Service = S>,
+        R: ReadinessCheck,
+    {
+        for warning in config.check()? {
+            tracing::warn!("{warning}");
+        }
+        let router = Router::new(config)?;
+        let controller = Controller::new();
+        let forwarder =
+            Forwarder::with_shutdown(config, controller.signal(), controller.token().downgrade())?;
+        let tls = match (&config.listen.tls_cert, &config.listen.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsAcceptor::from(Arc::new(tls::load_server_config(
+                cert, key,
+            )?))),
+            _ => None,
+        };
+        let addr = config.listen.addr;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let idle = config.limits.idle_timeout;
+        let params = Arc::new(ConnParams {
+            builder: http_builder(config),
+            tls,
+            header_read_timeout: config.limits.header_read_timeout,
+            idle_timeout: (!idle.is_zero()).then_some(idle),
+        });
+        let stack = Stack {
+            inner: paywall.layer(forwarder),
+            shared: Arc::new(Shared {
+                router,
+                readiness: Arc::new(readiness),
+                max_header_bytes: config.limits.max_header_bytes,
+                max_body_bytes: config.limits.max_body_bytes,
+            }),
+        };
+        tracing::info!(
+            addr = %local_addr,
+            tls = params.tls.is_some(),
+            services = config.services.len(),
+            "listening"
+        );
+        Ok(Self {
+            listener,
+            local_addr,
+            params,
+            stack,
+            controller,
+            drain_timeout: config.limits.drain_timeout,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Accepts connections until `shutdown` resolves, then stops accepting, lets in-flight
+    /// requests finish for up to `drain_timeout`, and closes what is left.
+    pub async fn run<F>(self, shutdown: F) -> Result<(), ServerError>
+    where
+        F: Future<Output = ()> + Send,
+    {
+        let Self {
+            listener,
+            local_addr,
+            params,
+            stack,
+            controller,
+            drain_timeout,
+        } = self;
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((tcp, remote)) => {
+                        // Nagle only delays small writes such as SSE events; errors are harmless.
+                        let _ = tcp.set_nodelay(true);
+                        tokio::spawn(conn::run(
+                            tcp,
+                            remote,
+                            local_addr,
+                            Arc::clone(&params),
+                            stack.clone(),
+                            controller.signal(),
+                            controller.signal(),
+                            controller.token(),
+                        ));
+                    }
+                    Err(e) => {
+                        // Usually out of file descriptors: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }
+        drop(listener);
+        drop(stack);
+        tracing::info!(
+            drain_timeout_ms = drain_timeout.as_millis() as u64,
+            "shutting down: draining"
+        );
+        if controller.drain(drain_timeout).await {
+            tracing::info!("all connections drained");
+        } else {
+            tracing::warn!("drain timeout reached; closed the remaining connections");
+        }
+        Ok(())
+    }
+}
+
+/// Binds and runs the proxy until `shutdown` resolves (the binary passes a SIGTERM/SIGINT
+/// future). `paywall` wraps the [`Forwarder`]; every request it sees carries the
+/// [`RouteDecision`](crate::RouteDecision), [`ClientAddr`] and [`ConnectionInfo`] extensions.
+/// Use [`tower::layer::util::Identity`] for a plain proxy.
+pub async fn serve<L, R, F, ResB>(
+    config: &Config,
+    paywall: L,
+    readiness: R,
+    shutdown: F,
+) -> Result<(), ServerError>
+where
+    L: tower::Layer<Forwarder>,
+    L::Service: tower::Service<Request<Body>, Response = Response<ResB>> + Clone + Send + 'static,
+    <L::Service as tower::Service<Request<Body>>>::Future: Send + 'static,
+    <L::Service as tower::Service<Request<Body>>>::Error: Into<BoxError>,
+    ResB: http_body::Body<Data = Bytes> + Send + 'static,
+    ResB::Error: Into<BoxError>,
+    R: ReadinessCheck,
+    F: Future<Output = ()> + Send,
+{
+    Server::bind(config, paywall, readiness)
+        .await?
+        .run(shutdown)
+        .await
+}

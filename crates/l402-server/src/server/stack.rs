@@ -1,0 +1,238 @@
+//! What happens to each request before the paywall: health endpoints, header and body limits,
+//! routing, extensions, tracing; and after it: error mapping and body boxing.
+
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, HOST};
+use http::{Request, Response, StatusCode};
+use http_body_util::Limited;
+use tracing::Instrument;
+
+use super::{ClientAddr, ConnectionInfo};
+use crate::body::{Body, BoxError};
+use crate::health::{ReadinessCheck, readiness_json};
+use crate::response;
+use crate::routing::{RouteError, Router};
+
+/// How long `/readyz` waits for the readiness check.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// State shared by every request of a server.
+pub(crate) struct Shared {
+    pub(crate) router: Router,
+    pub(crate) readiness: Arc<dyn ReadinessCheck>,
+    pub(crate) max_header_bytes: u64,
+    pub(crate) max_body_bytes: u64,
+}
+
+/// The per-request pipeline around the paywall-wrapped forwarder `S`.
+pub(crate) struct Stack<S> {
+    pub(crate) inner: S,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl<S: Clone> Clone for Stack<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// Approximate size of the request head as sent in HTTP/1.1.
+fn head_size<B>(req: &Request<B>) -> u64 {
+    let line = req.method().as_str().len()
+        + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + req.uri().authority().map_or(0, |a| a.as_str().len())
+        + 12;
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    (line + headers) as u64
+}
+
+fn content_length<B>(req: &Request<B>) -> Option<u64> {
+    req.headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+impl<S, ResB> Stack<S>
+where
+    S: tower::Service<Request<Body>, Response = Response<ResB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    ResB: http_body::Body<Data = Bytes> + Send + 'static,
+    ResB::Error: Into<BoxError>,
+{
+    /// Handles one request from a client connection.
+    pub(crate) async fn handle<ReqB>(
+        self,
+        req: Request<ReqB>,
+        conn: ConnectionInfo,
+    ) -> Response<Body>
+    where
+        ReqB: http_body::Body<Data = Bytes> + Send + 'static,
+        ReqB::Error: Into<BoxError>,
+    {
+        let span = tracing::info_span!(
+            "request",
+            method = %req.method(),
+            path = %req.uri().path(),
+            client = %conn.remote.ip(),
+            service = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let response = self
+            .dispatch(req, conn, &span)
+            .instrument(span.clone())
+            .await;
+        let _entered = span.enter();
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request handled"
+        );
+        response
+    }
+
+    async fn dispatch<ReqB>(
+        mut self,
+        req: Request<ReqB>,
+        conn: ConnectionInfo,
+        span: &tracing::Span,
+    ) -> Response<Body>
+    where
+        ReqB: http_body::Body<Data = Bytes> + Send + 'static,
+        ReqB::Error: Into<BoxError>,
+    {
+        let grpc = response::is_grpc(req.headers());
+        match req.uri().path() {
+            "/healthz" => {
+                return response::json(StatusCode::OK, "{\"status\":\"ok\"}\n".to_owned());
+            }
+            "/readyz" => return readiness(&self.shared).await,
+            _ => {}
+        }
+        if req.method() == http::Method::CONNECT {
+            // Tunnels to arbitrary hosts are not a reverse proxy's job.
+            return response::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "CONNECT is not supported",
+                None,
+                grpc,
+            );
+        }
+        if head_size(&req) > self.shared.max_header_bytes {
+            return response::error(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                "the request headers are larger than the configured limit",
+                None,
+                grpc,
+            );
+        }
+        let host = req
+            .headers()
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| req.uri().authority().map(|a| a.host().to_owned()));
+        let decision =
+            match self
+                .shared
+                .router
+                .route(req.method(), host.as_deref(), req.uri().path())
+            {
+                Ok(d) => d,
+                Err(e @ RouteError::NoService { .. }) => {
+                    return response::error(
+                        StatusCode::NOT_FOUND,
+                        "no_service",
+                        &e.to_string(),
+                        None,
+                        grpc,
+                    );
+                }
+                Err(e) => {
+                    return response::error(
+                        StatusCode::BAD_REQUEST,
+                        "bad_path",
+                        &e.to_string(),
+                        None,
+                        grpc,
+                    );
+                }
+            };
+        let service = decision.service.name.clone();
+        span.record("service", service.as_str());
+        let max_body = self.shared.max_body_bytes;
+        if max_body > 0 && content_length(&req).is_some_and(|len| len > max_body) {
+            return response::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than the configured limit",
+                Some(&service),
+                grpc,
+            );
+        }
+        let (mut parts, body) = req.into_parts();
+        let body = if max_body > 0 {
+            Body::new(Limited::new(
+                body,
+                usize::try_from(max_body).unwrap_or(usize::MAX),
+            ))
+        } else {
+            Body::new(body)
+        };
+        parts.extensions.insert(decision);
+        parts.extensions.insert(ClientAddr(conn.remote));
+        parts.extensions.insert(conn);
+        let req = Request::from_parts(parts, body);
+
+        if let Err(e) = poll_fn(|cx| self.inner.poll_ready(cx)).await {
+            return self.internal_error(&service, e.into(), grpc);
+        }
+        match self.inner.call(req).await {
+            Ok(response) => response.map(Body::new),
+            Err(e) => self.internal_error(&service, e.into(), grpc),
+        }
+    }
+
+    fn internal_error(&self, service: &str, error: BoxError, grpc: bool) -> Response<Body> {
+        tracing::error!(error = %error, "the paywall layer failed");
+        response::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the request could not be processed",
+            Some(service),
+            grpc,
+        )
+    }
+}
+
+async fn readiness(shared: &Shared) -> Response<Body> {
+    let readiness = tokio::time::timeout(READINESS_TIMEOUT, shared.readiness.check())
+        .await
+        .unwrap_or_else(|_| {
+            crate::health::Readiness::from_checks(vec![crate::health::CheckResult {
+                name: "readiness".to_owned(),
+                ok: false,
+                detail: Some("the readiness check timed out".to_owned()),
+            }])
+        });
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    response::json(status, readiness_json(&readiness))
+}

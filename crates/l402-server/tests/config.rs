@@ -1,0 +1,462 @@
+//! Configuration: parsing errors with file/line/key, semantic checks, overrides, and the routing
+//! table.
+
+mod common;
+
+use std::time::Duration;
+
+use http::Method;
+use l402_server::config::{BackendKind, ConfigError};
+use l402_server::{Config, ConfigOverrides, Router};
+
+fn write_config(text: &str) -> std::path::PathBuf {
+    let path = common::temp_path("l402.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let path = write_config("[listen]\naddr = \"127.0.0.1:8402\"\nbogus_key = 1\n");
+    let err = Config::load(&path).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, ConfigError::Syntax(_)), "{err:?}");
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(
+        message.contains(&format!("{}:3:1: key `listen.bogus_key`", path.display())),
+        "{message}"
+    );
+    assert!(message.contains("bogus_key"), "{message}");
+    let d = err.diagnostics()[0].clone();
+    assert_eq!(d.location.line, Some(3));
+    assert_eq!(d.location.column, Some(1));
+}
+
+#[test]
+fn unknown_key_inside_a_service_has_its_key_path() {
+    let text = "\n[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\n[[services]]\nname = \"b\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\ncolour = \"red\"\n";
+    let path = write_config(text);
+    let err = Config::load(&path).unwrap_err();
+    let d = err.diagnostics()[0].clone();
+    assert_eq!(d.location.line, Some(11), "{err}");
+    assert!(d.location.key.starts_with("services[1]"), "{err}");
+    assert!(err.to_string().contains("colour"), "{err}");
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let path = write_config("[limits]\nmax_body_bytes = \"lots\"\n");
+    let err = Config::load(&path).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("{}:2:", path.display())),
+        "{message}"
+    );
+    assert!(message.contains("limits.max_body_bytes"), "{message}");
+}
+
+#[test]
+fn toml_syntax_error_has_line() {
+    let path = write_config("[listen\naddr = 1\n");
+    let err = Config::load(&path).unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("{}:1:", path.display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_upstream_scheme_is_rejected_with_key_path_and_line() {
+    let path = write_config(
+        "[[services]]\nname = \"ok\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\n[[services]]\nname = \"bad\"\nupstream = \"ftp://files.example.com\"\nprice_sat = 1\n",
+    );
+    let config = Config::load(&path).unwrap();
+    let err = config.check().unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("services[1].upstream"), "{message}");
+    assert!(
+        message.contains(&format!(
+            "{}:8:1: key `services[1].upstream`",
+            path.display()
+        )),
+        "{message}"
+    );
+    assert!(message.contains("ftp"), "{message}");
+    assert!(message.contains(&path.display().to_string()), "{message}");
+}
+
+#[test]
+fn tls_cert_without_key_is_rejected() {
+    let config = Config::from_toml("[listen]\ntls_cert = \"cert.pem\"\n", None).unwrap();
+    let err = config.check().unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("listen.tls_cert"), "{message}");
+    assert!(message.contains("tls_key"), "{message}");
+}
+
+#[test]
+fn many_problems_are_all_reported() {
+    let config = Config::from_toml(
+        r#"
+[[services]]
+name = "Bad Name"
+upstream = "http://127.0.0.1:1"
+price_sat = 1
+hosts = ["http://x.com"]
+free_paths = ["no-slash"]
+insecure_skip_verify = true
+
+[[services.routes]]
+methods = ["get"]
+path = "/x"
+
+[[services]]
+name = "dup"
+upstream = "h2c://127.0.0.1:1"
+price_sat = 1
+
+[[services]]
+name = "dup"
+upstream = "http://127.0.0.1:1"
+price_sat = 1
+"#,
+        None,
+    )
+    .unwrap();
+    let err = config.check().unwrap_err();
+    let keys: Vec<String> = err
+        .diagnostics()
+        .iter()
+        .map(|d| d.location.key.clone())
+        .collect();
+    for expected in [
+        "services[0].name",
+        "services[0].hosts[0]",
+        "services[0].free_paths[0]",
+        "services[0].insecure_skip_verify",
+        "services[0].routes[0].methods[0]",
+        "services[2].name",
+    ] {
+        assert!(
+            keys.iter().any(|k| k == expected),
+            "missing {expected} in {keys:?}"
+        );
+    }
+    // Sorted by line.
+    let lines: Vec<_> = err.diagnostics().iter().map(|d| d.location.line).collect();
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(lines, sorted);
+}
+
+#[test]
+fn backend_sections_are_checked_for_shape() {
+    let config = Config::from_toml("[backend]\nkind = \"lnd\"\n", None).unwrap();
+    let err = config.check().unwrap_err();
+    assert!(err.to_string().contains("[backend.lnd]"), "{err}");
+
+    let err = Config::from_toml("[backend]\nkind = \"eclair\"\n", None).unwrap_err();
+    assert!(err.to_string().contains("backend.kind"), "{err}");
+
+    let config = Config::from_toml(
+        "[backend]\nkind = \"lnbits\"\n[backend.lnbits]\nurl = \"https://lnbits.example\"\napi_key = \"inline-secret\"\n[backend.nwc]\nuri = { env = \"NOPE\" }\n",
+        None,
+    )
+    .unwrap();
+    let warnings = config.check().unwrap();
+    let text: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|w| w.contains("backend.lnbits.api_key") && w.contains("inline")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|w| w.contains("backend.nwc") && w.contains("ignored")),
+        "{text:?}"
+    );
+    // The inline secret never shows in Debug output.
+    assert!(!format!("{config:?}").contains("inline-secret"));
+}
+
+#[test]
+fn defaults_units_and_overrides() {
+    let mut config = Config::from_toml(
+        "[limits]\nheader_read_timeout = \"1500ms\"\nmax_body_bytes = \"10MiB\"\nidle_timeout = 30\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(config.listen.addr, "127.0.0.1:8402".parse().unwrap());
+    assert_eq!(
+        config.limits.header_read_timeout,
+        Duration::from_millis(1500)
+    );
+    assert_eq!(config.limits.max_body_bytes, 10 << 20);
+    assert_eq!(config.limits.idle_timeout, Duration::from_secs(30));
+    assert_eq!(config.limits.max_header_bytes, 16 * 1024);
+    assert_eq!(config.backend.kind, BackendKind::Dev);
+    assert!(config.data_dir().ends_with("l402") || config.data_dir().ends_with(".l402-data"));
+
+    config.apply(
+        &ConfigOverrides::new()
+            .listen_addr("0.0.0.0:9000".parse().unwrap())
+            .data_dir("/tmp/l402-x")
+            .backend_kind(BackendKind::Lnd),
+    );
+    assert_eq!(config.listen.addr, "0.0.0.0:9000".parse().unwrap());
+    assert_eq!(config.data_dir(), std::path::PathBuf::from("/tmp/l402-x"));
+    assert_eq!(config.backend.kind, BackendKind::Lnd);
+}
+
+#[test]
+fn relative_paths_resolve_against_the_config_file() {
+    let path = write_config(
+        "data_dir = \"state\"\n[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\nupstream_headers = { X-Key = { file = \"key.txt\" } }\n",
+    );
+    let config = Config::load(&path).unwrap();
+    let dir = path.parent().unwrap();
+    assert_eq!(config.data_dir(), dir.join("state"));
+    // The secret file does not exist yet: check() says so, naming the header.
+    let err = config.check().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("services[0].upstream_headers.X-Key"),
+        "{err}"
+    );
+    std::fs::write(dir.join("key.txt"), "s3cret\n").unwrap();
+    config.check().unwrap();
+}
+
+const ROUTING: &str = r#"
+[[services]]
+name = "api"
+hosts = ["api.example.com"]
+upstream = "http://127.0.0.1:1"
+price_sat = 10
+free_paths = ["/health", "/public/*"]
+
+[[services.routes]]
+methods = ["POST", "PUT"]
+path = "/v1/*"
+price_sat = 50
+capabilities_required = ["write"]
+
+[[services.routes]]
+path = "/v1/free"
+free = true
+
+[[services.routes]]
+path = "/v1/*"
+price_sat = 5
+
+[[services]]
+name = "weather"
+hosts = ["*.example.com"]
+path_prefix = "/weather"
+upstream = "http://127.0.0.1:1"
+price_sat = 2
+
+[[services]]
+name = "catchall"
+upstream = "http://127.0.0.1:1"
+price_sat = 0
+"#;
+
+/// (method, host, path, service, price msat, free, required capabilities)
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    u64,
+    bool,
+    &'static [&'static str],
+);
+
+#[test]
+fn routing_table() {
+    let config = Config::from_toml(ROUTING, None).unwrap();
+    config.check().unwrap();
+    let router = Router::new(&config).unwrap();
+    // (method, host, path) -> (service, price msat, free, capabilities)
+    let table: &[Row] = &[
+        (
+            "GET",
+            "api.example.com",
+            "/v1/items",
+            "api",
+            5_000,
+            false,
+            &[],
+        ),
+        (
+            "POST",
+            "api.example.com",
+            "/v1/items",
+            "api",
+            50_000,
+            false,
+            &["write"],
+        ),
+        (
+            "PUT",
+            "API.example.com:443",
+            "/v1/items",
+            "api",
+            50_000,
+            false,
+            &["write"],
+        ),
+        // First route wins: POST /v1/free hits the POST rule before the free rule.
+        (
+            "POST",
+            "api.example.com",
+            "/v1/free",
+            "api",
+            50_000,
+            false,
+            &["write"],
+        ),
+        (
+            "GET",
+            "api.example.com",
+            "/v1/free",
+            "api",
+            10_000,
+            true,
+            &[],
+        ),
+        (
+            "GET",
+            "api.example.com",
+            "/health",
+            "api",
+            10_000,
+            true,
+            &[],
+        ),
+        (
+            "GET",
+            "api.example.com",
+            "/public",
+            "api",
+            10_000,
+            true,
+            &[],
+        ),
+        (
+            "GET",
+            "api.example.com",
+            "/public/a/b",
+            "api",
+            10_000,
+            true,
+            &[],
+        ),
+        (
+            "GET",
+            "api.example.com",
+            "/other",
+            "api",
+            10_000,
+            false,
+            &[],
+        ),
+        // The wildcard host matches subdomains, not the apex; first match wins.
+        (
+            "GET",
+            "eu.example.com",
+            "/weather/today",
+            "weather",
+            2_000,
+            false,
+            &[],
+        ),
+        (
+            "GET",
+            "a.b.example.com",
+            "/weather",
+            "weather",
+            2_000,
+            false,
+            &[],
+        ),
+        (
+            "GET",
+            "eu.example.com",
+            "/weatherman",
+            "catchall",
+            0,
+            true,
+            &[],
+        ),
+        ("GET", "example.com", "/weather", "catchall", 0, true, &[]),
+        (
+            "GET",
+            "elsewhere.org",
+            "/anything",
+            "catchall",
+            0,
+            true,
+            &[],
+        ),
+    ];
+    for &(method, host, path, service, price, free, caps) in table {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let d = router.route(&method, Some(host), path).unwrap();
+        let what = format!("{method} {host}{path}");
+        assert_eq!(d.service.name, service, "{what}");
+        assert_eq!(d.price_msat, price, "{what}");
+        assert_eq!(d.free, free, "{what}");
+        assert_eq!(d.required_capabilities, caps, "{what}");
+    }
+}
+
+#[test]
+fn no_match_and_unsafe_paths() {
+    let config = Config::from_toml(
+        &ROUTING.replace(
+            "[[services]]\nname = \"catchall\"",
+            "[[services]]\nname = \"catchall\"\nhosts = [\"only.example.org\"]",
+        ),
+        None,
+    )
+    .unwrap();
+    let router = Router::new(&config).unwrap();
+    let err = router
+        .route(&Method::GET, Some("nope.org"), "/x")
+        .unwrap_err();
+    assert!(err.to_string().contains("nope.org"));
+    assert!(
+        router
+            .route(&Method::GET, Some("api.example.com"), "/public/../v1/x")
+            .is_err()
+    );
+    assert!(
+        router
+            .route(&Method::GET, Some("api.example.com"), "/public/%2e%2e/v1/x")
+            .is_err()
+    );
+}
+
+#[test]
+fn the_example_in_config_md_parses() {
+    let doc = include_str!("../CONFIG.md");
+    let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let config = Config::from_toml(&doc[start..end], None).unwrap();
+    assert_eq!(config.services.len(), 2);
+    assert_eq!(config.backend.kind, BackendKind::Lnd);
+    let router = Router::new(&config).unwrap();
+    let d = router
+        .route(
+            &Method::POST,
+            Some("api.example.com"),
+            "/weather/reports/today",
+        )
+        .unwrap();
+    assert_eq!(
+        (d.service.name.as_str(), d.price_msat),
+        ("weather", 100_000)
+    );
+}
