@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::serve;
+use crate::{serve, wallet};
 
 /// The L402 toolkit: sell an API per call over Lightning, or buy from one.
 #[derive(Debug, Parser)]
@@ -28,6 +28,16 @@ pub enum Command {
     /// Run the paywall reverse proxy. With no config file it sells a built-in sample API on
     /// 127.0.0.1:8402 through the embedded dev wallet.
     Serve(ServeArgs),
+    /// The embedded dev wallet (regtest, no real money).
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+}
+
+/// `l402 wallet` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WalletCommand {
+    /// Run the dev wallet as its own process, serving its loopback API.
+    Serve(wallet::WalletServeArgs),
 }
 
 /// `l402 serve` arguments. Flags and `L402_*` environment variables override the file.
@@ -51,5 +61,6 @@ pub struct ServeArgs {
 pub async fn dispatch(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Wallet(WalletCommand::Serve(args)) => wallet::serve(args).await,
     }
 }

@@ -5,6 +5,7 @@ mod banner;
 mod cli;
 mod exit;
 mod serve;
+mod wallet;
 
 use clap::Parser;
 

@@ -6,7 +6,7 @@ mod recorder;
 mod stack;
 mod zero_config;
 
-pub use stack::{Stack, StackOptions};
+pub use stack::{Stack, StackOptions, start_wallet_api};
 
 use crate::cli::ServeArgs;
 use crate::exit;
@@ -33,7 +33,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
 }
 
 /// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

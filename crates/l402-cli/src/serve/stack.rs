@@ -41,12 +41,8 @@ pub struct Stack {
     pub proxy_addr: SocketAddr,
     /// The sample API's address, in zero-config mode.
     pub sample_addr: Option<SocketAddr>,
-    /// The dev wallet's loopback API, in dev mode.
-    pub wallet_url: Option<String>,
     /// The data directory.
     pub data_dir: PathBuf,
-    /// The dev wallet, in dev mode.
-    pub dev_wallet: Option<Arc<DevWallet>>,
     shutdown: oneshot::Sender<()>,
     proxy: JoinHandle<Result<(), l402_server::ServerError>>,
     wallet_server: Option<dev::http::DevWalletServer>,
@@ -106,6 +102,30 @@ pub fn check_config(options: &StackOptions) -> anyhow::Result<String> {
         }))
 }
 
+/// Serves `wallet`'s loopback API and writes the connection file `l402 fetch` reads. A token
+/// already in that file is kept, so a restarted wallet is reachable by the clients that knew it.
+pub async fn start_wallet_api(
+    wallet: Arc<DevWallet>,
+    data_dir: &std::path::Path,
+    port: u16,
+) -> anyhow::Result<dev::http::DevWalletServer> {
+    let token = dev::read_connection_file(data_dir)
+        .map(|info| info.access_token)
+        .unwrap_or_else(|_| dev::generate_access_token());
+    let server = dev::http::serve_loopback(wallet, token.clone(), port)
+        .await
+        .with_context(|| format!("starting the dev wallet's loopback API on port {port}"))?;
+    dev::write_connection_file(
+        data_dir,
+        &dev::ConnectionInfo {
+            url: server.url(),
+            access_token: token,
+        },
+    )
+    .context("writing the dev wallet connection file")?;
+    Ok(server)
+}
+
 impl Stack {
     /// Starts everything; returns once the proxy is listening.
     pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
@@ -138,26 +158,37 @@ impl Stack {
 
         let (backend, dev_wallet, wallet_server): (Arc<dyn LightningBackend>, _, _) =
             match config.backend.kind {
-                BackendKind::Dev => {
-                    let wallet = Arc::new(
-                        DevWallet::open(data_dir.join("dev-wallet"), Network::Regtest)
-                            .context("opening the dev wallet")?,
-                    );
-                    let token = dev::generate_access_token();
-                    let server = dev::http::serve_loopback(wallet.clone(), token.clone(), 0)
-                        .await
-                        .context("starting the dev wallet's loopback API")?;
-                    dev::write_connection_file(
-                        &data_dir,
-                        &dev::ConnectionInfo {
-                            url: server.url(),
-                            access_token: token,
-                        },
-                    )
-                    .context("writing the dev wallet connection file")?;
-                    banner::dev_mode(&server.url());
-                    (wallet.clone(), Some(wallet), Some(server))
-                }
+                BackendKind::Dev => match config
+                    .backend
+                    .dev
+                    .as_ref()
+                    .and_then(|d| d.connection_file.clone())
+                {
+                    Some(file) => {
+                        let info = dev::read_connection_file_at(&file).with_context(|| {
+                            format!("reading the dev wallet connection file {}", file.display())
+                        })?;
+                        banner::dev_mode(&info.url);
+                        let client = dev::DevWalletClient::from_connection(&info)
+                            .context("connecting to the dev wallet")?;
+                        (Arc::new(client), None, None)
+                    }
+                    None => {
+                        let wallet = Arc::new(
+                            DevWallet::open(data_dir.join("dev-wallet"), Network::Regtest)
+                                .context("opening the dev wallet")?,
+                        );
+                        let port = config
+                            .backend
+                            .dev
+                            .as_ref()
+                            .and_then(|d| d.wallet_port)
+                            .unwrap_or(0);
+                        let server = start_wallet_api(wallet.clone(), &data_dir, port).await?;
+                        banner::dev_mode(&server.url());
+                        (wallet.clone(), Some(wallet), Some(server))
+                    }
+                },
                 other => {
                     return Err(exit::with_code(
                         exit::BAD_INPUT,
@@ -198,9 +229,7 @@ impl Stack {
         Ok(Self {
             proxy_addr,
             sample_addr,
-            wallet_url: wallet_server.as_ref().map(|s| s.url()),
             data_dir,
-            dev_wallet,
             shutdown,
             proxy,
             wallet_server,

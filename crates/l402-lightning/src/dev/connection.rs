@@ -62,14 +62,18 @@ pub fn write_connection_file(
 
 /// Reads the connection file from `data_dir`.
 pub fn read_connection_file(data_dir: &Path) -> Result<ConnectionInfo, DevWalletError> {
-    let path = connection_file_path(data_dir);
-    let bytes = fs::read(&path).map_err(|source| DevWalletError::Io {
-        path: path.clone(),
+    read_connection_file_at(&connection_file_path(data_dir))
+}
+
+/// Reads a connection file at an explicit path (e.g. another data directory's).
+pub fn read_connection_file_at(path: &Path) -> Result<ConnectionInfo, DevWalletError> {
+    let bytes = fs::read(path).map_err(|source| DevWalletError::Io {
+        path: path.to_path_buf(),
         source,
     })?;
     // Only the error's position is reported: the file holds a token.
     serde_json::from_slice(&bytes).map_err(|e| DevWalletError::Corrupt {
-        path,
+        path: path.to_path_buf(),
         detail: format!(
             "not a dev wallet connection file (JSON error at line {} column {})",
             e.line(),
@@ -78,7 +82,7 @@ pub fn read_connection_file(data_dir: &Path) -> Result<ConnectionInfo, DevWallet
     })
 }
 
-/// Removes the connection file from `data_dir` (when the server stops). A missing file is fine.
+/// Removes the connection file from `data_dir`, if present (on shutdown).
 pub fn remove_connection_file(data_dir: &Path) -> Result<(), DevWalletError> {
     let path = connection_file_path(data_dir);
     match fs::remove_file(&path) {

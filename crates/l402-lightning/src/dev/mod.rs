@@ -48,7 +48,7 @@ use l402_core::invoice::Network;
 pub use client::DevWalletClient;
 pub use connection::{
     CONNECTION_FILE_NAME, ConnectionInfo, connection_file_path, generate_access_token,
-    read_connection_file, remove_connection_file, write_connection_file,
+    read_connection_file, read_connection_file_at, remove_connection_file, write_connection_file,
 };
 pub use ledger::{LEDGER_FILE_NAME, LOCK_FILE_NAME};
 pub use wallet::{DevFault, DevWallet};

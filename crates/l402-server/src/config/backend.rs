@@ -85,9 +85,11 @@ pub struct BackendConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DevBackendConfig {
-    /// Settle every invoice automatically after this many milliseconds (for demos). Unset: the
-    /// dev wallet decides.
-    pub auto_settle_ms: Option<u64>,
+    /// Use a dev wallet running in another process (`l402 wallet serve`) through the
+    /// `dev-wallet.json` connection file it wrote. Unset: the wallet runs inside `l402 serve`.
+    pub connection_file: Option<std::path::PathBuf>,
+    /// Port of the embedded wallet's loopback API (0 or unset: any free port).
+    pub wallet_port: Option<u16>,
 }
 
 /// `[backend.lnd]`.

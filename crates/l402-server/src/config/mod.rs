@@ -216,6 +216,9 @@ impl Config {
         fix_opt(&mut self.data_dir);
         fix_opt(&mut self.listen.tls_cert);
         fix_opt(&mut self.listen.tls_key);
+        if let Some(dev) = self.backend.dev.as_mut() {
+            fix_opt(&mut dev.connection_file);
+        }
         if let Some(lnd) = self.backend.lnd.as_mut() {
             fix_opt(&mut lnd.tls_cert_path);
             fix(&mut lnd.macaroon_path);

@@ -1,0 +1,322 @@
+//! `l402 serve` end to end, as a new user runs it: the real binary on loopback, paid through
+//! the dev wallet's loopback API from "another process" (this test).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use l402_core::invoice::parse_bolt11;
+use l402_lightning::dev::DevWalletClient;
+use tonic::metadata::{MetadataMap, MetadataValue};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zero_config_http_and_grpc_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut proc_, base) = serve(dir.path(), &[]).await;
+    wait_for(&format!("{base}/readyz"), 200, &proc_).await;
+    let wallet = DevWalletClient::from_data_dir(&dir.path().join("data")).unwrap();
+
+    // HTTP: 402 → pay → 200, and the token is reused with no new payment.
+    let weather = format!("{base}/api/weather?city=Paris");
+    let token = buy(&wallet, &weather).await;
+    let r = get_with(&weather, &token).await;
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["city"], "Paris");
+    assert_eq!(
+        get_with(&format!("{base}/api/weather?city=Oslo"), &token)
+            .await
+            .status(),
+        200
+    );
+
+    // A token for one service does not open another.
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/similarity"))
+        .header("authorization", &token.authorization_values()[1])
+        .json(&serde_json::json!({"a": [1.0, 0.0], "b": [1.0, 1.0]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 402);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["reason"],
+        "wrong_service"
+    );
+
+    // gRPC through the proxy (h2c): Trailers-Only payment required, pay, retry with the
+    // `macaroon` metadata Aperture's clients send.
+    let channel = tonic::transport::Endpoint::from_shared(base.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let status = l402_sample::greeter::say_hello(channel.clone(), "agent", MetadataMap::new())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Internal);
+    assert_eq!(status.message(), "payment required");
+    let challenges: Vec<String> = status
+        .metadata()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(challenges.len(), 2);
+    let refs: Vec<&str> = challenges.iter().map(String::as_str).collect();
+    let grpc_token = pay(&wallet, &refs, 200, Some((13, "payment required"))).await;
+    let mut metadata = MetadataMap::new();
+    metadata.insert(
+        "macaroon",
+        MetadataValue::try_from(grpc_token.grpc_metadata_value().unwrap()).unwrap(),
+    );
+    let reply = l402_sample::greeter::say_hello(channel, "agent", metadata)
+        .await
+        .unwrap();
+    assert_eq!(reply.into_inner().message, "Hello, agent! (paid with L402)");
+
+    // SIGTERM drains and exits 0.
+    assert_eq!(
+        proc_.terminate(Duration::from_secs(10)),
+        Some(0),
+        "log:\n{}",
+        proc_.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_features_and_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sample, _task) = l402_sample::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let config = dir.path().join("l402.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[services]]
+name = "weather"
+path_prefix = "/api/weather"
+upstream = "http://{sample}"
+price_sat = 3
+token_lifetime_secs = 2
+invoice_expiry_secs = 120
+memo = "weather by the call"
+free_paths = ["/api/weather/free"]
+freebies_per_ip = 1
+
+[[services]]
+name = "similarity"
+path_prefix = "/api/similarity"
+upstream = "http://{sample}"
+price_sat = 7
+capabilities = ["compute"]
+
+[[services.routes]]
+methods = ["GET"]
+path = "/api/similarity"
+free = true
+
+[[services.routes]]
+methods = ["POST"]
+path = "/api/similarity"
+price_sat = 9
+capabilities_required = ["admin"]
+"#
+        ),
+    )
+    .unwrap();
+
+    // --check accepts it; a typo is refused with file, line and key, exit code 2.
+    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_l402"))
+        .args(["serve", "--check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[listen]\naddr = \"127.0.0.1:1\"\nbogus = 1\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_l402"))
+        .args(["serve", "--check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml") && err.contains(":3") && err.contains("bogus"),
+        "{err}"
+    );
+
+    let config_s = config.display().to_string();
+    let (_proc, base) = serve(dir.path(), &["--config", &config_s]).await;
+    let wallet = DevWalletClient::from_data_dir(&dir.path().join("data")).unwrap();
+    let http = reqwest::Client::new();
+
+    // Freebies: the first unpaid request per IP passes, the next is challenged.
+    let url = format!("{base}/api/weather?city=Rome");
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    let r = http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 402);
+    // Invoice: price, memo and expiry from the config.
+    let body: serde_json::Value = r.json().await.unwrap();
+    let invoice = parse_bolt11(body["invoice"].as_str().unwrap()).unwrap();
+    assert_eq!(invoice.amount.unwrap().0, 3_000);
+    assert_eq!(invoice.description.as_deref(), Some("weather by the call"));
+    assert_eq!(invoice.expiry_secs, 120);
+
+    // Free path: never challenged (the upstream answers 404 for it; what matters is no 402).
+    assert_ne!(
+        http.get(format!("{base}/api/weather/free"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        402
+    );
+
+    // Token lifetime: valid now, expired (fresh 402 naming the reason) after 2 s.
+    let token = buy(&wallet, &url).await;
+    assert_eq!(get_with(&url, &token).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let r = get_with(&url, &token).await;
+    assert_eq!(r.status(), 402);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["reason"],
+        "expired"
+    );
+
+    // Per-route rules: GET free, POST priced 9 sat and needing a capability the service never
+    // grants, so even a paid token is refused (capabilities are enforced).
+    let sim = format!("{base}/api/similarity");
+    assert_ne!(http.get(&sim).send().await.unwrap().status(), 402);
+    let r = http
+        .post(&sim)
+        .json(&serde_json::json!({"a": [1.0], "b": [2.0]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 402);
+    let values: Vec<String> = r
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["price_sat"], 9);
+    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    let token = pay(&wallet, &refs, 402, None).await;
+    let r = http
+        .post(&sim)
+        .header("authorization", &token.authorization_values()[1])
+        .json(&serde_json::json!({"a": [1.0], "b": [2.0]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 402);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["reason"],
+        "missing_capability"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lightning_backend_killed_mid_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet_dir = dir.path().join("wallet");
+    let wallet_dir_s = wallet_dir.display().to_string();
+    let port = free_port().to_string();
+    let mut wallet_proc = spawn(
+        dir.path(),
+        "wallet",
+        &[
+            "wallet",
+            "serve",
+            "--data-dir",
+            &wallet_dir_s,
+            "--port",
+            &port,
+        ],
+    );
+    let conn = wallet_dir.join("dev-wallet.json");
+    let start = Instant::now();
+    while !conn.exists() && start.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        conn.exists(),
+        "wallet never wrote its connection file:\n{}",
+        wallet_proc.log()
+    );
+
+    let (sample, _task) = l402_sample::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let config = dir.path().join("l402.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[backend]\nkind = \"dev\"\n[backend.dev]\nconnection_file = \"{}\"\n[[services]]\nname = \"weather\"\npath_prefix = \"/api\"\nupstream = \"http://{sample}\"\nprice_sat = 2\n",
+            conn.display()
+        ),
+    )
+    .unwrap();
+    let config_s = config.display().to_string();
+    let (serve_proc, base) = serve(dir.path(), &["--config", &config_s]).await;
+    let wallet = DevWalletClient::from_data_dir(&wallet_dir).unwrap();
+    let url = format!("{base}/api/weather?city=Lima");
+    let token = buy(&wallet, &url).await;
+    assert_eq!(get_with(&url, &token).await.status(), 200);
+
+    // Kill the backend: new challenges get 503 + Retry-After quickly, paid tokens keep working
+    // (the paid path never calls the backend), readiness reports it.
+    wallet_proc.child.kill().unwrap();
+    wallet_proc.child.wait().unwrap();
+    let started = Instant::now();
+    let r = reqwest::get(&url).await.unwrap();
+    assert_eq!(r.status(), 503, "{:?}", r.text().await);
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "503 took {:?}",
+        started.elapsed()
+    );
+    let r = reqwest::get(&url).await.unwrap();
+    assert!(r.headers().get("retry-after").is_some());
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "lightning_backend_unavailable"
+    );
+    assert_eq!(get_with(&url, &token).await.status(), 200);
+    assert_eq!(
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+
+    // Restart it: the proxy recovers by itself, and the process never exited.
+    let _wallet_again = spawn(
+        dir.path(),
+        "wallet2",
+        &[
+            "wallet",
+            "serve",
+            "--data-dir",
+            &wallet_dir_s,
+            "--port",
+            &port,
+        ],
+    );
+    wait_for(&format!("{base}/readyz"), 200, &serve_proc).await;
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 402);
+    let fresh = buy(&wallet, &url).await;
+    assert_eq!(get_with(&url, &fresh).await.status(), 200);
+}
