@@ -1,12 +1,14 @@
 //! `l402 serve`: the paywall reverse proxy.
 
+mod backends;
 mod pricing;
 mod readiness;
 mod recorder;
 mod stack;
 mod zero_config;
 
-pub use stack::{Stack, StackOptions, start_wallet_api};
+pub use backends::start_wallet_api;
+pub use stack::{Stack, StackOptions};
 
 use crate::cli::ServeArgs;
 use crate::exit;

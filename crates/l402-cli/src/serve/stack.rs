@@ -9,8 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use l402_core::invoice::Network;
 use l402_lightning::LightningBackend;
-use l402_lightning::dev::{self, DevWallet};
-use l402_server::config::BackendKind;
+use l402_lightning::dev;
 use l402_server::{Config, ConfigOverrides, Server};
 use l402_store::Store;
 use l402_tower::{L402Layer, OsRandom, Paywall, RevocationSet};
@@ -19,8 +18,8 @@ use tokio::task::JoinHandle;
 
 use super::pricing::RoutePricer;
 use super::readiness::BackendReadiness;
-use super::{recorder, zero_config};
-use crate::{banner, exit};
+use super::{backends, recorder, zero_config};
+use crate::exit;
 
 /// What to start.
 #[derive(Debug, Clone, Default)]
@@ -102,30 +101,6 @@ pub fn check_config(options: &StackOptions) -> anyhow::Result<String> {
         }))
 }
 
-/// Serves `wallet`'s loopback API and writes the connection file `l402 fetch` reads. A token
-/// already in that file is kept, so a restarted wallet is reachable by the clients that knew it.
-pub async fn start_wallet_api(
-    wallet: Arc<DevWallet>,
-    data_dir: &std::path::Path,
-    port: u16,
-) -> anyhow::Result<dev::http::DevWalletServer> {
-    let token = dev::read_connection_file(data_dir)
-        .map(|info| info.access_token)
-        .unwrap_or_else(|_| dev::generate_access_token());
-    let server = dev::http::serve_loopback(wallet, token.clone(), port)
-        .await
-        .with_context(|| format!("starting the dev wallet's loopback API on port {port}"))?;
-    dev::write_connection_file(
-        data_dir,
-        &dev::ConnectionInfo {
-            url: server.url(),
-            access_token: token,
-        },
-    )
-    .context("writing the dev wallet connection file")?;
-    Ok(server)
-}
-
 impl Stack {
     /// Starts everything; returns once the proxy is listening.
     pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
@@ -156,54 +131,14 @@ impl Stack {
                 .context("loading revocations")?,
         );
 
-        let (backend, dev_wallet, wallet_server): (Arc<dyn LightningBackend>, _, _) =
-            match config.backend.kind {
-                BackendKind::Dev => match config
-                    .backend
-                    .dev
-                    .as_ref()
-                    .and_then(|d| d.connection_file.clone())
-                {
-                    Some(file) => {
-                        let info = dev::read_connection_file_at(&file).with_context(|| {
-                            format!("reading the dev wallet connection file {}", file.display())
-                        })?;
-                        banner::dev_mode(&info.url);
-                        let client = dev::DevWalletClient::from_connection(&info)
-                            .context("connecting to the dev wallet")?;
-                        (Arc::new(client), None, None)
-                    }
-                    None => {
-                        let wallet = Arc::new(
-                            DevWallet::open(data_dir.join("dev-wallet"), Network::Regtest)
-                                .context("opening the dev wallet")?,
-                        );
-                        let port = config
-                            .backend
-                            .dev
-                            .as_ref()
-                            .and_then(|d| d.wallet_port)
-                            .unwrap_or(0);
-                        let server = start_wallet_api(wallet.clone(), &data_dir, port).await?;
-                        banner::dev_mode(&server.url());
-                        (wallet.clone(), Some(wallet), Some(server))
-                    }
-                },
-                other => {
-                    return Err(exit::with_code(
-                        exit::BAD_INPUT,
-                        format!(
-                            "backend `{}` is not available in this build yet; use kind = \"dev\"",
-                            other.as_str()
-                        ),
-                    ));
-                }
-            };
+        let selected = backends::select(&config.backend, &data_dir).await?;
+        let (backend, wallet_server, is_dev) =
+            (selected.backend, selected.wallet_server, selected.dev);
         let info = tokio::time::timeout(Duration::from_secs(10), backend.node_info())
             .await
             .map_err(|_| anyhow::anyhow!("the Lightning backend did not answer within 10s"))?
             .context("asking the Lightning backend for its node info")?;
-        if dev_wallet.is_some() && info.network != Network::Regtest {
+        if is_dev && info.network != Network::Regtest {
             anyhow::bail!(
                 "dev mode refuses network {}: it only runs on regtest",
                 info.network

@@ -1,0 +1,94 @@
+//! Builds the Lightning backend `[backend]` selects. Each kind is one arm; credentials come from
+//! files or the environment, never from visible command-line arguments.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use l402_core::invoice::Network;
+use l402_lightning::LightningBackend;
+use l402_lightning::dev::{self, DevWallet};
+use l402_server::config::{BackendConfig, BackendKind};
+
+use crate::{banner, exit};
+
+/// The backend and what must live as long as it.
+pub struct Selected {
+    /// The backend.
+    pub backend: Arc<dyn LightningBackend>,
+    /// The embedded dev wallet's loopback API, when it runs inside this process.
+    pub wallet_server: Option<dev::http::DevWalletServer>,
+    /// True for the dev wallet (which must never run on mainnet).
+    pub dev: bool,
+}
+
+/// Builds the backend `config` selects.
+pub async fn select(config: &BackendConfig, data_dir: &Path) -> anyhow::Result<Selected> {
+    match config.kind {
+        BackendKind::Dev => dev_backend(config, data_dir).await,
+        other => Err(exit::with_code(
+            exit::BAD_INPUT,
+            format!(
+                "backend `{}` is not available in this build yet; use kind = \"dev\"",
+                other.as_str()
+            ),
+        )),
+    }
+}
+
+async fn dev_backend(config: &BackendConfig, data_dir: &Path) -> anyhow::Result<Selected> {
+    let dev_config = config.dev.clone().unwrap_or_default();
+    if let Some(file) = dev_config.connection_file {
+        let info = dev::read_connection_file_at(&file).with_context(|| {
+            format!("reading the dev wallet connection file {}", file.display())
+        })?;
+        banner::dev_mode(&info.url);
+        let client =
+            dev::DevWalletClient::from_connection(&info).context("connecting to the dev wallet")?;
+        return Ok(Selected {
+            backend: Arc::new(client),
+            wallet_server: None,
+            dev: true,
+        });
+    }
+    let wallet = Arc::new(
+        DevWallet::open(data_dir.join("dev-wallet"), Network::Regtest)
+            .context("opening the dev wallet")?,
+    );
+    let server = start_wallet_api(
+        wallet.clone(),
+        data_dir,
+        dev_config.wallet_port.unwrap_or(0),
+    )
+    .await?;
+    banner::dev_mode(&server.url());
+    Ok(Selected {
+        backend: wallet,
+        wallet_server: Some(server),
+        dev: true,
+    })
+}
+
+/// Serves `wallet`'s loopback API and writes the connection file `l402 fetch` reads. A token
+/// already in that file is kept, so a restarted wallet is reachable by the clients that knew it.
+pub async fn start_wallet_api(
+    wallet: Arc<DevWallet>,
+    data_dir: &std::path::Path,
+    port: u16,
+) -> anyhow::Result<dev::http::DevWalletServer> {
+    let token = dev::read_connection_file(data_dir)
+        .map(|info| info.access_token)
+        .unwrap_or_else(|_| dev::generate_access_token());
+    let server = dev::http::serve_loopback(wallet, token.clone(), port)
+        .await
+        .with_context(|| format!("starting the dev wallet's loopback API on port {port}"))?;
+    dev::write_connection_file(
+        data_dir,
+        &dev::ConnectionInfo {
+            url: server.url(),
+            access_token: token,
+        },
+    )
+    .context("writing the dev wallet connection file")?;
+    Ok(server)
+}
