@@ -401,3 +401,18 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The identifier codec round-trips, and every other length is refused.
+    #[test]
+    fn identifier_round_trip(hash in any::<[u8; 32]>(), token in any::<[u8; 32]>(), extra in prop::collection::vec(any::<u8>(), 1..4)) {
+        use l402_core::identifier::{Identifier, IdentifierError};
+        let id = Identifier { payment_hash: l402_core::PaymentHash(hash), token_id: TokenId(token) };
+        let bytes = id.encode();
+        prop_assert_eq!(Identifier::decode(&bytes).unwrap(), id);
+        let mut longer = bytes.to_vec();
+        longer.extend_from_slice(&extra);
+        prop_assert_eq!(Identifier::decode(&longer), Err(IdentifierError::WrongLength(longer.len())));
+        prop_assert_eq!(Identifier::decode(&bytes[..65]), Err(IdentifierError::WrongLength(65)));
+    }
+}
