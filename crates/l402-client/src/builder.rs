@@ -1,0 +1,250 @@
+//! [`L402ClientBuilder`]: wallet, store, budget and limits in, [`L402Client`] out.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use l402_core::Msat;
+use l402_core::invoice::Network;
+use l402_lightning::LightningBackend;
+use l402_store::Store;
+
+use crate::budget::Budget;
+use crate::client::{Inner, L402Client};
+use crate::clock::{Clock, SystemClock};
+use crate::config;
+use crate::error::ClientError;
+use crate::scope::ScopeRule;
+use crate::single_flight::ScopeLocks;
+
+/// Default per-invoice maximum: 1000 sat, as lnget and Aperture's client use.
+pub const DEFAULT_MAX_COST: Msat = Msat::from_sat(1000);
+/// Default time a payment may take before it is treated as unresolved.
+pub const DEFAULT_PAYMENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default timeout of one HTTP exchange.
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// The environment variable that, set to `1`, makes the client exit with status 137 right after
+/// the wallet reports a payment and before anything is stored: the worst moment to crash, for
+/// end-to-end tests of crash recovery. Never set it in production.
+pub const CRASH_AFTER_PAY_ENV: &str = "L402_CRASH_AFTER_PAY_FOR_TESTS";
+
+/// Where the client's store comes from.
+enum StoreSource {
+    Default,
+    Path(PathBuf),
+    Open(Store),
+}
+
+/// Builds an [`L402Client`]. Only the wallet is required.
+pub struct L402ClientBuilder {
+    wallet: Option<Arc<dyn LightningBackend>>,
+    store: StoreSource,
+    budget: Budget,
+    max_fee: Option<Msat>,
+    max_cost: Msat,
+    network: Option<Network>,
+    payment_timeout: Duration,
+    http_timeout: Duration,
+    user_agent: String,
+    scope_rule: ScopeRule,
+    auto_pay: bool,
+    clock: Arc<dyn Clock + Send + Sync>,
+    http: Option<reqwest::Client>,
+    #[cfg(feature = "tls")]
+    tls: Option<rustls::ClientConfig>,
+    crash_after_pay: bool,
+}
+
+impl std::fmt::Debug for L402ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("L402ClientBuilder")
+            .field("wallet", &self.wallet.is_some())
+            .field("budget", &self.budget)
+            .field("max_cost", &self.max_cost)
+            .field("network", &self.network)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for L402ClientBuilder {
+    fn default() -> Self {
+        Self {
+            wallet: None,
+            store: StoreSource::Default,
+            budget: Budget::default(),
+            max_fee: None,
+            max_cost: DEFAULT_MAX_COST,
+            network: None,
+            payment_timeout: DEFAULT_PAYMENT_TIMEOUT,
+            http_timeout: DEFAULT_HTTP_TIMEOUT,
+            user_agent: format!("l402-client/{}", env!("CARGO_PKG_VERSION")),
+            scope_rule: ScopeRule::default(),
+            auto_pay: true,
+            clock: Arc::new(SystemClock),
+            http: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+            crash_after_pay: std::env::var(CRASH_AFTER_PAY_ENV).is_ok_and(|v| v == "1"),
+        }
+    }
+}
+
+impl L402ClientBuilder {
+    /// The wallet that pays (required). Any [`LightningBackend`] works.
+    pub fn wallet(mut self, wallet: Arc<dyn LightningBackend>) -> Self {
+        self.wallet = Some(wallet);
+        self
+    }
+
+    /// An open store (tokens, journal, receipts, spend ledger).
+    pub fn store(mut self, store: Store) -> Self {
+        self.store = StoreSource::Open(store);
+        self
+    }
+
+    /// The store's file, opened (and created) by [`build`](Self::build). Without this or
+    /// [`store`](Self::store), the default data directory's `client.db` is used.
+    pub fn store_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.store = StoreSource::Path(path.into());
+        self
+    }
+
+    /// The spending limits (default: [`Budget::default`]).
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The routing-fee cap per payment; overrides [`Budget::max_fee`].
+    pub fn max_fee(mut self, max_fee: Msat) -> Self {
+        self.max_fee = Some(max_fee);
+        self
+    }
+
+    /// The most one invoice may ask (fee excluded); larger invoices are refused before any
+    /// budget check (default [`DEFAULT_MAX_COST`]).
+    pub fn max_cost(mut self, max_cost: Msat) -> Self {
+        self.max_cost = max_cost;
+        self
+    }
+
+    /// The wallet's network; invoices for other networks are refused. Without it, the wallet is
+    /// asked (once, at the first challenge).
+    pub fn network(mut self, network: Network) -> Self {
+        self.network = Some(network);
+        self
+    }
+
+    /// How long one payment may take (default 60 s).
+    pub fn payment_timeout(mut self, timeout: Duration) -> Self {
+        self.payment_timeout = timeout;
+        self
+    }
+
+    /// How long one HTTP exchange may take (default 30 s). Ignored with
+    /// [`http_client`](Self::http_client).
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.http_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent`. Ignored with [`http_client`](Self::http_client).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Which requests share a token (default [`ScopeRule::FirstPathSegment`]).
+    pub fn scope_rule(mut self, rule: ScopeRule) -> Self {
+        self.scope_rule = rule;
+        self
+    }
+
+    /// Whether to pay challenges automatically (default true). When off, a challenge ends the
+    /// request with [`ClientError::PaymentRequired`].
+    pub fn auto_pay(mut self, auto_pay: bool) -> Self {
+        self.auto_pay = auto_pay;
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock + Send + Sync>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// A ready `reqwest::Client` (proxies, custom TLS roots, ...). It should not follow
+    /// redirects across origins with credentials (reqwest's default policy strips them).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    #[cfg(feature = "tls")]
+    /// The TLS configuration of the built-in HTTP client (default: rustls with `ring` and the
+    /// Mozilla roots). Ignored with [`http_client`](Self::http_client).
+    pub fn tls_config(mut self, tls: rustls::ClientConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Test hook: exit the process with status 137 right after the wallet reports a payment,
+    /// before anything is stored (also enabled by [`CRASH_AFTER_PAY_ENV`]`=1`).
+    pub fn crash_after_pay_for_tests(mut self, crash: bool) -> Self {
+        self.crash_after_pay = crash;
+        self
+    }
+
+    /// Builds the client. Opens the store if needed (blocking file IO: call at startup or from
+    /// `spawn_blocking`).
+    pub fn build(self) -> Result<L402Client, ClientError> {
+        let wallet = self
+            .wallet
+            .ok_or_else(|| ClientError::Build("no wallet: call .wallet(...)".into()))?;
+        let store = match self.store {
+            StoreSource::Open(store) => store,
+            StoreSource::Path(path) => Store::open(path)?,
+            StoreSource::Default => {
+                Store::open(config::default_data_dir()?.join(config::STORE_FILE))?
+            }
+        };
+        let http = match self.http {
+            Some(http) => http,
+            None => {
+                let builder = reqwest::Client::builder()
+                    .timeout(self.http_timeout)
+                    .connect_timeout(self.http_timeout.min(Duration::from_secs(10)))
+                    .user_agent(self.user_agent);
+                #[cfg(feature = "tls")]
+                let builder = builder.tls_backend_preconfigured(match self.tls {
+                    Some(tls) => tls,
+                    None => crate::tls::default_tls_config()
+                        .map_err(|e| ClientError::Build(format!("TLS configuration: {e}")))?,
+                });
+                builder
+                    .build()
+                    .map_err(|e| ClientError::Build(format!("HTTP client: {e}")))?
+            }
+        };
+        let mut budget = self.budget;
+        if let Some(max_fee) = self.max_fee {
+            budget.max_fee = max_fee;
+        }
+        Ok(L402Client::from_inner(Inner {
+            http,
+            wallet,
+            store,
+            budget,
+            max_cost: self.max_cost,
+            configured_network: self.network,
+            network: tokio::sync::OnceCell::new(),
+            payment_timeout: self.payment_timeout,
+            scope_rule: self.scope_rule,
+            auto_pay: self.auto_pay,
+            clock: self.clock,
+            locks: ScopeLocks::default(),
+            recovered: tokio::sync::Mutex::new(false),
+            crash_after_pay: self.crash_after_pay,
+        }))
+    }
+}

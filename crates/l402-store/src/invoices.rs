@@ -1,0 +1,122 @@
+//! The seller's issued invoices, for the dashboard: recorded when a challenge is sent, marked
+//! settled when the node reports payment. Never read on the request path.
+
+use l402_core::{Msat, PaymentHash, TokenId};
+use rusqlite::{OptionalExtension, Row, params};
+
+use crate::codec::{Hex32, hash, int, msat, token_id, uint};
+use crate::error::StoreError;
+use crate::store::Store;
+
+/// One issued challenge and its invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceRecord {
+    /// The invoice's payment hash.
+    pub payment_hash: PaymentHash,
+    /// The service the challenge was for.
+    pub service: String,
+    /// The price.
+    pub amount: Msat,
+    /// The BOLT11 invoice.
+    pub bolt11: String,
+    /// When the challenge was issued, Unix seconds.
+    pub created_at: u64,
+    /// When the invoice was settled, Unix seconds, if it was.
+    pub settled_at: Option<u64>,
+    /// The token id minted with the challenge.
+    pub token_id: TokenId,
+}
+
+/// The `invoices` table. Get one with [`Store::invoices`].
+#[derive(Debug, Clone, Copy)]
+pub struct InvoiceTable<'a> {
+    store: &'a Store,
+}
+
+const COLUMNS: &str =
+    "payment_hash, service, amount_msat, bolt11, created_at, settled_at, token_id";
+
+impl Store {
+    /// The seller's issued invoices.
+    pub fn invoices(&self) -> InvoiceTable<'_> {
+        InvoiceTable { store: self }
+    }
+}
+
+impl InvoiceTable<'_> {
+    /// Records an issued challenge. Recording the same payment hash again changes nothing and
+    /// returns `false`.
+    pub fn record_challenge(&self, invoice: &InvoiceRecord) -> Result<bool, StoreError> {
+        self.store
+            .write(|tx| {
+                tx.execute(
+                    &format!(
+                        "INSERT OR IGNORE INTO invoices ({COLUMNS})
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                    ),
+                    params![
+                        hash(&invoice.payment_hash),
+                        invoice.service,
+                        int(invoice.amount.0),
+                        invoice.bolt11,
+                        int(invoice.created_at),
+                        invoice.settled_at.map(int),
+                        token_id(&invoice.token_id),
+                    ],
+                )
+            })
+            .map(|n| n > 0)
+    }
+
+    /// Marks an invoice settled. Returns `false` when it is unknown or already settled (the
+    /// first settlement time is kept).
+    pub fn mark_settled(&self, payment_hash: &PaymentHash, at: u64) -> Result<bool, StoreError> {
+        self.store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE invoices SET settled_at = ?2
+                     WHERE payment_hash = ?1 AND settled_at IS NULL",
+                    params![hash(payment_hash), int(at)],
+                )
+            })
+            .map(|n| n > 0)
+    }
+
+    /// The invoice with this payment hash.
+    pub fn get(&self, payment_hash: &PaymentHash) -> Result<Option<InvoiceRecord>, StoreError> {
+        self.store.with_conn(|c| {
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM invoices WHERE payment_hash = ?1"),
+                [hash(payment_hash)],
+                read_invoice,
+            )
+            .optional()
+        })
+    }
+
+    /// The latest `limit` invoices, newest first.
+    pub fn list(&self, limit: usize) -> Result<Vec<InvoiceRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.store.with_conn(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM invoices ORDER BY created_at DESC, payment_hash LIMIT ?1"
+            ))?;
+            let rows = stmt.query_map([limit], read_invoice)?;
+            rows.collect()
+        })
+    }
+}
+
+fn read_invoice(r: &Row<'_>) -> rusqlite::Result<InvoiceRecord> {
+    let payment_hash: Hex32 = r.get(0)?;
+    let id: Hex32 = r.get(6)?;
+    Ok(InvoiceRecord {
+        payment_hash: PaymentHash(payment_hash.0),
+        service: r.get(1)?,
+        amount: msat(r.get(2)?)?,
+        bolt11: r.get(3)?,
+        created_at: uint(r.get(4)?)?,
+        settled_at: r.get::<_, Option<i64>>(5)?.map(uint).transpose()?,
+        token_id: TokenId(id.0),
+    })
+}

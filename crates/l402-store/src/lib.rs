@@ -1,0 +1,33 @@
+//! Embedded SQLite storage for L402 (does file IO, blocking): the buyer's token cache, payment
+//! journal, receipts and spend ledger, and the seller's revocations, invoices, master keys and
+//! settings, in one file that several threads and processes can share.
+//!
+//! Open a [`Store`] with [`Store::open`], then reach each table through its handle:
+//! [`Store::tokens`], [`Store::journal`], [`Store::receipts`], [`Store::spend`],
+//! [`Store::revocations`], [`Store::invoices`], [`Store::master_keys`], [`Store::settings`].
+//! Every method blocks; async code calls them inside `tokio::task::spawn_blocking`.
+
+mod codec;
+mod error;
+mod invoices;
+mod journal;
+mod master_keys;
+mod migrations;
+mod receipts;
+mod revocations;
+mod settings;
+mod spend;
+mod store;
+mod tokens;
+
+pub use error::StoreError;
+pub use invoices::{InvoiceRecord, InvoiceTable};
+pub use journal::{NewPayment, PaymentJournal, PaymentRecord, PaymentStatus, PaymentSuccess};
+pub use master_keys::{FIRST_EPOCH, MasterKeyTable, StoredMasterKey};
+pub use migrations::SCHEMA_VERSION;
+pub use receipts::{Receipt, ReceiptLog};
+pub use revocations::{Revocation, RevocationTable};
+pub use settings::SettingsTable;
+pub use spend::{SpendLedger, SpendQuery, SpendTotals};
+pub use store::{BUSY_TIMEOUT, Store};
+pub use tokens::{TokenRecord, TokenTable};

@@ -1,0 +1,166 @@
+//! Versioned schema migrations: a `schema_version` table and the SQL of each version, applied in
+//! order inside one `BEGIN IMMEDIATE` transaction, so processes that open the same file at the
+//! same moment migrate it exactly once.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+/// The SQL of each schema version; version `n` is `MIGRATIONS[n - 1]`. Never edit a released
+/// entry: append a new one.
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+/// The newest schema version this build knows.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Version 1: every table of the buyer and the seller.
+///
+/// Hashes and token ids are lower-case hex text (readable with the `sqlite3` shell); secrets
+/// (macaroons, preimages, master keys) are blobs. Times are Unix seconds; amounts millisatoshis.
+const V1: &str = "
+CREATE TABLE tokens (
+    scope        TEXT PRIMARY KEY,
+    origin       TEXT NOT NULL,
+    scheme       TEXT NOT NULL CHECK (scheme IN ('L402', 'LSAT')),
+    macaroon     BLOB NOT NULL,
+    preimage     BLOB NOT NULL,
+    payment_hash TEXT NOT NULL,
+    amount_msat  INTEGER NOT NULL CHECK (amount_msat >= 0),
+    fee_msat     INTEGER NOT NULL CHECK (fee_msat >= 0),
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    label        TEXT
+) STRICT;
+
+CREATE TABLE payments (
+    payment_hash       TEXT PRIMARY KEY,
+    url                TEXT NOT NULL,
+    origin             TEXT NOT NULL,
+    scope              TEXT NOT NULL,
+    domain             TEXT NOT NULL,
+    scheme             TEXT NOT NULL CHECK (scheme IN ('L402', 'LSAT')),
+    bolt11             TEXT NOT NULL,
+    macaroon           BLOB NOT NULL,
+    amount_msat        INTEGER NOT NULL CHECK (amount_msat >= 0),
+    max_fee_msat       INTEGER NOT NULL CHECK (max_fee_msat >= 0),
+    invoice_expires_at INTEGER NOT NULL,
+    state              TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed')),
+    preimage           BLOB,
+    fee_msat           INTEGER CHECK (fee_msat >= 0),
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL
+) STRICT;
+CREATE INDEX payments_by_state ON payments (state, scope);
+
+CREATE TABLE receipts (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    paid_at      INTEGER NOT NULL,
+    url          TEXT NOT NULL,
+    origin       TEXT NOT NULL,
+    scope        TEXT NOT NULL,
+    amount_msat  INTEGER NOT NULL CHECK (amount_msat >= 0),
+    fee_msat     INTEGER NOT NULL CHECK (fee_msat >= 0),
+    payment_hash TEXT NOT NULL UNIQUE,
+    token_id     TEXT
+) STRICT;
+
+CREATE TABLE spend (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    at           INTEGER NOT NULL,
+    origin       TEXT NOT NULL,
+    domain       TEXT NOT NULL,
+    amount_msat  INTEGER NOT NULL CHECK (amount_msat >= 0),
+    status       TEXT NOT NULL CHECK (status IN ('reserved', 'spent', 'released')),
+    payment_hash TEXT NOT NULL UNIQUE
+) STRICT;
+CREATE INDEX spend_by_time ON spend (at);
+CREATE INDEX spend_by_domain ON spend (domain);
+
+CREATE TABLE revocations (
+    token_id   TEXT PRIMARY KEY,
+    revoked_at INTEGER NOT NULL,
+    reason     TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE invoices (
+    payment_hash TEXT PRIMARY KEY,
+    service      TEXT NOT NULL,
+    amount_msat  INTEGER NOT NULL CHECK (amount_msat >= 0),
+    bolt11       TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    settled_at   INTEGER,
+    token_id     TEXT NOT NULL
+) STRICT;
+CREATE INDEX invoices_by_time ON invoices (created_at);
+
+CREATE TABLE master_keys (
+    epoch      INTEGER PRIMARY KEY CHECK (epoch >= 0 AND epoch <= 4294967295),
+    key        BLOB NOT NULL CHECK (length(key) = 32),
+    created_at INTEGER NOT NULL,
+    current    INTEGER NOT NULL DEFAULT 0 CHECK (current IN (0, 1))
+) STRICT;
+CREATE UNIQUE INDEX master_keys_one_current ON master_keys (current) WHERE current = 1;
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+";
+
+/// Why migrating failed: SQLite, or a file from a newer build.
+#[derive(Debug)]
+pub(crate) enum MigrateError {
+    /// SQLite failed.
+    Sqlite(rusqlite::Error),
+    /// The file's schema is newer than [`SCHEMA_VERSION`].
+    TooNew(u32),
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sqlite(e)
+    }
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`]. Returns the version found before migrating.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<u32, MigrateError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             id      INTEGER PRIMARY KEY CHECK (id = 1),
+             version INTEGER NOT NULL
+         ) STRICT;",
+    )?;
+    let found: u32 = tx
+        .query_row("SELECT version FROM schema_version WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or(0);
+    if found > SCHEMA_VERSION {
+        return Err(MigrateError::TooNew(found));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (id, version) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+            [i64::try_from(i + 1).unwrap_or(i64::MAX)],
+        )?;
+    }
+    tx.commit()?;
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer_files() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), 0);
+        assert_eq!(migrate(&mut conn).unwrap(), SCHEMA_VERSION);
+        conn.execute("UPDATE schema_version SET version = 99", [])
+            .unwrap();
+        assert!(matches!(migrate(&mut conn), Err(MigrateError::TooNew(99))));
+    }
+}
