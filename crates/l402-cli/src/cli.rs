@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::buyer::{self, budget, fetch, receipts, tokens};
 use crate::{serve, wallet};
 
 /// The L402 toolkit: sell an API per call over Lightning, or buy from one.
@@ -28,6 +29,15 @@ pub enum Command {
     /// Run the paywall reverse proxy. With no config file it sells a built-in sample API on
     /// 127.0.0.1:8402 through the embedded dev wallet.
     Serve(ServeArgs),
+    /// Fetch a URL like curl, paying its L402 price automatically within the budget.
+    Fetch(fetch::FetchArgs),
+    /// Held tokens: list, show, remove, attenuate for a sub-agent, import.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
+    /// Payments made.
+    Receipts(receipts::ReceiptsArgs),
+    /// Budget limits, spent and remaining.
+    Budget(buyer::ClientOptions),
     /// The embedded dev wallet (regtest, no real money).
     #[command(subcommand)]
     Wallet(WalletCommand),
@@ -58,9 +68,13 @@ pub struct ServeArgs {
 }
 
 /// Runs a command; returns the exit code.
-pub async fn dispatch(command: Command) -> anyhow::Result<u8> {
+pub async fn dispatch(command: Command, verbose: u8) -> anyhow::Result<u8> {
     match command {
         Command::Serve(args) => serve::run(args).await,
         Command::Wallet(WalletCommand::Serve(args)) => wallet::serve(args).await,
+        Command::Fetch(args) => fetch::run(args, verbose).await,
+        Command::Tokens(command) => tokens::run(command).await,
+        Command::Receipts(args) => receipts::run(args).await,
+        Command::Budget(options) => budget::run(options).await,
     }
 }

@@ -2,6 +2,7 @@
 //! the libraries.
 
 mod banner;
+mod buyer;
 mod cli;
 mod exit;
 mod serve;
@@ -22,7 +23,7 @@ fn main() -> std::process::ExitCode {
             return exit::code(exit::FAILURE);
         }
     };
-    let result = runtime.block_on(cli::dispatch(cli.command));
+    let result = runtime.block_on(cli::dispatch(cli.command, cli.verbose));
     match result {
         Ok(code) => exit::code(code),
         Err(error) => {

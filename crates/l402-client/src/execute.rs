@@ -54,9 +54,18 @@ impl L402Client {
                 "https URLs need l402-client's `tls` feature".into(),
             ));
         }
-        let target = Target::of(&spec.url, self.inner.scope_rule)
+        let mut target = Target::of(&spec.url, self.inner.scope_rule)
             .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
-        let mut sent = self.usable_token(&target.scope).await?;
+        // A token learned for this exact path (because the broader scope holds another
+        // service's token) takes precedence over the scope's.
+        let exact = target.exact_path_scope(&spec.url);
+        let mut sent = match self.usable_token(&exact).await? {
+            Some(token) if exact != target.scope => {
+                target.scope = exact.clone();
+                Some(token)
+            }
+            _ => self.usable_token(&target.scope).await?,
+        };
         let mut response = self.send(&spec, sent.as_ref()).await?;
         let mut flow: Option<RequestFlow> = None;
         let mut payment: Option<Receipt> = None;
@@ -93,7 +102,17 @@ impl L402Client {
                 Decision::Stop(reason) => return Err(ClientError::Refused(reason)),
                 Decision::Pay { plan, drop_cached } => (plan, drop_cached),
             };
-            if drop_cached && let Some(refused) = &sent {
+            // The held token is for another service behind the same scope (its `services`
+            // caveat differs from the new challenge's): keep it, and learn a token for this
+            // exact path instead of evicting the other service's token.
+            if drop_cached
+                && let Some(refused) = &sent
+                && target.scope != exact
+                && crate::token::other_service(&refused.macaroon, &plan.challenge.macaroon)
+            {
+                tracing::info!(scope = %exact, "the held token is for another service; scoping a new one to this path");
+                target.scope = exact.clone();
+            } else if drop_cached && let Some(refused) = &sent {
                 tracing::info!(scope = %target.scope, "the server refused the held token; dropping it");
                 let (scope, hash) = (target.scope.clone(), refused.payment_hash);
                 on_store(&self.inner.store, move |s| {

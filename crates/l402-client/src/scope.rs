@@ -45,6 +45,11 @@ pub enum TargetError {
 }
 
 impl Target {
+    /// The narrowest scope for `url`: its origin and full path (no query).
+    pub fn exact_path_scope(&self, url: &Url) -> String {
+        format!("{}{}", self.origin, url.path())
+    }
+
     /// The target of `url` under `rule`.
     pub fn of(url: &Url, rule: ScopeRule) -> Result<Self, TargetError> {
         if !matches!(url.scheme(), "http" | "https") {

@@ -92,6 +92,28 @@ pub fn expires_at(macaroon: &[u8]) -> Option<u64> {
     per_condition.into_iter().map(|(_, v)| v).max()
 }
 
+/// The service names in a macaroon's last `services` caveat, if it decodes.
+fn services(macaroon: &[u8]) -> Option<Vec<String>> {
+    let mac = Macaroon::decode_v2(macaroon).ok()?;
+    let value = mac
+        .first_party_caveats()
+        .filter_map(parse_caveat)
+        .filter(|c| c.condition == l402_core::caveat::SERVICES)
+        .last()?
+        .value;
+    let list = l402_core::caveat::parse_services(value).ok()?;
+    Some(list.into_iter().map(|s| s.name).collect())
+}
+
+/// True when a challenge's macaroon is for services the held macaroon does not cover: the
+/// held token was refused because it is another service's, not because it is invalid.
+pub fn other_service(held: &[u8], challenge: &[u8]) -> bool {
+    match (services(held), services(challenge)) {
+        (Some(held), Some(wanted)) => wanted.iter().any(|w| !held.contains(w)),
+        _ => false,
+    }
+}
+
 /// True when the token's caveats say it has expired at `now` (valid while `now < until`).
 pub fn is_expired(t: &TokenRecord, now: u64) -> bool {
     t.expires_at.is_some_and(|until| now >= until)

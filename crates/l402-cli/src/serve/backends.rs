@@ -26,6 +26,8 @@ pub struct Selected {
 pub async fn select(config: &BackendConfig, data_dir: &Path) -> anyhow::Result<Selected> {
     match config.kind {
         BackendKind::Dev => dev_backend(config, data_dir).await,
+        BackendKind::Lnbits => lnbits_backend(config).await,
+        BackendKind::Lnd => lnd_backend(config),
         other => Err(exit::with_code(
             exit::BAD_INPUT,
             format!(
@@ -91,4 +93,89 @@ pub async fn start_wallet_api(
     )
     .context("writing the dev wallet connection file")?;
     Ok(server)
+}
+
+/// `[backend.lnd]` over LND's REST API (`rest_address`), TLS pinned to `tls_cert_path`,
+/// authenticated with `macaroon_path` (an `invoice.macaroon` is enough).
+fn lnd_backend(config: &BackendConfig) -> anyhow::Result<Selected> {
+    use l402_lightning::lnd::{CredentialSource, LndRest, LndRestConfig};
+    let lnd = config.lnd.as_ref().ok_or_else(|| {
+        exit::with_code(
+            exit::BAD_INPUT,
+            "`kind = \"lnd\"` needs a `[backend.lnd]` section",
+        )
+    })?;
+    let Some(rest) = lnd.rest_address.as_deref() else {
+        return Err(exit::with_code(
+            exit::BAD_INPUT,
+            format!(
+                "[backend.lnd]: this build talks to LND over REST only; set `rest_address` \
+                 (lnd --restlisten, usually port 8080) next to address = {:?}",
+                lnd.address
+            ),
+        ));
+    };
+    let backend = LndRest::new(LndRestConfig::new(
+        rest,
+        lnd.tls_cert_path.clone().map(CredentialSource::Path),
+        CredentialSource::Path(lnd.macaroon_path.clone()),
+    ))
+    .map_err(|e| exit::with_code(exit::BAD_INPUT, format!("[backend.lnd]: {e}")))?;
+    Ok(Selected {
+        backend: Arc::new(backend),
+        wallet_server: None,
+        dev: false,
+    })
+}
+
+/// `[backend.lnbits]`: the seller's LNbits wallet through its invoice/read key (the proxy never
+/// pays, so it never needs the admin key). Checks the URL and key before the proxy starts, so a
+/// wrong one fails at once with what to fix.
+async fn lnbits_backend(config: &BackendConfig) -> anyhow::Result<Selected> {
+    use l402_lightning::BackendError;
+    use l402_lightning::lnbits::LnbitsBackend;
+
+    let Some(c) = &config.lnbits else {
+        return Err(exit::with_code(
+            exit::BAD_INPUT,
+            "backend kind \"lnbits\" needs a [backend.lnbits] section with `url` and `api_key`",
+        ));
+    };
+    let key = c
+        .api_key
+        .resolve()
+        .map_err(|e| exit::with_code(exit::BAD_INPUT, format!("[backend.lnbits] api_key: {e}")))?;
+    let backend = LnbitsBackend::new(&c.url, &key, None)
+        .map_err(|e| exit::with_code(exit::BAD_INPUT, format!("[backend.lnbits]: {e}")))?;
+    let url = backend.base_url().to_owned();
+    match tokio::time::timeout(std::time::Duration::from_secs(10), backend.node_info()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(BackendError::Unauthorized)) => {
+            return Err(exit::with_code(
+                exit::BAD_INPUT,
+                format!(
+                    "lnbits backend: LNbits at {url} rejected the API key from [backend.lnbits] \
+                     api_key. Check that it is the invoice/read key (or admin key) of the wallet \
+                     that should receive the payments (LNbits: open the wallet, \"API info\"), \
+                     that the wallet still exists, and that `url` points at that LNbits instance"
+                ),
+            ));
+        }
+        Ok(Err(e)) => {
+            return Err(anyhow::anyhow!(
+                "lnbits backend: cannot use LNbits at {url} ([backend.lnbits] url): {e}"
+            ));
+        }
+        Err(_) => {
+            return Err(anyhow::anyhow!(
+                "lnbits backend: LNbits at {url} ([backend.lnbits] url) did not answer within \
+                 10s; check that it is running and reachable from here"
+            ));
+        }
+    }
+    Ok(Selected {
+        backend: Arc::new(backend),
+        wallet_server: None,
+        dev: false,
+    })
 }

@@ -8,7 +8,7 @@ mod stack;
 mod zero_config;
 
 pub use backends::start_wallet_api;
-pub use stack::{Stack, StackOptions};
+pub use stack::{Stack, StackOptions, now_unix};
 
 use crate::cli::ServeArgs;
 use crate::exit;

@@ -1,0 +1,102 @@
+//! The buyer's commands: `fetch`, `tokens`, `receipts`, `budget`.
+
+pub mod budget;
+pub mod fetch;
+pub mod receipts;
+pub mod tokens;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use l402_client::{ClientConfig, ClientError, L402Client};
+
+use crate::exit;
+
+/// Options every buyer command shares. Flags override `L402_*` variables, which override the
+/// config file (`~/.config/l402/config.toml`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClientOptions {
+    /// Client configuration file (default: the platform config dir, `~/.config/l402/config.toml`).
+    #[arg(long = "client-config", env = "L402_CLIENT_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory: tokens, receipts, budget ledger; also where the dev wallet's
+    /// `dev-wallet.json` is found (default `~/.local/share/l402`, the same as `l402 serve`).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Output JSON for agents and scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// What a command needs from the client beyond the config.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tweaks {
+    /// Per-invoice maximum override, in satoshis.
+    pub max_cost_sat: Option<u64>,
+    /// Pay automatically (false for `--dry-run`).
+    pub auto_pay: bool,
+    /// Follow redirects (`-L`).
+    pub follow_redirects: bool,
+}
+
+/// Loads the configuration with overrides.
+pub fn load_config(options: &ClientOptions) -> anyhow::Result<ClientConfig> {
+    let mut config = ClientConfig::load(options.config.as_deref())
+        .map_err(|e| exit::with_code(exit::BAD_INPUT, e.to_string()))?;
+    if let Some(dir) = &options.data_dir {
+        config.data_dir = Some(dir.clone());
+    }
+    Ok(config)
+}
+
+/// Opens the client: config, wallet, store.
+pub fn open(options: &ClientOptions, tweaks: Tweaks) -> anyhow::Result<L402Client> {
+    let mut config = load_config(options)?;
+    if let Some(max) = tweaks.max_cost_sat {
+        config.budget.max_cost_sat = max;
+    }
+    let wallet = config.open_wallet().map_err(client_error)?;
+    let redirect = if tweaks.follow_redirects {
+        reqwest::redirect::Policy::limited(10)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
+    let http = reqwest::Client::builder()
+        .redirect(redirect)
+        .timeout(Duration::from_secs(config.http.timeout_secs))
+        .connect_timeout(Duration::from_secs(config.http.timeout_secs.min(10)))
+        .user_agent(
+            config
+                .http
+                .user_agent
+                .clone()
+                .unwrap_or_else(|| format!("l402/{}", env!("CARGO_PKG_VERSION"))),
+        )
+        .build()
+        .context("building the HTTP client")?;
+    config
+        .client_builder()
+        .map_err(|e| exit::with_code(exit::BAD_INPUT, e.to_string()))?
+        .wallet(wallet)
+        .http_client(http)
+        .auto_pay(tweaks.auto_pay)
+        .build()
+        .map_err(client_error)
+}
+
+/// Converts a client error into an error carrying its documented exit code and a hint.
+pub fn client_error(error: ClientError) -> anyhow::Error {
+    let code = u8::try_from(error.exit_code()).unwrap_or(exit::FAILURE);
+    let hint = match code {
+        3 => {
+            "\nhint: nothing was paid. See `l402 budget`; raise limits in ~/.config/l402/config.toml or with L402_*_BUDGET_SAT, or --max-cost for one request."
+        }
+        4 => {
+            "\nhint: see `l402 receipts`; a payment whose outcome is unknown is resolved automatically on the next run, never paid twice."
+        }
+        5 => "\nhint: check the URL and that the server is reachable.",
+        _ => "",
+    };
+    exit::with_code(code, format!("{error}{hint}"))
+}

@@ -1,0 +1,262 @@
+//! `l402 fetch` and friends end to end: the real binary paying `l402 serve` through the dev
+//! wallet, as an agent would run it.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+
+/// Runs `l402 <args>` as a client with `data_dir` and extra environment.
+fn l402(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    // An empty client config of its own, so the user's `~/.config/l402` never leaks in.
+    let config = data_dir.join("client.toml");
+    if !config.exists() {
+        std::fs::create_dir_all(data_dir).unwrap();
+        std::fs::write(&config, "").unwrap();
+    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_l402"));
+    cmd.args(args)
+        .env("L402_DATA_DIR", data_dir)
+        .env("L402_CLIENT_CONFIG", &config)
+        .env_remove("L402_CRASH_AFTER_PAY_FOR_TESTS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn receipts(data: &Path) -> Vec<serde_json::Value> {
+    let out = l402(data, &["receipts", "--json"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str::<serde_json::Value>(&stdout(&out))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fetch_pays_once_per_service_and_respects_budgets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_serve, base) = serve(dir.path(), &[]).await;
+    let data = dir.path().join("data");
+    let weather = format!("{base}/api/weather?city=Paris");
+    let similarity = format!("{base}/api/similarity");
+    let sim_args = [
+        "fetch",
+        similarity.as_str(),
+        "-H",
+        "content-type: application/json",
+        "-d",
+        r#"{"a":[1,2],"b":[2,4]}"#,
+    ];
+
+    // Dry run: shows the price, pays nothing, exit 0.
+    let out = l402(&data, &["fetch", "--dry-run", "--json", &weather], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dry: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (dry["payment_required"].as_bool(), dry["price_sat"].as_u64()),
+        (Some(true), Some(2))
+    );
+    assert!(receipts(&data).is_empty());
+
+    // Two services behind one path segment: each is paid once, then both tokens are reused.
+    let out = l402(&data, &["fetch", "--json", &weather], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["status"], 200);
+    assert_eq!(json["paid"]["amount_sat"], 2);
+    assert!(json["body"].as_str().unwrap().contains("Paris"));
+    let out = l402(&data, &sim_args, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("cosine"));
+    assert!(stderr(&out).contains("* paid 5 sat"), "{}", stderr(&out));
+    for _ in 0..2 {
+        let out = l402(&data, &["fetch", "--json", &weather], &[]);
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(
+            (json["status"].as_u64(), json["reused_token"].as_bool()),
+            (Some(200), Some(true))
+        );
+        let out = l402(&data, &sim_args, &[]);
+        assert!(
+            out.status.success() && !stderr(&out).contains("* paid"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(receipts(&data).len(), 2, "exactly one payment per service");
+
+    // Budgets are enforced before paying: exit 3, a message naming the limit, nothing paid.
+    let oslo_fresh = format!("{base}/helloworld.Greeter/x");
+    let out = l402(
+        &data,
+        &["fetch", "-X", "POST", &oslo_fresh],
+        &[("L402_DAILY_BUDGET_SAT", "7")],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("daily budget"), "{}", stderr(&out));
+    let out = l402(
+        &data,
+        &["fetch", "-X", "POST", &oslo_fresh, "--max-cost", "0"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(receipts(&data).len(), 2);
+
+    // `l402 budget --json` reflects the spending.
+    let out = l402(&data, &["budget", "--json"], &[]);
+    let budget: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(budget["daily"]["spent_msat"], 7_000);
+
+    // Bad input and unreachable servers have their own exit codes.
+    assert_eq!(
+        l402(&data, &["fetch", "not a url"], &[]).status.code(),
+        Some(2)
+    );
+    let closed = format!("http://127.0.0.1:{}/", free_port());
+    assert_eq!(l402(&data, &["fetch", &closed], &[]).status.code(), Some(5));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_right_after_paying_never_pays_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_serve, base) = serve(dir.path(), &[]).await;
+    let data = dir.path().join("data");
+    let weather = format!("{base}/api/weather?city=Lagos");
+
+    let out = l402(
+        &data,
+        &["fetch", &weather],
+        &[("L402_CRASH_AFTER_PAY_FOR_TESTS", "1")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "the test hook should kill the process: {}",
+        stderr(&out)
+    );
+    assert!(
+        receipts(&data).is_empty(),
+        "the crash happened before anything was stored"
+    );
+
+    // Restarted: the journal's pending payment is resolved through the wallet, the paid token
+    // is used, and nothing is paid again.
+    let out = l402(&data, &["fetch", "--json", &weather], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["status"], 200);
+    assert!(json["paid"].is_null(), "must not pay again: {json}");
+    assert_eq!(receipts(&data).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attenuated_token_for_a_sub_agent_can_do_less() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_serve, base) = serve(dir.path(), &[]).await;
+    let data = dir.path().join("data");
+    let similarity = format!("{base}/api/similarity");
+    let body = r#"{"a":[1,0],"b":[1,1]}"#;
+    let out = l402(
+        &data,
+        &[
+            "fetch",
+            &similarity,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            body,
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The parent narrows its token: no capabilities left.
+    let out = l402(
+        &data,
+        &[
+            "tokens",
+            "attenuate",
+            &similarity,
+            "--service",
+            "similarity",
+            "--capabilities",
+            "",
+            "--valid-for",
+            "600",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let narrowed = stdout(&out).trim().to_owned();
+    assert!(
+        narrowed.starts_with("L402 ") || narrowed.starts_with("LSAT "),
+        "{narrowed}"
+    );
+
+    // The sub-agent (its own data dir, same dev wallet) imports it; the POST route requires
+    // `compute`, so the narrowed token is refused and, with no budget to pay, nothing is paid.
+    let sub = dir.path().join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(
+        sub.join("client.toml"),
+        format!(
+            "[wallet]\nkind = \"dev\"\nconnection_file = \"{}\"\n",
+            data.join("dev-wallet.json").display()
+        ),
+    )
+    .unwrap();
+    let out = l402(&sub, &["tokens", "import", &similarity, &narrowed], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = l402(
+        &sub,
+        &[
+            "fetch",
+            &similarity,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            body,
+            "--max-cost",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the narrowed token must not be accepted: {}",
+        stderr(&out)
+    );
+    assert!(receipts(&sub).is_empty());
+    // The parent's own token still works.
+    let out = l402(
+        &data,
+        &[
+            "fetch",
+            "--json",
+            &similarity,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            body,
+        ],
+        &[],
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (json["status"].as_u64(), json["reused_token"].as_bool()),
+        (Some(200), Some(true))
+    );
+}
