@@ -29,6 +29,9 @@ pub enum Command {
     /// Run the paywall reverse proxy. With no config file it sells a built-in sample API on
     /// 127.0.0.1:8402 through the embedded dev wallet.
     Serve(ServeArgs),
+    /// Run the whole flow on this machine: proxy, sample API, dev wallet, and an agent that
+    /// buys three resources (HTTP and gRPC), reuses a token, and prints the receipts.
+    Demo,
     /// Fetch a URL like curl, paying its L402 price automatically within the budget.
     Fetch(fetch::FetchArgs),
     /// Held tokens: list, show, remove, attenuate for a sub-agent, import.
@@ -72,6 +75,7 @@ pub async fn dispatch(command: Command, verbose: u8) -> anyhow::Result<u8> {
     match command {
         Command::Serve(args) => serve::run(args).await,
         Command::Wallet(WalletCommand::Serve(args)) => wallet::serve(args).await,
+        Command::Demo => crate::demo::run().await,
         Command::Fetch(args) => fetch::run(args, verbose).await,
         Command::Tokens(command) => tokens::run(command).await,
         Command::Receipts(args) => receipts::run(args).await,

@@ -4,6 +4,7 @@
 mod banner;
 mod buyer;
 mod cli;
+mod demo;
 mod exit;
 mod serve;
 mod wallet;
@@ -12,7 +13,11 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    init_tracing(cli.verbose);
+    let serving = matches!(
+        cli.command,
+        cli::Command::Serve(_) | cli::Command::Wallet(_)
+    );
+    init_tracing(cli.verbose, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -33,10 +38,11 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn,l402=info",
-        1 => "info",
+/// Servers log requests at `info`; client commands stay quiet unless asked (`-v`).
+fn init_tracing(verbose: u8, serving: bool) {
+    let default = match (verbose, serving) {
+        (0, false) => "warn",
+        (0, true) | (1, _) => "info",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("L402_LOG")

@@ -320,3 +320,27 @@ async fn lightning_backend_killed_mid_run() {
     let fresh = buy(&wallet, &url).await;
     assert_eq!(get_with(&url, &fresh).await.status(), 200);
 }
+
+#[test]
+fn demo_runs_the_whole_flow_and_exits_0() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_l402"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "402 Payment Required",
+        "grpc-status 13",
+        "Hello, agent! (paid with L402)",
+        "(no new payment)",
+        "reused its cached token",
+        "total 10 sat in 4 payments",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+}
