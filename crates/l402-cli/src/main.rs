@@ -17,7 +17,7 @@ fn main() -> std::process::ExitCode {
         cli.command,
         cli::Command::Serve(_) | cli::Command::Wallet(_)
     );
-    init_tracing(cli.verbose, serving);
+    let _log_writer = init_tracing(cli.verbose, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -38,8 +38,10 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// Servers log requests at `info`; client commands stay quiet unless asked (`-v`).
-fn init_tracing(verbose: u8, serving: bool) {
+/// Servers log requests at `info`; client commands stay quiet unless asked (`-v`). Logs go to
+/// stderr through a background writer, so a request never waits for the terminal; the returned
+/// guard flushes it on exit.
+fn init_tracing(verbose: u8, serving: bool) -> tracing_appender::non_blocking::WorkerGuard {
     let default = match (verbose, serving) {
         (0, false) => "warn",
         (0, true) | (1, _) => "info",
@@ -47,9 +49,14 @@ fn init_tracing(verbose: u8, serving: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("L402_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .finish(std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
+    guard
 }

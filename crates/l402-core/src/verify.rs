@@ -141,6 +141,9 @@ pub struct VerifiedToken {
     pub identifier: Identifier,
     /// The first-party caveats, in order, without `preimage=`.
     pub caveats: Vec<String>,
+    /// When the token stops being valid for the requested service (its narrowest
+    /// `<service>_valid_until`), Unix seconds; `None` if it never expires.
+    pub valid_until: Option<u64>,
 }
 
 /// Verifies a parsed credential. The first macaroon is the token; extra macaroons (discharges)
@@ -216,8 +219,15 @@ pub fn verify_macaroon(
     satisfiers.extend_from_slice(request.custom);
     check_caveats(&caveats, &satisfiers).map_err(TokenError::Caveat)?;
 
+    let expiry_condition = caveat::valid_until_condition(request.service);
+    let valid_until = caveats
+        .iter()
+        .filter(|c| c.condition == expiry_condition)
+        .filter_map(|c| caveat::parse_timestamp(c.value).ok())
+        .min();
     Ok(VerifiedToken {
         identifier,
+        valid_until,
         caveats: caveats
             .iter()
             .filter(|c| c.condition != caveat::PREIMAGE)

@@ -104,6 +104,15 @@ fn minted_token_verifies_through_the_authorization_header() {
         ]
     );
     assert_eq!(mac.location(), Some(&b"lsat"[..]));
+    let token = verify_macaroon(
+        &mac,
+        Some(&preimage),
+        &ring(),
+        &NoRevocations,
+        &ctx("weather", &[], NOW),
+    )
+    .unwrap();
+    assert_eq!(token.valid_until, Some(NOW + 3600));
 }
 
 #[test]

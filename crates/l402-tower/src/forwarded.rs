@@ -33,21 +33,22 @@ pub fn strip_spoofed_headers(headers: &mut HeaderMap) {
     }
 }
 
-/// Adds the forwarded headers for a verified token.
-pub(crate) fn insert_token_headers(headers: &mut HeaderMap, service: &str, token: &VerifiedToken) {
-    let hex_value = |s: String| HeaderValue::from_str(&s).ok();
-    if let Some(v) = hex_value(token.identifier.token_id.to_hex()) {
-        headers.insert(HEADER_TOKEN_ID, v);
-    }
-    if let Some(v) = hex_value(token.identifier.payment_hash.to_hex()) {
-        headers.insert(HEADER_PAYMENT_HASH, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(service) {
-        headers.insert(HEADER_SERVICE, v);
-    }
-    for caveat in &token.caveats {
-        if let Ok(v) = HeaderValue::from_str(caveat) {
-            headers.append(HEADER_CAVEAT, v);
+/// The forwarded headers for a verified token.
+pub(crate) fn token_headers(
+    service: &str,
+    token: &VerifiedToken,
+) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::with_capacity(3 + token.caveats.len());
+    let mut push = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            out.push((HeaderName::from_static(name), v));
         }
+    };
+    push(HEADER_TOKEN_ID, &token.identifier.token_id.to_hex());
+    push(HEADER_PAYMENT_HASH, &token.identifier.payment_hash.to_hex());
+    push(HEADER_SERVICE, service);
+    for caveat in &token.caveats {
+        push(HEADER_CAVEAT, caveat);
     }
+    out
 }

@@ -10,7 +10,7 @@ use http::{Request, Response};
 use http_body_util::{Either, Full};
 use tower::{Layer, Service};
 
-use crate::forwarded::{insert_token_headers, strip_spoofed_headers};
+use crate::forwarded::strip_spoofed_headers;
 use crate::offer::Pricer;
 use crate::paywall::{Paywall, Verdict};
 use crate::response::{is_grpc, payment_required, unavailable};
@@ -101,9 +101,11 @@ where
                 let future = inner.call(Request::from_parts(parts, body));
                 return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
             }
-            Verdict::Paid(token) => {
-                insert_token_headers(&mut parts.headers, &offer.service, &token);
-                parts.extensions.insert(token);
+            Verdict::Paid(verified) => {
+                for (name, value) in &verified.headers {
+                    parts.headers.append(name.clone(), value.clone());
+                }
+                parts.extensions.insert(verified.token.clone());
                 let future = inner.call(Request::from_parts(parts, body));
                 return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
             }

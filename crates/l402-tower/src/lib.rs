@@ -14,6 +14,7 @@ mod paywall;
 mod response;
 mod revocations;
 mod system;
+mod verified_cache;
 
 pub use forwarded::{
     HEADER_CAVEAT, HEADER_PAYMENT_HASH, HEADER_SERVICE, HEADER_TOKEN_ID, strip_spoofed_headers,
@@ -25,3 +26,4 @@ pub use paywall::{ChallengeObserver, MintedChallenge, Paywall, PaywallSettings, 
 pub use response::{ChallengeError, is_grpc};
 pub use revocations::RevocationSet;
 pub use system::{OsRandom, SystemClock};
+pub use verified_cache::Verified;

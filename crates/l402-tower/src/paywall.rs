@@ -11,7 +11,7 @@ use l402_core::env::Clock;
 use l402_core::identifier::Identifier;
 use l402_core::keys::KeyRing;
 use l402_core::mint::{MintRequest, Minter, ServiceGrant};
-use l402_core::verify::{RequestContext, TokenError, VerifiedToken, verify_credential};
+use l402_core::verify::{RequestContext, TokenError, verify_credential};
 use l402_core::{Msat, PaymentHash, TokenId};
 use l402_lightning::{CreateInvoice, LightningBackend};
 
@@ -20,6 +20,7 @@ use crate::offer::Offer;
 use crate::response::ChallengeError;
 use crate::revocations::RevocationSet;
 use crate::system::{OsRandom, SystemClock};
+use crate::verified_cache::{self, Verified, VerifiedCache};
 
 /// Tunables of the paywall.
 #[derive(Debug, Clone)]
@@ -45,7 +46,7 @@ pub enum Verdict {
     /// Let it through with no token (price zero or a freebie).
     Free,
     /// A valid token paid for it.
-    Paid(VerifiedToken),
+    Paid(Arc<Verified>),
     /// No valid token: answer with a challenge. The error says why.
     Challenge(TokenError),
 }
@@ -75,6 +76,7 @@ pub struct Paywall {
     backend: Arc<dyn LightningBackend>,
     revocations: RevocationSet,
     freebies: Freebies,
+    verified: VerifiedCache,
     clock: Arc<dyn Clock + Send + Sync>,
     settings: PaywallSettings,
     observer: Option<ChallengeObserver>,
@@ -102,6 +104,7 @@ impl Paywall {
             backend,
             revocations,
             freebies: Freebies::default(),
+            verified: VerifiedCache::default(),
             clock: Arc::new(SystemClock),
             settings: PaywallSettings::default(),
             observer: None,
@@ -157,6 +160,14 @@ impl Paywall {
             grpc_metadata_macaroon: header("grpc-metadata-macaroon"),
             macaroon: header("macaroon"),
         };
+        let now = self.clock.now_unix();
+        let cache_key = verified_cache::key(&offer.service, &offer.required_capabilities, &headers);
+        if let Some(hit) = cache_key
+            .as_deref()
+            .and_then(|k| self.verified.get(k, now, &self.revocations))
+        {
+            return Verdict::Paid(hit);
+        }
         let result = match parse_credential(&headers) {
             Err(CredentialError::Missing) => Err(TokenError::Missing),
             Err(e) => Err(TokenError::MalformedCredential(e)),
@@ -164,14 +175,20 @@ impl Paywall {
                 let request = RequestContext {
                     service: &offer.service,
                     required_capabilities: &offer.required_capabilities,
-                    now_unix: self.clock.now_unix(),
+                    now_unix: now,
                     custom: &[],
                 };
                 verify_credential(&credential, self.minter.keys(), &self.revocations, &request)
             }
         };
         match result {
-            Ok(token) => Verdict::Paid(token),
+            Ok(token) => {
+                let verified = Arc::new(Verified::new(&offer.service, token));
+                if let Some(key) = cache_key {
+                    self.verified.insert(key, verified.clone());
+                }
+                Verdict::Paid(verified)
+            }
             Err(TokenError::Missing)
                 if offer.client_ip.is_some_and(|ip| {
                     self.freebies

@@ -299,3 +299,63 @@ async fn free_paths_freebies_and_spoofed_headers() {
         StatusCode::PAYMENT_REQUIRED
     );
 }
+
+/// A clock the test moves.
+struct TestClock(std::sync::atomic::AtomicU64);
+impl l402_core::env::Clock for TestClock {
+    fn now_unix(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn verified_cache_still_honours_expiry_and_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = Arc::new(DevWallet::open(dir.path(), Network::Regtest).unwrap());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let clock = Arc::new(TestClock(std::sync::atomic::AtomicU64::new(now)));
+    let paywall = Arc::new(
+        Paywall::new(
+            KeyRing::new(1, &MasterKey::from_bytes([4; 32])),
+            wallet.clone(),
+            RevocationSet::default(),
+        )
+        .with_clock(clock.clone()),
+    );
+    let h = Harness {
+        wallet,
+        paywall,
+        _dir: dir,
+    };
+    let mut short = offer();
+    short.token_lifetime_secs = Some(60);
+    let (_, headers, _) = call(&h, short.clone(), get(None)).await;
+    let auth = pay(&h, &headers).await;
+    // Verified once, then served from the cache many times.
+    for _ in 0..3 {
+        assert_eq!(
+            call(&h, short.clone(), get(Some(&auth))).await.0,
+            StatusCode::OK
+        );
+    }
+    clock.0.store(now + 60, std::sync::atomic::Ordering::SeqCst);
+    let (status, _, body) = call(&h, short.clone(), get(Some(&auth))).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["reason"],
+        "expired"
+    );
+    // A cached token that gets revoked is refused at once.
+    clock.0.store(now, std::sync::atomic::Ordering::SeqCst);
+    let (_, _, body) = call(&h, short.clone(), get(Some(&auth))).await;
+    let token_id = TokenId::from_hex(std::str::from_utf8(&body).unwrap()).unwrap();
+    h.paywall.revocations().revoke(token_id);
+    let (_, _, body) = call(&h, short, get(Some(&auth))).await;
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["reason"],
+        "revoked"
+    );
+}

@@ -28,6 +28,7 @@ pub async fn select(config: &BackendConfig, data_dir: &Path) -> anyhow::Result<S
         BackendKind::Dev => dev_backend(config, data_dir).await,
         BackendKind::Lnbits => lnbits_backend(config).await,
         BackendKind::Lnd => lnd_backend(config),
+        BackendKind::Nwc => nwc_backend(config).await,
         other => Err(exit::with_code(
             exit::BAD_INPUT,
             format!(
@@ -170,6 +171,61 @@ async fn lnbits_backend(config: &BackendConfig) -> anyhow::Result<Selected> {
             return Err(anyhow::anyhow!(
                 "lnbits backend: LNbits at {url} ([backend.lnbits] url) did not answer within \
                  10s; check that it is running and reachable from here"
+            ));
+        }
+    }
+    Ok(Selected {
+        backend: Arc::new(backend),
+        wallet_server: None,
+        dev: false,
+    })
+}
+
+/// `[backend.nwc]`: a Nostr Wallet Connect wallet through the connection URI in `uri` (inline,
+/// `{ env = "…" }` or `{ file = "…" }`; it holds the connection's secret and is never printed).
+/// Connects and asks the wallet for its info before the proxy starts, so a wrong URI, a dead
+/// relay or a silent wallet fails at once with what to fix.
+async fn nwc_backend(config: &BackendConfig) -> anyhow::Result<Selected> {
+    use l402_lightning::BackendError;
+    use l402_lightning::nwc::NwcBackend;
+
+    let Some(c) = &config.nwc else {
+        return Err(exit::with_code(
+            exit::BAD_INPUT,
+            "backend kind \"nwc\" needs a [backend.nwc] section with `uri` \
+             (e.g. uri = { env = \"L402_NWC_URI\" })",
+        ));
+    };
+    let uri = c
+        .uri
+        .resolve()
+        .map_err(|e| exit::with_code(exit::BAD_INPUT, format!("[backend.nwc] uri: {e}")))?;
+    let backend = NwcBackend::new(&uri)
+        .map_err(|e| exit::with_code(exit::BAD_INPUT, format!("[backend.nwc] uri: {e}")))?;
+    let relay = backend.relay_url().to_owned();
+    match backend.node_info().await {
+        Ok(_) => {}
+        Err(BackendError::Unauthorized) => {
+            return Err(exit::with_code(
+                exit::BAD_INPUT,
+                format!(
+                    "nwc backend: the wallet service behind [backend.nwc] uri (relay {relay}) \
+                     refused this connection; the connection may have been deleted in the \
+                     wallet, or lack the get_info/make_invoice/lookup_invoice permissions"
+                ),
+            ));
+        }
+        Err(BackendError::Timeout) => {
+            return Err(anyhow::anyhow!(
+                "nwc backend: the wallet service did not answer through relay {relay} within \
+                 {}s; check that the wallet (e.g. Alby Hub) is running and connected to that \
+                 relay",
+                l402_lightning::nwc::DEFAULT_REQUEST_TIMEOUT.as_secs()
+            ));
+        }
+        Err(e) => {
+            return Err(anyhow::anyhow!(
+                "nwc backend: cannot use the wallet behind [backend.nwc] uri (relay {relay}): {e}"
             ));
         }
     }
