@@ -11,7 +11,6 @@ use std::sync::{Arc, RwLock};
 use http::{HeaderName, HeaderValue};
 use l402_core::credential::CredentialHeaders;
 use l402_core::verify::{Revocations, VerifiedToken};
-use subtle::ConstantTimeEq;
 
 use crate::forwarded::token_headers;
 
@@ -37,7 +36,7 @@ const CAPACITY: usize = 16_384;
 
 #[derive(Debug, Default)]
 pub(crate) struct VerifiedCache {
-    entries: RwLock<HashMap<Vec<u8>, (Vec<u8>, Arc<Verified>)>>,
+    entries: RwLock<HashMap<Vec<u8>, Arc<Verified>>>,
 }
 
 /// The cache key: what the request asks of the token, then every credential header value,
@@ -76,12 +75,9 @@ impl VerifiedCache {
         revocations: &dyn Revocations,
     ) -> Option<Arc<Verified>> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        let (stored, verified) = entries.get(key)?;
-        // The map found the entry by hash and equality already; the constant-time re-check
-        // keeps the comparison of secret credential bytes free of early exits.
-        if !bool::from(stored.as_slice().ct_eq(key)) {
-            return None;
-        }
+        // Lookups hash the key with SipHash under a random per-process key first, so timing of
+        // the byte comparison that follows cannot be steered towards a stored credential.
+        let verified = entries.get(key)?;
         let token = &verified.token;
         if token.valid_until.is_some_and(|until| now >= until)
             || revocations.is_revoked(&token.identifier.token_id)
@@ -97,6 +93,6 @@ impl VerifiedCache {
         if entries.len() >= CAPACITY {
             entries.clear();
         }
-        entries.insert(key.clone(), (key, verified));
+        entries.insert(key, verified);
     }
 }
