@@ -3,7 +3,7 @@
 //! `message HelloRequest { string name = 1; }`, `message HelloReply { string message = 1; }`.
 
 use std::convert::Infallible;
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
 
 use http::uri::PathAndQuery;
 use tonic::client::GrpcService;
@@ -56,7 +56,7 @@ pub fn service() -> impl tower::Service<
     http::Request<axum::body::Body>,
     Response = http::Response<tonic::body::Body>,
     Error = Infallible,
-    Future = impl Send,
+    Future = impl Future<Output = Result<http::Response<tonic::body::Body>, Infallible>> + Send,
 > + Clone
 + Send
 + Sync
