@@ -41,6 +41,9 @@ pub enum Command {
     Receipts(receipts::ReceiptsArgs),
     /// Budget limits, spent and remaining.
     Budget(buyer::ClientOptions),
+    /// MCP server (stdio, or streamable HTTP with --http) so an LLM agent can buy resources
+    /// within the budget.
+    Mcp(crate::mcp::McpArgs),
     /// The embedded dev wallet (regtest, no real money).
     #[command(subcommand)]
     Wallet(WalletCommand),
@@ -76,6 +79,7 @@ pub async fn dispatch(command: Command, verbose: u8) -> anyhow::Result<u8> {
         Command::Serve(args) => serve::run(args).await,
         Command::Wallet(WalletCommand::Serve(args)) => wallet::serve(args).await,
         Command::Demo => crate::demo::run().await,
+        Command::Mcp(args) => crate::mcp::run(args).await,
         Command::Fetch(args) => fetch::run(args, verbose).await,
         Command::Tokens(command) => tokens::run(command).await,
         Command::Receipts(args) => receipts::run(args).await,

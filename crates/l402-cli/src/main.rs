@@ -6,6 +6,7 @@ mod buyer;
 mod cli;
 mod demo;
 mod exit;
+mod mcp;
 mod serve;
 mod wallet;
 

@@ -1,9 +1,11 @@
 //! One logical request: send (with the scope's token if one is held), and on a challenge drive
 //! `l402_core`'s decision machine: pay once within the budget, retry, or stop.
 
-use l402_core::client::{Decision, PayPolicy, RequestFlow, ResponseView};
+use l402_core::PaymentHash;
+use l402_core::client::{Decision, PaidToken, PayPolicy, PaymentPlan, RequestFlow, ResponseView};
 use l402_core::invoice::Network;
 use l402_store::{Receipt, TokenRecord};
+use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 
 use crate::blocking::on_store;
@@ -54,18 +56,7 @@ impl L402Client {
                 "https URLs need l402-client's `tls` feature".into(),
             ));
         }
-        let mut target = Target::of(&spec.url, self.inner.scope_rule)
-            .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
-        // A token learned for this exact path (because the broader scope holds another
-        // service's token) takes precedence over the scope's.
-        let exact = target.exact_path_scope(&spec.url);
-        let mut sent = match self.usable_token(&exact).await? {
-            Some(token) if exact != target.scope => {
-                target.scope = exact.clone();
-                Some(token)
-            }
-            _ => self.usable_token(&target.scope).await?,
-        };
+        let (mut target, exact, mut sent) = self.token_for(&spec.url).await?;
         let mut response = self.send(&spec, sent.as_ref()).await?;
         let mut flow: Option<RequestFlow> = None;
         let mut payment: Option<Receipt> = None;
@@ -102,61 +93,120 @@ impl L402Client {
                 Decision::Stop(reason) => return Err(ClientError::Refused(reason)),
                 Decision::Pay { plan, drop_cached } => (plan, drop_cached),
             };
-            // The held token is for another service behind the same scope (its `services`
-            // caveat differs from the new challenge's): keep it, and learn a token for this
-            // exact path instead of evicting the other service's token.
-            if drop_cached
-                && let Some(refused) = &sent
-                && target.scope != exact
-                && crate::token::other_service(&refused.macaroon, &plan.challenge.macaroon)
-            {
-                tracing::info!(scope = %exact, "the held token is for another service; scoping a new one to this path");
-                target.scope = exact.clone();
-            } else if drop_cached && let Some(refused) = &sent {
-                tracing::info!(scope = %target.scope, "the server refused the held token; dropping it");
-                let (scope, hash) = (target.scope.clone(), refused.payment_hash);
-                on_store(&self.inner.store, move |s| {
-                    s.tokens().remove_if(&scope, &hash)
-                })
+            let refused = sent
+                .as_ref()
+                .map(|t| (t.payment_hash, t.macaroon.as_slice()));
+            let obtained = self
+                .answer_challenge(
+                    &mut target,
+                    &exact,
+                    spec.url.as_str(),
+                    &plan,
+                    drop_cached,
+                    refused,
+                    !adopted,
+                )
                 .await?;
+            match obtained {
+                Obtained::Adopted(fresh) => {
+                    adopted = true;
+                    response = self.send(&spec, Some(&fresh)).await?;
+                    sent = Some(fresh);
+                    flow = Some(RequestFlow::new(self.policy().await?, true));
+                }
+                Obtained::Paid(token, receipt) => {
+                    if let Some(f) = flow.as_mut() {
+                        // Moves the decision machine past the payment, so a further challenge
+                        // stops instead of paying again. `pay` already checked the preimage.
+                        f.on_paid(token.preimage.clone())?;
+                    }
+                    payment = Some(receipt);
+                    response = self.send(&spec, Some(&token)).await?;
+                    sent = Some(token);
+                }
             }
-            let turn = self.inner.locks.lock(&target.scope).await;
-            self.resolve_before_paying(&target).await?;
-            if !adopted
-                && let Some(fresh) = self.usable_token(&target.scope).await?
-                && sent.as_ref().map(|t| t.payment_hash) != Some(fresh.payment_hash)
-            {
-                drop(turn);
-                tracing::debug!(scope = %target.scope, "reusing a token paid for meanwhile");
-                adopted = true;
-                response = self.send(&spec, Some(&fresh)).await?;
-                sent = Some(fresh);
-                flow = Some(RequestFlow::new(self.policy().await?, true));
-                continue;
-            }
-            if !self.inner.auto_pay {
-                return Err(ClientError::PaymentRequired {
-                    amount: plan.amount,
-                    scope: target.scope.clone(),
-                    payment_hash: plan.payment_hash,
-                });
-            }
-            let (token, receipt) = self.pay(&target, spec.url.as_str(), &plan).await?;
-            drop(turn);
-            if let Some(f) = flow.as_mut() {
-                // Moves the decision machine past the payment, so a further challenge stops
-                // instead of paying again. `pay` already checked the preimage.
-                f.on_paid(token.preimage.clone())?;
-            }
-            payment = Some(receipt);
-            response = self.send(&spec, Some(&token)).await?;
-            sent = Some(token);
         }
         Ok(PaidResponse {
             response,
             reused_token: payment.is_none() && sent.is_some(),
             payment,
         })
+    }
+
+    /// The target of `url`, its exact-path scope, and the token to send there: a token learned
+    /// for this exact path (because the broader scope holds another service's token) takes
+    /// precedence over the scope's, and then `target.scope` is the exact path.
+    async fn token_for(
+        &self,
+        url: &Url,
+    ) -> Result<(Target, String, Option<TokenRecord>), ClientError> {
+        let mut target = Target::of(url, self.inner.scope_rule)
+            .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+        let exact = target.exact_path_scope(url);
+        let token = match self.usable_token(&exact).await? {
+            Some(token) if exact != target.scope => {
+                target.scope = exact.clone();
+                Some(token)
+            }
+            _ => self.usable_token(&target.scope).await?,
+        };
+        Ok((target, exact, token))
+    }
+
+    /// Answers a decision to pay `plan` for `url`: drops the refused token (`refused`: its
+    /// payment hash and macaroon, when `drop_cached`) or, when it is another service's token
+    /// behind the same scope, keeps it and moves `target.scope` to the exact path; then takes
+    /// the scope's single-flight turn, resolves journal leftovers, reuses a token another request
+    /// stored meanwhile (when `may_adopt`), or pays within the budget.
+    #[allow(clippy::too_many_arguments)]
+    async fn answer_challenge(
+        &self,
+        target: &mut Target,
+        exact: &str,
+        url: &str,
+        plan: &PaymentPlan,
+        drop_cached: bool,
+        refused: Option<(PaymentHash, &[u8])>,
+        may_adopt: bool,
+    ) -> Result<Obtained, ClientError> {
+        // The held token is for another service behind the same scope (its `services` caveat
+        // differs from the new challenge's): keep it, and learn a token for this exact path
+        // instead of evicting the other service's token.
+        if drop_cached
+            && let Some((_, macaroon)) = refused
+            && target.scope != exact
+            && crate::token::other_service(macaroon, &plan.challenge.macaroon)
+        {
+            tracing::info!(scope = %exact, "the held token is for another service; scoping a new one to this path");
+            target.scope = exact.to_owned();
+        } else if drop_cached && let Some((hash, _)) = refused {
+            tracing::info!(scope = %target.scope, "the server refused the held token; dropping it");
+            let scope = target.scope.clone();
+            on_store(&self.inner.store, move |s| {
+                s.tokens().remove_if(&scope, &hash)
+            })
+            .await?;
+        }
+        let turn = self.inner.locks.lock(&target.scope).await;
+        self.resolve_before_paying(target).await?;
+        if may_adopt
+            && let Some(fresh) = self.usable_token(&target.scope).await?
+            && refused.map(|(hash, _)| hash) != Some(fresh.payment_hash)
+        {
+            drop(turn);
+            tracing::debug!(scope = %target.scope, "reusing a token paid for meanwhile");
+            return Ok(Obtained::Adopted(fresh));
+        }
+        if !self.inner.auto_pay {
+            return Err(ClientError::PaymentRequired {
+                amount: plan.amount,
+                scope: target.scope.clone(),
+                payment_hash: plan.payment_hash,
+            });
+        }
+        let (token, receipt) = self.pay(target, url, plan).await?;
+        drop(turn);
+        Ok(Obtained::Paid(token, receipt))
     }
 
     /// The token held for `scope`, unless its caveats say it expired (then it is dropped).
@@ -231,6 +281,138 @@ impl L402Client {
         }
         Ok(req.send().await?)
     }
+}
+
+/// How [`L402Client::answer_challenge`] answered a challenge.
+enum Obtained {
+    /// Another request stored a token for the scope meanwhile: retry with it; nothing was paid.
+    Adopted(TokenRecord),
+    /// Paid: the new (stored) token and the receipt.
+    Paid(TokenRecord, Receipt),
+}
+
+/// A token held for a scope, for transports that attach the credential themselves (the gRPC
+/// layer sends it as `macaroon` metadata, [`PaidToken::grpc_metadata_value`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldToken {
+    /// The scope key it is stored under.
+    pub scope: String,
+    /// The payment hash it was bought with (what identifies it in the store).
+    pub payment_hash: PaymentHash,
+    /// The macaroon and its preimage.
+    pub token: PaidToken,
+}
+
+impl From<TokenRecord> for HeldToken {
+    fn from(t: TokenRecord) -> Self {
+        Self {
+            scope: t.scope,
+            payment_hash: t.payment_hash,
+            token: PaidToken {
+                macaroon: t.macaroon,
+                preimage: t.preimage,
+            },
+        }
+    }
+}
+
+/// What [`L402Client::pay_challenge`] obtained.
+#[derive(Debug, Clone)]
+pub struct ChallengePaid {
+    /// The token to retry with, stored for its scope.
+    pub token: HeldToken,
+    /// The receipt of the payment; `None` when another request paid for the scope meanwhile
+    /// and its token is reused (nothing was paid).
+    pub receipt: Option<Receipt>,
+}
+
+impl L402Client {
+    /// The token a request to `url` would carry now: the one held for its exact path (learned
+    /// when the broader scope holds another service's token), else the one held for its scope.
+    /// Expired tokens are dropped, not returned. For transports other than the built-in HTTP
+    /// client (the gRPC layer), which attach the credential themselves.
+    pub async fn held_token(&self, url: &str) -> Result<Option<HeldToken>, ClientError> {
+        let url = parse_url(url)?;
+        let (_, _, token) = self.token_for(&url).await?;
+        Ok(token.map(HeldToken::from))
+    }
+
+    /// Pays the L402 challenge in `response`, an answer from `url` that asks for payment (HTTP
+    /// 402, or gRPC `grpc-status` 13/2 with "payment required"), through the payment path of
+    /// [`execute`](Self::execute): the invoice checks, the budget, the journal entry before the
+    /// wallet call, the token and receipt stored after it, one payment per scope at a time
+    /// (a token another request stored meanwhile is returned instead, with no receipt).
+    ///
+    /// `sent` is the token the request carried ([`held_token`](Self::held_token)), if any: a
+    /// challenge in answer to it means the server refused it, and it is dropped (or kept, when
+    /// the challenge is for another service behind the same scope; the new token is then
+    /// scoped to the exact path). Retry once with the returned token; a server that still
+    /// asks for payment must not be paid again.
+    ///
+    /// Errors as [`execute`](Self::execute): [`ClientError::Budget`] (nothing paid),
+    /// [`ClientError::Refused`], [`ClientError::PaymentFailed`], [`ClientError::PaymentPending`],
+    /// [`ClientError::PaymentRequired`] with automatic payment off; and
+    /// [`ClientError::InvalidRequest`] when `response` does not ask for payment.
+    pub async fn pay_challenge(
+        &self,
+        url: &str,
+        response: &ResponseView<'_>,
+        sent: Option<&HeldToken>,
+    ) -> Result<ChallengePaid, ClientError> {
+        if !response.is_payment_required() {
+            return Err(ClientError::InvalidRequest(
+                "the response does not ask for payment".into(),
+            ));
+        }
+        let url = parse_url(url)?;
+        let mut target = Target::of(&url, self.inner.scope_rule)
+            .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+        let exact = target.exact_path_scope(&url);
+        if let Some(t) = sent {
+            // Where the refused token lives (the scope, or the exact path).
+            target.scope = t.scope.clone();
+        }
+        let mut flow = RequestFlow::new(self.policy().await?, sent.is_some());
+        let (plan, drop_cached) = match flow.on_response(response) {
+            Decision::Pay { plan, drop_cached } => (plan, drop_cached),
+            Decision::Stop(reason) => return Err(ClientError::Refused(reason)),
+            Decision::Done => {
+                return Err(ClientError::Internal(
+                    "the decision machine found nothing to pay".into(),
+                ));
+            }
+        };
+        let refused = sent.map(|t| (t.payment_hash, t.token.macaroon.as_slice()));
+        let obtained = self
+            .answer_challenge(
+                &mut target,
+                &exact,
+                url.as_str(),
+                &plan,
+                drop_cached,
+                refused,
+                true,
+            )
+            .await?;
+        match obtained {
+            Obtained::Adopted(fresh) => Ok(ChallengePaid {
+                token: fresh.into(),
+                receipt: None,
+            }),
+            Obtained::Paid(token, receipt) => {
+                flow.on_paid(token.preimage.clone())?;
+                Ok(ChallengePaid {
+                    token: token.into(),
+                    receipt: Some(receipt),
+                })
+            }
+        }
+    }
+}
+
+/// Parses a request URL.
+fn parse_url(url: &str) -> Result<Url, ClientError> {
+    Url::parse(url).map_err(|e| ClientError::InvalidRequest(format!("bad URL {url:?}: {e}")))
 }
 
 /// The response headers the decision needs, owned.

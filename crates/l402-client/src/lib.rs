@@ -4,7 +4,8 @@
 //! crash-safe payment journal, a spend ledger and receipts in an [`l402_store::Store`].
 //!
 //! HTTPS needs the `tls` feature (rustls with `ring`); read its note in `Cargo.toml` before
-//! turning it on in a build that also builds other `reqwest` clients.
+//! turning it on in a build that also builds other `reqwest` clients. gRPC calls pay through
+//! the same client with the `grpc` feature: `grpc::L402GrpcLayer` wraps a tonic `Channel`.
 //!
 //! ```no_run
 //! # async fn demo(wallet: std::sync::Arc<dyn l402_lightning::LightningBackend>) -> Result<(), l402_client::ClientError> {
@@ -29,6 +30,8 @@ pub mod clock;
 pub mod config;
 mod error;
 mod execute;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 mod pay;
 mod recover;
 mod request;
@@ -49,7 +52,7 @@ pub use error::{
     ClientError, EXIT_BAD_INPUT, EXIT_CODES, EXIT_LOCAL, EXIT_NETWORK, EXIT_OK, EXIT_OVER_BUDGET,
     EXIT_PAYMENT_FAILED,
 };
-pub use execute::PaidResponse;
+pub use execute::{ChallengePaid, HeldToken, PaidResponse};
 pub use l402_store::{Receipt, Store, StoreError};
 pub use recover::{RecoveryReport, UnresolvedPayment};
 pub use request::{IntoRequestSpec, RequestSpec};

@@ -1,5 +1,7 @@
 //! Lightning backends for L402: the [`LightningBackend`] trait, the embedded development wallet
-//! (feature `dev`) and the conformance suite every backend must pass (feature `conformance`).
+//! (feature `dev`), the LNbits backend (feature `lnbits`), the LND backend
+//! (feature `lnd`), the Nostr Wallet Connect backend (feature `nwc`) and the conformance suite
+//! every backend must pass (feature `conformance`).
 //! Does network and file IO.
 
 #![forbid(unsafe_code)]
@@ -10,6 +12,12 @@ pub mod conformance;
 #[cfg(feature = "dev")]
 pub mod dev;
 pub mod error;
+#[cfg(feature = "lnbits")]
+pub mod lnbits;
+#[cfg(feature = "lnd")]
+pub mod lnd;
+#[cfg(feature = "nwc")]
+pub mod nwc;
 
 pub use backend::{
     CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,

@@ -96,34 +96,33 @@ pub async fn start_wallet_api(
     Ok(server)
 }
 
-/// `[backend.lnd]` over LND's REST API (`rest_address`), TLS pinned to `tls_cert_path`,
-/// authenticated with `macaroon_path` (an `invoice.macaroon` is enough).
+/// `[backend.lnd]`: over REST when `rest_address` is set, else over gRPC at `address`; TLS
+/// pinned to `tls_cert_path`, authenticated with `macaroon_path` (an `invoice.macaroon` is
+/// enough).
 fn lnd_backend(config: &BackendConfig) -> anyhow::Result<Selected> {
-    use l402_lightning::lnd::{CredentialSource, LndRest, LndRestConfig};
+    use l402_lightning::lnd::{CredentialSource, LndConfig, LndGrpc, LndRest};
     let lnd = config.lnd.as_ref().ok_or_else(|| {
         exit::with_code(
             exit::BAD_INPUT,
             "`kind = \"lnd\"` needs a `[backend.lnd]` section",
         )
     })?;
-    let Some(rest) = lnd.rest_address.as_deref() else {
-        return Err(exit::with_code(
-            exit::BAD_INPUT,
-            format!(
-                "[backend.lnd]: this build talks to LND over REST only; set `rest_address` \
-                 (lnd --restlisten, usually port 8080) next to address = {:?}",
-                lnd.address
-            ),
-        ));
+    let lnd_config = |address: &str| {
+        LndConfig::new(
+            address,
+            lnd.tls_cert_path.clone().map(CredentialSource::Path),
+            CredentialSource::Path(lnd.macaroon_path.clone()),
+        )
     };
-    let backend = LndRest::new(LndRestConfig::new(
-        rest,
-        lnd.tls_cert_path.clone().map(CredentialSource::Path),
-        CredentialSource::Path(lnd.macaroon_path.clone()),
-    ))
-    .map_err(|e| exit::with_code(exit::BAD_INPUT, format!("[backend.lnd]: {e}")))?;
+    let bad = |e: l402_lightning::lnd::LndSetupError| {
+        exit::with_code(exit::BAD_INPUT, format!("[backend.lnd]: {e}"))
+    };
+    let backend: Arc<dyn LightningBackend> = match lnd.rest_address.as_deref() {
+        Some(rest) => Arc::new(LndRest::new(lnd_config(rest)).map_err(bad)?),
+        None => Arc::new(LndGrpc::new(lnd_config(&lnd.address)).map_err(bad)?),
+    };
     Ok(Selected {
-        backend: Arc::new(backend),
+        backend,
         wallet_server: None,
         dev: false,
     })
@@ -156,9 +155,9 @@ async fn lnbits_backend(config: &BackendConfig) -> anyhow::Result<Selected> {
                 exit::BAD_INPUT,
                 format!(
                     "lnbits backend: LNbits at {url} rejected the API key from [backend.lnbits] \
-                     api_key. Check that it is the invoice/read key (or admin key) of the wallet \
-                     that should receive the payments (LNbits: open the wallet, \"API info\"), \
-                     that the wallet still exists, and that `url` points at that LNbits instance"
+                     api_key. Check that it is the invoice/read key of the wallet that should \
+                     receive the payments (LNbits: open the wallet, \"API info\"), that the \
+                     wallet still exists, and that `url` points at that LNbits instance"
                 ),
             ));
         }
@@ -173,6 +172,12 @@ async fn lnbits_backend(config: &BackendConfig) -> anyhow::Result<Selected> {
                  10s; check that it is running and reachable from here"
             ));
         }
+    }
+    if let Ok(true) = backend.invoice_key_is_admin_key().await {
+        eprintln!(
+            "warning: [backend.lnbits] api_key is the wallet's admin key, which can spend its \
+             balance; the proxy needs only the invoice/read key"
+        );
     }
     Ok(Selected {
         backend: Arc::new(backend),

@@ -27,7 +27,7 @@ pub const ENV_TOTAL_SAT: &str = "L402_TOTAL_BUDGET_SAT";
 pub const ENV_ALLOW_DOMAINS: &str = "L402_ALLOW_DOMAINS";
 /// Deny list, comma-separated.
 pub const ENV_DENY_DOMAINS: &str = "L402_DENY_DOMAINS";
-/// Wallet kind (`dev`).
+/// Wallet kind (`dev` or `nwc`).
 pub const ENV_WALLET: &str = "L402_WALLET";
 /// Payment timeout, seconds.
 pub const ENV_PAYMENT_TIMEOUT_SECS: &str = "L402_PAYMENT_TIMEOUT_SECS";
@@ -122,10 +122,11 @@ pub(crate) fn apply(
     if let Some(v) = var(ENV_WALLET) {
         config.wallet.kind = match v.trim() {
             "dev" => WalletKind::Dev,
+            "nwc" => WalletKind::Nwc,
             other => {
                 return Err(err(
                     ENV_WALLET,
-                    format!("unknown wallet {other:?}; expected `dev`"),
+                    format!("unknown wallet {other:?}; expected `dev` or `nwc`"),
                 ));
             }
         };

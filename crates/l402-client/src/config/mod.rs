@@ -28,6 +28,8 @@
 //! [wallet]
 //! kind = "dev"                 # the dev wallet of `l402 serve` / `l402 wallet serve`
 //! # connection_file = "..."    # its dev-wallet.json (default: <data_dir>/dev-wallet.json)
+//! # kind = "nwc"               # a Nostr Wallet Connect wallet; its URI comes from
+//! # nwc_uri_file = "..."       # this file (mode 0600), or from the variable L402_NWC_URI
 //! ```
 //!
 //! Unknown keys are errors that name the file, the line and the key.
@@ -201,7 +203,14 @@ pub enum WalletKind {
     /// through the connection file `dev-wallet.json` it writes into its data directory.
     #[default]
     Dev,
+    /// A Nostr Wallet Connect (NIP-47) wallet. Its `nostr+walletconnect://` URI (a spending
+    /// credential) comes from the environment variable [`ENV_NWC_URI`] or, without it, from the
+    /// file `[wallet] nwc_uri_file`; never from the command line.
+    Nwc,
 }
+
+/// The variable holding the `nostr+walletconnect://` URI of an `nwc` wallet.
+pub const ENV_NWC_URI: &str = "L402_NWC_URI";
 
 /// `[wallet]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -211,6 +220,8 @@ pub struct WalletConfig {
     pub kind: WalletKind,
     /// For `dev`: the connection file the wallet wrote (default: `<data_dir>/dev-wallet.json`).
     pub connection_file: Option<PathBuf>,
+    /// For `nwc`: a file holding the connection URI (used when [`ENV_NWC_URI`] is unset).
+    pub nwc_uri_file: Option<PathBuf>,
 }
 
 impl ClientConfig {
@@ -315,7 +326,37 @@ impl ClientConfig {
                     DevWalletClient::from_connection(&info).map_err(ClientError::Wallet)?;
                 Ok(Arc::new(client))
             }
+            WalletKind::Nwc => {
+                let uri = self.nwc_uri(&|name| std::env::var(name).ok())?;
+                let wallet =
+                    l402_lightning::nwc::NwcBackend::new(&uri).map_err(|e| ConfigError::Env {
+                        var: ENV_NWC_URI.into(),
+                        message: e.to_string(),
+                    })?;
+                Ok(Arc::new(wallet))
+            }
         }
+    }
+
+    /// The `nwc` wallet's URI: [`ENV_NWC_URI`] from `env`, else the content of
+    /// `[wallet] nwc_uri_file`. Errors never contain the URI.
+    pub fn nwc_uri(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+        if let Some(uri) = env(ENV_NWC_URI).filter(|v| !v.trim().is_empty()) {
+            return Ok(uri.trim().to_owned());
+        }
+        let Some(path) = &self.wallet.nwc_uri_file else {
+            return Err(ConfigError::Env {
+                var: ENV_NWC_URI.into(),
+                message: "the nwc wallet needs its nostr+walletconnect:// URI in this variable \
+                          or in a file named by `[wallet] nwc_uri_file`"
+                    .into(),
+            });
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(text.trim().to_owned())
     }
 
     /// A client builder with everything from this configuration except the wallet.

@@ -98,9 +98,13 @@ pub struct DevBackendConfig {
 pub struct LndBackendConfig {
     /// gRPC address, `host:port` (usually port 10009).
     pub address: String,
-    /// LND's `tls.cert`. Unset: the system's web PKI roots are used.
+    /// REST address, `https://host:port` or `host:port` (`lnd --restlisten`, usually port
+    /// 8080). When set, the proxy talks to LND over REST instead of gRPC at `address`.
+    #[serde(default)]
+    pub rest_address: Option<String>,
+    /// LND's `tls.cert`, pinned. Unset: the system's web PKI roots are used.
     pub tls_cert_path: Option<PathBuf>,
-    /// An `invoice.macaroon` (binary file).
+    /// An `invoice.macaroon` (binary file, or a text file with its hex or base64).
     pub macaroon_path: PathBuf,
 }
 

@@ -1,0 +1,48 @@
+//! `l402 mcp`: an MCP server so any LLM agent can buy resources within the budget.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use l402_core::Msat;
+
+use crate::buyer::{ClientOptions, load_config};
+use crate::exit;
+
+/// `l402 mcp` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct McpArgs {
+    /// Serve streamable HTTP on this loopback address (e.g. 127.0.0.1:8403) instead of stdio.
+    #[arg(long)]
+    pub http: Option<SocketAddr>,
+    /// Default per-call maximum cost in satoshis (never above the configured maximum).
+    #[arg(long)]
+    pub max_cost: Option<u64>,
+    /// Shared client options (budget, data directory, wallet).
+    #[command(flatten)]
+    pub client: ClientOptions,
+}
+
+/// Runs the MCP server until the client disconnects (stdio) or SIGTERM/SIGINT (HTTP).
+pub async fn run(args: McpArgs) -> anyhow::Result<u8> {
+    let config = load_config(&args.client)?;
+    let mut server = tokio::task::spawn_blocking(move || l402_mcp::L402McpServer::from_config(&config))
+        .await
+        .context("starting the MCP server")?
+        .map_err(|e| exit::with_code(exit::BAD_INPUT, format!("{e}\nhint: is a wallet available? In dev mode run `l402 serve` or `l402 wallet serve` first.")))?;
+    if let Some(sat) = args.max_cost {
+        server = server.with_default_max_cost(Msat::from_sat(sat));
+    }
+    match args.http {
+        None => l402_mcp::serve_stdio(server)
+            .await
+            .context("MCP over stdio")?,
+        Some(addr) => {
+            let handle = l402_mcp::serve_http(server, addr, crate::serve::shutdown_signal())
+                .await
+                .context("MCP over HTTP")?;
+            eprintln!("l402 mcp: streamable HTTP endpoint {}", handle.url());
+            handle.wait().await.context("MCP over HTTP")?;
+        }
+    }
+    Ok(exit::SUCCESS)
+}

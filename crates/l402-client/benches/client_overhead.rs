@@ -1,0 +1,203 @@
+//! What the auto-paying client costs per request, against an in-process loopback server: an
+//! axum app with a free route and the same handler behind `l402-tower`'s `L402Layer` (1 sat,
+//! invoices from an embedded dev wallet that also pays them). Every case sends `GET` over the
+//! same `reqwest` client (the `L402Client`'s own) and reads the whole body.
+//!
+//! * `a_free_reqwest`: plain GET of the free route (baseline: HTTP and the handler).
+//! * `b_client_cached_token`: `L402Client::get` of the paid route with a held token (the
+//!   client's overhead: token lookups in SQLite, the `Authorization` header).
+//! * `c_reqwest_manual_auth`: plain GET of the paid route with the same `Authorization` header
+//!   built by hand (the server's verify cost without the client's).
+//! * `d_first_fetch_pays`: `L402Client::get` of the paid route with no token (removed before each
+//!   iteration, untimed): 402, invoice checks, budget + journal, the dev wallet's payment, token
+//!   and receipt stored, retry.
+//! * `e_store_token_get`, `f_spawn_blocking_hop`, `g_held_token_lookup`: the parts of b's
+//!   overhead: one SQLite token read; one round trip through tokio's blocking pool, which every
+//!   store call makes; and the whole token lookup b does before sending
+//!   (`L402Client::held_token`: the exact path's token, then the scope's, each one store call).
+//!
+//! Run: `cargo bench -p l402-client --bench client_overhead`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use criterion::{Criterion, criterion_group, criterion_main};
+use l402_client::{Budget, L402Client};
+use l402_core::Msat;
+use l402_core::invoice::Network;
+use l402_core::keys::{KeyRing, MasterKey};
+use l402_lightning::dev::DevWallet;
+use l402_tower::{FixedPrice, L402Layer, Offer, OsRandom, Paywall, RevocationSet};
+use reqwest::header::AUTHORIZATION;
+use tokio::runtime::Runtime;
+
+/// Short runs: the whole benchmark takes well under two minutes.
+const MEASURE: Duration = Duration::from_secs(3);
+const WARM_UP: Duration = Duration::from_secs(1);
+
+async fn weather() -> &'static str {
+    r#"{"city":"Paris","temperature_c":21.5,"conditions":"clear","wind_kmh":12}"#
+}
+
+/// The app: `/free/weather` free, `/paid/weather` 1 sat (tokens with a capability and a
+/// lifetime, as `bench/proxy-load.sh` mints them).
+fn app(paywall: Arc<Paywall>) -> Router {
+    let mut offer = Offer::new("paid", Msat::from_sat(1));
+    offer.grant_capabilities = vec!["read".into()];
+    offer.token_lifetime_secs = Some(24 * 3600);
+    let paid = Router::new()
+        .route("/paid/weather", get(weather))
+        .route_layer(L402Layer::new(paywall, FixedPrice(offer)));
+    Router::new()
+        .route("/free/weather", get(weather))
+        .merge(paid)
+}
+
+struct Setup {
+    rt: Runtime,
+    client: L402Client,
+    free: String,
+    paid: String,
+    scope: String,
+    authorization: String,
+    _dir: tempfile::TempDir,
+}
+
+fn setup() -> Setup {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = Arc::new(DevWallet::open(dir.path().join("wallet"), Network::Regtest).unwrap());
+    let keys = KeyRing::new(1, &MasterKey::generate(&mut OsRandom));
+    let paywall = Arc::new(Paywall::new(keys, wallet.clone(), RevocationSet::default()));
+    let base = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app(paywall)).await.unwrap() });
+        format!("http://{addr}")
+    });
+    let client = L402Client::builder()
+        .wallet(wallet)
+        .store_path(dir.path().join("client.db"))
+        .network(Network::Regtest)
+        // No spending windows: case d pays once per iteration.
+        .budget(Budget {
+            hourly: None,
+            daily: None,
+            ..Budget::default()
+        })
+        .build()
+        .unwrap();
+    let (free, paid) = (
+        format!("{base}/free/weather"),
+        format!("{base}/paid/weather"),
+    );
+    let scope = client.target_of(&paid).unwrap().scope;
+    rt.block_on(async {
+        let first = client.get(&paid).await.unwrap();
+        assert!(first.payment.is_some(), "the first request pays");
+        assert_eq!(first.response.status(), 200);
+        let free = client.http().get(&free).send().await.unwrap();
+        assert_eq!(free.status(), 200);
+    });
+    let record = client.store().tokens().get(&scope).unwrap().unwrap();
+    let authorization = l402_client::token::authorization_value(&record);
+    Setup {
+        rt,
+        client,
+        free,
+        paid,
+        scope,
+        authorization,
+        _dir: dir,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let s = setup();
+    let http = s.client.http().clone();
+    let mut group = c.benchmark_group("client_overhead");
+    group.measurement_time(MEASURE).warm_up_time(WARM_UP);
+
+    group.bench_function("a_free_reqwest", |b| {
+        b.iter(|| {
+            s.rt.block_on(async {
+                let r = http.get(&s.free).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                black_box(r.bytes().await.unwrap())
+            })
+        })
+    });
+
+    group.bench_function("b_client_cached_token", |b| {
+        b.iter(|| {
+            s.rt.block_on(async {
+                let r = s.client.get(&s.paid).await.unwrap();
+                assert!(r.reused_token);
+                assert_eq!(r.response.status(), 200);
+                black_box(r.response.bytes().await.unwrap())
+            })
+        })
+    });
+
+    group.bench_function("c_reqwest_manual_auth", |b| {
+        b.iter(|| {
+            s.rt.block_on(async {
+                let r = http
+                    .get(&s.paid)
+                    .header(AUTHORIZATION, &s.authorization)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                black_box(r.bytes().await.unwrap())
+            })
+        })
+    });
+
+    let store = s.client.store().clone();
+    group.bench_function("e_store_token_get", |b| {
+        b.iter(|| black_box(store.tokens().get(&s.scope).unwrap()))
+    });
+
+    group.bench_function("f_spawn_blocking_hop", |b| {
+        b.iter(|| {
+            s.rt.block_on(async { tokio::task::spawn_blocking(|| black_box(1)).await.unwrap() })
+        })
+    });
+
+    group.bench_function("g_held_token_lookup", |b| {
+        b.iter(|| {
+            s.rt.block_on(async { black_box(s.client.held_token(&s.paid).await.unwrap().unwrap()) })
+        })
+    });
+
+    group.sample_size(20);
+    group.bench_function("d_first_fetch_pays", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                s.rt.block_on(async {
+                    s.client.remove_token(&s.scope).await.unwrap();
+                    let start = Instant::now();
+                    let r = s.client.get(&s.paid).await.unwrap();
+                    assert!(r.payment.is_some());
+                    assert_eq!(r.response.status(), 200);
+                    black_box(r.response.bytes().await.unwrap());
+                    total += start.elapsed();
+                });
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

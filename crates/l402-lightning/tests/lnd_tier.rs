@@ -1,0 +1,581 @@
+//! The LND tier: [`LndRest`] against real LND nodes on btcd regtest, run by
+//! `scripts/tiers/lnd.sh`, which builds and starts everything and sets the `L402_LND_*`
+//! variables. Without them this test prints "skipped" and passes (a plain `cargo test` has no
+//! LND to talk to).
+//!
+//! One test, in phases that share the network: (a) the backend conformance suite with bob
+//! selling (invoice macaroon) and alice paying (admin macaroon); typed errors for a wrong
+//! macaroon, a wrong certificate, a closed port and an unaffordable payment; (b) the full L402
+//! flow, HTTP and gRPC, through the real `l402 serve` binary with bob as its backend; (c) bob
+//! stopped mid-run: new challenges get 503 + Retry-After, a paid token keeps working, and the
+//! proxy recovers by itself when bob is back.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use l402_core::client::{Decision, PaidToken, PayPolicy, RequestFlow, ResponseView};
+use l402_lightning::lnd::{CredentialSource, LndConfig, LndRest};
+use l402_lightning::{
+    BackendError, CreateInvoice, InvoiceState, LightningBackend, Msat, Network, PayOptions,
+    conformance,
+};
+use tonic::metadata::{MetadataMap, MetadataValue};
+
+/// Where the tier's nodes are.
+struct Env {
+    alice_rest: String,
+    alice_cert: PathBuf,
+    alice_macaroon: PathBuf,
+    bob_rest: String,
+    bob_grpc: String,
+    bob_cert: PathBuf,
+    bob_macaroon: PathBuf,
+    bob_invoice_macaroon: PathBuf,
+    ctl: PathBuf,
+    dir: PathBuf,
+    l402_bin: PathBuf,
+}
+
+impl Env {
+    /// `None` when the tier variables are absent; panics when only some are set.
+    fn from_env() -> Option<Self> {
+        std::env::var_os("L402_LND_ALICE_REST")?;
+        let var = |name: &str| {
+            std::env::var(name)
+                .unwrap_or_else(|_| panic!("{name} must be set with L402_LND_ALICE_REST"))
+        };
+        Some(Self {
+            alice_rest: var("L402_LND_ALICE_REST"),
+            alice_cert: var("L402_LND_ALICE_TLS_CERT").into(),
+            alice_macaroon: var("L402_LND_ALICE_MACAROON").into(),
+            bob_rest: var("L402_LND_BOB_REST"),
+            bob_grpc: var("L402_LND_BOB_GRPC"),
+            bob_cert: var("L402_LND_BOB_TLS_CERT").into(),
+            bob_macaroon: var("L402_LND_BOB_MACAROON").into(),
+            bob_invoice_macaroon: var("L402_LND_BOB_INVOICE_MACAROON").into(),
+            ctl: var("L402_LND_CTL").into(),
+            dir: var("L402_LND_DIR").into(),
+            l402_bin: var("L402_BIN").into(),
+        })
+    }
+
+    fn lnd(&self, rest: &str, cert: &Path, macaroon: &Path) -> LndRest {
+        LndRest::new(LndConfig::new(
+            rest,
+            Some(CredentialSource::Path(cert.to_path_buf())),
+            CredentialSource::Path(macaroon.to_path_buf()),
+        ))
+        .expect("LndRest::new")
+    }
+
+    fn alice(&self) -> LndRest {
+        self.lnd(&self.alice_rest, &self.alice_cert, &self.alice_macaroon)
+    }
+
+    fn bob_admin(&self) -> LndRest {
+        self.lnd(&self.bob_rest, &self.bob_cert, &self.bob_macaroon)
+    }
+
+    fn bob_seller(&self) -> LndRest {
+        self.lnd(&self.bob_rest, &self.bob_cert, &self.bob_invoice_macaroon)
+    }
+
+    /// `lnd-ctl.sh DIR <args>`, bounded.
+    fn ctl(&self, args: &[&str]) {
+        let out = Command::new("timeout")
+            .arg("150")
+            .arg(&self.ctl)
+            .arg(&self.dir)
+            .args(args)
+            .output()
+            .expect("running lnd-ctl.sh");
+        assert!(
+            out.status.success(),
+            "lnd-ctl.sh {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn step(name: &str, started: Instant) {
+    println!("PASS {name} ({:.1}s)", started.elapsed().as_secs_f64());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lnd_tier() {
+    let Some(env) = Env::from_env() else {
+        println!("skipped: L402_LND_* not set (scripts/tiers/lnd.sh runs this against real LND)");
+        return;
+    };
+    // A process-wide rustls provider, in case the build enables reqwest's `rustls-no-provider`.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    conformance_suite(&env).await;
+    typed_errors(&env).await;
+    l402_flow_and_restart(&env).await;
+}
+
+/// (a) The shared conformance suite: bob sells with an invoice macaroon, alice pays.
+async fn conformance_suite(env: &Env) {
+    let t = Instant::now();
+    let (seller, payer) = (env.bob_seller(), env.alice());
+    let results = conformance::run_all(&seller, &payer, Network::Regtest)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (name, outcome) in &results {
+        println!("  conformance {name}: {outcome:?}");
+        assert_eq!(*outcome, conformance::Outcome::Passed, "{name} was skipped");
+    }
+    // getinfo (admin) and the invoice-macaroon fallback agree on the identity.
+    let admin = env.bob_admin().node_info().await.unwrap();
+    let seller_info = seller.node_info().await.unwrap();
+    assert_eq!(admin.alias, "bob");
+    assert_eq!(admin.pubkey_hex, seller_info.pubkey_hex);
+    assert_eq!(seller_info.network, Network::Regtest);
+    step(
+        "conformance suite (seller bob/invoice.macaroon, payer alice/admin.macaroon)",
+        t,
+    );
+}
+
+/// Typed errors against the real nodes.
+async fn typed_errors(env: &Env) {
+    let t = Instant::now();
+    let opts = PayOptions {
+        max_fee: Msat::from_sat(10),
+        timeout: Duration::from_secs(30),
+    };
+    let bob = env.bob_seller();
+    let invoice = bob
+        .create_invoice(CreateInvoice {
+            amount: Msat::from_sat(5),
+            memo: "l402 tier: errors".into(),
+            expiry_secs: 600,
+        })
+        .await
+        .unwrap();
+
+    // An invoice macaroon cannot pay.
+    assert_eq!(
+        bob.pay_invoice(&invoice.bolt11, opts).await.unwrap_err(),
+        BackendError::Unauthorized
+    );
+    // Alice's node does not know bob's macaroon.
+    let wrong_mac = env.lnd(&env.alice_rest, &env.alice_cert, &env.bob_invoice_macaroon);
+    assert_eq!(
+        wrong_mac.node_info().await.unwrap_err(),
+        BackendError::Unauthorized
+    );
+    // Bob's REST with alice's certificate pinned: refused at the TLS layer, with a hint.
+    let wrong_cert = env.lnd(&env.bob_rest, &env.alice_cert, &env.bob_macaroon);
+    match wrong_cert.node_info().await.unwrap_err() {
+        BackendError::Unreachable { detail, .. } => {
+            assert!(detail.contains("pinned tls.cert"), "{detail}")
+        }
+        other => panic!("wrong certificate gave {other:?}"),
+    }
+    // A closed port: unreachable, transient, naming the address.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = env.lnd(
+        &format!("https://127.0.0.1:{port}"),
+        &env.bob_cert,
+        &env.bob_macaroon,
+    );
+    let err = closed.node_info().await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert!(err.to_string().contains(&port.to_string()), "{err}");
+    // More than alice's channel holds.
+    let big = bob
+        .create_invoice(CreateInvoice {
+            amount: Msat::from_sat(5_000_000),
+            memo: "l402 tier: too big".into(),
+            expiry_secs: 600,
+        })
+        .await
+        .unwrap();
+    let err = env
+        .alice()
+        .pay_invoice(&big.bolt11, opts)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BackendError::InsufficientBalance | BackendError::NoRoute
+        ),
+        "{err:?}"
+    );
+    println!("  unaffordable payment: {err:?}");
+    // The small invoice is still payable by alice, and then settled at bob.
+    let paid = env
+        .alice()
+        .pay_invoice(&invoice.bolt11, opts)
+        .await
+        .unwrap();
+    assert!(paid.preimage.pays(&invoice.payment_hash));
+    assert!(matches!(
+        bob.invoice_state(&invoice.payment_hash).await.unwrap(),
+        InvoiceState::Settled { .. }
+    ));
+    step(
+        "typed errors (macaroon, certificate, closed port, balance)",
+        t,
+    );
+}
+
+/// The `l402 serve` process, killed on drop.
+struct Serve {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn assert_running(&mut self) {
+        assert!(
+            self.child.try_wait().unwrap().is_none(),
+            "l402 serve exited; log:\n{}",
+            self.log()
+        );
+    }
+}
+
+async fn wait_status(url: &str, status: u16, limit: Duration, serve: &mut Serve) {
+    let client = http();
+    let start = Instant::now();
+    loop {
+        serve.assert_running();
+        if let Ok(r) = client.get(url).send().await
+            && r.status().as_u16() == status
+        {
+            return;
+        }
+        if start.elapsed() > limit {
+            panic!(
+                "{url} never answered {status} within {limit:?}; log:\n{}",
+                serve.log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Checks the challenge with the client's request flow, pays it from alice (retrying while
+/// alice's channel to bob comes back), returns the token.
+async fn pay_challenge(
+    alice: &LndRest,
+    values: &[String],
+    status: u16,
+    grpc: Option<(u32, &str)>,
+    max_wait: Duration,
+) -> PaidToken {
+    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    let mut flow = RequestFlow::new(
+        PayPolicy {
+            network: Network::Regtest,
+            max_amount: Msat::from_sat(1_000),
+            now_unix: now(),
+        },
+        false,
+    );
+    let view = ResponseView {
+        status,
+        www_authenticate: &refs,
+        grpc_status: grpc.map(|g| g.0),
+        grpc_message: grpc.map(|g| g.1),
+    };
+    let Decision::Pay { plan, .. } = flow.on_response(&view) else {
+        panic!("not a payable challenge: {values:?}")
+    };
+    let opts = PayOptions {
+        max_fee: Msat::from_sat(10),
+        timeout: Duration::from_secs(30),
+    };
+    let start = Instant::now();
+    let paid = loop {
+        match alice.pay_invoice(&plan.challenge.invoice, opts).await {
+            Ok(paid) => break paid,
+            Err(e) if start.elapsed() < max_wait => {
+                println!("  payment not through yet ({e}); retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(e) => panic!("alice could not pay the challenge: {e:?}"),
+        }
+    };
+    flow.on_paid(paid.preimage)
+        .expect("the preimage completes the token")
+}
+
+fn challenge_values(headers: &reqwest::header::HeaderMap) -> Vec<String> {
+    headers
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn buy(alice: &LndRest, url: &str, max_wait: Duration) -> PaidToken {
+    let r = http().get(url).send().await.unwrap();
+    assert_eq!(r.status(), 402, "expected a challenge from {url}");
+    let values = challenge_values(r.headers());
+    pay_challenge(alice, &values, 402, None, max_wait).await
+}
+
+async fn get_with(url: &str, token: &PaidToken) -> reqwest::Response {
+    http()
+        .get(url)
+        .header("authorization", &token.authorization_values()[1])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// (b) `l402 serve` in front of the sample API with bob as its backend, paid by alice; then
+/// (c) bob stopped and restarted under it.
+async fn l402_flow_and_restart(env: &Env) {
+    let t = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let (sample, _task) = l402_sample::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("l402.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[listen]
+addr = "127.0.0.1:{port}"
+
+[backend]
+kind = "lnd"
+
+[backend.lnd]
+address = "{grpc}"
+rest_address = "{rest}"
+tls_cert_path = "{cert}"
+macaroon_path = "{mac}"
+
+[[services]]
+name = "weather"
+path_prefix = "/api/weather"
+upstream = "http://{sample}"
+price_sat = 3
+memo = "l402 lnd tier: weather"
+
+[[services]]
+name = "greeter"
+path_prefix = "/helloworld.Greeter"
+upstream = "h2c://{sample}"
+price_sat = 1
+"#,
+            grpc = env.bob_grpc,
+            rest = env.bob_rest,
+            cert = env.bob_cert.display(),
+            mac = env.bob_invoice_macaroon.display(),
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("serve.log");
+    let child = Command::new(&env.l402_bin)
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env_remove("L402_CONFIG")
+        .env_remove("L402_DATA_DIR")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("starting l402 serve (L402_BIN)");
+    let mut serve = Serve { child, log };
+    let base = format!("http://127.0.0.1:{port}");
+    wait_status(
+        &format!("{base}/readyz"),
+        200,
+        Duration::from_secs(60),
+        &mut serve,
+    )
+    .await;
+    let alice = env.alice();
+    let bob = env.bob_admin();
+
+    // HTTP: 402 → the client's checks → alice pays bob → 200, and the token is reused.
+    let url = format!("{base}/api/weather?city=Paris");
+    let r = http().get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 402);
+    let values = challenge_values(r.headers());
+    let body: serde_json::Value = r.json().await.unwrap();
+    let invoice = l402_core::invoice::parse_bolt11(body["invoice"].as_str().unwrap()).unwrap();
+    assert_eq!(invoice.amount, Some(Msat::from_sat(3)));
+    assert_eq!(
+        invoice.description.as_deref(),
+        Some("l402 lnd tier: weather")
+    );
+    assert_eq!(
+        invoice.payee_pubkey_hex,
+        bob.node_info().await.unwrap().pubkey_hex,
+        "the proxy's invoice is bob's"
+    );
+    let token = pay_challenge(&alice, &values, 402, None, Duration::from_secs(5)).await;
+    let r = get_with(&url, &token).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["city"],
+        "Paris"
+    );
+    assert_eq!(
+        get_with(&format!("{base}/api/weather?city=Oslo"), &token)
+            .await
+            .status(),
+        200
+    );
+    assert!(matches!(
+        bob.invoice_state(&invoice.payment_hash).await.unwrap(),
+        InvoiceState::Settled { .. }
+    ));
+    step("L402 over HTTP: 402 → alice pays bob's invoice → 200", t);
+
+    // gRPC through the proxy: payment required as a gRPC error, pay, retry with `macaroon`.
+    let t = Instant::now();
+    let channel = tonic::transport::Endpoint::from_shared(base.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let status = l402_sample::greeter::say_hello(channel.clone(), "agent", MetadataMap::new())
+        .await
+        .unwrap_err();
+    assert_eq!(status.message(), "payment required");
+    let values: Vec<String> = status
+        .metadata()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let grpc_token = pay_challenge(
+        &alice,
+        &values,
+        200,
+        Some((status.code() as u32, "payment required")),
+        Duration::from_secs(5),
+    )
+    .await;
+    let mut metadata = MetadataMap::new();
+    metadata.insert(
+        "macaroon",
+        MetadataValue::try_from(grpc_token.grpc_metadata_value().unwrap()).unwrap(),
+    );
+    let reply = l402_sample::greeter::say_hello(channel, "agent", metadata)
+        .await
+        .unwrap();
+    assert_eq!(reply.into_inner().message, "Hello, agent! (paid with L402)");
+    step(
+        "L402 over gRPC (Greeter): payment required → pay → reply",
+        t,
+    );
+
+    // (c) Bob down: fast 503 + Retry-After for new challenges, paid tokens still served.
+    let t = Instant::now();
+    env.ctl(&["stop", "bob"]);
+    let started = Instant::now();
+    let r = http().get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 503, "{:?}", r.text().await);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "503 took {:?}",
+        started.elapsed()
+    );
+    assert!(r.headers().get("retry-after").is_some(), "no Retry-After");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "lightning_backend_unavailable"
+    );
+    assert_eq!(get_with(&url, &token).await.status(), 200);
+    assert_eq!(
+        http()
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+    serve.assert_running();
+    step(
+        "bob stopped: 503 + Retry-After, paid token still 200, /readyz 503",
+        t,
+    );
+
+    // Bob back: the proxy recovers by itself (it never exited), and a new purchase works.
+    let t = Instant::now();
+    env.ctl(&["start", "bob"]);
+    wait_status(
+        &format!("{base}/readyz"),
+        200,
+        Duration::from_secs(90),
+        &mut serve,
+    )
+    .await;
+    let fresh = buy(&alice, &url, Duration::from_secs(90)).await;
+    assert_eq!(get_with(&url, &fresh).await.status(), 200);
+    assert_eq!(get_with(&url, &token).await.status(), 200);
+    serve.assert_running();
+    step(
+        "bob restarted: /readyz 200, new 402 paid → 200, same proxy process",
+        t,
+    );
+
+    // SIGTERM drains and exits 0.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(serve.child.id().to_string())
+        .status();
+    let start = Instant::now();
+    let code = loop {
+        if let Some(s) = serve.child.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "l402 serve ignored SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(code, Some(0), "log:\n{}", serve.log());
+}

@@ -1,0 +1,44 @@
+//! [`McpError`]: why the MCP server could not start or stopped.
+//!
+//! Failures of a single tool call are not errors of this type: they come back to the model as
+//! tool results with `isError: true` (see [`crate::L402McpServer::fetch`]).
+
+use std::net::SocketAddr;
+
+use l402_client::{ClientError, ConfigError};
+
+/// Why the MCP server could not be built, started or run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum McpError {
+    /// The buyer's configuration is invalid.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// The L402 client (wallet or store) could not be opened.
+    #[error("{0}")]
+    Client(#[from] ClientError),
+    /// The HTTP transport would listen on a non-loopback address without
+    /// [`HttpOptions::allow_remote`](crate::HttpOptions::allow_remote).
+    #[error(
+        "refusing to serve MCP over HTTP on {0}: it is not a loopback address and the MCP \
+         endpoint has no authentication (anyone who reaches it can spend the budget). Bind \
+         127.0.0.1 or ::1, or put an authenticating reverse proxy in front and allow remote \
+         binding explicitly"
+    )]
+    NotLoopback(SocketAddr),
+    /// Binding or serving a socket failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The MCP session could not be set up (the peer did not initialize).
+    #[error("MCP session setup failed: {0}")]
+    Initialize(String),
+    /// The serving task failed.
+    #[error("MCP server task failed: {0}")]
+    Task(String),
+}

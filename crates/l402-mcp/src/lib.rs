@@ -1,0 +1,48 @@
+//! An MCP server for AI agents over the L402 buyer ([`l402_client`]): a model fetches paid APIs
+//! and the server pays their Lightning invoices within the user's budget.
+//!
+//! Tools (see [`L402McpServer`]):
+//!
+//! * `l402_fetch` `{url, method?, headers?, body?, max_cost_sat?}`: fetches a URL, paying an
+//!   HTTP 402 / L402 challenge automatically within the budget. The result gives the status,
+//!   content type and body (text, truncated with a note; small binary bodies as base64), what
+//!   *this* call paid (amount, fee, payment hash, or that a held token was reused) and the
+//!   budget left. `max_cost_sat` can only lower the configured maximum.
+//! * `l402_budget`: limits, spent and remaining per window (hour, day, total) and per domain.
+//! * `l402_receipts` `{limit?}`: recent payments.
+//! * `l402_tokens`: held tokens (scope, amount, expiry), never macaroons or preimages.
+//!
+//! Refusals (over budget, over the maximum cost, domain not allowed) and payment failures are
+//! tool results with `isError: true`, the client's message (naming the limit and the
+//! overshoot) and a hint the model can act on. The server never pays outside the budget: the
+//! client checks every invoice against the limits before calling the wallet.
+//!
+//! Transports: [`serve_stdio`] for a local agent that spawns the server, and [`serve_http`]
+//! (streamable HTTP at `/mcp`, loopback only) for agents that connect. The HTTP endpoint has no
+//! authentication; remote use needs an authenticating reverse proxy in front
+//! ([`serve_http_with`], [`HttpOptions::allow_remote`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), l402_mcp::McpError> {
+//! let config = l402_client::ClientConfig::load(None)?;
+//! let server = l402_mcp::L402McpServer::from_config(&config)?;
+//! l402_mcp::serve_stdio(server).await
+//! # }
+//! ```
+
+mod body;
+mod error;
+mod report;
+mod server;
+mod transport;
+mod turns;
+
+pub use body::DEFAULT_MAX_BODY_BYTES;
+pub use error::McpError;
+pub use server::{
+    DEFAULT_RECEIPTS, FetchArgs, L402McpServer, LowerMaxCost, MAX_RECEIPTS, ReceiptsArgs,
+    TOOL_BUDGET, TOOL_FETCH, TOOL_RECEIPTS, TOOL_TOKENS, lower_max_cost,
+};
+pub use transport::{
+    HTTP_DRAIN, HttpOptions, HttpServer, MCP_PATH, serve_http, serve_http_with, serve_stdio,
+};

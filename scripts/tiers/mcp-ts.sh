@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# MCP tier: the l402 MCP server driven by a real MCP client, the official TypeScript SDK
+# (@modelcontextprotocol/sdk, pinned in interop/mcp-ts/package-lock.json).
+#
+# Installs the npm packages from the lockfile, builds the binaries, starts `l402 serve`
+# zero-config (sample API + embedded dev wallet) on a free loopback port with a temporary data
+# directory, starts the MCP server over streamable HTTP with the same data directory, then runs
+# the Node tests: the SDK spawns the MCP server over stdio (StdioClientTransport) with a tight
+# budget from the L402_* variables, lists the tools, pays once, reuses the token, is refused
+# over budget; and connects to the HTTP endpoint (StreamableHTTPClientTransport).
+#
+# The MCP server is `target/debug/l402 mcp` when `l402 --help` lists `mcp`, else the stand-in
+# example `cargo run -p l402-mcp --example mcp_server` (built once, run from target/).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+TS_DIR=$ROOT/interop/mcp-ts
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$TARGET_DIR/debug/l402
+TIER=mcp-ts
+START=$(date +%s)
+
+SERVER_PID=
+MCP_HTTP_PID=
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-mcp-ts.XXXXXX")
+
+stop() { # stop PID: SIGTERM, up to 5 s, then SIGKILL.
+  local pid=$1
+  [ -n "$pid" ] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$?
+  stop "$MCP_HTTP_PID"
+  stop "$SERVER_PID"
+  if [ "$status" -ne 0 ]; then
+    for log in serve.log mcp-http.log; do
+      if [ -s "$WORK/$log" ]; then
+        echo "---- $log (last 40 lines) ----"
+        tail -n 40 "$WORK/$log"
+      fi
+    done
+  fi
+  rm -rf "$WORK"
+  local secs=$(($(date +%s) - START))
+  if [ "$status" -eq 0 ]; then
+    echo "PASS $TIER tier (${secs}s)"
+  else
+    echo "FAIL $TIER tier (exit $status, ${secs}s)"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL $*" >&2; exit 1; }
+
+# step NAME SECONDS CMD...: runs CMD under a timeout and prints PASS/FAIL NAME.
+step() {
+  local name=$1 secs=$2
+  shift 2
+  echo "---- $name"
+  if timeout --kill-after=10 "$secs" "$@"; then
+    echo "PASS $name"
+  else
+    local rc=$?
+    [ "$rc" -eq 124 ] && echo "(timed out after ${secs}s)"
+    fail "$name (exit $rc)"
+  fi
+}
+
+free_port() {
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# wait_until SECONDS PID WHAT CMD...: polls CMD every 0.1 s while PID lives.
+wait_until() {
+  local secs=$1 pid=$2 what=$3
+  shift 3
+  for _ in $(seq $((secs * 10))); do
+    kill -0 "$pid" 2>/dev/null || fail "$what: the process exited before it was ready"
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  fail "$what: not ready within ${secs}s"
+}
+
+command -v node >/dev/null || fail "node not found (Node.js >= 20 is needed)"
+command -v npm >/dev/null || fail "npm not found"
+command -v curl >/dev/null || fail "curl not found"
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
+  || fail "Node.js >= 20 needed, found $(node --version)"
+
+# 1. npm packages, exactly as locked (no install scripts: nothing here needs a native build).
+step "npm ci (interop/mcp-ts)" 600 npm ci --prefix "$TS_DIR" --ignore-scripts --no-audit --no-fund
+
+# 2. The binaries (reuse the debug build).
+step "cargo build -p l402-cli" 2400 cargo build -p l402-cli --locked
+if "$BIN" --help 2>/dev/null | grep -Eq '^[[:space:]]+mcp([[:space:]]|$)'; then
+  MCP_CMD=("$BIN" mcp)
+  echo "MCP server: l402 mcp"
+else
+  step "cargo build -p l402-mcp --example mcp_server" 2400 \
+    cargo build -p l402-mcp --example mcp_server --locked
+  MCP_CMD=("$TARGET_DIR/debug/examples/mcp_server")
+  echo "MCP server: the l402-mcp mcp_server example (l402 --help does not list mcp yet)"
+fi
+
+# 3. The seller: zero-config `l402 serve` on a free loopback port.
+PORT=$(free_port)
+SELLER_URL="http://127.0.0.1:$PORT"
+DATA_DIR=$WORK/data
+mkdir -p "$DATA_DIR" "$WORK/xdg-config" "$WORK/xdg-data"
+echo "---- l402 serve --data-dir $DATA_DIR --listen 127.0.0.1:$PORT"
+NO_COLOR=1 "$BIN" serve --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
+SERVER_PID=$!
+wait_until 60 "$SERVER_PID" "l402 serve" \
+  sh -c "curl -fsS --max-time 2 -o /dev/null '$SELLER_URL/readyz' && test -s '$DATA_DIR/dev-wallet.json'"
+echo "PASS l402 serve ready on $SELLER_URL (pid $SERVER_PID)"
+
+# The buyer's environment, for both MCP servers: the seller's data dir (its dev wallet's
+# connection file; the buyer's store goes there too), no user config file, and a tight budget:
+# weather (2 sat) fits, then similarity (5 sat) does not fit in the daily 6 sat (each payment
+# also reserves the 1 sat fee cap while in flight).
+export L402_DATA_DIR=$DATA_DIR
+export XDG_CONFIG_HOME=$WORK/xdg-config XDG_DATA_HOME=$WORK/xdg-data
+export L402_MAX_COST_SAT=10 L402_MAX_FEE_SAT=1
+export L402_HOURLY_BUDGET_SAT=50 L402_DAILY_BUDGET_SAT=6 L402_TOTAL_BUDGET_SAT=100
+export L402_LOG=${L402_LOG:-info}
+unset L402_CLIENT_CONFIG L402_CONFIG
+
+# 4. The MCP server over streamable HTTP (loopback), for the HTTP test.
+MCP_PORT=$(free_port)
+MCP_HTTP_URL="http://127.0.0.1:$MCP_PORT/mcp"
+echo "---- ${MCP_CMD[*]} --http 127.0.0.1:$MCP_PORT"
+NO_COLOR=1 "${MCP_CMD[@]}" --http "127.0.0.1:$MCP_PORT" </dev/null >"$WORK/mcp-http.log" 2>&1 &
+MCP_HTTP_PID=$!
+# Any HTTP answer means it is listening (a bare GET without a session is a client error).
+wait_until 60 "$MCP_HTTP_PID" "MCP HTTP server" \
+  curl -sS --max-time 2 -o /dev/null "$MCP_HTTP_URL"
+echo "PASS MCP streamable HTTP endpoint on $MCP_HTTP_URL (pid $MCP_HTTP_PID)"
+
+# 5. The Node tests (one PASS/FAIL line per test, then "N passed, N failed").
+MCP_CMD_JSON=$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' "${MCP_CMD[@]}")
+export MCP_CMD_JSON MCP_HTTP_URL SELLER_URL
+cd "$TS_DIR"
+step "node tests (@modelcontextprotocol/sdk: stdio + streamable HTTP)" 300 \
+  node --test --test-concurrency=1 --test-timeout=120000 --test-reporter=./reporter.mjs test/*.test.mjs
