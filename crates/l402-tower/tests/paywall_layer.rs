@@ -359,3 +359,27 @@ async fn verified_cache_still_honours_expiry_and_revocation() {
         "revoked"
     );
 }
+
+#[tokio::test]
+async fn a_reused_credential_is_verified_once() {
+    let h = harness(PaywallSettings::default());
+    let (_, headers, _) = call(&h, offer(), get(None)).await;
+    let auth = pay(&h, &headers).await;
+    let parts = |auth: &str| get(Some(auth)).into_parts().0;
+    let l402_tower::Verdict::Paid(first) = h.paywall.authorize(&parts(&auth), &offer()) else {
+        panic!("not paid")
+    };
+    let l402_tower::Verdict::Paid(second) = h.paywall.authorize(&parts(&auth), &offer()) else {
+        panic!("not paid")
+    };
+    assert!(
+        Arc::ptr_eq(&first, &second),
+        "the second request must be served from the verified cache"
+    );
+    // Another service is a different question: never answered from the cache.
+    assert!(matches!(
+        h.paywall
+            .authorize(&parts(&auth), &Offer::new("other", Msat(1000))),
+        l402_tower::Verdict::Challenge(_)
+    ));
+}
