@@ -50,8 +50,14 @@ lnbits_ensure_venv() {
   timeout --kill-after=10 900 "$LNBITS_VENV/bin/pip" install --disable-pip-version-check \
     --no-input --quiet --timeout 60 --retries 3 \
     --constraint "$LNBITS_CONSTRAINTS" "lnbits==$LNBITS_VERSION" 'bitstring<5'
-  timeout 120 "$LNBITS_VENV/bin/python" -c 'import bolt11, lnbits.app' \
-    || { echo "lnbits: the fresh venv does not import lnbits" >&2; return 1; }
+  # Importing lnbits creates its data folder (default ./data) and an auth key in it: import it
+  # inside a throwaway directory, never in the caller's (the repository's) working directory.
+  local scratch
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/l402-lnbits-import.XXXXXX")
+  (cd "$scratch" && LNBITS_DATA_FOLDER="$scratch/data" \
+    timeout 120 "$LNBITS_VENV/bin/python" -c 'import bolt11, lnbits.app') \
+    || { rm -rf "$scratch"; echo "lnbits: the fresh venv does not import lnbits" >&2; return 1; }
+  rm -rf "$scratch"
   echo "$want" >"$stamp"
 }
 
@@ -66,7 +72,9 @@ lnbits_free_port() {
 # directory. Everything it writes goes to DATA_DIR.
 lnbits_start() {
   local data=$1 port=$2 log=$3 site
-  site=$("$LNBITS_VENV/bin/python" -c 'import lnbits, os; print(os.path.dirname(os.path.dirname(lnbits.__file__)))')
+  # The site-packages directory, found without importing lnbits (see lnbits_ensure_venv).
+  site=$("$LNBITS_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  [ -d "$site/lnbits/static" ] || { echo "lnbits: no lnbits/static under $site" >&2; return 1; }
   mkdir -p "$data"
   LNBITS_URL=http://127.0.0.1:$port
   (

@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
+#[cfg(feature = "cln")]
+pub mod cln;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 #[cfg(feature = "dev")]

@@ -3,28 +3,38 @@
 //! variables. Without them this test prints "skipped" and passes (a plain `cargo test` has no
 //! LND to talk to).
 //!
-//! One test, in phases that share the network: (a) the backend conformance suite with bob
-//! selling (invoice macaroon) and alice paying (admin macaroon); typed errors for a wrong
-//! macaroon, a wrong certificate, a closed port and an unaffordable payment; (b) the full L402
-//! flow, HTTP and gRPC, through the real `l402 serve` binary with bob as its backend; (c) bob
-//! stopped mid-run: new challenges get 503 + Retry-After, a paid token keeps working, and the
-//! proxy recovers by itself when bob is back.
+//! One test, in phases that share the network, each run over LND's REST API ([`LndRest`]) and
+//! over gRPC ([`LndGrpc`]): (a) the backend conformance suite with bob selling (invoice
+//! macaroon) and alice paying (admin macaroon); typed errors for a wrong macaroon, a wrong
+//! certificate, a closed port and an unaffordable payment; (b) the full L402 flow, HTTP and
+//! gRPC, through the real `l402 serve` binary with bob as its backend; (c) bob stopped mid-run:
+//! new challenges get 503 + Retry-After, a paid token keeps working, and the proxy recovers by
+//! itself when bob is back.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use l402_core::client::{Decision, PaidToken, PayPolicy, RequestFlow, ResponseView};
-use l402_lightning::lnd::{CredentialSource, LndConfig, LndRest};
+use l402_lightning::lnd::{CredentialSource, LndConfig, LndGrpc, LndRest};
 use l402_lightning::{
     BackendError, CreateInvoice, InvoiceState, LightningBackend, Msat, Network, PayOptions,
     conformance,
 };
 use tonic::metadata::{MetadataMap, MetadataValue};
 
+/// Which LND API a client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    Rest,
+    Grpc,
+}
+
 /// Where the tier's nodes are.
 struct Env {
     alice_rest: String,
+    alice_grpc: String,
     alice_cert: PathBuf,
     alice_macaroon: PathBuf,
     bob_rest: String,
@@ -47,6 +57,7 @@ impl Env {
         };
         Some(Self {
             alice_rest: var("L402_LND_ALICE_REST"),
+            alice_grpc: var("L402_LND_ALICE_GRPC"),
             alice_cert: var("L402_LND_ALICE_TLS_CERT").into(),
             alice_macaroon: var("L402_LND_ALICE_MACAROON").into(),
             bob_rest: var("L402_LND_BOB_REST"),
@@ -60,25 +71,63 @@ impl Env {
         })
     }
 
-    fn lnd(&self, rest: &str, cert: &Path, macaroon: &Path) -> LndRest {
-        LndRest::new(LndConfig::new(
-            rest,
+    fn lnd(
+        &self,
+        api: Api,
+        address: &str,
+        cert: &Path,
+        macaroon: &Path,
+    ) -> Arc<dyn LightningBackend> {
+        let config = LndConfig::new(
+            address,
             Some(CredentialSource::Path(cert.to_path_buf())),
             CredentialSource::Path(macaroon.to_path_buf()),
-        ))
-        .expect("LndRest::new")
+        );
+        match api {
+            Api::Rest => Arc::new(LndRest::new(config).expect("LndRest::new")),
+            Api::Grpc => Arc::new(LndGrpc::new(config).expect("LndGrpc::new")),
+        }
     }
 
-    fn alice(&self) -> LndRest {
-        self.lnd(&self.alice_rest, &self.alice_cert, &self.alice_macaroon)
+    fn alice_address(&self, api: Api) -> &str {
+        match api {
+            Api::Rest => &self.alice_rest,
+            Api::Grpc => &self.alice_grpc,
+        }
     }
 
-    fn bob_admin(&self) -> LndRest {
-        self.lnd(&self.bob_rest, &self.bob_cert, &self.bob_macaroon)
+    fn bob_address(&self, api: Api) -> &str {
+        match api {
+            Api::Rest => &self.bob_rest,
+            Api::Grpc => &self.bob_grpc,
+        }
     }
 
-    fn bob_seller(&self) -> LndRest {
-        self.lnd(&self.bob_rest, &self.bob_cert, &self.bob_invoice_macaroon)
+    fn alice(&self, api: Api) -> Arc<dyn LightningBackend> {
+        self.lnd(
+            api,
+            self.alice_address(api),
+            &self.alice_cert,
+            &self.alice_macaroon,
+        )
+    }
+
+    fn bob_admin(&self, api: Api) -> Arc<dyn LightningBackend> {
+        self.lnd(
+            api,
+            self.bob_address(api),
+            &self.bob_cert,
+            &self.bob_macaroon,
+        )
+    }
+
+    fn bob_seller(&self, api: Api) -> Arc<dyn LightningBackend> {
+        self.lnd(
+            api,
+            self.bob_address(api),
+            &self.bob_cert,
+            &self.bob_invoice_macaroon,
+        )
     }
 
     /// `lnd-ctl.sh DIR <args>`, bounded.
@@ -113,8 +162,11 @@ fn http() -> reqwest::Client {
         .unwrap()
 }
 
-fn step(name: &str, started: Instant) {
-    println!("PASS {name} ({:.1}s)", started.elapsed().as_secs_f64());
+fn step(api: Api, name: &str, started: Instant) {
+    println!(
+        "PASS {api:?}: {name} ({:.1}s)",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,16 +178,18 @@ async fn lnd_tier() {
     // A process-wide rustls provider, in case the build enables reqwest's `rustls-no-provider`.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
-    conformance_suite(&env).await;
-    typed_errors(&env).await;
-    l402_flow_and_restart(&env).await;
+    for api in [Api::Rest, Api::Grpc] {
+        conformance_suite(&env, api).await;
+        typed_errors(&env, api).await;
+        l402_flow_and_restart(&env, api).await;
+    }
 }
 
 /// (a) The shared conformance suite: bob sells with an invoice macaroon, alice pays.
-async fn conformance_suite(env: &Env) {
+async fn conformance_suite(env: &Env, api: Api) {
     let t = Instant::now();
-    let (seller, payer) = (env.bob_seller(), env.alice());
-    let results = conformance::run_all(&seller, &payer, Network::Regtest)
+    let (seller, payer) = (env.bob_seller(api), env.alice(api));
+    let results = conformance::run_all(&*seller, &*payer, Network::Regtest)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     for (name, outcome) in &results {
@@ -143,25 +197,26 @@ async fn conformance_suite(env: &Env) {
         assert_eq!(*outcome, conformance::Outcome::Passed, "{name} was skipped");
     }
     // getinfo (admin) and the invoice-macaroon fallback agree on the identity.
-    let admin = env.bob_admin().node_info().await.unwrap();
+    let admin = env.bob_admin(api).node_info().await.unwrap();
     let seller_info = seller.node_info().await.unwrap();
     assert_eq!(admin.alias, "bob");
     assert_eq!(admin.pubkey_hex, seller_info.pubkey_hex);
     assert_eq!(seller_info.network, Network::Regtest);
     step(
+        api,
         "conformance suite (seller bob/invoice.macaroon, payer alice/admin.macaroon)",
         t,
     );
 }
 
 /// Typed errors against the real nodes.
-async fn typed_errors(env: &Env) {
+async fn typed_errors(env: &Env, api: Api) {
     let t = Instant::now();
     let opts = PayOptions {
         max_fee: Msat::from_sat(10),
         timeout: Duration::from_secs(30),
     };
-    let bob = env.bob_seller();
+    let bob = env.bob_seller(api);
     let invoice = bob
         .create_invoice(CreateInvoice {
             amount: Msat::from_sat(5),
@@ -177,13 +232,23 @@ async fn typed_errors(env: &Env) {
         BackendError::Unauthorized
     );
     // Alice's node does not know bob's macaroon.
-    let wrong_mac = env.lnd(&env.alice_rest, &env.alice_cert, &env.bob_invoice_macaroon);
+    let wrong_mac = env.lnd(
+        api,
+        env.alice_address(api),
+        &env.alice_cert,
+        &env.bob_invoice_macaroon,
+    );
     assert_eq!(
         wrong_mac.node_info().await.unwrap_err(),
         BackendError::Unauthorized
     );
     // Bob's REST with alice's certificate pinned: refused at the TLS layer, with a hint.
-    let wrong_cert = env.lnd(&env.bob_rest, &env.alice_cert, &env.bob_macaroon);
+    let wrong_cert = env.lnd(
+        api,
+        env.bob_address(api),
+        &env.alice_cert,
+        &env.bob_macaroon,
+    );
     match wrong_cert.node_info().await.unwrap_err() {
         BackendError::Unreachable { detail, .. } => {
             assert!(detail.contains("pinned tls.cert"), "{detail}")
@@ -197,6 +262,7 @@ async fn typed_errors(env: &Env) {
         .unwrap()
         .port();
     let closed = env.lnd(
+        api,
         &format!("https://127.0.0.1:{port}"),
         &env.bob_cert,
         &env.bob_macaroon,
@@ -214,7 +280,7 @@ async fn typed_errors(env: &Env) {
         .await
         .unwrap();
     let err = env
-        .alice()
+        .alice(api)
         .pay_invoice(&big.bolt11, opts)
         .await
         .unwrap_err();
@@ -228,7 +294,7 @@ async fn typed_errors(env: &Env) {
     println!("  unaffordable payment: {err:?}");
     // The small invoice is still payable by alice, and then settled at bob.
     let paid = env
-        .alice()
+        .alice(api)
         .pay_invoice(&invoice.bolt11, opts)
         .await
         .unwrap();
@@ -238,6 +304,7 @@ async fn typed_errors(env: &Env) {
         InvoiceState::Settled { .. }
     ));
     step(
+        api,
         "typed errors (macaroon, certificate, closed port, balance)",
         t,
     );
@@ -293,7 +360,7 @@ async fn wait_status(url: &str, status: u16, limit: Duration, serve: &mut Serve)
 /// Checks the challenge with the client's request flow, pays it from alice (retrying while
 /// alice's channel to bob comes back), returns the token.
 async fn pay_challenge(
-    alice: &LndRest,
+    alice: &dyn LightningBackend,
     values: &[String],
     status: u16,
     grpc: Option<(u32, &str)>,
@@ -344,7 +411,7 @@ fn challenge_values(headers: &reqwest::header::HeaderMap) -> Vec<String> {
         .collect()
 }
 
-async fn buy(alice: &LndRest, url: &str, max_wait: Duration) -> PaidToken {
+async fn buy(alice: &dyn LightningBackend, url: &str, max_wait: Duration) -> PaidToken {
     let r = http().get(url).send().await.unwrap();
     assert_eq!(r.status(), 402, "expected a challenge from {url}");
     let values = challenge_values(r.headers());
@@ -362,7 +429,7 @@ async fn get_with(url: &str, token: &PaidToken) -> reqwest::Response {
 
 /// (b) `l402 serve` in front of the sample API with bob as its backend, paid by alice; then
 /// (c) bob stopped and restarted under it.
-async fn l402_flow_and_restart(env: &Env) {
+async fn l402_flow_and_restart(env: &Env, api: Api) {
     let t = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let (sample, _task) = l402_sample::spawn("127.0.0.1:0".parse().unwrap())
@@ -385,7 +452,7 @@ kind = "lnd"
 
 [backend.lnd]
 address = "{grpc}"
-rest_address = "{rest}"
+{rest}
 tls_cert_path = "{cert}"
 macaroon_path = "{mac}"
 
@@ -403,7 +470,11 @@ upstream = "h2c://{sample}"
 price_sat = 1
 "#,
             grpc = env.bob_grpc,
-            rest = env.bob_rest,
+            // Without rest_address the proxy talks gRPC to bob.
+            rest = match api {
+                Api::Rest => format!("rest_address = \"{}\"", env.bob_rest),
+                Api::Grpc => String::new(),
+            },
             cert = env.bob_cert.display(),
             mac = env.bob_invoice_macaroon.display(),
         ),
@@ -432,8 +503,8 @@ price_sat = 1
         &mut serve,
     )
     .await;
-    let alice = env.alice();
-    let bob = env.bob_admin();
+    let alice = env.alice(api);
+    let bob = env.bob_admin(api);
 
     // HTTP: 402 → the client's checks → alice pays bob → 200, and the token is reused.
     let url = format!("{base}/api/weather?city=Paris");
@@ -452,7 +523,7 @@ price_sat = 1
         bob.node_info().await.unwrap().pubkey_hex,
         "the proxy's invoice is bob's"
     );
-    let token = pay_challenge(&alice, &values, 402, None, Duration::from_secs(5)).await;
+    let token = pay_challenge(&*alice, &values, 402, None, Duration::from_secs(5)).await;
     let r = get_with(&url, &token).await;
     assert_eq!(r.status(), 200);
     assert_eq!(
@@ -469,7 +540,11 @@ price_sat = 1
         bob.invoice_state(&invoice.payment_hash).await.unwrap(),
         InvoiceState::Settled { .. }
     ));
-    step("L402 over HTTP: 402 → alice pays bob's invoice → 200", t);
+    step(
+        api,
+        "L402 over HTTP: 402 → alice pays bob's invoice → 200",
+        t,
+    );
 
     // gRPC through the proxy: payment required as a gRPC error, pay, retry with `macaroon`.
     let t = Instant::now();
@@ -489,7 +564,7 @@ price_sat = 1
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
     let grpc_token = pay_challenge(
-        &alice,
+        &*alice,
         &values,
         200,
         Some((status.code() as u32, "payment required")),
@@ -506,6 +581,7 @@ price_sat = 1
         .unwrap();
     assert_eq!(reply.into_inner().message, "Hello, agent! (paid with L402)");
     step(
+        api,
         "L402 over gRPC (Greeter): payment required → pay → reply",
         t,
     );
@@ -538,6 +614,7 @@ price_sat = 1
     );
     serve.assert_running();
     step(
+        api,
         "bob stopped: 503 + Retry-After, paid token still 200, /readyz 503",
         t,
     );
@@ -552,11 +629,12 @@ price_sat = 1
         &mut serve,
     )
     .await;
-    let fresh = buy(&alice, &url, Duration::from_secs(90)).await;
+    let fresh = buy(&*alice, &url, Duration::from_secs(90)).await;
     assert_eq!(get_with(&url, &fresh).await.status(), 200);
     assert_eq!(get_with(&url, &token).await.status(), 200);
     serve.assert_running();
     step(
+        api,
         "bob restarted: /readyz 200, new 402 paid → 200, same proxy process",
         t,
     );

@@ -29,13 +29,7 @@ pub async fn select(config: &BackendConfig, data_dir: &Path) -> anyhow::Result<S
         BackendKind::Lnbits => lnbits_backend(config).await,
         BackendKind::Lnd => lnd_backend(config),
         BackendKind::Nwc => nwc_backend(config).await,
-        other => Err(exit::with_code(
-            exit::BAD_INPUT,
-            format!(
-                "backend `{}` is not available in this build yet; use kind = \"dev\"",
-                other.as_str()
-            ),
-        )),
+        BackendKind::Cln => cln_backend(config).await,
     }
 }
 
@@ -231,6 +225,81 @@ async fn nwc_backend(config: &BackendConfig) -> anyhow::Result<Selected> {
         Err(e) => {
             return Err(anyhow::anyhow!(
                 "nwc backend: cannot use the wallet behind [backend.nwc] uri (relay {relay}): {e}"
+            ));
+        }
+    }
+    Ok(Selected {
+        backend: Arc::new(backend),
+        wallet_server: None,
+        dev: false,
+    })
+}
+
+/// `[backend.cln]`: Core Lightning through CLNRest at `rest_url`, authorized by `rune` (a seller
+/// rune allowing getinfo, invoice, listinvoices and waitanyinvoice is enough), TLS trusting CLN's
+/// `ca.pem` at `rest_ca_cert_path`. Asks the node for its info before the proxy starts, so an
+/// unreachable CLNRest or a refused rune fails at once with what to check.
+async fn cln_backend(config: &BackendConfig) -> anyhow::Result<Selected> {
+    use l402_lightning::BackendError;
+    use l402_lightning::cln::{ClnConfig, ClnRest, PinnedCa, Rune};
+
+    let Some(c) = &config.cln else {
+        return Err(exit::with_code(
+            exit::BAD_INPUT,
+            "backend kind \"cln\" needs a [backend.cln] section with `rest_url` and `rune`",
+        ));
+    };
+    let Some(url) = c.rest_url.as_deref() else {
+        return Err(exit::with_code(
+            exit::BAD_INPUT,
+            "[backend.cln]: this build talks to Core Lightning through CLNRest only; set \
+             `rest_url` (and `rune`, `rest_ca_cert_path`) instead of `grpc_address` or \
+             `rpc_socket_path`",
+        ));
+    };
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        exit::with_code(exit::BAD_INPUT, format!("[backend.cln] {what}: {e}"))
+    };
+    let rune = c
+        .rune
+        .as_ref()
+        .ok_or_else(|| bad("rune", &"required with `rest_url`"))?
+        .resolve()
+        .map_err(|e| bad("rune", &e))?;
+    let rune = Rune::new(rune).map_err(|e| bad("rune", &e))?;
+    let ca = c
+        .rest_ca_cert_path
+        .as_ref()
+        .map(PinnedCa::load)
+        .transpose()
+        .map_err(|e| bad("rest_ca_cert_path", &e))?;
+    let backend = ClnRest::new(ClnConfig::new(url, rune, ca)).map_err(|e| bad("rest_url", &e))?;
+    let url = backend.url().to_owned();
+    match tokio::time::timeout(std::time::Duration::from_secs(10), backend.node_info()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(BackendError::Unauthorized)) => {
+            return Err(exit::with_code(
+                exit::BAD_INPUT,
+                format!(
+                    "cln backend: CLNRest at {url} refused the rune from [backend.cln] rune. \
+                     Check that it is a rune of this node (`lightning-cli showrunes`) that allows \
+                     getinfo, invoice, listinvoices and waitanyinvoice"
+                ),
+            ));
+        }
+        Ok(Err(e @ BackendError::Unreachable { .. })) => {
+            // The error names the URL and carries the hint (plugin options, TLS and CA).
+            return Err(anyhow::anyhow!("cln backend ([backend.cln] rest_url): {e}"));
+        }
+        Ok(Err(e)) => {
+            return Err(anyhow::anyhow!(
+                "cln backend: cannot use CLNRest at {url} ([backend.cln] rest_url): {e}"
+            ));
+        }
+        Err(_) => {
+            return Err(anyhow::anyhow!(
+                "cln backend: CLNRest at {url} ([backend.cln] rest_url) did not answer getinfo \
+                 within 10s; check that lightningd is running and reachable from here"
             ));
         }
     }

@@ -1,36 +1,53 @@
-//! LND as a [`LightningBackend`](crate::LightningBackend), over its REST API (feature `lnd`).
+//! LND as a [`LightningBackend`](crate::LightningBackend) (feature `lnd`), over its REST API
+//! ([`LndRest`], `lnd --restlisten`) or gRPC ([`LndGrpc`], `lnd --rpclisten`).
 //!
-//! [`LndRest`] talks to `lnd --restlisten` over HTTPS, pinning the node's self-signed
-//! `tls.cert`, and authenticates every call with a macaroon in the `Grpc-Metadata-macaroon`
-//! header. What each side needs:
+//! Both pin the node's self-signed `tls.cert` (rustls, `ring`; see [`PinnedCert`]) and send a
+//! macaroon with every call (REST: the `Grpc-Metadata-macaroon` header; gRPC: `macaroon`
+//! metadata). Credentials come from a file, hex, base64 or bytes ([`CredentialSource`]). What
+//! each side needs:
 //!
-//! * a **seller** (`l402 serve`) only creates and watches invoices: give it `invoice.macaroon`;
+//! * a **seller** (`l402 serve`) only creates and watches invoices: give it `invoice.macaroon`
+//!   (it lacks `info:read`, so `node_info` learns the network and key from an invoice);
 //! * a **payer** pays invoices: give it `admin.macaroon` (or a baked macaroon with
 //!   `offchain:write` and `offchain:read`).
 //!
-//! | trait method | LND REST call |
-//! |---|---|
-//! | `create_invoice` | `POST /v1/invoices` |
-//! | `invoice_state` | `GET /v1/invoice/{r_hash_str}` |
-//! | `subscribe_settlements` | `GET /v1/invoices/subscribe` (streamed; reconnects with backoff and resumes from the last `settle_index`) |
-//! | `pay_invoice` | `POST /v2/router/send` (SendPaymentV2, streamed until `SUCCEEDED` or `FAILED`) |
-//! | `payment_state` | `GET /v2/router/track/{payment_hash}` (first streamed update) |
-//! | `node_info` | `GET /v1/getinfo` |
+//! | trait method | LND REST call | gRPC |
+//! |---|---|---|
+//! | `create_invoice` | `POST /v1/invoices` | `Lightning.AddInvoice` |
+//! | `invoice_state` | `GET /v1/invoice/{r_hash_str}` | `Lightning.LookupInvoice` |
+//! | `subscribe_settlements` | `GET /v1/invoices/subscribe` (streamed) | `Lightning.SubscribeInvoices` |
+//! | `pay_invoice` | `POST /v2/router/send` (streamed until `SUCCEEDED` or `FAILED`) | `Router.SendPaymentV2` |
+//! | `payment_state` | `GET /v2/router/track/{payment_hash}` (first update) | `Router.TrackPaymentV2` |
+//! | `node_info` | `GET /v1/getinfo` | `Lightning.GetInfo` |
 //!
-//! LND v0.21 removed `SendPaymentSync` (`POST /v1/channels/transactions`), so payments go
-//! through the router's streaming endpoint, which also works on older releases.
+//! The settlement stream reconnects with backoff and resumes from the last `settle_index`, so
+//! settlements made while the node was unreachable are delivered once it is back. LND v0.21
+//! removed `SendPaymentSync` (`POST /v1/channels/transactions`), so payments go through the
+//! router's streaming `SendPaymentV2`, which older releases have too. Failed payments map
+//! `failure_reason` to typed errors (`FAILURE_REASON_NO_ROUTE` → [`BackendError::NoRoute`],
+//! `…_INSUFFICIENT_BALANCE` → [`BackendError::InsufficientBalance`], `…_TIMEOUT` →
+//! [`BackendError::Timeout`], …); a refused macaroon is [`BackendError::Unauthorized`]; a node
+//! that is down, starting or behind another certificate is [`BackendError::Unreachable`] with
+//! the address and a hint.
+//!
+//! [`BackendError::NoRoute`]: crate::BackendError::NoRoute
+//! [`BackendError::InsufficientBalance`]: crate::BackendError::InsufficientBalance
+//! [`BackendError::Timeout`]: crate::BackendError::Timeout
+//! [`BackendError::Unauthorized`]: crate::BackendError::Unauthorized
+//! [`BackendError::Unreachable`]: crate::BackendError::Unreachable
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use l402_lightning::LightningBackend;
-//! use l402_lightning::lnd::{CredentialSource, LndRest, LndConfig};
+//! use l402_lightning::lnd::{CredentialSource, LndConfig, LndGrpc, LndRest};
 //!
-//! let lnd = LndRest::new(LndConfig::new(
-//!     "https://127.0.0.1:8080",
-//!     Some(CredentialSource::Path("/home/me/.lnd/tls.cert".into())),
-//!     CredentialSource::Path("/home/me/.lnd/data/chain/bitcoin/mainnet/invoice.macaroon".into()),
-//! ))?;
-//! println!("{}", lnd.node_info().await?.alias);
+//! let tls_cert = Some(CredentialSource::Path("/home/me/.lnd/tls.cert".into()));
+//! let macaroon = CredentialSource::Path(
+//!     "/home/me/.lnd/data/chain/bitcoin/mainnet/invoice.macaroon".into(),
+//! );
+//! let rest = LndRest::new(LndConfig::new("127.0.0.1:8080", tls_cert.clone(), macaroon.clone()))?;
+//! let grpc = LndGrpc::new(LndConfig::new("127.0.0.1:10009", tls_cert, macaroon))?;
+//! println!("{} {}", rest.node_info().await?.alias, grpc.node_info().await?.pubkey_hex);
 //! # Ok(())
 //! # }
 //! ```

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# LNbits tier: the LNbits backend against a real LNbits 1.6.2 (FakeWallet funding source: the
+# real REST API and real signed BOLT11 invoices, with an internal ledger instead of Lightning).
+#
+# 1. Installs lnbits into a venv cached outside the repo (reused when its pins are unchanged),
+#    while building `l402` and the tier's test binary.
+# 2. Starts LNbits headless on a free loopback port with a temporary data directory, finishes
+#    its first install, creates the wallets `seller` and `buyer` and funds the buyer through the
+#    super-user API.
+# 3. Runs crates/l402-lightning/tests/lnbits_tier.rs with the wallets' keys in the environment:
+#    the shared conformance suite (seller and buyer both LnbitsBackend), error mapping against
+#    the real API, the whole L402 flow through `l402 serve` with LNbits on both sides, and
+#    `l402 serve` failing fast on a bad key or a dead LNbits.
+# 4. Stops LNbits (its whole process group) whatever happened.
+#
+# Every wait is bounded. Variables: L402_LNBITS_VENV, L402_LNBITS_PYTHON (scripts/lib/lnbits.sh).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+# shellcheck source=../lib/lnbits.sh
+source "$ROOT/scripts/lib/lnbits.sh"
+
+TIER_START=$(date +%s)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-lnbits-tier.XXXXXX")
+VENV_PID=
+
+cleanup() {
+  local status=$?
+  if [ -n "$VENV_PID" ]; then
+    kill "$VENV_PID" 2>/dev/null || true
+    wait "$VENV_PID" 2>/dev/null || true
+  fi
+  lnbits_stop
+  if [ "$status" -ne 0 ]; then
+    for log in "$WORK/venv.log" "$WORK/lnbits.log"; do
+      if [ -s "$log" ]; then
+        echo "---- $(basename "$log") (last 60 lines) ----"
+        tail -n 60 "$log"
+      fi
+    done
+  fi
+  rm -rf "$WORK"
+  local secs=$(($(date +%s) - TIER_START))
+  if [ "$status" -eq 0 ]; then
+    echo "PASS lnbits tier (${secs}s)"
+  else
+    echo "FAIL lnbits tier (exit $status, ${secs}s)"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+  echo "FAIL $*" >&2
+  exit 1
+}
+
+# step NAME SECONDS CMD...: runs CMD under a timeout and prints PASS/FAIL NAME with its time.
+step() {
+  local name=$1 secs=$2 t0=$SECONDS
+  shift 2
+  echo "---- $name"
+  if timeout --kill-after=10 "$secs" "$@"; then
+    echo "PASS $name ($((SECONDS - t0))s)"
+  else
+    local rc=$?
+    [ "$rc" -eq 124 ] && echo "(timed out after ${secs}s)"
+    fail "$name (exit $rc)"
+  fi
+}
+
+command -v curl >/dev/null || fail "curl not found"
+command -v setsid >/dev/null || fail "setsid not found (util-linux)"
+
+# 1. The venv in the background (mostly downloads) while cargo compiles.
+lnbits_python >/dev/null || fail "no usable Python for lnbits"
+echo "---- lnbits venv (background, log $WORK/venv.log)"
+( lnbits_ensure_venv ) >"$WORK/venv.log" 2>&1 &
+VENV_PID=$!
+
+step "cargo build -p l402-cli" 2400 cargo build -p l402-cli --locked
+step "cargo test --no-run (lnbits_tier)" 2400 \
+  cargo test -p l402-lightning --features conformance --locked --test lnbits_tier --no-run
+
+echo "---- waiting for the lnbits venv"
+t0=$SECONDS
+if ! wait "$VENV_PID"; then
+  VENV_PID=
+  fail "lnbits venv (see the log above)"
+fi
+VENV_PID=
+cat "$WORK/venv.log"
+echo "PASS lnbits venv (waited $((SECONDS - t0))s more)"
+
+# 2. LNbits on a free loopback port, fresh data directory, two wallets.
+PORT=$(lnbits_free_port)
+lnbits_start "$WORK/lnbits-data" "$PORT" "$WORK/lnbits.log"
+echo "---- lnbits answers"
+lnbits_wait 90 || fail "lnbits did not answer"
+echo "---- lnbits bootstrap (first install, wallets, funding)"
+lnbits_bootstrap "$WORK/wallets.env" || fail "lnbits bootstrap"
+# shellcheck disable=SC1091
+source "$WORK/wallets.env"
+export L402_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/l402
+[ -x "$L402_BIN" ] || fail "no l402 binary at $L402_BIN"
+
+# 3. The tests (they skip only when L402_LNBITS_URL is unset; here it is set).
+step "cargo test --test lnbits_tier (against LNbits $LNBITS_VERSION on $LNBITS_URL)" 900 \
+  cargo test -p l402-lightning --features conformance --locked --test lnbits_tier -- --nocapture
