@@ -1,6 +1,7 @@
 //! Lightning backends for L402: the [`LightningBackend`] trait, the embedded development wallet
 //! (feature `dev`), the LNbits backend (feature `lnbits`), the LND backend
-//! (feature `lnd`), the Nostr Wallet Connect backend (feature `nwc`) and the conformance suite
+//! (feature `lnd`), the Nostr Wallet Connect backend (feature `nwc`), the Core Lightning backend
+//! over CLNRest (feature `cln`) and the conformance suite
 //! every backend must pass (feature `conformance`).
 //! Does network and file IO.
 

@@ -22,7 +22,7 @@ pub enum BackendKind {
     Lnbits,
     /// A Nostr Wallet Connect (NIP-47) wallet.
     Nwc,
-    /// Core Lightning over gRPC (mTLS) or its local RPC socket.
+    /// Core Lightning over CLNRest (rune), gRPC (mTLS) or its local RPC socket.
     Cln,
 }
 
@@ -126,8 +126,8 @@ pub struct NwcBackendConfig {
     pub uri: SecretSource,
 }
 
-/// `[backend.cln]`: either gRPC with mTLS (`grpc_address` and the three PEM paths) or the local
-/// JSON-RPC socket (`rpc_socket_path`).
+/// `[backend.cln]`: CLNRest (`rest_url` with a `rune`), gRPC with mTLS (`grpc_address` and the
+/// three PEM paths) or the local JSON-RPC socket (`rpc_socket_path`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClnBackendConfig {
@@ -141,4 +141,12 @@ pub struct ClnBackendConfig {
     pub client_key_path: Option<PathBuf>,
     /// `lightning-rpc` unix socket path.
     pub rpc_socket_path: Option<PathBuf>,
+    /// CLNRest URL, `https://host:port` (`clnrest-host`, `clnrest-port`; `http://` for
+    /// `clnrest-protocol=http`).
+    pub rest_url: Option<String>,
+    /// The rune CLNRest checks (`lightning-cli createrune`); required with `rest_url`.
+    pub rune: Option<SecretSource>,
+    /// CLN's `ca.pem` (in the `clnrest-certs` directory) to trust for `rest_url`. Unset: the
+    /// web PKI roots (a CLNRest behind a proxy with a public certificate).
+    pub rest_ca_cert_path: Option<PathBuf>,
 }

@@ -228,6 +228,10 @@ impl Config {
             fix_opt(&mut cln.client_cert_path);
             fix_opt(&mut cln.client_key_path);
             fix_opt(&mut cln.rpc_socket_path);
+            fix_opt(&mut cln.rest_ca_cert_path);
+            if let Some(rune) = cln.rune.as_mut() {
+                fix_secret(rune);
+            }
         }
         if let Some(lnbits) = self.backend.lnbits.as_mut() {
             fix_secret(&mut lnbits.api_key);

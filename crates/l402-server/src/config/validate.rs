@@ -193,8 +193,9 @@ fn check_backend(c: &mut Checker<'_>) {
         }
         BackendKind::Cln => {
             if let Some(cln) = &backend.cln {
-                match (&cln.grpc_address, &cln.rpc_socket_path) {
-                    (Some(addr), None) => {
+                match (&cln.grpc_address, &cln.rpc_socket_path, &cln.rest_url) {
+                    (None, None, Some(url)) => check_cln_rest(c, &base, url, cln),
+                    (Some(addr), None, None) => {
                         if !looks_like_host_port(addr) {
                             c.error(&with(&base, &[k("grpc_address")]), "expected `host:port`");
                         }
@@ -212,13 +213,59 @@ fn check_backend(c: &mut Checker<'_>) {
                             }
                         }
                     }
-                    (None, Some(_)) => {}
+                    (None, Some(_), None) => {}
                     _ => c.error(
                         &base,
-                        "give exactly one of `grpc_address` (with the mTLS files) or `rpc_socket_path`",
+                        "give exactly one of `rest_url` (with `rune`), `grpc_address` (with the \
+                         mTLS files) or `rpc_socket_path`",
                     ),
                 }
             }
+        }
+    }
+}
+
+/// `[backend.cln]` with `rest_url`: CLNRest, authorized by `rune`, TLS to `rest_ca_cert_path`.
+fn check_cln_rest(c: &mut Checker<'_>, base: &[Seg], url: &str, cln: &super::ClnBackendConfig) {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url)
+        .trim_end_matches('/');
+    if !looks_like_host_port(rest) {
+        c.error(
+            &with(base, &[k("rest_url")]),
+            "expected `https://host:port` (CLNRest's clnrest-host and clnrest-port)",
+        );
+    }
+    match &cln.rune {
+        Some(rune) => {
+            c.secret(&with(base, &[k("rune")]), rune);
+        }
+        None => c.error(
+            &with(base, &[k("rune")]),
+            "`rune` is required with `rest_url` (e.g. rune = { env = \"CLN_RUNE\" })",
+        ),
+    }
+    match &cln.rest_ca_cert_path {
+        Some(p) => c.readable_file(&with(base, &[k("rest_ca_cert_path")]), p),
+        None if !url.starts_with("http://") => c.warn(
+            &with(base, &[k("rest_ca_cert_path")]),
+            "unset: CLNRest's certificate must then be publicly trusted; CLN signs it with its \
+             own CA (ca.pem in the clnrest-certs directory)",
+        ),
+        None => {}
+    }
+    for (key, value) in [
+        ("ca_cert_path", cln.ca_cert_path.is_some()),
+        ("client_cert_path", cln.client_cert_path.is_some()),
+        ("client_key_path", cln.client_key_path.is_some()),
+    ] {
+        if value {
+            c.warn(
+                &with(base, &[k(key)]),
+                "ignored with `rest_url` (gRPC only; CLNRest uses `rest_ca_cert_path`)",
+            );
         }
     }
 }

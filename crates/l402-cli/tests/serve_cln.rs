@@ -1,0 +1,145 @@
+//! `l402 serve` with `[backend] kind = "cln"` (CLNRest), as an operator runs it: `--check`
+//! accepts the CLNRest fields and refuses a missing rune; startup against a CLNRest that is not
+//! there fails fast, naming the backend, the URL and what to check. (The backend itself is
+//! proven against a schema-driven CLNRest mock in l402-lightning's tests/cln_rest.rs.)
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{free_port, spawn};
+
+/// A syntactically valid PEM certificate block (the DER of a tiny SEQUENCE): enough for
+/// `--check` and for startup to reach the connection attempt.
+const CA_PEM: &str = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n";
+
+fn write_config(dir: &Path, cln_section: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("ca.pem"), CA_PEM).unwrap();
+    std::fs::write(
+        dir.join("rune.txt"),
+        "tU-RLjMiDpY2U0o3W1oFowar36RFGpWloPbW9-RuZdo9MyZpZD0w\n",
+    )
+    .unwrap();
+    let config = dir.join("l402.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[backend]
+kind = "cln"
+
+[backend.cln]
+{cln_section}
+
+[[services]]
+name = "weather"
+path_prefix = "/api/weather"
+upstream = "http://127.0.0.1:9"
+price_sat = 3
+"#
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn check(config: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_l402"))
+        .args(["serve", "--check", "--config"])
+        .arg(config)
+        .env_remove("L402_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_accepts_clnrest_fields_and_refuses_a_missing_rune() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        r#"rest_url = "https://127.0.0.1:3010"
+rune = { file = "rune.txt" }
+rest_ca_cert_path = "ca.pem""#,
+    );
+    let ok = check(&config);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("configuration OK"));
+
+    let config = write_config(dir.path(), r#"rest_url = "https://127.0.0.1:3010""#);
+    let out = check(&config);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rune") && err.contains("rest_url"), "{err}");
+
+    let config = write_config(
+        dir.path(),
+        r#"rest_url = "https://127.0.0.1:3010"
+rune = { file = "rune.txt" }
+rpc_socket_path = "/run/lightning-rpc""#,
+    );
+    let out = check(&config);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exactly one of"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn startup_with_an_unreachable_clnrest_fails_fast_and_says_what_to_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("https://127.0.0.1:{port}");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"rest_url = "{url}"
+rune = {{ file = "rune.txt" }}
+rest_ca_cert_path = "ca.pem""#
+        ),
+    );
+    let listen = format!("127.0.0.1:{}", free_port());
+    let data = dir.path().join("data").display().to_string();
+    let config_s = config.display().to_string();
+    let mut proc_ = spawn(
+        dir.path(),
+        "serve",
+        &[
+            "serve",
+            "--config",
+            &config_s,
+            "--listen",
+            &listen,
+            "--data-dir",
+            &data,
+        ],
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = proc_.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "l402 serve kept running with an unreachable CLNRest; log:\n{}",
+            proc_.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let log = proc_.log();
+    assert!(
+        log.contains("cln backend") && log.contains(&url) && log.contains("clnrest-port"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("tU-RLjMiDpY2U0o3W1oFowar36RFGpWloPbW9"),
+        "rune leaked: {log}"
+    );
+}
