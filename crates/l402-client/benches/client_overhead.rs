@@ -15,6 +15,9 @@
 //!   overhead: one SQLite token read; one round trip through tokio's blocking pool, which every
 //!   store call makes; and the whole token lookup b does before sending
 //!   (`L402Client::held_token`: the exact path's token, then the scope's, each one store call).
+//! * `h_lookup_then_manual_auth`: `held_token`, then c's plain GET with the header built from
+//!   it: b without the rest of `execute` (request spec, challenge check), to see whether the
+//!   lookup accounts for b's overhead.
 //!
 //! Run: `cargo bench -p l402-client --bench client_overhead`.
 
@@ -178,6 +181,23 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    group.bench_function("h_lookup_then_manual_auth", |b| {
+        b.iter(|| {
+            s.rt.block_on(async {
+                let held = s.client.held_token(&s.paid).await.unwrap().unwrap();
+                let [_, l402] = held.token.authorization_values();
+                let r = http
+                    .get(&s.paid)
+                    .header(AUTHORIZATION, l402)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                black_box(r.bytes().await.unwrap())
+            })
+        })
+    });
+
     group.sample_size(20);
     group.bench_function("d_first_fetch_pays", |b| {
         b.iter_custom(|iters| {
@@ -199,5 +219,10 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    // No plots: they take longer than the measurements on a small machine.
+    config = Criterion::default().without_plots();
+    targets = bench
+}
 criterion_main!(benches);
