@@ -143,12 +143,16 @@ impl L402Client {
         let mut target = Target::of(url, self.inner.scope_rule)
             .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
         let exact = target.exact_path_scope(url);
-        let token = match self.usable_token(&exact).await? {
-            Some(token) if exact != target.scope => {
-                target.scope = exact.clone();
+        let mut scopes = vec![exact.clone()];
+        if exact != target.scope {
+            scopes.push(target.scope.clone());
+        }
+        let token = match self.usable_token_in(scopes).await? {
+            Some((scope, token)) => {
+                target.scope = scope;
                 Some(token)
             }
-            _ => self.usable_token(&target.scope).await?,
+            None => None,
         };
         Ok((target, exact, token))
     }
@@ -214,17 +218,31 @@ impl L402Client {
         &self,
         scope: &str,
     ) -> Result<Option<TokenRecord>, ClientError> {
+        Ok(self
+            .usable_token_in(vec![scope.to_owned()])
+            .await?
+            .map(|(_, token)| token))
+    }
+
+    /// The first usable token among `scopes`, in order, with the scope it is held under; one
+    /// store round trip for all of them. Expired tokens met on the way are dropped.
+    pub(crate) async fn usable_token_in(
+        &self,
+        scopes: Vec<String>,
+    ) -> Result<Option<(String, TokenRecord)>, ClientError> {
         let now = self.now();
-        let scope = scope.to_owned();
         on_store(&self.inner.store, move |s| {
-            let Some(t) = s.tokens().get(&scope)? else {
-                return Ok(None);
-            };
-            if is_expired(&t, now) {
-                s.tokens().remove_if(&scope, &t.payment_hash)?;
-                return Ok(None);
+            for scope in scopes {
+                let Some(t) = s.tokens().get(&scope)? else {
+                    continue;
+                };
+                if is_expired(&t, now) {
+                    s.tokens().remove_if(&scope, &t.payment_hash)?;
+                    continue;
+                }
+                return Ok(Some((scope, t)));
             }
-            Ok(Some(t))
+            Ok(None)
         })
         .await
     }

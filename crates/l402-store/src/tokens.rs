@@ -77,12 +77,9 @@ impl TokenTable<'_> {
     /// The token held for `scope`, if any.
     pub fn get(&self, scope: &str) -> Result<Option<TokenRecord>, StoreError> {
         self.store.with_conn(|c| {
-            c.query_row(
-                &format!("SELECT {COLUMNS} FROM tokens WHERE scope = ?1"),
-                [scope],
-                read_token,
-            )
-            .optional()
+            c.prepare_cached(&format!("SELECT {COLUMNS} FROM tokens WHERE scope = ?1"))?
+                .query_row([scope], read_token)
+                .optional()
         })
     }
 

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# LND tier: the LND REST backend against real LND nodes on a btcd regtest chain.
+#
+# Builds lnd/lncli/btcd/btcctl from the Go module proxy (cached outside the repo, see
+# scripts/lib/lnd-build.sh), starts btcd and two LND nodes (alice pays, bob sells) on free
+# loopback ports in a temporary directory, funds alice, opens alice→bob, then runs
+# crates/l402-lightning/tests/lnd_tier.rs: the backend conformance suite, the full L402 flow
+# through `l402 serve` with bob as its backend, and bob stopped and restarted mid-run.
+# Every process is stopped by PID on exit; every wait is bounded.
+#
+#   scripts/tiers/lnd.sh          # KEEP=1 keeps the temporary directory (logs) on success
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+CTL=$ROOT/scripts/lib/lnd-ctl.sh
+T0=$(date +%s)
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-lnd-tier.XXXXXX")
+STATUS_LINE=
+
+cleanup() {
+  local status=$?
+  "$CTL" "$WORK" stop-all 2>/dev/null || true
+  if [ "$status" -ne 0 ]; then
+    for f in "$WORK"/btcd/stdout.log "$WORK"/alice/stdout.log "$WORK"/bob/stdout.log; do
+      [ -s "$f" ] || continue
+      echo "---- $f (last 25 lines)"
+      tail -n 25 "$f"
+    done
+    for f in "$WORK"/alice/logs/bitcoin/regtest/lnd.log "$WORK"/bob/logs/bitcoin/regtest/lnd.log; do
+      [ -s "$f" ] || continue
+      echo "---- $f (last 40 lines)"
+      tail -n 40 "$f"
+    done
+  fi
+  if [ "$status" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; else echo "(kept $WORK)"; fi
+  echo "lnd tier wall time: $(( $(date +%s) - T0 ))s${STATUS_LINE:+ ($STATUS_LINE)}"
+  if [ "$status" -eq 0 ]; then echo "PASS lnd tier"; else echo "FAIL lnd tier (exit $status)"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL $*" >&2; exit 1; }
+ctl() { "$CTL" "$WORK" "$@"; }
+lncli() { ctl lncli "$@"; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {'d': d}))" "$1"; }
+
+# step NAME SECONDS CMD...: runs CMD under a timeout and prints PASS/FAIL NAME.
+step() {
+  local name=$1 secs=$2
+  shift 2
+  echo "---- $name"
+  local t=$(date +%s)
+  if timeout --kill-after=10 "$secs" "$@"; then
+    echo "PASS $name ($(( $(date +%s) - t ))s)"
+  else
+    local rc=$?
+    [ "$rc" -eq 124 ] && echo "(timed out after ${secs}s)"
+    fail "$name (exit $rc)"
+  fi
+}
+
+# poll SECONDS DESCRIPTION CMD...: until CMD succeeds.
+poll() {
+  local secs=$1 what=$2
+  shift 2
+  local deadline=$(( $(date +%s) + secs ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "timed out after ${secs}s: $what"
+    sleep 1
+  done
+}
+
+command -v python3 >/dev/null || fail "python3 is needed (free ports, JSON)"
+
+# 1. Binaries (cached), and the Rust side.
+t=$(date +%s)
+BIN=$(timeout 3600 "$ROOT/scripts/lib/lnd-build.sh" | tail -n 1) || fail "building lnd/btcd"
+BUILD_SECS=$(( $(date +%s) - t ))
+echo "PASS lnd/btcd binaries in $BIN (${BUILD_SECS}s): $("$BIN/lnd" --version | head -n 1)"
+step "cargo build -p l402-cli" 2400 cargo build -p l402-cli --locked
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps --locked | json 'd["target_directory"]')
+step "cargo test --no-run (lnd_tier)" 2400 \
+  cargo test -p l402-lightning --features conformance --test lnd_tier --locked --no-run
+
+# 2. btcd, then alice and bob.
+T_NET=$(date +%s)
+ctl init "$BIN" alice bob
+ctl start-btcd
+ctl start alice
+ctl start bob
+
+# 3. Funds: btcd has no wallet and no generatetoaddress, so restart it mining to alice. 500
+#    blocks: segwit activates at 432 on btcd regtest, and coinbases mature after 100.
+ADDR=$(lncli alice newaddress p2wkh | json 'd["address"]')
+ctl stop-btcd
+ctl start-btcd "$ADDR"
+step "mine 500 blocks" 120 bash -c '"$0" "$1" btcctl generate 500 >/dev/null' "$CTL" "$WORK"
+synced() { [ "$(lncli "$1" getinfo | json 'd["synced_to_chain"]')" = True ]; }
+funded() { [ "$(lncli alice walletbalance | json 'int(d["confirmed_balance"])')" -gt 100000000 ]; }
+poll 120 "alice synced" synced alice
+poll 120 "bob synced" synced bob
+poll 120 "alice funded" funded
+
+# 4. The channel alice → bob (1 M sat), confirmed and active.
+BOB_PK=$(lncli bob getinfo | json 'd["identity_pubkey"]')
+P2P_BOB=$(. "$WORK/env"; echo "$P2P_BOB")
+lncli alice connect "$BOB_PK@127.0.0.1:$P2P_BOB" >/dev/null
+lncli alice openchannel --node_key="$BOB_PK" --local_amt=1000000 >/dev/null
+ctl btcctl generate 6 >/dev/null
+active() { [ "$(lncli "$1" listchannels | json 'sum(1 for c in d["channels"] if c["active"])')" -ge 1 ]; }
+poll 120 "alice's channel active" active alice
+poll 120 "bob's channel active" active bob
+echo "PASS regtest network ready ($(( $(date +%s) - T_NET ))s): alice → bob 1000000 sat"
+
+# 5. The Rust tier tests.
+. "$WORK/env"
+LND_ENV=(
+  "L402_LND_DIR=$WORK"
+  "L402_LND_CTL=$CTL"
+  "L402_LND_ALICE_REST=https://127.0.0.1:$REST_ALICE"
+  "L402_LND_ALICE_GRPC=127.0.0.1:$RPC_ALICE"
+  "L402_LND_ALICE_TLS_CERT=$WORK/alice/tls.cert"
+  "L402_LND_ALICE_MACAROON=$WORK/alice/data/chain/bitcoin/regtest/admin.macaroon"
+  "L402_LND_BOB_REST=https://127.0.0.1:$REST_BOB"
+  "L402_LND_BOB_GRPC=127.0.0.1:$RPC_BOB"
+  "L402_LND_BOB_TLS_CERT=$WORK/bob/tls.cert"
+  "L402_LND_BOB_MACAROON=$WORK/bob/data/chain/bitcoin/regtest/admin.macaroon"
+  "L402_LND_BOB_INVOICE_MACAROON=$WORK/bob/data/chain/bitcoin/regtest/invoice.macaroon"
+  "L402_BIN=$TARGET_DIR/debug/l402"
+)
+step "lnd_tier tests" 900 env "${LND_ENV[@]}" \
+  cargo test -p l402-lightning --features conformance --test lnd_tier --locked -- --nocapture --test-threads=1
+STATUS_LINE="lnd/btcd build ${BUILD_SECS}s; $("$BIN/lnd" --version | head -n 1)"
