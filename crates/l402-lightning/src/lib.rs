@@ -21,6 +21,8 @@ pub mod lnbits;
 pub mod lnd;
 #[cfg(feature = "nwc")]
 pub mod nwc;
+#[cfg(any(feature = "lnd", feature = "cln"))]
+mod pinned_tls;
 
 pub use backend::{
     CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,

@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use l402_core::PaymentHash;
 use l402_core::client::{Decision, PaidToken, PayPolicy, RequestFlow, ResponseView};
 use l402_lightning::lnd::{CredentialSource, LndConfig, LndGrpc, LndRest};
 use l402_lightning::{
@@ -545,6 +546,44 @@ price_sat = 1
         "L402 over HTTP: 402 → alice pays bob's invoice → 200",
         t,
     );
+
+    // The same with the `l402 fetch` CLI paying from alice (client `[wallet] kind = "lnd"`).
+    let t = Instant::now();
+    let client_dir = dir.path().join("client");
+    std::fs::create_dir_all(&client_dir).unwrap();
+    let client_config = client_dir.join("client.toml");
+    std::fs::write(
+        &client_config,
+        format!(
+            "[wallet]\nkind = \"lnd\"\n[wallet.lnd]\n{}\ntls_cert_path = \"{}\"\nmacaroon_path = \"{}\"\n",
+            match api {
+                Api::Rest => format!("rest_address = \"{}\"", env.alice_rest),
+                Api::Grpc => format!("address = \"{}\"", env.alice_grpc),
+            },
+            env.alice_cert.display(),
+            env.alice_macaroon.display(),
+        ),
+    )
+    .unwrap();
+    let fetch = |city: &str| {
+        Command::new(&env.l402_bin)
+            .args(["fetch", "--json", &format!("{base}/api/weather?city={city}")])
+            .env("L402_CLIENT_CONFIG", &client_config)
+            .env("L402_DATA_DIR", &client_dir)
+            .output()
+            .unwrap()
+    };
+    let out = fetch("Lima");
+    assert!(out.status.success(), "l402 fetch failed: {}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], 200);
+    assert_eq!(json["paid"]["amount_sat"], 3, "{json}");
+    let paid_hash = PaymentHash::from_hex(json["paid"]["payment_hash"].as_str().unwrap()).unwrap();
+    assert!(matches!(bob.invoice_state(&paid_hash).await.unwrap(), InvoiceState::Settled { .. }));
+    let out = fetch("Quito");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((json["status"].as_u64(), json["reused_token"].as_bool()), (Some(200), Some(true)), "{json}");
+    step(api, "l402 fetch pays bob from alice (real LND), then reuses the token", t);
 
     // gRPC through the proxy: payment required as a gRPC error, pay, retry with `macaroon`.
     let t = Instant::now();

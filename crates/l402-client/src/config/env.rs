@@ -123,10 +123,12 @@ pub(crate) fn apply(
         config.wallet.kind = match v.trim() {
             "dev" => WalletKind::Dev,
             "nwc" => WalletKind::Nwc,
+            "lnd" => WalletKind::Lnd,
+            "lnbits" => WalletKind::Lnbits,
             other => {
                 return Err(err(
                     ENV_WALLET,
-                    format!("unknown wallet {other:?}; expected `dev` or `nwc`"),
+                    format!("unknown wallet {other:?}; expected `dev`, `nwc`, `lnd` or `lnbits`"),
                 ));
             }
         };

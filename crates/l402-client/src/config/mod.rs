@@ -207,6 +207,39 @@ pub enum WalletKind {
     /// credential) comes from the environment variable [`ENV_NWC_URI`] or, without it, from the
     /// file `[wallet] nwc_uri_file`; never from the command line.
     Nwc,
+    /// An LND node (`[wallet.lnd]`): REST when `rest_address` is set, else gRPC at `address`,
+    /// with a pay-capable macaroon and the node's `tls.cert` read from files.
+    Lnd,
+    /// An LNbits wallet (`[wallet.lnbits]`): the admin key (needed to pay) comes from
+    /// [`ENV_LNBITS_ADMIN_KEY`] or the file `admin_key_file`; never from the command line.
+    Lnbits,
+}
+
+/// The environment variable holding the LNbits admin key for `kind = "lnbits"`.
+pub const ENV_LNBITS_ADMIN_KEY: &str = "L402_LNBITS_ADMIN_KEY";
+
+/// `[wallet.lnd]`: the paying LND node.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LndWalletConfig {
+    /// gRPC address `host:port` (usually 10009), used unless `rest_address` is set.
+    pub address: Option<String>,
+    /// REST address `host:port` (usually 8080); preferred when set.
+    pub rest_address: Option<String>,
+    /// The node's `tls.cert` to pin.
+    pub tls_cert_path: Option<PathBuf>,
+    /// A macaroon allowed to pay (`admin.macaroon`, or one baked with offchain:write).
+    pub macaroon_path: PathBuf,
+}
+
+/// `[wallet.lnbits]`: the paying LNbits wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LnbitsWalletConfig {
+    /// Base URL of the LNbits instance.
+    pub url: String,
+    /// A file holding the wallet's admin key (used when [`ENV_LNBITS_ADMIN_KEY`] is unset).
+    pub admin_key_file: Option<PathBuf>,
 }
 
 /// The variable holding the `nostr+walletconnect://` URI of an `nwc` wallet.
@@ -222,6 +255,10 @@ pub struct WalletConfig {
     pub connection_file: Option<PathBuf>,
     /// For `nwc`: a file holding the connection URI (used when [`ENV_NWC_URI`] is unset).
     pub nwc_uri_file: Option<PathBuf>,
+    /// For `lnd`: the node.
+    pub lnd: Option<LndWalletConfig>,
+    /// For `lnbits`: the wallet.
+    pub lnbits: Option<LnbitsWalletConfig>,
 }
 
 impl ClientConfig {
@@ -335,7 +372,38 @@ impl ClientConfig {
                     })?;
                 Ok(Arc::new(wallet))
             }
+            WalletKind::Lnd => self.open_lnd(),
+            WalletKind::Lnbits => self.open_lnbits(&|name| std::env::var(name).ok()),
         }
+    }
+
+    fn open_lnd(&self) -> Result<Arc<dyn LightningBackend>, ClientError> {
+        use l402_lightning::lnd::{CredentialSource, LndConfig, LndGrpc, LndRest};
+        let missing = |message: &str| ClientError::Config(ConfigError::Env { var: "[wallet.lnd]".into(), message: message.into() });
+        let lnd = self.wallet.lnd.as_ref().ok_or_else(|| missing("`kind = \"lnd\"` needs a [wallet.lnd] section"))?;
+        let tls = lnd.tls_cert_path.clone().map(CredentialSource::Path);
+        let macaroon = CredentialSource::Path(lnd.macaroon_path.clone());
+        let setup = |e: l402_lightning::lnd::LndSetupError| ClientError::Config(ConfigError::Env { var: "[wallet.lnd]".into(), message: e.to_string() });
+        match (&lnd.rest_address, &lnd.address) {
+            (Some(rest), _) => Ok(Arc::new(LndRest::new(LndConfig::new(rest.clone(), tls, macaroon)).map_err(setup)?)),
+            (None, Some(grpc)) => Ok(Arc::new(LndGrpc::new(LndConfig::new(grpc.clone(), tls, macaroon)).map_err(setup)?)),
+            (None, None) => Err(missing("set `rest_address` (REST) or `address` (gRPC)")),
+        }
+    }
+
+    fn open_lnbits(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn LightningBackend>, ClientError> {
+        let config_error = |message: String| ClientError::Config(ConfigError::Env { var: ENV_LNBITS_ADMIN_KEY.into(), message });
+        let lnbits = self.wallet.lnbits.as_ref().ok_or_else(|| config_error("`kind = \"lnbits\"` needs a [wallet.lnbits] section with `url`".into()))?;
+        let key = match env(ENV_LNBITS_ADMIN_KEY).filter(|v| !v.trim().is_empty()) {
+            Some(key) => key,
+            None => {
+                let path = lnbits.admin_key_file.as_ref().ok_or_else(|| config_error("the lnbits wallet needs its admin key in this variable or in `[wallet.lnbits] admin_key_file`".into()))?;
+                std::fs::read_to_string(path).map_err(|source| ClientError::Config(ConfigError::Io { path: path.clone(), source }))?
+            }
+        };
+        let key = key.trim();
+        let wallet = l402_lightning::lnbits::LnbitsBackend::new(&lnbits.url, key, Some(key)).map_err(|e| config_error(e.to_string()))?;
+        Ok(Arc::new(wallet))
     }
 
     /// The `nwc` wallet's URI: [`ENV_NWC_URI`] from `env`, else the content of

@@ -107,7 +107,7 @@ fn bad_values_name_their_key() {
     assert!(err.to_string().contains("unknown network"), "{err}");
     let err = ClientConfig::from_toml("[budget]\ndaily_sat = \"lots\"\n", None).unwrap_err();
     assert!(err.to_string().contains("budget.daily_sat"), "{err}");
-    let err = ClientConfig::from_toml("[wallet]\nkind = \"lnd\"\n", None).unwrap_err();
+    let err = ClientConfig::from_toml("[wallet]\nkind = \"phoenixd\"\n", None).unwrap_err();
     assert!(err.to_string().contains("wallet.kind"), "{err}");
     let err = ClientConfig::from_toml("[budget\n", None).unwrap_err();
     assert!(matches!(err, ConfigError::Invalid { .. }), "{err:?}");
@@ -176,4 +176,30 @@ fn the_dev_wallet_is_found_through_its_connection_file() {
     )
     .unwrap();
     assert!(c.open_wallet().is_ok());
+}
+
+#[test]
+fn lnd_and_lnbits_wallets_parse_and_report_missing_credentials() {
+    let c = ClientConfig::from_toml(
+        "[wallet]\nkind = \"lnd\"\n[wallet.lnd]\nrest_address = \"127.0.0.1:8080\"\nmacaroon_path = \"/nonexistent/admin.macaroon\"\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(c.wallet.kind, WalletKind::Lnd);
+    let err = c.open_wallet().err().expect("a missing macaroon file must fail");
+    assert!(err.to_string().contains("admin.macaroon"), "{err}");
+
+    let c = ClientConfig::from_toml("[wallet]\nkind = \"lnbits\"\n[wallet.lnbits]\nurl = \"http://127.0.0.1:5000\"\n", None).unwrap();
+    assert_eq!(c.wallet.kind, WalletKind::Lnbits);
+    let err = match c.open_wallet() {
+        Err(e) => e.to_string(),
+        Ok(_) => String::new(),
+    };
+    // Either the environment provides a key (then the wallet opens) or the error names where
+    // the key must come from.
+    if std::env::var(super::ENV_LNBITS_ADMIN_KEY).is_err() {
+        assert!(err.contains("L402_LNBITS_ADMIN_KEY") && err.contains("admin_key_file"), "{err}");
+    }
+    let bad = ClientConfig::from_toml("[wallet]\nkind = \"lnd\"\n[wallet.lnd]\nmacaroon_path = \"x\"\nbogus = 1\n", None);
+    assert!(bad.is_err());
 }
