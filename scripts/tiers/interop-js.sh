@@ -82,4 +82,4 @@ echo "PASS l402 serve ready on $BASE_URL (pid $SERVER_PID)"
 cd "$JS_DIR"
 export L402_BASE_URL=$BASE_URL L402_DATA_DIR=$DATA_DIR
 step "node tests (lsat-js, @getalby/lightning-tools)" 300 \
-  node --test --test-concurrency=1 --test-timeout=60000 --test-reporter=./reporter.mjs test/*.test.mjs
+  env L402_REPORT_LABEL=interop-js node --test --test-concurrency=1 --test-timeout=60000 --test-reporter=../reporter.mjs test/*.test.mjs

@@ -151,4 +151,4 @@ MCP_CMD_JSON=$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' "${M
 export MCP_CMD_JSON MCP_HTTP_URL SELLER_URL
 cd "$TS_DIR"
 step "node tests (@modelcontextprotocol/sdk: stdio + streamable HTTP)" 300 \
-  node --test --test-concurrency=1 --test-timeout=120000 --test-reporter=./reporter.mjs test/*.test.mjs
+  env L402_REPORT_LABEL=mcp-ts node --test --test-concurrency=1 --test-timeout=120000 --test-reporter=../reporter.mjs test/*.test.mjs

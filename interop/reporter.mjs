@@ -38,7 +38,9 @@ export default async function* reporter(source) {
         break;
     }
   }
-  yield `mcp-ts: ${passed} passed, ${failed} failed\n`;
+  // The tier's name, from its script (or `npm test`'s package name).
+  const label = process.env.L402_REPORT_LABEL ?? process.env.npm_package_name ?? 'tests';
+  yield `${label}: ${passed} passed, ${failed} failed\n`;
 }
 
 const indent = (s) => s.replace(/^(?=.)/gm, '    ');
