@@ -567,23 +567,42 @@ price_sat = 1
     .unwrap();
     let fetch = |city: &str| {
         Command::new(&env.l402_bin)
-            .args(["fetch", "--json", &format!("{base}/api/weather?city={city}")])
+            .args([
+                "fetch",
+                "--json",
+                &format!("{base}/api/weather?city={city}"),
+            ])
             .env("L402_CLIENT_CONFIG", &client_config)
             .env("L402_DATA_DIR", &client_dir)
             .output()
             .unwrap()
     };
     let out = fetch("Lima");
-    assert!(out.status.success(), "l402 fetch failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "l402 fetch failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["status"], 200);
     assert_eq!(json["paid"]["amount_sat"], 3, "{json}");
     let paid_hash = PaymentHash::from_hex(json["paid"]["payment_hash"].as_str().unwrap()).unwrap();
-    assert!(matches!(bob.invoice_state(&paid_hash).await.unwrap(), InvoiceState::Settled { .. }));
+    assert!(matches!(
+        bob.invoice_state(&paid_hash).await.unwrap(),
+        InvoiceState::Settled { .. }
+    ));
     let out = fetch("Quito");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((json["status"].as_u64(), json["reused_token"].as_bool()), (Some(200), Some(true)), "{json}");
-    step(api, "l402 fetch pays bob from alice (real LND), then reuses the token", t);
+    assert_eq!(
+        (json["status"].as_u64(), json["reused_token"].as_bool()),
+        (Some(200), Some(true)),
+        "{json}"
+    );
+    step(
+        api,
+        "l402 fetch pays bob from alice (real LND), then reuses the token",
+        t,
+    );
 
     // gRPC through the proxy: payment required as a gRPC error, pay, retry with `macaroon`.
     let t = Instant::now();

@@ -379,30 +379,64 @@ impl ClientConfig {
 
     fn open_lnd(&self) -> Result<Arc<dyn LightningBackend>, ClientError> {
         use l402_lightning::lnd::{CredentialSource, LndConfig, LndGrpc, LndRest};
-        let missing = |message: &str| ClientError::Config(ConfigError::Env { var: "[wallet.lnd]".into(), message: message.into() });
-        let lnd = self.wallet.lnd.as_ref().ok_or_else(|| missing("`kind = \"lnd\"` needs a [wallet.lnd] section"))?;
+        let missing = |message: &str| {
+            ClientError::Config(ConfigError::Env {
+                var: "[wallet.lnd]".into(),
+                message: message.into(),
+            })
+        };
+        let lnd = self
+            .wallet
+            .lnd
+            .as_ref()
+            .ok_or_else(|| missing("`kind = \"lnd\"` needs a [wallet.lnd] section"))?;
         let tls = lnd.tls_cert_path.clone().map(CredentialSource::Path);
         let macaroon = CredentialSource::Path(lnd.macaroon_path.clone());
-        let setup = |e: l402_lightning::lnd::LndSetupError| ClientError::Config(ConfigError::Env { var: "[wallet.lnd]".into(), message: e.to_string() });
+        let setup = |e: l402_lightning::lnd::LndSetupError| {
+            ClientError::Config(ConfigError::Env {
+                var: "[wallet.lnd]".into(),
+                message: e.to_string(),
+            })
+        };
         match (&lnd.rest_address, &lnd.address) {
-            (Some(rest), _) => Ok(Arc::new(LndRest::new(LndConfig::new(rest.clone(), tls, macaroon)).map_err(setup)?)),
-            (None, Some(grpc)) => Ok(Arc::new(LndGrpc::new(LndConfig::new(grpc.clone(), tls, macaroon)).map_err(setup)?)),
+            (Some(rest), _) => Ok(Arc::new(
+                LndRest::new(LndConfig::new(rest.clone(), tls, macaroon)).map_err(setup)?,
+            )),
+            (None, Some(grpc)) => Ok(Arc::new(
+                LndGrpc::new(LndConfig::new(grpc.clone(), tls, macaroon)).map_err(setup)?,
+            )),
             (None, None) => Err(missing("set `rest_address` (REST) or `address` (gRPC)")),
         }
     }
 
-    fn open_lnbits(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn LightningBackend>, ClientError> {
-        let config_error = |message: String| ClientError::Config(ConfigError::Env { var: ENV_LNBITS_ADMIN_KEY.into(), message });
-        let lnbits = self.wallet.lnbits.as_ref().ok_or_else(|| config_error("`kind = \"lnbits\"` needs a [wallet.lnbits] section with `url`".into()))?;
+    fn open_lnbits(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Arc<dyn LightningBackend>, ClientError> {
+        let config_error = |message: String| {
+            ClientError::Config(ConfigError::Env {
+                var: ENV_LNBITS_ADMIN_KEY.into(),
+                message,
+            })
+        };
+        let lnbits = self.wallet.lnbits.as_ref().ok_or_else(|| {
+            config_error("`kind = \"lnbits\"` needs a [wallet.lnbits] section with `url`".into())
+        })?;
         let key = match env(ENV_LNBITS_ADMIN_KEY).filter(|v| !v.trim().is_empty()) {
             Some(key) => key,
             None => {
                 let path = lnbits.admin_key_file.as_ref().ok_or_else(|| config_error("the lnbits wallet needs its admin key in this variable or in `[wallet.lnbits] admin_key_file`".into()))?;
-                std::fs::read_to_string(path).map_err(|source| ClientError::Config(ConfigError::Io { path: path.clone(), source }))?
+                std::fs::read_to_string(path).map_err(|source| {
+                    ClientError::Config(ConfigError::Io {
+                        path: path.clone(),
+                        source,
+                    })
+                })?
             }
         };
         let key = key.trim();
-        let wallet = l402_lightning::lnbits::LnbitsBackend::new(&lnbits.url, key, Some(key)).map_err(|e| config_error(e.to_string()))?;
+        let wallet = l402_lightning::lnbits::LnbitsBackend::new(&lnbits.url, key, Some(key))
+            .map_err(|e| config_error(e.to_string()))?;
         Ok(Arc::new(wallet))
     }
 

@@ -186,10 +186,17 @@ fn lnd_and_lnbits_wallets_parse_and_report_missing_credentials() {
     )
     .unwrap();
     assert_eq!(c.wallet.kind, WalletKind::Lnd);
-    let err = c.open_wallet().err().expect("a missing macaroon file must fail");
+    let err = c
+        .open_wallet()
+        .err()
+        .expect("a missing macaroon file must fail");
     assert!(err.to_string().contains("admin.macaroon"), "{err}");
 
-    let c = ClientConfig::from_toml("[wallet]\nkind = \"lnbits\"\n[wallet.lnbits]\nurl = \"http://127.0.0.1:5000\"\n", None).unwrap();
+    let c = ClientConfig::from_toml(
+        "[wallet]\nkind = \"lnbits\"\n[wallet.lnbits]\nurl = \"http://127.0.0.1:5000\"\n",
+        None,
+    )
+    .unwrap();
     assert_eq!(c.wallet.kind, WalletKind::Lnbits);
     let err = match c.open_wallet() {
         Err(e) => e.to_string(),
@@ -198,8 +205,14 @@ fn lnd_and_lnbits_wallets_parse_and_report_missing_credentials() {
     // Either the environment provides a key (then the wallet opens) or the error names where
     // the key must come from.
     if std::env::var(super::ENV_LNBITS_ADMIN_KEY).is_err() {
-        assert!(err.contains("L402_LNBITS_ADMIN_KEY") && err.contains("admin_key_file"), "{err}");
+        assert!(
+            err.contains("L402_LNBITS_ADMIN_KEY") && err.contains("admin_key_file"),
+            "{err}"
+        );
     }
-    let bad = ClientConfig::from_toml("[wallet]\nkind = \"lnd\"\n[wallet.lnd]\nmacaroon_path = \"x\"\nbogus = 1\n", None);
+    let bad = ClientConfig::from_toml(
+        "[wallet]\nkind = \"lnd\"\n[wallet.lnd]\nmacaroon_path = \"x\"\nbogus = 1\n",
+        None,
+    );
     assert!(bad.is_err());
 }
