@@ -41,6 +41,8 @@ pub enum Command {
     Receipts(receipts::ReceiptsArgs),
     /// Budget limits, spent and remaining.
     Budget(buyer::ClientOptions),
+    /// Revoke (or with --undo restore) a token the proxy minted.
+    Revoke(crate::revoke::RevokeArgs),
     /// MCP server (stdio, or streamable HTTP with --http) so an LLM agent can buy resources
     /// within the budget.
     Mcp(crate::mcp::McpArgs),
@@ -80,6 +82,7 @@ pub async fn dispatch(command: Command, verbose: u8) -> anyhow::Result<u8> {
         Command::Wallet(WalletCommand::Serve(args)) => wallet::serve(args).await,
         Command::Demo => crate::demo::run().await,
         Command::Mcp(args) => crate::mcp::run(args).await,
+        Command::Revoke(args) => crate::revoke::run(args),
         Command::Fetch(args) => fetch::run(args, verbose).await,
         Command::Tokens(command) => tokens::run(command).await,
         Command::Receipts(args) => receipts::run(args).await,

@@ -7,6 +7,7 @@ mod cli;
 mod demo;
 mod exit;
 mod mcp;
+mod revoke;
 mod serve;
 mod wallet;
 

@@ -344,3 +344,60 @@ fn demo_runs_the_whole_flow_and_exits_0() {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revoking_a_token_takes_effect_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_proc, base) = serve(dir.path(), &[]).await;
+    let data = dir.path().join("data");
+    let wallet = DevWalletClient::from_data_dir(&data).unwrap();
+    let url = format!("{base}/api/weather?city=Kyiv");
+    let token = buy(&wallet, &url).await;
+    let r = get_with(&url, &token).await;
+    assert_eq!(r.status(), 200);
+    // The upstream-facing token id is what an operator revokes.
+    let revoke = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_l402"));
+        cmd.arg("revoke").args(extra).arg("--data-dir").arg(&data);
+        cmd.output().unwrap()
+    };
+    let id = {
+        let mac = l402_core::macaroon::Macaroon::decode_v2(&token.macaroon).unwrap();
+        l402_core::identifier::Identifier::decode(mac.identifier())
+            .unwrap()
+            .token_id
+            .to_hex()
+    };
+    let out = revoke(&[&id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started = Instant::now();
+    loop {
+        let r = get_with(&url, &token).await;
+        if r.status() == 402 {
+            assert_eq!(
+                r.json::<serde_json::Value>().await.unwrap()["reason"],
+                "revoked"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "revocation not applied within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(revoke(&[&id, "--undo"]).status.success());
+    let started = Instant::now();
+    while get_with(&url, &token).await.status() != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "un-revocation not applied within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(revoke(&["not-hex"]).status.code(), Some(2));
+}

@@ -30,6 +30,13 @@ impl RevocationSet {
             Err(poisoned) => poisoned.into_inner().remove(id),
         }
     }
+    /// Replaces the whole set (e.g. with what the store holds now).
+    pub fn replace_all(&self, ids: HashSet<TokenId>) {
+        match self.0.write() {
+            Ok(mut set) => *set = ids,
+            Err(poisoned) => *poisoned.into_inner() = ids,
+        }
+    }
     /// Number of revoked ids.
     pub fn len(&self) -> usize {
         self.0

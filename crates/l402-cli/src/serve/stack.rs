@@ -21,6 +21,9 @@ use super::readiness::BackendReadiness;
 use super::{backends, recorder, zero_config};
 use crate::exit;
 
+/// How often the proxy re-reads revocations from the store.
+const REVOCATION_REFRESH: Duration = Duration::from_secs(2);
+
 /// What to start.
 #[derive(Debug, Clone, Default)]
 pub struct StackOptions {
@@ -145,6 +148,7 @@ impl Stack {
             );
         }
 
+        recorder::refresh_revocations(store.clone(), revocations.clone(), REVOCATION_REFRESH);
         let paywall = Paywall::new(keys, backend.clone(), revocations)
             .with_observer(recorder::start(store.clone()));
         recorder::watch_settlements(backend.clone(), store);
