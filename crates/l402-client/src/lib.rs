@@ -37,6 +37,7 @@ mod recover;
 mod request;
 pub mod scope;
 mod single_flight;
+pub use single_flight::ScopeLocks;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod token;

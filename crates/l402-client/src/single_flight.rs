@@ -9,13 +9,13 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// One async lock per scope key, created on demand and dropped when nobody holds or awaits it.
 #[derive(Debug, Default)]
-pub(crate) struct ScopeLocks {
+pub struct ScopeLocks {
     locks: StdMutex<HashMap<String, Weak<Mutex<()>>>>,
 }
 
 impl ScopeLocks {
     /// Waits for the turn of `scope`; the turn ends when the guard is dropped.
-    pub(crate) async fn lock(&self, scope: &str) -> OwnedMutexGuard<()> {
+    pub async fn lock(&self, scope: &str) -> OwnedMutexGuard<()> {
         let lock = {
             // The map only holds weak pointers; a panic while holding it leaves it consistent.
             let mut map = self.locks.lock().unwrap_or_else(PoisonError::into_inner);

@@ -35,7 +35,6 @@ mod error;
 mod report;
 mod server;
 mod transport;
-mod turns;
 
 pub use body::DEFAULT_MAX_BODY_BYTES;
 pub use error::McpError;

@@ -20,7 +20,7 @@ use crate::report::{
     BudgetLeft, BudgetReport, ErrorReport, FetchReport, PaymentReport, ReceiptReport,
     ReceiptsReport, TokenReport, TokensReport, WindowReport, classify, json_result, limit_text,
 };
-use crate::turns::ScopeTurns;
+use l402_client::ScopeLocks;
 
 /// The tool that fetches a URL and pays within the budget.
 pub const TOOL_FETCH: &str = "l402_fetch";
@@ -125,7 +125,7 @@ pub struct L402McpServer {
 #[derive(Default)]
 struct State {
     capped: Mutex<HashMap<u64, Arc<L402Client>>>,
-    turns: ScopeTurns,
+    turns: ScopeLocks,
 }
 
 impl fmt::Debug for L402McpServer {
@@ -306,7 +306,7 @@ impl L402McpServer {
             }
         };
         let outcome = {
-            let _turn = self.state.turns.take(&target.scope).await;
+            let _turn = self.state.turns.lock(&target.scope).await;
             client.execute(spec).await
         };
         let mut paid = match outcome {
