@@ -64,6 +64,53 @@ mod wire;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Implements [`LightningBackend`](crate::LightningBackend) for an LND client type holding
+/// `core: Arc<Core>`: REST and gRPC differ only in the transport inside the core.
+macro_rules! backend_via_core {
+    ($ty:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::LightningBackend for $ty {
+            async fn create_invoice(
+                &self,
+                req: $crate::CreateInvoice,
+            ) -> Result<$crate::CreatedInvoice, $crate::BackendError> {
+                self.core.create_invoice(req).await
+            }
+            async fn invoice_state(
+                &self,
+                hash: &l402_core::PaymentHash,
+            ) -> Result<$crate::InvoiceState, $crate::BackendError> {
+                self.core.invoice_state(hash).await
+            }
+            async fn subscribe_settlements(
+                &self,
+            ) -> Result<
+                Option<tokio::sync::broadcast::Receiver<$crate::Settlement>>,
+                $crate::BackendError,
+            > {
+                self.core.subscribe_settlements().await.map(Some)
+            }
+            async fn pay_invoice(
+                &self,
+                bolt11: &str,
+                opts: $crate::PayOptions,
+            ) -> Result<$crate::PaymentResult, $crate::BackendError> {
+                self.core.pay_invoice(bolt11, opts).await
+            }
+            async fn payment_state(
+                &self,
+                hash: &l402_core::PaymentHash,
+            ) -> Result<$crate::PaymentState, $crate::BackendError> {
+                self.core.payment_state(hash).await
+            }
+            async fn node_info(&self) -> Result<$crate::NodeInfo, $crate::BackendError> {
+                self.core.node_info().await
+            }
+        }
+    };
+}
+pub(crate) use backend_via_core;
+
 pub use credentials::{CredentialSource, Macaroon, PinnedCert};
 pub use grpc::LndGrpc;
 pub use rest::LndRest;

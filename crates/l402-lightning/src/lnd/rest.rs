@@ -9,7 +9,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE;
 use http::Method;
 use l402_core::PaymentHash;
-use tokio::sync::broadcast;
 
 use super::api::{Failure, LndApi, MsgStream, RpcStatus};
 use super::core::Core;
@@ -17,10 +16,6 @@ use super::credentials::{Macaroon, PinnedCert};
 use super::transport::{Lines, Transport};
 use super::wire::{AddInvoice, AddInvoiceResponse, GetInfo, Invoice, Payment, SendPayment};
 use super::{LndConfig, LndSetupError};
-use crate::backend::{
-    CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
-    PaymentResult, PaymentState, Settlement,
-};
 use crate::error::BackendError;
 
 /// An LND node over its REST API. Cheap to clone (clones share the connection pool and the
@@ -67,38 +62,7 @@ impl LndRest {
     }
 }
 
-#[async_trait]
-impl LightningBackend for LndRest {
-    async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError> {
-        self.core.create_invoice(req).await
-    }
-
-    async fn invoice_state(&self, hash: &PaymentHash) -> Result<InvoiceState, BackendError> {
-        self.core.invoice_state(hash).await
-    }
-
-    async fn subscribe_settlements(
-        &self,
-    ) -> Result<Option<broadcast::Receiver<Settlement>>, BackendError> {
-        self.core.subscribe_settlements().await.map(Some)
-    }
-
-    async fn pay_invoice(
-        &self,
-        bolt11: &str,
-        opts: PayOptions,
-    ) -> Result<PaymentResult, BackendError> {
-        self.core.pay_invoice(bolt11, opts).await
-    }
-
-    async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {
-        self.core.payment_state(hash).await
-    }
-
-    async fn node_info(&self) -> Result<NodeInfo, BackendError> {
-        self.core.node_info().await
-    }
-}
+super::backend_via_core!(LndRest);
 
 /// The REST routes behind [`LndApi`].
 struct RestApi {

@@ -22,7 +22,6 @@ use http::Uri;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use l402_core::PaymentHash;
-use tokio::sync::broadcast;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -36,10 +35,6 @@ use super::core::{Core, unreachable_at};
 use super::credentials::{Macaroon, PinnedCert};
 use super::wire::{AddInvoiceResponse, Chain, GetInfo, Invoice, Payment};
 use super::{LndConfig, LndSetupError, tls, transport::error_chain};
-use crate::backend::{
-    CreateInvoice, CreatedInvoice, InvoiceState as BackendInvoiceState, LightningBackend, NodeInfo,
-    PayOptions, PaymentResult, PaymentState, Settlement,
-};
 use crate::error::BackendError;
 
 /// An LND node over gRPC. Cheap to clone (clones share the HTTP/2 connection and the
@@ -116,38 +111,7 @@ impl LndGrpc {
     }
 }
 
-#[async_trait]
-impl LightningBackend for LndGrpc {
-    async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError> {
-        self.core.create_invoice(req).await
-    }
-
-    async fn invoice_state(&self, hash: &PaymentHash) -> Result<BackendInvoiceState, BackendError> {
-        self.core.invoice_state(hash).await
-    }
-
-    async fn subscribe_settlements(
-        &self,
-    ) -> Result<Option<broadcast::Receiver<Settlement>>, BackendError> {
-        self.core.subscribe_settlements().await.map(Some)
-    }
-
-    async fn pay_invoice(
-        &self,
-        bolt11: &str,
-        opts: PayOptions,
-    ) -> Result<PaymentResult, BackendError> {
-        self.core.pay_invoice(bolt11, opts).await
-    }
-
-    async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {
-        self.core.payment_state(hash).await
-    }
-
-    async fn node_info(&self) -> Result<NodeInfo, BackendError> {
-        self.core.node_info().await
-    }
-}
+crate::lnd::backend_via_core!(LndGrpc);
 
 /// Adds the hex macaroon as `macaroon` metadata (a secret: marked sensitive).
 #[derive(Clone)]
