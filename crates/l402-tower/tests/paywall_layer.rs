@@ -143,6 +143,8 @@ async fn challenge_pay_and_pass() {
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
     assert_eq!(challenges.len(), 2);
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    assert_eq!(headers["access-control-expose-headers"], "WWW-Authenticate");
     assert!(
         challenges[0].starts_with("LSAT macaroon=\"")
             && challenges[1].starts_with("L402 macaroon=\"")
