@@ -92,6 +92,9 @@ pub(crate) fn payment_required(
             headers.append(WWW_AUTHENTICATE, v);
         }
     }
+    // As Aperture does: a browser client on another origin (e.g. a web page using Alby) must be
+    // able to read the challenge. The answer holds nothing but a fresh invoice and macaroon.
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     headers.insert(
         "access-control-expose-headers",
         HeaderValue::from_static("WWW-Authenticate"),
