@@ -112,6 +112,15 @@ ctl btcctl generate 6 >/dev/null
 active() { [ "$(lncli "$1" listchannels | json 'sum(1 for c in d["channels"] if c["active"])')" -ge 1 ]; }
 poll 120 "alice's channel active" active alice
 poll 120 "bob's channel active" active bob
+# "Active" can come before the channel carries payments (channel_ready and policies still
+# propagating, slower on a loaded machine): wait until a real 1-sat payment goes through.
+probe() {
+  local inv
+  inv=$(lncli bob addinvoice --amt 1 | json 'd["payment_request"]') || return 1
+  timeout 30 "$CTL" "$WORK" lncli alice payinvoice --force --pay_req="$inv" >/dev/null 2>&1 || true
+  [ "$(lncli bob listinvoices | json 'sum(1 for i in d["invoices"] if i["state"] == "SETTLED")')" -ge 1 ]
+}
+poll 120 "a 1-sat probe payment alice -> bob" probe
 echo "PASS regtest network ready ($(( $(date +%s) - T_NET ))s): alice → bob 1000000 sat"
 
 # 5. The Rust tier tests.
