@@ -455,7 +455,7 @@ kind = "lnd"
 address = "{grpc}"
 {rest}
 tls_cert_path = "{cert}"
-macaroon_path = "{mac}"
+{mac}
 
 [[services]]
 name = "weather"
@@ -477,7 +477,11 @@ price_sat = 1
                 Api::Grpc => String::new(),
             },
             cert = env.bob_cert.display(),
-            mac = env.bob_invoice_macaroon.display(),
+            // REST run: the macaroon as hex from the environment; gRPC run: from its file.
+            mac = match api {
+                Api::Rest => "macaroon = { env = \"L402_TEST_BOB_MACAROON_HEX\" }".to_owned(),
+                Api::Grpc => format!("macaroon_path = \"{}\"", env.bob_invoice_macaroon.display()),
+            },
         ),
     )
     .unwrap();
@@ -490,6 +494,10 @@ price_sat = 1
         .arg(dir.path().join("data"))
         .env_remove("L402_CONFIG")
         .env_remove("L402_DATA_DIR")
+        .env(
+            "L402_TEST_BOB_MACAROON_HEX",
+            hex::encode(std::fs::read(&env.bob_invoice_macaroon).unwrap()),
+        )
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())

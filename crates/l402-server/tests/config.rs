@@ -460,3 +460,25 @@ fn the_example_in_config_md_parses() {
         ("weather", 100_000)
     );
 }
+
+#[test]
+fn lnd_macaroon_from_a_file_or_text_exactly_one() {
+    let base = "[backend]\nkind = \"lnd\"\n[backend.lnd]\naddress = \"127.0.0.1:10009\"\n";
+    let check = |extra: &str| {
+        l402_server::Config::from_toml(&format!("{base}{extra}"), None).and_then(|c| c.check())
+    };
+    assert!(check("macaroon = { env = \"LND_MACAROON_HEX\" }\n").is_ok());
+    assert!(check("macaroon = { env = \"M\" }\ntls_cert = { env = \"C\" }\n").is_ok());
+    let both = check("macaroon = { env = \"M\" }\nmacaroon_path = \"/x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        both.contains("backend.lnd.macaroon") && both.contains("not both"),
+        "{both}"
+    );
+    let neither = check("").unwrap_err().to_string();
+    assert!(
+        neither.contains("macaroon_path") && neither.contains("required"),
+        "{neither}"
+    );
+}

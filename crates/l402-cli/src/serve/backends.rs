@@ -101,13 +101,36 @@ fn lnd_backend(config: &BackendConfig) -> anyhow::Result<Selected> {
             "`kind = \"lnd\"` needs a `[backend.lnd]` section",
         )
     })?;
-    let lnd_config = |address: &str| {
-        LndConfig::new(
-            address,
-            lnd.tls_cert_path.clone().map(CredentialSource::Path),
-            CredentialSource::Path(lnd.macaroon_path.clone()),
-        )
+    // Text credentials: PEM stays bytes; otherwise hex if it is hex, else base64.
+    let text_source = |key: &str, source: &l402_server::config::SecretSource| {
+        let text = source
+            .resolve()
+            .map_err(|e| exit::with_code(exit::BAD_INPUT, format!("[backend.lnd] {key}: {e}")))?;
+        let text = text.trim();
+        Ok::<_, anyhow::Error>(if text.starts_with("-----BEGIN") {
+            CredentialSource::Bytes(text.as_bytes().to_vec())
+        } else if text.len().is_multiple_of(2) && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            CredentialSource::Hex(text.to_owned())
+        } else {
+            CredentialSource::Base64(text.to_owned())
+        })
     };
+    let tls_cert = match (&lnd.tls_cert_path, &lnd.tls_cert) {
+        (Some(path), _) => Some(CredentialSource::Path(path.clone())),
+        (None, Some(source)) => Some(text_source("tls_cert", source)?),
+        (None, None) => None,
+    };
+    let macaroon = match (&lnd.macaroon_path, &lnd.macaroon) {
+        (Some(path), _) => CredentialSource::Path(path.clone()),
+        (None, Some(source)) => text_source("macaroon", source)?,
+        (None, None) => {
+            return Err(exit::with_code(
+                exit::BAD_INPUT,
+                "[backend.lnd] needs `macaroon_path` or `macaroon`",
+            ));
+        }
+    };
+    let lnd_config = |address: &str| LndConfig::new(address, tls_cert.clone(), macaroon.clone());
     let bad = |e: l402_lightning::lnd::LndSetupError| {
         exit::with_code(exit::BAD_INPUT, format!("[backend.lnd]: {e}"))
     };

@@ -102,10 +102,16 @@ pub struct LndBackendConfig {
     /// 8080). When set, the proxy talks to LND over REST instead of gRPC at `address`.
     #[serde(default)]
     pub rest_address: Option<String>,
-    /// LND's `tls.cert`, pinned. Unset: the system's web PKI roots are used.
+    /// LND's `tls.cert`, pinned. Unset (and no `tls_cert`): the system's web PKI roots are used.
     pub tls_cert_path: Option<PathBuf>,
+    /// LND's `tls.cert` as PEM, hex or base64 text from `{ env = "VAR" }` (or inline), instead
+    /// of `tls_cert_path`.
+    pub tls_cert: Option<SecretSource>,
     /// An `invoice.macaroon` (binary file, or a text file with its hex or base64).
-    pub macaroon_path: PathBuf,
+    pub macaroon_path: Option<PathBuf>,
+    /// The macaroon as hex or base64 from `{ env = "VAR" }` or `{ file = "..." }`, instead of
+    /// `macaroon_path`. Exactly one of the two is required.
+    pub macaroon: Option<SecretSource>,
 }
 
 /// `[backend.lnbits]`.

@@ -221,7 +221,13 @@ impl Config {
         }
         if let Some(lnd) = self.backend.lnd.as_mut() {
             fix_opt(&mut lnd.tls_cert_path);
-            fix(&mut lnd.macaroon_path);
+            fix_opt(&mut lnd.macaroon_path);
+            if let Some(m) = lnd.macaroon.as_mut() {
+                fix_secret(m);
+            }
+            if let Some(t) = lnd.tls_cert.as_mut() {
+                fix_secret(t);
+            }
         }
         if let Some(cln) = self.backend.cln.as_mut() {
             fix_opt(&mut cln.ca_cert_path);

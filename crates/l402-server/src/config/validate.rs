@@ -167,7 +167,18 @@ fn check_backend(c: &mut Checker<'_>) {
                 if let Some(cert) = &lnd.tls_cert_path {
                     c.readable_file(&with(&base, &[k("tls_cert_path")]), cert);
                 }
-                c.readable_file(&with(&base, &[k("macaroon_path")]), &lnd.macaroon_path);
+                if lnd.tls_cert_path.is_some() && lnd.tls_cert.is_some() {
+                    c.error(
+                        &with(&base, &[k("tls_cert")]),
+                        "set `tls_cert_path` or `tls_cert`, not both",
+                    );
+                }
+                match (&lnd.macaroon_path, &lnd.macaroon) {
+                    (Some(path), None) => c.readable_file(&with(&base, &[k("macaroon_path")]), path),
+                    (None, Some(_)) => {}
+                    (Some(_), Some(_)) => c.error(&with(&base, &[k("macaroon")]), "set `macaroon_path` or `macaroon`, not both"),
+                    (None, None) => c.error(&with(&base, &[k("macaroon_path")]), "a macaroon is required: `macaroon_path` (file) or `macaroon` (hex or base64 from env or file)"),
+                }
             }
         }
         BackendKind::Lnbits => {
