@@ -53,37 +53,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fail() { echo "FAIL $*" >&2; exit 1; }
+. "$ROOT/scripts/lib/tier-common.sh"
 pass() { echo "PASS $*"; SUMMARY+=("PASS $*"); }
 skip() { echo "SKIP $*"; SKIPS+=("$*"); }
-ctl() { "$CTL" "$WORK" "$@"; }
-lncli() { ctl lncli "$@"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {'d': d}))" "$1"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
-step() {
-  local name=$1 secs=$2
-  shift 2
-  echo "---- $name"
-  local t=$(date +%s)
-  if timeout --kill-after=10 "$secs" "$@"; then
-    echo "PASS $name ($(( $(date +%s) - t ))s)"
-  else
-    local rc=$?
-    [ "$rc" -eq 124 ] && echo "(timed out after ${secs}s)"
-    fail "$name (exit $rc)"
-  fi
-}
-
-poll() {
-  local secs=$1 what=$2
-  shift 2
-  local deadline=$(( $(date +%s) + secs ))
-  until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || fail "timed out after ${secs}s: $what"
-    sleep 1
-  done
-}
 
 # http_code URL [CURL ARGS...]: the status code (000 when nothing answers).
 http_code() { local u=$1; shift; curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" "$u" || true; }
