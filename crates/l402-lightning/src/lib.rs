@@ -19,6 +19,8 @@ pub mod error;
 pub mod lnbits;
 #[cfg(feature = "lnd")]
 pub mod lnd;
+#[cfg(any(feature = "lnd", feature = "cln"))]
+mod node_http;
 #[cfg(feature = "nwc")]
 pub mod nwc;
 #[cfg(any(feature = "lnd", feature = "cln"))]

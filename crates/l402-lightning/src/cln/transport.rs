@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -16,11 +15,12 @@ use serde::de::DeserializeOwned;
 
 use super::{BACKEND_NAME, ClnConfig, ClnSetupError, tls};
 use crate::error::BackendError;
+use crate::node_http::{error_chain, read_body};
 
 /// The header CLNRest reads the rune from.
 const RUNE_HEADER: &str = "rune";
 /// The longest response body accepted.
-const MAX_BODY: usize = 16 << 20;
+use crate::node_http::MAX_BODY;
 
 /// A JSON-RPC error as CLNRest relays it, with the HTTP status it came with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +148,7 @@ impl Transport {
                 .await
                 .map_err(|e| Failure::Backend(self.transport_error(&e)))?;
             let status = resp.status();
-            let bytes = read_body(resp.into_body()).await.map_err(|e| {
+            let bytes = read_body(resp.into_body(), MAX_BODY).await.map_err(|e| {
                 Failure::Backend(self.unreachable(format!("reading the answer: {e}")))
             })?;
             if status.is_success() {
@@ -224,34 +224,6 @@ fn normalize_url(url: &str) -> Result<String, ClnSetupError> {
         ));
     }
     Ok(with_scheme)
-}
-
-async fn read_body(mut body: Incoming) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| error_chain(&e))?;
-        if let Ok(data) = frame.into_data() {
-            out.extend_from_slice(&data);
-            if out.len() > MAX_BODY {
-                return Err(format!("answer exceeds {MAX_BODY} bytes"));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// `e: its source: its source…`, without repeats.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let s = err.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -18,13 +18,14 @@ use super::api::{Failure, RpcStatus};
 use super::credentials::{Macaroon, PinnedCert};
 use super::{BACKEND_NAME, LndSetupError, tls};
 use crate::error::BackendError;
+use crate::node_http::{error_chain, read_body};
 
 /// The header LND's REST gateway reads the macaroon from.
 const MACAROON_HEADER: &str = "grpc-metadata-macaroon";
 /// The longest line accepted in a streamed response (an invoice or payment is a few KiB).
 const MAX_LINE: usize = 4 << 20;
 /// The longest unary response body accepted.
-const MAX_BODY: usize = 16 << 20;
+use crate::node_http::MAX_BODY;
 
 /// One line of a streamed response: `{"result": …}` or `{"error": …}`.
 #[derive(Debug, Deserialize)]
@@ -254,20 +255,6 @@ impl Lines {
     }
 }
 
-async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| error_chain(&e))?;
-        if let Ok(data) = frame.into_data() {
-            out.extend_from_slice(&data);
-            if out.len() > limit {
-                return Err(format!("answer exceeds {limit} bytes"));
-            }
-        }
-    }
-    Ok(out)
-}
-
 fn rpc_status(status: StatusCode, body: &[u8]) -> RpcStatus {
     let mut s = serde_json::from_slice::<RpcStatus>(body).unwrap_or_else(|_| RpcStatus {
         code: 0,
@@ -281,20 +268,6 @@ fn rpc_status(status: StatusCode, body: &[u8]) -> RpcStatus {
     }
     s.http = status.as_u16();
     s
-}
-
-/// `e: its source: its source…`, without repeats.
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let s = err.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

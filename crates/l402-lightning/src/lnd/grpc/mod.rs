@@ -34,8 +34,9 @@ use super::api::{Failure, LndApi, MsgStream, RpcStatus};
 use super::core::{Core, unreachable_at};
 use super::credentials::{Macaroon, PinnedCert};
 use super::wire::{AddInvoiceResponse, Chain, GetInfo, Invoice, Payment};
-use super::{LndConfig, LndSetupError, tls, transport::error_chain};
+use super::{LndConfig, LndSetupError, tls};
 use crate::error::BackendError;
+use crate::node_http::error_chain;
 
 /// An LND node over gRPC. Cheap to clone (clones share the HTTP/2 connection and the
 /// settlement stream, which stops when the last clone is dropped).
