@@ -85,28 +85,7 @@ L402=$TARGET_DIR/debug/l402
 
 # ---------------------------------------------------------------------------------------------
 # 2. btcd + alice + bob, alice → bob channel (the same sequence as scripts/tiers/lnd.sh).
-T_NET=$(date +%s)
-ctl init "$BIN" alice bob
-ctl start-btcd
-ctl start alice
-ctl start bob
-ADDR=$(lncli alice newaddress p2wkh | json 'd["address"]')
-ctl stop-btcd
-ctl start-btcd "$ADDR"
-step "mine 500 blocks" 120 bash -c '"$0" "$1" btcctl generate 500 >/dev/null' "$CTL" "$WORK"
-synced() { [ "$(lncli "$1" getinfo | json 'd["synced_to_chain"]')" = True ]; }
-funded() { [ "$(lncli alice walletbalance | json 'int(d["confirmed_balance"])')" -gt 100000000 ]; }
-poll 120 "alice synced" synced alice
-poll 120 "bob synced" synced bob
-poll 120 "alice funded" funded
-BOB_PK=$(lncli bob getinfo | json 'd["identity_pubkey"]')
-P2P_BOB=$(. "$WORK/env"; echo "$P2P_BOB")
-lncli alice connect "$BOB_PK@127.0.0.1:$P2P_BOB" >/dev/null
-lncli alice openchannel --node_key="$BOB_PK" --local_amt=1000000 >/dev/null
-ctl btcctl generate 6 >/dev/null
-active() { [ "$(lncli "$1" listchannels | json 'sum(1 for c in d["channels"] if c["active"])')" -ge 1 ]; }
-poll 120 "alice's channel active" active alice
-poll 120 "bob's channel active" active bob
+start_regtest_network "$BIN"
 pass "regtest network ($(( $(date +%s) - T_NET ))s): alice → bob 1000000 sat"
 . "$WORK/env"
 ALICE_MACDIR=$WORK/alice/data/chain/bitcoin/regtest

@@ -55,43 +55,8 @@ TARGET_DIR=$(cargo metadata --format-version 1 --no-deps --locked | json 'd["tar
 step "cargo test --no-run (lnd_tier)" 2400 \
   cargo test -p l402-lightning --features conformance --test lnd_tier --locked --no-run
 
-# 2. btcd, then alice and bob.
-T_NET=$(date +%s)
-ctl init "$BIN" alice bob
-ctl start-btcd
-ctl start alice
-ctl start bob
-
-# 3. Funds: btcd has no wallet and no generatetoaddress, so restart it mining to alice. 500
-#    blocks: segwit activates at 432 on btcd regtest, and coinbases mature after 100.
-ADDR=$(lncli alice newaddress p2wkh | json 'd["address"]')
-ctl stop-btcd
-ctl start-btcd "$ADDR"
-step "mine 500 blocks" 120 bash -c '"$0" "$1" btcctl generate 500 >/dev/null' "$CTL" "$WORK"
-synced() { [ "$(lncli "$1" getinfo | json 'd["synced_to_chain"]')" = True ]; }
-funded() { [ "$(lncli alice walletbalance | json 'int(d["confirmed_balance"])')" -gt 100000000 ]; }
-poll 120 "alice synced" synced alice
-poll 120 "bob synced" synced bob
-poll 120 "alice funded" funded
-
-# 4. The channel alice → bob (1 M sat), confirmed and active.
-BOB_PK=$(lncli bob getinfo | json 'd["identity_pubkey"]')
-P2P_BOB=$(. "$WORK/env"; echo "$P2P_BOB")
-lncli alice connect "$BOB_PK@127.0.0.1:$P2P_BOB" >/dev/null
-lncli alice openchannel --node_key="$BOB_PK" --local_amt=1000000 >/dev/null
-ctl btcctl generate 6 >/dev/null
-active() { [ "$(lncli "$1" listchannels | json 'sum(1 for c in d["channels"] if c["active"])')" -ge 1 ]; }
-poll 120 "alice's channel active" active alice
-poll 120 "bob's channel active" active bob
-# "Active" can come before the channel carries payments (channel_ready and policies still
-# propagating, slower on a loaded machine): wait until a real 1-sat payment goes through.
-probe() {
-  local inv
-  inv=$(lncli bob addinvoice --amt 1 | json 'd["payment_request"]') || return 1
-  timeout 30 "$CTL" "$WORK" lncli alice payinvoice --force --pay_req="$inv" >/dev/null 2>&1 || true
-  [ "$(lncli bob listinvoices | json 'sum(1 for i in d["invoices"] if i["state"] == "SETTLED")')" -ge 1 ]
-}
-poll 120 "a 1-sat probe payment alice -> bob" probe
+# 2-4. btcd, alice and bob, funds, and the alice → bob channel.
+start_regtest_network "$BIN"
 echo "PASS regtest network ready ($(( $(date +%s) - T_NET ))s): alice → bob 1000000 sat"
 
 # 5. The Rust tier tests.
