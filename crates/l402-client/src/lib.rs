@@ -38,8 +38,6 @@ mod request;
 pub mod scope;
 mod single_flight;
 pub use single_flight::ScopeLocks;
-#[cfg(feature = "tls")]
-pub mod tls;
 pub mod token;
 
 pub use budget::{Budget, BudgetError, BudgetStatus, Limit, WindowStatus};

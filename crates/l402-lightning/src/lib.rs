@@ -23,8 +23,6 @@ pub mod lnd;
 mod node_http;
 #[cfg(feature = "nwc")]
 pub mod nwc;
-#[cfg(any(feature = "lnd", feature = "cln"))]
-mod pinned_tls;
 
 pub use backend::{
     CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,

@@ -52,7 +52,7 @@ pub use server::server_config;
 pub use trust::Trust;
 
 #[cfg(feature = "hyper")]
-pub use hyper_client::https_connector;
+pub use hyper_client::{GrpcTlsConnector, grpc_tls_connector, https_connector};
 #[cfg(feature = "reqwest")]
 pub use reqwest_client::reqwest_builder;
 

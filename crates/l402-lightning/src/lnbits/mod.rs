@@ -252,6 +252,15 @@ fn checked_preimage(record: &PaymentRecord, hash: &PaymentHash) -> Result<Preima
     Ok(preimage)
 }
 
+/// The HTTP client for one instance.
+fn http_client(trust: &l402_tls::Trust) -> Result<reqwest::Client, LnbitsConfigError> {
+    l402_tls::reqwest_builder(trust)
+        .map_err(|e| LnbitsConfigError::HttpClient(e.to_string()))?
+        .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+        .build()
+        .map_err(|e| LnbitsConfigError::HttpClient(e.to_string()))
+}
+
 fn msat_abs(v: Option<i64>) -> Msat {
     Msat(v.unwrap_or(0).unsigned_abs())
 }
@@ -289,10 +298,7 @@ impl LnbitsBackend {
         }
         let invoice_key = ApiKey::new(invoice_key, "invoice key")?;
         let admin_key = admin_key.map(|k| ApiKey::new(k, "admin key")).transpose()?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
-            .build()
-            .map_err(|e| LnbitsConfigError::HttpClient(e.to_string()))?;
+        let http = http_client(&l402_tls::Trust::from_env())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 base_url,
@@ -312,6 +318,14 @@ impl LnbitsBackend {
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.inner).request_timeout = timeout;
         self
+    }
+
+    /// Verifies the instance's certificate as `trust` says (default:
+    /// [`Trust::from_env`](l402_tls::Trust::from_env): the web PKI roots, or the CA bundle named
+    /// by `SSL_CERT_FILE`). Does no IO.
+    pub fn with_trust(mut self, trust: &l402_tls::Trust) -> Result<Self, LnbitsConfigError> {
+        Arc::make_mut(&mut self.inner).http = http_client(trust)?;
+        Ok(self)
     }
 
     /// The instance's base URL (without a trailing slash).
