@@ -15,6 +15,25 @@ pub const SUCCESS: u8 = 0;
 pub const FAILURE: u8 = 1;
 /// Bad input: usage, arguments, configuration.
 pub const BAD_INPUT: u8 = 2;
+/// Over budget: nothing was paid.
+pub const OVER_BUDGET: u8 = 3;
+/// The payment failed or is unresolved.
+pub const PAYMENT_FAILED: u8 = 4;
+/// HTTP or network error.
+pub const NETWORK: u8 = 5;
+
+/// The exit code for a buyer's failure.
+pub fn for_client(category: l402_client::ErrorCategory) -> u8 {
+    use l402_client::ErrorCategory as C;
+    match category {
+        C::BadInput => BAD_INPUT,
+        C::OverBudget => OVER_BUDGET,
+        C::PaymentFailed => PAYMENT_FAILED,
+        C::Network => NETWORK,
+        // `Local`, and any category a newer client adds.
+        _ => FAILURE,
+    }
+}
 
 /// Converts to a process exit code.
 pub fn code(code: u8) -> std::process::ExitCode {

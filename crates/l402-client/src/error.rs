@@ -1,4 +1,4 @@
-//! [`ClientError`] and the process exit codes the CLI maps it to.
+//! [`ClientError`] and its [`ErrorCategory`].
 
 use l402_core::client::StopReason;
 use l402_core::invoice::InvoiceCheckError;
@@ -9,39 +9,24 @@ use l402_store::StoreError;
 use crate::budget::BudgetError;
 use crate::config::ConfigError;
 
-/// Success.
-pub const EXIT_OK: i32 = 0;
-/// A local failure that is not the caller's input: storage, an internal error.
-pub const EXIT_LOCAL: i32 = 1;
-/// Bad input: an invalid URL, request, token or configuration.
-pub const EXIT_BAD_INPUT: i32 = 2;
-/// Over budget: a budget limit, a domain rule or the maximum cost refused the payment; nothing
-/// was paid. Also used when automatic payment is off and the resource needs payment.
-pub const EXIT_OVER_BUDGET: i32 = 3;
-/// The payment failed, is unresolved, or the server's challenge could not be paid (or was not
-/// honoured after payment).
-pub const EXIT_PAYMENT_FAILED: i32 = 4;
-/// An HTTP or network error talking to the server.
-pub const EXIT_NETWORK: i32 = 5;
-
-/// Every exit code with its meaning, for `--help` texts and documentation.
-pub const EXIT_CODES: &[(i32, &str)] = &[
-    (EXIT_OK, "success"),
-    (EXIT_LOCAL, "local error (storage or internal)"),
-    (
-        EXIT_BAD_INPUT,
-        "bad input (URL, request, token or configuration)",
-    ),
-    (
-        EXIT_OVER_BUDGET,
-        "over budget or maximum cost (nothing was paid), or payment needed with auto-pay off",
-    ),
-    (
-        EXIT_PAYMENT_FAILED,
-        "payment failed or unresolved, or the server's challenge could not be honoured",
-    ),
-    (EXIT_NETWORK, "HTTP or network error"),
-];
+/// What kind of failure a [`ClientError`] is. Callers map it to their own vocabulary: the
+/// `l402` CLI to its exit codes, the MCP server to its error kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// A local failure that is not the caller's input: storage, an internal error.
+    Local,
+    /// Bad input: an invalid URL, request, token or configuration.
+    BadInput,
+    /// A budget limit, a domain rule or the maximum cost refused the payment; nothing was paid.
+    /// Also when automatic payment is off and the resource needs payment.
+    OverBudget,
+    /// The payment failed, is unresolved, or the server's challenge could not be paid (or was
+    /// not honoured after payment).
+    PaymentFailed,
+    /// An HTTP or network error talking to the server (TLS included).
+    Network,
+}
 
 /// Why a request (or a client operation) failed.
 #[derive(Debug, thiserror::Error)]
@@ -110,24 +95,26 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// The process exit code for this error (see [`EXIT_CODES`]).
-    pub fn exit_code(&self) -> i32 {
+    /// What kind of failure this is.
+    pub fn category(&self) -> ErrorCategory {
         match self {
-            ClientError::Budget(_) | ClientError::PaymentRequired { .. } => EXIT_OVER_BUDGET,
+            ClientError::Budget(_) | ClientError::PaymentRequired { .. } => {
+                ErrorCategory::OverBudget
+            }
             ClientError::Refused(StopReason::InvoiceRefused(InvoiceCheckError::OverMax {
                 ..
-            })) => EXIT_OVER_BUDGET,
+            })) => ErrorCategory::OverBudget,
             ClientError::PaymentFailed(_)
             | ClientError::PaymentPending { .. }
             | ClientError::Refused(_)
-            | ClientError::Wallet(_) => EXIT_PAYMENT_FAILED,
-            ClientError::Http(_) => EXIT_NETWORK,
+            | ClientError::Wallet(_) => ErrorCategory::PaymentFailed,
+            ClientError::Http(_) => ErrorCategory::Network,
             ClientError::Config(_)
             | ClientError::InvalidRequest(_)
             | ClientError::NoToken(_)
             | ClientError::InvalidToken(_)
-            | ClientError::Build(_) => EXIT_BAD_INPUT,
-            ClientError::Store(_) | ClientError::Internal(_) => EXIT_LOCAL,
+            | ClientError::Build(_) => ErrorCategory::BadInput,
+            ClientError::Store(_) | ClientError::Internal(_) => ErrorCategory::Local,
         }
     }
 
@@ -151,30 +138,34 @@ mod tests {
     use crate::budget::Limit;
 
     #[test]
-    fn exit_codes() {
+    fn categories() {
         let budget = ClientError::Budget(BudgetError::Exceeded {
             limit: Limit::Daily,
             would_spend: Msat(1),
             limit_value: Msat(0),
             already_spent: Msat(0),
         });
-        assert_eq!(budget.exit_code(), 3);
+        assert_eq!(budget.category(), ErrorCategory::OverBudget);
         let over = ClientError::Refused(StopReason::InvoiceRefused(InvoiceCheckError::OverMax {
             amount: Msat(2),
             max: Msat(1),
         }));
-        assert_eq!(over.exit_code(), 3);
+        assert_eq!(over.category(), ErrorCategory::OverBudget);
         assert_eq!(
-            ClientError::Refused(StopReason::StillRequiredAfterPayment).exit_code(),
-            4
+            ClientError::Refused(StopReason::StillRequiredAfterPayment).category(),
+            ErrorCategory::PaymentFailed
         );
         assert_eq!(
-            ClientError::PaymentFailed(BackendError::NoRoute).exit_code(),
-            4
+            ClientError::PaymentFailed(BackendError::NoRoute).category(),
+            ErrorCategory::PaymentFailed
         );
-        assert_eq!(ClientError::InvalidRequest("x".into()).exit_code(), 2);
-        assert_eq!(ClientError::Internal("x".into()).exit_code(), 1);
-        let codes: Vec<i32> = EXIT_CODES.iter().map(|(c, _)| *c).collect();
-        assert_eq!(codes, vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(
+            ClientError::InvalidRequest("x".into()).category(),
+            ErrorCategory::BadInput
+        );
+        assert_eq!(
+            ClientError::Internal("x".into()).category(),
+            ErrorCategory::Local
+        );
     }
 }

@@ -47,10 +47,7 @@ pub use builder::{
 };
 pub use client::L402Client;
 pub use config::{ClientConfig, ConfigError};
-pub use error::{
-    ClientError, EXIT_BAD_INPUT, EXIT_CODES, EXIT_LOCAL, EXIT_NETWORK, EXIT_OK, EXIT_OVER_BUDGET,
-    EXIT_PAYMENT_FAILED,
-};
+pub use error::{ClientError, ErrorCategory};
 pub use execute::{ChallengePaid, HeldToken, PaidResponse};
 pub use l402_store::{Receipt, Store, StoreError};
 pub use recover::{RecoveryReport, UnresolvedPayment};

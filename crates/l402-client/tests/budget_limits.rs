@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::{CountingWallet, PaidServer, ServerOptions, builder, ledger_payments};
+use l402_client::ErrorCategory;
 use l402_client::clock::{Clock, SystemClock};
 use l402_client::{Budget, BudgetError, ClientError, L402Client, Limit};
 use l402_core::Msat;
@@ -85,7 +86,7 @@ async fn per_request_limit() {
         "would exceed the per-request limit by 5 sat: this payment costs 20 sat \
          (invoice plus maximum routing fee), the limit is 15 sat"
     );
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.category(), ErrorCategory::OverBudget);
     assert_eq!(wallet.pays(), 0);
     assert_eq!(ledger_payments(&server.wallet_dir), 0);
     assert!(
@@ -251,7 +252,7 @@ async fn deny_and_allow_lists() {
             if domain == "127.0.0.1" && rule == "127.0.0.1"),
         "deny wins over allow: {err:?}"
     );
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.category(), ErrorCategory::OverBudget);
     assert!(denied.get(&localhost).await.unwrap().payment.is_some());
     assert_eq!(wallet.pays(), 1);
 
@@ -307,7 +308,7 @@ async fn an_invoice_over_max_cost_is_refused_before_the_budget() {
         ),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.category(), ErrorCategory::OverBudget);
     assert_eq!(wallet.pays(), 0);
 }
 

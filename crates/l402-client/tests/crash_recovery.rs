@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::{CountingWallet, PaidServer, ServerOptions, builder, ledger_payments};
+use l402_client::ErrorCategory;
 use l402_client::clock::{Clock, SystemClock};
 use l402_client::{Budget, ClientError};
 use l402_core::challenge::Scheme;
@@ -164,7 +165,7 @@ async fn recover_pending_reports_what_it_did() {
         matches!(&err, ClientError::PaymentPending { payment_hash, .. } if *payment_hash == young),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 4);
+    assert_eq!(err.category(), ErrorCategory::PaymentFailed);
     assert_eq!(wallet.pays(), 0);
     // Other scopes are not blocked.
     assert!(
@@ -308,7 +309,7 @@ async fn a_definitive_wallet_failure_releases_the_reservation() {
         matches!(err, ClientError::PaymentFailed(BackendError::NoRoute)),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 4);
+    assert_eq!(err.category(), ErrorCategory::PaymentFailed);
     assert_eq!(wallet.pays(), 1);
     assert_eq!(client.budget_status().await.unwrap().daily.spent, Msat(0));
     let rows = client.store().journal().list(10).unwrap();
@@ -332,7 +333,7 @@ async fn a_payment_that_times_out_stays_pending_and_blocks_its_scope() {
         )));
     let err = client.get(&server.at("slow/a")).await.unwrap_err();
     assert!(matches!(err, ClientError::PaymentPending { .. }), "{err:?}");
-    assert_eq!(err.exit_code(), 4);
+    assert_eq!(err.category(), ErrorCategory::PaymentFailed);
     assert_eq!(wallet.pays(), 1);
     // The reservation (10 sat + 10 sat fee cap) is kept while the outcome is unknown.
     assert_eq!(

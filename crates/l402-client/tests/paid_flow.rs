@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{PaidServer, ServerOptions, client, ledger_payments, text};
+use l402_client::ErrorCategory;
 use l402_client::{Budget, ClientError, L402Client, RequestSpec};
 use l402_core::client::StopReason;
 use l402_core::mint::Attenuation;
@@ -76,7 +77,7 @@ async fn https_to_a_plain_http_server_is_a_network_error_and_pays_nothing() {
     // Plain HTTP on the other end: a TLS handshake failure, reported as a network error.
     let err = result.unwrap_err();
     assert!(matches!(err, ClientError::Http(_)), "{err:?}");
-    assert_eq!(err.exit_code(), 5);
+    assert_eq!(err.category(), ErrorCategory::Network);
     assert_eq!(wallet.pays(), 0);
 }
 
@@ -189,7 +190,7 @@ async fn a_server_that_always_wants_payment_gets_paid_once_and_the_client_stops(
         ),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), 4);
+    assert_eq!(err.category(), ErrorCategory::PaymentFailed);
     assert_eq!(wallet.pays(), 1);
     assert_eq!(server.challenges(), 2);
 
@@ -356,7 +357,7 @@ async fn with_auto_pay_off_a_challenge_is_reported_not_paid() {
     };
     assert_eq!(*amount, Msat::from_sat(10));
     assert_eq!(scope, &server.at("quote"));
-    assert_eq!(err.exit_code(), 3);
+    assert_eq!(err.category(), ErrorCategory::OverBudget);
     assert_eq!(wallet.pays(), 0);
 }
 

@@ -148,7 +148,10 @@ pub async fn run(args: FetchArgs, verbose: u8) -> anyhow::Result<u8> {
     let status = paid.response.status();
     output(args.clone(), paid).await?;
     if args.fail && status.as_u16() >= 400 {
-        return Err(exit::with_code(5, format!("the server answered {status}")));
+        return Err(exit::with_code(
+            exit::NETWORK,
+            format!("the server answered {status}"),
+        ));
     }
     Ok(exit::SUCCESS)
 }

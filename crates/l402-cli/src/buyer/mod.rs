@@ -121,15 +121,15 @@ pub fn open_with(mut config: ClientConfig, tweaks: Tweaks) -> anyhow::Result<L40
 
 /// Converts a client error into an error carrying its documented exit code and a hint.
 pub fn client_error(error: ClientError) -> anyhow::Error {
-    let code = u8::try_from(error.exit_code()).unwrap_or(exit::FAILURE);
+    let code = exit::for_client(error.category());
     let hint = match code {
-        3 => {
+        exit::OVER_BUDGET => {
             "\nhint: nothing was paid. See `l402 budget`; raise limits in ~/.config/l402/config.toml or with L402_*_BUDGET_SAT, or --max-cost for one request."
         }
-        4 => {
+        exit::PAYMENT_FAILED => {
             "\nhint: see `l402 receipts`; a payment whose outcome is unknown is resolved automatically on the next run, never paid twice."
         }
-        5 => "\nhint: check the URL and that the server is reachable.",
+        exit::NETWORK => "\nhint: check the URL and that the server is reachable.",
         _ => "",
     };
     if let Some(tls) = l402_tls::explain(&error) {
