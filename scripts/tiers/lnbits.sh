@@ -4,10 +4,13 @@
 #
 # 1. Installs lnbits into a venv cached outside the repo (reused when its pins are unchanged),
 #    while building `l402` and the tier's test binary.
-# 2. Starts LNbits headless on a free loopback port with a temporary data directory, finishes
+# 2. Starts LNbits headless over HTTPS (a throwaway test CA made with openssl; the websocket is
+#    then WSS) on a free loopback port with a temporary data directory, finishes
 #    its first install, creates the wallets `seller` and `buyer` and funds the buyer through the
 #    super-user API.
-# 3. Runs crates/l402-lightning/tests/lnbits_tier.rs with the wallets' keys in the environment:
+# 3. Runs crates/l402-lightning/tests/lnbits_tier.rs with the wallets' keys in the environment
+#    and SSL_CERT_FILE naming the test CA (the backend, and the `l402 serve` it starts, trust it
+#    through l402-tls's Trust::from_env):
 #    the shared conformance suite (seller and buyer both LnbitsBackend), error mapping against
 #    the real API, the whole L402 flow through `l402 serve` with LNbits on both sides, and
 #    `l402 serve` failing fast on a bad key or a dead LNbits.
@@ -93,9 +96,10 @@ VENV_PID=
 cat "$WORK/venv.log"
 echo "PASS lnbits venv (waited $((SECONDS - t0))s more)"
 
-# 2. LNbits on a free loopback port, fresh data directory, two wallets.
+# 2. LNbits over HTTPS on a free loopback port, fresh data directory, two wallets.
 PORT=$(lnbits_free_port)
-lnbits_start "$WORK/lnbits-data" "$PORT" "$WORK/lnbits.log"
+lnbits_make_test_ca "$WORK/tls" || fail "test CA"
+lnbits_start "$WORK/lnbits-data" "$PORT" "$WORK/lnbits.log" "$WORK/tls"
 echo "---- lnbits answers"
 lnbits_wait 90 || fail "lnbits did not answer"
 echo "---- lnbits bootstrap (first install, wallets, funding)"
@@ -107,4 +111,4 @@ export L402_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/l402
 
 # 3. The tests (they skip only when L402_LNBITS_URL is unset; here it is set).
 step "cargo test --test lnbits_tier (against LNbits $LNBITS_VERSION on $LNBITS_URL)" 900 \
-  cargo test -p l402-lightning --features conformance --locked --test lnbits_tier -- --nocapture
+  env SSL_CERT_FILE="$LNBITS_CA" cargo test -p l402-lightning --features conformance --locked --test lnbits_tier -- --nocapture

@@ -154,7 +154,7 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
 
 async fn agent(base: &str, data_dir: &std::path::Path) -> anyhow::Result<()> {
     let wallet = DevWalletClient::from_data_dir(data_dir).context("finding the dev wallet")?;
-    let http = reqwest::Client::new();
+    let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)?.build()?;
     let mut receipts = Vec::new();
 
     println!("[1/3] GET /api/weather?city=Paris  (HTTP)");

@@ -17,6 +17,9 @@ pub struct McpArgs {
     /// Default per-call maximum cost in satoshis (never above the configured maximum).
     #[arg(long)]
     pub max_cost: Option<u64>,
+    /// Certificate verification for the URLs the agent fetches.
+    #[command(flatten)]
+    pub tls: crate::buyer::TlsArgs,
     /// Shared client options (budget, data directory, wallet).
     #[command(flatten)]
     pub client: ClientOptions,
@@ -24,7 +27,8 @@ pub struct McpArgs {
 
 /// Runs the MCP server until the client disconnects (stdio) or SIGTERM/SIGINT (HTTP).
 pub async fn run(args: McpArgs) -> anyhow::Result<u8> {
-    let config = load_config(&args.client)?;
+    let mut config = load_config(&args.client)?;
+    args.tls.apply(&mut config);
     let mut server = tokio::task::spawn_blocking(move || l402_mcp::L402McpServer::from_config(&config))
         .await
         .context("starting the MCP server")?

@@ -32,7 +32,10 @@ async fn zero_config_http_and_grpc_flow() {
     );
 
     // A token for one service does not open another.
-    let r = reqwest::Client::new()
+    let r = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
+        .build()
+        .unwrap()
         .post(format!("{base}/api/similarity"))
         .header("authorization", &token.authorization_values()[1])
         .json(&serde_json::json!({"a": [1.0, 0.0], "b": [1.0, 1.0]}))
@@ -157,7 +160,10 @@ capabilities_required = ["admin"]
     let config_s = config.display().to_string();
     let (_proc, base) = serve(dir.path(), &["--config", &config_s]).await;
     let wallet = DevWalletClient::from_data_dir(&dir.path().join("data")).unwrap();
-    let http = reqwest::Client::new();
+    let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
+        .build()
+        .unwrap();
 
     // Freebies: the first unpaid request per IP passes, the next is challenged.
     let url = format!("{base}/api/weather?city=Rome");
@@ -280,14 +286,14 @@ async fn lightning_backend_killed_mid_run() {
     wallet_proc.child.kill().unwrap();
     wallet_proc.child.wait().unwrap();
     let started = Instant::now();
-    let r = reqwest::get(&url).await.unwrap();
+    let r = common::get(&url).await.unwrap();
     assert_eq!(r.status(), 503, "{:?}", r.text().await);
     assert!(
         started.elapsed() < Duration::from_secs(6),
         "503 took {:?}",
         started.elapsed()
     );
-    let r = reqwest::get(&url).await.unwrap();
+    let r = common::get(&url).await.unwrap();
     assert!(r.headers().get("retry-after").is_some());
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap()["error"],
@@ -295,7 +301,7 @@ async fn lightning_backend_killed_mid_run() {
     );
     assert_eq!(get_with(&url, &token).await.status(), 200);
     assert_eq!(
-        reqwest::get(format!("{base}/readyz"))
+        common::get(format!("{base}/readyz"))
             .await
             .unwrap()
             .status(),
@@ -316,7 +322,7 @@ async fn lightning_backend_killed_mid_run() {
         ],
     );
     wait_for(&format!("{base}/readyz"), 200, &serve_proc).await;
-    assert_eq!(reqwest::get(&url).await.unwrap().status(), 402);
+    assert_eq!(common::get(&url).await.unwrap().status(), 402);
     let fresh = buy(&wallet, &url).await;
     assert_eq!(get_with(&url, &fresh).await.status(), 200);
 }

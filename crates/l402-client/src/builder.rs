@@ -50,8 +50,7 @@ pub struct L402ClientBuilder {
     auto_pay: bool,
     clock: Arc<dyn Clock + Send + Sync>,
     http: Option<reqwest::Client>,
-    #[cfg(feature = "tls")]
-    tls: Option<rustls::ClientConfig>,
+    trust: l402_tls::Trust,
     crash_after_pay: bool,
 }
 
@@ -82,8 +81,7 @@ impl Default for L402ClientBuilder {
             auto_pay: true,
             clock: Arc::new(SystemClock),
             http: None,
-            #[cfg(feature = "tls")]
-            tls: None,
+            trust: l402_tls::Trust::from_env(),
             crash_after_pay: std::env::var(CRASH_AFTER_PAY_ENV).is_ok_and(|v| v == "1"),
         }
     }
@@ -180,11 +178,11 @@ impl L402ClientBuilder {
         self
     }
 
-    #[cfg(feature = "tls")]
-    /// The TLS configuration of the built-in HTTP client (default: rustls with `ring` and the
-    /// Mozilla roots). Ignored with [`http_client`](Self::http_client).
-    pub fn tls_config(mut self, tls: rustls::ClientConfig) -> Self {
-        self.tls = Some(tls);
+    /// How the built-in HTTP client verifies HTTPS servers (default:
+    /// [`Trust::from_env`](l402_tls::Trust::from_env), the web PKI roots or the CA bundle named
+    /// by `SSL_CERT_FILE`). Ignored with [`http_client`](Self::http_client).
+    pub fn trust(mut self, trust: l402_tls::Trust) -> Self {
+        self.trust = trust;
         self
     }
 
@@ -211,16 +209,11 @@ impl L402ClientBuilder {
         let http = match self.http {
             Some(http) => http,
             None => {
-                let builder = reqwest::Client::builder()
+                let builder = l402_tls::reqwest_builder(&self.trust)
+                    .map_err(|e| ClientError::Build(format!("TLS configuration: {e}")))?
                     .timeout(self.http_timeout)
                     .connect_timeout(self.http_timeout.min(Duration::from_secs(10)))
                     .user_agent(self.user_agent);
-                #[cfg(feature = "tls")]
-                let builder = builder.tls_backend_preconfigured(match self.tls {
-                    Some(tls) => tls,
-                    None => crate::tls::default_tls_config()
-                        .map_err(|e| ClientError::Build(format!("TLS configuration: {e}")))?,
-                });
                 builder
                     .build()
                     .map_err(|e| ClientError::Build(format!("HTTP client: {e}")))?

@@ -51,11 +51,6 @@ impl L402Client {
         request: impl IntoRequestSpec,
     ) -> Result<PaidResponse, ClientError> {
         let spec = request.into_request_spec()?;
-        if spec.url.scheme() == "https" && !cfg!(feature = "tls") {
-            return Err(ClientError::InvalidRequest(
-                "https URLs need l402-client's `tls` feature".into(),
-            ));
-        }
         let (mut target, exact, mut sent) = self.token_for(&spec.url).await?;
         let mut response = self.send(&spec, sent.as_ref()).await?;
         let mut flow: Option<RequestFlow> = None;

@@ -3,9 +3,10 @@
 //! [`LightningBackend`](l402_lightning::LightningBackend), caches tokens per scope, and keeps a
 //! crash-safe payment journal, a spend ledger and receipts in an [`l402_store::Store`].
 //!
-//! HTTPS needs the `tls` feature (rustls with `ring`); read its note in `Cargo.toml` before
-//! turning it on in a build that also builds other `reqwest` clients. gRPC calls pay through
-//! the same client with the `grpc` feature: `grpc::L402GrpcLayer` wraps a tonic `Channel`.
+//! HTTPS works out of the box through the workspace's TLS home (`l402-tls`): the web PKI
+//! roots, or the CA bundle named by `SSL_CERT_FILE`, or whatever
+//! [`L402ClientBuilder::trust`] says. gRPC calls pay through the same client with the `grpc`
+//! feature: `grpc::channel` opens a TLS (or h2c) channel and `grpc::L402GrpcLayer` wraps it.
 //!
 //! Buying from a paywalled endpoint: the first `GET` is answered with `402` and an L402
 //! challenge, which the client checks against its budget and pays, then it retries with the
@@ -68,8 +69,6 @@ mod request;
 pub mod scope;
 mod single_flight;
 pub use single_flight::ScopeLocks;
-#[cfg(feature = "tls")]
-pub mod tls;
 pub mod token;
 
 pub use budget::{Budget, BudgetError, BudgetStatus, Limit, WindowStatus};

@@ -132,10 +132,10 @@ mod tests {
 
     #[test]
     fn from_reqwest_request_keeps_the_body() {
-        let builder = reqwest::Client::builder();
-        #[cfg(feature = "tls")]
-        let builder = builder.tls_backend_preconfigured(crate::tls::default_tls_config().unwrap());
-        let client = builder.build().unwrap();
+        let client = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+            .unwrap()
+            .build()
+            .unwrap();
         let req = client
             .post("http://h/x")
             .header("x-a", "1")

@@ -107,7 +107,10 @@ impl Serve {
     }
 
     async fn wait_ready(&self) {
-        let http = reqwest::Client::new();
+        let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+            .unwrap()
+            .build()
+            .unwrap();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(30) {
             if let Ok(r) = http.get(format!("{}/readyz", self.base)).send().await

@@ -66,21 +66,18 @@ async fn pays_once_then_reuses_the_token_across_paths_of_one_scope() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn https_without_the_tls_feature_is_a_clear_error() {
+async fn https_to_a_plain_http_server_is_a_network_error_and_pays_nothing() {
     let server = PaidServer::start(ServerOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let (client, _wallet) = client(&server, &dir.path().join("c.db"), Budget::default());
+    let (client, wallet) = client(&server, &dir.path().join("c.db"), Budget::default());
     let result = client
-        .get(&format!("https://127.0.0.1:{}/x", server.port))
+        .get(&format!("https://127.0.0.1:{}/weather/x", server.port))
         .await;
-    if cfg!(feature = "tls") {
-        // Plain HTTP on the other end: a TLS handshake failure, reported as a network error.
-        assert!(matches!(result, Err(ClientError::Http(_))), "{result:?}");
-    } else {
-        let err = result.unwrap_err();
-        assert!(err.to_string().contains("`tls` feature"), "{err}");
-        assert_eq!(err.exit_code(), 2);
-    }
+    // Plain HTTP on the other end: a TLS handshake failure, reported as a network error.
+    let err = result.unwrap_err();
+    assert!(matches!(err, ClientError::Http(_)), "{err:?}");
+    assert_eq!(err.exit_code(), 5);
+    assert_eq!(wallet.pays(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

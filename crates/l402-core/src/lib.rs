@@ -5,16 +5,20 @@
 pub mod base64_codec;
 pub mod caveat;
 pub mod challenge;
+#[cfg(feature = "bolt11")]
 pub mod client;
 pub mod credential;
 pub mod env;
 pub mod identifier;
+#[cfg(feature = "bolt11")]
 pub mod invoice;
 pub mod keys;
 pub mod mint;
+pub mod network;
 pub mod satisfier;
 pub mod types;
 pub mod verify;
 
 pub use l402_macaroon as macaroon;
+pub use network::Network;
 pub use types::{HexError, Msat, PaymentHash, Preimage, TokenId};

@@ -140,7 +140,10 @@ impl Running {
 /// invoice through the dev wallet (after [`l402_core::client::RequestFlow`] checked it),
 /// retry with `Authorization: L402 <macaroon>:<preimage>`, get 200. Returns the paid body.
 pub async fn self_test(running: &Running) -> Result<String, BoxError> {
-    let http = reqwest::Client::new();
+    let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
+        .build()
+        .unwrap();
     let base = format!("http://{}", running.addr);
 
     let free = http.get(format!("{base}/")).send().await?;

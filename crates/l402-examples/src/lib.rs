@@ -10,10 +10,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use l402_backend::{BackendError, LightningBackend, PayOptions};
 use l402_core::Msat;
 use l402_core::client::{Decision, PaidToken, PayPolicy, RequestFlow, ResponseView, StopReason};
 use l402_core::invoice::Network;
-use l402_lightning::{BackendError, LightningBackend, PayOptions};
 
 /// Why a challenge was not paid.
 #[derive(Debug, thiserror::Error)]

@@ -1,20 +1,15 @@
-//! Lightning backends for L402: the [`LightningBackend`] trait, the embedded development wallet
-//! (feature `dev`), the LNbits backend (feature `lnbits`), the LND backend
-//! (feature `lnd`), the Nostr Wallet Connect backend (feature `nwc`), the Core Lightning backend
-//! over CLNRest (feature `cln`) and the conformance suite
-//! every backend must pass (feature `conformance`).
-//! Does network and file IO.
+//! Lightning backends for L402, each behind its own feature and none on by default: the
+//! embedded development wallet (`dev`), LNbits (`lnbits`), LND (`lnd`), Nostr Wallet Connect
+//! (`nwc`) and Core Lightning over CLNRest (`cln`). Each implements
+//! [`LightningBackend`] from `l402-backend` (re-exported here, with the conformance suite under
+//! feature `conformance`). Does network and file IO.
 
 #![forbid(unsafe_code)]
 
-pub mod backend;
 #[cfg(feature = "cln")]
 pub mod cln;
-#[cfg(feature = "conformance")]
-pub mod conformance;
 #[cfg(feature = "dev")]
 pub mod dev;
-pub mod error;
 #[cfg(feature = "lnbits")]
 pub mod lnbits;
 #[cfg(feature = "lnd")]
@@ -23,13 +18,14 @@ pub mod lnd;
 mod node_http;
 #[cfg(feature = "nwc")]
 pub mod nwc;
-#[cfg(any(feature = "lnd", feature = "cln"))]
-mod pinned_tls;
 
-pub use backend::{
-    CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
-    PaymentResult, PaymentState, Settlement,
+/// The conformance suite every backend must pass (feature `conformance`), from `l402-backend`.
+#[cfg(feature = "conformance")]
+pub use l402_backend::conformance;
+/// The trait and types every backend here implements, from `l402-backend` (re-exported so
+/// `l402_lightning::backend::…` and `l402_lightning::LightningBackend` keep working).
+pub use l402_backend::{
+    BackendError, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, Msat, Network,
+    NodeInfo, PayOptions, PaymentHash, PaymentResult, PaymentState, Preimage, Settlement, backend,
+    error,
 };
-pub use error::BackendError;
-pub use l402_core::invoice::Network;
-pub use l402_core::{Msat, PaymentHash, Preimage};

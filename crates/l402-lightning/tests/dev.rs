@@ -351,7 +351,11 @@ mod http {
         let right = DevWalletClient::new(server.url(), token).unwrap();
         right.node_info().await.unwrap();
 
-        let raw = reqwest::Client::builder().no_proxy().build().unwrap();
+        let raw = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+            .unwrap()
+            .no_proxy()
+            .build()
+            .unwrap();
         let resp = raw
             .get(format!("{}/v1/info", server.url()))
             .send()
@@ -377,7 +381,11 @@ mod http {
         let server = serve_loopback(open_wallet(dir.path()), token.clone(), 0)
             .await
             .unwrap();
-        let raw = reqwest::Client::builder().no_proxy().build().unwrap();
+        let raw = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+            .unwrap()
+            .no_proxy()
+            .build()
+            .unwrap();
         let resp = raw
             .get(format!("{}/v1/invoices/zz", server.url()))
             .bearer_auth(&token)

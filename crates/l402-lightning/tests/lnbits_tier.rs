@@ -370,7 +370,10 @@ async fn l402_flow_with_lnbits_on_both_sides() {
     let config = write_config(dir.path(), &env.url, sample, port);
     let mut serve = spawn_serve(dir.path(), &config, &env.seller_invoice);
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
+        .build()
+        .unwrap();
 
     // Ready means the proxy listens and its backend (LNbits) answers.
     let start = Instant::now();
@@ -484,7 +487,10 @@ async fn l402_serve_warns_when_given_the_admin_key() {
         port,
     );
     let mut serve = spawn_serve(dir.path(), &config, &env.seller_admin);
-    let http = reqwest::Client::new();
+    let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
+        .build()
+        .unwrap();
     let start = Instant::now();
     loop {
         if let Ok(r) = http

@@ -156,7 +156,8 @@ fn now() -> u64 {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
         .no_proxy()
         .timeout(Duration::from_secs(30))
         .build()

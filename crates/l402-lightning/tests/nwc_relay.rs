@@ -1193,7 +1193,10 @@ memo = "l402 nwc test: weather"
         .unwrap();
     let mut serve = Proc { child, log };
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
+        .build()
+        .unwrap();
     loop {
         if let Ok(r) = http.get(format!("{base}/readyz")).send().await
             && r.status() == 200

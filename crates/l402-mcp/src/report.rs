@@ -307,15 +307,17 @@ pub(crate) fn classify(
              user."
                 .to_owned(),
         ),
+        ClientError::Http(_) if l402_tls::explain(err).is_some() => (
+            "tls",
+            format!(
+                "{} Nothing was paid. Do not retry with the same URL unless the user fixes the \
+                 server's certificate or the trusted CA (l402 mcp --cacert FILE).",
+                l402_tls::explain(err).unwrap_or_default()
+            ),
+        ),
         ClientError::Http(_) => (
             "network",
             "Check the URL and that the server is reachable; retrying later may help.".to_owned(),
-        ),
-        ClientError::InvalidRequest(m) if m.contains("tls") => (
-            "unsupported",
-            "This build of the l402 MCP server cannot fetch https URLs (built without TLS). \
-             Use an http URL if the API offers one, or tell the user."
-                .to_owned(),
         ),
         ClientError::InvalidRequest(_) => (
             "invalid_request",

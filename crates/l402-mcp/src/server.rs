@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use l402_backend::LightningBackend;
 use l402_client::{ClientConfig, ClientError, L402Client, RequestSpec};
 use l402_core::Msat;
-use l402_lightning::LightningBackend;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig, Tool};

@@ -161,7 +161,10 @@ async fn streamable_http_serves_the_tools_on_loopback_only() {
     .unwrap();
     let url = running.url();
     assert!(url.ends_with("/mcp"), "{url}");
-    let http = reqwest::Client::new();
+    let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
+        .build()
+        .unwrap();
 
     let init = post(
         &http,

@@ -7,7 +7,10 @@ async fn http_and_grpc_on_one_port() {
     let (addr, _task) = l402_sample::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let http = reqwest::Client::new();
+    let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
+        .build()
+        .unwrap();
     let sim: serde_json::Value = http
         .post(format!("http://{addr}/api/similarity"))
         .json(&serde_json::json!({"a": [1.0, 2.0], "b": [2.0, 4.0]}))

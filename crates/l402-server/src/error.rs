@@ -1,7 +1,6 @@
 //! Errors of building and running the proxy.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use crate::config::ConfigError;
 
@@ -29,25 +28,8 @@ pub enum ServerError {
     },
 }
 
-/// The listener's certificate or key could not be loaded.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TlsError {
-    /// A PEM file could not be read or parsed.
-    #[error("cannot load {}: {message}", path.display())]
-    Pem {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
-    /// The certificate file holds no certificate.
-    #[error("no certificate found in {}", .0.display())]
-    NoCertificate(PathBuf),
-    /// rustls refused the certificate/key pair.
-    #[error("invalid TLS certificate or key: {0}")]
-    Rustls(#[source] rustls::Error),
-}
+/// A certificate, key or CA file could not be used (from the workspace's TLS home).
+pub use l402_tls::TlsError;
 
 /// An upstream client could not be built for a service.
 #[derive(Debug, thiserror::Error)]
@@ -61,15 +43,7 @@ pub enum ClientBuildError {
         /// What is wrong.
         message: String,
     },
-    /// A CA file could not be used.
-    #[error("cannot load CA certificates from {}: {message}", path.display())]
-    CaFile {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
-    /// rustls could not build a client configuration.
-    #[error("TLS client configuration: {0}")]
-    Tls(#[source] rustls::Error),
+    /// The TLS configuration (a CA file, for instance) could not be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }

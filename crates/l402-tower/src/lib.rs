@@ -4,7 +4,7 @@
 //! extension and as documented headers. The same layer guards an axum router, a tonic server or
 //! the `l402` reverse proxy.
 //!
-//! Does IO only through the injected [`l402_lightning::LightningBackend`] when minting.
+//! Does IO only through the injected [`l402_backend::LightningBackend`] when minting.
 //!
 //! A paywall in front of a tower service, with the embedded dev wallet (regtest) as the seller's
 //! node; the same wallet then pays the challenge, as a buyer's would:

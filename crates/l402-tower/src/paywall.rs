@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::request::Parts;
+use l402_backend::{CreateInvoice, LightningBackend};
 use l402_core::caveat::ServiceTier;
 use l402_core::challenge::challenge_header_values;
 use l402_core::credential::{CredentialError, CredentialHeaders, parse_credential};
@@ -13,7 +14,6 @@ use l402_core::keys::KeyRing;
 use l402_core::mint::{MintRequest, Minter, ServiceGrant};
 use l402_core::verify::{RequestContext, TokenError, verify_credential};
 use l402_core::{Msat, PaymentHash, TokenId};
-use l402_lightning::{CreateInvoice, LightningBackend};
 
 use crate::freebies::Freebies;
 use crate::offer::Offer;

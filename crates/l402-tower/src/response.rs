@@ -8,9 +8,9 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
+use l402_backend::BackendError;
 use l402_core::keys::RootKeyError;
 use l402_core::verify::TokenError;
-use l402_lightning::BackendError;
 
 use crate::offer::Offer;
 use crate::paywall::MintedChallenge;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use base64::Engine;
 use l402_client::{ClientError, PaidResponse, RequestSpec};
 
-use super::{ClientOptions, Tweaks, client_error, open};
+use super::{ClientOptions, Tweaks, client_error};
 use crate::exit;
 
 /// Largest body kept in memory for `--json` or printing; bigger bodies need `-o`.
@@ -50,6 +50,9 @@ pub struct FetchArgs {
     /// Show what the resource costs without paying (exit 0).
     #[arg(long)]
     pub dry_run: bool,
+    /// Certificate verification.
+    #[command(flatten)]
+    pub tls: super::TlsArgs,
     /// Shared client options.
     #[command(flatten)]
     pub client: ClientOptions,
@@ -109,8 +112,10 @@ fn build_request(args: &FetchArgs) -> anyhow::Result<RequestSpec> {
 /// Runs `l402 fetch`.
 pub async fn run(args: FetchArgs, verbose: u8) -> anyhow::Result<u8> {
     let spec = build_request(&args)?;
-    let client = open(
-        &args.client,
+    let mut config = super::load_config(&args.client)?;
+    args.tls.apply(&mut config);
+    let client = super::open_with(
+        config,
         Tweaks {
             max_cost_sat: args.max_cost,
             auto_pay: !args.dry_run,

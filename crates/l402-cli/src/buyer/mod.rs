@@ -29,6 +29,35 @@ pub struct ClientOptions {
     pub json: bool,
 }
 
+/// How HTTPS servers are verified, as curl spells it. Applies to the request's URL and any
+/// redirect; `SSL_CERT_FILE` is honoured when neither flag is given.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// Trust the CA certificates in this PEM file instead of the web PKI roots.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub cacert: Option<PathBuf>,
+    /// Do not verify the server's certificate (dangerous: anyone on the path can read and
+    /// change the exchange). Only ever from the command line.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+}
+
+impl TlsArgs {
+    /// Applies the flags to a loaded configuration, warning loudly about `--insecure`.
+    pub fn apply(&self, config: &mut ClientConfig) {
+        if let Some(ca) = &self.cacert {
+            config.http.ca_file = Some(ca.clone());
+        }
+        if self.insecure {
+            eprintln!(
+                "warning: --insecure: server certificates are NOT verified; a payment could go \
+                 to an impostor"
+            );
+            config.http.insecure = true;
+        }
+    }
+}
+
 /// What a command needs from the client beyond the config.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tweaks {
@@ -52,7 +81,11 @@ pub fn load_config(options: &ClientOptions) -> anyhow::Result<ClientConfig> {
 
 /// Opens the client: config, wallet, store.
 pub fn open(options: &ClientOptions, tweaks: Tweaks) -> anyhow::Result<L402Client> {
-    let mut config = load_config(options)?;
+    open_with(load_config(options)?, tweaks)
+}
+
+/// Opens the client from a loaded configuration.
+pub fn open_with(mut config: ClientConfig, tweaks: Tweaks) -> anyhow::Result<L402Client> {
     if let Some(max) = tweaks.max_cost_sat {
         config.budget.max_cost_sat = max;
     }
@@ -62,7 +95,8 @@ pub fn open(options: &ClientOptions, tweaks: Tweaks) -> anyhow::Result<L402Clien
     } else {
         reqwest::redirect::Policy::none()
     };
-    let http = reqwest::Client::builder()
+    let http = l402_tls::reqwest_builder(&config.http.trust())
+        .map_err(|e| exit::with_code(exit::BAD_INPUT, e.to_string()))?
         .redirect(redirect)
         .timeout(Duration::from_secs(config.http.timeout_secs))
         .connect_timeout(Duration::from_secs(config.http.timeout_secs.min(10)))
@@ -98,5 +132,8 @@ pub fn client_error(error: ClientError) -> anyhow::Error {
         5 => "\nhint: check the URL and that the server is reachable.",
         _ => "",
     };
+    if let Some(tls) = l402_tls::explain(&error) {
+        return exit::with_code(code, format!("{error}\nhint: {tls}"));
+    }
     exit::with_code(code, format!("{error}{hint}"))
 }

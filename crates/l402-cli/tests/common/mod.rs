@@ -73,7 +73,10 @@ pub fn spawn(dir: &Path, name: &str, args: &[&str]) -> Proc {
 
 /// Waits until `GET url` answers `status` (or panics after 20 s with the process log).
 pub async fn wait_for(url: &str, status: u16, proc_: &Proc) {
-    let client = reqwest::Client::new();
+    let client = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
+        .build()
+        .unwrap();
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(20) {
         if let Ok(r) = client.get(url).send().await
@@ -151,7 +154,7 @@ pub async fn pay(
 
 /// `GET`s `url` expecting a 402; pays it; returns the token.
 pub async fn buy(wallet: &DevWalletClient, url: &str) -> PaidToken {
-    let r = reqwest::get(url).await.unwrap();
+    let r = get(url).await.unwrap();
     assert_eq!(r.status(), 402, "expected a challenge from {url}");
     let values: Vec<String> = r
         .headers()
@@ -165,10 +168,25 @@ pub async fn buy(wallet: &DevWalletClient, url: &str) -> PaidToken {
 
 /// `GET url` with the token.
 pub async fn get_with(url: &str, token: &PaidToken) -> reqwest::Response {
-    reqwest::Client::new()
+    l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
+        .build()
+        .unwrap()
         .get(url)
         .header("authorization", &token.authorization_values()[1])
         .send()
         .await
         .unwrap()
+}
+
+/// `GET url` through a client from the TLS home (a bare `reqwest::get` would have no crypto
+/// provider in this build).
+pub async fn get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
 }

@@ -24,6 +24,7 @@
 //! [http]
 //! timeout_secs = 30
 //! # user_agent = "my-agent/1.0"
+//! # ca_file = "/etc/my-ca.pem" # trust this CA instead of the web PKI (else SSL_CERT_FILE)
 //!
 //! [wallet]
 //! kind = "dev"                 # the dev wallet of `l402 serve` / `l402 wallet serve`
@@ -183,6 +184,26 @@ pub struct HttpConfig {
     pub timeout_secs: u64,
     /// The `User-Agent`.
     pub user_agent: Option<String>,
+    /// A PEM file of CA certificates trusted instead of the web PKI roots (curl's `--cacert`).
+    /// Without it, `SSL_CERT_FILE` if set, else the web PKI.
+    pub ca_file: Option<PathBuf>,
+    /// Skip certificate verification. Never read from a file or the environment: only a
+    /// program (the CLI's `-k/--insecure`) sets it.
+    #[serde(skip)]
+    pub insecure: bool,
+}
+
+impl HttpConfig {
+    /// How HTTPS servers are verified under these settings.
+    pub fn trust(&self) -> l402_tls::Trust {
+        if self.insecure {
+            l402_tls::Trust::Insecure
+        } else if let Some(ca) = &self.ca_file {
+            l402_tls::Trust::CaFile(ca.clone())
+        } else {
+            l402_tls::Trust::from_env()
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -190,6 +211,8 @@ impl Default for HttpConfig {
         Self {
             timeout_secs: DEFAULT_HTTP_TIMEOUT.as_secs(),
             user_agent: None,
+            ca_file: None,
+            insecure: false,
         }
     }
 }
@@ -355,10 +378,6 @@ impl ClientConfig {
                         ),
                     })
                 })?;
-                // DevWalletClient builds a plain reqwest client, which needs a process-wide
-                // rustls provider once this crate's `tls` feature is in the build.
-                #[cfg(feature = "tls")]
-                crate::tls::install_default_provider();
                 let client =
                     DevWalletClient::from_connection(&info).map_err(ClientError::Wallet)?;
                 Ok(Arc::new(client))
@@ -468,7 +487,8 @@ impl ClientConfig {
             .budget(self.budget())
             .max_cost(self.max_cost())
             .payment_timeout(Duration::from_secs(self.payment.timeout_secs))
-            .http_timeout(Duration::from_secs(self.http.timeout_secs));
+            .http_timeout(Duration::from_secs(self.http.timeout_secs))
+            .trust(self.http.trust());
         if let Some(n) = self.network {
             builder = builder.network(n);
         }

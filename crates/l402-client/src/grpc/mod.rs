@@ -44,6 +44,7 @@
 //! [`ScopeRule::FirstPathSegment`]: crate::ScopeRule::FirstPathSegment
 
 mod body;
+mod channel;
 mod status;
 
 use std::fmt;
@@ -61,6 +62,7 @@ use tonic::body::Body;
 use tonic::metadata::MetadataMap;
 use tower::{BoxError, Layer, Service, ServiceExt};
 
+pub use channel::channel;
 pub use status::status_for;
 
 use crate::client::L402Client;

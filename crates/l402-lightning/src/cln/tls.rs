@@ -2,23 +2,25 @@
 //!
 //! CLN signs its REST certificate with a private CA and names it `cln rest server`, `cln`,
 //! `localhost` and the `clnrest-host` IP, so the chain is validated against the pinned CA only and
-//! names are not checked (see [`crate::pinned_tls`]): only someone holding that CA's key can pass.
+//! names are not checked ([`l402_tls::Trust::Pinned`]): only someone holding that CA's key can pass.
 //! A pinned certificate that is the server's own is accepted byte for byte.
 
 use rustls::{CertificateError, ClientConfig};
 
 use super::{ClnSetupError, PinnedCa};
-use crate::pinned_tls;
 
 /// The rustls client configuration for one CLNRest server (hyper-rustls sets ALPN).
 pub(crate) fn client_config(ca: Option<&PinnedCa>) -> Result<ClientConfig, ClnSetupError> {
-    pinned_tls::client_config(ca.map_or(&[][..], |c| c.certs()), true).map_err(ClnSetupError::Tls)
+    let certs = ca.map_or_else(Vec::new, |c| c.certs().to_vec());
+    l402_tls::Trust::Pinned { certs, as_ca: true }
+        .client_config()
+        .map_err(|e| ClnSetupError::Tls(e.to_string()))
 }
 
 /// A human hint for a TLS failure found in an error's source chain, if there is one. `pinned`:
 /// whether a CA is configured.
 pub(crate) fn explain(err: &(dyn std::error::Error + 'static), pinned: bool) -> Option<String> {
-    pinned_tls::find_tls_error(err).map(|tls| match tls {
+    l402_tls::find_tls_error(err).map(|tls| match tls {
         rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) if !pinned => {
             "TLS: the server's certificate is not signed by a public CA; CLN signs it \
                      with its own CA: set `ca_cert_path` to the node's ca.pem (in the \

@@ -64,7 +64,10 @@ impl DevWalletClient {
                 "bad dev wallet URL {base_url:?}: the dev wallet speaks plain http on loopback"
             )));
         }
-        let http = reqwest::Client::builder()
+        // Plain http on loopback; the builder comes from the TLS home all the same, so it
+        // cannot panic for want of a crypto provider.
+        let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+            .map_err(|e| BackendError::Other(format!("cannot build HTTP client: {e}")))?
             .no_proxy()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)

@@ -100,7 +100,8 @@ pub(crate) fn error_code(e: &BackendError) -> (u16, &'static str) {
         BackendError::InvalidInvoice(_) => (400, "invalid_invoice"),
         BackendError::FeeTooHigh => (422, "fee_too_high"),
         BackendError::UnknownInvoice(_) => (404, "unknown_invoice"),
-        BackendError::Other(_) => (500, "other"),
+        // `Other`, and any kind a newer l402-backend adds.
+        _ => (500, "other"),
     }
 }
 

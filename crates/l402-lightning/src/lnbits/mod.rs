@@ -22,7 +22,7 @@
 //! | `pay_invoice` | `GET /api/v1/payments/fee-reserve`, then `POST /api/v1/payments` `{out: true, bolt11}`; a pending answer is polled |
 //! | `payment_state` | `GET /api/v1/payments/{hash}` (the wallet's outgoing record) |
 //! | `node_info` | `GET /api/v1/wallet` (alias = wallet name) plus the identity below |
-//! | `subscribe_settlements` | websocket `/api/v1/ws/{invoice key}` (plain `http://` instances; `Ok(None)` for `https://`) |
+//! | `subscribe_settlements` | websocket `/api/v1/ws/{invoice key}` (`ws://`, or `wss://` for an `https://` instance) |
 //!
 //! **Amounts.** The trait counts millisatoshis, LNbits invoices whole satoshis: asking for an
 //! amount that is not a whole number of satoshis (or zero) fails with
@@ -47,9 +47,10 @@
 //! waits for the connection before returning, so no settlement after the call is missed. It
 //! reconnects with backoff; LNbits does not replay what happened while it was disconnected.
 //!
-//! **HTTPS.** `https://` URLs work only in a build whose `reqwest` has TLS (this crate does not
-//! turn it on: see the note in `l402-client`'s manifest); otherwise calls fail with a
-//! [`BackendError::Other`] that says so. Tested over plain `http://` on loopback.
+//! **HTTPS.** `https://` instances are verified through the workspace's TLS home
+//! ([`l402_tls::Trust`]): the web PKI roots, the CA bundle named by `SSL_CERT_FILE`, or the
+//! trust given to [`LnbitsBackend::with_trust`]; the settlement websocket is then `wss://` with
+//! the same trust. The LNbits tier runs LNbits over TLS with a test CA.
 //!
 //! **Expiry.** Expired invoices are refused locally ([`BackendError::InvoiceExpired`]) before
 //! LNbits sees them: lnbits 1.6.2 answers a payment of an expired invoice of its own with that
@@ -171,6 +172,8 @@ impl Identity {
 struct Inner {
     base_url: String,
     http: reqwest::Client,
+    /// TLS for the `wss://` settlement stream, from the same trust choice as `http`.
+    ws_tls: Arc<rustls::ClientConfig>,
     request_timeout: Duration,
     invoice_key: ApiKey,
     admin_key: Option<ApiKey>,
@@ -252,6 +255,23 @@ fn checked_preimage(record: &PaymentRecord, hash: &PaymentHash) -> Result<Preima
     Ok(preimage)
 }
 
+/// The HTTP client for one instance.
+fn http_client(trust: &l402_tls::Trust) -> Result<reqwest::Client, LnbitsConfigError> {
+    l402_tls::reqwest_builder(trust)
+        .map_err(|e| LnbitsConfigError::HttpClient(e.to_string()))?
+        .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+        .build()
+        .map_err(|e| LnbitsConfigError::HttpClient(e.to_string()))
+}
+
+/// The settlement websocket's TLS configuration.
+fn ws_tls(trust: &l402_tls::Trust) -> Result<Arc<rustls::ClientConfig>, LnbitsConfigError> {
+    trust
+        .client_config()
+        .map(Arc::new)
+        .map_err(|e| LnbitsConfigError::HttpClient(e.to_string()))
+}
+
 fn msat_abs(v: Option<i64>) -> Msat {
     Msat(v.unwrap_or(0).unsigned_abs())
 }
@@ -289,14 +309,14 @@ impl LnbitsBackend {
         }
         let invoice_key = ApiKey::new(invoice_key, "invoice key")?;
         let admin_key = admin_key.map(|k| ApiKey::new(k, "admin key")).transpose()?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
-            .build()
-            .map_err(|e| LnbitsConfigError::HttpClient(e.to_string()))?;
+        let trust = l402_tls::Trust::from_env();
+        let http = http_client(&trust)?;
+        let ws_tls = ws_tls(&trust)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 base_url,
                 http,
+                ws_tls,
                 request_timeout: DEFAULT_REQUEST_TIMEOUT,
                 invoice_key,
                 admin_key,
@@ -312,6 +332,16 @@ impl LnbitsBackend {
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.inner).request_timeout = timeout;
         self
+    }
+
+    /// Verifies the instance's certificate as `trust` says (default:
+    /// [`Trust::from_env`](l402_tls::Trust::from_env): the web PKI roots, or the CA bundle named
+    /// by `SSL_CERT_FILE`). Does no IO.
+    pub fn with_trust(mut self, trust: &l402_tls::Trust) -> Result<Self, LnbitsConfigError> {
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.http = http_client(trust)?;
+        inner.ws_tls = ws_tls(trust)?;
+        Ok(self)
     }
 
     /// The instance's base URL (without a trailing slash).
@@ -618,19 +648,19 @@ impl LightningBackend for LnbitsBackend {
             .to_str()
             .map_err(|_| BackendError::Other("the invoice key is not text".into()))?;
         let Some(url) = stream::ws_url(&self.inner.base_url, key) else {
-            tracing::debug!("no settlement stream for an https:// LNbits; poll invoice_state");
             return Ok(None);
         };
         let mut hub = self.inner.settlements.lock().await;
         if let Some(rx) = hub.as_ref().and_then(stream::Hub::subscribe) {
             return Ok(Some(rx));
         }
-        let (started, rx) = stream::start(
+        let (started, rx) = stream::start(stream::Target {
             url,
-            key.to_owned(),
-            self.inner.base_url.clone(),
-            self.inner.request_timeout,
-        )
+            invoice_key: key.to_owned(),
+            base_url: self.inner.base_url.clone(),
+            timeout: self.inner.request_timeout,
+            tls: self.inner.ws_tls.clone(),
+        })
         .await?;
         *hub = Some(started);
         Ok(Some(rx))

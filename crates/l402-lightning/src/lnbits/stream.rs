@@ -10,6 +10,7 @@
 //! The channel's name is the invoice key, so the websocket URL is a secret: it is never logged
 //! and never part of an error.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -17,7 +18,7 @@ use l402_core::PaymentHash;
 use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::wire::PaymentRecord;
 use super::{BACKEND_NAME, time};
@@ -52,11 +53,28 @@ impl Drop for Hub {
     }
 }
 
-/// Where the stream connects: `ws://host:port/api/v1/ws/<key>`. `None` for `https://`
-/// instances (this build has no TLS for websockets).
+/// Where the stream connects: `ws://host:port/api/v1/ws/<key>`, or `wss://…` for an
+/// `https://` instance.
 pub(super) fn ws_url(base_url: &str, invoice_key: &str) -> Option<String> {
+    if let Some(rest) = base_url.strip_prefix("https://") {
+        return Some(format!("wss://{rest}/api/v1/ws/{invoice_key}"));
+    }
     let rest = base_url.strip_prefix("http://")?;
     Some(format!("ws://{rest}/api/v1/ws/{invoice_key}"))
+}
+
+/// Everything a (re)connection needs.
+pub(super) struct Target {
+    /// The websocket URL (secret: it holds the invoice key).
+    pub(super) url: String,
+    /// The invoice key, scrubbed from errors.
+    pub(super) invoice_key: String,
+    /// The instance's base URL, for messages.
+    pub(super) base_url: String,
+    /// How long a handshake may take.
+    pub(super) timeout: Duration,
+    /// TLS for `wss://` (from the backend's trust choice).
+    pub(super) tls: Arc<rustls::ClientConfig>,
 }
 
 /// An error message with the secret URL's key scrubbed out.
@@ -68,13 +86,22 @@ fn scrub(message: String, invoice_key: &str) -> String {
     }
 }
 
-async fn connect(
-    url: &str,
-    invoice_key: &str,
-    base_url: &str,
-    timeout: Duration,
-) -> Result<Socket, BackendError> {
-    match tokio::time::timeout(timeout, tokio_tungstenite::connect_async(url)).await {
+async fn connect(target: &Target) -> Result<Socket, BackendError> {
+    let Target {
+        url,
+        invoice_key,
+        base_url,
+        timeout,
+        tls,
+    } = target;
+    let connector = if url.starts_with("wss://") {
+        Connector::Rustls(tls.clone())
+    } else {
+        Connector::Plain
+    };
+    let handshake =
+        tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector));
+    match tokio::time::timeout(*timeout, handshake).await {
         Err(_) => Err(BackendError::Timeout),
         Ok(Ok((socket, _))) => Ok(socket),
         Ok(Err(e)) => {
@@ -106,25 +133,15 @@ async fn connect(
 /// Connects (the first connection must succeed, so no settlement after this call is missed),
 /// then keeps the stream running in a task.
 pub(super) async fn start(
-    url: String,
-    invoice_key: String,
-    base_url: String,
-    timeout: Duration,
+    target: Target,
 ) -> Result<(Hub, broadcast::Receiver<Settlement>), BackendError> {
-    let socket = connect(&url, &invoice_key, &base_url, timeout).await?;
+    let socket = connect(&target).await?;
     let (tx, rx) = broadcast::channel(CAPACITY);
-    let task = tokio::spawn(run(socket, tx.clone(), url, invoice_key, base_url, timeout));
+    let task = tokio::spawn(run(socket, tx.clone(), target));
     Ok((Hub { tx, task }, rx))
 }
 
-async fn run(
-    mut socket: Socket,
-    tx: broadcast::Sender<Settlement>,
-    url: String,
-    invoice_key: String,
-    base_url: String,
-    timeout: Duration,
-) {
+async fn run(mut socket: Socket, tx: broadcast::Sender<Settlement>, target: Target) {
     let mut backoff = Duration::from_millis(500);
     loop {
         let listening = pump(&mut socket, &tx).await;
@@ -132,13 +149,13 @@ async fn run(
         if !listening {
             return;
         }
-        tracing::warn!(url = %base_url, "LNbits settlement websocket closed; reconnecting");
+        tracing::warn!(url = %target.base_url, "LNbits settlement websocket closed; reconnecting");
         socket = loop {
             tokio::time::sleep(backoff).await;
             if tx.receiver_count() == 0 {
                 return;
             }
-            match connect(&url, &invoice_key, &base_url, timeout).await {
+            match connect(&target).await {
                 Ok(s) => {
                     backoff = Duration::from_millis(500);
                     break s;
@@ -207,12 +224,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ws_url_is_plain_http_only() {
+    fn ws_url_follows_the_instance_scheme() {
         assert_eq!(
             ws_url("http://127.0.0.1:5000", "k").as_deref(),
             Some("ws://127.0.0.1:5000/api/v1/ws/k")
         );
-        assert_eq!(ws_url("https://lnbits.example", "k"), None);
+        assert_eq!(
+            ws_url("https://lnbits.example", "k").as_deref(),
+            Some("wss://lnbits.example/api/v1/ws/k")
+        );
+        assert_eq!(ws_url("ftp://lnbits.example", "k"), None);
     }
 
     #[test]

@@ -186,14 +186,9 @@ fn expiration(deadline: Instant) -> Timestamp {
 }
 
 fn tls_config() -> Result<Arc<rustls::ClientConfig>, NwcConfigError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| NwcConfigError::Tls(e.to_string()))?
-        .with_root_certificates(rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        })
-        .with_no_client_auth();
+    let config = l402_tls::Trust::from_env()
+        .client_config()
+        .map_err(|e| NwcConfigError::Tls(e.to_string()))?;
     Ok(Arc::new(config))
 }
 

@@ -100,7 +100,10 @@ pub async fn start_seller(dir: &Path) -> Seller {
         .expect("spawning l402 serve");
     let proc_ = Proc { child, log };
     let base = format!("http://{addr}");
-    let http = reqwest::Client::new();
+    let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+        .unwrap()
+        .build()
+        .unwrap();
     let start = Instant::now();
     loop {
         let ready = http

@@ -30,7 +30,7 @@ impl Upstream {
         let target = UpstreamTarget::parse(&service.upstream).map_err(invalid)?;
         let trust = match (&service.upstream_ca_cert, service.insecure_skip_verify) {
             (_, true) => TlsTrust::Insecure,
-            (Some(ca), false) => TlsTrust::CustomCa(ca.clone()),
+            (Some(ca), false) => TlsTrust::CaFile(ca.clone()),
             (None, false) => TlsTrust::WebPki,
         };
         let client = clients.client(trust, target.scheme == UpstreamScheme::H2c)?;

@@ -10,17 +10,12 @@
 mod generated;
 
 use std::fmt;
-use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use http::Uri;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
 use l402_core::PaymentHash;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
@@ -68,16 +63,11 @@ impl LndGrpc {
         };
         let macaroon = Macaroon::load(&config.macaroon)?;
         let pinned = config.tls_cert.as_ref().map(PinnedCert::load).transpose()?;
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(config.connect_timeout));
-        http.set_nodelay(true);
-        http.set_keepalive(Some(Duration::from_secs(30)));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls::client_config(pinned.as_ref())?)
-            .https_only()
-            .enable_http2()
-            .wrap_connector(http);
+        let https = l402_tls::grpc_tls_connector(
+            &super::tls::trust(pinned.as_ref()),
+            Some(config.connect_timeout),
+        )
+        .map_err(|e| LndSetupError::Tls(e.to_string()))?;
         // tonic gets an http:// URI and this connector does the TLS: tonic's own TLS (when a
         // `tls-*` feature is on anywhere in the build) would refuse an https:// URI it has no
         // configuration for.
@@ -98,7 +88,7 @@ impl LndGrpc {
             core: Arc::new(Core::new(Arc::new(GrpcApi {
                 address: base,
                 endpoint,
-                connector: ForceHttps(https),
+                connector: https,
                 channel: OnceLock::new(),
                 macaroon: MacaroonInterceptor(value),
                 request_timeout: config.request_timeout,
@@ -125,42 +115,13 @@ impl Interceptor for MacaroonInterceptor {
     }
 }
 
-/// The pinned-TLS connector, dialled with an `https` URI whatever tonic passes.
-#[derive(Clone)]
-struct ForceHttps(HttpsConnector<HttpConnector>);
-
-type ConnectFuture<R> =
-    Pin<Box<dyn Future<Output = Result<R, Box<dyn std::error::Error + Send + Sync>>> + Send>>;
-
-impl tonic::codegen::Service<Uri> for ForceHttps {
-    type Response = <HttpsConnector<HttpConnector> as tonic::codegen::Service<Uri>>::Response;
-    type Error = Box<dyn std::error::Error + Send + Sync>;
-    type Future = ConnectFuture<Self::Response>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        let mut parts = uri.into_parts();
-        parts.scheme = Some(http::uri::Scheme::HTTPS);
-        if parts.path_and_query.is_none() {
-            parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
-        }
-        match Uri::from_parts(parts) {
-            Ok(uri) => Box::pin(self.0.call(uri)),
-            Err(e) => Box::pin(async move { Err(e.into()) }),
-        }
-    }
-}
-
 type Intercepted = InterceptedService<Channel, MacaroonInterceptor>;
 
 /// The gRPC calls behind [`LndApi`].
 struct GrpcApi {
     address: String,
     endpoint: Endpoint,
-    connector: ForceHttps,
+    connector: l402_tls::GrpcTlsConnector,
     /// Made on first use (it needs a Tokio runtime); reconnects by itself.
     channel: OnceLock<Channel>,
     macaroon: MacaroonInterceptor,

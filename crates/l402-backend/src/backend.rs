@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use l402_core::invoice::Network;
+use l402_core::Network;
 use l402_core::{Msat, PaymentHash, Preimage};
 use tokio::sync::broadcast;
 

@@ -8,12 +8,17 @@
 //! [`ConformanceFailure`] naming the check otherwise.
 //!
 //! ```no_run
-//! # #[cfg(feature = "dev")]
-//! # async fn demo(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
-//! use l402_lightning::{Network, conformance, dev::DevWallet};
+//! # async fn demo(
+//! #     seller: &dyn l402_backend::LightningBackend,
+//! #     payer: &dyn l402_backend::LightningBackend,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! use l402_backend::{Network, conformance};
 //!
-//! let wallet = DevWallet::open(dir, Network::Regtest)?;
-//! conformance::run_all(&wallet, &wallet, Network::Regtest).await?;
+//! // `seller` issues invoices, `payer` can pay them (two dev wallets sharing a ledger, two
+//! // nodes with a channel, ...).
+//! for (check, outcome) in conformance::run_all(seller, payer, Network::Regtest).await? {
+//!     println!("{check}: {outcome:?}");
+//! }
 //! # Ok(())
 //! # }
 //! ```
@@ -21,7 +26,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use l402_core::invoice::{Network, parse_bolt11};
+use l402_core::Network;
+use l402_core::invoice::parse_bolt11;
 use l402_core::{Msat, PaymentHash, Preimage};
 use tokio::sync::broadcast::error::RecvError;
 

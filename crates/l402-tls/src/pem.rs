@@ -1,0 +1,66 @@
+//! Reading certificates from PEM files and text.
+
+use std::path::Path;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+use crate::TlsError;
+
+/// Every certificate in a PEM file, in order. A file with none is an error.
+pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .map_err(|source| TlsError::Pem {
+            what: "certificates",
+            path: path.to_owned(),
+            source,
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate(path.to_owned()));
+    }
+    Ok(certs)
+}
+
+/// Every certificate in PEM text (`what` names the text in the error, e.g. "tls.cert").
+pub fn certs_from_pem(
+    pem: &[u8],
+    what: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| TlsError::NoInlineCertificate(what))?;
+    if certs.is_empty() {
+        return Err(TlsError::NoInlineCertificate(what));
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_without_certificates_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.pem");
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let err = load_certs(&path).unwrap_err();
+        assert!(matches!(err, TlsError::NoCertificate(_)), "{err}");
+        assert!(err.to_string().contains("empty.pem"));
+    }
+
+    #[test]
+    fn inline_text_without_certificates_is_refused() {
+        let err = certs_from_pem(b"garbage", "tls.cert").unwrap_err();
+        assert_eq!(err.to_string(), "no PEM certificate in the given tls.cert");
+    }
+
+    #[test]
+    fn reads_a_generated_certificate() {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let certs = certs_from_pem(cert.cert.pem().as_bytes(), "test").unwrap();
+        assert_eq!(certs.len(), 1);
+        assert_eq!(certs[0].as_ref(), cert.cert.der().as_ref());
+    }
+}
