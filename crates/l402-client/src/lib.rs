@@ -3,22 +3,53 @@
 //! [`LightningBackend`](l402_lightning::LightningBackend), caches tokens per scope, and keeps a
 //! crash-safe payment journal, a spend ledger and receipts in an [`l402_store::Store`].
 //!
-//! HTTPS needs the `tls` feature (rustls with `ring`); read its note in `Cargo.toml` before
-//! turning it on in a build that also builds other `reqwest` clients. gRPC calls pay through
-//! the same client with the `grpc` feature: `grpc::L402GrpcLayer` wraps a tonic `Channel`.
+//! HTTPS works out of the box through the workspace's TLS home (`l402-tls`): the web PKI
+//! roots, or the CA bundle named by `SSL_CERT_FILE`, or whatever
+//! [`L402ClientBuilder::trust`] says. gRPC calls pay through the same client with the `grpc`
+//! feature: `grpc::channel` opens a TLS (or h2c) channel and `grpc::L402GrpcLayer` wraps it.
 //!
-//! ```no_run
-//! # async fn demo(wallet: std::sync::Arc<dyn l402_lightning::LightningBackend>) -> Result<(), l402_client::ClientError> {
+//! Buying from a paywalled endpoint: the first `GET` is answered with `402` and an L402
+//! challenge, which the client checks against its budget and pays, then it retries with the
+//! token and keeps it for the next calls.
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use axum::{Router, routing::get};
+//! # use l402_core::keys::{KeyRing, MasterKey};
+//! # use l402_lightning::dev::DevWallet;
+//! # use l402_tower::{FixedPrice, L402Layer, Offer, OsRandom, Paywall, RevocationSet};
 //! use l402_client::{Budget, L402Client};
-//! use l402_core::Msat;
+//! use l402_core::{Msat, invoice::Network};
 //!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let wallet = Arc::new(DevWallet::open(dir.path().join("wallet"), Network::Regtest)?);
+//! # let keys = KeyRing::new(1, &MasterKey::generate(&mut OsRandom));
+//! # let paywall = Arc::new(Paywall::new(keys, wallet.clone(), RevocationSet::default()));
+//! # let offer = FixedPrice(Offer::new("weather", Msat::from_sat(21)));
+//! # let app = Router::new().route("/weather", get(|| async { "sunny" }))
+//! #     .route_layer(L402Layer::new(paywall, offer));
+//! # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let url = format!("http://{}/weather", listener.local_addr()?);
+//! # tokio::spawn(async move { axum::serve(listener, app).await });
+//! # let store_path = dir.path().join("client.db");
+//! // `url`: an endpoint behind l402-tower's paywall at 21 sat (an axum app on loopback here);
+//! // `wallet`: any `LightningBackend` (the embedded dev wallet here, on regtest).
 //! let client = L402Client::builder()
 //!     .wallet(wallet)
-//!     .store_path("/tmp/l402/client.db")
+//!     .network(Network::Regtest)
+//!     .store_path(store_path)
 //!     .budget(Budget { daily: Some(Msat::from_sat(5_000)), ..Budget::default() })
 //!     .build()?;
-//! let paid = client.get("https://api.example.com/weather/today").await?;
-//! println!("{} (paid: {:?})", paid.response.status(), paid.payment.map(|r| r.amount));
+//!
+//! let first = client.get(&url).await?;
+//! assert_eq!(first.response.status(), 200);
+//! assert_eq!(first.payment.map(|receipt| receipt.amount), Some(Msat::from_sat(21)));
+//! assert_eq!(first.response.text().await?, "sunny");
+//!
+//! let again = client.get(&url).await?; // the held token: no second payment
+//! assert!(again.reused_token && again.payment.is_none());
 //! # Ok(()) }
 //! ```
 

@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use l402_core::Preimage;
 use l402_core::caveat::ServiceTier;
 use l402_core::credential::{CredentialHeaders, authorization_header_values, parse_credential};
@@ -23,7 +23,7 @@ impl Rng for Fixed {
 }
 
 fn hmac(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("any key length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length");
     mac.update(msg);
     mac.finalize().into_bytes().into()
 }

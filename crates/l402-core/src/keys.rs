@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use l402_macaroon::RootKey;
 use sha2::Sha256;
 use zeroize::Zeroizing;
@@ -96,7 +96,7 @@ impl KeyRing {
     /// Adds (or replaces) the key of `epoch`; older epochs keep verifying.
     pub fn insert(&mut self, epoch: u32, key: &MasterKey) {
         // HMAC takes keys of every length, so this cannot fail.
-        if let Ok(mac) = <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes()) {
+        if let Ok(mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes()) {
             self.keyed.insert(epoch, mac);
         }
     }
@@ -168,7 +168,7 @@ mod tests {
         let ring = KeyRing::new(7, &key);
         let id = ring.new_token_id(&mut CountingRng(0));
         assert_eq!(token_epoch(&id), 7);
-        let mut plain = <Hmac<Sha256> as Mac>::new_from_slice(&[9; 32]).unwrap();
+        let mut plain = <Hmac<Sha256> as KeyInit>::new_from_slice(&[9; 32]).unwrap();
         plain.update(&id.0);
         assert_eq!(
             ring.derive(&id).unwrap().as_bytes(),

@@ -3,7 +3,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use l402_core::env::{Clock, Rng};
-use rand::RngCore;
+use rand::Rng as _;
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
 
 /// The system clock.
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,6 +25,7 @@ pub struct OsRandom;
 
 impl Rng for OsRandom {
     fn fill(&mut self, buf: &mut [u8]) {
-        rand::rngs::OsRng.fill_bytes(buf);
+        // Panics only if the OS cannot give entropy at all (as `getrandom` documents).
+        UnwrapErr(SysRng).fill_bytes(buf);
     }
 }

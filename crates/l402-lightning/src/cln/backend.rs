@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use l402_core::invoice::{Network, parse_bolt11};
 use l402_core::{Msat, PaymentHash, Preimage};
-use rand::RngCore;
+use rand::Rng as _;
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use tokio::sync::{Mutex, broadcast};
@@ -159,7 +161,7 @@ fn network(name: &str) -> Result<Network, BackendError> {
 
 fn random_label() -> String {
     let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    UnwrapErr(SysRng).fill_bytes(&mut bytes);
     format!("l402-{}", hex::encode(bytes))
 }
 

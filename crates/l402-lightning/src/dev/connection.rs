@@ -6,8 +6,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use rand::RngCore;
-use rand::rngs::OsRng;
+use rand::Rng as _;
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
 use serde::{Deserialize, Serialize};
 
 use super::DevWalletError;
@@ -37,7 +38,7 @@ impl fmt::Debug for ConnectionInfo {
 /// A fresh random access token: 32 bytes from the OS, lower-case hex.
 pub fn generate_access_token() -> String {
     let mut b = [0u8; 32];
-    OsRng.fill_bytes(&mut b);
+    UnwrapErr(SysRng).fill_bytes(&mut b);
     hex::encode(b)
 }
 

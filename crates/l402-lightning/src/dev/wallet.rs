@@ -11,8 +11,9 @@ use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
 use l402_core::invoice::{Network, parse_bolt11};
 use l402_core::{Msat, PaymentHash, Preimage};
 use lightning_invoice::{Currency, InvoiceBuilder, PaymentSecret};
-use rand::RngCore;
-use rand::rngs::OsRng;
+use rand::Rng as _;
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
 use tokio::sync::{Mutex, broadcast};
 
 use super::ledger::{
@@ -421,7 +422,7 @@ fn now_unix() -> u64 {
 
 fn random_bytes() -> [u8; 32] {
     let mut b = [0u8; 32];
-    OsRng.fill_bytes(&mut b);
+    UnwrapErr(SysRng).fill_bytes(&mut b);
     b
 }
 
