@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 
 # Combinations beyond "none" and "each alone", one line per run: `crate feature,feature`.
 EXTRA_COMBINATIONS=(
-  "l402-client grpc,tls"
+  "l402-lightning dev,lnbits,lnd,nwc,cln,conformance"
+  "l402-tls reqwest,hyper,test-ca"
 )
 
 log() { printf '\n[check-features] %s\n' "$*" >&2; }
