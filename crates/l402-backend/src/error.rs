@@ -1,6 +1,47 @@
 //! The one error type every Lightning backend returns.
 
+use std::fmt;
+use std::sync::Arc;
+
 use l402_core::PaymentHash;
+
+/// The underlying error of a [`BackendError`], kept for its source chain (the IO, TLS or HTTP
+/// error behind an unreachable node). Cheap to clone; two are equal when their messages are.
+#[derive(Clone)]
+pub struct ErrorSource(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl ErrorSource {
+    /// Keeps `error`.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(error))
+    }
+}
+
+impl fmt::Debug for ErrorSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for ErrorSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for ErrorSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+impl PartialEq for ErrorSource {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for ErrorSource {}
 
 /// Why a Lightning backend call failed.
 ///
@@ -18,6 +59,9 @@ pub enum BackendError {
         address: String,
         /// What happened, with a hint for the operator when one helps.
         detail: String,
+        /// The error behind it (connection refused, a TLS failure, ...), when there is one.
+        #[source]
+        source: Option<ErrorSource>,
     },
     /// The backend rejected our credentials.
     #[error("the Lightning backend rejected our credentials")]
@@ -54,6 +98,22 @@ pub enum BackendError {
 }
 
 impl BackendError {
+    /// [`BackendError::Unreachable`] keeping `source` in the chain: `detail` is the hint for the
+    /// operator, `source` what failed.
+    pub fn unreachable(
+        backend: impl Into<String>,
+        address: impl Into<String>,
+        detail: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        BackendError::Unreachable {
+            backend: backend.into(),
+            address: address.into(),
+            detail: detail.into(),
+            source: Some(ErrorSource::new(source)),
+        }
+    }
+
     /// True when retrying later may succeed (the backend is down or slow). A proxy answers such
     /// errors with `503 Service Unavailable` and `Retry-After`.
     pub fn is_transient(&self) -> bool {
@@ -69,12 +129,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unreachable_keeps_its_source_in_the_chain() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = BackendError::unreachable("lnd", "https://n:8080", "is LND running?", io);
+        let source = e.source().expect("a source");
+        assert_eq!(source.to_string(), "refused");
+        let inner = source.source().expect("the io error itself");
+        assert!(inner.downcast_ref::<std::io::Error>().is_some());
+        assert_eq!(e.clone(), e);
+    }
+
+    #[test]
     fn only_unreachable_and_timeout_are_transient() {
         let transient = [
             BackendError::Unreachable {
                 backend: "dev-wallet".into(),
                 address: "http://127.0.0.1:1".into(),
                 detail: "connection refused".into(),
+                source: None,
             },
             BackendError::Timeout,
         ];
@@ -99,6 +172,7 @@ mod tests {
             backend: "lnd".into(),
             address: "https://127.0.0.1:8080".into(),
             detail: "connection refused".into(),
+            source: None,
         };
         assert_eq!(
             e.to_string(),

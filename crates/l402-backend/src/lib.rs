@@ -25,6 +25,6 @@ pub use backend::{
     CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
     PaymentResult, PaymentState, Settlement,
 };
-pub use error::BackendError;
+pub use error::{BackendError, ErrorSource};
 pub use l402_core::Network;
 pub use l402_core::{Msat, PaymentHash, Preimage};

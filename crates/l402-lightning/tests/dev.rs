@@ -413,6 +413,7 @@ mod http {
                 backend,
                 address,
                 detail,
+                source: None,
             } => {
                 assert_eq!(backend, "dev-wallet");
                 assert_eq!(address, &url);

@@ -949,6 +949,7 @@ async fn a_dead_relay_is_unreachable() {
         backend: name,
         address,
         detail,
+        source: None,
     } = &err
     else {
         panic!("{err:?}")

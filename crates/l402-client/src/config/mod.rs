@@ -376,6 +376,7 @@ impl ClientConfig {
                         detail: format!(
                             "{e}; is `l402 serve` (dev mode) or `l402 wallet serve` running?"
                         ),
+                        source: None,
                     })
                 })?;
                 let client =

@@ -81,6 +81,7 @@ fn map_common(method: &str, e: &RpcError, base: &str) -> Option<BackendError> {
             backend: super::BACKEND_NAME.into(),
             address: base.to_owned(),
             detail: format!("CLNRest cannot reach lightningd: {}", e.message),
+            source: None,
         });
     }
     None

@@ -104,6 +104,7 @@ impl Transport {
             backend: BACKEND_NAME.into(),
             address: self.base.clone(),
             detail: detail.into(),
+            source: None,
         }
     }
 

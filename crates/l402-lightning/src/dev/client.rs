@@ -92,6 +92,7 @@ impl DevWalletClient {
             backend: BACKEND_NAME.into(),
             address: connection_file_path(data_dir).display().to_string(),
             detail: format!("{e}; {HINT}"),
+            source: None,
         })?;
         Self::from_connection(&info)
     }
@@ -101,21 +102,18 @@ impl DevWalletClient {
         &self.base_url
     }
 
-    fn transport_error(&self, e: &reqwest::Error) -> BackendError {
+    fn transport_error(&self, e: reqwest::Error) -> BackendError {
         if e.is_timeout() {
             return BackendError::Timeout;
         }
         // The innermost cause says what happened ("Connection refused (os error 111)").
-        let mut cause: &dyn std::error::Error = e;
+        let mut cause: &dyn std::error::Error = &e;
         while let Some(next) = cause.source() {
             cause = next;
         }
         if e.is_connect() {
-            BackendError::Unreachable {
-                backend: BACKEND_NAME.into(),
-                address: self.base_url.clone(),
-                detail: format!("{cause}; {HINT}"),
-            }
+            let detail = format!("{cause}; {HINT}");
+            BackendError::unreachable(BACKEND_NAME, self.base_url.clone(), detail, e)
         } else {
             BackendError::Other(format!("dev wallet request failed: {cause}"))
         }
@@ -130,9 +128,9 @@ impl DevWalletClient {
             .bearer_auth(&self.access_token)
             .send()
             .await
-            .map_err(|e| self.transport_error(&e))?;
+            .map_err(|e| self.transport_error(e))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
+        let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| {
                 // Position only: the body may hold a preimage.
@@ -157,6 +155,7 @@ impl DevWalletClient {
                 backend: BACKEND_NAME.into(),
                 address: self.base_url.clone(),
                 detail: "the server answered 503".into(),
+                source: None,
             },
             504 => BackendError::Timeout,
             _ => BackendError::Other(format!(

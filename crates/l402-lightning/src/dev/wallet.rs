@@ -147,6 +147,7 @@ impl DevWallet {
                 backend: BACKEND_NAME.into(),
                 address: self.data_dir.display().to_string(),
                 detail: "the dev wallet is down (injected fault)".into(),
+                source: None,
             }),
             DevFault::Slow(delay) => {
                 tokio::time::sleep(delay).await;

@@ -60,6 +60,7 @@ pub(super) fn from_status(status: u16, detail: &str, call: Call, base_url: &str)
                 )
                 .trim_end()
                 .to_owned(),
+                source: None,
             };
         }
         _ => {}
@@ -105,35 +106,28 @@ fn from_detail(lower: &str, detail: &str) -> Option<BackendError> {
 }
 
 /// The error for a request that got no HTTP answer.
-pub(super) fn from_transport(e: &reqwest::Error, base_url: &str) -> BackendError {
+pub(super) fn from_transport(e: reqwest::Error, base_url: &str) -> BackendError {
     if e.is_timeout() {
         return BackendError::Timeout;
     }
     // The innermost cause says what happened ("Connection refused (os error 111)").
-    let mut cause: &dyn std::error::Error = e;
+    let mut cause: &dyn std::error::Error = &e;
     while let Some(next) = cause.source() {
         cause = next;
     }
     let cause_text = cause.to_string();
-    if base_url.starts_with("https://") && cause_text.contains("scheme is not http") {
-        // reqwest built without TLS. Not transient: retrying cannot help.
-        return BackendError::Other(format!(
-            "cannot call LNbits at {base_url}: this build's HTTP client has no TLS support; use \
-             an http:// URL on a trusted network (e.g. LNbits on loopback, or a TLS-terminating \
-             proxy on this machine)"
-        ));
-    }
     if e.is_connect() {
-        return BackendError::Unreachable {
-            backend: BACKEND_NAME.into(),
-            address: base_url.into(),
-            detail: format!(
+        let hint = l402_tls::explain(&e).unwrap_or_else(|| {
+            format!(
                 "{cause_text}; is LNbits running there, and are the scheme, host and port of \
                  the URL right?"
-            ),
-        };
+            )
+        });
+        return BackendError::unreachable(BACKEND_NAME, base_url, hint, e);
     }
-    BackendError::Other(format!("request to LNbits at {base_url} failed: {cause}"))
+    BackendError::Other(format!(
+        "request to LNbits at {base_url} failed: {cause_text}"
+    ))
 }
 
 #[cfg(test)]

@@ -399,12 +399,12 @@ impl LnbitsBackend {
         let resp = req
             .send()
             .await
-            .map_err(|e| errors::from_transport(&e, &self.inner.base_url))?;
+            .map_err(|e| errors::from_transport(e, &self.inner.base_url))?;
         let status = resp.status().as_u16();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| errors::from_transport(&e, &self.inner.base_url))?;
+            .map_err(|e| errors::from_transport(e, &self.inner.base_url))?;
         Ok((status, body.to_vec()))
     }
 

@@ -114,6 +114,7 @@ async fn connect(target: &Target) -> Result<Socket, BackendError> {
                         format!("settlement websocket: {io}; is LNbits running there?"),
                         invoice_key,
                     ),
+                    source: None,
                 },
                 WsError::Http(resp) => match resp.status().as_u16() {
                     401 | 403 => BackendError::Unauthorized,

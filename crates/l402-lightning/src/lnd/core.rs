@@ -466,6 +466,7 @@ pub(crate) fn unreachable_at(address: &str, detail: String) -> BackendError {
         backend: super::BACKEND_NAME.into(),
         address: address.to_owned(),
         detail,
+        source: None,
     }
 }
 

@@ -92,6 +92,7 @@ impl Transport {
             backend: BACKEND_NAME.into(),
             address: self.base.clone(),
             detail: detail.into(),
+            source: None,
         }
     }
 

@@ -207,6 +207,7 @@ impl Connection {
                 "cannot connect to the NWC relay: {}; is the relay in the connection URI up?",
                 error.unwrap_or("no connection yet")
             ),
+            source: None,
         }
     }
 
@@ -576,6 +577,7 @@ fn refused(relay: &str, message: &str) -> BackendError {
             backend: BACKEND_NAME.into(),
             address: relay.to_owned(),
             detail: format!("the relay is rate limiting us ({message}); retry later"),
+            source: None,
         }
     } else {
         BackendError::Other(format!(

@@ -105,6 +105,7 @@ pub(super) fn from_nip47(err: &NIP47Error, call: Call, relay: &str) -> BackendEr
                 "the wallet service is rate limiting this connection (RATE_LIMITED: {message}); \
                  retry later"
             ),
+            source: None,
         },
         ErrorCode::InsufficientBalance => BackendError::InsufficientBalance,
         // The connection's spending budget (set in the wallet) is used up: for the caller this
