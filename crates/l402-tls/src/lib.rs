@@ -46,7 +46,7 @@ mod reqwest_client;
 
 pub use diagnose::{explain, find_tls_error};
 pub use error::TlsError;
-pub use pem::{certs_from_pem, load_certs};
+pub use pem::{certs_from_pem, certs_from_pem_or_der, load_certs};
 pub use provider::{install_default_provider, provider};
 pub use server::server_config;
 pub use trust::Trust;

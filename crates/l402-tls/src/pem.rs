@@ -36,6 +36,24 @@ pub fn certs_from_pem(
     Ok(certs)
 }
 
+/// Every certificate in PEM text, or the one certificate of DER bytes (an ASN.1 SEQUENCE), as
+/// a node's `tls.cert` or `ca.pem` may come either way. `what` names it in the error.
+pub fn certs_from_pem_or_der(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let looks_pem = bytes
+        .windows(b"-----BEGIN".len())
+        .any(|w| w == b"-----BEGIN");
+    if looks_pem {
+        certs_from_pem(bytes, what)
+    } else if bytes.first() == Some(&0x30) {
+        Ok(vec![CertificateDer::from(bytes.to_vec())])
+    } else {
+        Err(TlsError::NoInlineCertificate(what))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +72,16 @@ mod tests {
     fn inline_text_without_certificates_is_refused() {
         let err = certs_from_pem(b"garbage", "tls.cert").unwrap_err();
         assert_eq!(err.to_string(), "no PEM certificate in the given tls.cert");
+    }
+
+    #[test]
+    fn pem_or_der() {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let der = cert.cert.der().to_vec();
+        assert_eq!(certs_from_pem_or_der(&der, "x").unwrap()[0].as_ref(), &der[..]);
+        let pem = cert.cert.pem();
+        assert_eq!(certs_from_pem_or_der(pem.as_bytes(), "x").unwrap()[0].as_ref(), &der[..]);
+        assert!(certs_from_pem_or_der(b"hello", "x").is_err());
     }
 
     #[test]

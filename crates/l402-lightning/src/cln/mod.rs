@@ -52,7 +52,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 
 pub use backend::ClnRest;
 
@@ -157,24 +156,9 @@ impl PinnedCa {
 
     /// A certificate from PEM or DER bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ClnSetupError> {
-        let looks_pem = bytes
-            .windows(b"-----BEGIN".len())
-            .any(|w| w == b"-----BEGIN");
-        let certs: Vec<CertificateDer<'static>> = if looks_pem {
-            CertificateDer::pem_slice_iter(bytes)
-                .collect::<Result<_, _>>()
-                .map_err(|e| ClnSetupError::Ca(format!("bad PEM: {e}")))?
-        } else if bytes.first() == Some(&0x30) {
-            vec![CertificateDer::from(bytes.to_vec())]
-        } else {
-            Vec::new()
-        };
-        if certs.is_empty() {
-            return Err(ClnSetupError::Ca(
-                "no certificate found (expected CLN's ca.pem, PEM or DER)".into(),
-            ));
-        }
-        Ok(Self { certs })
+        l402_tls::certs_from_pem_or_der(bytes, "CLN ca.pem (PEM or DER)")
+            .map(|certs| Self { certs })
+            .map_err(|e| ClnSetupError::Ca(e.to_string()))
     }
 
     pub(crate) fn certs(&self) -> &[CertificateDer<'static>] {

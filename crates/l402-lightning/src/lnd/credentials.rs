@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 
 use super::LndSetupError;
 
@@ -182,29 +181,12 @@ impl PinnedCert {
 
     /// A certificate from PEM or DER bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LndSetupError> {
-        let looks_pem = bytes
-            .windows(b"-----BEGIN".len())
-            .any(|w| w == b"-----BEGIN");
-        let certs: Vec<CertificateDer<'static>> = if looks_pem {
-            CertificateDer::pem_slice_iter(bytes)
-                .collect::<Result<_, _>>()
-                .map_err(|e| LndSetupError::Encoding {
-                    what: "TLS certificate",
-                    detail: format!("bad PEM: {e}"),
-                })?
-        } else if bytes.first() == Some(&0x30) {
-            // DER: an ASN.1 SEQUENCE.
-            vec![CertificateDer::from(bytes.to_vec())]
-        } else {
-            Vec::new()
-        };
-        if certs.is_empty() {
-            return Err(LndSetupError::Encoding {
+        l402_tls::certs_from_pem_or_der(bytes, "LND tls.cert (PEM or DER)")
+            .map(|certs| Self { certs })
+            .map_err(|e| LndSetupError::Encoding {
                 what: "TLS certificate",
-                detail: "no certificate found (expected LND's tls.cert, PEM or DER)".into(),
-            });
-        }
-        Ok(Self { certs })
+                detail: e.to_string(),
+            })
     }
 
     /// The pinned certificates, DER.
