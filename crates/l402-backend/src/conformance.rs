@@ -36,6 +36,7 @@ use crate::backend::{
     PaymentState,
 };
 use crate::error::BackendError;
+use l402_core::env::now_unix;
 
 /// The amount every check's invoice asks for: 21 sat.
 pub const AMOUNT: Msat = Msat::from_sat(21);
@@ -75,12 +76,6 @@ fn fail(check: &'static str, detail: impl Into<String>) -> ConformanceFailure {
         check,
         detail: detail.into(),
     }
-}
-
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// A payment hash no backend has seen: sha256 of the time and a counter.

@@ -8,11 +8,12 @@
 
 #![forbid(unsafe_code)]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use l402_backend::{BackendError, LightningBackend, PayOptions};
 use l402_core::Msat;
 use l402_core::client::{Decision, PaidToken, PayPolicy, RequestFlow, ResponseView, StopReason};
+use l402_core::env::now_unix;
 use l402_core::invoice::Network;
 
 /// Why a challenge was not paid.
@@ -65,10 +66,4 @@ pub async fn pay_challenge(
         .await
         .map_err(PayError::Payment)?;
     flow.on_paid(paid.preimage).map_err(PayError::Refused)
-}
-
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

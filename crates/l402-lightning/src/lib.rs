@@ -18,6 +18,8 @@ pub mod lnd;
 mod node_http;
 #[cfg(feature = "nwc")]
 pub mod nwc;
+#[cfg(any(feature = "lnbits", feature = "nwc", feature = "cln"))]
+mod pay_checks;
 
 /// The conformance suite every backend must pass (feature `conformance`), from `l402-backend`.
 #[cfg(feature = "conformance")]

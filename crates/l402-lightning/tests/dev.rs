@@ -413,8 +413,13 @@ mod http {
                 backend,
                 address,
                 detail,
-                source: None,
+                source: Some(source),
             } => {
+                // The connection error itself stays in the chain.
+                assert!(
+                    source.to_string().contains("error sending request"),
+                    "{source}"
+                );
                 assert_eq!(backend, "dev-wallet");
                 assert_eq!(address, &url);
                 assert!(detail.contains(HINT), "{detail}");

@@ -259,7 +259,7 @@ async fn connection_refused_is_unreachable_with_address_and_hint() {
         backend,
         address,
         detail,
-        source: None,
+        source: Some(_),
     } = &err
     else {
         panic!("{err:?}")

@@ -78,9 +78,15 @@ mod tests {
     fn pem_or_der() {
         let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
         let der = cert.cert.der().to_vec();
-        assert_eq!(certs_from_pem_or_der(&der, "x").unwrap()[0].as_ref(), &der[..]);
+        assert_eq!(
+            certs_from_pem_or_der(&der, "x").unwrap()[0].as_ref(),
+            &der[..]
+        );
         let pem = cert.cert.pem();
-        assert_eq!(certs_from_pem_or_der(pem.as_bytes(), "x").unwrap()[0].as_ref(), &der[..]);
+        assert_eq!(
+            certs_from_pem_or_der(pem.as_bytes(), "x").unwrap()[0].as_ref(),
+            &der[..]
+        );
         assert!(certs_from_pem_or_der(b"hello", "x").is_err());
     }
 

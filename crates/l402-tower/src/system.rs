@@ -1,23 +1,10 @@
-//! The real clock and random source for the sans-IO core.
+//! The real random source for the sans-IO core (and the system clock, from `l402-core`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use l402_core::env::{Clock, Rng};
+use l402_core::env::Rng;
+pub use l402_core::env::SystemClock;
 use rand::Rng as _;
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_unix(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    }
-}
 
 /// The operating system's CSPRNG.
 #[derive(Debug, Clone, Copy, Default)]

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use l402_core::invoice::{Network, parse_bolt11};
+use l402_core::invoice::Network;
 use l402_core::{Msat, PaymentHash, Preimage};
 use rand::Rng as _;
 use rand::rand_core::UnwrapErr;
@@ -27,17 +27,12 @@ use crate::backend::{
     PaymentResult, PaymentState, Settlement,
 };
 use crate::error::BackendError;
+pub(crate) use l402_core::env::now_unix;
 
 /// How many settlements a slow subscriber may fall behind before it lags.
 const SETTLEMENT_CAPACITY: usize = 1024;
 /// Extra time a `pay` call gets beyond its `retry_for`, for CLN to answer.
 const PAY_GRACE: Duration = Duration::from_secs(15);
-
-pub(crate) fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 struct Hub {
     tx: broadcast::Sender<Settlement>,
@@ -249,16 +244,7 @@ impl LightningBackend for ClnRest {
         bolt11: &str,
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError> {
-        let parsed =
-            parse_bolt11(bolt11).map_err(|e| BackendError::InvalidInvoice(e.to_string()))?;
-        let Some(amount) = parsed.amount else {
-            return Err(BackendError::InvalidInvoice(
-                "amountless invoices are not paid".into(),
-            ));
-        };
-        if parsed.is_expired_at(now_unix()) {
-            return Err(BackendError::InvoiceExpired);
-        }
+        let (parsed, amount) = crate::pay_checks::payable_invoice(bolt11, "Core Lightning")?;
         // `pay` answers a paid invoice with the old success: ask first.
         if let PaymentState::Succeeded { .. } = self.payment_state(&parsed.payment_hash).await? {
             return Err(BackendError::AlreadyPaid);

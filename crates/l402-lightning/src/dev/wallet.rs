@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bitcoin::hashes::{Hash, sha256};
@@ -26,6 +26,7 @@ use crate::backend::{
     PaymentResult, PaymentState, Settlement,
 };
 use crate::error::BackendError;
+use l402_core::env::now_unix;
 
 /// The alias the dev wallet reports in [`NodeInfo`].
 const ALIAS: &str = "l402-dev-wallet";
@@ -412,13 +413,6 @@ impl LightningBackend for DevWallet {
             pubkey_hex: self.pubkey_hex(),
         })
     }
-}
-
-fn now_unix() -> u64 {
-    // A clock before 1970 is treated as 1970; invoices then simply look old.
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn random_bytes() -> [u8; 32] {

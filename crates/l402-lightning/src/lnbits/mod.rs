@@ -63,7 +63,7 @@ mod wire;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use l402_core::invoice::{Network, ParsedInvoice, parse_bolt11};
@@ -81,6 +81,7 @@ use crate::backend::{
     PaymentResult, PaymentState, Settlement,
 };
 use crate::error::BackendError;
+use l402_core::env::now_unix;
 
 /// The backend's name in errors ([`BackendError::Unreachable::backend`]).
 pub const BACKEND_NAME: &str = "lnbits";
@@ -216,12 +217,6 @@ impl fmt::Debug for LnbitsBackend {
     }
 }
 
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// A malformed answer. Names the position only: payment records hold preimages.
 fn bad_json(what: &str, e: &serde_json::Error) -> BackendError {
     BackendError::Other(format!(
@@ -241,18 +236,7 @@ fn hash_of(record: &PaymentRecord, fallback: &PaymentHash) -> Result<PaymentHash
 
 /// The preimage of a successful payment record, checked against `hash`.
 fn checked_preimage(record: &PaymentRecord, hash: &PaymentHash) -> Result<Preimage, BackendError> {
-    let hex = record.preimage.as_deref().unwrap_or("");
-    let preimage = Preimage::from_hex(hex).map_err(|_| {
-        BackendError::Other(format!(
-            "LNbits reports payment {hash} as successful without a valid preimage"
-        ))
-    })?;
-    if !preimage.pays(hash) {
-        return Err(BackendError::Other(format!(
-            "LNbits returned a preimage that does not hash to {hash}"
-        )));
-    }
-    Ok(preimage)
+    crate::pay_checks::checked_preimage(record.preimage.as_deref(), hash, "LNbits")
 }
 
 /// The HTTP client for one instance.
@@ -680,16 +664,7 @@ impl LightningBackend for LnbitsBackend {
             );
             return Err(BackendError::Unauthorized);
         };
-        let invoice =
-            parse_bolt11(bolt11).map_err(|e| BackendError::InvalidInvoice(e.to_string()))?;
-        let Some(amount) = invoice.amount else {
-            return Err(BackendError::InvalidInvoice(
-                "the invoice has no amount (LNbits pays only invoices with an amount)".into(),
-            ));
-        };
-        if invoice.is_expired_at(now_unix()) {
-            return Err(BackendError::InvoiceExpired);
-        }
+        let (invoice, amount) = crate::pay_checks::payable_invoice(bolt11, "LNbits")?;
         if let Some(reserve) = self.fee_reserve(&invoice.bolt11).await?
             && reserve > opts.max_fee
         {

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
@@ -18,6 +18,7 @@ use crate::backend::{
     Settlement,
 };
 use crate::error::BackendError;
+use l402_core::env::now_unix;
 
 /// gRPC codes LND reports.
 mod code {
@@ -530,12 +531,6 @@ pub(crate) fn decode_hash(s: &str) -> Option<PaymentHash> {
         STANDARD.decode(s).or_else(|_| URL_SAFE.decode(s)).ok()?
     };
     Some(PaymentHash(bytes.try_into().ok()?))
-}
-
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

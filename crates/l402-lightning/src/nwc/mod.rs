@@ -74,9 +74,10 @@ mod errors;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use l402_core::env::now_unix;
 use l402_core::invoice::{Network, ParsedInvoice, parse_bolt11};
 use l402_core::{Msat, PaymentHash, Preimage};
 use nostr::key::{Keys, PublicKey};
@@ -171,12 +172,6 @@ impl fmt::Debug for NwcBackend {
             .field("secret", &"<redacted>")
             .finish_non_exhaustive()
     }
-}
-
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// A NIP-40 timestamp for `deadline` (rounded up: the wallet may start a little late).
@@ -481,17 +476,7 @@ impl NwcBackend {
 
 /// The preimage in a wallet answer, checked against `hash`.
 fn checked_preimage(hex: Option<&str>, hash: &PaymentHash) -> Result<Preimage, BackendError> {
-    let preimage = Preimage::from_hex(hex.unwrap_or("")).map_err(|_| {
-        BackendError::Other(format!(
-            "the NWC wallet service reports the payment of {hash} without a valid preimage"
-        ))
-    })?;
-    if !preimage.pays(hash) {
-        return Err(BackendError::Other(format!(
-            "the NWC wallet service returned a preimage that does not hash to {hash}"
-        )));
-    }
-    Ok(preimage)
+    crate::pay_checks::checked_preimage(hex, hash, "the NWC wallet service")
 }
 
 #[async_trait]
