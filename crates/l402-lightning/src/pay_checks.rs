@@ -3,10 +3,16 @@
 //! invoice's hash.
 
 use l402_backend::BackendError;
+#[cfg(any(feature = "lnbits", feature = "cln"))]
+use l402_core::Msat;
+#[cfg(any(feature = "lnbits", feature = "cln"))]
 use l402_core::env::now_unix;
+#[cfg(any(feature = "lnbits", feature = "cln"))]
 use l402_core::invoice::{ParsedInvoice, parse_bolt11};
-use l402_core::{Msat, PaymentHash, Preimage};
+#[cfg(any(feature = "lnbits", feature = "nwc"))]
+use l402_core::{PaymentHash, Preimage};
 
+#[cfg(any(feature = "lnbits", feature = "cln"))]
 /// The invoice and its amount, if it can be paid now. `who` names the backend in the message
 /// for an amountless invoice.
 pub(crate) fn payable_invoice(
@@ -25,6 +31,7 @@ pub(crate) fn payable_invoice(
     Ok((invoice, amount))
 }
 
+#[cfg(any(feature = "lnbits", feature = "nwc"))]
 /// The preimage a node reported for the payment of `hash`, checked. `who` names the node in
 /// the message ("LNbits", "the NWC wallet service").
 pub(crate) fn checked_preimage(
@@ -49,6 +56,7 @@ pub(crate) fn checked_preimage(
 mod tests {
     use super::*;
 
+    #[cfg(any(feature = "lnbits", feature = "nwc"))]
     #[test]
     fn a_preimage_must_pay_the_hash() {
         let preimage = Preimage([5; 32]);
@@ -65,6 +73,7 @@ mod tests {
         );
     }
 
+    #[cfg(any(feature = "lnbits", feature = "cln"))]
     #[test]
     fn garbage_is_an_invalid_invoice() {
         assert!(matches!(
