@@ -307,18 +307,20 @@ pub(crate) fn classify(
              user."
                 .to_owned(),
         ),
-        ClientError::Http(_) if l402_tls::explain(err).is_some() => (
-            "tls",
-            format!(
-                "{} Nothing was paid. Do not retry with the same URL unless the user fixes the \
-                 server's certificate or the trusted CA (l402 mcp --cacert FILE).",
-                l402_tls::explain(err).unwrap_or_default()
+        ClientError::Http(_) => match l402_tls::explain(err) {
+            Some(tls) => (
+                "tls",
+                format!(
+                    "{tls} Nothing was paid. Do not retry with the same URL unless the user fixes \
+                     the server's certificate or the trusted CA (l402 mcp --cacert FILE)."
+                ),
             ),
-        ),
-        ClientError::Http(_) => (
-            "network",
-            "Check the URL and that the server is reachable; retrying later may help.".to_owned(),
-        ),
+            None => (
+                "network",
+                "Check the URL and that the server is reachable; retrying later may help."
+                    .to_owned(),
+            ),
+        },
         ClientError::InvalidRequest(_) => (
             "invalid_request",
             "Fix the arguments (URL, method, headers) and call again.".to_owned(),
