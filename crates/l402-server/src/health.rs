@@ -1,5 +1,5 @@
 //! `/healthz` (the process is up) and `/readyz` (it can serve: pluggable checks, such as the
-//! Lightning backend's).
+//! payment backend's).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -46,7 +46,7 @@ impl Readiness {
     }
 }
 
-/// Decides what `/readyz` answers. The paywall implements it to include the Lightning backend.
+/// Decides what `/readyz` answers. An application implements it to include what it depends on (a payment backend, say).
 /// A check that takes longer than 5 seconds counts as not ready.
 pub trait ReadinessCheck: Send + Sync + 'static {
     /// Runs the checks now.
