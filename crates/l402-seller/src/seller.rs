@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use l402_core::invoice::Network;
-use l402_lightning::dev;
+use l402_core::keys::KeyRing;
+use l402_lightning::{LightningBackend, dev};
 use l402_server::Server;
 use l402_server::config::ConfigWarning;
 use l402_store::Store;
@@ -178,69 +179,62 @@ impl Seller {
                 .map_err(store_error("loading the revocations"))?,
         );
 
-        let selected = backend::select(&config.l402.backend, &data_dir).await?;
-        warnings.extend(selected.warnings.iter().map(|w| format!("warning: {w}")));
-        let running = Running::start(&config, selected, store, keys, revocations, prices).await;
-        let running = match running {
-            Ok(running) => running,
-            Err((e, wallet_server)) => {
-                if let Some(server) = wallet_server {
-                    let _ = dev::remove_connection_file(&data_dir);
-                    let _ = server.shutdown().await;
-                }
-                return Err(e);
-            }
-        };
-        Ok(SellerHandle {
-            data_dir,
-            warnings,
-            sample: None,
-            running,
-        })
-    }
-}
-
-/// The parts that run once the backend is selected.
-struct Running {
-    proxy_addr: SocketAddr,
-    dev_wallet_url: Option<String>,
-    shutdown: oneshot::Sender<()>,
-    proxy: JoinHandle<Result<(), l402_server::ServerError>>,
-    wallet_server: Option<dev::http::DevWalletServer>,
-    recorder: JoinHandle<()>,
-    background: Vec<JoinHandle<()>>,
-}
-
-type StartFailure = (SellerError, Option<dev::http::DevWalletServer>);
-
-impl Running {
-    async fn start(
-        config: &SellerConfig,
-        selected: SelectedBackend,
-        store: Store,
-        keys: l402_core::keys::KeyRing,
-        revocations: RevocationSet,
-        prices: PriceTable,
-    ) -> Result<Self, StartFailure> {
         let SelectedBackend {
             backend,
             wallet_server,
             dev_wallet_url,
-            ..
-        } = selected;
-        let fail = |e: SellerError, wallet_server| Err((e, wallet_server));
-        let info = match tokio::time::timeout(NODE_INFO_TIMEOUT, backend.node_info()).await {
-            Err(_) => {
-                return fail(
-                    SellerError::BackendTimeout(NODE_INFO_TIMEOUT.as_secs()),
-                    wallet_server,
-                );
+            warnings: backend_warnings,
+        } = backend::select(&config.l402.backend, &data_dir).await?;
+        warnings.extend(backend_warnings.iter().map(|w| format!("warning: {w}")));
+        let dev = dev_wallet_url.is_some();
+        let started = Running::start(&config, backend, dev, store, keys, revocations, prices).await;
+        match started {
+            Ok(running) => Ok(SellerHandle {
+                data_dir,
+                warnings,
+                dev_wallet_url,
+                wallet_server,
+                sample: None,
+                running,
+            }),
+            Err(e) => {
+                if let Some(server) = wallet_server {
+                    let _ = dev::remove_connection_file(&data_dir);
+                    let _ = server.shutdown().await;
+                }
+                Err(e)
             }
-            Ok(Err(e)) => return fail(SellerError::NodeInfo(e), wallet_server),
-            Ok(Ok(info)) => info,
-        };
-        if dev_wallet_url.is_some() && info.network != Network::Regtest {
-            return fail(SellerError::DevOffRegtest(info.network), wallet_server);
+        }
+    }
+}
+
+/// The proxy and the background tasks around the paywall.
+struct Running {
+    proxy_addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    proxy: JoinHandle<Result<(), l402_server::ServerError>>,
+    recorder: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Checks the backend answers (on regtest for the dev wallet), then starts the background
+    /// tasks and the proxy with the paywall as its layer.
+    async fn start(
+        config: &SellerConfig,
+        backend: Arc<dyn LightningBackend>,
+        dev: bool,
+        store: Store,
+        keys: KeyRing,
+        revocations: RevocationSet,
+        prices: PriceTable,
+    ) -> Result<Self, SellerError> {
+        let info = tokio::time::timeout(NODE_INFO_TIMEOUT, backend.node_info())
+            .await
+            .map_err(|_| SellerError::BackendTimeout(NODE_INFO_TIMEOUT.as_secs()))?
+            .map_err(SellerError::NodeInfo)?;
+        if dev && info.network != Network::Regtest {
+            return Err(SellerError::DevOffRegtest(info.network));
         }
 
         let refresh =
@@ -259,7 +253,7 @@ impl Running {
                 refresh.abort();
                 settlements.abort();
                 recorder.abort();
-                return fail(SellerError::ProxyStart(e), wallet_server);
+                return Err(SellerError::ProxyStart(e));
             }
         };
         let proxy_addr = server.local_addr();
@@ -269,10 +263,8 @@ impl Running {
         }));
         Ok(Self {
             proxy_addr,
-            dev_wallet_url,
             shutdown,
             proxy,
-            wallet_server,
             recorder,
             background: vec![refresh, settlements],
         })
@@ -284,6 +276,8 @@ impl Running {
 pub struct SellerHandle {
     data_dir: PathBuf,
     warnings: Vec<String>,
+    dev_wallet_url: Option<String>,
+    wallet_server: Option<dev::http::DevWalletServer>,
     sample: Option<(SocketAddr, JoinHandle<std::io::Result<()>>)>,
     running: Running,
 }
@@ -317,7 +311,7 @@ impl SellerHandle {
     /// The dev wallet's loopback API URL when the backend is the dev wallet (show the dev-mode
     /// banner then); `None` for a real Lightning backend.
     pub fn dev_wallet_url(&self) -> Option<&str> {
-        self.running.dev_wallet_url.as_deref()
+        self.dev_wallet_url.as_deref()
     }
 
     /// Configuration and backend warnings found at start, each starting with `warning:`.
@@ -332,6 +326,7 @@ impl SellerHandle {
             data_dir,
             sample,
             running,
+            wallet_server,
             ..
         } = self;
         let _ = running.shutdown.send(());
@@ -348,7 +343,7 @@ impl SellerHandle {
         {
             recorder.abort();
         }
-        let wallet = match running.wallet_server {
+        let wallet = match wallet_server {
             Some(server) => {
                 let _ = dev::remove_connection_file(&data_dir);
                 server.shutdown().await

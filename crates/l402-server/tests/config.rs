@@ -222,13 +222,23 @@ name = "catchall"
 upstream = "http://127.0.0.1:1"
 "#;
 
+/// (method, host, path, service, service index, route index)
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    usize,
+    Option<usize>,
+);
+
 #[test]
 fn routing_table() {
     let config = Config::from_toml(ROUTING, None).unwrap();
     config.check().unwrap();
     let router = Router::new(&config).unwrap();
     // (method, host, path) -> (service, service index, route index)
-    let table: &[(&str, &str, &str, &str, usize, Option<usize>)] = &[
+    let table: &[Row] = &[
         ("GET", "api.example.com", "/v1/items", "api", 0, Some(2)),
         ("POST", "api.example.com", "/v1/items", "api", 0, Some(0)),
         ("PUT", "API.example.com:443", "/v1/items", "api", 0, Some(0)),
