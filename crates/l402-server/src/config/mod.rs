@@ -3,7 +3,8 @@
 //! The proxy owns `[listen]`, `[limits]` and the routing and forwarding keys of `[[services]]`
 //! and `[[services.routes]]`. An application built on the proxy adds its own keys to the same
 //! file through a [`ConfigExtension`]; unknown keys are rejected, and every error names the
-//! file, line, column and key path.
+//! file, line, column and key path. The file format of `l402 serve`, the proxy's keys included,
+//! is documented in `crates/l402-seller/CONFIG.md`.
 
 mod check;
 mod error;
