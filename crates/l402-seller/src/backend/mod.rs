@@ -1,7 +1,7 @@
 //! The Lightning backend of the seller, in one place: the `[backend]` section (this file), its
-//! checks ([`check`]), and the factory that builds and preflights the backend it selects
-//! ([`factory`]). Adding a backend touches this module only (plus the backend itself in
-//! `l402-lightning`).
+//! checks (`check.rs`), and the factory that builds and preflights the backend it selects
+//! ([`select`], in `factory.rs`). Adding a backend touches this module only (plus the backend
+//! itself in `l402-lightning`).
 
 mod check;
 mod factory;
