@@ -271,8 +271,8 @@ impl Running {
     }
 }
 
-/// A running seller. Dropping it without [`SellerHandle::shutdown`] stops the proxy abruptly
-/// (no drain).
+/// A running seller. Stop it with [`SellerHandle::shutdown`]: dropping the handle only starts
+/// the proxy's drain, and leaves the background tasks to the end of the runtime.
 pub struct SellerHandle {
     data_dir: PathBuf,
     warnings: Vec<String>,

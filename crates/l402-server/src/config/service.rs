@@ -54,7 +54,7 @@ pub struct ServiceConfig {
 }
 
 /// One `[[services.routes]]` rule: which requests of a service it claims. What a route means
-/// (its price, for example) is up to the layer in front of the forwarder.
+/// is up to the layer in front of the forwarder.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {

@@ -28,7 +28,7 @@ use conn::ConnParams;
 use stack::{Shared, Stack};
 
 /// The client's socket address, inserted as a request extension before the application layer runs
-/// (freebies per IP, rate limits, logs).
+/// (per-client limits, logs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientAddr(pub SocketAddr);
 
