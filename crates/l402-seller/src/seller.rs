@@ -137,13 +137,12 @@ impl Seller {
             Ok(config) => Self::start_config(config).await,
             Err(e) => Err(e),
         };
-        match (started, sample) {
-            (Ok(mut handle), Some((addr, task))) => {
-                handle.sample = Some((addr, task));
+        match started {
+            Ok(mut handle) => {
+                handle.sample = sample;
                 Ok(handle)
             }
-            (Ok(handle), None) => Ok(handle),
-            (Err(e), sample) => {
+            Err(e) => {
                 if let Some((_, task)) = sample {
                     task.abort();
                 }
