@@ -14,8 +14,11 @@ use l402_lightning::dev::DevWalletClient;
 use l402_lightning::{LightningBackend, PayOptions};
 use tonic::metadata::{MetadataMap, MetadataValue};
 
+use l402_core::env::now_unix;
+use l402_seller::{Seller, SellerOptions};
+
 use crate::exit;
-use crate::serve::{Stack, StackOptions, now_unix};
+use crate::serve::seller_error;
 
 struct Receipt {
     what: &'static str,
@@ -130,17 +133,17 @@ pub async fn run() -> anyhow::Result<u8> {
     println!(
         "l402 demo: a paywall proxy, a sample paid API and a dev wallet, all on this machine\n"
     );
-    let stack = Stack::start(StackOptions {
-        config: None,
-        listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
-        data_dir: Some(dir.clone()),
-        sample_port: None,
-    })
-    .await?;
-    let base = format!("http://{}", stack.proxy_addr);
+    let seller = Seller::start(
+        SellerOptions::new()
+            .listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .data_dir(dir.clone()),
+    )
+    .await
+    .map_err(seller_error)?;
+    let base = format!("http://{}", seller.proxy_addr());
     println!("proxy listening on {base}; data in {}\n", dir.display());
     let result = agent(&base, &dir).await;
-    stack.shutdown().await?;
+    seller.shutdown().await?;
     let _ = std::fs::remove_dir_all(&dir);
     result?;
     Ok(exit::SUCCESS)

@@ -65,10 +65,17 @@ pub fn with_code(code: u8, message: impl Into<String>) -> anyhow::Error {
     })
 }
 
-/// The exit code for an error: its own if it carries one, else [`FAILURE`].
+/// The exit code for an error: its own if it carries one, [`BAD_INPUT`] for a seller error
+/// the configuration must fix, else [`FAILURE`].
 pub fn classify(error: &anyhow::Error) -> u8 {
     error
         .chain()
-        .find_map(|e| e.downcast_ref::<Exit>())
-        .map_or(FAILURE, |e| e.code)
+        .find_map(|e| {
+            if let Some(exit) = e.downcast_ref::<Exit>() {
+                return Some(exit.code);
+            }
+            e.downcast_ref::<l402_seller::SellerError>()
+                .map(|s| if s.is_bad_input() { BAD_INPUT } else { FAILURE })
+        })
+        .unwrap_or(FAILURE)
 }

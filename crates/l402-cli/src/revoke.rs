@@ -7,8 +7,9 @@ use anyhow::Context;
 use l402_core::TokenId;
 use l402_store::Store;
 
+use l402_core::env::now_unix;
+
 use crate::exit;
-use crate::serve::now_unix;
 
 /// `l402 revoke` arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -30,9 +31,7 @@ pub struct RevokeArgs {
 pub fn run(args: RevokeArgs) -> anyhow::Result<u8> {
     let id = TokenId::from_hex(args.token_id.trim())
         .map_err(|e| exit::with_code(exit::BAD_INPUT, format!("invalid token id: {e}")))?;
-    let dir = args
-        .data_dir
-        .unwrap_or_else(l402_server::config::default_data_dir);
+    let dir = args.data_dir.unwrap_or_else(l402_core::dirs::data_dir);
     let store = Store::open(dir.join("l402.db"))
         .with_context(|| format!("opening the proxy's database in {}", dir.display()))?;
     if args.undo {

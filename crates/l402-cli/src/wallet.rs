@@ -9,7 +9,6 @@ use l402_core::invoice::Network;
 use l402_lightning::dev::DevWallet;
 
 use crate::exit;
-use crate::serve::start_wallet_api;
 
 /// `l402 wallet serve` arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -31,7 +30,7 @@ pub async fn serve(args: WalletServeArgs) -> anyhow::Result<u8> {
         DevWallet::open(args.data_dir.join("dev-wallet"), Network::Regtest)
             .context("opening the dev wallet")?,
     );
-    let server = start_wallet_api(wallet, &args.data_dir, args.port).await?;
+    let server = l402_seller::backend::start_wallet_api(wallet, &args.data_dir, args.port).await?;
     crate::banner::dev_mode(&server.url());
     eprintln!(
         "connection file: {}",

@@ -203,7 +203,7 @@ impl L402ClientBuilder {
             StoreSource::Open(store) => store,
             StoreSource::Path(path) => Store::open(path)?,
             StoreSource::Default => {
-                Store::open(config::default_data_dir()?.join(config::STORE_FILE))?
+                Store::open(l402_core::dirs::data_dir().join(config::STORE_FILE))?
             }
         };
         let http = match self.http {

@@ -8,6 +8,7 @@ pub mod challenge;
 #[cfg(feature = "bolt11")]
 pub mod client;
 pub mod credential;
+pub mod dirs;
 pub mod env;
 pub mod identifier;
 #[cfg(feature = "bolt11")]

@@ -8,10 +8,10 @@ use http_body::{Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 
-/// A boxed, thread-safe error, as used by bodies and by the paywall layer's service.
+/// A boxed, thread-safe error, as used by bodies and by the application layer's service.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A streaming HTTP body: the request body handed to the paywall layer and the [`Forwarder`],
+/// A streaming HTTP body: the request body handed to the application layer and the [`Forwarder`],
 /// and the response body they return.
 ///
 /// It wraps any [`http_body::Body`] frame by frame (data and trailers); nothing is buffered.

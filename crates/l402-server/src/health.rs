@@ -1,5 +1,5 @@
 //! `/healthz` (the process is up) and `/readyz` (it can serve: pluggable checks, such as the
-//! Lightning backend's).
+//! state of a service the application depends on).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,7 +11,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The outcome of one named check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckResult {
-    /// Short name, e.g. `lightning`.
+    /// Short name, e.g. `database`.
     pub name: String,
     /// Whether this check passed.
     pub ok: bool,
@@ -46,7 +46,7 @@ impl Readiness {
     }
 }
 
-/// Decides what `/readyz` answers. The paywall implements it to include the Lightning backend.
+/// Decides what `/readyz` answers. An application implements it to include what it depends on.
 /// A check that takes longer than 5 seconds counts as not ready.
 pub trait ReadinessCheck: Send + Sync + 'static {
     /// Runs the checks now.

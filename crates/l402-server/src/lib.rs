@@ -1,11 +1,13 @@
-//! The reverse proxy behind `l402 serve`: typed TOML configuration, host/path routing, a streaming
-//! forwarder (HTTP/1.1, HTTP/2, h2c, WebSocket, SSE, gRPC trailers), TLS, request limits and
-//! graceful shutdown. Does network and file IO; the L402 paywall itself plugs in as a
-//! [`tower::Layer`] in front of the [`Forwarder`].
+//! A generic reverse proxy: typed TOML configuration, host/path routing, a streaming forwarder
+//! (HTTP/1.1, HTTP/2, h2c, WebSocket, SSE, gRPC trailers), a TLS listener, request limits,
+//! health and readiness endpoints, and graceful shutdown. Does network and file IO. It knows
+//! nothing about what is sold: an application (such as `l402-seller`, which adds the L402
+//! paywall) plugs in as a [`tower::Layer`] in front of the [`Forwarder`], and adds its own keys
+//! to the configuration file through a [`ConfigExtension`](config::ConfigExtension).
 //!
 //! The request path is: accept → TLS (optional) → HTTP/1.1 or HTTP/2 → built-in `/healthz` and
 //! `/readyz` → header-size and body-size limits → routing ([`RouteDecision`] and [`ClientAddr`]
-//! are inserted as request extensions) → the paywall layer → [`Forwarder`] → upstream.
+//! are inserted as request extensions) → the application's layer → [`Forwarder`] → upstream.
 
 pub mod body;
 pub mod config;

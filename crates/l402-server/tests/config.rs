@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use http::Method;
-use l402_server::config::{BackendKind, ConfigError};
+use l402_server::config::{ConfigError, ConfigExtension};
 use l402_server::{Config, ConfigOverrides, Router};
 
 fn write_config(text: &str) -> std::path::PathBuf {
@@ -34,11 +34,11 @@ fn unknown_key_names_file_line_and_key() {
 
 #[test]
 fn unknown_key_inside_a_service_has_its_key_path() {
-    let text = "\n[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\n[[services]]\nname = \"b\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\ncolour = \"red\"\n";
+    let text = "\n[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\n\n[[services]]\nname = \"b\"\nupstream = \"http://127.0.0.1:1\"\ncolour = \"red\"\n";
     let path = write_config(text);
     let err = Config::load(&path).unwrap_err();
     let d = err.diagnostics()[0].clone();
-    assert_eq!(d.location.line, Some(11), "{err}");
+    assert_eq!(d.location.line, Some(9), "{err}");
     assert!(d.location.key.starts_with("services[1]"), "{err}");
     assert!(err.to_string().contains("colour"), "{err}");
 }
@@ -68,7 +68,7 @@ fn toml_syntax_error_has_line() {
 #[test]
 fn bad_upstream_scheme_is_rejected_with_key_path_and_line() {
     let path = write_config(
-        "[[services]]\nname = \"ok\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\n[[services]]\nname = \"bad\"\nupstream = \"ftp://files.example.com\"\nprice_sat = 1\n",
+        "[[services]]\nname = \"ok\"\nupstream = \"http://127.0.0.1:1\"\n\n[[services]]\nname = \"bad\"\nupstream = \"ftp://files.example.com\"\n",
     );
     let config = Config::load(&path).unwrap();
     let err = config.check().unwrap_err();
@@ -76,7 +76,7 @@ fn bad_upstream_scheme_is_rejected_with_key_path_and_line() {
     assert!(message.contains("services[1].upstream"), "{message}");
     assert!(
         message.contains(&format!(
-            "{}:8:1: key `services[1].upstream`",
+            "{}:7:1: key `services[1].upstream`",
             path.display()
         )),
         "{message}"
@@ -101,9 +101,8 @@ fn many_problems_are_all_reported() {
 [[services]]
 name = "Bad Name"
 upstream = "http://127.0.0.1:1"
-price_sat = 1
 hosts = ["http://x.com"]
-free_paths = ["no-slash"]
+path_prefix = "no-slash"
 insecure_skip_verify = true
 
 [[services.routes]]
@@ -113,12 +112,10 @@ path = "/x"
 [[services]]
 name = "dup"
 upstream = "h2c://127.0.0.1:1"
-price_sat = 1
 
 [[services]]
 name = "dup"
 upstream = "http://127.0.0.1:1"
-price_sat = 1
 "#,
         None,
     )
@@ -132,7 +129,7 @@ price_sat = 1
     for expected in [
         "services[0].name",
         "services[0].hosts[0]",
-        "services[0].free_paths[0]",
+        "services[0].path_prefix",
         "services[0].insecure_skip_verify",
         "services[0].routes[0].methods[0]",
         "services[2].name",
@@ -150,36 +147,6 @@ price_sat = 1
 }
 
 #[test]
-fn backend_sections_are_checked_for_shape() {
-    let config = Config::from_toml("[backend]\nkind = \"lnd\"\n", None).unwrap();
-    let err = config.check().unwrap_err();
-    assert!(err.to_string().contains("[backend.lnd]"), "{err}");
-
-    let err = Config::from_toml("[backend]\nkind = \"eclair\"\n", None).unwrap_err();
-    assert!(err.to_string().contains("backend.kind"), "{err}");
-
-    let config = Config::from_toml(
-        "[backend]\nkind = \"lnbits\"\n[backend.lnbits]\nurl = \"https://lnbits.example\"\napi_key = \"inline-secret\"\n[backend.nwc]\nuri = { env = \"NOPE\" }\n",
-        None,
-    )
-    .unwrap();
-    let warnings = config.check().unwrap();
-    let text: Vec<String> = warnings.iter().map(ToString::to_string).collect();
-    assert!(
-        text.iter()
-            .any(|w| w.contains("backend.lnbits.api_key") && w.contains("inline")),
-        "{text:?}"
-    );
-    assert!(
-        text.iter()
-            .any(|w| w.contains("backend.nwc") && w.contains("ignored")),
-        "{text:?}"
-    );
-    // The inline secret never shows in Debug output.
-    assert!(!format!("{config:?}").contains("inline-secret"));
-}
-
-#[test]
 fn defaults_units_and_overrides() {
     let mut config = Config::from_toml(
         "[limits]\nheader_read_timeout = \"1500ms\"\nmax_body_bytes = \"10MiB\"\nidle_timeout = 30\n",
@@ -194,28 +161,29 @@ fn defaults_units_and_overrides() {
     assert_eq!(config.limits.max_body_bytes, 10 << 20);
     assert_eq!(config.limits.idle_timeout, Duration::from_secs(30));
     assert_eq!(config.limits.max_header_bytes, 16 * 1024);
-    assert_eq!(config.backend.kind, BackendKind::Dev);
-    assert!(config.data_dir().ends_with("l402") || config.data_dir().ends_with(".l402-data"));
 
     config.apply(
         &ConfigOverrides::new()
             .listen_addr("0.0.0.0:9000".parse().unwrap())
-            .data_dir("/tmp/l402-x")
-            .backend_kind(BackendKind::Lnd),
+            .tls("cert.pem", "key.pem"),
     );
     assert_eq!(config.listen.addr, "0.0.0.0:9000".parse().unwrap());
-    assert_eq!(config.data_dir(), std::path::PathBuf::from("/tmp/l402-x"));
-    assert_eq!(config.backend.kind, BackendKind::Lnd);
+    assert_eq!(
+        config.listen.tls_cert.as_deref(),
+        Some(std::path::Path::new("cert.pem"))
+    );
 }
 
 #[test]
 fn relative_paths_resolve_against_the_config_file() {
     let path = write_config(
-        "data_dir = \"state\"\n[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\nupstream_headers = { X-Key = { file = \"key.txt\" } }\n",
+        "[listen]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nupstream_headers = { X-Key = { file = \"key.txt\" } }\n",
     );
-    let config = Config::load(&path).unwrap();
+    let mut config = Config::load(&path).unwrap();
     let dir = path.parent().unwrap();
-    assert_eq!(config.data_dir(), dir.join("state"));
+    assert_eq!(config.listen.tls_cert, Some(dir.join("c.pem")));
+    config.listen.tls_cert = None;
+    config.listen.tls_key = None;
     // The secret file does not exist yet: check() says so, naming the header.
     let err = config.check().unwrap_err();
     assert!(
@@ -232,45 +200,36 @@ const ROUTING: &str = r#"
 name = "api"
 hosts = ["api.example.com"]
 upstream = "http://127.0.0.1:1"
-price_sat = 10
-free_paths = ["/health", "/public/*"]
 
 [[services.routes]]
 methods = ["POST", "PUT"]
 path = "/v1/*"
-price_sat = 50
-capabilities_required = ["write"]
 
 [[services.routes]]
 path = "/v1/free"
-free = true
 
 [[services.routes]]
 path = "/v1/*"
-price_sat = 5
 
 [[services]]
 name = "weather"
 hosts = ["*.example.com"]
 path_prefix = "/weather"
 upstream = "http://127.0.0.1:1"
-price_sat = 2
 
 [[services]]
 name = "catchall"
 upstream = "http://127.0.0.1:1"
-price_sat = 0
 "#;
 
-/// (method, host, path, service, price msat, free, required capabilities)
+/// (method, host, path, service, service index, route index)
 type Row = (
     &'static str,
     &'static str,
     &'static str,
     &'static str,
-    u64,
-    bool,
-    &'static [&'static str],
+    usize,
+    Option<usize>,
 );
 
 #[test]
@@ -278,137 +237,36 @@ fn routing_table() {
     let config = Config::from_toml(ROUTING, None).unwrap();
     config.check().unwrap();
     let router = Router::new(&config).unwrap();
-    // (method, host, path) -> (service, price msat, free, capabilities)
+    // (method, host, path) -> (service, service index, route index)
     let table: &[Row] = &[
-        (
-            "GET",
-            "api.example.com",
-            "/v1/items",
-            "api",
-            5_000,
-            false,
-            &[],
-        ),
-        (
-            "POST",
-            "api.example.com",
-            "/v1/items",
-            "api",
-            50_000,
-            false,
-            &["write"],
-        ),
-        (
-            "PUT",
-            "API.example.com:443",
-            "/v1/items",
-            "api",
-            50_000,
-            false,
-            &["write"],
-        ),
-        // First route wins: POST /v1/free hits the POST rule before the free rule.
-        (
-            "POST",
-            "api.example.com",
-            "/v1/free",
-            "api",
-            50_000,
-            false,
-            &["write"],
-        ),
-        (
-            "GET",
-            "api.example.com",
-            "/v1/free",
-            "api",
-            10_000,
-            true,
-            &[],
-        ),
-        (
-            "GET",
-            "api.example.com",
-            "/health",
-            "api",
-            10_000,
-            true,
-            &[],
-        ),
-        (
-            "GET",
-            "api.example.com",
-            "/public",
-            "api",
-            10_000,
-            true,
-            &[],
-        ),
-        (
-            "GET",
-            "api.example.com",
-            "/public/a/b",
-            "api",
-            10_000,
-            true,
-            &[],
-        ),
-        (
-            "GET",
-            "api.example.com",
-            "/other",
-            "api",
-            10_000,
-            false,
-            &[],
-        ),
+        ("GET", "api.example.com", "/v1/items", "api", 0, Some(2)),
+        ("POST", "api.example.com", "/v1/items", "api", 0, Some(0)),
+        ("PUT", "API.example.com:443", "/v1/items", "api", 0, Some(0)),
+        // First route wins: POST /v1/free hits the POST rule before the /v1/free rule.
+        ("POST", "api.example.com", "/v1/free", "api", 0, Some(0)),
+        ("GET", "api.example.com", "/v1/free", "api", 0, Some(1)),
+        ("GET", "api.example.com", "/other", "api", 0, None),
         // The wildcard host matches subdomains, not the apex; first match wins.
         (
             "GET",
             "eu.example.com",
             "/weather/today",
             "weather",
-            2_000,
-            false,
-            &[],
+            1,
+            None,
         ),
-        (
-            "GET",
-            "a.b.example.com",
-            "/weather",
-            "weather",
-            2_000,
-            false,
-            &[],
-        ),
-        (
-            "GET",
-            "eu.example.com",
-            "/weatherman",
-            "catchall",
-            0,
-            true,
-            &[],
-        ),
-        ("GET", "example.com", "/weather", "catchall", 0, true, &[]),
-        (
-            "GET",
-            "elsewhere.org",
-            "/anything",
-            "catchall",
-            0,
-            true,
-            &[],
-        ),
+        ("GET", "a.b.example.com", "/weather", "weather", 1, None),
+        ("GET", "eu.example.com", "/weatherman", "catchall", 2, None),
+        ("GET", "example.com", "/weather", "catchall", 2, None),
+        ("GET", "elsewhere.org", "/anything", "catchall", 2, None),
     ];
-    for &(method, host, path, service, price, free, caps) in table {
+    for &(method, host, path, service, index, route) in table {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let d = router.route(&method, Some(host), path).unwrap();
         let what = format!("{method} {host}{path}");
         assert_eq!(d.service.name, service, "{what}");
-        assert_eq!(d.price_msat, price, "{what}");
-        assert_eq!(d.free, free, "{what}");
-        assert_eq!(d.required_capabilities, caps, "{what}");
+        assert_eq!(d.service_index, index, "{what}");
+        assert_eq!(d.route, route, "{what}");
     }
 }
 
@@ -439,46 +297,85 @@ fn no_match_and_unsafe_paths() {
     );
 }
 
-#[test]
-fn the_example_in_config_md_parses() {
-    let doc = include_str!("../CONFIG.md");
-    let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
-    let end = start + doc[start..].find("```").unwrap();
-    let config = Config::from_toml(&doc[start..end], None).unwrap();
-    assert_eq!(config.services.len(), 2);
-    assert_eq!(config.backend.kind, BackendKind::Lnd);
-    let router = Router::new(&config).unwrap();
-    let d = router
-        .route(
-            &Method::POST,
-            Some("api.example.com"),
-            "/weather/reports/today",
-        )
-        .unwrap();
-    assert_eq!(
-        (d.service.name.as_str(), d.price_msat),
-        ("weather", 100_000)
-    );
+/// An application's keys: one top-level section, one key per service, one per route.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Extension {
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    services: Vec<ServiceExtension>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceExtension {
+    weight: u32,
+    #[serde(default)]
+    routes: Vec<RouteExtension>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteExtension {
+    #[serde(default)]
+    label: Option<String>,
+}
+
+impl ConfigExtension for Extension {
+    const TOP_LEVEL_KEYS: &'static [&'static str] = &["owner"];
+    const SERVICE_KEYS: &'static [&'static str] = &["weight"];
+    const ROUTE_KEYS: &'static [&'static str] = &["label"];
+
+    fn resolve_relative_paths(&mut self, _base: &std::path::Path) {}
 }
 
 #[test]
-fn lnd_macaroon_from_a_file_or_text_exactly_one() {
-    let base = "[backend]\nkind = \"lnd\"\n[backend.lnd]\naddress = \"127.0.0.1:10009\"\n";
-    let check = |extra: &str| {
-        l402_server::Config::from_toml(&format!("{base}{extra}"), None).and_then(|c| c.check())
-    };
-    assert!(check("macaroon = { env = \"LND_MACAROON_HEX\" }\n").is_ok());
-    assert!(check("macaroon = { env = \"M\" }\ntls_cert = { env = \"C\" }\n").is_ok());
-    let both = check("macaroon = { env = \"M\" }\nmacaroon_path = \"/x\"\n")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        both.contains("backend.lnd.macaroon") && both.contains("not both"),
-        "{both}"
+fn an_extension_gets_its_keys_in_the_shape_of_the_file() {
+    let text = "owner = \"me\"\n[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nweight = 3\n[[services.routes]]\npath = \"/x\"\nlabel = \"x\"\n[[services.routes]]\npath = \"/y\"\n[[services]]\nname = \"b\"\nupstream = \"http://127.0.0.1:1\"\nweight = 5\n";
+    let (config, extension) = Config::from_toml_with::<Extension>(text, None).unwrap();
+    config.check().unwrap();
+    assert_eq!(config.services.len(), 2);
+    assert_eq!(config.services[0].routes.len(), 2);
+    assert_eq!(extension.owner.as_deref(), Some("me"));
+    let weights: Vec<u32> = extension.services.iter().map(|s| s.weight).collect();
+    assert_eq!(weights, [3, 5]);
+    assert_eq!(extension.services[0].routes.len(), 2);
+    assert_eq!(extension.services[0].routes[0].label.as_deref(), Some("x"));
+    assert!(extension.services[1].routes.is_empty());
+
+    // Without the extension, its keys are unknown to the proxy.
+    let err = Config::from_toml(text, None).unwrap_err();
+    assert!(err.to_string().contains("owner"), "{err}");
+}
+
+#[test]
+fn extension_errors_keep_key_path_and_line() {
+    let path = write_config(
+        "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nweight = 1\n\n[[services]]\nname = \"b\"\nupstream = \"http://127.0.0.1:1\"\nweight = \"heavy\"\n",
     );
-    let neither = check("").unwrap_err().to_string();
+    let err = Config::load_with::<Extension>(&path).unwrap_err();
+    let d = err.diagnostics()[0].clone();
+    assert_eq!(d.location.line, Some(9), "{err}");
+    assert_eq!(d.location.key, "services[1].weight", "{err}");
+
+    // A missing extension key names the service.
+    let err = Config::from_toml_with::<Extension>(
+        "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\n",
+        None,
+    )
+    .unwrap_err();
     assert!(
-        neither.contains("macaroon_path") && neither.contains("required"),
-        "{neither}"
+        err.to_string().contains("services[0]") && err.to_string().contains("weight"),
+        "{err}"
     );
+
+    // A key neither knows is still refused, with its line.
+    let err = Config::from_toml_with::<Extension>(
+        "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nweight = 1\ncolour = 2\n",
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(err.diagnostics()[0].location.line, Some(5), "{err}");
+    assert!(err.to_string().contains("colour"), "{err}");
 }

@@ -688,8 +688,8 @@ async fn healthz_and_readyz() {
     proxy.shutdown().await.unwrap();
 }
 
-/// A stand-in for the paywall: reads the extensions, answers 402 for priced routes, and
-/// forwards free ones with a header telling what it saw.
+/// A stand-in for an application layer: reads the extensions, answers 402 for the requests of
+/// route 0, and forwards the others with headers telling what it saw.
 #[derive(Clone)]
 struct FakePaywall<S> {
     inner: S,
@@ -714,16 +714,13 @@ where
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let decision = req.extensions().get::<RouteDecision>().cloned().unwrap();
         let client = req.extensions().get::<ClientAddr>().copied().unwrap();
-        if !decision.free {
+        if decision.route == Some(0) {
             return Box::pin(async move {
                 let mut response = Response::new(Body::from("payment required"));
                 *response.status_mut() = StatusCode::PAYMENT_REQUIRED;
-                response
-                    .headers_mut()
-                    .insert("x-price-msat", HeaderValue::from(decision.price_msat));
                 response.headers_mut().insert(
-                    "x-caps",
-                    HeaderValue::from_str(&decision.required_capabilities.join(",")).unwrap(),
+                    "x-service",
+                    HeaderValue::from_str(&decision.service.name).unwrap(),
                 );
                 Ok(response)
             });
@@ -735,6 +732,10 @@ where
                 "x-client-ip",
                 HeaderValue::from_str(&client.0.ip().to_string()).unwrap(),
             );
+            let route = decision.route.map_or("none".to_owned(), |r| r.to_string());
+            response
+                .headers_mut()
+                .insert("x-route", HeaderValue::from_str(&route).unwrap());
             Ok(response)
         })
     }
@@ -743,7 +744,7 @@ where
 #[tokio::test]
 async fn paywall_layer_sees_route_decision_and_client_addr() {
     let upstream = echo_upstream().await;
-    let extra = "free_paths = [\"/free/*\"]\n[[services.routes]]\nmethods = [\"POST\"]\npath = \"/v1/*\"\nprice_sat = 21\ncapabilities_required = [\"write\", \"admin\"]\n";
+    let extra = "[[services.routes]]\nmethods = [\"POST\"]\npath = \"/v1/*\"\n[[services.routes]]\npath = \"/free/*\"\n";
     let layer = tower::layer::layer_fn(|inner| FakePaywall { inner });
     let proxy = proxy_with(
         config(&service("api", &format!("http://{upstream}"), extra)),
@@ -757,16 +758,16 @@ async fn paywall_layer_sees_route_decision_and_client_addr() {
         .unwrap();
     let (parts, _) = send(&h1_client(), req).await;
     assert_eq!(parts.status, StatusCode::PAYMENT_REQUIRED);
-    assert_eq!(parts.headers["x-price-msat"], "21000");
-    assert_eq!(parts.headers["x-caps"], "write,admin");
+    assert_eq!(parts.headers["x-service"], "api");
 
     let (parts, _) = get(&proxy.url("/other")).await;
-    assert_eq!(parts.status, StatusCode::PAYMENT_REQUIRED);
-    assert_eq!(parts.headers["x-price-msat"], "10000");
+    assert_eq!(parts.status, StatusCode::OK);
+    assert_eq!(parts.headers["x-route"], "none");
 
     let (parts, body) = get(&proxy.url("/free/thing")).await;
     assert_eq!(parts.status, StatusCode::OK);
     assert_eq!(parts.headers["x-client-ip"], "127.0.0.1");
+    assert_eq!(parts.headers["x-route"], "1");
     assert!(text(&body).starts_with("GET /free/thing\n"));
     proxy.shutdown().await.unwrap();
 }

@@ -140,7 +140,7 @@ pub async fn run(command: TokensCommand) -> anyhow::Result<u8> {
             client,
         } => {
             let c = open(&client, tweaks)?;
-            let now = crate::serve::now_unix();
+            let now = l402_core::env::now_unix();
             let attenuation = Attenuation {
                 services: Some(vec![ServiceTier {
                     name: service.clone(),

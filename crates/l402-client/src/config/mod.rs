@@ -69,25 +69,12 @@ use crate::error::ClientError;
 pub const STORE_FILE: &str = "client.db";
 /// The configuration file's name inside the platform's config directory + `/l402`.
 pub const CONFIG_FILE: &str = "config.toml";
-/// The application directory name under the platform's config and data directories.
-pub const APP_DIR: &str = "l402";
-
-/// The default data directory: the platform's data directory + `/l402`
-/// (`~/.local/share/l402` on Linux).
-pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
-    dirs::data_dir()
-        .map(|d| d.join(APP_DIR))
-        .ok_or(ConfigError::NoDefaultDir {
-            what: "data",
-            hint: "L402_DATA_DIR or data_dir",
-        })
-}
 
 /// The default configuration file: the platform's config directory + `/l402/config.toml`
 /// (`~/.config/l402/config.toml` on Linux).
 pub fn default_config_path() -> Result<PathBuf, ConfigError> {
-    dirs::config_dir()
-        .map(|d| d.join(APP_DIR).join(CONFIG_FILE))
+    l402_core::dirs::config_dir()
+        .map(|d| d.join(CONFIG_FILE))
         .ok_or(ConfigError::NoDefaultDir {
             what: "config",
             hint: "a configuration path",
@@ -318,11 +305,11 @@ impl ClientConfig {
         file::parse(text, file)
     }
 
-    /// The data directory (configured, or [`default_data_dir`]).
+    /// The data directory (configured, or [`l402_core::dirs::data_dir`]).
     pub fn data_dir(&self) -> Result<PathBuf, ConfigError> {
         match &self.data_dir {
             Some(d) => Ok(d.clone()),
-            None => default_data_dir(),
+            None => Ok(l402_core::dirs::data_dir()),
         }
     }
 

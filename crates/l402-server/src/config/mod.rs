@@ -1,12 +1,15 @@
-//! Typed TOML configuration for `l402 serve`: load, override, check. Reads files; no network.
+//! Typed TOML configuration of the proxy: load, override, check. Reads files; no network.
 //!
-//! Every section and key is documented in `crates/l402-server/CONFIG.md`. Unknown keys are
-//! rejected; every error names the file, line, column and key path.
+//! The proxy owns `[listen]`, `[limits]` and the routing and forwarding keys of `[[services]]`
+//! and `[[services.routes]]`. An application built on the proxy adds its own keys to the same
+//! file through a [`ConfigExtension`]; unknown keys are rejected, and every error names the
+//! file, line, column and key path. The file format of `l402 serve`, the proxy's keys included,
+//! is documented in `crates/l402-seller/CONFIG.md`.
 
-mod backend;
+mod check;
 mod error;
+mod extension;
 mod overrides;
-mod paths;
 mod secret;
 mod service;
 mod source;
@@ -20,28 +23,20 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use backend::{
-    BackendConfig, BackendKind, ClnBackendConfig, DevBackendConfig, LnbitsBackendConfig,
-    LndBackendConfig, NwcBackendConfig,
-};
+pub use check::Checks;
 pub use error::{ConfigError, ConfigWarning, Diagnostic, Location};
+pub use extension::{ConfigExtension, NoExtension};
 pub use overrides::ConfigOverrides;
-pub use paths::default_data_dir;
-pub use secret::SecretSource;
+pub use secret::{SecretError, SecretSource};
 pub use service::{RouteConfig, ServiceConfig};
 
-/// The whole configuration file.
+/// The proxy's part of the configuration file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Where keys and the database live. Unset: [`default_data_dir`].
-    pub data_dir: Option<PathBuf>,
     /// `[listen]`.
     #[serde(default)]
     pub listen: ListenConfig,
-    /// `[backend]`.
-    #[serde(default)]
-    pub backend: BackendConfig,
     /// `[limits]`.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -147,37 +142,56 @@ impl Default for LimitsConfig {
 }
 
 impl Config {
-    /// Reads and parses a TOML file. Relative paths inside it are resolved against the file's
-    /// directory. Only the syntax and shape are checked; call [`Config::check`] after applying
-    /// overrides.
+    /// Reads and parses a TOML file that holds only the proxy's keys. Relative paths inside it
+    /// are resolved against the file's directory. Only the syntax and shape are checked; call
+    /// [`Config::check`] after applying overrides.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        Self::load_with::<NoExtension>(path).map(|(config, _)| config)
+    }
+
+    /// Parses TOML text that holds only the proxy's keys; `file` is used only in error messages.
+    pub fn from_toml(text: &str, file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_toml_with::<NoExtension>(text, file).map(|(config, _)| config)
+    }
+
+    /// Like [`Config::load`], for a file that also holds the keys of the extension `E`: the
+    /// proxy's keys become the [`Config`], the extension's keys become `E`. A key neither
+    /// knows is rejected.
+    pub fn load_with<E: ConfigExtension>(path: impl AsRef<Path>) -> Result<(Self, E), ConfigError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        let mut config = Self::from_toml(&text, Some(path))?;
+        let (mut config, mut extension) = Self::from_toml_with::<E>(&text, Some(path))?;
         if let Some(base) = path.parent() {
             config.resolve_relative_paths(base);
+            extension.resolve_relative_paths(base);
         }
-        Ok(config)
+        Ok((config, extension))
     }
 
-    /// Parses TOML text; `file` is used only in error messages.
-    pub fn from_toml(text: &str, file: Option<&Path>) -> Result<Self, ConfigError> {
+    /// Like [`Config::from_toml`], for text that also holds the keys of the extension `E`.
+    pub fn from_toml_with<E: ConfigExtension>(
+        text: &str,
+        file: Option<&Path>,
+    ) -> Result<(Self, E), ConfigError> {
         source::parse(text, file)
     }
 
-    /// The data directory: `data_dir` if set, else [`default_data_dir`].
-    pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(default_data_dir)
+    /// Checks every value of the proxy's part: names, URLs, patterns, TLS pairs, limits, and
+    /// that secret files and variables are readable. Returns the warnings, or every problem
+    /// found.
+    pub fn check(&self) -> Result<Vec<ConfigWarning>, ConfigError> {
+        let mut checks = Checks::new(self);
+        self.check_into(&mut checks);
+        checks.finish()
     }
 
-    /// Checks every value (what `l402 serve --check` runs): names, URLs, patterns, TLS pairs,
-    /// limits, backend shape, and that secret files and variables are readable. Returns the
-    /// warnings, or every problem found.
-    pub fn check(&self) -> Result<Vec<ConfigWarning>, ConfigError> {
-        validate::check(self)
+    /// Adds the problems of the proxy's part to `checks`, for an extension that checks its own
+    /// keys into the same list.
+    pub fn check_into(&self, checks: &mut Checks<'_>) {
+        validate::check(self, checks);
     }
 
     /// Applies command-line or environment overrides on top of the file's values.
@@ -198,56 +212,26 @@ impl Config {
     }
 
     fn resolve_relative_paths(&mut self, base: &Path) {
-        let fix = |p: &mut PathBuf| {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        };
         let fix_opt = |p: &mut Option<PathBuf>| {
             if let Some(p) = p {
-                fix(p);
+                resolve_relative_path(p, base);
             }
         };
-        let fix_secret = |s: &mut SecretSource| {
-            if let SecretSource::File(p) = s {
-                fix(p);
-            }
-        };
-        fix_opt(&mut self.data_dir);
         fix_opt(&mut self.listen.tls_cert);
         fix_opt(&mut self.listen.tls_key);
-        if let Some(dev) = self.backend.dev.as_mut() {
-            fix_opt(&mut dev.connection_file);
-        }
-        if let Some(lnd) = self.backend.lnd.as_mut() {
-            fix_opt(&mut lnd.tls_cert_path);
-            fix_opt(&mut lnd.macaroon_path);
-            if let Some(m) = lnd.macaroon.as_mut() {
-                fix_secret(m);
-            }
-            if let Some(t) = lnd.tls_cert.as_mut() {
-                fix_secret(t);
-            }
-        }
-        if let Some(cln) = self.backend.cln.as_mut() {
-            fix_opt(&mut cln.ca_cert_path);
-            fix_opt(&mut cln.client_cert_path);
-            fix_opt(&mut cln.client_key_path);
-            fix_opt(&mut cln.rpc_socket_path);
-            fix_opt(&mut cln.rest_ca_cert_path);
-            if let Some(rune) = cln.rune.as_mut() {
-                fix_secret(rune);
-            }
-        }
-        if let Some(lnbits) = self.backend.lnbits.as_mut() {
-            fix_secret(&mut lnbits.api_key);
-        }
-        if let Some(nwc) = self.backend.nwc.as_mut() {
-            fix_secret(&mut nwc.uri);
-        }
         for service in &mut self.services {
             fix_opt(&mut service.upstream_ca_cert);
-            service.upstream_headers.values_mut().for_each(fix_secret);
+            service
+                .upstream_headers
+                .values_mut()
+                .for_each(|s| s.resolve_relative_path(base));
         }
+    }
+}
+
+/// Makes a relative `path` relative to `base` (the configuration file's directory).
+pub fn resolve_relative_path(path: &mut PathBuf, base: &Path) {
+    if path.is_relative() {
+        *path = base.join(&*path);
     }
 }

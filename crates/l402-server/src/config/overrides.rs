@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{BackendKind, Config};
+use super::Config;
 
 /// Overrides the binary fills from flags and environment variables; `None` keeps the file's
 /// value. Apply with [`Config::apply`], then run [`Config::check`].
@@ -17,10 +17,6 @@ pub struct ConfigOverrides {
     pub tls_cert: Option<PathBuf>,
     /// `[listen] tls_key`.
     pub tls_key: Option<PathBuf>,
-    /// `data_dir`.
-    pub data_dir: Option<PathBuf>,
-    /// `[backend] kind`.
-    pub backend_kind: Option<BackendKind>,
     /// `[limits] max_body_bytes`.
     pub max_body_bytes: Option<u64>,
     /// `[limits] request_timeout`.
@@ -41,18 +37,6 @@ impl ConfigOverrides {
         self
     }
 
-    /// Sets `data_dir`.
-    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.data_dir = Some(dir.into());
-        self
-    }
-
-    /// Sets `[backend] kind`.
-    pub fn backend_kind(mut self, kind: BackendKind) -> Self {
-        self.backend_kind = Some(kind);
-        self
-    }
-
     /// Sets both TLS files.
     pub fn tls(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         self.tls_cert = Some(cert.into());
@@ -69,12 +53,6 @@ impl ConfigOverrides {
         }
         if let Some(key) = &self.tls_key {
             config.listen.tls_key = Some(key.clone());
-        }
-        if let Some(dir) = &self.data_dir {
-            config.data_dir = Some(dir.clone());
-        }
-        if let Some(kind) = self.backend_kind {
-            config.backend.kind = kind;
         }
         if let Some(max) = self.max_body_bytes {
             config.limits.max_body_bytes = max;

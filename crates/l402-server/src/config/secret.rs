@@ -2,7 +2,7 @@
 //! variable, or from a file. Never printed by `Debug`.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -27,16 +27,52 @@ impl SecretSource {
     }
 
     /// Reads the secret now.
-    pub fn resolve(&self) -> Result<String, String> {
+    pub fn resolve(&self) -> Result<String, SecretError> {
         match self {
             Self::Inline(v) => Ok(v.clone()),
-            Self::Env(name) => std::env::var(name)
-                .map_err(|_| format!("environment variable `{name}` is not set (or not UTF-8)")),
+            Self::Env(name) => std::env::var(name).map_err(|source| SecretError::Env {
+                name: name.clone(),
+                source,
+            }),
             Self::File(path) => std::fs::read_to_string(path)
                 .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
-                .map_err(|e| format!("cannot read secret file {}: {e}", path.display())),
+                .map_err(|source| SecretError::File {
+                    path: path.clone(),
+                    source,
+                }),
         }
     }
+
+    /// Makes a relative [`SecretSource::File`] path relative to `base`.
+    pub fn resolve_relative_path(&mut self, base: &Path) {
+        if let Self::File(path) = self {
+            super::resolve_relative_path(path, base);
+        }
+    }
+}
+
+/// A secret that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    /// The environment variable is not set or not UTF-8.
+    #[error("environment variable `{name}` is not set (or not UTF-8)")]
+    Env {
+        /// The variable.
+        name: String,
+        /// Why it cannot be read.
+        #[source]
+        source: std::env::VarError,
+    },
+    /// The file cannot be read.
+    #[error("cannot read secret file {}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl fmt::Debug for SecretSource {

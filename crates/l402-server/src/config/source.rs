@@ -4,10 +4,12 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::de::DeserializeOwned;
 use serde_path_to_error::Segment;
-use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+use toml::de::{DeArray, DeString, DeTable, DeValue};
 
-use super::{Config, ConfigError, Diagnostic, Location};
+use super::{Config, ConfigError, ConfigExtension, Diagnostic, Location};
 
 /// The text a configuration came from, kept to locate problems found after parsing.
 pub(crate) struct Origin {
@@ -166,17 +168,46 @@ fn segments(path: &serde_path_to_error::Path) -> Vec<Seg> {
         .collect()
 }
 
-/// Parses and deserializes; syntax and shape errors become [`ConfigError::Syntax`].
-pub(crate) fn parse(text: &str, file: Option<&Path>) -> Result<Config, ConfigError> {
-    let syntax = |span, key: String, message: &str| {
-        ConfigError::Syntax(Box::new(Diagnostic {
-            location: location(file, text, span, key),
-            message: message.to_owned(),
-        }))
-    };
-    let root = DeTable::parse(text).map_err(|e| syntax(e.span(), String::new(), e.message()))?;
+/// Parses the text once, splits the extension's keys from the proxy's, and deserializes both;
+/// syntax and shape errors become [`ConfigError::Syntax`].
+pub(crate) fn parse<E: ConfigExtension>(
+    text: &str,
+    file: Option<&Path>,
+) -> Result<(Config, E), ConfigError> {
+    let root = DeTable::parse(text)
+        .map_err(|e| syntax_error(text, file, e.span(), String::new(), e.message()))?;
+    let span = root.span();
+    let (proxy, extension) = split::<E>(root.into_inner());
+    let mut config: Config = deserialize(Spanned::new(span.clone(), proxy), text, file)?;
+    let extension: E = deserialize(Spanned::new(span, extension), text, file)?;
+    config.origin = Some(Arc::new(Origin {
+        file: file.map(Path::to_owned),
+        text: text.to_owned(),
+    }));
+    Ok((config, extension))
+}
+
+fn syntax_error(
+    text: &str,
+    file: Option<&Path>,
+    span: Option<Range<usize>>,
+    key: String,
+    message: &str,
+) -> ConfigError {
+    ConfigError::Syntax(Box::new(Diagnostic {
+        location: location(file, text, span, key),
+        message: message.to_owned(),
+    }))
+}
+
+/// Deserializes one part of the file, locating errors in the whole text.
+fn deserialize<T: DeserializeOwned>(
+    root: Spanned<DeTable<'_>>,
+    text: &str,
+    file: Option<&Path>,
+) -> Result<T, ConfigError> {
     let deserializer = toml::de::Deserializer::from(root);
-    let mut config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let segs = segments(e.path());
         let key = format_key_path(&segs);
         let inner = e.into_inner();
@@ -187,13 +218,94 @@ pub(crate) fn parse(text: &str, file: Option<&Path>) -> Result<Config, ConfigErr
                 .ok()
                 .and_then(|root| find_span(root.get_ref(), &segs))
         });
-        syntax(span, key, inner.message())
-    })?;
-    config.origin = Some(Arc::new(Origin {
-        file: file.map(Path::to_owned),
-        text: text.to_owned(),
-    }));
-    Ok(config)
+        syntax_error(text, file, span, key, inner.message())
+    })
+}
+
+/// Splits the root table into the proxy's part and the extension's part (see
+/// [`ConfigExtension`] for the extension's shape).
+fn split<'i, E: ConfigExtension>(root: DeTable<'i>) -> (DeTable<'i>, DeTable<'i>) {
+    let nested = !E::SERVICE_KEYS.is_empty() || !E::ROUTE_KEYS.is_empty();
+    let mut proxy = DeTable::new();
+    let mut extension = DeTable::new();
+    for (key, value) in root {
+        if E::TOP_LEVEL_KEYS.contains(&key.get_ref().as_ref()) {
+            extension.insert(key, value);
+        } else if nested && key.get_ref() == "services" {
+            let (value, own) = split_tables(value, |service| {
+                let (mut proxy, mut own) = split_keys(service, E::SERVICE_KEYS);
+                if let Some((key, routes)) = take(&mut proxy, "routes") {
+                    let (routes, own_routes) =
+                        split_tables(routes, |route| split_keys(route, E::ROUTE_KEYS));
+                    if let Some(own_routes) = own_routes {
+                        own.insert(key.clone(), own_routes);
+                    }
+                    proxy.insert(key, routes);
+                }
+                (proxy, own)
+            });
+            if let Some(own) = own {
+                extension.insert(key.clone(), own);
+            }
+            proxy.insert(key, value);
+        } else {
+            proxy.insert(key, value);
+        }
+    }
+    (proxy, extension)
+}
+
+/// Moves the entries named in `keys` out of `table`: (the rest, the named ones).
+fn split_keys<'i>(table: DeTable<'i>, keys: &[&str]) -> (DeTable<'i>, DeTable<'i>) {
+    let mut rest = DeTable::new();
+    let mut own = DeTable::new();
+    for (key, value) in table {
+        if keys.contains(&key.get_ref().as_ref()) {
+            own.insert(key, value);
+        } else {
+            rest.insert(key, value);
+        }
+    }
+    (rest, own)
+}
+
+/// Removes `name` from `table`, returning its key and value.
+fn take<'i>(
+    table: &mut DeTable<'i>,
+    name: &str,
+) -> Option<(Spanned<DeString<'i>>, Spanned<DeValue<'i>>)> {
+    let key = table.keys().find(|k| k.get_ref() == name)?.clone();
+    table.remove(&key).map(|value| (key, value))
+}
+
+/// Splits every table of an array of tables with `split`, keeping each table's span. A value
+/// that is not an array of tables stays whole (the proxy reports its type), with no
+/// extension part.
+fn split_tables<'i>(
+    value: Spanned<DeValue<'i>>,
+    split: impl Fn(DeTable<'i>) -> (DeTable<'i>, DeTable<'i>),
+) -> (Spanned<DeValue<'i>>, Option<Spanned<DeValue<'i>>>) {
+    let span = value.span();
+    let is_table = |i: &Spanned<DeValue<'_>>| matches!(i.get_ref(), DeValue::Table(_));
+    match value.into_inner() {
+        DeValue::Array(items) if items.iter().all(is_table) => {
+            let mut rest = DeArray::new();
+            let mut own = DeArray::new();
+            for item in items {
+                let item_span = item.span();
+                if let DeValue::Table(table) = item.into_inner() {
+                    let (r, o) = split(table);
+                    rest.push(Spanned::new(item_span.clone(), DeValue::Table(r)));
+                    own.push(Spanned::new(item_span, DeValue::Table(o)));
+                }
+            }
+            (
+                Spanned::new(span.clone(), DeValue::Array(rest)),
+                Some(Spanned::new(span, DeValue::Array(own))),
+            )
+        }
+        other => (Spanned::new(span, other), None),
+    }
 }
 
 #[cfg(test)]

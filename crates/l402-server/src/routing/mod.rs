@@ -10,21 +10,17 @@ use http::Method;
 use crate::config::{Config, ConfigError, Diagnostic, ServiceConfig};
 use pattern::{HostPattern, PathMatcher, PathPattern, normalize_host};
 
-/// What routing decided for one request. Inserted as a request extension before the paywall
-/// layer runs, so the paywall can read the price and capabilities.
+/// What routing decided for one request. Inserted as a request extension before the layer in
+/// front of the forwarder runs, so that layer can look up its own settings for the service and
+/// route (by name or by index).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteDecision {
     /// The matched service's configuration.
     pub service: Arc<ServiceConfig>,
-    /// Index of the matched `[[services.routes]]` entry, if a route matched.
+    /// Index of the matched service in `[[services]]` (file order).
+    pub service_index: usize,
+    /// Index of the matched `[[services.routes]]` entry of that service, if a route matched.
     pub route: Option<usize>,
-    /// Price in millisatoshis (route price if set, else the service's `price_sat`, × 1000).
-    pub price_msat: u64,
-    /// Capabilities a token must carry (from the matched route).
-    pub required_capabilities: Vec<String>,
-    /// No payment needed: a `free_paths` entry or a `free = true` route matched, or the price
-    /// is 0.
-    pub free: bool,
 }
 
 /// Why no service takes a request.
@@ -40,7 +36,8 @@ pub enum RouteError {
         path: String,
     },
     /// The path has `.` or `..` segments (also percent-encoded) or a backslash; such paths are
-    /// refused so that free-path rules cannot be bypassed through upstream path normalization.
+    /// refused so that path rules (routes, and the layer's own path rules) cannot be bypassed
+    /// through upstream path normalization.
     #[error("the request path `{0}` has dot segments or backslashes")]
     UnsafePath(String),
 }
@@ -49,9 +46,6 @@ pub enum RouteError {
 struct CompiledRoute {
     methods: Vec<Method>,
     path: PathPattern,
-    price_msat: u64,
-    capabilities: Vec<String>,
-    free: bool,
 }
 
 #[derive(Debug)]
@@ -59,7 +53,6 @@ struct CompiledService {
     config: Arc<ServiceConfig>,
     hosts: Vec<HostPattern>,
     path: PathMatcher,
-    free_paths: Vec<PathPattern>,
     routes: Vec<CompiledRoute>,
 }
 
@@ -67,10 +60,6 @@ struct CompiledService {
 #[derive(Debug)]
 pub struct Router {
     services: Vec<CompiledService>,
-}
-
-fn sat_to_msat(sat: u64) -> u64 {
-    sat.saturating_mul(1000)
 }
 
 impl Router {
@@ -98,16 +87,6 @@ impl Router {
             let path = PathMatcher::parse(&service.path_prefix)
                 .map_err(|e| fail(format!("services[{i}].path_prefix"), e))
                 .unwrap_or(PathMatcher::Prefix("/".to_owned()));
-            let free_paths = service
-                .free_paths
-                .iter()
-                .enumerate()
-                .filter_map(|(j, p)| {
-                    PathPattern::parse(p)
-                        .map_err(|e| fail(format!("services[{i}].free_paths[{j}]"), e))
-                        .ok()
-                })
-                .collect();
             let mut routes = Vec::with_capacity(service.routes.len());
             for (j, route) in service.routes.iter().enumerate() {
                 let methods = route
@@ -129,19 +108,12 @@ impl Router {
                 else {
                     continue;
                 };
-                routes.push(CompiledRoute {
-                    methods,
-                    path,
-                    price_msat: sat_to_msat(route.price_sat.unwrap_or(service.price_sat)),
-                    capabilities: route.capabilities_required.clone(),
-                    free: route.free,
-                });
+                routes.push(CompiledRoute { methods, path });
             }
             services.push(CompiledService {
                 config: Arc::new(service.clone()),
                 hosts,
                 path,
-                free_paths,
                 routes,
             });
         }
@@ -164,10 +136,11 @@ impl Router {
             return Err(RouteError::UnsafePath(path.to_owned()));
         }
         let host = host.map(normalize_host).unwrap_or_default();
-        let service = self
+        let (service_index, service) = self
             .services
             .iter()
-            .find(|s| {
+            .enumerate()
+            .find(|(_, s)| {
                 (s.hosts.is_empty() || s.hosts.iter().any(|h| h.matches(&host)))
                     && s.path.matches(path)
             })
@@ -175,25 +148,13 @@ impl Router {
                 host: host.clone(),
                 path: path.to_owned(),
             })?;
-        let free_path = service.free_paths.iter().any(|p| p.matches(path));
-        let route = service.routes.iter().enumerate().find(|(_, r)| {
+        let route = service.routes.iter().position(|r| {
             (r.methods.is_empty() || r.methods.contains(method)) && r.path.matches(path)
         });
-        let (route_index, price_msat, required_capabilities, route_free) = match route {
-            Some((j, r)) => (Some(j), r.price_msat, r.capabilities.clone(), r.free),
-            None => (
-                None,
-                sat_to_msat(service.config.price_sat),
-                Vec::new(),
-                false,
-            ),
-        };
         Ok(RouteDecision {
             service: Arc::clone(&service.config),
-            route: route_index,
-            price_msat,
-            required_capabilities,
-            free: free_path || route_free || price_msat == 0,
+            service_index,
+            route,
         })
     }
 

@@ -1,4 +1,4 @@
-//! The listener: accept loop, per-connection tasks, the service stack around the paywall layer,
+//! The listener: accept loop, per-connection tasks, the service stack around the application layer,
 //! and graceful shutdown.
 
 mod conn;
@@ -27,8 +27,8 @@ use crate::shutdown::Controller;
 use conn::ConnParams;
 use stack::{Shared, Stack};
 
-/// The client's socket address, inserted as a request extension before the paywall layer runs
-/// (freebies per IP, rate limits, logs).
+/// The client's socket address, inserted as a request extension before the application layer runs
+/// (per-client limits, logs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientAddr(pub SocketAddr);
 
@@ -51,7 +51,7 @@ impl ConnectionInfo {
     }
 }
 
-/// A bound, not yet running proxy. `S` is the paywall layer's service wrapped around the
+/// A bound, not yet running proxy. `S` is the application layer's service wrapped around the
 /// [`Forwarder`]. Use [`Server::bind`] then [`Server::run`], or [`serve`] for both.
 pub struct Server<S> {
     listener: TcpListener,
@@ -100,9 +100,9 @@ where
     ResB::Error: Into<BoxError>,
 {
     /// Checks `config`, builds the routing table, upstream clients and TLS, wraps the
-    /// [`Forwarder`] in `paywall`, and binds `[listen] addr` (port 0 picks a free port; see
+    /// [`Forwarder`] in `layer`, and binds `[listen] addr` (port 0 picks a free port; see
     /// [`Server::local_addr`]). Configuration warnings are logged.
-    pub async fn bind<L, R>(config: &Config, paywall: L, readiness: R) -> Result<Self, ServerError>
+    pub async fn bind<L, R>(config: &Config, layer: L, readiness: R) -> Result<Self, ServerError>
     where
         L: tower::Layer<Forwarder, Service = S>,
         R: ReadinessCheck,
@@ -135,7 +135,7 @@ where
             idle_timeout: (!idle.is_zero()).then_some(idle),
         });
         let stack = Stack {
-            inner: paywall.layer(forwarder),
+            inner: layer.layer(forwarder),
             shared: Arc::new(Shared {
                 router,
                 readiness: Arc::new(readiness),
@@ -221,12 +221,12 @@ where
 }
 
 /// Binds and runs the proxy until `shutdown` resolves (the binary passes a SIGTERM/SIGINT
-/// future). `paywall` wraps the [`Forwarder`]; every request it sees carries the
+/// future). `layer` wraps the [`Forwarder`]; every request it sees carries the
 /// [`RouteDecision`](crate::RouteDecision), [`ClientAddr`] and [`ConnectionInfo`] extensions.
 /// Use [`tower::layer::util::Identity`] for a plain proxy.
 pub async fn serve<L, R, F, ResB>(
     config: &Config,
-    paywall: L,
+    layer: L,
     readiness: R,
     shutdown: F,
 ) -> Result<(), ServerError>
@@ -240,7 +240,7 @@ where
     R: ReadinessCheck,
     F: Future<Output = ()> + Send,
 {
-    Server::bind(config, paywall, readiness)
+    Server::bind(config, layer, readiness)
         .await?
         .run(shutdown)
         .await

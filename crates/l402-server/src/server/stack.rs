@@ -1,4 +1,4 @@
-//! What happens to each request before the paywall: health endpoints, header and body limits,
+//! What happens to each request before the application layer: health endpoints, header and body limits,
 //! routing, extensions, tracing; and after it: error mapping and body boxing.
 
 use std::future::poll_fn;
@@ -28,7 +28,7 @@ pub(crate) struct Shared {
     pub(crate) max_body_bytes: u64,
 }
 
-/// The per-request pipeline around the paywall-wrapped forwarder `S`.
+/// The per-request pipeline around the layer-wrapped forwarder `S`.
 pub(crate) struct Stack<S> {
     pub(crate) inner: S,
     pub(crate) shared: Arc<Shared>,
@@ -208,7 +208,7 @@ where
     }
 
     fn internal_error(&self, service: &str, error: BoxError, grpc: bool) -> Response<Body> {
-        tracing::error!(error = %error, "the paywall layer failed");
+        tracing::error!(error = %error, "the application layer failed");
         response::error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",

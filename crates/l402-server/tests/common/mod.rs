@@ -222,5 +222,5 @@ pub fn full(data: impl Into<Bytes>) -> Body {
 
 /// The service TOML for one upstream.
 pub fn service(name: &str, upstream: &str, extra: &str) -> String {
-    format!("[[services]]\nname = \"{name}\"\nupstream = \"{upstream}\"\nprice_sat = 10\n{extra}\n")
+    format!("[[services]]\nname = \"{name}\"\nupstream = \"{upstream}\"\n{extra}\n")
 }

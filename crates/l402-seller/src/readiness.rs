@@ -7,11 +7,11 @@ use l402_lightning::LightningBackend;
 use l402_server::health::{BoxFuture, CheckResult, Readiness, ReadinessCheck};
 
 /// Checks the backend with `node_info`, bounded by two seconds.
-pub struct BackendReadiness {
+pub(crate) struct BackendReadiness {
     /// The backend.
-    pub backend: Arc<dyn LightningBackend>,
+    pub(crate) backend: Arc<dyn LightningBackend>,
     /// Its name for the report.
-    pub name: String,
+    pub(crate) name: String,
 }
 
 impl ReadinessCheck for BackendReadiness {

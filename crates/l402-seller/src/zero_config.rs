@@ -1,10 +1,10 @@
-//! The configuration `l402 serve` uses when given no file: the built-in sample API behind the
+//! The configuration the seller uses when given no file: the built-in sample API behind the
 //! embedded dev wallet.
 
 use std::net::SocketAddr;
 
 /// The zero-config TOML, selling the sample API listening on `sample`.
-pub fn toml(sample: SocketAddr) -> String {
+pub(crate) fn toml(sample: SocketAddr) -> String {
     format!(
         r#"# Zero-config dev mode: the built-in sample API, sold through the embedded dev wallet.
 [listen]

@@ -1,13 +1,20 @@
-//! The `[backend]` section: which Lightning backend mints invoices. Only its shape is checked
-//! here; the backend crate interprets the values.
+//! The Lightning backend of the seller, in one place: the `[backend]` section (this file), its
+//! checks (`check.rs`), and the factory that builds and preflights the backend it selects
+//! ([`select`], in `factory.rs`). Adding a backend touches this module only (plus the backend
+//! itself in `l402-lightning`).
+
+mod check;
+mod factory;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use l402_server::config::{SecretSource, resolve_relative_path};
 use serde::Deserialize;
 
-use super::secret::SecretSource;
+pub(crate) use check::check;
+pub use factory::{BackendSetupError, SelectedBackend, select, start_wallet_api};
 
 /// Which Lightning backend to use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -45,8 +52,13 @@ impl fmt::Display for BackendKind {
     }
 }
 
+/// A backend kind that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown backend kind `{0}`: expected dev, lnd, lnbits, nwc or cln")]
+pub struct UnknownBackendKind(pub String);
+
 impl FromStr for BackendKind {
-    type Err = String;
+    type Err = UnknownBackendKind;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
@@ -55,9 +67,7 @@ impl FromStr for BackendKind {
             "lnbits" => Ok(Self::Lnbits),
             "nwc" => Ok(Self::Nwc),
             "cln" => Ok(Self::Cln),
-            other => Err(format!(
-                "unknown backend kind `{other}`: expected dev, lnd, lnbits, nwc or cln"
-            )),
+            other => Err(UnknownBackendKind(other.to_owned())),
         }
     }
 }
@@ -79,6 +89,47 @@ pub struct BackendConfig {
     pub nwc: Option<NwcBackendConfig>,
     /// `[backend.cln]`; required when `kind = "cln"`.
     pub cln: Option<ClnBackendConfig>,
+}
+
+impl BackendConfig {
+    /// Makes the relative paths of every sub-table relative to `base` (the configuration
+    /// file's directory).
+    pub fn resolve_relative_paths(&mut self, base: &Path) {
+        let fix = |p: &mut Option<PathBuf>| {
+            if let Some(p) = p {
+                resolve_relative_path(p, base);
+            }
+        };
+        if let Some(dev) = self.dev.as_mut() {
+            fix(&mut dev.connection_file);
+        }
+        if let Some(lnd) = self.lnd.as_mut() {
+            fix(&mut lnd.tls_cert_path);
+            fix(&mut lnd.macaroon_path);
+            for secret in [lnd.macaroon.as_mut(), lnd.tls_cert.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                secret.resolve_relative_path(base);
+            }
+        }
+        if let Some(cln) = self.cln.as_mut() {
+            fix(&mut cln.ca_cert_path);
+            fix(&mut cln.client_cert_path);
+            fix(&mut cln.client_key_path);
+            fix(&mut cln.rpc_socket_path);
+            fix(&mut cln.rest_ca_cert_path);
+            if let Some(rune) = cln.rune.as_mut() {
+                rune.resolve_relative_path(base);
+            }
+        }
+        if let Some(lnbits) = self.lnbits.as_mut() {
+            lnbits.api_key.resolve_relative_path(base);
+        }
+        if let Some(nwc) = self.nwc.as_mut() {
+            nwc.uri.resolve_relative_path(base);
+        }
+    }
 }
 
 /// `[backend.dev]`: the embedded development wallet.

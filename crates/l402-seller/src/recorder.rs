@@ -7,17 +7,19 @@ use l402_lightning::LightningBackend;
 use l402_store::{InvoiceRecord, Store};
 use l402_tower::{ChallengeObserver, MintedChallenge, Offer};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
-use crate::serve::stack::now_unix;
+use l402_core::env::now_unix;
 
 /// Most records waiting to be written; beyond this, records are dropped (and logged) rather
 /// than slowing down challenges.
 const QUEUE: usize = 10_000;
 
-/// Starts the writer task and returns the observer to give the paywall.
-pub fn start(store: Store) -> ChallengeObserver {
+/// Starts the writer task and returns the observer to give the paywall, and the task (it ends
+/// once every copy of the observer is dropped and the queue is written).
+pub(crate) fn start(store: Store) -> (ChallengeObserver, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<InvoiceRecord>(QUEUE);
-    tokio::spawn(async move {
+    let writer = tokio::spawn(async move {
         while let Some(record) = rx.recv().await {
             let store = store.clone();
             let result =
@@ -28,24 +30,30 @@ pub fn start(store: Store) -> ChallengeObserver {
             }
         }
     });
-    Arc::new(move |offer: &Offer, challenge: &MintedChallenge| {
-        let record = InvoiceRecord {
-            payment_hash: challenge.payment_hash,
-            service: offer.service.clone(),
-            amount: challenge.amount,
-            bolt11: challenge.bolt11.clone(),
-            created_at: now_unix(),
-            settled_at: None,
-            token_id: challenge.token_id,
-        };
-        if tx.try_send(record).is_err() {
-            tracing::warn!("challenge record queue full; dropping a record");
-        }
-    })
+    let observer: ChallengeObserver =
+        Arc::new(move |offer: &Offer, challenge: &MintedChallenge| {
+            let record = InvoiceRecord {
+                payment_hash: challenge.payment_hash,
+                service: offer.service.clone(),
+                amount: challenge.amount,
+                bolt11: challenge.bolt11.clone(),
+                created_at: now_unix(),
+                settled_at: None,
+                token_id: challenge.token_id,
+            };
+            if tx.try_send(record).is_err() {
+                tracing::warn!("challenge record queue full; dropping a record");
+            }
+        });
+    (observer, writer)
 }
 
-/// Marks invoices settled as the backend reports settlements, resubscribing with backoff.
-pub fn watch_settlements(backend: Arc<dyn LightningBackend>, store: Store) {
+/// Marks invoices settled as the backend reports settlements, resubscribing with backoff, until
+/// the returned task is aborted.
+pub(crate) fn watch_settlements(
+    backend: Arc<dyn LightningBackend>,
+    store: Store,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut backoff = std::time::Duration::from_millis(500);
         loop {
@@ -76,17 +84,17 @@ pub fn watch_settlements(backend: Arc<dyn LightningBackend>, store: Store) {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
         }
-    });
+    })
 }
 
 /// Keeps the in-memory revocation set equal to the store's, re-reading it every `every`, so
 /// `l402 revoke` (from another process) takes effect without a restart and without the paid path
-/// ever touching the database.
-pub fn refresh_revocations(
+/// ever touching the database. Runs until the returned task is aborted.
+pub(crate) fn refresh_revocations(
     store: Store,
     set: l402_tower::RevocationSet,
     every: std::time::Duration,
-) {
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.tick().await;
@@ -101,5 +109,5 @@ pub fn refresh_revocations(
                 Err(_) => {}
             }
         }
-    });
+    })
 }

@@ -1,0 +1,81 @@
+//! Checks of the L402 terms behind [`SellerConfig::check`](super::SellerConfig::check): what
+//! serde cannot see.
+
+use l402_server::Config;
+use l402_server::config::Checks;
+use l402_server::routing::pattern::PathPattern;
+
+use super::ServiceTerms;
+
+/// 21 million BTC in satoshis: no price can be higher.
+const MAX_PRICE_SAT: u64 = 21_000_000 * 100_000_000;
+/// BOLT11 limits the description field to 639 bytes.
+const MAX_MEMO_BYTES: usize = 639;
+
+fn valid_capability(cap: &str) -> bool {
+    !cap.is_empty()
+        && cap
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+}
+
+fn check_price(c: &mut Checks<'_>, key: &str, price: u64) {
+    if price > MAX_PRICE_SAT {
+        c.error(key, "price is above 21 million BTC");
+    }
+}
+
+fn check_capabilities(c: &mut Checks<'_>, key: &str, caps: &[String]) {
+    for (j, cap) in caps.iter().enumerate() {
+        if !valid_capability(cap) {
+            c.error(
+                &format!("{key}[{j}]"),
+                format!("capability `{cap}` must be non-empty and use only A-Z a-z 0-9 _ - . :"),
+            );
+        }
+    }
+}
+
+/// Checks the terms of every service and route of `proxy`.
+pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) {
+    for i in 0..proxy.services.len() {
+        let base = format!("services[{i}]");
+        let Some(terms) = terms.get(i) else {
+            c.error(&base, "no L402 terms (`price_sat`) for this service");
+            continue;
+        };
+        let at = |key: &str| format!("{base}.{key}");
+        check_price(c, &at("price_sat"), terms.price_sat);
+        if terms.invoice_expiry_secs == 0 {
+            c.error(&at("invoice_expiry_secs"), "must be greater than 0");
+        }
+        if let Some(memo) = &terms.memo
+            && memo.len() > MAX_MEMO_BYTES
+        {
+            c.error(
+                &at("memo"),
+                format!("longer than {MAX_MEMO_BYTES} bytes (the BOLT11 description limit)"),
+            );
+        }
+        check_capabilities(c, &at("capabilities"), &terms.capabilities);
+        for (j, pattern) in terms.free_paths.iter().enumerate() {
+            if let Err(e) = PathPattern::parse(pattern) {
+                c.error(&format!("{base}.free_paths[{j}]"), e);
+            }
+        }
+        for (j, route) in terms.routes.iter().enumerate() {
+            let rat = |key: &str| format!("{base}.routes[{j}].{key}");
+            if let Some(price) = route.price_sat {
+                check_price(c, &rat("price_sat"), price);
+                if route.free {
+                    c.warn(&rat("price_sat"), "ignored: the route is `free = true`");
+                }
+            }
+            check_capabilities(
+                c,
+                &rat("capabilities_required"),
+                &route.capabilities_required,
+            );
+        }
+    }
+}

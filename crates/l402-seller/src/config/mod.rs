@@ -1,0 +1,104 @@
+//! The seller's configuration file: the proxy's keys (`[listen]`, `[limits]`, where each
+//! service is and how it is routed; see [`l402_server::Config`]) plus the L402 keys kept here
+//! (`data_dir`, `[backend]`, and each service's and route's price, capabilities, token
+//! lifetime, invoice settings, free paths and freebies). Every key is documented in
+//! `crates/l402-seller/CONFIG.md`. Reads files; no network.
+
+mod check;
+mod overrides;
+mod terms;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use l402_server::Config;
+use l402_server::config::{Checks, ConfigExtension, resolve_relative_path};
+use serde::Deserialize;
+
+use crate::backend::{self, BackendConfig};
+pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
+pub use overrides::SellerOverrides;
+pub use terms::{RouteTerms, ServiceTerms};
+
+/// The L402 keys of the file, in its shape: `services[i]` holds the terms of the i-th
+/// `[[services]]` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L402Settings {
+    /// Where keys and the database live. Unset: [`l402_core::dirs::data_dir`].
+    pub data_dir: Option<PathBuf>,
+    /// `[backend]`.
+    #[serde(default)]
+    pub backend: BackendConfig,
+    /// The L402 terms of each `[[services]]` entry, in file order.
+    #[serde(default)]
+    pub services: Vec<ServiceTerms>,
+}
+
+impl ConfigExtension for L402Settings {
+    const TOP_LEVEL_KEYS: &'static [&'static str] = &["data_dir", "backend"];
+    const SERVICE_KEYS: &'static [&'static str] = terms::SERVICE_KEYS;
+    const ROUTE_KEYS: &'static [&'static str] = terms::ROUTE_KEYS;
+
+    fn resolve_relative_paths(&mut self, base: &Path) {
+        if let Some(dir) = self.data_dir.as_mut() {
+            resolve_relative_path(dir, base);
+        }
+        self.backend.resolve_relative_paths(base);
+    }
+}
+
+/// The whole configuration file of `l402 serve`.
+#[derive(Debug, Clone, Default)]
+pub struct SellerConfig {
+    /// The proxy's part: listener, limits, services and routes.
+    pub proxy: Config,
+    /// The L402 part: data directory, backend, prices and token terms.
+    pub l402: L402Settings,
+}
+
+impl SellerConfig {
+    /// Reads and parses a TOML file. Relative paths inside it are resolved against the file's
+    /// directory. Only the syntax and shape are checked; call [`SellerConfig::check`] after
+    /// applying overrides.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let (proxy, l402) = Config::load_with::<L402Settings>(path)?;
+        Ok(Self { proxy, l402 })
+    }
+
+    /// Parses TOML text; `file` is used only in error messages.
+    pub fn from_toml(text: &str, file: Option<&Path>) -> Result<Self, ConfigError> {
+        let (proxy, l402) = Config::from_toml_with::<L402Settings>(text, file)?;
+        Ok(Self { proxy, l402 })
+    }
+
+    /// The zero-config setup: the built-in sample API listening on `sample`, sold through the
+    /// embedded dev wallet.
+    pub fn zero_config(sample: SocketAddr) -> Result<Self, ConfigError> {
+        Self::from_toml(&crate::zero_config::toml(sample), None)
+    }
+
+    /// The data directory: `data_dir` if set, else [`l402_core::dirs::data_dir`].
+    pub fn data_dir(&self) -> PathBuf {
+        self.l402
+            .data_dir
+            .clone()
+            .unwrap_or_else(l402_core::dirs::data_dir)
+    }
+
+    /// Checks every value (what `l402 serve --check` runs): the proxy's part, the backend's
+    /// shape and secrets, and the L402 terms. Returns the warnings, or every problem found,
+    /// sorted by line.
+    pub fn check(&self) -> Result<Vec<ConfigWarning>, ConfigError> {
+        let mut checks = Checks::new(&self.proxy);
+        self.proxy.check_into(&mut checks);
+        backend::check(&self.l402.backend, &mut checks);
+        check::terms(&self.proxy, &self.l402.services, &mut checks);
+        checks.finish()
+    }
+
+    /// Applies command-line or environment overrides on top of the file's values.
+    pub fn apply(&mut self, overrides: &SellerOverrides) {
+        overrides.apply_to(self);
+    }
+}

@@ -1,0 +1,64 @@
+//! The L402 terms of each `[[services]]` entry and each `[[services.routes]]` rule: price,
+//! invoice settings, token lifetime, capabilities, free paths and freebies.
+
+use serde::Deserialize;
+
+/// The keys of [`ServiceTerms`] in a `[[services]]` entry.
+pub(super) const SERVICE_KEYS: &[&str] = &[
+    "price_sat",
+    "invoice_expiry_secs",
+    "memo",
+    "token_lifetime_secs",
+    "capabilities",
+    "free_paths",
+    "freebies_per_ip",
+];
+
+/// The keys of [`RouteTerms`] in a `[[services.routes]]` rule.
+pub(super) const ROUTE_KEYS: &[&str] = &["price_sat", "capabilities_required", "free"];
+
+fn default_invoice_expiry() -> u64 {
+    3600
+}
+
+/// What one service (`[[services]]`) sells, and on which terms.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTerms {
+    /// Price of one token for this service, in satoshis.
+    pub price_sat: u64,
+    /// Lifetime of the invoices minted for this service, in seconds. Default 3600.
+    #[serde(default = "default_invoice_expiry")]
+    pub invoice_expiry_secs: u64,
+    /// Invoice description. Unset: the paywall's default.
+    pub memo: Option<String>,
+    /// Lifetime of a paid token, in seconds; 0 means no expiry.
+    #[serde(default)]
+    pub token_lifetime_secs: u64,
+    /// Capabilities granted to tokens minted for this service.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Path patterns that are always free (checked before `routes`).
+    #[serde(default)]
+    pub free_paths: Vec<String>,
+    /// Free requests allowed per client IP before payment is required; 0 disables freebies.
+    #[serde(default)]
+    pub freebies_per_ip: u32,
+    /// The terms of each `[[services.routes]]` rule of this service, in file order.
+    #[serde(default)]
+    pub routes: Vec<RouteTerms>,
+}
+
+/// The terms of one `[[services.routes]]` rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteTerms {
+    /// Price for requests matching this rule, in satoshis. Unset: the service's `price_sat`.
+    pub price_sat: Option<u64>,
+    /// Capabilities a token must carry to use this rule.
+    #[serde(default)]
+    pub capabilities_required: Vec<String>,
+    /// Requests matching this rule need no payment.
+    #[serde(default)]
+    pub free: bool,
+}

@@ -1,0 +1,80 @@
+//! Why the seller could not start or stop.
+
+use std::path::PathBuf;
+
+use l402_core::invoice::Network;
+use l402_lightning::BackendError;
+use l402_server::ServerError;
+use l402_store::StoreError;
+
+use crate::backend::BackendSetupError;
+use crate::config::ConfigError;
+
+/// Why the seller could not start, or stopped with an error. Every variant keeps its cause as
+/// its [`source`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SellerError {
+    /// The configuration cannot be read or is not acceptable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The built-in sample API (zero-config mode) could not start.
+    #[error("cannot start the built-in sample API")]
+    Sample(#[source] std::io::Error),
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {}", path.display())]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store (database, master keys or revocations) could not be opened or read.
+    #[error("{what} in {}", dir.display())]
+    Store {
+        /// What was being done.
+        what: &'static str,
+        /// The data directory.
+        dir: PathBuf,
+        /// The store's error.
+        #[source]
+        source: StoreError,
+    },
+    /// The backend `[backend]` selects could not be built or failed its preflight.
+    #[error(transparent)]
+    Backend(#[from] BackendSetupError),
+    /// The backend did not answer the node-info request at start.
+    #[error("the Lightning backend did not answer within {0}s")]
+    BackendTimeout(u64),
+    /// The backend answered the node-info request with an error.
+    #[error("asking the Lightning backend for its node info")]
+    NodeInfo(#[source] BackendError),
+    /// The dev wallet is on another network than regtest.
+    #[error("dev mode refuses network {0}: it only runs on regtest")]
+    DevOffRegtest(Network),
+    /// The proxy could not start.
+    #[error("starting the proxy")]
+    ProxyStart(#[source] ServerError),
+    /// The proxy stopped with an error.
+    #[error("the proxy stopped with an error")]
+    ProxyRun(#[source] ServerError),
+    /// A background task of the seller panicked or was cancelled.
+    #[error("the {0} task failed")]
+    Task(&'static str, #[source] tokio::task::JoinError),
+    /// The embedded dev wallet's API did not stop cleanly.
+    #[error("stopping the dev wallet API")]
+    WalletShutdown(#[source] std::io::Error),
+}
+
+impl SellerError {
+    /// True when the configuration must change (the binary exits with its "bad input" code).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            Self::Config(_) => true,
+            Self::Backend(e) => e.is_bad_input(),
+            Self::ProxyStart(ServerError::Config(_)) => true,
+            _ => false,
+        }
+    }
+}

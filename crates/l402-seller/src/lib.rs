@@ -1,0 +1,37 @@
+//! The L402 seller as a library: a paywalled reverse proxy that sells an HTTP or gRPC API per
+//! call over Lightning. It owns the seller's configuration model (services, routes, prices,
+//! token terms, the Lightning backend), the store and key ring, the pricer, the challenge
+//! recorder, settlement watching, revocation refresh and readiness, around the generic proxy
+//! of `l402-server` with the paywall of `l402-tower` plugged in as its layer.
+//!
+//! One call starts it in this process and returns a handle:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), l402_seller::SellerError> {
+//! use l402_seller::{Seller, SellerOptions};
+//!
+//! // Zero-config dev mode: the built-in sample API sold through the embedded dev wallet.
+//! let seller = Seller::start(
+//!     SellerOptions::new()
+//!         .listen("127.0.0.1:0".parse().unwrap())
+//!         .data_dir("/tmp/l402-seller-example"),
+//! )
+//! .await?;
+//! println!("selling on http://{}", seller.proxy_addr());
+//! seller.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod backend;
+pub mod config;
+mod error;
+pub mod pricing;
+mod readiness;
+mod recorder;
+mod seller;
+mod zero_config;
+
+pub use config::{SellerConfig, SellerOverrides};
+pub use error::SellerError;
+pub use seller::{CheckReport, Seller, SellerHandle, SellerOptions};

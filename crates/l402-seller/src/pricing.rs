@@ -1,0 +1,157 @@
+//! Prices each request: the proxy's [`RouteDecision`] names the service and route, this table
+//! holds their L402 terms, and [`RoutePricer`] turns both into the paywall's offer.
+
+use std::sync::Arc;
+
+use l402_core::Msat;
+use l402_server::routing::pattern::PathPattern;
+use l402_server::{ClientAddr, RouteDecision};
+use l402_tower::{Offer, Pricer};
+
+use crate::config::{ConfigError, Diagnostic, SellerConfig, ServiceTerms};
+
+/// What one request costs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutePrice {
+    /// Price in millisatoshis: the matched route's `price_sat` if set, else the service's,
+    /// × 1000.
+    pub price_msat: u64,
+    /// Capabilities a token must carry (from the matched route).
+    pub required_capabilities: Vec<String>,
+    /// No payment needed: a `free_paths` entry or a `free = true` route matched, or the price
+    /// is 0.
+    pub free: bool,
+}
+
+#[derive(Debug)]
+struct CompiledTerms {
+    terms: ServiceTerms,
+    free_paths: Vec<PathPattern>,
+}
+
+/// The L402 terms of every service, indexed like the proxy's `[[services]]`.
+#[derive(Debug)]
+pub struct PriceTable {
+    services: Vec<CompiledTerms>,
+}
+
+fn sat_to_msat(sat: u64) -> u64 {
+    sat.saturating_mul(1000)
+}
+
+impl PriceTable {
+    /// Compiles the terms of `config` (run [`SellerConfig::check`] first for complete
+    /// messages).
+    pub fn new(config: &SellerConfig) -> Result<Self, ConfigError> {
+        let mut errors = Vec::new();
+        if config.l402.services.len() != config.proxy.services.len() {
+            errors.push(Diagnostic {
+                location: config.proxy.locate("services"),
+                message: format!(
+                    "{} services but L402 terms for {}",
+                    config.proxy.services.len(),
+                    config.l402.services.len()
+                ),
+            });
+        }
+        let mut services = Vec::with_capacity(config.l402.services.len());
+        for (i, terms) in config.l402.services.iter().enumerate() {
+            let mut free_paths = Vec::with_capacity(terms.free_paths.len());
+            for (j, p) in terms.free_paths.iter().enumerate() {
+                match PathPattern::parse(p) {
+                    Ok(p) => free_paths.push(p),
+                    Err(message) => errors.push(Diagnostic {
+                        location: config
+                            .proxy
+                            .locate(&format!("services[{i}].free_paths[{j}]")),
+                        message,
+                    }),
+                }
+            }
+            services.push(CompiledTerms {
+                terms: terms.clone(),
+                free_paths,
+            });
+        }
+        if errors.is_empty() {
+            Ok(Self { services })
+        } else {
+            Err(ConfigError::Invalid(errors))
+        }
+    }
+
+    /// The terms and price of a routed request whose URI path is `path`; `None` if the
+    /// decision names a service this table does not know.
+    pub fn price(
+        &self,
+        decision: &RouteDecision,
+        path: &str,
+    ) -> Option<(&ServiceTerms, RoutePrice)> {
+        let service = self.services.get(decision.service_index)?;
+        let terms = &service.terms;
+        let free_path = service.free_paths.iter().any(|p| p.matches(path));
+        let route = decision.route.and_then(|j| terms.routes.get(j));
+        let (price_msat, required_capabilities, route_free) = match route {
+            Some(r) => (
+                sat_to_msat(r.price_sat.unwrap_or(terms.price_sat)),
+                r.capabilities_required.clone(),
+                r.free,
+            ),
+            None => (sat_to_msat(terms.price_sat), Vec::new(), false),
+        };
+        Some((
+            terms,
+            RoutePrice {
+                price_msat,
+                required_capabilities,
+                free: free_path || route_free || price_msat == 0,
+            },
+        ))
+    }
+}
+
+/// Prices each request from the [`RouteDecision`] the proxy attached and the [`PriceTable`];
+/// free routes pass.
+#[derive(Debug, Clone)]
+pub struct RoutePricer {
+    table: Arc<PriceTable>,
+}
+
+impl RoutePricer {
+    /// A pricer over `table`.
+    pub fn new(table: PriceTable) -> Self {
+        Self {
+            table: Arc::new(table),
+        }
+    }
+}
+
+impl Pricer for RoutePricer {
+    fn offer(&self, request: &http::request::Parts) -> Option<Offer> {
+        let decision = request.extensions.get::<RouteDecision>()?;
+        let Some((terms, price)) = self.table.price(decision, request.uri.path()) else {
+            // Only a table built from another configuration than the proxy's gets here. Fail
+            // closed: an offer no one can pay, rather than the service for free.
+            tracing::error!(
+                service = decision.service.name.as_str(),
+                "no L402 terms for this service; refusing to serve it"
+            );
+            return Some(Offer::new(decision.service.name.clone(), Msat(u64::MAX)));
+        };
+        if price.free {
+            return None;
+        }
+        Some(Offer {
+            service: decision.service.name.clone(),
+            price: Msat(price.price_msat),
+            required_capabilities: price.required_capabilities,
+            grant_capabilities: terms.capabilities.clone(),
+            token_lifetime_secs: (terms.token_lifetime_secs > 0)
+                .then_some(terms.token_lifetime_secs),
+            invoice_expiry_secs: terms.invoice_expiry_secs,
+            memo: terms.memo.clone().unwrap_or_else(|| "L402".to_owned()),
+            freebies_per_ip: terms.freebies_per_ip,
+            client_ip: request.extensions.get::<ClientAddr>().map(|a| a.0.ip()),
+        })
+    }
+}

@@ -1,0 +1,237 @@
+//! The seller's configuration file: the L402 keys next to the proxy's, parsing errors with
+//! file/line/key, semantic checks, overrides, and the price of each route.
+
+use http::Method;
+use l402_seller::backend::BackendKind;
+use l402_seller::config::ConfigError;
+use l402_seller::pricing::PriceTable;
+use l402_seller::{SellerConfig, SellerOverrides};
+use l402_server::Router;
+
+fn write_config(text: &str) -> std::path::PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let path = dir.join("l402.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn proxy_backend_and_terms_problems_come_in_one_list_by_line() {
+    let text = "[backend]\nkind = \"lnd\"\n[[services]]\nname = \"Bad Name\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\nfree_paths = [\"no-slash\"]\n";
+    let err = SellerConfig::from_toml(text, None)
+        .unwrap()
+        .check()
+        .unwrap_err();
+    let found: Vec<(Option<usize>, &str)> = err
+        .diagnostics()
+        .iter()
+        .map(|d| (d.location.line, d.location.key.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Some(2), "backend.kind"),
+            (Some(4), "services[0].name"),
+            (Some(7), "services[0].free_paths[0]"),
+        ],
+        "{err}"
+    );
+}
+
+#[test]
+fn backend_sections_are_checked_for_shape() {
+    let config = SellerConfig::from_toml("[backend]\nkind = \"lnd\"\n", None).unwrap();
+    let err = config.check().unwrap_err();
+    assert!(err.to_string().contains("[backend.lnd]"), "{err}");
+
+    let err = SellerConfig::from_toml("[backend]\nkind = \"eclair\"\n", None).unwrap_err();
+    assert!(err.to_string().contains("backend.kind"), "{err}");
+
+    let config = SellerConfig::from_toml(
+        "[backend]\nkind = \"lnbits\"\n[backend.lnbits]\nurl = \"https://lnbits.example\"\napi_key = \"inline-secret\"\n[backend.nwc]\nuri = { env = \"NOPE\" }\n",
+        None,
+    )
+    .unwrap();
+    let warnings = config.check().unwrap();
+    let text: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|w| w.contains("backend.lnbits.api_key") && w.contains("inline")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|w| w.contains("backend.nwc") && w.contains("ignored")),
+        "{text:?}"
+    );
+    // The inline secret never shows in Debug output.
+    assert!(!format!("{config:?}").contains("inline-secret"));
+}
+
+#[test]
+fn defaults_and_overrides() {
+    let mut config = SellerConfig::from_toml("[limits]\nidle_timeout = 30\n", None).unwrap();
+    assert_eq!(config.proxy.listen.addr, "127.0.0.1:8402".parse().unwrap());
+    assert_eq!(config.proxy.limits.idle_timeout.as_secs(), 30);
+    assert_eq!(config.l402.backend.kind, BackendKind::Dev);
+    assert!(config.data_dir().ends_with("l402") || config.data_dir().ends_with(".l402-data"));
+
+    config.apply(
+        &SellerOverrides::new()
+            .listen_addr("0.0.0.0:9000".parse().unwrap())
+            .data_dir("/tmp/l402-x")
+            .backend_kind(BackendKind::Lnd),
+    );
+    assert_eq!(config.proxy.listen.addr, "0.0.0.0:9000".parse().unwrap());
+    assert_eq!(config.data_dir(), std::path::PathBuf::from("/tmp/l402-x"));
+    assert_eq!(config.l402.backend.kind, BackendKind::Lnd);
+}
+
+#[test]
+fn a_service_without_a_price_is_refused_with_its_key_path() {
+    let path = write_config(
+        "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\n[[services]]\nname = \"b\"\nupstream = \"http://127.0.0.1:1\"\n",
+    );
+    let err = SellerConfig::load(&path).unwrap_err();
+    assert!(matches!(err, ConfigError::Syntax(_)), "{err:?}");
+    let d = err.diagnostics()[0].clone();
+    assert_eq!(d.location.key, "services[1]", "{err}");
+    assert_eq!(d.location.line, Some(6), "{err}");
+    assert!(d.message.contains("price_sat"), "{err}");
+}
+
+#[test]
+fn relative_paths_resolve_against_the_config_file() {
+    let path = write_config(
+        "data_dir = \"state\"\n[backend]\nkind = \"lnd\"\n[backend.lnd]\naddress = \"127.0.0.1:10009\"\nmacaroon_path = \"m.mac\"\ntls_cert = { file = \"tls.pem\" }\n",
+    );
+    let config = SellerConfig::load(&path).unwrap();
+    let dir = path.parent().unwrap();
+    assert_eq!(config.data_dir(), dir.join("state"));
+    let lnd = config.l402.backend.lnd.unwrap();
+    assert_eq!(lnd.macaroon_path, Some(dir.join("m.mac")));
+    assert_eq!(
+        lnd.tls_cert,
+        Some(l402_server::config::SecretSource::File(dir.join("tls.pem")))
+    );
+}
+
+const ROUTING: &str = r#"
+[[services]]
+name = "api"
+hosts = ["api.example.com"]
+upstream = "http://127.0.0.1:1"
+price_sat = 10
+free_paths = ["/health", "/public/*"]
+
+[[services.routes]]
+methods = ["POST", "PUT"]
+path = "/v1/*"
+price_sat = 50
+capabilities_required = ["write"]
+
+[[services.routes]]
+path = "/v1/free"
+free = true
+
+[[services.routes]]
+path = "/v1/*"
+price_sat = 5
+
+[[services]]
+name = "weather"
+hosts = ["*.example.com"]
+path_prefix = "/weather"
+upstream = "http://127.0.0.1:1"
+price_sat = 2
+
+[[services]]
+name = "catchall"
+upstream = "http://127.0.0.1:1"
+price_sat = 0
+"#;
+
+#[test]
+fn route_prices() {
+    let config = SellerConfig::from_toml(ROUTING, None).unwrap();
+    config.check().unwrap();
+    let router = Router::new(&config.proxy).unwrap();
+    let prices = PriceTable::new(&config).unwrap();
+    // "METHOD host path" -> "service price_msat free|paid [required capabilities]"
+    let table = [
+        ("GET api.example.com /v1/items", "api 5000 paid"),
+        ("POST api.example.com /v1/items", "api 50000 paid write"),
+        ("PUT API.example.com:443 /v1/items", "api 50000 paid write"),
+        // First route wins: POST /v1/free hits the POST rule before the free rule.
+        ("POST api.example.com /v1/free", "api 50000 paid write"),
+        ("GET api.example.com /v1/free", "api 10000 free"),
+        ("GET api.example.com /health", "api 10000 free"),
+        ("GET api.example.com /public", "api 10000 free"),
+        ("GET api.example.com /public/a/b", "api 10000 free"),
+        ("GET api.example.com /other", "api 10000 paid"),
+        // The wildcard host matches subdomains, not the apex; first match wins.
+        ("GET eu.example.com /weather/today", "weather 2000 paid"),
+        ("GET a.b.example.com /weather", "weather 2000 paid"),
+        ("GET eu.example.com /weatherman", "catchall 0 free"),
+        ("GET example.com /weather", "catchall 0 free"),
+        ("GET elsewhere.org /anything", "catchall 0 free"),
+    ];
+    for (request, expected) in table {
+        let [method, host, path] = request.split(' ').collect::<Vec<_>>()[..] else {
+            panic!("bad row {request}");
+        };
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let d = router.route(&method, Some(host), path).unwrap();
+        let (_, p) = prices.price(&d, path).unwrap();
+        let free = if p.free { "free" } else { "paid" };
+        let got = format!(
+            "{} {} {free} {}",
+            d.service.name,
+            p.price_msat,
+            p.required_capabilities.join(",")
+        );
+        assert_eq!(got.trim_end(), expected, "{request}");
+    }
+}
+
+#[test]
+fn the_example_in_config_md_parses() {
+    let doc = include_str!("../CONFIG.md");
+    let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let config = SellerConfig::from_toml(&doc[start..end], None).unwrap();
+    assert_eq!(config.proxy.services.len(), 2);
+    assert_eq!(config.l402.backend.kind, BackendKind::Lnd);
+    let router = Router::new(&config.proxy).unwrap();
+    let path = "/weather/reports/today";
+    let d = router
+        .route(&Method::POST, Some("api.example.com"), path)
+        .unwrap();
+    let (_, price) = PriceTable::new(&config).unwrap().price(&d, path).unwrap();
+    assert_eq!(
+        (d.service.name.as_str(), price.price_msat),
+        ("weather", 100_000)
+    );
+}
+
+#[test]
+fn lnd_macaroon_from_a_file_or_text_exactly_one() {
+    let base = "[backend]\nkind = \"lnd\"\n[backend.lnd]\naddress = \"127.0.0.1:10009\"\n";
+    let check = |extra: &str| {
+        SellerConfig::from_toml(&format!("{base}{extra}"), None).and_then(|c| c.check())
+    };
+    assert!(check("macaroon = { env = \"LND_MACAROON_HEX\" }\n").is_ok());
+    assert!(check("macaroon = { env = \"M\" }\ntls_cert = { env = \"C\" }\n").is_ok());
+    let both = check("macaroon = { env = \"M\" }\nmacaroon_path = \"/x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        both.contains("backend.lnd.macaroon") && both.contains("not both"),
+        "{both}"
+    );
+    let neither = check("").unwrap_err().to_string();
+    assert!(
+        neither.contains("macaroon_path") && neither.contains("required"),
+        "{neither}"
+    );
+}
