@@ -50,6 +50,29 @@ impl ChildGuard {
         }
     }
 
+    /// Waits up to `limit` for the process to exit by itself; panics, with the log, when it
+    /// is still running then.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.exited() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "the process kept running for {limit:?}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills the process (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits up to `limit` for the exit; the exit code, or `None` when the
     /// process is still running (or died of a signal).
     pub fn terminate(&mut self, limit: Duration) -> Option<i32> {
@@ -70,7 +93,6 @@ impl ChildGuard {
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
