@@ -96,3 +96,13 @@ impl Drop for ChildGuard {
         self.kill();
     }
 }
+
+/// This test binary, re-run to execute only the test `name` (which is `#[ignore]`d so the
+/// plain run skips it, and reads what it needs with [`crate::require_env`]): how a test starts
+/// a helper process of its own, e.g. one that crashes on purpose.
+pub fn rerun_test_binary(name: &str) -> Command {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut command = Command::new(exe);
+    command.args(["--exact", name, "--ignored", "--test-threads=1"]);
+    command
+}
