@@ -49,7 +49,7 @@ impl Serve {
 
     /// A client paying through the server's dev wallet (counted), storing in `dir`.
     fn client(&self, dir: &Path, budget: Budget) -> (L402Client, Arc<CountingWallet>) {
-        let wallet = CountingWallet::new(Arc::new(
+        let wallet = CountingWallet::counting(Arc::new(
             DevWalletClient::from_data_dir(&self.data).unwrap(),
         ));
         let client = L402Client::builder()

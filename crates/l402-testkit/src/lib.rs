@@ -8,6 +8,8 @@
 //!   `target/debug` path.
 //! - `wallet` (feature `wallet`): dev wallets in temporary directories, and paying one
 //!   challenge ([`Payer`](crate::wallet::Payer)).
+//! - `hooked` (feature `wallet`): a wallet wrapper forwarding every call unless a hook
+//!   overrides it (counting, crashing or deliberately broken wallets).
 //! - `paid_server` (feature `paid-server`): an in-process paid HTTP seller and a
 //!   payment-counting wallet wrapper.
 //! - `nwc` (feature `nwc`): a Nostr relay on loopback and a NIP-47 wallet service.
@@ -21,6 +23,8 @@ pub mod ports;
 pub mod process;
 pub mod wait;
 
+#[cfg(feature = "wallet")]
+pub mod hooked;
 #[cfg(feature = "nwc")]
 pub mod nwc;
 #[cfg(feature = "paid-server")]

@@ -26,11 +26,10 @@ use l402_core::verify::{NoRevocations, RequestContext, TokenError, verify_creden
 use l402_core::{Msat, PaymentHash};
 use l402_lightning::dev::DevWallet;
 use l402_lightning::{
-    BackendError, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo,
-    PayOptions, PaymentResult, PaymentState, Settlement,
+    BackendError, CreateInvoice, LightningBackend, PayOptions, PaymentResult, PaymentState,
 };
-use tokio::sync::broadcast;
 
+use crate::hooked::{Hooked, WalletHook};
 use crate::wallet::open_dev_wallet;
 
 /// Unique-enough random bytes for token ids and master keys in tests.
@@ -294,58 +293,47 @@ async fn challenge(state: &ServerState, service: &str) -> Response {
     response
 }
 
-/// A wallet that forwards to another and counts payment attempts.
-pub struct CountingWallet {
-    /// The wallet that does the work.
-    pub inner: Arc<dyn LightningBackend>,
+/// Counts payment attempts and payment-state lookups of the wallet it wraps.
+#[derive(Default)]
+pub struct Counts {
     /// `pay_invoice` calls.
     pub pay_calls: AtomicUsize,
     /// `payment_state` calls.
     pub state_calls: AtomicUsize,
 }
 
-impl CountingWallet {
-    /// Wraps `inner`.
-    pub fn new(inner: Arc<dyn LightningBackend>) -> Arc<Self> {
-        Arc::new(Self {
-            inner,
-            pay_calls: AtomicUsize::new(0),
-            state_calls: AtomicUsize::new(0),
-        })
-    }
-
-    /// How many payments were attempted.
-    pub fn pays(&self) -> usize {
-        self.pay_calls.load(Ordering::SeqCst)
-    }
-}
-
 #[async_trait]
-impl LightningBackend for CountingWallet {
-    async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError> {
-        self.inner.create_invoice(req).await
-    }
-    async fn invoice_state(&self, hash: &PaymentHash) -> Result<InvoiceState, BackendError> {
-        self.inner.invoice_state(hash).await
-    }
-    async fn subscribe_settlements(
-        &self,
-    ) -> Result<Option<broadcast::Receiver<Settlement>>, BackendError> {
-        self.inner.subscribe_settlements().await
-    }
+impl WalletHook for Counts {
     async fn pay_invoice(
         &self,
+        inner: &dyn LightningBackend,
         bolt11: &str,
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError> {
         self.pay_calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.pay_invoice(bolt11, opts).await
+        inner.pay_invoice(bolt11, opts).await
     }
-    async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {
+    async fn payment_state(
+        &self,
+        inner: &dyn LightningBackend,
+        hash: &PaymentHash,
+    ) -> Result<PaymentState, BackendError> {
         self.state_calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.payment_state(hash).await
+        inner.payment_state(hash).await
     }
-    async fn node_info(&self) -> Result<NodeInfo, BackendError> {
-        self.inner.node_info().await
+}
+
+/// A wallet that forwards to another and counts payment attempts.
+pub type CountingWallet = Hooked<Counts>;
+
+impl Hooked<Counts> {
+    /// Counts the calls to `inner`.
+    pub fn counting(inner: Arc<dyn LightningBackend>) -> Arc<Self> {
+        Hooked::new(inner, Counts::default())
+    }
+
+    /// How many payments were attempted.
+    pub fn pays(&self) -> usize {
+        self.hook.pay_calls.load(Ordering::SeqCst)
     }
 }

@@ -32,7 +32,7 @@ pub fn client(
     store: &Path,
     budget: Budget,
 ) -> (L402Client, Arc<CountingWallet>) {
-    let counting = CountingWallet::new(server.wallet.clone());
+    let counting = CountingWallet::counting(server.wallet.clone());
     let client = builder(counting.clone(), store, budget).build().unwrap();
     (client, counting)
 }
