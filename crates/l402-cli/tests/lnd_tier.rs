@@ -27,7 +27,7 @@ use l402_lightning::{
     conformance,
 };
 use l402_testkit::require_env;
-use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::metadata::MetadataMap;
 
 /// Which LND API a client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -489,27 +489,11 @@ price_sat = 1
         .await
         .unwrap_err();
     assert_eq!(status.message(), "payment required");
-    let values: Vec<String> = status
-        .metadata()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    let grpc_token = pay_challenge(
-        &*alice,
-        &Challenge::grpc(status.code() as u32, "payment required", values),
-        Duration::from_secs(5),
-    )
-    .await;
-    let mut metadata = MetadataMap::new();
-    metadata.insert(
-        "macaroon",
-        MetadataValue::try_from(grpc_token.grpc_metadata_value().unwrap()).unwrap(),
+    let grpc_token = pay_challenge(&*alice, &grpc_challenge(&status), Duration::from_secs(5)).await;
+    assert_eq!(
+        paid_say_hello(channel, &grpc_token).await,
+        "Hello, agent! (paid with L402)"
     );
-    let reply = l402_sample::greeter::say_hello(channel, "agent", metadata)
-        .await
-        .unwrap();
-    assert_eq!(reply.into_inner().message, "Hello, agent! (paid with L402)");
     step(
         api,
         "L402 over gRPC (Greeter): payment required → pay → reply",

@@ -9,7 +9,7 @@ use common::*;
 use l402_core::invoice::parse_bolt11;
 use l402_lightning::dev::DevWalletClient;
 use l402_testkit::wait::wait_for_file;
-use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::metadata::MetadataMap;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn zero_config_http_and_grpc_flow() {
@@ -58,26 +58,13 @@ async fn zero_config_http_and_grpc_flow() {
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Internal);
     assert_eq!(status.message(), "payment required");
-    let challenges: Vec<String> = status
-        .metadata()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(challenges.len(), 2);
-    let grpc_token = Payer::new(&wallet)
-        .pay(&Challenge::grpc(13, "payment required", challenges))
-        .await
-        .token;
-    let mut metadata = MetadataMap::new();
-    metadata.insert(
-        "macaroon",
-        MetadataValue::try_from(grpc_token.grpc_metadata_value().unwrap()).unwrap(),
+    let challenge = grpc_challenge(&status);
+    assert_eq!(challenge.www_authenticate.len(), 2);
+    let grpc_token = Payer::new(&wallet).pay(&challenge).await.token;
+    assert_eq!(
+        paid_say_hello(channel, &grpc_token).await,
+        "Hello, agent! (paid with L402)"
     );
-    let reply = l402_sample::greeter::say_hello(channel, "agent", metadata)
-        .await
-        .unwrap();
-    assert_eq!(reply.into_inner().message, "Hello, agent! (paid with L402)");
 
     // SIGTERM drains and exits 0.
     assert_eq!(

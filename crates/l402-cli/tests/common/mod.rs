@@ -39,3 +39,31 @@ pub async fn serve(dir: &Path, extra: &[&str]) -> (ChildGuard, String) {
     wait_for(&format!("{base}/healthz"), 200, &mut p).await;
     (p, base)
 }
+
+/// The challenge a gRPC payment-required status carries (`www-authenticate` metadata).
+pub fn grpc_challenge(status: &tonic::Status) -> Challenge {
+    let values = status
+        .metadata()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().expect("ASCII www-authenticate").to_owned());
+    Challenge::grpc(status.code() as u32, status.message(), values)
+}
+
+/// The sample Greeter's `SayHello("agent")` with `token` as Aperture's `macaroon` metadata;
+/// the reply's message.
+pub async fn paid_say_hello(
+    channel: tonic::transport::Channel,
+    token: &l402_core::client::PaidToken,
+) -> String {
+    let mut metadata = tonic::metadata::MetadataMap::new();
+    metadata.insert(
+        "macaroon",
+        tonic::metadata::MetadataValue::try_from(token.grpc_metadata_value().unwrap()).unwrap(),
+    );
+    l402_sample::greeter::say_hello(channel, "agent", metadata)
+        .await
+        .expect("the paid call succeeds")
+        .into_inner()
+        .message
+}
