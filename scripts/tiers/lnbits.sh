@@ -3,13 +3,14 @@
 # real REST API and real signed BOLT11 invoices, with an internal ledger instead of Lightning).
 #
 # 1. Installs lnbits into a venv cached outside the repo (reused when its pins are unchanged),
-#    while building `l402` and the tier's test binary.
+#    while building the tier's test binary (and the `l402` binary it runs).
 # 2. Starts LNbits headless over HTTPS (a throwaway test CA made with openssl; the websocket is
 #    then WSS) on a free loopback port with a temporary data directory, finishes
 #    its first install, creates the wallets `seller` and `buyer` and funds the buyer through the
 #    super-user API.
-# 3. Runs crates/l402-lightning/tests/lnbits_tier.rs with the wallets' keys in the environment
-#    and SSL_CERT_FILE naming the test CA (the backend, and the `l402 serve` it starts, trust it
+# 3. Runs crates/l402-cli/tests/lnbits_tier.rs with `--include-ignored` (its LNbits tests are
+#    #[ignore]d in the plain `cargo test`), the wallets' keys in the environment and
+#    SSL_CERT_FILE naming the test CA (the backend, and the `l402 serve` it starts, trust it
 #    through l402-tls's Trust::from_env):
 #    the shared conformance suite (seller and buyer both LnbitsBackend), error mapping against
 #    the real API, the whole L402 flow through `l402 serve` with LNbits on both sides, and
@@ -82,9 +83,8 @@ echo "---- lnbits venv (background, log $WORK/venv.log)"
 ( lnbits_ensure_venv ) >"$WORK/venv.log" 2>&1 &
 VENV_PID=$!
 
-step "cargo build -p l402-cli" 2400 cargo build -p l402-cli --locked
 step "cargo test --no-run (lnbits_tier)" 2400 \
-  cargo test -p l402-lightning --features conformance --locked --test lnbits_tier --no-run
+  cargo test -p l402-cli --locked --test lnbits_tier --no-run
 
 echo "---- waiting for the lnbits venv"
 t0=$SECONDS
@@ -106,9 +106,8 @@ echo "---- lnbits bootstrap (first install, wallets, funding)"
 lnbits_bootstrap "$WORK/wallets.env" || fail "lnbits bootstrap"
 # shellcheck disable=SC1091
 source "$WORK/wallets.env"
-export L402_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/l402
-[ -x "$L402_BIN" ] || fail "no l402 binary at $L402_BIN"
 
-# 3. The tests (they skip only when L402_LNBITS_URL is unset; here it is set).
+# 3. The tests: the ignored ones need LNbits (and fail without their variables), the others
+#    run too.
 step "cargo test --test lnbits_tier (against LNbits $LNBITS_VERSION on $LNBITS_URL)" 900 \
-  env SSL_CERT_FILE="$LNBITS_CA" cargo test -p l402-lightning --features conformance --locked --test lnbits_tier -- --nocapture
+  env SSL_CERT_FILE="$LNBITS_CA" cargo test -p l402-cli --locked --test lnbits_tier -- --include-ignored --nocapture

@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # NWC tier: the Nostr Wallet Connect backend against an in-process Nostr relay on loopback and a
-# NIP-47 wallet service over the dev wallet (crates/l402-lightning/tests/nwc_relay.rs): the
-# conformance suite (NIP-04 and NIP-44 wallets), typed errors, time limits, reconnection, and
-# the L402 flow through the real `l402 serve` with `[backend] kind = "nwc"` plus `l402 fetch`
-# with an nwc wallet.
+# NIP-47 wallet service over the dev wallet (both from l402-testkit's `nwc` module):
+# crates/l402-lightning/tests/nwc_relay.rs, the conformance suite (NIP-04 and NIP-44 wallets),
+# typed errors, time limits, reconnection; and crates/l402-cli/tests/serve_nwc.rs, the L402 flow
+# through the real `l402 serve` with `[backend] kind = "nwc"` plus `l402 fetch` with an nwc
+# wallet (the binary from CARGO_BIN_EXE_l402).
 #
-# The same tests run in the plain `cargo test --workspace`; there the `l402 serve` test skips
-# when no binary is built. Here the binary is built first and a missing one is a failure.
+# The same tests run in the plain `cargo test --workspace`; none is ignored and none skips.
 # Everything is offline; every step is bounded.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
 TIER_START=$(date +%s)
 
 finish() {
@@ -38,8 +37,7 @@ step() {
   fi
 }
 
-step "cargo build -p l402-cli" 2400 cargo build -p l402-cli --locked
-export L402_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/l402
-export L402_NWC_REQUIRE_BIN=1
 step "cargo test --test nwc_relay" 1200 \
   cargo test -p l402-lightning --features conformance --locked --test nwc_relay -- --nocapture
+step "cargo test --test serve_nwc" 1200 \
+  cargo test -p l402-cli --locked --test serve_nwc -- --nocapture

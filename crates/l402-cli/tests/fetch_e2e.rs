@@ -4,21 +4,20 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::*;
 
 /// Runs `l402 <args>` as a client with `data_dir` and extra environment.
-fn l402(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+fn run(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     // An empty client config of its own, so the user's `~/.config/l402` never leaks in.
     let config = data_dir.join("client.toml");
     if !config.exists() {
         std::fs::create_dir_all(data_dir).unwrap();
         std::fs::write(&config, "").unwrap();
     }
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_l402"));
-    cmd.args(args)
-        .env("L402_DATA_DIR", data_dir)
+    let mut cmd = l402().command(args);
+    cmd.env("L402_DATA_DIR", data_dir)
         .env("L402_CLIENT_CONFIG", &config)
         .env_remove("L402_CRASH_AFTER_PAY_FOR_TESTS");
     for (k, v) in env {
@@ -35,7 +34,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn receipts(data: &Path) -> Vec<serde_json::Value> {
-    let out = l402(data, &["receipts", "--json"], &[]);
+    let out = run(data, &["receipts", "--json"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     serde_json::from_str::<serde_json::Value>(&stdout(&out))
         .unwrap()
@@ -61,7 +60,7 @@ async fn fetch_pays_once_per_service_and_respects_budgets() {
     ];
 
     // Dry run: shows the price, pays nothing, exit 0.
-    let out = l402(&data, &["fetch", "--dry-run", "--json", &weather], &[]);
+    let out = run(&data, &["fetch", "--dry-run", "--json", &weather], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let dry: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(
@@ -71,24 +70,24 @@ async fn fetch_pays_once_per_service_and_respects_budgets() {
     assert!(receipts(&data).is_empty());
 
     // Two services behind one path segment: each is paid once, then both tokens are reused.
-    let out = l402(&data, &["fetch", "--json", &weather], &[]);
+    let out = run(&data, &["fetch", "--json", &weather], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["status"], 200);
     assert_eq!(json["paid"]["amount_sat"], 2);
     assert!(json["body"].as_str().unwrap().contains("Paris"));
-    let out = l402(&data, &sim_args, &[]);
+    let out = run(&data, &sim_args, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("cosine"));
     assert!(stderr(&out).contains("* paid 5 sat"), "{}", stderr(&out));
     for _ in 0..2 {
-        let out = l402(&data, &["fetch", "--json", &weather], &[]);
+        let out = run(&data, &["fetch", "--json", &weather], &[]);
         let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
         assert_eq!(
             (json["status"].as_u64(), json["reused_token"].as_bool()),
             (Some(200), Some(true))
         );
-        let out = l402(&data, &sim_args, &[]);
+        let out = run(&data, &sim_args, &[]);
         assert!(
             out.status.success() && !stderr(&out).contains("* paid"),
             "{}",
@@ -99,14 +98,14 @@ async fn fetch_pays_once_per_service_and_respects_budgets() {
 
     // Budgets are enforced before paying: exit 3, a message naming the limit, nothing paid.
     let oslo_fresh = format!("{base}/helloworld.Greeter/x");
-    let out = l402(
+    let out = run(
         &data,
         &["fetch", "-X", "POST", &oslo_fresh],
         &[("L402_DAILY_BUDGET_SAT", "7")],
     );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("daily budget"), "{}", stderr(&out));
-    let out = l402(
+    let out = run(
         &data,
         &["fetch", "-X", "POST", &oslo_fresh, "--max-cost", "0"],
         &[],
@@ -115,17 +114,17 @@ async fn fetch_pays_once_per_service_and_respects_budgets() {
     assert_eq!(receipts(&data).len(), 2);
 
     // `l402 budget --json` reflects the spending.
-    let out = l402(&data, &["budget", "--json"], &[]);
+    let out = run(&data, &["budget", "--json"], &[]);
     let budget: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(budget["daily"]["spent_msat"], 7_000);
 
     // Bad input and unreachable servers have their own exit codes.
     assert_eq!(
-        l402(&data, &["fetch", "not a url"], &[]).status.code(),
+        run(&data, &["fetch", "not a url"], &[]).status.code(),
         Some(2)
     );
     let closed = format!("http://127.0.0.1:{}/", free_port());
-    assert_eq!(l402(&data, &["fetch", &closed], &[]).status.code(), Some(5));
+    assert_eq!(run(&data, &["fetch", &closed], &[]).status.code(), Some(5));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -135,7 +134,7 @@ async fn killed_right_after_paying_never_pays_twice() {
     let data = dir.path().join("data");
     let weather = format!("{base}/api/weather?city=Lagos");
 
-    let out = l402(
+    let out = run(
         &data,
         &["fetch", &weather],
         &[("L402_CRASH_AFTER_PAY_FOR_TESTS", "1")],
@@ -153,7 +152,7 @@ async fn killed_right_after_paying_never_pays_twice() {
 
     // Restarted: the journal's pending payment is resolved through the wallet, the paid token
     // is used, and nothing is paid again.
-    let out = l402(&data, &["fetch", "--json", &weather], &[]);
+    let out = run(&data, &["fetch", "--json", &weather], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["status"], 200);
@@ -168,7 +167,7 @@ async fn attenuated_token_for_a_sub_agent_can_do_less() {
     let data = dir.path().join("data");
     let similarity = format!("{base}/api/similarity");
     let body = r#"{"a":[1,0],"b":[1,1]}"#;
-    let out = l402(
+    let out = run(
         &data,
         &[
             "fetch",
@@ -183,7 +182,7 @@ async fn attenuated_token_for_a_sub_agent_can_do_less() {
     assert!(out.status.success(), "{}", stderr(&out));
 
     // The parent narrows its token: no capabilities left.
-    let out = l402(
+    let out = run(
         &data,
         &[
             "tokens",
@@ -217,9 +216,9 @@ async fn attenuated_token_for_a_sub_agent_can_do_less() {
         ),
     )
     .unwrap();
-    let out = l402(&sub, &["tokens", "import", &similarity, &narrowed], &[]);
+    let out = run(&sub, &["tokens", "import", &similarity, &narrowed], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = l402(
+    let out = run(
         &sub,
         &[
             "fetch",
@@ -241,7 +240,7 @@ async fn attenuated_token_for_a_sub_agent_can_do_less() {
     );
     assert!(receipts(&sub).is_empty());
     // The parent's own token still works.
-    let out = l402(
+    let out = run(
         &data,
         &[
             "fetch",

@@ -15,7 +15,7 @@ use l402_tls::test_ca::{Issued, TestCa};
 
 /// A running TLS seller: the process, its base URL and the CA file that vouches for it.
 struct TlsSeller {
-    proc_: Proc,
+    proc_: ChildGuard,
     base: String,
     ca: PathBuf,
     data: PathBuf,

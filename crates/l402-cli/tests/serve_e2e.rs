@@ -8,18 +8,19 @@ use std::time::{Duration, Instant};
 use common::*;
 use l402_core::invoice::parse_bolt11;
 use l402_lightning::dev::DevWalletClient;
-use tonic::metadata::{MetadataMap, MetadataValue};
+use l402_testkit::wait::wait_for_file;
+use tonic::metadata::MetadataMap;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn zero_config_http_and_grpc_flow() {
     let dir = tempfile::tempdir().unwrap();
     let (mut proc_, base) = serve(dir.path(), &[]).await;
-    wait_for(&format!("{base}/readyz"), 200, &proc_).await;
+    wait_for(&format!("{base}/readyz"), 200, &mut proc_).await;
     let wallet = DevWalletClient::from_data_dir(&dir.path().join("data")).unwrap();
 
     // HTTP: 402 → pay → 200, and the token is reused with no new payment.
     let weather = format!("{base}/api/weather?city=Paris");
-    let token = buy(&wallet, &weather).await;
+    let token = Payer::new(&wallet).buy(&weather).await.token;
     let r = get_with(&weather, &token).await;
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
@@ -32,12 +33,9 @@ async fn zero_config_http_and_grpc_flow() {
     );
 
     // A token for one service does not open another.
-    let r = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
-        .unwrap()
-        .build()
-        .unwrap()
+    let r = http_client()
         .post(format!("{base}/api/similarity"))
-        .header("authorization", &token.authorization_values()[1])
+        .header("authorization", authorization(&token))
         .json(&serde_json::json!({"a": [1.0, 0.0], "b": [1.0, 1.0]}))
         .send()
         .await
@@ -60,24 +58,13 @@ async fn zero_config_http_and_grpc_flow() {
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Internal);
     assert_eq!(status.message(), "payment required");
-    let challenges: Vec<String> = status
-        .metadata()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(challenges.len(), 2);
-    let refs: Vec<&str> = challenges.iter().map(String::as_str).collect();
-    let grpc_token = pay(&wallet, &refs, 200, Some((13, "payment required"))).await;
-    let mut metadata = MetadataMap::new();
-    metadata.insert(
-        "macaroon",
-        MetadataValue::try_from(grpc_token.grpc_metadata_value().unwrap()).unwrap(),
+    let challenge = grpc_challenge(&status);
+    assert_eq!(challenge.www_authenticate.len(), 2);
+    let grpc_token = Payer::new(&wallet).pay(&challenge).await.token;
+    assert_eq!(
+        paid_say_hello(channel, &grpc_token).await,
+        "Hello, agent! (paid with L402)"
     );
-    let reply = l402_sample::greeter::say_hello(channel, "agent", metadata)
-        .await
-        .unwrap();
-    assert_eq!(reply.into_inner().message, "Hello, agent! (paid with L402)");
 
     // SIGTERM drains and exits 0.
     assert_eq!(
@@ -160,10 +147,7 @@ capabilities_required = ["admin"]
     let config_s = config.display().to_string();
     let (_proc, base) = serve(dir.path(), &["--config", &config_s]).await;
     let wallet = DevWalletClient::from_data_dir(&dir.path().join("data")).unwrap();
-    let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
-        .unwrap()
-        .build()
-        .unwrap();
+    let http = http_client();
 
     // Freebies: the first unpaid request per IP passes, the next is challenged.
     let url = format!("{base}/api/weather?city=Rome");
@@ -188,7 +172,7 @@ capabilities_required = ["admin"]
     );
 
     // Token lifetime: valid now, expired (fresh 402 naming the reason) after 2 s.
-    let token = buy(&wallet, &url).await;
+    let token = Payer::new(&wallet).buy(&url).await.token;
     assert_eq!(get_with(&url, &token).await.status(), 200);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let r = get_with(&url, &token).await;
@@ -209,19 +193,13 @@ capabilities_required = ["admin"]
         .await
         .unwrap();
     assert_eq!(r.status(), 402);
-    let values: Vec<String> = r
-        .headers()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let challenge = Challenge::of_response(&r);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["price_sat"], 9);
-    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-    let token = pay(&wallet, &refs, 402, None).await;
+    let token = Payer::new(&wallet).pay(&challenge).await.token;
     let r = http
         .post(&sim)
-        .header("authorization", &token.authorization_values()[1])
+        .header("authorization", authorization(&token))
         .json(&serde_json::json!({"a": [1.0], "b": [2.0]}))
         .send()
         .await
@@ -252,15 +230,7 @@ async fn lightning_backend_killed_mid_run() {
         ],
     );
     let conn = wallet_dir.join("dev-wallet.json");
-    let start = Instant::now();
-    while !conn.exists() && start.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(
-        conn.exists(),
-        "wallet never wrote its connection file:\n{}",
-        wallet_proc.log()
-    );
+    wait_for_file(&conn, Duration::from_secs(20));
 
     let (sample, _task) = l402_sample::spawn("127.0.0.1:0".parse().unwrap())
         .await
@@ -275,25 +245,24 @@ async fn lightning_backend_killed_mid_run() {
     )
     .unwrap();
     let config_s = config.display().to_string();
-    let (serve_proc, base) = serve(dir.path(), &["--config", &config_s]).await;
+    let (mut serve_proc, base) = serve(dir.path(), &["--config", &config_s]).await;
     let wallet = DevWalletClient::from_data_dir(&wallet_dir).unwrap();
     let url = format!("{base}/api/weather?city=Lima");
-    let token = buy(&wallet, &url).await;
+    let token = Payer::new(&wallet).buy(&url).await.token;
     assert_eq!(get_with(&url, &token).await.status(), 200);
 
     // Kill the backend: new challenges get 503 + Retry-After quickly, paid tokens keep working
     // (the paid path never calls the backend), readiness reports it.
-    wallet_proc.child.kill().unwrap();
-    wallet_proc.child.wait().unwrap();
+    wallet_proc.kill();
     let started = Instant::now();
-    let r = common::get(&url).await.unwrap();
+    let r = http_client().get(&url).send().await.unwrap();
     assert_eq!(r.status(), 503, "{:?}", r.text().await);
     assert!(
         started.elapsed() < Duration::from_secs(6),
         "503 took {:?}",
         started.elapsed()
     );
-    let r = common::get(&url).await.unwrap();
+    let r = http_client().get(&url).send().await.unwrap();
     assert!(r.headers().get("retry-after").is_some());
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap()["error"],
@@ -301,7 +270,9 @@ async fn lightning_backend_killed_mid_run() {
     );
     assert_eq!(get_with(&url, &token).await.status(), 200);
     assert_eq!(
-        common::get(format!("{base}/readyz"))
+        http_client()
+            .get(format!("{base}/readyz"))
+            .send()
             .await
             .unwrap()
             .status(),
@@ -321,18 +292,15 @@ async fn lightning_backend_killed_mid_run() {
             &port,
         ],
     );
-    wait_for(&format!("{base}/readyz"), 200, &serve_proc).await;
-    assert_eq!(common::get(&url).await.unwrap().status(), 402);
-    let fresh = buy(&wallet, &url).await;
+    wait_for(&format!("{base}/readyz"), 200, &mut serve_proc).await;
+    assert_eq!(http_client().get(&url).send().await.unwrap().status(), 402);
+    let fresh = Payer::new(&wallet).buy(&url).await.token;
     assert_eq!(get_with(&url, &fresh).await.status(), 200);
 }
 
 #[test]
 fn demo_runs_the_whole_flow_and_exits_0() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_l402"))
-        .arg("demo")
-        .output()
-        .unwrap();
+    let out = l402().command(["demo"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -358,13 +326,13 @@ async fn revoking_a_token_takes_effect_without_a_restart() {
     let data = dir.path().join("data");
     let wallet = DevWalletClient::from_data_dir(&data).unwrap();
     let url = format!("{base}/api/weather?city=Kyiv");
-    let token = buy(&wallet, &url).await;
+    let token = Payer::new(&wallet).buy(&url).await.token;
     let r = get_with(&url, &token).await;
     assert_eq!(r.status(), 200);
     // The upstream-facing token id is what an operator revokes.
     let revoke = |extra: &[&str]| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_l402"));
-        cmd.arg("revoke").args(extra).arg("--data-dir").arg(&data);
+        let mut cmd = l402().command(["revoke"]);
+        cmd.args(extra).arg("--data-dir").arg(&data);
         cmd.output().unwrap()
     };
     let id = {

@@ -19,7 +19,7 @@ fn client_with(
     dir: &std::path::Path,
     budget: Budget,
 ) -> (L402Client, Arc<CountingWallet>) {
-    let wallet = CountingWallet::new(server.wallet.clone());
+    let wallet = CountingWallet::counting(server.wallet.clone());
     let client = builder(wallet.clone(), &dir.join("c.db"), budget)
         .max_fee(Msat(0))
         .build()
@@ -58,7 +58,7 @@ async fn spend_until_refused(
 async fn per_request_limit() {
     let server = PaidServer::start(ServerOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let wallet = CountingWallet::new(server.wallet.clone());
+    let wallet = CountingWallet::counting(server.wallet.clone());
     // The default 10 sat fee cap counts: 10 sat invoice + 10 sat fee > 15 sat.
     let client = builder(
         wallet.clone(),
@@ -290,7 +290,7 @@ async fn deny_and_allow_lists() {
 async fn an_invoice_over_max_cost_is_refused_before_the_budget() {
     let server = PaidServer::start(ServerOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let wallet = CountingWallet::new(server.wallet.clone());
+    let wallet = CountingWallet::counting(server.wallet.clone());
     let client = builder(
         wallet.clone(),
         &dir.path().join("c.db"),
@@ -354,7 +354,7 @@ async fn the_hourly_window_rolls() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(MovableClock(AtomicU64::new(SystemClock.now_unix())));
-    let wallet = CountingWallet::new(server.wallet.clone());
+    let wallet = CountingWallet::counting(server.wallet.clone());
     let client = builder(
         wallet.clone(),
         &dir.path().join("c.db"),

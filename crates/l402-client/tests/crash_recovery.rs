@@ -15,47 +15,30 @@ use l402_client::{Budget, ClientError};
 use l402_core::challenge::Scheme;
 use l402_core::{Msat, PaymentHash};
 use l402_lightning::dev::DevWallet;
-use l402_lightning::{
-    BackendError, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, Network, NodeInfo,
-    PayOptions, PaymentResult, PaymentState, Settlement,
-};
+use l402_lightning::{BackendError, LightningBackend, Network, PayOptions, PaymentResult};
 use l402_store::{NewPayment, PaymentStatus};
-use tokio::sync::{Notify, broadcast};
+use l402_testkit::hooked::{Hooked, WalletHook};
+use l402_testkit::process::rerun_test_binary;
+use l402_testkit::require_env;
+use tokio::sync::Notify;
 
 /// Pays through the inner wallet, then hangs forever: the caller's task can be aborted at the
 /// worst moment (money gone, nothing recorded).
 struct HangAfterPay {
-    inner: Arc<dyn LightningBackend>,
     paid: Arc<Notify>,
 }
 
 #[async_trait]
-impl LightningBackend for HangAfterPay {
-    async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError> {
-        self.inner.create_invoice(req).await
-    }
-    async fn invoice_state(&self, hash: &PaymentHash) -> Result<InvoiceState, BackendError> {
-        self.inner.invoice_state(hash).await
-    }
-    async fn subscribe_settlements(
-        &self,
-    ) -> Result<Option<broadcast::Receiver<Settlement>>, BackendError> {
-        self.inner.subscribe_settlements().await
-    }
+impl WalletHook for HangAfterPay {
     async fn pay_invoice(
         &self,
+        inner: &dyn LightningBackend,
         bolt11: &str,
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError> {
-        self.inner.pay_invoice(bolt11, opts).await?;
+        inner.pay_invoice(bolt11, opts).await?;
         self.paid.notify_one();
         std::future::pending().await
-    }
-    async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {
-        self.inner.payment_state(hash).await
-    }
-    async fn node_info(&self) -> Result<NodeInfo, BackendError> {
-        self.inner.node_info().await
     }
 }
 
@@ -65,10 +48,7 @@ async fn a_payment_interrupted_before_recording_is_recovered_not_repaid() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("c.db");
     let paid = Arc::new(Notify::new());
-    let hanging = Arc::new(HangAfterPay {
-        inner: server.wallet.clone(),
-        paid: paid.clone(),
-    });
+    let hanging = Hooked::new(server.wallet.clone(), HangAfterPay { paid: paid.clone() });
     let first = builder(hanging, &store, Budget::default()).build().unwrap();
     let url = server.at("vault/a");
     let task = tokio::spawn(async move { first.get(&url).await });
@@ -82,7 +62,7 @@ async fn a_payment_interrupted_before_recording_is_recovered_not_repaid() {
     );
 
     // What the crash left behind.
-    let wallet = CountingWallet::new(server.wallet.clone());
+    let wallet = CountingWallet::counting(server.wallet.clone());
     let second = builder(wallet.clone(), &store, Budget::default())
         .build()
         .unwrap();
@@ -117,10 +97,7 @@ async fn recover_pending_reports_what_it_did() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("c.db");
     let paid = Arc::new(Notify::new());
-    let hanging = Arc::new(HangAfterPay {
-        inner: server.wallet.clone(),
-        paid: paid.clone(),
-    });
+    let hanging = Hooked::new(server.wallet.clone(), HangAfterPay { paid: paid.clone() });
     let first = builder(hanging, &store, Budget::default()).build().unwrap();
     let url = server.at("vault/a");
     let task = tokio::spawn(async move { first.get(&url).await });
@@ -128,7 +105,7 @@ async fn recover_pending_reports_what_it_did() {
     task.abort();
     let _ = task.await;
 
-    let wallet = CountingWallet::new(server.wallet.clone());
+    let wallet = CountingWallet::counting(server.wallet.clone());
     let client = builder(wallet.clone(), &store, Budget::default())
         .build()
         .unwrap();
@@ -245,14 +222,12 @@ const CHILD_WALLET: &str = "L402_CLIENT_TEST_CRASH_WALLET";
 /// Runs only as the child of `a_process_killed_after_paying_never_pays_twice`: pays with the
 /// crash hook on, so the process exits with status 137 right after the wallet paid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the child process of a_process_killed_after_paying_never_pays_twice, which runs it"]
 async fn crash_child() {
-    let (Ok(url), Ok(store), Ok(wallet_dir)) = (
-        std::env::var(CHILD_URL),
-        std::env::var(CHILD_STORE),
-        std::env::var(CHILD_WALLET),
-    ) else {
-        return;
-    };
+    let parent = "a_process_killed_after_paying_never_pays_twice";
+    let url = require_env(CHILD_URL, parent);
+    let store = require_env(CHILD_STORE, parent);
+    let wallet_dir = require_env(CHILD_WALLET, parent);
     let wallet = Arc::new(DevWallet::open(wallet_dir, Network::Regtest).unwrap());
     let client = builder(wallet, std::path::Path::new(&store), Budget::default())
         .crash_after_pay_for_tests(true)
@@ -267,9 +242,8 @@ async fn a_process_killed_after_paying_never_pays_twice() {
     let server = PaidServer::start(ServerOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("c.db");
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    let mut child = rerun_test_binary("crash_child");
     child
-        .args(["--exact", "crash_child", "--test-threads=1"])
         .env(CHILD_URL, server.at("vault/a"))
         .env(CHILD_STORE, &store)
         .env(CHILD_WALLET, &server.wallet_dir)
@@ -281,7 +255,7 @@ async fn a_process_killed_after_paying_never_pays_twice() {
     assert_eq!(status.code(), Some(137), "{status:?}");
     assert_eq!(ledger_payments(&server.wallet_dir), 1);
 
-    let wallet = CountingWallet::new(server.wallet.clone());
+    let wallet = CountingWallet::counting(server.wallet.clone());
     let client = builder(wallet.clone(), &store, Budget::default())
         .build()
         .unwrap();
@@ -300,7 +274,7 @@ async fn a_definitive_wallet_failure_releases_the_reservation() {
     let dir = tempfile::tempdir().unwrap();
     // A wallet on another ledger: it cannot route to the server's node.
     let other = Arc::new(DevWallet::open(dir.path().join("other"), Network::Regtest).unwrap());
-    let wallet = CountingWallet::new(other);
+    let wallet = CountingWallet::counting(other);
     let client = builder(wallet.clone(), &dir.path().join("c.db"), Budget::default())
         .build()
         .unwrap();
@@ -321,7 +295,7 @@ async fn a_definitive_wallet_failure_releases_the_reservation() {
 async fn a_payment_that_times_out_stays_pending_and_blocks_its_scope() {
     let server = PaidServer::start(ServerOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let wallet = CountingWallet::new(server.wallet.clone());
+    let wallet = CountingWallet::counting(server.wallet.clone());
     let client = builder(wallet.clone(), &dir.path().join("c.db"), Budget::default())
         .payment_timeout(Duration::from_millis(500))
         .build()

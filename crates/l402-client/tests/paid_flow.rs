@@ -345,7 +345,7 @@ async fn lsat_only_servers_get_lsat_credentials() {
 async fn with_auto_pay_off_a_challenge_is_reported_not_paid() {
     let server = PaidServer::start(ServerOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let wallet = common::CountingWallet::new(server.wallet.clone());
+    let wallet = common::CountingWallet::counting(server.wallet.clone());
     let client: L402Client =
         common::builder(wallet.clone(), &dir.path().join("c.db"), Budget::default())
             .auto_pay(false)

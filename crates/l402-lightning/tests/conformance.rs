@@ -26,11 +26,12 @@ mod broken_backends {
 
     use async_trait::async_trait;
     use l402_lightning::conformance as c;
-    use l402_lightning::dev::DevWallet;
     use l402_lightning::{
-        BackendError, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, Network,
-        NodeInfo, PayOptions, PaymentHash, PaymentResult, PaymentState, Preimage, Settlement,
+        BackendError, InvoiceState, LightningBackend, Network, NodeInfo, PayOptions, PaymentHash,
+        PaymentResult, PaymentState, Preimage, Settlement,
     };
+    use l402_testkit::hooked::{Hooked, WalletHook};
+    use l402_testkit::wallet::TestWallet;
     use tokio::sync::broadcast;
 
     #[derive(Clone, Copy, PartialEq)]
@@ -49,28 +50,31 @@ mod broken_backends {
         WrongNetwork,
     }
 
+    /// A dev wallet with `bug` (the hook keeps the wallet's directory alive).
     struct Broken {
-        inner: Arc<DevWallet>,
         bug: Bug,
-        _dir: tempfile::TempDir,
+        _wallet: TestWallet,
     }
 
-    fn broken(bug: Bug) -> Broken {
-        let dir = tempfile::tempdir().unwrap();
-        Broken {
-            inner: Arc::new(DevWallet::open(dir.path(), Network::Regtest).unwrap()),
-            bug,
-            _dir: dir,
-        }
+    fn broken(bug: Bug) -> Arc<Hooked<Broken>> {
+        let wallet = TestWallet::new();
+        Hooked::new(
+            wallet.wallet.clone(),
+            Broken {
+                bug,
+                _wallet: wallet,
+            },
+        )
     }
 
     #[async_trait]
-    impl LightningBackend for Broken {
-        async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError> {
-            self.inner.create_invoice(req).await
-        }
-        async fn invoice_state(&self, hash: &PaymentHash) -> Result<InvoiceState, BackendError> {
-            match self.inner.invoice_state(hash).await {
+    impl WalletHook for Broken {
+        async fn invoice_state(
+            &self,
+            inner: &dyn LightningBackend,
+            hash: &PaymentHash,
+        ) -> Result<InvoiceState, BackendError> {
+            match inner.invoice_state(hash).await {
                 Ok(InvoiceState::Expired) if self.bug == Bug::NeverExpires => {
                     Ok(InvoiceState::Open)
                 }
@@ -79,20 +83,22 @@ mod broken_backends {
         }
         async fn subscribe_settlements(
             &self,
+            inner: &dyn LightningBackend,
         ) -> Result<Option<broadcast::Receiver<Settlement>>, BackendError> {
             if self.bug == Bug::SilentStream {
                 let (tx, rx) = broadcast::channel(1);
                 std::mem::forget(tx);
                 return Ok(Some(rx));
             }
-            self.inner.subscribe_settlements().await
+            inner.subscribe_settlements().await
         }
         async fn pay_invoice(
             &self,
+            inner: &dyn LightningBackend,
             bolt11: &str,
             opts: PayOptions,
         ) -> Result<PaymentResult, BackendError> {
-            let result = self.inner.pay_invoice(bolt11, opts).await;
+            let result = inner.pay_invoice(bolt11, opts).await;
             match (self.bug, result) {
                 (Bug::WrongPreimage, Ok(mut r)) => {
                     r.preimage = Preimage([9; 32]);
@@ -102,7 +108,7 @@ mod broken_backends {
                     let hash = l402_core::invoice::parse_bolt11(bolt11)
                         .unwrap()
                         .payment_hash;
-                    match self.inner.payment_state(&hash).await? {
+                    match inner.payment_state(&hash).await? {
                         PaymentState::Succeeded { preimage, fee } => Ok(PaymentResult {
                             preimage,
                             fee,
@@ -118,14 +124,18 @@ mod broken_backends {
                 (_, r) => r,
             }
         }
-        async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {
+        async fn payment_state(
+            &self,
+            inner: &dyn LightningBackend,
+            hash: &PaymentHash,
+        ) -> Result<PaymentState, BackendError> {
             if self.bug == Bug::ForgetsPayments {
                 return Ok(PaymentState::Unknown);
             }
-            self.inner.payment_state(hash).await
+            inner.payment_state(hash).await
         }
-        async fn node_info(&self) -> Result<NodeInfo, BackendError> {
-            let mut info = self.inner.node_info().await?;
+        async fn node_info(&self, inner: &dyn LightningBackend) -> Result<NodeInfo, BackendError> {
+            let mut info = inner.node_info().await?;
             if self.bug == Bug::WrongNetwork {
                 info.network = Network::Bitcoin;
             }
@@ -144,7 +154,7 @@ mod broken_backends {
     async fn wrong_preimage_fails_pay_checks() {
         let b = broken(Bug::WrongPreimage);
         assert_eq!(
-            failed_check(c::pay_settles_invoice(&b, &b).await),
+            failed_check(c::pay_settles_invoice(&*b, &*b).await),
             "pay_settles_invoice"
         );
     }
@@ -153,7 +163,7 @@ mod broken_backends {
     async fn paying_twice_fails_already_paid_check() {
         let b = broken(Bug::PaysTwice);
         assert_eq!(
-            failed_check(c::pay_twice_is_already_paid(&b, &b).await),
+            failed_check(c::pay_twice_is_already_paid(&*b, &*b).await),
             "pay_twice_is_already_paid"
         );
     }
@@ -162,7 +172,7 @@ mod broken_backends {
     async fn never_expiring_fails_expiry_check() {
         let b = broken(Bug::NeverExpires);
         assert_eq!(
-            failed_check(c::expired_invoice_is_refused(&b, &b).await),
+            failed_check(c::expired_invoice_is_refused(&*b, &*b).await),
             "expired_invoice_is_refused"
         );
     }
@@ -171,7 +181,7 @@ mod broken_backends {
     async fn silent_stream_fails_stream_check() {
         let b = broken(Bug::SilentStream);
         assert_eq!(
-            failed_check(c::settlement_stream_delivers(&b, &b).await),
+            failed_check(c::settlement_stream_delivers(&*b, &*b).await),
             "settlement_stream_delivers"
         );
     }
@@ -180,7 +190,7 @@ mod broken_backends {
     async fn forgotten_payments_fail_payment_state_check() {
         let b = broken(Bug::ForgetsPayments);
         assert_eq!(
-            failed_check(c::payment_state_after_success(&b, &b).await),
+            failed_check(c::payment_state_after_success(&*b, &*b).await),
             "payment_state_after_success"
         );
     }
@@ -189,12 +199,12 @@ mod broken_backends {
     async fn wrong_network_fails_network_checks_and_run_all() {
         let b = broken(Bug::WrongNetwork);
         assert_eq!(
-            failed_check(c::node_info_reports_network(&b, Network::Regtest).await),
+            failed_check(c::node_info_reports_network(&*b, Network::Regtest).await),
             "node_info_reports_network"
         );
         // The invoice says regtest while the node claims mainnet.
         assert_eq!(
-            failed_check(c::create_invoice_is_open(&b).await),
+            failed_check(c::create_invoice_is_open(&*b).await),
             "create_invoice_is_open"
         );
         let err = c::run_all(&b, &b, Network::Regtest).await.unwrap_err();

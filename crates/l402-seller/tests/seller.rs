@@ -54,7 +54,7 @@ async fn zero_config_sells_the_sample_api_and_shuts_down() {
     assert!(seller.dev_wallet_url().is_some());
     assert_eq!(seller.data_dir(), data);
     let base = format!("http://{}", seller.proxy_addr());
-    let http = reqwest::Client::new();
+    let http = l402_testkit::wait::http_client();
 
     let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
@@ -133,7 +133,7 @@ free_paths = ["/api/weather/free"]
     assert_eq!(seller.data_dir(), dir.path().join("state"));
     assert!(seller.sample_addr().is_none());
     let base = format!("http://{}", seller.proxy_addr());
-    let http = reqwest::Client::new();
+    let http = l402_testkit::wait::http_client();
 
     let url = format!("{base}/api/weather?city=Rome");
     let r = http.get(&url).send().await.unwrap();

@@ -6,10 +6,9 @@ use std::any::Any;
 use std::sync::Arc;
 
 use l402_lightning::LightningBackend;
-use l402_lightning::Network;
 use l402_lightning::conformance::{ConformanceFailure, Outcome};
 use l402_lightning::dev::http::serve_loopback;
-use l402_lightning::dev::{DevWallet, DevWalletClient, generate_access_token};
+use l402_lightning::dev::{DevWalletClient, generate_access_token};
 
 /// A seller, a payer, and whatever must stay alive while they are used.
 pub struct Fixture {
@@ -20,9 +19,7 @@ pub struct Fixture {
     pub guards: Vec<Box<dyn Any + Send>>,
 }
 
-pub fn open_wallet(dir: &std::path::Path) -> Arc<DevWallet> {
-    Arc::new(DevWallet::open(dir, Network::Regtest).unwrap())
-}
+pub use l402_testkit::wallet::open_dev_wallet as open_wallet;
 
 /// One dev wallet is both seller and payer.
 pub async fn dev_same_wallet() -> Fixture {

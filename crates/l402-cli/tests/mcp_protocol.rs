@@ -2,12 +2,13 @@
 //! stdio carries), and raw JSON-RPC over the streamable HTTP endpoint.
 
 mod common;
+mod mcp_common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{buyer_config, mcp_server, start_seller};
 use l402_mcp::{McpError, serve_http};
+use mcp_common::{buyer_config, mcp_server, start_seller};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};

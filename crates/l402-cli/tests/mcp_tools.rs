@@ -3,9 +3,10 @@
 //! `max_cost_sat` that lowers the maximum but never raises it.
 
 mod common;
+mod mcp_common;
 
-use common::{buyer_config, is_error, mcp_server, start_seller, structured, text};
 use l402_mcp::{FetchArgs, ReceiptsArgs};
+use mcp_common::{buyer_config, is_error, mcp_server, start_seller, structured, text};
 use serde_json::json;
 
 fn weather(base: &str) -> FetchArgs {

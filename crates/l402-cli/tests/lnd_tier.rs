@@ -1,7 +1,7 @@
 //! The LND tier: [`LndRest`] against real LND nodes on btcd regtest, run by
-//! `scripts/tiers/lnd.sh`, which builds and starts everything and sets the `L402_LND_*`
-//! variables. Without them this test prints "skipped" and passes (a plain `cargo test` has no
-//! LND to talk to).
+//! `scripts/tiers/lnd.sh`, which builds and starts everything, sets the `L402_LND_*` variables
+//! and runs it with `--ignored`. It is `#[ignore]`d (a plain `cargo test` has no LND to talk
+//! to); run without its variables it fails, naming the first one missing.
 //!
 //! One test, in phases that share the network, each run over LND's REST API ([`LndRest`]) and
 //! over gRPC ([`LndGrpc`]): (a) the backend conformance suite with bob selling (invoice
@@ -11,19 +11,23 @@
 //! new challenges get 503 + Retry-After, a paid token keeps working, and the proxy recovers by
 //! itself when bob is back.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
 use l402_core::PaymentHash;
-use l402_core::client::{Decision, PaidToken, PayPolicy, RequestFlow, ResponseView};
+use l402_core::client::PaidToken;
 use l402_lightning::lnd::{CredentialSource, LndConfig, LndGrpc, LndRest};
 use l402_lightning::{
     BackendError, CreateInvoice, InvoiceState, LightningBackend, Msat, Network, PayOptions,
     conformance,
 };
-use tonic::metadata::{MetadataMap, MetadataValue};
+use l402_testkit::require_env;
+use tonic::metadata::MetadataMap;
 
 /// Which LND API a client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,18 +49,13 @@ struct Env {
     bob_invoice_macaroon: PathBuf,
     ctl: PathBuf,
     dir: PathBuf,
-    l402_bin: PathBuf,
 }
 
 impl Env {
-    /// `None` when the tier variables are absent; panics when only some are set.
-    fn from_env() -> Option<Self> {
-        std::env::var_os("L402_LND_ALICE_REST")?;
-        let var = |name: &str| {
-            std::env::var(name)
-                .unwrap_or_else(|_| panic!("{name} must be set with L402_LND_ALICE_REST"))
-        };
-        Some(Self {
+    /// The tier's variables; panics naming the first one missing.
+    fn from_env() -> Self {
+        let var = |name: &str| require_env(name, "scripts/tiers/lnd.sh");
+        Self {
             alice_rest: var("L402_LND_ALICE_REST"),
             alice_grpc: var("L402_LND_ALICE_GRPC"),
             alice_cert: var("L402_LND_ALICE_TLS_CERT").into(),
@@ -68,8 +67,7 @@ impl Env {
             bob_invoice_macaroon: var("L402_LND_BOB_INVOICE_MACAROON").into(),
             ctl: var("L402_LND_CTL").into(),
             dir: var("L402_LND_DIR").into(),
-            l402_bin: var("L402_BIN").into(),
-        })
+        }
     }
 
     fn lnd(
@@ -148,22 +146,6 @@ impl Env {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn http() -> reqwest::Client {
-    l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
-        .unwrap()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
 fn step(api: Api, name: &str, started: Instant) {
     println!(
         "PASS {api:?}: {name} ({:.1}s)",
@@ -172,11 +154,9 @@ fn step(api: Api, name: &str, started: Instant) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs real LND nodes: scripts/tiers/lnd.sh runs it with --ignored"]
 async fn lnd_tier() {
-    let Some(env) = Env::from_env() else {
-        println!("skipped: L402_LND_* not set (scripts/tiers/lnd.sh runs this against real LND)");
-        return;
-    };
+    let env = Env::from_env();
     // A process-wide rustls provider, in case the build enables reqwest's `rustls-no-provider`.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
@@ -258,11 +238,7 @@ async fn typed_errors(env: &Env, api: Api) {
         other => panic!("wrong certificate gave {other:?}"),
     }
     // A closed port: unreachable, transient, naming the address.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let closed = env.lnd(
         api,
         &format!("https://127.0.0.1:{port}"),
@@ -312,121 +288,18 @@ async fn typed_errors(env: &Env, api: Api) {
     );
 }
 
-/// The `l402 serve` process, killed on drop.
-struct Serve {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Serve {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn assert_running(&mut self) {
-        assert!(
-            self.child.try_wait().unwrap().is_none(),
-            "l402 serve exited; log:\n{}",
-            self.log()
-        );
-    }
-}
-
-async fn wait_status(url: &str, status: u16, limit: Duration, serve: &mut Serve) {
-    let client = http();
-    let start = Instant::now();
-    loop {
-        serve.assert_running();
-        if let Ok(r) = client.get(url).send().await
-            && r.status().as_u16() == status
-        {
-            return;
-        }
-        if start.elapsed() > limit {
-            panic!(
-                "{url} never answered {status} within {limit:?}; log:\n{}",
-                serve.log()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// Checks the challenge with the client's request flow, pays it from alice (retrying while
-/// alice's channel to bob comes back), returns the token.
+/// Checks the challenge with the client's request flow and pays it from alice, retrying for
+/// `max_wait` while alice's channel to bob comes back.
 async fn pay_challenge(
     alice: &dyn LightningBackend,
-    values: &[String],
-    status: u16,
-    grpc: Option<(u32, &str)>,
+    challenge: &Challenge,
     max_wait: Duration,
 ) -> PaidToken {
-    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-    let mut flow = RequestFlow::new(
-        PayPolicy {
-            network: Network::Regtest,
-            max_amount: Msat::from_sat(1_000),
-            now_unix: now(),
-        },
-        false,
-    );
-    let view = ResponseView {
-        status,
-        www_authenticate: &refs,
-        grpc_status: grpc.map(|g| g.0),
-        grpc_message: grpc.map(|g| g.1),
-    };
-    let Decision::Pay { plan, .. } = flow.on_response(&view) else {
-        panic!("not a payable challenge: {values:?}")
-    };
-    let opts = PayOptions {
-        max_fee: Msat::from_sat(10),
-        timeout: Duration::from_secs(30),
-    };
-    let start = Instant::now();
-    let paid = loop {
-        match alice.pay_invoice(&plan.challenge.invoice, opts).await {
-            Ok(paid) => break paid,
-            Err(e) if start.elapsed() < max_wait => {
-                println!("  payment not through yet ({e}); retrying");
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-            Err(e) => panic!("alice could not pay the challenge: {e:?}"),
-        }
-    };
-    flow.on_paid(paid.preimage)
-        .expect("the preimage completes the token")
-}
-
-fn challenge_values(headers: &reqwest::header::HeaderMap) -> Vec<String> {
-    headers
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect()
-}
-
-async fn buy(alice: &dyn LightningBackend, url: &str, max_wait: Duration) -> PaidToken {
-    let r = http().get(url).send().await.unwrap();
-    assert_eq!(r.status(), 402, "expected a challenge from {url}");
-    let values = challenge_values(r.headers());
-    pay_challenge(alice, &values, 402, None, max_wait).await
-}
-
-async fn get_with(url: &str, token: &PaidToken) -> reqwest::Response {
-    http()
-        .get(url)
-        .header("authorization", &token.authorization_values()[1])
-        .send()
+    Payer::new(alice)
+        .retry_for(max_wait)
+        .pay(challenge)
         .await
-        .unwrap()
+        .token
 }
 
 /// (b) `l402 serve` in front of the sample API with bob as its backend, paid by alice; then
@@ -486,31 +359,23 @@ price_sat = 1
         ),
     )
     .unwrap();
-    let log = dir.path().join("serve.log");
-    let child = Command::new(&env.l402_bin)
-        .arg("serve")
-        .arg("--config")
+    let mut command = l402().command(["serve", "--config"]);
+    command
         .arg(&config)
         .arg("--data-dir")
         .arg(dir.path().join("data"))
-        .env_remove("L402_CONFIG")
-        .env_remove("L402_DATA_DIR")
         .env(
             "L402_TEST_BOB_MACAROON_HEX",
             hex::encode(std::fs::read(&env.bob_invoice_macaroon).unwrap()),
         )
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("starting l402 serve (L402_BIN)");
-    let mut serve = Serve { child, log };
+        .env("RUST_LOG", "info");
+    let mut serve = ChildGuard::spawn(&mut command, &dir.path().join("serve.log"));
     let base = format!("http://127.0.0.1:{port}");
-    wait_status(
+    wait_for_status(
         &format!("{base}/readyz"),
         200,
         Duration::from_secs(60),
-        &mut serve,
+        Some(&mut serve),
     )
     .await;
     let alice = env.alice(api);
@@ -518,9 +383,9 @@ price_sat = 1
 
     // HTTP: 402 → the client's checks → alice pays bob → 200, and the token is reused.
     let url = format!("{base}/api/weather?city=Paris");
-    let r = http().get(&url).send().await.unwrap();
+    let r = http_client().get(&url).send().await.unwrap();
     assert_eq!(r.status(), 402);
-    let values = challenge_values(r.headers());
+    let challenge = Challenge::of_response(&r);
     let body: serde_json::Value = r.json().await.unwrap();
     let invoice = l402_core::invoice::parse_bolt11(body["invoice"].as_str().unwrap()).unwrap();
     assert_eq!(invoice.amount, Some(Msat::from_sat(3)));
@@ -533,7 +398,7 @@ price_sat = 1
         bob.node_info().await.unwrap().pubkey_hex,
         "the proxy's invoice is bob's"
     );
-    let token = pay_challenge(&*alice, &values, 402, None, Duration::from_secs(5)).await;
+    let token = pay_challenge(&*alice, &challenge, Duration::from_secs(5)).await;
     let r = get_with(&url, &token).await;
     assert_eq!(r.status(), 200);
     assert_eq!(
@@ -575,8 +440,8 @@ price_sat = 1
     )
     .unwrap();
     let fetch = |city: &str| {
-        Command::new(&env.l402_bin)
-            .args([
+        l402()
+            .command([
                 "fetch",
                 "--json",
                 &format!("{base}/api/weather?city={city}"),
@@ -624,29 +489,11 @@ price_sat = 1
         .await
         .unwrap_err();
     assert_eq!(status.message(), "payment required");
-    let values: Vec<String> = status
-        .metadata()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    let grpc_token = pay_challenge(
-        &*alice,
-        &values,
-        200,
-        Some((status.code() as u32, "payment required")),
-        Duration::from_secs(5),
-    )
-    .await;
-    let mut metadata = MetadataMap::new();
-    metadata.insert(
-        "macaroon",
-        MetadataValue::try_from(grpc_token.grpc_metadata_value().unwrap()).unwrap(),
+    let grpc_token = pay_challenge(&*alice, &grpc_challenge(&status), Duration::from_secs(5)).await;
+    assert_eq!(
+        paid_say_hello(channel, &grpc_token).await,
+        "Hello, agent! (paid with L402)"
     );
-    let reply = l402_sample::greeter::say_hello(channel, "agent", metadata)
-        .await
-        .unwrap();
-    assert_eq!(reply.into_inner().message, "Hello, agent! (paid with L402)");
     step(
         api,
         "L402 over gRPC (Greeter): payment required → pay → reply",
@@ -657,7 +504,7 @@ price_sat = 1
     let t = Instant::now();
     env.ctl(&["stop", "bob"]);
     let started = Instant::now();
-    let r = http().get(&url).send().await.unwrap();
+    let r = http_client().get(&url).send().await.unwrap();
     assert_eq!(r.status(), 503, "{:?}", r.text().await);
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -671,7 +518,7 @@ price_sat = 1
     );
     assert_eq!(get_with(&url, &token).await.status(), 200);
     assert_eq!(
-        http()
+        http_client()
             .get(format!("{base}/readyz"))
             .send()
             .await
@@ -689,14 +536,18 @@ price_sat = 1
     // Bob back: the proxy recovers by itself (it never exited), and a new purchase works.
     let t = Instant::now();
     env.ctl(&["start", "bob"]);
-    wait_status(
+    wait_for_status(
         &format!("{base}/readyz"),
         200,
         Duration::from_secs(90),
-        &mut serve,
+        Some(&mut serve),
     )
     .await;
-    let fresh = buy(&*alice, &url, Duration::from_secs(90)).await;
+    let fresh = Payer::new(&*alice)
+        .retry_for(Duration::from_secs(90))
+        .buy(&url)
+        .await
+        .token;
     assert_eq!(get_with(&url, &fresh).await.status(), 200);
     assert_eq!(get_with(&url, &token).await.status(), 200);
     serve.assert_running();
@@ -707,20 +558,10 @@ price_sat = 1
     );
 
     // SIGTERM drains and exits 0.
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(serve.child.id().to_string())
-        .status();
-    let start = Instant::now();
-    let code = loop {
-        if let Some(s) = serve.child.try_wait().unwrap() {
-            break s.code();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "l402 serve ignored SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert_eq!(code, Some(0), "log:\n{}", serve.log());
+    assert_eq!(
+        serve.terminate(Duration::from_secs(15)),
+        Some(0),
+        "l402 serve ignored SIGTERM or failed; log:\n{}",
+        serve.log()
+    );
 }

@@ -3,19 +3,13 @@
 //! greeting, the next reuses the token, a refused token is replaced by exactly one payment,
 //! over budget is `RESOURCE_EXHAUSTED` with nothing paid, and a body too large to replay gets the
 //! server's payment-required answer unchanged.
-//!
-//! The binary is `$L402_BIN` if set, else `cargo build -p l402-cli --bin l402` is run once into
-//! this test's own target directory.
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use common::CountingWallet;
+use common::{ChildGuard, serve, wait_for};
 use l402_client::grpc::L402GrpcLayer;
 use l402_client::{Budget, L402Client};
 use l402_core::Msat;
@@ -26,6 +20,7 @@ use l402_core::invoice::Network;
 use l402_core::macaroon::{Macaroon, RootKey};
 use l402_core::{Preimage, TokenId};
 use l402_lightning::dev::DevWalletClient;
+use l402_testkit::paid_server::CountingWallet;
 use tonic::Code;
 use tonic::metadata::MetadataMap;
 use tower::ServiceBuilder;
@@ -33,102 +28,28 @@ use tower::ServiceBuilder;
 /// The greeting of a paid call.
 const PAID_GREETING: &str = "Hello, agent! (paid with L402)";
 
-/// The `l402` binary, built once per test process unless `$L402_BIN` names one.
-fn l402_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("L402_BIN") {
-            return PathBuf::from(bin);
-        }
-        // <target>/<profile>/deps/grpc_layer-<hash>
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap();
-        let target_dir = profile_dir.parent().unwrap();
-        let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        build
-            .args(["build", "-p", "l402-cli", "--bin", "l402", "--target-dir"])
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("running cargo build");
-        assert!(status.success(), "cargo build -p l402-cli failed");
-        profile_dir.join(format!("l402{}", std::env::consts::EXE_SUFFIX))
-    })
-}
-
-/// `l402 serve` on a free loopback port, killed on drop.
+/// `l402 serve` on a free loopback port (zero-config), killed on drop.
 struct Serve {
-    child: Child,
-    log: PathBuf,
+    _process: ChildGuard,
     base: String,
     data: PathBuf,
 }
 
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Serve {
     async fn start(dir: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let data = dir.join("data");
-        let log = dir.join("serve.log");
-        let child = Command::new(l402_bin())
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(&data)
-            .env_remove("L402_CONFIG")
-            .env_remove("L402_DATA_DIR")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("spawning l402 serve");
-        let serve = Self {
-            child,
-            log,
-            base: format!("http://127.0.0.1:{port}"),
-            data,
+        let (process, base) = serve(dir, &[]).await;
+        let mut serve = Self {
+            _process: process,
+            base,
+            data: dir.join("data"),
         };
-        serve.wait_ready().await;
+        wait_for(&format!("{}/readyz", serve.base), 200, &mut serve._process).await;
         serve
-    }
-
-    async fn wait_ready(&self) {
-        let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
-            .unwrap()
-            .build()
-            .unwrap();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
-            if let Ok(r) = http.get(format!("{}/readyz", self.base)).send().await
-                && r.status() == 200
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "l402 serve never became ready; log:\n{}",
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        );
     }
 
     /// A client paying through the server's dev wallet (counted), storing in `dir`.
     fn client(&self, dir: &Path, budget: Budget) -> (L402Client, Arc<CountingWallet>) {
-        let wallet = CountingWallet::new(Arc::new(
+        let wallet = CountingWallet::counting(Arc::new(
             DevWalletClient::from_data_dir(&self.data).unwrap(),
         ));
         let client = L402Client::builder()
