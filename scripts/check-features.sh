@@ -15,7 +15,9 @@ cd "$(dirname "$0")/.."
 
 # Combinations beyond "none" and "each alone", one line per run: `crate feature,feature`.
 EXTRA_COMBINATIONS=(
-  "l402-lightning dev,lnbits,lnd,nwc,cln,conformance"
+  "l402-lightning spec,dev,lnbits,lnd,nwc,cln,conformance"
+  "l402-lightning spec,dev"
+  "l402-lightning spec,lnd"
   "l402-tls reqwest,hyper,test-ca"
 )
 

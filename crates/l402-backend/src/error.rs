@@ -15,6 +15,11 @@ impl ErrorSource {
     pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self(Arc::new(error))
     }
+
+    /// Keeps an already boxed `error`.
+    pub fn from_boxed(error: Box<dyn std::error::Error + Send + Sync + 'static>) -> Self {
+        Self(Arc::from(error))
+    }
 }
 
 impl fmt::Debug for ErrorSource {

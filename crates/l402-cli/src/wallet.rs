@@ -30,7 +30,7 @@ pub async fn serve(args: WalletServeArgs) -> anyhow::Result<u8> {
         DevWallet::open(args.data_dir.join("dev-wallet"), Network::Regtest)
             .context("opening the dev wallet")?,
     );
-    let server = l402_seller::backend::start_wallet_api(wallet, &args.data_dir, args.port).await?;
+    let server = l402_lightning::spec::start_wallet_api(wallet, &args.data_dir, args.port).await?;
     crate::banner::dev_mode(&server.url());
     eprintln!(
         "connection file: {}",

@@ -211,7 +211,7 @@ async fn attenuated_token_for_a_sub_agent_can_do_less() {
     std::fs::write(
         sub.join("client.toml"),
         format!(
-            "[wallet]\nkind = \"dev\"\nconnection_file = \"{}\"\n",
+            "[wallet]\nkind = \"dev\"\n[wallet.dev]\nconnection_file = \"{}\"\n",
             data.join("dev-wallet.json").display()
         ),
     )

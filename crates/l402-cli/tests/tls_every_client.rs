@@ -56,7 +56,10 @@ async fn every_client_builds_in_one_process_without_a_preinstalled_provider() {
         data_dir: Some(dir.path().join("mcp")),
         ..Default::default()
     };
-    config.wallet.connection_file = Some(dir.path().join("missing.json"));
+    config.wallet.dev = Some(l402_lightning::spec::DevSpec {
+        connection_file: Some(dir.path().join("missing.json")),
+        wallet_port: None,
+    });
     let lower = l402_mcp::lower_max_cost(&config, dev, &client);
     l402_mcp::L402McpServer::new(Arc::new(client), lower);
 

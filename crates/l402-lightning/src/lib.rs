@@ -20,6 +20,8 @@ mod node_http;
 pub mod nwc;
 #[cfg(any(feature = "lnbits", feature = "nwc", feature = "cln"))]
 mod pay_checks;
+#[cfg(feature = "spec")]
+pub mod spec;
 
 /// The conformance suite every backend must pass (feature `conformance`), from `l402-backend`.
 #[cfg(feature = "conformance")]

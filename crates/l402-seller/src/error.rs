@@ -7,8 +7,8 @@ use l402_lightning::BackendError;
 use l402_server::ServerError;
 use l402_store::StoreError;
 
-use crate::backend::BackendSetupError;
 use crate::config::ConfigError;
+use l402_lightning::spec::SetupError;
 
 /// Why the seller could not start, or stopped with an error. Every variant keeps its cause as
 /// its [`source`](std::error::Error::source).
@@ -43,7 +43,7 @@ pub enum SellerError {
     },
     /// The backend `[backend]` selects could not be built or failed its preflight.
     #[error(transparent)]
-    Backend(#[from] BackendSetupError),
+    Backend(#[from] SetupError),
     /// The backend did not answer the node-info request at start.
     #[error("the Lightning backend did not answer within {0}s")]
     BackendTimeout(u64),

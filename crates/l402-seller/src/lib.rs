@@ -23,7 +23,6 @@
 //! # }
 //! ```
 
-pub mod backend;
 pub mod config;
 mod error;
 pub mod pricing;
@@ -34,4 +33,6 @@ mod zero_config;
 
 pub use config::{SellerConfig, SellerOverrides};
 pub use error::SellerError;
+/// The `[backend]` section: one specification shared with the buyer's `[wallet]`.
+pub use l402_lightning::spec::{BackendKind, BackendSpec, SetupError};
 pub use seller::{CheckReport, Seller, SellerHandle, SellerOptions};

@@ -16,13 +16,13 @@ use l402_tower::{L402Layer, OsRandom, Paywall, RevocationSet};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::backend::{self, SelectedBackend};
 use crate::config::{SellerConfig, SellerOverrides};
 use crate::error::SellerError;
 use crate::pricing::{PriceTable, RoutePricer};
 use crate::readiness::BackendReadiness;
 use crate::recorder;
 use l402_core::env::now_unix;
+use l402_lightning::spec::{Context, Opened, Role};
 
 /// How often the proxy re-reads revocations from the store.
 const REVOCATION_REFRESH: Duration = Duration::from_secs(2);
@@ -178,12 +178,16 @@ impl Seller {
                 .map_err(store_error("loading the revocations"))?,
         );
 
-        let SelectedBackend {
+        let context = Context {
+            section: "backend",
+            data_dir: &data_dir,
+        };
+        let Opened {
             backend,
-            wallet_server,
+            embedded: wallet_server,
             dev_wallet_url,
             warnings: backend_warnings,
-        } = backend::select(&config.l402.backend, &data_dir).await?;
+        } = config.l402.backend.open(Role::Receive, &context).await?;
         warnings.extend(backend_warnings.iter().map(|w| format!("warning: {w}")));
         let dev = dev_wallet_url.is_some();
         let started = Running::start(&config, backend, dev, store, keys, revocations, prices).await;

@@ -2,7 +2,7 @@
 //! file/line/key, semantic checks, overrides, and the price of each route.
 
 use http::Method;
-use l402_seller::backend::BackendKind;
+use l402_seller::BackendKind;
 use l402_seller::config::ConfigError;
 use l402_seller::pricing::PriceTable;
 use l402_seller::{SellerConfig, SellerOverrides};
@@ -216,13 +216,27 @@ fn the_example_in_config_md_parses() {
 
 #[test]
 fn lnd_macaroon_from_a_file_or_text_exactly_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (macaroon, cert) = (dir.path().join("m.hex"), dir.path().join("c.pem"));
+    std::fs::write(&macaroon, "0201").unwrap();
+    std::fs::write(&cert, "-----BEGIN CERTIFICATE-----\n").unwrap();
     let base = "[backend]\nkind = \"lnd\"\n[backend.lnd]\naddress = \"127.0.0.1:10009\"\n";
     let check = |extra: &str| {
         SellerConfig::from_toml(&format!("{base}{extra}"), None).and_then(|c| c.check())
     };
-    assert!(check("macaroon = { env = \"LND_MACAROON_HEX\" }\n").is_ok());
-    assert!(check("macaroon = { env = \"M\" }\ntls_cert = { env = \"C\" }\n").is_ok());
-    let both = check("macaroon = { env = \"M\" }\nmacaroon_path = \"/x\"\n")
+    let m = format!("macaroon = {{ file = \"{}\" }}\n", macaroon.display());
+    let c = format!("tls_cert = {{ file = \"{}\" }}\n", cert.display());
+    assert!(check(&m).is_ok());
+    assert!(check(&format!("{m}{c}")).is_ok());
+    // Secrets are read at check time: an unset variable is named.
+    let unset = check("macaroon = { env = \"L402_TEST_UNSET_LND_MACAROON\" }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unset.contains("backend.lnd.macaroon") && unset.contains("L402_TEST_UNSET_LND_MACAROON"),
+        "{unset}"
+    );
+    let both = check(&format!("{m}macaroon_path = \"/x\"\n"))
         .unwrap_err()
         .to_string();
     assert!(

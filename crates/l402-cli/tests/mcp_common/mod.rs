@@ -60,7 +60,10 @@ pub fn buyer_config(dir: &Path, seller: &Seller) -> ClientConfig {
         data_dir: Some(dir.join("buyer")),
         ..ClientConfig::default()
     };
-    config.wallet.connection_file = Some(seller.connection_file());
+    config.wallet.dev = Some(l402_lightning::spec::DevSpec {
+        connection_file: Some(seller.connection_file()),
+        wallet_port: None,
+    });
     config.budget.max_fee_sat = 1;
     config
 }

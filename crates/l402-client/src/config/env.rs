@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use l402_core::invoice::Network;
 
+use super::ClientConfig;
 use super::error::ConfigError;
-use super::{ClientConfig, WalletKind};
+use super::wallet::{ENV_LNBITS_ADMIN_KEY, ENV_NWC_URI};
+use l402_lightning::spec::{BackendKind, NwcSpec, SecretSource};
 
 /// Data directory.
 pub const ENV_DATA_DIR: &str = "L402_DATA_DIR";
@@ -27,7 +29,7 @@ pub const ENV_TOTAL_SAT: &str = "L402_TOTAL_BUDGET_SAT";
 pub const ENV_ALLOW_DOMAINS: &str = "L402_ALLOW_DOMAINS";
 /// Deny list, comma-separated.
 pub const ENV_DENY_DOMAINS: &str = "L402_DENY_DOMAINS";
-/// Wallet kind (`dev` or `nwc`).
+/// Wallet kind (`dev`, `lnd`, `lnbits`, `nwc` or `cln`).
 pub const ENV_WALLET: &str = "L402_WALLET";
 /// Payment timeout, seconds.
 pub const ENV_PAYMENT_TIMEOUT_SECS: &str = "L402_PAYMENT_TIMEOUT_SECS";
@@ -120,18 +122,20 @@ pub(crate) fn apply(
         config.budget.deny_domains = list(v);
     }
     if let Some(v) = var(ENV_WALLET) {
-        config.wallet.kind = match v.trim() {
-            "dev" => WalletKind::Dev,
-            "nwc" => WalletKind::Nwc,
-            "lnd" => WalletKind::Lnd,
-            "lnbits" => WalletKind::Lnbits,
-            other => {
-                return Err(err(
-                    ENV_WALLET,
-                    format!("unknown wallet {other:?}; expected `dev`, `nwc`, `lnd` or `lnbits`"),
-                ));
-            }
-        };
+        config.wallet.kind = v
+            .parse::<BackendKind>()
+            .map_err(|e| err(ENV_WALLET, e.to_string()))?;
+    }
+    // The wallet's credentials from the environment win over the file's, like every variable.
+    if var(ENV_NWC_URI).is_some() {
+        config.wallet.nwc = Some(NwcSpec {
+            uri: SecretSource::Env(ENV_NWC_URI.to_owned()),
+        });
+    }
+    if var(ENV_LNBITS_ADMIN_KEY).is_some()
+        && let Some(lnbits) = config.wallet.lnbits.as_mut()
+    {
+        lnbits.api_key = Some(SecretSource::Env(ENV_LNBITS_ADMIN_KEY.to_owned()));
     }
     if let Some(v) = number(ENV_PAYMENT_TIMEOUT_SECS, "seconds")? {
         config.payment.timeout_secs = v;

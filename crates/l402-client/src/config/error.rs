@@ -59,7 +59,11 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
-    /// No home directory, so no default configuration or data directory.
+    /// The `[wallet]` section cannot be used (a missing table, an unreadable credential, a
+    /// malformed value): the message names the key to fix.
+    #[error(transparent)]
+    Wallet(#[from] l402_lightning::spec::SetupError),
+    /// No home directory, so no default configuration directory.
     #[error("cannot find the {what} directory (no home directory?); set {hint}")]
     NoDefaultDir {
         /// Which directory.

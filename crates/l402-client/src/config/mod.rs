@@ -26,30 +26,33 @@
 //! # user_agent = "my-agent/1.0"
 //! # ca_file = "/etc/my-ca.pem" # trust this CA instead of the web PKI (else SSL_CERT_FILE)
 //!
-//! [wallet]
+//! [wallet]                     # the same shape as the seller's [backend]
 //! kind = "dev"                 # the dev wallet of `l402 serve` / `l402 wallet serve`
+//! # [wallet.dev]
 //! # connection_file = "..."    # its dev-wallet.json (default: <data_dir>/dev-wallet.json)
-//! # kind = "nwc"               # a Nostr Wallet Connect wallet; its URI comes from
-//! # nwc_uri_file = "..."       # this file (mode 0600), or from the variable L402_NWC_URI
+//! # kind = "nwc"               # Nostr Wallet Connect; the URI from L402_NWC_URI, or:
+//! # [wallet.nwc]
+//! # uri = { file = "/home/me/.config/l402/nwc.uri" }   # or { env = "VAR" }
+//! # kind = "lnd" | "lnbits" | "cln": [wallet.lnd] / [wallet.lnbits] / [wallet.cln]
 //! ```
+//!
+//! `[wallet]` is [`l402_lightning::spec::BackendSpec`], checked and built for paying: every key
+//! of every backend is in `crates/l402-seller/CONFIG.md` (`[backend]`).
 //!
 //! Unknown keys are errors that name the file, the line and the key.
 
 mod env;
 mod error;
 mod file;
+mod wallet;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use l402_core::Msat;
 use l402_core::invoice::Network;
-use l402_lightning::dev::{
-    BACKEND_NAME, DevWalletClient, connection_file_path, read_connection_file_at,
-};
-use l402_lightning::{BackendError, LightningBackend};
+use l402_lightning::spec::BackendSpec;
 use serde::{Deserialize, Deserializer};
 
 pub use env::{
@@ -58,12 +61,12 @@ pub use env::{
     ENV_PAYMENT_TIMEOUT_SECS, ENV_TOTAL_SAT, ENV_WALLET,
 };
 pub use error::{ConfigError, Location};
+pub use wallet::{ENV_LNBITS_ADMIN_KEY, ENV_NWC_URI};
 
 use crate::budget::{Budget, DEFAULT_DAILY, DEFAULT_HOURLY, DEFAULT_MAX_FEE};
 use crate::builder::{
     DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_COST, DEFAULT_PAYMENT_TIMEOUT, L402ClientBuilder,
 };
-use crate::error::ClientError;
 
 /// The store's file name inside the data directory.
 pub const STORE_FILE: &str = "client.db";
@@ -96,8 +99,8 @@ pub struct ClientConfig {
     pub payment: PaymentConfig,
     /// HTTP settings.
     pub http: HttpConfig,
-    /// Which wallet pays.
-    pub wallet: WalletConfig,
+    /// Which wallet pays: `[wallet]`, the same specification as the seller's `[backend]`.
+    pub wallet: BackendSpec,
     /// The file this was read from, if any.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -204,73 +207,6 @@ impl Default for HttpConfig {
     }
 }
 
-/// Which kind of wallet pays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum WalletKind {
-    /// The development wallet served by `l402 serve` or `l402 wallet serve` (regtest), reached
-    /// through the connection file `dev-wallet.json` it writes into its data directory.
-    #[default]
-    Dev,
-    /// A Nostr Wallet Connect (NIP-47) wallet. Its `nostr+walletconnect://` URI (a spending
-    /// credential) comes from the environment variable [`ENV_NWC_URI`] or, without it, from the
-    /// file `[wallet] nwc_uri_file`; never from the command line.
-    Nwc,
-    /// An LND node (`[wallet.lnd]`): REST when `rest_address` is set, else gRPC at `address`,
-    /// with a pay-capable macaroon and the node's `tls.cert` read from files.
-    Lnd,
-    /// An LNbits wallet (`[wallet.lnbits]`): the admin key (needed to pay) comes from
-    /// [`ENV_LNBITS_ADMIN_KEY`] or the file `admin_key_file`; never from the command line.
-    Lnbits,
-}
-
-/// The environment variable holding the LNbits admin key for `kind = "lnbits"`.
-pub const ENV_LNBITS_ADMIN_KEY: &str = "L402_LNBITS_ADMIN_KEY";
-
-/// `[wallet.lnd]`: the paying LND node.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LndWalletConfig {
-    /// gRPC address `host:port` (usually 10009), used unless `rest_address` is set.
-    pub address: Option<String>,
-    /// REST address `host:port` (usually 8080); preferred when set.
-    pub rest_address: Option<String>,
-    /// The node's `tls.cert` to pin.
-    pub tls_cert_path: Option<PathBuf>,
-    /// A macaroon allowed to pay (`admin.macaroon`, or one baked with offchain:write).
-    pub macaroon_path: PathBuf,
-}
-
-/// `[wallet.lnbits]`: the paying LNbits wallet.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LnbitsWalletConfig {
-    /// Base URL of the LNbits instance.
-    pub url: String,
-    /// A file holding the wallet's admin key (used when [`ENV_LNBITS_ADMIN_KEY`] is unset).
-    pub admin_key_file: Option<PathBuf>,
-}
-
-/// The variable holding the `nostr+walletconnect://` URI of an `nwc` wallet.
-pub const ENV_NWC_URI: &str = "L402_NWC_URI";
-
-/// `[wallet]`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WalletConfig {
-    /// The wallet kind.
-    pub kind: WalletKind,
-    /// For `dev`: the connection file the wallet wrote (default: `<data_dir>/dev-wallet.json`).
-    pub connection_file: Option<PathBuf>,
-    /// For `nwc`: a file holding the connection URI (used when [`ENV_NWC_URI`] is unset).
-    pub nwc_uri_file: Option<PathBuf>,
-    /// For `lnd`: the node.
-    pub lnd: Option<LndWalletConfig>,
-    /// For `lnbits`: the wallet.
-    pub lnbits: Option<LnbitsWalletConfig>,
-}
-
 impl ClientConfig {
     /// Loads `path` (which must exist) or, without it, the default file (absent: defaults),
     /// then applies the `L402_*` environment variables.
@@ -290,6 +226,9 @@ impl ClientConfig {
         let mut config = match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let mut c = Self::from_toml(&text, Some(&path))?;
+                if let Some(dir) = path.parent() {
+                    c.wallet.resolve_relative_paths(dir);
+                }
                 c.source = Some(path);
                 c
             }
@@ -340,132 +279,6 @@ impl ClientConfig {
     /// The per-invoice maximum.
     pub fn max_cost(&self) -> Msat {
         Msat::from_sat(self.budget.max_cost_sat)
-    }
-
-    /// The dev wallet's connection file: configured, or `<data_dir>/dev-wallet.json`.
-    pub fn dev_connection_file(&self) -> Result<PathBuf, ConfigError> {
-        match &self.wallet.connection_file {
-            Some(f) => Ok(f.clone()),
-            None => Ok(connection_file_path(&self.data_dir()?)),
-        }
-    }
-
-    /// Opens the configured wallet. For `dev`, reads the connection file the running wallet
-    /// wrote (no wallet running: [`BackendError::Unreachable`] with a hint).
-    pub fn open_wallet(&self) -> Result<Arc<dyn LightningBackend>, ClientError> {
-        match self.wallet.kind {
-            WalletKind::Dev => {
-                let path = self.dev_connection_file()?;
-                let info = read_connection_file_at(&path).map_err(|e| {
-                    ClientError::Wallet(BackendError::Unreachable {
-                        backend: BACKEND_NAME.into(),
-                        address: path.display().to_string(),
-                        detail: format!(
-                            "{e}; is `l402 serve` (dev mode) or `l402 wallet serve` running?"
-                        ),
-                        source: None,
-                    })
-                })?;
-                let client =
-                    DevWalletClient::from_connection(&info).map_err(ClientError::Wallet)?;
-                Ok(Arc::new(client))
-            }
-            WalletKind::Nwc => {
-                let uri = self.nwc_uri(&|name| std::env::var(name).ok())?;
-                let wallet =
-                    l402_lightning::nwc::NwcBackend::new(&uri).map_err(|e| ConfigError::Env {
-                        var: ENV_NWC_URI.into(),
-                        message: e.to_string(),
-                    })?;
-                Ok(Arc::new(wallet))
-            }
-            WalletKind::Lnd => self.open_lnd(),
-            WalletKind::Lnbits => self.open_lnbits(&|name| std::env::var(name).ok()),
-        }
-    }
-
-    fn open_lnd(&self) -> Result<Arc<dyn LightningBackend>, ClientError> {
-        use l402_lightning::lnd::{CredentialSource, LndConfig, LndGrpc, LndRest};
-        let missing = |message: &str| {
-            ClientError::Config(ConfigError::Env {
-                var: "[wallet.lnd]".into(),
-                message: message.into(),
-            })
-        };
-        let lnd = self
-            .wallet
-            .lnd
-            .as_ref()
-            .ok_or_else(|| missing("`kind = \"lnd\"` needs a [wallet.lnd] section"))?;
-        let tls = lnd.tls_cert_path.clone().map(CredentialSource::Path);
-        let macaroon = CredentialSource::Path(lnd.macaroon_path.clone());
-        let setup = |e: l402_lightning::lnd::LndSetupError| {
-            ClientError::Config(ConfigError::Env {
-                var: "[wallet.lnd]".into(),
-                message: e.to_string(),
-            })
-        };
-        match (&lnd.rest_address, &lnd.address) {
-            (Some(rest), _) => Ok(Arc::new(
-                LndRest::new(LndConfig::new(rest.clone(), tls, macaroon)).map_err(setup)?,
-            )),
-            (None, Some(grpc)) => Ok(Arc::new(
-                LndGrpc::new(LndConfig::new(grpc.clone(), tls, macaroon)).map_err(setup)?,
-            )),
-            (None, None) => Err(missing("set `rest_address` (REST) or `address` (gRPC)")),
-        }
-    }
-
-    fn open_lnbits(
-        &self,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Arc<dyn LightningBackend>, ClientError> {
-        let config_error = |message: String| {
-            ClientError::Config(ConfigError::Env {
-                var: ENV_LNBITS_ADMIN_KEY.into(),
-                message,
-            })
-        };
-        let lnbits = self.wallet.lnbits.as_ref().ok_or_else(|| {
-            config_error("`kind = \"lnbits\"` needs a [wallet.lnbits] section with `url`".into())
-        })?;
-        let key = match env(ENV_LNBITS_ADMIN_KEY).filter(|v| !v.trim().is_empty()) {
-            Some(key) => key,
-            None => {
-                let path = lnbits.admin_key_file.as_ref().ok_or_else(|| config_error("the lnbits wallet needs its admin key in this variable or in `[wallet.lnbits] admin_key_file`".into()))?;
-                std::fs::read_to_string(path).map_err(|source| {
-                    ClientError::Config(ConfigError::Io {
-                        path: path.clone(),
-                        source,
-                    })
-                })?
-            }
-        };
-        let key = key.trim();
-        let wallet = l402_lightning::lnbits::LnbitsBackend::new(&lnbits.url, key, Some(key))
-            .map_err(|e| config_error(e.to_string()))?;
-        Ok(Arc::new(wallet))
-    }
-
-    /// The `nwc` wallet's URI: [`ENV_NWC_URI`] from `env`, else the content of
-    /// `[wallet] nwc_uri_file`. Errors never contain the URI.
-    pub fn nwc_uri(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
-        if let Some(uri) = env(ENV_NWC_URI).filter(|v| !v.trim().is_empty()) {
-            return Ok(uri.trim().to_owned());
-        }
-        let Some(path) = &self.wallet.nwc_uri_file else {
-            return Err(ConfigError::Env {
-                var: ENV_NWC_URI.into(),
-                message: "the nwc wallet needs its nostr+walletconnect:// URI in this variable \
-                          or in a file named by `[wallet] nwc_uri_file`"
-                    .into(),
-            });
-        };
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(text.trim().to_owned())
     }
 
     /// A client builder with everything from this configuration except the wallet.

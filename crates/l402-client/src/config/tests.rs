@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use l402_lightning::spec::{BackendKind, SecretSource};
 
 fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     let map: HashMap<String, String> = vars
@@ -19,7 +20,7 @@ fn defaults_without_a_file() {
     assert_eq!(b.daily, Some(Msat::from_sat(50_000)));
     assert_eq!(b.max_fee, Msat::from_sat(10));
     assert_eq!(c.max_cost(), Msat::from_sat(1000));
-    assert_eq!(c.wallet.kind, WalletKind::Dev);
+    assert_eq!(c.wallet.kind, BackendKind::Dev);
 }
 
 #[test]
@@ -50,6 +51,7 @@ user_agent = "agent/1"
 
 [wallet]
 kind = "dev"
+[wallet.dev]
 connection_file = "/tmp/wallet/dev-wallet.json"
 "#;
     let c = ClientConfig::from_toml(text, None).unwrap();
@@ -178,41 +180,112 @@ fn the_dev_wallet_is_found_through_its_connection_file() {
     assert!(c.open_wallet().is_ok());
 }
 
+/// The whole error chain, as the binary prints it.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        text.push_str(&format!(": {e}"));
+        source = e.source();
+    }
+    text
+}
+
 #[test]
-fn lnd_and_lnbits_wallets_parse_and_report_missing_credentials() {
+fn lnd_lnbits_and_cln_wallets_parse_and_report_missing_credentials() {
     let c = ClientConfig::from_toml(
         "[wallet]\nkind = \"lnd\"\n[wallet.lnd]\nrest_address = \"127.0.0.1:8080\"\nmacaroon_path = \"/nonexistent/admin.macaroon\"\n",
         None,
     )
     .unwrap();
-    assert_eq!(c.wallet.kind, WalletKind::Lnd);
+    assert_eq!(c.wallet.kind, BackendKind::Lnd);
     let err = c
         .open_wallet()
         .err()
         .expect("a missing macaroon file must fail");
-    assert!(err.to_string().contains("admin.macaroon"), "{err}");
+    assert_eq!(err.category(), crate::ErrorCategory::BadInput);
+    let text = chain(&err);
+    assert!(
+        text.contains("[wallet.lnd]") && text.contains("admin.macaroon"),
+        "{text}"
+    );
 
+    // LNbits: the admin key comes from L402_LNBITS_ADMIN_KEY unless `api_key` says otherwise.
     let c = ClientConfig::from_toml(
         "[wallet]\nkind = \"lnbits\"\n[wallet.lnbits]\nurl = \"http://127.0.0.1:5000\"\n",
         None,
     )
     .unwrap();
-    assert_eq!(c.wallet.kind, WalletKind::Lnbits);
-    let err = match c.open_wallet() {
-        Err(e) => e.to_string(),
-        Ok(_) => String::new(),
-    };
-    // Either the environment provides a key (then the wallet opens) or the error names where
-    // the key must come from.
-    if std::env::var(super::ENV_LNBITS_ADMIN_KEY).is_err() {
-        assert!(
-            err.contains("L402_LNBITS_ADMIN_KEY") && err.contains("admin_key_file"),
-            "{err}"
-        );
-    }
+    assert_eq!(c.wallet.kind, BackendKind::Lnbits);
+    assert_eq!(
+        c.wallet_spec().lnbits.unwrap().api_key,
+        Some(SecretSource::Env(ENV_LNBITS_ADMIN_KEY.into()))
+    );
+    let c = ClientConfig::from_toml(
+        "[wallet]\nkind = \"lnbits\"\n[wallet.lnbits]\nurl = \"http://127.0.0.1:5000\"\napi_key = { env = \"L402_TEST_NEVER_SET_KEY\" }\n",
+        None,
+    )
+    .unwrap();
+    let text = chain(&c.open_wallet().err().expect("an unset variable must fail"));
+    assert!(text.contains("L402_TEST_NEVER_SET_KEY"), "{text}");
+
+    // Core Lightning pays too; building it contacts nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let c = ClientConfig::from_toml(
+        &format!(
+            "data_dir = \"{}\"\n[wallet]\nkind = \"cln\"\n[wallet.cln]\nrest_url = \"https://127.0.0.1:9\"\nrune = {{ env = \"L402_TEST_NEVER_SET_RUNE\" }}\n",
+            dir.path().display()
+        ),
+        None,
+    )
+    .unwrap();
+    let text = chain(&c.open_wallet().err().expect("an unset rune must fail"));
+    assert!(
+        text.contains("[wallet.cln] rune") && text.contains("L402_TEST_NEVER_SET_RUNE"),
+        "{text}"
+    );
+    std::fs::write(dir.path().join("rune"), "c29tZS1ydW5l\n").unwrap();
+    let c = ClientConfig::from_toml(
+        &format!(
+            "[wallet]\nkind = \"cln\"\n[wallet.cln]\nrest_url = \"https://127.0.0.1:9\"\nrune = {{ file = \"{}\" }}\n",
+            dir.path().join("rune").display()
+        ),
+        None,
+    )
+    .unwrap();
+    assert!(c.open_wallet().is_ok(), "a CLN wallet is built lazily");
+
     let bad = ClientConfig::from_toml(
         "[wallet]\nkind = \"lnd\"\n[wallet.lnd]\nmacaroon_path = \"x\"\nbogus = 1\n",
         None,
     );
-    assert!(bad.is_err());
+    assert!(bad.unwrap_err().to_string().contains("bogus"));
+}
+
+#[test]
+fn the_environment_names_the_wallet_and_its_credentials() {
+    let c = ClientConfig::load_with_env(
+        None,
+        &env(&[
+            ("L402_WALLET", "nwc"),
+            (ENV_NWC_URI, "nostr+walletconnect://x"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.wallet.kind, BackendKind::Nwc);
+    assert_eq!(
+        c.wallet.nwc.unwrap().uri,
+        SecretSource::Env(ENV_NWC_URI.into())
+    );
+    let err = ClientConfig::load_with_env(None, &env(&[("L402_WALLET", "phoenixd")])).unwrap_err();
+    assert!(
+        err.to_string().contains("L402_WALLET") && err.to_string().contains("cln"),
+        "{err}"
+    );
+    // Without a table or the variable, an nwc wallet names the variable it reads.
+    let c = ClientConfig::load_with_env(None, &env(&[("L402_WALLET", "nwc")])).unwrap();
+    assert_eq!(
+        c.wallet_spec().nwc.unwrap().uri,
+        SecretSource::Env(ENV_NWC_URI.into())
+    );
 }

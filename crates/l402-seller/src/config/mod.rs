@@ -15,7 +15,7 @@ use l402_server::Config;
 use l402_server::config::{Checks, ConfigExtension, resolve_relative_path};
 use serde::Deserialize;
 
-use crate::backend::{self, BackendConfig};
+use l402_lightning::spec::{BackendSpec, Role, Severity};
 pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
 pub use overrides::SellerOverrides;
 pub use terms::{RouteTerms, ServiceTerms};
@@ -29,7 +29,7 @@ pub struct L402Settings {
     pub data_dir: Option<PathBuf>,
     /// `[backend]`.
     #[serde(default)]
-    pub backend: BackendConfig,
+    pub backend: BackendSpec,
     /// The L402 terms of each `[[services]]` entry, in file order.
     #[serde(default)]
     pub services: Vec<ServiceTerms>,
@@ -92,7 +92,13 @@ impl SellerConfig {
     pub fn check(&self) -> Result<Vec<ConfigWarning>, ConfigError> {
         let mut checks = Checks::new(&self.proxy);
         self.proxy.check_into(&mut checks);
-        backend::check(&self.l402.backend, &mut checks);
+        for finding in self.l402.backend.check(Role::Receive, "backend") {
+            let key = format!("backend.{}", finding.key);
+            match finding.severity {
+                Severity::Error => checks.error(&key, finding.message),
+                Severity::Warning => checks.warn(&key, finding.message),
+            }
+        }
         check::terms(&self.proxy, &self.l402.services, &mut checks);
         checks.finish()
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use l402_server::ConfigOverrides;
 
 use super::SellerConfig;
-use crate::backend::BackendKind;
+use l402_lightning::spec::BackendKind;
 
 /// Overrides the binary fills from flags and environment variables; `None` keeps the file's
 /// value. Apply with [`SellerConfig::apply`], then run [`SellerConfig::check`].

@@ -10,7 +10,6 @@ mod check;
 mod error;
 mod extension;
 mod overrides;
-mod secret;
 mod service;
 mod source;
 pub mod units;
@@ -26,8 +25,8 @@ use serde::Deserialize;
 pub use check::Checks;
 pub use error::{ConfigError, ConfigWarning, Diagnostic, Location};
 pub use extension::{ConfigExtension, NoExtension};
+pub use l402_secret::{SecretError, SecretSource, resolve_relative_path};
 pub use overrides::ConfigOverrides;
-pub use secret::{SecretError, SecretSource};
 pub use service::{RouteConfig, ServiceConfig};
 
 /// The proxy's part of the configuration file.
@@ -226,12 +225,5 @@ impl Config {
                 .values_mut()
                 .for_each(|s| s.resolve_relative_path(base));
         }
-    }
-}
-
-/// Makes a relative `path` relative to `base` (the configuration file's directory).
-pub fn resolve_relative_path(path: &mut PathBuf, base: &Path) {
-    if path.is_relative() {
-        *path = base.join(&*path);
     }
 }

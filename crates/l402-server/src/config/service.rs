@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::secret::SecretSource;
+use l402_secret::SecretSource;
 
 fn default_path_prefix() -> String {
     "/".to_owned()

@@ -1,5 +1,17 @@
-//! Secret values in the configuration: inline (accepted with a warning), from an environment
-//! variable, or from a file. Never printed by `Debug`.
+//! Secret values in a configuration: inline (accepted, but callers should warn), from an
+//! environment variable, or from a file. The value is never printed by `Debug`.
+//!
+//! ```
+//! use l402_secret::SecretSource;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Section {
+//!     key: SecretSource,
+//! }
+//! let s: Section = toml::from_str("key = { env = \"MY_API_KEY\" }").unwrap();
+//! assert_eq!(s.key, SecretSource::Env("MY_API_KEY".into()));
+//! assert_eq!(format!("{:?}", SecretSource::Inline("hunter2".into())), "Inline(<redacted>)");
+//! ```
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -46,8 +58,22 @@ impl SecretSource {
     /// Makes a relative [`SecretSource::File`] path relative to `base`.
     pub fn resolve_relative_path(&mut self, base: &Path) {
         if let Self::File(path) = self {
-            super::resolve_relative_path(path, base);
+            resolve_relative_path(path, base);
         }
+    }
+}
+
+/// Makes a relative `path` relative to `base` (a configuration file's directory); an absolute
+/// path is left as it is.
+///
+/// ```
+/// let mut p = std::path::PathBuf::from("keys/api.key");
+/// l402_secret::resolve_relative_path(&mut p, std::path::Path::new("/etc/l402"));
+/// assert_eq!(p, std::path::Path::new("/etc/l402/keys/api.key"));
+/// ```
+pub fn resolve_relative_path(path: &mut PathBuf, base: &Path) {
+    if path.is_relative() {
+        *path = base.join(&*path);
     }
 }
 
@@ -118,5 +144,62 @@ impl<'de> Visitor<'de> for SecretVisitor {
 impl<'de> Deserialize<'de> for SecretSource {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(SecretVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Section {
+        key: SecretSource,
+    }
+
+    fn parse(text: &str) -> Result<SecretSource, toml::de::Error> {
+        toml::from_str::<Section>(text).map(|s| s.key)
+    }
+
+    #[test]
+    fn the_three_sources_parse() {
+        assert_eq!(
+            parse("key = \"v\"").unwrap(),
+            SecretSource::Inline("v".into())
+        );
+        assert_eq!(
+            parse("key = { env = \"A\" }").unwrap(),
+            SecretSource::Env("A".into())
+        );
+        assert_eq!(
+            parse("key = { file = \"k.txt\" }").unwrap(),
+            SecretSource::File("k.txt".into())
+        );
+    }
+
+    #[test]
+    fn two_sources_or_an_unknown_key_are_refused() {
+        let err = parse("key = { env = \"A\", file = \"b\" }").unwrap_err();
+        assert!(err.to_string().contains("exactly one"), "{err}");
+        let err = parse("key = { vault = \"x\" }").unwrap_err();
+        assert!(err.to_string().contains("vault"), "{err}");
+        assert!(parse("key = {}").is_err());
+    }
+
+    #[test]
+    fn a_file_is_read_without_its_trailing_newline_and_a_missing_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("k"), "s3cret\r\n").unwrap();
+        let mut source = SecretSource::File("k".into());
+        source.resolve_relative_path(dir.path());
+        assert_eq!(source.resolve().unwrap(), "s3cret");
+        let missing = SecretSource::File(dir.path().join("nope"));
+        let err = missing.resolve().unwrap_err().to_string();
+        assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn debug_never_shows_an_inline_value() {
+        let shown = format!("{:?}", SecretSource::Inline("hunter2".into()));
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 }
