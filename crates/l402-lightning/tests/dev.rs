@@ -323,19 +323,19 @@ mod http {
     };
     use l402_lightning::{BackendError, LightningBackend, Msat, PayOptions, PaymentHash};
 
-    use super::common::open_wallet;
+    use super::common::{ServedWallet, open_wallet, served_wallet};
     use super::{OPTS, invoice};
 
     const HINT: &str = "is `l402 serve` running in dev mode?";
 
     #[tokio::test]
     async fn wrong_missing_or_empty_tokens_are_unauthorized() {
-        let dir = tempfile::tempdir().unwrap();
-        let wallet = open_wallet(dir.path());
-        let token = generate_access_token();
-        let server = serve_loopback(wallet.clone(), token.clone(), 0)
-            .await
-            .unwrap();
+        let ServedWallet {
+            dir: _dir,
+            wallet,
+            token,
+            server,
+        } = served_wallet().await;
 
         let wrong = DevWalletClient::new(server.url(), generate_access_token()).unwrap();
         assert_eq!(
@@ -431,12 +431,12 @@ mod http {
 
     #[tokio::test]
     async fn wallet_faults_reach_the_client() {
-        let dir = tempfile::tempdir().unwrap();
-        let wallet = open_wallet(dir.path());
-        let token = generate_access_token();
-        let server = serve_loopback(wallet.clone(), token.clone(), 0)
-            .await
-            .unwrap();
+        let ServedWallet {
+            dir: _dir,
+            wallet,
+            token,
+            server,
+        } = served_wallet().await;
         let client = DevWalletClient::new(server.url(), token).unwrap();
         let created = invoice(&client, 1).await;
 
