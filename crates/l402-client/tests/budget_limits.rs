@@ -39,6 +39,21 @@ fn exceeded(err: &ClientError) -> (&Limit, Msat, Msat, Msat) {
     }
 }
 
+/// Pays until `budget` refuses (see [`spend_until_refused`]) and checks the refusal: `pays`
+/// payments went through first, then `limit` refused as [`assert_exceeded`] describes.
+async fn refused_after(
+    budget: Budget,
+    pays: usize,
+    limit: Limit,
+    amounts: [u64; 3],
+    message: &str,
+) -> Refused {
+    let r = spend_until_refused(budget).await;
+    assert_eq!(r.pays, pays);
+    assert_exceeded(&r.err, limit, amounts, message);
+    r
+}
+
 /// Asserts that `err` is a refusal by `limit`, with the payment's cost, the limit's value and
 /// what was already spent (in sat), and a message that starts with `message`.
 fn assert_exceeded(err: &ClientError, limit: Limit, [cost, value, spent]: [u64; 3], message: &str) {
@@ -133,15 +148,19 @@ async fn per_request_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hourly_limit() {
-    let r = spend_until_refused(Budget {
-        hourly: Some(Msat::from_sat(25)),
-        ..Budget::unlimited()
-    })
-    .await;
-    assert_eq!(r.pays, 2);
     let message = "would exceed the hourly budget by 5 sat: 20 sat of 25 sat already spent, \
                    this payment costs 10 sat";
-    assert_exceeded(&r.err, Limit::Hourly, [10, 25, 20], message);
+    let r = refused_after(
+        Budget {
+            hourly: Some(Msat::from_sat(25)),
+            ..Budget::unlimited()
+        },
+        2,
+        Limit::Hourly,
+        [10, 25, 20],
+        message,
+    )
+    .await;
     assert_eq!(r.err.to_string(), message);
     assert_eq!(ledger_payments(&r.server.wallet_dir), 2);
     let status = r.client.budget_status().await.unwrap();
@@ -151,50 +170,47 @@ async fn hourly_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daily_limit() {
-    let r = spend_until_refused(Budget {
-        daily: Some(Msat::from_sat(35)),
-        ..Budget::unlimited()
-    })
-    .await;
-    assert_eq!(r.pays, 3);
-    assert_exceeded(
-        &r.err,
+    refused_after(
+        Budget {
+            daily: Some(Msat::from_sat(35)),
+            ..Budget::unlimited()
+        },
+        3,
         Limit::Daily,
         [10, 35, 30],
         "would exceed the daily budget by 5 sat",
-    );
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn total_limit() {
-    let r = spend_until_refused(Budget {
-        total: Some(Msat::from_sat(10)),
-        ..Budget::unlimited()
-    })
-    .await;
-    assert_eq!(r.pays, 1);
-    assert_exceeded(
-        &r.err,
+    refused_after(
+        Budget {
+            total: Some(Msat::from_sat(10)),
+            ..Budget::unlimited()
+        },
+        1,
         Limit::Total,
         [10, 10, 10],
         "would exceed the total budget by 10 sat",
-    );
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_domain_limit() {
-    let r = spend_until_refused(Budget {
-        per_domain: [("127.0.0.1".to_owned(), Msat::from_sat(15))].into(),
-        ..Budget::unlimited()
-    })
-    .await;
-    assert_eq!(r.pays, 1);
-    assert_exceeded(
-        &r.err,
+    let r = refused_after(
+        Budget {
+            per_domain: [("127.0.0.1".to_owned(), Msat::from_sat(15))].into(),
+            ..Budget::unlimited()
+        },
+        1,
         Limit::Domain("127.0.0.1".into()),
         [10, 15, 10],
         "would exceed the budget for 127.0.0.1 by 5 sat",
-    );
+    )
+    .await;
     // Another host name (same server) has its own, unlimited, budget.
     let other = r
         .client

@@ -328,6 +328,15 @@ mod http {
 
     const HINT: &str = "is `l402 serve` running in dev mode?";
 
+    /// A plain HTTP client, to send what `DevWalletClient` never would.
+    fn raw_client() -> reqwest::Client {
+        l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+            .unwrap()
+            .no_proxy()
+            .build()
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn wrong_missing_or_empty_tokens_are_unauthorized() {
         let ServedWallet {
@@ -351,11 +360,7 @@ mod http {
         let right = DevWalletClient::new(server.url(), token).unwrap();
         right.node_info().await.unwrap();
 
-        let raw = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
-            .unwrap()
-            .no_proxy()
-            .build()
-            .unwrap();
+        let raw = raw_client();
         let resp = raw
             .get(format!("{}/v1/info", server.url()))
             .send()
@@ -381,11 +386,7 @@ mod http {
         let server = serve_loopback(open_wallet(dir.path()), token.clone(), 0)
             .await
             .unwrap();
-        let raw = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
-            .unwrap()
-            .no_proxy()
-            .build()
-            .unwrap();
+        let raw = raw_client();
         let resp = raw
             .get(format!("{}/v1/invoices/zz", server.url()))
             .bearer_auth(&token)

@@ -97,30 +97,33 @@ async fn h2c_client_through_proxy_to_http1_upstream() {
 async fn h2c_upstream_trailers_reach_the_client() {
     // A gRPC-like upstream: answers with a data frame and `grpc-status: 0` in the trailers,
     // and reports whether it saw `te: trailers`.
-    let upstream = upstream_h2c(|req: Request<Incoming>| async move {
-        let saw_te = req
-            .headers()
-            .get("te")
-            .map(|v| v.to_str().unwrap_or("").to_owned())
-            .unwrap_or_default();
-        let request_body = req.into_body().collect().await.unwrap().to_bytes();
-        let (mut tx, channel) = Channel::<Bytes, Infallible>::new(4);
-        tokio::spawn(async move {
-            tx.send_data(request_body).await.unwrap();
-            let mut trailers = HeaderMap::new();
-            trailers.insert("grpc-status", HeaderValue::from_static("0"));
-            trailers.insert("grpc-message", HeaderValue::from_static("all%20good"));
-            tx.send_trailers(trailers).await.unwrap();
-        });
-        let mut response = Response::new(Body::new(channel));
-        response
-            .headers_mut()
-            .insert("content-type", HeaderValue::from_static("application/grpc"));
-        response
-            .headers_mut()
-            .insert("x-saw-te", HeaderValue::from_str(&saw_te).unwrap());
-        response
-    })
+    let upstream = upstream(
+        |req: Request<Incoming>| async move {
+            let saw_te = req
+                .headers()
+                .get("te")
+                .map(|v| v.to_str().unwrap_or("").to_owned())
+                .unwrap_or_default();
+            let request_body = req.into_body().collect().await.unwrap().to_bytes();
+            let (mut tx, channel) = Channel::<Bytes, Infallible>::new(4);
+            tokio::spawn(async move {
+                tx.send_data(request_body).await.unwrap();
+                let mut trailers = HeaderMap::new();
+                trailers.insert("grpc-status", HeaderValue::from_static("0"));
+                trailers.insert("grpc-message", HeaderValue::from_static("all%20good"));
+                tx.send_trailers(trailers).await.unwrap();
+            });
+            let mut response = Response::new(Body::new(channel));
+            response
+                .headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/grpc"));
+            response
+                .headers_mut()
+                .insert("x-saw-te", HeaderValue::from_str(&saw_te).unwrap());
+            response
+        },
+        Protocol::H2c,
+    )
     .await;
     let proxy = proxy(&service("grpc", &format!("h2c://{upstream}"), "")).await;
 

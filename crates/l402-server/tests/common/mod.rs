@@ -52,39 +52,50 @@ where
     })
 }
 
+/// The protocol an upstream speaks.
+#[derive(Clone, Copy)]
+pub enum Protocol {
+    /// HTTP/1.1, with upgrades.
+    Http1,
+    /// HTTP/2 with prior knowledge (h2c).
+    H2c,
+}
+
+/// Serves `handler` in `protocol` on an ephemeral port.
+pub async fn upstream<F, Fut>(handler: F, protocol: Protocol) -> SocketAddr
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    serve_each(move |tcp| {
+        let svc = handler_service(handler.clone());
+        async move {
+            let io = TokioIo::new(tcp);
+            let _ = match protocol {
+                Protocol::Http1 => {
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, svc)
+                        .with_upgrades()
+                        .await
+                }
+                Protocol::H2c => {
+                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(io, svc)
+                        .await
+                }
+            };
+        }
+    })
+    .await
+}
+
 /// Serves `handler` over HTTP/1.1 (with upgrades) on an ephemeral port.
 pub async fn upstream_h1<F, Fut>(handler: F) -> SocketAddr
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
-    serve_each(move |tcp| {
-        let svc = handler_service(handler.clone());
-        async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tcp), svc)
-                .with_upgrades()
-                .await;
-        }
-    })
-    .await
-}
-
-/// Serves `handler` over HTTP/2 with prior knowledge (h2c) on an ephemeral port.
-pub async fn upstream_h2c<F, Fut>(handler: F) -> SocketAddr
-where
-    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Response<Body>> + Send + 'static,
-{
-    serve_each(move |tcp| {
-        let svc = handler_service(handler.clone());
-        async move {
-            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(tcp), svc)
-                .await;
-        }
-    })
-    .await
+    upstream(handler, Protocol::Http1).await
 }
 
 /// An upstream that answers with the request line and headers, then the request body.
