@@ -64,6 +64,20 @@ tier_result() {
   fi
 }
 
+# require_node: Node.js >= 20 and npm on PATH.
+require_node() {
+  command -v node >/dev/null || fail "node not found (Node.js >= 20 is needed)"
+  command -v npm >/dev/null || fail "npm not found"
+  node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
+    || fail "Node.js >= 20 needed, found $(node --version)"
+}
+
+# npm_ci DIR NAME: step NAME installs DIR's npm packages exactly as locked (no install scripts:
+# nothing the tiers use needs a native build).
+npm_ci() {
+  step "$2" 600 npm ci --prefix "$1" --ignore-scripts --no-audit --no-fund
+}
+
 # free_port: a loopback TCP port that was free a moment ago.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

@@ -26,13 +26,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-command -v node >/dev/null || fail "node not found (Node.js >= 20 is needed)"
-command -v npm >/dev/null || fail "npm not found"
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
-  || fail "Node.js >= 20 needed, found $(node --version)"
+require_node
 
-# 1. npm packages, exactly as locked (no install scripts: nothing here needs a native build).
-step "npm ci (interop/js)" 600 npm ci --prefix "$JS_DIR" --ignore-scripts --no-audit --no-fund
+# 1. npm packages, exactly as locked.
+npm_ci "$JS_DIR" "npm ci (interop/js)"
 
 # 2. The binary (reuses the debug build).
 step "cargo build -p l402-cli" 2400 cargo build -p l402-cli --locked

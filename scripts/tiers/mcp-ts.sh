@@ -55,14 +55,11 @@ wait_until() {
   fail "$what: not ready within ${secs}s"
 }
 
-command -v node >/dev/null || fail "node not found (Node.js >= 20 is needed)"
-command -v npm >/dev/null || fail "npm not found"
+require_node
 command -v curl >/dev/null || fail "curl not found"
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
-  || fail "Node.js >= 20 needed, found $(node --version)"
 
-# 1. npm packages, exactly as locked (no install scripts: nothing here needs a native build).
-step "npm ci (interop/mcp-ts)" 600 npm ci --prefix "$TS_DIR" --ignore-scripts --no-audit --no-fund
+# 1. npm packages, exactly as locked.
+npm_ci "$TS_DIR" "npm ci (interop/mcp-ts)"
 
 # 2. The binaries (reuse the debug build).
 step "cargo build -p l402-cli" 2400 cargo build -p l402-cli --locked

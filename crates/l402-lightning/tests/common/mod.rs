@@ -46,6 +46,11 @@ pub async fn served_wallet() -> ServedWallet {
 }
 
 impl ServedWallet {
+    /// The directory (keep it alive), the wallet, the token and the server.
+    pub fn into_parts(self) -> (tempfile::TempDir, Arc<DevWallet>, String, DevWalletServer) {
+        (self.dir, self.wallet, self.token, self.server)
+    }
+
     /// An HTTP client of the server with the right token.
     pub fn client(&self) -> DevWalletClient {
         DevWalletClient::new(self.server.url(), self.token.clone()).unwrap()
