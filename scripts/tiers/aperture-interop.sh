@@ -56,7 +56,6 @@ trap 'exit 130' INT TERM
 . "$ROOT/scripts/lib/tier-common.sh"
 pass() { echo "PASS $*"; SUMMARY+=("PASS $*"); }
 skip() { echo "SKIP $*"; SKIPS+=("$*"); }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 # http_code URL [CURL ARGS...]: the status code (000 when nothing answers).
 http_code() { local u=$1; shift; curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" "$u" || true; }

@@ -8,52 +8,28 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 JS_DIR=$ROOT/interop/js
 BIN=$ROOT/target/debug/l402
+# shellcheck source=../lib/steps.sh
+source "$ROOT/scripts/lib/steps.sh"
+START=$(date +%s)
 
 SERVER_PID=
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-interop-js.XXXXXX")
 
 cleanup() {
   local status=$?
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [ "$status" -ne 0 ] && [ -s "$WORK/serve.log" ]; then
-    echo "---- l402 serve log (last 40 lines) ----"
-    tail -n 40 "$WORK/serve.log"
-  fi
+  stop_pid "$SERVER_PID"
+  [ "$status" -eq 0 ] || show_logs 40 "$WORK/serve.log"
   rm -rf "$WORK"
-  if [ "$status" -eq 0 ]; then echo "PASS interop-js tier"; else echo "FAIL interop-js tier (exit $status)"; fi
+  tier_result interop-js "$status" "$START"
   exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fail() { echo "FAIL $*" >&2; exit 1; }
+require_node
 
-# step NAME SECONDS CMD...: runs CMD under a timeout and prints PASS/FAIL NAME.
-step() {
-  local name=$1 secs=$2
-  shift 2
-  echo "---- $name"
-  if timeout --kill-after=10 "$secs" "$@"; then
-    echo "PASS $name"
-  else
-    local rc=$?
-    [ "$rc" -eq 124 ] && echo "(timed out after ${secs}s)"
-    fail "$name (exit $rc)"
-  fi
-}
-
-command -v node >/dev/null || fail "node not found (Node.js >= 20 is needed)"
-command -v npm >/dev/null || fail "npm not found"
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
-  || fail "Node.js >= 20 needed, found $(node --version)"
-
-# 1. npm packages, exactly as locked (no install scripts: nothing here needs a native build).
-step "npm ci (interop/js)" 600 npm ci --prefix "$JS_DIR" --ignore-scripts --no-audit --no-fund
+# 1. npm packages, exactly as locked.
+npm_ci "$JS_DIR" "npm ci (interop/js)"
 
 # 2. The binary (reuses the debug build).
 step "cargo build -p l402-cli" 2400 cargo build -p l402-cli --locked

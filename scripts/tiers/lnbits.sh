@@ -23,6 +23,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 # shellcheck source=../lib/lnbits.sh
 source "$ROOT/scripts/lib/lnbits.sh"
+# shellcheck source=../lib/steps.sh
+source "$ROOT/scripts/lib/steps.sh"
 
 TIER_START=$(date +%s)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-lnbits-tier.XXXXXX")
@@ -35,44 +37,13 @@ cleanup() {
     wait "$VENV_PID" 2>/dev/null || true
   fi
   lnbits_stop
-  if [ "$status" -ne 0 ]; then
-    for log in "$WORK/venv.log" "$WORK/lnbits.log"; do
-      if [ -s "$log" ]; then
-        echo "---- $(basename "$log") (last 60 lines) ----"
-        tail -n 60 "$log"
-      fi
-    done
-  fi
+  [ "$status" -eq 0 ] || show_logs 60 "$WORK/venv.log" "$WORK/lnbits.log"
   rm -rf "$WORK"
-  local secs=$(($(date +%s) - TIER_START))
-  if [ "$status" -eq 0 ]; then
-    echo "PASS lnbits tier (${secs}s)"
-  else
-    echo "FAIL lnbits tier (exit $status, ${secs}s)"
-  fi
+  tier_result lnbits "$status" "$TIER_START"
   exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-fail() {
-  echo "FAIL $*" >&2
-  exit 1
-}
-
-# step NAME SECONDS CMD...: runs CMD under a timeout and prints PASS/FAIL NAME with its time.
-step() {
-  local name=$1 secs=$2 t0=$SECONDS
-  shift 2
-  echo "---- $name"
-  if timeout --kill-after=10 "$secs" "$@"; then
-    echo "PASS $name ($((SECONDS - t0))s)"
-  else
-    local rc=$?
-    [ "$rc" -eq 124 ] && echo "(timed out after ${secs}s)"
-    fail "$name (exit $rc)"
-  fi
-}
 
 command -v curl >/dev/null || fail "curl not found"
 command -v setsid >/dev/null || fail "setsid not found (util-linux)"

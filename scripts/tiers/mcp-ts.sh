@@ -19,62 +19,26 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET_DIR/debug/l402
 TIER=mcp-ts
 START=$(date +%s)
+# shellcheck source=../lib/steps.sh
+source "$ROOT/scripts/lib/steps.sh"
 
 SERVER_PID=
 MCP_HTTP_PID=
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-mcp-ts.XXXXXX")
 
-stop() { # stop PID: SIGTERM, up to 5 s, then SIGKILL.
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
   local status=$?
-  stop "$MCP_HTTP_PID"
-  stop "$SERVER_PID"
-  if [ "$status" -ne 0 ]; then
-    for log in serve.log mcp-http.log; do
-      if [ -s "$WORK/$log" ]; then
-        echo "---- $log (last 40 lines) ----"
-        tail -n 40 "$WORK/$log"
-      fi
-    done
-  fi
+  stop_pid "$MCP_HTTP_PID"
+  stop_pid "$SERVER_PID"
+  [ "$status" -eq 0 ] || show_logs 40 "$WORK/serve.log" "$WORK/mcp-http.log"
   rm -rf "$WORK"
-  local secs=$(($(date +%s) - START))
-  if [ "$status" -eq 0 ]; then
-    echo "PASS $TIER tier (${secs}s)"
-  else
-    echo "FAIL $TIER tier (exit $status, ${secs}s)"
-  fi
+  tier_result "$TIER" "$status" "$START"
   exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fail() { echo "FAIL $*" >&2; exit 1; }
-
-# step NAME SECONDS CMD...: runs CMD under a timeout and prints PASS/FAIL NAME.
-step() {
-  local name=$1 secs=$2
-  shift 2
-  echo "---- $name"
-  if timeout --kill-after=10 "$secs" "$@"; then
-    echo "PASS $name"
-  else
-    local rc=$?
-    [ "$rc" -eq 124 ] && echo "(timed out after ${secs}s)"
-    fail "$name (exit $rc)"
-  fi
-}
-
+# A free port from Node (this tier needs no Python; replaces steps.sh's free_port).
 free_port() {
   node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
@@ -91,14 +55,11 @@ wait_until() {
   fail "$what: not ready within ${secs}s"
 }
 
-command -v node >/dev/null || fail "node not found (Node.js >= 20 is needed)"
-command -v npm >/dev/null || fail "npm not found"
+require_node
 command -v curl >/dev/null || fail "curl not found"
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
-  || fail "Node.js >= 20 needed, found $(node --version)"
 
-# 1. npm packages, exactly as locked (no install scripts: nothing here needs a native build).
-step "npm ci (interop/mcp-ts)" 600 npm ci --prefix "$TS_DIR" --ignore-scripts --no-audit --no-fund
+# 1. npm packages, exactly as locked.
+npm_ci "$TS_DIR" "npm ci (interop/mcp-ts)"
 
 # 2. The binaries (reuse the debug build).
 step "cargo build -p l402-cli" 2400 cargo build -p l402-cli --locked

@@ -11,31 +11,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TIER_START=$(date +%s)
+# shellcheck source=../lib/steps.sh
+source scripts/lib/steps.sh
 
 finish() {
-  local status=$? secs=$(($(date +%s) - TIER_START))
-  if [ "$status" -eq 0 ]; then
-    echo "PASS nwc tier (${secs}s)"
-  else
-    echo "FAIL nwc tier (exit $status, ${secs}s)"
-  fi
+  local status=$?
+  tier_result nwc "$status" "$TIER_START"
   exit "$status"
 }
 trap finish EXIT
-
-step() {
-  local name=$1 secs=$2 t0=$SECONDS
-  shift 2
-  echo "---- $name"
-  if timeout --kill-after=10 "$secs" "$@"; then
-    echo "PASS $name ($((SECONDS - t0))s)"
-  else
-    local rc=$?
-    [ "$rc" -eq 124 ] && echo "(timed out after ${secs}s)"
-    echo "FAIL $name (exit $rc)" >&2
-    exit 1
-  fi
-}
 
 step "cargo test --test nwc_relay" 1200 \
   cargo test -p l402-lightning --features conformance --locked --test nwc_relay -- --nocapture

@@ -39,16 +39,67 @@ fn exceeded(err: &ClientError) -> (&Limit, Msat, Msat, Msat) {
     }
 }
 
-/// Pays scopes s0, s1, ... until the client refuses; returns the refusal and the pay count.
-async fn spend_until_refused(
-    server: &PaidServer,
-    client: &L402Client,
-    wallet: &CountingWallet,
-) -> (ClientError, usize) {
+/// Pays until `budget` refuses (see [`spend_until_refused`]) and checks the refusal: `pays`
+/// payments went through first, then `limit` refused as [`assert_exceeded`] describes.
+async fn refused_after(
+    budget: Budget,
+    pays: usize,
+    limit: Limit,
+    amounts: [u64; 3],
+    message: &str,
+) -> Refused {
+    let r = spend_until_refused(budget).await;
+    assert_eq!(r.pays, pays);
+    assert_exceeded(&r.err, limit, amounts, message);
+    r
+}
+
+/// Asserts that `err` is a refusal by `limit`, with the payment's cost, the limit's value and
+/// what was already spent (in sat), and a message that starts with `message`.
+fn assert_exceeded(err: &ClientError, limit: Limit, [cost, value, spent]: [u64; 3], message: &str) {
+    assert_eq!(
+        exceeded(err),
+        (
+            &limit,
+            Msat::from_sat(cost),
+            Msat::from_sat(value),
+            Msat::from_sat(spent)
+        )
+    );
+    assert!(err.to_string().starts_with(message), "{err}");
+}
+
+/// A fresh server and a client with a budget that paid scopes s0, s1, ... until it refused.
+struct Refused {
+    server: PaidServer,
+    _dir: tempfile::TempDir,
+    client: L402Client,
+    wallet: Arc<CountingWallet>,
+    /// The refusal.
+    err: ClientError,
+    /// How many payments went through before it.
+    pays: usize,
+}
+
+/// Starts a server and a client with `budget` (see [`client_with`]) and pays until refused.
+async fn spend_until_refused(budget: Budget) -> Refused {
+    let server = PaidServer::start(ServerOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (client, wallet) = client_with(&server, dir.path(), budget);
     for i in 0..10 {
         match client.get(&server.at(&format!("s{i}/x"))).await {
             Ok(r) => assert_eq!(r.response.status(), 200),
-            Err(e) => return (e, wallet.pays()),
+            Err(err) => {
+                let pays = wallet.pays();
+                return Refused {
+                    server,
+                    _dir: dir,
+                    client,
+                    wallet,
+                    err,
+                    pays,
+                };
+            }
         }
     }
     panic!("the budget never refused");
@@ -97,134 +148,78 @@ async fn per_request_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hourly_limit() {
-    let server = PaidServer::start(ServerOptions::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (client, wallet) = client_with(
-        &server,
-        dir.path(),
+    let message = "would exceed the hourly budget by 5 sat: 20 sat of 25 sat already spent, \
+                   this payment costs 10 sat";
+    let r = refused_after(
         Budget {
             hourly: Some(Msat::from_sat(25)),
             ..Budget::unlimited()
         },
-    );
-    let (err, pays) = spend_until_refused(&server, &client, &wallet).await;
-    assert_eq!(pays, 2);
-    assert_eq!(
-        exceeded(&err),
-        (
-            &Limit::Hourly,
-            Msat::from_sat(10),
-            Msat::from_sat(25),
-            Msat::from_sat(20)
-        )
-    );
-    assert_eq!(
-        err.to_string(),
-        "would exceed the hourly budget by 5 sat: 20 sat of 25 sat already spent, \
-         this payment costs 10 sat"
-    );
-    assert_eq!(ledger_payments(&server.wallet_dir), 2);
-    let status = client.budget_status().await.unwrap();
+        2,
+        Limit::Hourly,
+        [10, 25, 20],
+        message,
+    )
+    .await;
+    assert_eq!(r.err.to_string(), message);
+    assert_eq!(ledger_payments(&r.server.wallet_dir), 2);
+    let status = r.client.budget_status().await.unwrap();
     assert_eq!(status.hourly.spent, Msat::from_sat(20));
     assert_eq!(status.hourly.remaining, Some(Msat::from_sat(5)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daily_limit() {
-    let server = PaidServer::start(ServerOptions::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (client, wallet) = client_with(
-        &server,
-        dir.path(),
+    refused_after(
         Budget {
             daily: Some(Msat::from_sat(35)),
             ..Budget::unlimited()
         },
-    );
-    let (err, pays) = spend_until_refused(&server, &client, &wallet).await;
-    assert_eq!(pays, 3);
-    assert_eq!(
-        exceeded(&err),
-        (
-            &Limit::Daily,
-            Msat::from_sat(10),
-            Msat::from_sat(35),
-            Msat::from_sat(30)
-        )
-    );
-    assert!(
-        err.to_string()
-            .starts_with("would exceed the daily budget by 5 sat"),
-        "{err}"
-    );
+        3,
+        Limit::Daily,
+        [10, 35, 30],
+        "would exceed the daily budget by 5 sat",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn total_limit() {
-    let server = PaidServer::start(ServerOptions::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (client, wallet) = client_with(
-        &server,
-        dir.path(),
+    refused_after(
         Budget {
             total: Some(Msat::from_sat(10)),
             ..Budget::unlimited()
         },
-    );
-    let (err, pays) = spend_until_refused(&server, &client, &wallet).await;
-    assert_eq!(pays, 1);
-    assert_eq!(
-        exceeded(&err),
-        (
-            &Limit::Total,
-            Msat::from_sat(10),
-            Msat::from_sat(10),
-            Msat::from_sat(10)
-        )
-    );
-    assert!(
-        err.to_string()
-            .starts_with("would exceed the total budget by 10 sat"),
-        "{err}"
-    );
+        1,
+        Limit::Total,
+        [10, 10, 10],
+        "would exceed the total budget by 10 sat",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_domain_limit() {
-    let server = PaidServer::start(ServerOptions::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (client, wallet) = client_with(
-        &server,
-        dir.path(),
+    let r = refused_after(
         Budget {
             per_domain: [("127.0.0.1".to_owned(), Msat::from_sat(15))].into(),
             ..Budget::unlimited()
         },
-    );
-    let (err, pays) = spend_until_refused(&server, &client, &wallet).await;
-    assert_eq!(pays, 1);
-    assert_eq!(
-        exceeded(&err),
-        (
-            &Limit::Domain("127.0.0.1".into()),
-            Msat::from_sat(10),
-            Msat::from_sat(15),
-            Msat::from_sat(10)
-        )
-    );
-    assert!(
-        err.to_string()
-            .starts_with("would exceed the budget for 127.0.0.1 by 5 sat"),
-        "{err}"
-    );
+        1,
+        Limit::Domain("127.0.0.1".into()),
+        [10, 15, 10],
+        "would exceed the budget for 127.0.0.1 by 5 sat",
+    )
+    .await;
     // Another host name (same server) has its own, unlimited, budget.
-    let other = client
-        .get(&format!("http://localhost:{}/s0/x", server.port))
+    let other = r
+        .client
+        .get(&format!("http://localhost:{}/s0/x", r.server.port))
         .await
         .unwrap();
     assert!(other.payment.is_some());
-    assert_eq!(wallet.pays(), 2);
-    let status = client.budget_status().await.unwrap();
+    assert_eq!(r.wallet.pays(), 2);
+    let status = r.client.budget_status().await.unwrap();
     assert_eq!(
         status.per_domain["127.0.0.1"].remaining,
         Some(Msat::from_sat(5))

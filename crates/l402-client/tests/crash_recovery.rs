@@ -42,19 +42,24 @@ impl WalletHook for HangAfterPay {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_payment_interrupted_before_recording_is_recovered_not_repaid() {
-    let server = PaidServer::start(ServerOptions::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("c.db");
+/// A client on `store` pays for `vault/a` and is aborted before it records the payment.
+async fn crash_after_paying(server: &PaidServer, store: &std::path::Path) {
     let paid = Arc::new(Notify::new());
     let hanging = Hooked::new(server.wallet.clone(), HangAfterPay { paid: paid.clone() });
-    let first = builder(hanging, &store, Budget::default()).build().unwrap();
+    let first = builder(hanging, store, Budget::default()).build().unwrap();
     let url = server.at("vault/a");
     let task = tokio::spawn(async move { first.get(&url).await });
     paid.notified().await;
     task.abort();
     let _ = task.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_interrupted_before_recording_is_recovered_not_repaid() {
+    let server = PaidServer::start(ServerOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("c.db");
+    crash_after_paying(&server, &store).await;
     assert_eq!(
         ledger_payments(&server.wallet_dir),
         1,
@@ -96,14 +101,7 @@ async fn recover_pending_reports_what_it_did() {
     let server = PaidServer::start(ServerOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("c.db");
-    let paid = Arc::new(Notify::new());
-    let hanging = Hooked::new(server.wallet.clone(), HangAfterPay { paid: paid.clone() });
-    let first = builder(hanging, &store, Budget::default()).build().unwrap();
-    let url = server.at("vault/a");
-    let task = tokio::spawn(async move { first.get(&url).await });
-    paid.notified().await;
-    task.abort();
-    let _ = task.await;
+    crash_after_paying(&server, &store).await;
 
     let wallet = CountingWallet::counting(server.wallet.clone());
     let client = builder(wallet.clone(), &store, Budget::default())

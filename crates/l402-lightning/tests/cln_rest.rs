@@ -20,6 +20,7 @@
 
 #![cfg(all(feature = "cln", feature = "dev"))]
 
+use l402_testkit::serve::accept_each;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::str::FromStr;
@@ -868,26 +869,21 @@ async fn start_node(net: &Arc<Net>, id: usize, opts: NodeOpts) -> MockNode {
         tokio_rustls::TlsAcceptor::from(Arc::new(config))
     });
     let served = node.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let (acceptor, node) = (acceptor.clone(), served.clone());
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| node.clone().handle(req));
-                let http = hyper::server::conn::http1::Builder::new();
-                match acceptor {
-                    Some(acceptor) => {
-                        if let Ok(tls) = acceptor.accept(tcp).await {
-                            let _ = http.serve_connection(TokioIo::new(tls), service).await;
-                        }
-                    }
-                    None => {
-                        let _ = http.serve_connection(TokioIo::new(tcp), service).await;
+    accept_each(listener, move |tcp| {
+        let (acceptor, node) = (acceptor.clone(), served.clone());
+        async move {
+            let service = hyper::service::service_fn(move |req| node.clone().handle(req));
+            let http = hyper::server::conn::http1::Builder::new();
+            match acceptor {
+                Some(acceptor) => {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
+                        let _ = http.serve_connection(TokioIo::new(tls), service).await;
                     }
                 }
-            });
+                None => {
+                    let _ = http.serve_connection(TokioIo::new(tcp), service).await;
+                }
+            }
         }
     });
     let scheme = if opts.plain_http { "http" } else { "https" };

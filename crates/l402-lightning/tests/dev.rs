@@ -323,19 +323,23 @@ mod http {
     };
     use l402_lightning::{BackendError, LightningBackend, Msat, PayOptions, PaymentHash};
 
-    use super::common::open_wallet;
+    use super::common::{open_wallet, served_wallet};
     use super::{OPTS, invoice};
 
     const HINT: &str = "is `l402 serve` running in dev mode?";
 
+    /// A plain HTTP client, to send what `DevWalletClient` never would.
+    fn raw_client() -> reqwest::Client {
+        l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
+            .unwrap()
+            .no_proxy()
+            .build()
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn wrong_missing_or_empty_tokens_are_unauthorized() {
-        let dir = tempfile::tempdir().unwrap();
-        let wallet = open_wallet(dir.path());
-        let token = generate_access_token();
-        let server = serve_loopback(wallet.clone(), token.clone(), 0)
-            .await
-            .unwrap();
+        let (_dir, wallet, token, server) = served_wallet().await.into_parts();
 
         let wrong = DevWalletClient::new(server.url(), generate_access_token()).unwrap();
         assert_eq!(
@@ -351,11 +355,7 @@ mod http {
         let right = DevWalletClient::new(server.url(), token).unwrap();
         right.node_info().await.unwrap();
 
-        let raw = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
-            .unwrap()
-            .no_proxy()
-            .build()
-            .unwrap();
+        let raw = raw_client();
         let resp = raw
             .get(format!("{}/v1/info", server.url()))
             .send()
@@ -376,16 +376,8 @@ mod http {
 
     #[tokio::test]
     async fn bad_hash_in_path_is_a_bad_request() {
-        let dir = tempfile::tempdir().unwrap();
-        let token = generate_access_token();
-        let server = serve_loopback(open_wallet(dir.path()), token.clone(), 0)
-            .await
-            .unwrap();
-        let raw = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
-            .unwrap()
-            .no_proxy()
-            .build()
-            .unwrap();
+        let (_dir, _, token, server) = served_wallet().await.into_parts();
+        let raw = raw_client();
         let resp = raw
             .get(format!("{}/v1/invoices/zz", server.url()))
             .bearer_auth(&token)
@@ -431,12 +423,7 @@ mod http {
 
     #[tokio::test]
     async fn wallet_faults_reach_the_client() {
-        let dir = tempfile::tempdir().unwrap();
-        let wallet = open_wallet(dir.path());
-        let token = generate_access_token();
-        let server = serve_loopback(wallet.clone(), token.clone(), 0)
-            .await
-            .unwrap();
+        let (_dir, wallet, token, server) = served_wallet().await.into_parts();
         let client = DevWalletClient::new(server.url(), token).unwrap();
         let created = invoice(&client, 1).await;
 
@@ -513,11 +500,7 @@ mod http {
 
     #[tokio::test]
     async fn shutdown_stops_the_server() {
-        let dir = tempfile::tempdir().unwrap();
-        let token = generate_access_token();
-        let server = serve_loopback(open_wallet(dir.path()), token.clone(), 0)
-            .await
-            .unwrap();
+        let (_dir, _, token, server) = served_wallet().await.into_parts();
         let client = DevWalletClient::new(server.url(), token).unwrap();
         client.node_info().await.unwrap();
         server.shutdown().await.unwrap();

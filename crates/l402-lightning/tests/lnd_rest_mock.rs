@@ -4,6 +4,7 @@
 //! so the whole conformance suite runs over this transport in a plain `cargo test`. The real
 //! LND is covered by `lnd_tier.rs` (scripts/tiers/lnd.sh).
 
+use l402_testkit::serve::serve_each;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -268,25 +269,19 @@ async fn start_mock() -> (String, String) {
         macaroon_hex: hex::encode(MACAROON),
         _dir: dir,
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
+    let addr = serve_each(move |tcp| {
+        let (acceptor, mock) = (acceptor.clone(), mock.clone());
+        async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
                 return;
             };
-            let (acceptor, mock) = (acceptor.clone(), mock.clone());
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(move |req| mock.clone().handle(req));
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), service)
-                    .await;
-            });
+            let service = hyper::service::service_fn(move |req| mock.clone().handle(req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
         }
-    });
+    })
+    .await;
     (format!("https://{addr}"), pem)
 }
 

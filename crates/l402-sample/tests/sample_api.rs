@@ -2,6 +2,11 @@
 
 use tonic::metadata::MetadataMap;
 
+/// Sends `request` and reads the answer's JSON body.
+async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test]
 async fn http_and_grpc_on_one_port() {
     let (addr, _task) = l402_sample::spawn("127.0.0.1:0".parse().unwrap())
@@ -11,15 +16,11 @@ async fn http_and_grpc_on_one_port() {
         .unwrap()
         .build()
         .unwrap();
-    let sim: serde_json::Value = http
-        .post(format!("http://{addr}/api/similarity"))
-        .json(&serde_json::json!({"a": [1.0, 2.0], "b": [2.0, 4.0]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sim = json_of(
+        http.post(format!("http://{addr}/api/similarity"))
+            .json(&serde_json::json!({"a": [1.0, 2.0], "b": [2.0, 4.0]})),
+    )
+    .await;
     assert!((sim["cosine"].as_f64().unwrap() - 1.0).abs() < 1e-9);
 
     let bad = http
@@ -30,14 +31,7 @@ async fn http_and_grpc_on_one_port() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 
-    let weather: serde_json::Value = http
-        .get(format!("http://{addr}/api/weather?city=Paris"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let weather = json_of(http.get(format!("http://{addr}/api/weather?city=Paris"))).await;
     assert_eq!(weather["city"], "Paris");
     assert_eq!(
         http.get(format!("http://{addr}/api/weather"))

@@ -64,7 +64,7 @@ impl PriceTable {
                         location: config
                             .proxy
                             .locate(&format!("services[{i}].free_paths[{j}]")),
-                        message,
+                        message: message.to_string(),
                     }),
                 }
             }

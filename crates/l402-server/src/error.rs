@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 
 use crate::config::ConfigError;
+use crate::forward::target::UpstreamError;
+use crate::routing::pattern::PatternError;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,24 @@ pub enum ClientBuildError {
         service: String,
         /// What is wrong.
         message: String,
+    },
+    /// A service's `upstream` is not a usable URL.
+    #[error("service `{service}`: {source}")]
+    Upstream {
+        /// The service name.
+        service: String,
+        /// What is wrong with the URL.
+        #[source]
+        source: UpstreamError,
+    },
+    /// A service's `path_prefix` cannot be compiled.
+    #[error("service `{service}`: {source}")]
+    PathPrefix {
+        /// The service name.
+        service: String,
+        /// What is wrong with the prefix.
+        #[source]
+        source: PatternError,
     },
     /// The TLS configuration (a CA file, for instance) could not be used.
     #[error(transparent)]

@@ -3,6 +3,7 @@
 
 mod common;
 
+use l402_testkit::serve::serve_each;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -20,7 +21,7 @@ use hyper::body::Incoming;
 use l402_server::health::{BoxFuture, Readiness};
 use l402_server::{Body, ClientAddr, ReadinessCheck, RouteDecision};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 fn text(body: &Bytes) -> String {
@@ -96,30 +97,33 @@ async fn h2c_client_through_proxy_to_http1_upstream() {
 async fn h2c_upstream_trailers_reach_the_client() {
     // A gRPC-like upstream: answers with a data frame and `grpc-status: 0` in the trailers,
     // and reports whether it saw `te: trailers`.
-    let upstream = upstream_h2c(|req: Request<Incoming>| async move {
-        let saw_te = req
-            .headers()
-            .get("te")
-            .map(|v| v.to_str().unwrap_or("").to_owned())
-            .unwrap_or_default();
-        let request_body = req.into_body().collect().await.unwrap().to_bytes();
-        let (mut tx, channel) = Channel::<Bytes, Infallible>::new(4);
-        tokio::spawn(async move {
-            tx.send_data(request_body).await.unwrap();
-            let mut trailers = HeaderMap::new();
-            trailers.insert("grpc-status", HeaderValue::from_static("0"));
-            trailers.insert("grpc-message", HeaderValue::from_static("all%20good"));
-            tx.send_trailers(trailers).await.unwrap();
-        });
-        let mut response = Response::new(Body::new(channel));
-        response
-            .headers_mut()
-            .insert("content-type", HeaderValue::from_static("application/grpc"));
-        response
-            .headers_mut()
-            .insert("x-saw-te", HeaderValue::from_str(&saw_te).unwrap());
-        response
-    })
+    let upstream = upstream(
+        |req: Request<Incoming>| async move {
+            let saw_te = req
+                .headers()
+                .get("te")
+                .map(|v| v.to_str().unwrap_or("").to_owned())
+                .unwrap_or_default();
+            let request_body = req.into_body().collect().await.unwrap().to_bytes();
+            let (mut tx, channel) = Channel::<Bytes, Infallible>::new(4);
+            tokio::spawn(async move {
+                tx.send_data(request_body).await.unwrap();
+                let mut trailers = HeaderMap::new();
+                trailers.insert("grpc-status", HeaderValue::from_static("0"));
+                trailers.insert("grpc-message", HeaderValue::from_static("all%20good"));
+                tx.send_trailers(trailers).await.unwrap();
+            });
+            let mut response = Response::new(Body::new(channel));
+            response
+                .headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/grpc"));
+            response
+                .headers_mut()
+                .insert("x-saw-te", HeaderValue::from_str(&saw_te).unwrap());
+            response
+        },
+        Protocol::H2c,
+    )
     .await;
     let proxy = proxy(&service("grpc", &format!("h2c://{upstream}"), "")).await;
 
@@ -245,22 +249,17 @@ async fn configured_upstream_headers_replace_client_headers() {
 #[tokio::test]
 async fn websocket_upgrade_echo() {
     // A WebSocket echo upstream (tungstenite server on a raw socket).
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-                while let Some(Ok(msg)) = ws.next().await {
-                    if msg.is_text() || msg.is_binary() {
-                        ws.send(msg).await.unwrap();
-                    } else if msg.is_close() {
-                        break;
-                    }
-                }
-            });
+    let upstream = serve_each(move |tcp| async move {
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        while let Some(Ok(msg)) = ws.next().await {
+            if msg.is_text() || msg.is_binary() {
+                ws.send(msg).await.unwrap();
+            } else if msg.is_close() {
+                break;
+            }
         }
-    });
+    })
+    .await;
     let proxy = proxy(&service("ws", &format!("http://{upstream}"), "")).await;
     let tcp = TcpStream::connect(proxy.addr).await.unwrap();
     let (mut ws, response) =
@@ -806,33 +805,29 @@ async fn https_echo_upstream(
         .with_single_cert(chain, key)
         .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let svc = hyper::service::service_fn(|req: Request<Incoming>| async move {
-                    let proto = req
-                        .headers()
-                        .get("x-forwarded-proto")
-                        .map(|v| v.to_str().unwrap().to_owned())
-                        .unwrap_or_default();
-                    Ok::<_, Infallible>(Response::new(Body::from(format!(
-                        "tls upstream saw {} proto={proto}",
-                        req.uri().path()
-                    ))))
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
-                    .await;
+    serve_each(move |tcp| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let svc = hyper::service::service_fn(|req: Request<Incoming>| async move {
+                let proto = req
+                    .headers()
+                    .get("x-forwarded-proto")
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .unwrap_or_default();
+                Ok::<_, Infallible>(Response::new(Body::from(format!(
+                    "tls upstream saw {} proto={proto}",
+                    req.uri().path()
+                ))))
             });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                .await;
         }
-    });
-    addr
+    })
+    .await
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 //!   overrides it (counting, crashing or deliberately broken wallets).
 //! - `paid_server` (feature `paid-server`): an in-process paid HTTP seller and a
 //!   payment-counting wallet wrapper.
+//! - `serve` (feature `net`): a mock server's accept loop on loopback.
 //! - `nwc` (feature `nwc`): a Nostr relay on loopback and a NIP-47 wallet service.
 //!
 //! Every helper panics with a clear message when something is missing or times out: a test
@@ -29,6 +30,8 @@ pub mod hooked;
 pub mod nwc;
 #[cfg(feature = "paid-server")]
 pub mod paid_server;
+#[cfg(feature = "net")]
+pub mod serve;
 #[cfg(feature = "wallet")]
 pub mod wallet;
 

@@ -1,6 +1,7 @@
 //! Real handshakes on loopback: a rustls listener with a test CA's certificate, and reqwest
 //! clients built by `reqwest_builder` under each trust choice.
 
+use l402_testkit::serve::serve_each;
 use std::error::Error as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,7 +9,6 @@ use std::sync::Arc;
 use l402_tls::test_ca::{Issued, TestCa};
 use l402_tls::{Trust, explain, reqwest_builder, server_config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 /// Serves "ok" over HTTP/1.1 on TLS for every connection, until the test ends.
 async fn tls_server(ca: &TestCa, leaf: &Issued, dir: &std::path::Path) -> SocketAddr {
@@ -16,30 +16,21 @@ async fn tls_server(ca: &TestCa, leaf: &Issued, dir: &std::path::Path) -> Socket
     let mut config = server_config(&files.cert, &files.key).unwrap();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
+    serve_each(move |tcp| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(mut tls) = acceptor.accept(tcp).await else {
                 return;
             };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut buf = [0u8; 4096];
-                let _ = tls.read(&mut buf).await;
-                let _ = tls
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                    )
-                    .await;
-                let _ = tls.shutdown().await;
-            });
+            let mut buf = [0u8; 4096];
+            let _ = tls.read(&mut buf).await;
+            let _ = tls
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                .await;
+            let _ = tls.shutdown().await;
         }
-    });
-    addr
+    })
+    .await
 }
 
 async fn get(trust: &Trust, addr: SocketAddr) -> Result<String, reqwest::Error> {

@@ -245,14 +245,13 @@ fn settle(
             let preimage = rec.preimage.clone();
             l.payments.insert(
                 key,
-                PaymentRecord {
-                    amount_msat: amount.0,
-                    fee_msat: 0,
-                    updated_at_unix: now,
-                    outcome: PaymentOutcome::Succeeded {
+                fee_free_payment(
+                    amount,
+                    now,
+                    PaymentOutcome::Succeeded {
                         preimage: preimage.clone(),
                     },
-                },
+                ),
             );
             return Ok((
                 preimage,
@@ -266,16 +265,26 @@ fn settle(
     };
     l.payments.insert(
         key,
-        PaymentRecord {
-            amount_msat: amount.0,
-            fee_msat: 0,
-            updated_at_unix: now,
-            outcome: PaymentOutcome::Failed {
+        fee_free_payment(
+            amount,
+            now,
+            PaymentOutcome::Failed {
                 reason: failure.to_string(),
             },
-        },
+        ),
     );
     Err(failure)
+}
+
+/// The ledger record of a payment of `amount` that ended at `now` with `outcome` (a dev payment
+/// never pays a fee).
+fn fee_free_payment(amount: Msat, now: u64, outcome: PaymentOutcome) -> PaymentRecord {
+    PaymentRecord {
+        amount_msat: amount.0,
+        fee_msat: 0,
+        updated_at_unix: now,
+        outcome,
+    }
 }
 
 #[async_trait]

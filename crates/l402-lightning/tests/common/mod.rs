@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use l402_lightning::LightningBackend;
 use l402_lightning::conformance::{ConformanceFailure, Outcome};
-use l402_lightning::dev::http::serve_loopback;
-use l402_lightning::dev::{DevWalletClient, generate_access_token};
+use l402_lightning::dev::http::{DevWalletServer, serve_loopback};
+use l402_lightning::dev::{DevWallet, DevWalletClient, generate_access_token};
 
 /// A seller, a payer, and whatever must stay alive while they are used.
 pub struct Fixture {
@@ -20,6 +20,42 @@ pub struct Fixture {
 }
 
 pub use l402_testkit::wallet::open_dev_wallet as open_wallet;
+
+/// A dev wallet in a temporary directory, served over HTTP on loopback with a fresh token.
+pub struct ServedWallet {
+    pub dir: tempfile::TempDir,
+    pub wallet: Arc<DevWallet>,
+    pub token: String,
+    pub server: DevWalletServer,
+}
+
+/// Opens a dev wallet in a new temporary directory and serves it on a free loopback port.
+pub async fn served_wallet() -> ServedWallet {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = open_wallet(dir.path());
+    let token = generate_access_token();
+    let server = serve_loopback(wallet.clone(), token.clone(), 0)
+        .await
+        .unwrap();
+    ServedWallet {
+        dir,
+        wallet,
+        token,
+        server,
+    }
+}
+
+impl ServedWallet {
+    /// The directory (keep it alive), the wallet, the token and the server.
+    pub fn into_parts(self) -> (tempfile::TempDir, Arc<DevWallet>, String, DevWalletServer) {
+        (self.dir, self.wallet, self.token, self.server)
+    }
+
+    /// An HTTP client of the server with the right token.
+    pub fn client(&self) -> DevWalletClient {
+        DevWalletClient::new(self.server.url(), self.token.clone()).unwrap()
+    }
+}
 
 /// One dev wallet is both seller and payer.
 pub async fn dev_same_wallet() -> Fixture {
@@ -49,34 +85,26 @@ pub async fn dev_two_wallets_one_ledger() -> Fixture {
 
 /// Seller and payer are HTTP clients of one dev wallet server on loopback.
 pub async fn http_clients() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let wallet = open_wallet(dir.path());
-    let token = generate_access_token();
-    let server = serve_loopback(wallet, token.clone(), 0).await.unwrap();
-    let client = Arc::new(DevWalletClient::new(server.url(), token).unwrap());
+    let served = served_wallet().await;
+    let client = Arc::new(served.client());
     Fixture {
         seller: client.clone(),
         payer: client,
         seller_streams: false,
-        guards: vec![Box::new(server), Box::new(dir)],
+        guards: vec![Box::new(served.server), Box::new(served.dir)],
     }
 }
 
 /// The seller is the wallet behind the server, the payer an HTTP client of that server (the
 /// `l402 serve` + `l402 fetch` arrangement).
 pub async fn wallet_seller_http_payer() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let wallet = open_wallet(dir.path());
-    let token = generate_access_token();
-    let server = serve_loopback(wallet.clone(), token.clone(), 0)
-        .await
-        .unwrap();
-    let client = Arc::new(DevWalletClient::new(server.url(), token).unwrap());
+    let served = served_wallet().await;
+    let client = Arc::new(served.client());
     Fixture {
-        seller: wallet,
+        seller: served.wallet,
         payer: client,
         seller_streams: true,
-        guards: vec![Box::new(server), Box::new(dir)],
+        guards: vec![Box::new(served.server), Box::new(served.dir)],
     }
 }
 

@@ -1,5 +1,6 @@
 //! The list of problems a configuration check builds, each located in the file.
 
+use std::fmt;
 use std::path::Path;
 
 use super::source::{Seg, format_key_path};
@@ -33,14 +34,14 @@ impl<'a> Checks<'a> {
     }
 
     /// Records an error at `key`.
-    pub fn error(&mut self, key: &str, message: impl Into<String>) {
-        let d = self.diag(key, message.into());
+    pub fn error(&mut self, key: &str, message: impl fmt::Display) {
+        let d = self.diag(key, message.to_string());
         self.errors.push(d);
     }
 
     /// Records a warning at `key`.
-    pub fn warn(&mut self, key: &str, message: impl Into<String>) {
-        let d = self.diag(key, message.into());
+    pub fn warn(&mut self, key: &str, message: impl fmt::Display) {
+        let d = self.diag(key, message.to_string());
         self.warnings.push(ConfigWarning(d));
     }
 
@@ -80,11 +81,11 @@ impl<'a> Checks<'a> {
         }
     }
 
-    pub(super) fn error_at(&mut self, path: &[Seg], message: impl Into<String>) {
+    pub(super) fn error_at(&mut self, path: &[Seg], message: impl fmt::Display) {
         self.error(&format_key_path(path), message);
     }
 
-    pub(super) fn warn_at(&mut self, path: &[Seg], message: impl Into<String>) {
+    pub(super) fn warn_at(&mut self, path: &[Seg], message: impl fmt::Display) {
         self.warn(&format_key_path(path), message);
     }
 

@@ -106,7 +106,7 @@ fn check_services(config: &Config, c: &mut Checks<'_>) {
         }
         let matcher = PathMatcher::parse(&service.path_prefix);
         if let Err(e) = &matcher {
-            c.error_at(&at("path_prefix"), e.clone());
+            c.error_at(&at("path_prefix"), e);
         }
         if service.strip_path_prefix && matches!(matcher, Ok(PathMatcher::Pattern(_))) {
             c.error_at(

@@ -1,7 +1,7 @@
 //! Parsing of a service's `upstream` URL.
 
 use http::Uri;
-use http::uri::{Authority, Scheme};
+use http::uri::{Authority, InvalidUri, Scheme};
 
 /// How to talk to an upstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +12,57 @@ pub enum UpstreamScheme {
     Https,
     /// HTTP/2 with prior knowledge over TCP, for gRPC (`h2c://`).
     H2c,
+}
+
+/// An `upstream` value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpstreamError {
+    /// The value is not a URL.
+    #[error("`{text}` is not a valid URL: {source}")]
+    InvalidUrl {
+        /// The value as written.
+        text: String,
+        /// Why it cannot be parsed.
+        #[source]
+        source: InvalidUri,
+    },
+    /// The scheme is not `http`, `https` or `h2c`.
+    #[error("unsupported upstream scheme `{scheme}`: use http://, https:// or h2c://")]
+    UnsupportedScheme {
+        /// The scheme as written.
+        scheme: String,
+    },
+    /// The URL has no scheme.
+    #[error("upstream `{text}` has no scheme: use http://, https:// or h2c://")]
+    NoScheme {
+        /// The value as written.
+        text: String,
+    },
+    /// The URL has no host.
+    #[error("upstream `{text}` has no host")]
+    NoHost {
+        /// The value as written.
+        text: String,
+    },
+    /// The URL carries `user:password@`.
+    #[error("upstream `{text}` contains credentials; use `upstream_headers` instead")]
+    Credentials {
+        /// The value as written.
+        text: String,
+    },
+    /// The URL has a query string.
+    #[error("upstream `{text}` must not have a query string")]
+    Query {
+        /// The value as written.
+        text: String,
+    },
+    /// An `h2c://` URL has a path.
+    #[error("h2c upstream `{text}` must not have a path (gRPC paths are fixed)")]
+    H2cPath {
+        /// The value as written.
+        text: String,
+    },
 }
 
 /// A parsed `upstream` value: scheme, `host:port` and an optional base path.
@@ -27,43 +78,37 @@ pub struct UpstreamTarget {
 
 impl UpstreamTarget {
     /// Parses `http://host:port[/base]`, `https://…` or `h2c://host:port`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let uri: Uri = text
-            .parse()
-            .map_err(|e| format!("`{text}` is not a valid URL: {e}"))?;
+    pub fn parse(text: &str) -> Result<Self, UpstreamError> {
+        let owned = || text.to_owned();
+        let uri: Uri = text.parse().map_err(|source| UpstreamError::InvalidUrl {
+            text: owned(),
+            source,
+        })?;
         let scheme = match uri.scheme_str() {
             Some("http") => UpstreamScheme::Http,
             Some("https") => UpstreamScheme::Https,
             Some("h2c") => UpstreamScheme::H2c,
             Some(other) => {
-                return Err(format!(
-                    "unsupported upstream scheme `{other}`: use http://, https:// or h2c://"
-                ));
+                return Err(UpstreamError::UnsupportedScheme {
+                    scheme: other.to_owned(),
+                });
             }
-            None => {
-                return Err(format!(
-                    "upstream `{text}` has no scheme: use http://, https:// or h2c://"
-                ));
-            }
+            None => return Err(UpstreamError::NoScheme { text: owned() }),
         };
         let authority = uri
             .authority()
             .filter(|a| !a.host().is_empty())
-            .ok_or_else(|| format!("upstream `{text}` has no host"))?
+            .ok_or_else(|| UpstreamError::NoHost { text: owned() })?
             .clone();
         if authority.as_str().contains('@') {
-            return Err(format!(
-                "upstream `{text}` contains credentials; use `upstream_headers` instead"
-            ));
+            return Err(UpstreamError::Credentials { text: owned() });
         }
         if uri.query().is_some() {
-            return Err(format!("upstream `{text}` must not have a query string"));
+            return Err(UpstreamError::Query { text: owned() });
         }
         let base_path = uri.path().trim_end_matches('/').to_owned();
         if scheme == UpstreamScheme::H2c && !base_path.is_empty() {
-            return Err(format!(
-                "h2c upstream `{text}` must not have a path (gRPC paths are fixed)"
-            ));
+            return Err(UpstreamError::H2cPath { text: owned() });
         }
         Ok(Self {
             scheme,
@@ -98,5 +143,11 @@ mod tests {
         assert!(UpstreamTarget::parse("localhost:80").is_err());
         assert!(UpstreamTarget::parse("http://user:pw@x").is_err());
         assert!(UpstreamTarget::parse("http://x/?a=b").is_err());
+        assert_eq!(
+            UpstreamTarget::parse("localhost:80")
+                .unwrap_err()
+                .to_string(),
+            "upstream `localhost:80` has no scheme: use http://, https:// or h2c://"
+        );
     }
 }

@@ -27,7 +27,12 @@ impl Upstream {
             service: service.name.clone(),
             message,
         };
-        let target = UpstreamTarget::parse(&service.upstream).map_err(invalid)?;
+        let target = UpstreamTarget::parse(&service.upstream).map_err(|source| {
+            ClientBuildError::Upstream {
+                service: service.name.clone(),
+                source,
+            }
+        })?;
         let trust = match (&service.upstream_ca_cert, service.insecure_skip_verify) {
             (_, true) => TlsTrust::Insecure,
             (Some(ca), false) => TlsTrust::CaFile(ca.clone()),
@@ -47,7 +52,13 @@ impl Upstream {
             headers.push((name, value));
         }
         let strip_prefix = if service.strip_path_prefix {
-            match PathMatcher::parse(&service.path_prefix).map_err(invalid)? {
+            let prefix = PathMatcher::parse(&service.path_prefix).map_err(|source| {
+                ClientBuildError::PathPrefix {
+                    service: service.name.clone(),
+                    source,
+                }
+            })?;
+            match prefix {
                 PathMatcher::Prefix(p) => Some(p.trim_end_matches('/').to_owned()),
                 PathMatcher::Pattern(_) => None,
             }

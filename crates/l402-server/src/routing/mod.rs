@@ -80,12 +80,12 @@ impl Router {
                 .enumerate()
                 .filter_map(|(j, h)| {
                     HostPattern::parse(h)
-                        .map_err(|e| fail(format!("services[{i}].hosts[{j}]"), e))
+                        .map_err(|e| fail(format!("services[{i}].hosts[{j}]"), e.to_string()))
                         .ok()
                 })
                 .collect();
             let path = PathMatcher::parse(&service.path_prefix)
-                .map_err(|e| fail(format!("services[{i}].path_prefix"), e))
+                .map_err(|e| fail(format!("services[{i}].path_prefix"), e.to_string()))
                 .unwrap_or(PathMatcher::Prefix("/".to_owned()));
             let mut routes = Vec::with_capacity(service.routes.len());
             for (j, route) in service.routes.iter().enumerate() {
@@ -104,7 +104,7 @@ impl Router {
                     })
                     .collect();
                 let Ok(path) = PathPattern::parse(&route.path)
-                    .map_err(|e| fail(format!("services[{i}].routes[{j}].path"), e))
+                    .map_err(|e| fail(format!("services[{i}].routes[{j}].path"), e.to_string()))
                 else {
                     continue;
                 };

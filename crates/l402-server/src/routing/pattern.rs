@@ -11,6 +11,83 @@ use std::fmt;
 /// At most this many `*` per pattern, so matching cost stays small for any request path.
 const MAX_STARS: usize = 4;
 
+/// Which kind of path value a [`PatternError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    /// A route's `path` or an L402 `free_paths` entry (a pattern, may contain `*`).
+    Pattern,
+    /// A service's `path_prefix` without `*`.
+    Prefix,
+}
+
+impl fmt::Display for PathKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pattern => "path pattern",
+            Self::Prefix => "path prefix",
+        })
+    }
+}
+
+/// A path or host pattern that cannot be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PatternError {
+    /// A path pattern or prefix does not start with `/`.
+    #[error("{kind} `{text}` must start with `/`")]
+    NoLeadingSlash {
+        /// Pattern or prefix.
+        kind: PathKind,
+        /// The value as written.
+        text: String,
+    },
+    /// A path pattern or prefix contains `?`, `#` or whitespace.
+    #[error("{kind} `{text}` must not contain `?`, `#` or whitespace")]
+    ForbiddenCharacter {
+        /// Pattern or prefix.
+        kind: PathKind,
+        /// The value as written.
+        text: String,
+    },
+    /// A path pattern contains `**`.
+    #[error("path pattern `{text}` contains `**`; a trailing `*` already matches everything below")]
+    DoubleStar {
+        /// The pattern as written.
+        text: String,
+    },
+    /// A path pattern has more `*` than matching may cost.
+    #[error("path pattern `{text}` has more than {MAX_STARS} `*`")]
+    TooManyStars {
+        /// The pattern as written.
+        text: String,
+    },
+    /// A host pattern is not a host name, `*.domain` or `*`.
+    #[error(
+        "host pattern `{text}` is not a host name, `*.domain` or `*` (no scheme, port or path)"
+    )]
+    InvalidHost {
+        /// The pattern as written.
+        text: String,
+    },
+}
+
+/// The checks a path pattern and a path prefix share: a leading `/`, no `?`, `#` or whitespace.
+fn check_path(kind: PathKind, text: &str) -> Result<(), PatternError> {
+    if !text.starts_with('/') {
+        return Err(PatternError::NoLeadingSlash {
+            kind,
+            text: text.to_owned(),
+        });
+    }
+    if text.contains(['?', '#']) || text.chars().any(|c| c.is_whitespace()) {
+        return Err(PatternError::ForbiddenCharacter {
+            kind,
+            text: text.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// A compiled path pattern.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PathPattern {
@@ -27,24 +104,17 @@ impl fmt::Debug for PathPattern {
 
 impl PathPattern {
     /// Compiles `pattern`; it must start with `/`, have at most 4 `*`, and no `**`.
-    pub fn parse(pattern: &str) -> Result<Self, String> {
-        if !pattern.starts_with('/') {
-            return Err(format!("path pattern `{pattern}` must start with `/`"));
-        }
+    pub fn parse(pattern: &str) -> Result<Self, PatternError> {
+        check_path(PathKind::Pattern, pattern)?;
         if pattern.contains("**") {
-            return Err(format!(
-                "path pattern `{pattern}` contains `**`; a trailing `*` already matches everything below"
-            ));
+            return Err(PatternError::DoubleStar {
+                text: pattern.to_owned(),
+            });
         }
         if pattern.matches('*').count() > MAX_STARS {
-            return Err(format!(
-                "path pattern `{pattern}` has more than {MAX_STARS} `*`"
-            ));
-        }
-        if pattern.contains(['?', '#']) || pattern.chars().any(|c| c.is_whitespace()) {
-            return Err(format!(
-                "path pattern `{pattern}` must not contain `?`, `#` or whitespace"
-            ));
+            return Err(PatternError::TooManyStars {
+                text: pattern.to_owned(),
+            });
         }
         Ok(Self {
             source: pattern.to_owned(),
@@ -125,18 +195,11 @@ pub enum PathMatcher {
 
 impl PathMatcher {
     /// Compiles a `path_prefix` value.
-    pub fn parse(prefix: &str) -> Result<Self, String> {
+    pub fn parse(prefix: &str) -> Result<Self, PatternError> {
         if prefix.contains('*') {
             return PathPattern::parse(prefix).map(Self::Pattern);
         }
-        if !prefix.starts_with('/') {
-            return Err(format!("path prefix `{prefix}` must start with `/`"));
-        }
-        if prefix.contains(['?', '#']) || prefix.chars().any(|c| c.is_whitespace()) {
-            return Err(format!(
-                "path prefix `{prefix}` must not contain `?`, `#` or whitespace"
-            ));
-        }
+        check_path(PathKind::Prefix, prefix)?;
         Ok(Self::Prefix(prefix.to_owned()))
     }
 
@@ -177,7 +240,7 @@ pub enum HostPattern {
 
 impl HostPattern {
     /// Compiles a host pattern (lower-cased; no port, no scheme).
-    pub fn parse(pattern: &str) -> Result<Self, String> {
+    pub fn parse(pattern: &str) -> Result<Self, PatternError> {
         let lower = pattern.trim_end_matches('.').to_ascii_lowercase();
         if lower == "*" {
             return Ok(Self::Any);
@@ -200,9 +263,9 @@ impl HostPattern {
                 .parse::<std::net::Ipv6Addr>()
                 .is_ok();
         if !valid && !bracketed_v6 {
-            return Err(format!(
-                "host pattern `{pattern}` is not a host name, `*.domain` or `*` (no scheme, port or path)"
-            ));
+            return Err(PatternError::InvalidHost {
+                text: pattern.to_owned(),
+            });
         }
         Ok(if suffix {
             Self::Suffix(format!(".{name}"))
@@ -272,6 +335,10 @@ mod tests {
         assert!(PathPattern::parse("/v1/**").is_err());
         assert!(PathPattern::parse("/*/*/*/*/*").is_err());
         assert!(PathPattern::parse("/a?b").is_err());
+        assert_eq!(
+            PathMatcher::parse("api").unwrap_err().to_string(),
+            "path prefix `api` must start with `/`"
+        );
     }
 
     #[test]

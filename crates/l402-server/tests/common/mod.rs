@@ -19,6 +19,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use l402_server::{
     AlwaysReady, Body, Config, ConfigOverrides, ReadinessCheck, Server, ServerError,
 };
+use l402_testkit::serve::serve_each;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -32,61 +33,69 @@ pub fn temp_path(name: &str) -> PathBuf {
     dir.join(format!("{n}-{name}"))
 }
 
+/// `handler` as a hyper service.
+fn handler_service<F, Fut>(
+    handler: F,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
+> + Clone
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    service_fn(move |req| {
+        let handler = handler.clone();
+        async move { Ok::<_, Infallible>(handler(req).await) }
+    })
+}
+
+/// The protocol an upstream speaks.
+#[derive(Clone, Copy)]
+pub enum Protocol {
+    /// HTTP/1.1, with upgrades.
+    Http1,
+    /// HTTP/2 with prior knowledge (h2c).
+    H2c,
+}
+
+/// Serves `handler` in `protocol` on an ephemeral port.
+pub async fn upstream<F, Fut>(handler: F, protocol: Protocol) -> SocketAddr
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    serve_each(move |tcp| {
+        let svc = handler_service(handler.clone());
+        async move {
+            let io = TokioIo::new(tcp);
+            let _ = match protocol {
+                Protocol::Http1 => {
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, svc)
+                        .with_upgrades()
+                        .await
+                }
+                Protocol::H2c => {
+                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(io, svc)
+                        .await
+                }
+            };
+        }
+    })
+    .await
+}
+
 /// Serves `handler` over HTTP/1.1 (with upgrades) on an ephemeral port.
 pub async fn upstream_h1<F, Fut>(handler: F) -> SocketAddr
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let handler = handler.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| {
-                    let handler = handler.clone();
-                    async move { Ok::<_, Infallible>(handler(req).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tcp), svc)
-                    .with_upgrades()
-                    .await;
-            });
-        }
-    });
-    addr
-}
-
-/// Serves `handler` over HTTP/2 with prior knowledge (h2c) on an ephemeral port.
-pub async fn upstream_h2c<F, Fut>(handler: F) -> SocketAddr
-where
-    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Response<Body>> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let handler = handler.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| {
-                    let handler = handler.clone();
-                    async move { Ok::<_, Infallible>(handler(req).await) }
-                });
-                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tcp), svc)
-                    .await;
-            });
-        }
-    });
-    addr
+    upstream(handler, Protocol::Http1).await
 }
 
 /// An upstream that answers with the request line and headers, then the request body.
