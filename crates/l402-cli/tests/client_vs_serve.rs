@@ -3,6 +3,7 @@
 
 mod common;
 
+use l402_testkit::sample::sample_upstream;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,15 +15,8 @@ use l402_lightning::dev::DevWalletClient;
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_requests_pay_once_and_expiry_pays_exactly_once_more() {
     let dir = tempfile::tempdir().unwrap();
-    let (sample, _task) = l402_sample::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let config = dir.path().join("l402.toml");
-    std::fs::write(
-        &config,
-        format!("[[services]]\nname = \"weather\"\npath_prefix = \"/api/weather\"\nupstream = \"http://{sample}\"\nprice_sat = 2\ntoken_lifetime_secs = 3\n"),
-    )
-    .unwrap();
+    let upstream = sample_upstream(dir.path(), |sample| format!("[[services]]\nname = \"weather\"\npath_prefix = \"/api/weather\"\nupstream = \"http://{sample}\"\nprice_sat = 2\ntoken_lifetime_secs = 3\n")).await;
+    let config = upstream.config.clone();
     let config_s = config.display().to_string();
     let (_serve, base) = serve(dir.path(), &["--config", &config_s]).await;
     let wallet = DevWalletClient::from_data_dir(&dir.path().join("data")).unwrap();

@@ -33,6 +33,14 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `l402 fetch <flags> <url> -H content-type: application/json -d <body>` from `data_dir`.
+fn fetch_post_json(data_dir: &Path, flags: &[&str], url: &str, body: &str) -> Output {
+    let mut args = vec!["fetch"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[url, "-H", "content-type: application/json", "-d", body]);
+    run(data_dir, &args, &[])
+}
+
 fn receipts(data: &Path) -> Vec<serde_json::Value> {
     let out = run(data, &["receipts", "--json"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -50,14 +58,7 @@ async fn fetch_pays_once_per_service_and_respects_budgets() {
     let data = dir.path().join("data");
     let weather = format!("{base}/api/weather?city=Paris");
     let similarity = format!("{base}/api/similarity");
-    let sim_args = [
-        "fetch",
-        similarity.as_str(),
-        "-H",
-        "content-type: application/json",
-        "-d",
-        r#"{"a":[1,2],"b":[2,4]}"#,
-    ];
+    let sim_body = r#"{"a":[1,2],"b":[2,4]}"#;
 
     // Dry run: shows the price, pays nothing, exit 0.
     let out = run(&data, &["fetch", "--dry-run", "--json", &weather], &[]);
@@ -76,7 +77,7 @@ async fn fetch_pays_once_per_service_and_respects_budgets() {
     assert_eq!(json["status"], 200);
     assert_eq!(json["paid"]["amount_sat"], 2);
     assert!(json["body"].as_str().unwrap().contains("Paris"));
-    let out = run(&data, &sim_args, &[]);
+    let out = fetch_post_json(&data, &[], &similarity, sim_body);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("cosine"));
     assert!(stderr(&out).contains("* paid 5 sat"), "{}", stderr(&out));
@@ -87,7 +88,7 @@ async fn fetch_pays_once_per_service_and_respects_budgets() {
             (json["status"].as_u64(), json["reused_token"].as_bool()),
             (Some(200), Some(true))
         );
-        let out = run(&data, &sim_args, &[]);
+        let out = fetch_post_json(&data, &[], &similarity, sim_body);
         assert!(
             out.status.success() && !stderr(&out).contains("* paid"),
             "{}",
@@ -167,18 +168,7 @@ async fn attenuated_token_for_a_sub_agent_can_do_less() {
     let data = dir.path().join("data");
     let similarity = format!("{base}/api/similarity");
     let body = r#"{"a":[1,0],"b":[1,1]}"#;
-    let out = run(
-        &data,
-        &[
-            "fetch",
-            &similarity,
-            "-H",
-            "content-type: application/json",
-            "-d",
-            body,
-        ],
-        &[],
-    );
+    let out = fetch_post_json(&data, &[], &similarity, body);
     assert!(out.status.success(), "{}", stderr(&out));
 
     // The parent narrows its token: no capabilities left.
@@ -218,20 +208,7 @@ async fn attenuated_token_for_a_sub_agent_can_do_less() {
     .unwrap();
     let out = run(&sub, &["tokens", "import", &similarity, &narrowed], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(
-        &sub,
-        &[
-            "fetch",
-            &similarity,
-            "-H",
-            "content-type: application/json",
-            "-d",
-            body,
-            "--max-cost",
-            "0",
-        ],
-        &[],
-    );
+    let out = fetch_post_json(&sub, &["--max-cost", "0"], &similarity, body);
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -240,19 +217,7 @@ async fn attenuated_token_for_a_sub_agent_can_do_less() {
     );
     assert!(receipts(&sub).is_empty());
     // The parent's own token still works.
-    let out = run(
-        &data,
-        &[
-            "fetch",
-            "--json",
-            &similarity,
-            "-H",
-            "content-type: application/json",
-            "-d",
-            body,
-        ],
-        &[],
-    );
+    let out = fetch_post_json(&data, &["--json"], &similarity, body);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(
         (json["status"].as_u64(), json["reused_token"].as_bool()),

@@ -242,43 +242,24 @@ async fn seller_pays_buyer_both_ways() {
 
 // ---- the L402 flow through `l402 serve` ----
 
-/// Writes a config selling `/api/weather` of `upstream` through LNbits, keyed by `key_var`.
+/// Writes a config selling `/api/weather` of `upstream` through LNbits, its key from
+/// `L402_TIER_SELLER_KEY`.
 fn write_config(
     dir: &std::path::Path,
     lnbits_url: &str,
     upstream: SocketAddr,
     listen: u16,
 ) -> PathBuf {
-    let path = dir.join("l402.toml");
-    let data = dir.join("data");
-    std::fs::write(
-        &path,
-        format!(
-            r#"data_dir = "{data}"
-
-[listen]
-addr = "127.0.0.1:{listen}"
-
-[backend]
-kind = "lnbits"
-
-[backend.lnbits]
-url = "{lnbits_url}"
-api_key = {{ env = "L402_TIER_SELLER_KEY" }}
-
-[[services]]
-name = "weather"
-path_prefix = "/api/weather"
-upstream = "http://{upstream}"
-price_sat = 2
-token_lifetime_secs = 3600
-memo = "l402 lnbits tier: weather"
-"#,
-            data = data.display()
-        ),
+    let backend = format!(
+        "kind = \"lnbits\"\n[backend.lnbits]\nurl = \"{lnbits_url}\"\n\
+         api_key = {{ env = \"L402_TIER_SELLER_KEY\" }}"
+    );
+    write_weather_config(
+        dir,
+        SocketAddr::from(([127, 0, 0, 1], listen)),
+        &backend,
+        upstream,
     )
-    .unwrap();
-    path
 }
 
 fn spawn_serve(dir: &std::path::Path, config: &std::path::Path, seller_key: &str) -> ChildGuard {

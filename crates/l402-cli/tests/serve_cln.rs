@@ -52,6 +52,13 @@ fn check(config: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// `l402 serve --check` refuses `config` with exit code 2; its stderr.
+fn refused(config: &Path) -> String {
+    let out = check(config);
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn check_accepts_clnrest_fields_and_refuses_a_missing_rune() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,9 +77,7 @@ rest_ca_cert_path = "ca.pem""#,
     assert!(String::from_utf8_lossy(&ok.stdout).contains("configuration OK"));
 
     let config = write_config(dir.path(), r#"rest_url = "https://127.0.0.1:3010""#);
-    let out = check(&config);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&config);
     assert!(err.contains("rune") && err.contains("rest_url"), "{err}");
 
     let config = write_config(
@@ -81,13 +86,8 @@ rest_ca_cert_path = "ca.pem""#,
 rune = { file = "rune.txt" }
 rpc_socket_path = "/run/lightning-rpc""#,
     );
-    let out = check(&config);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("exactly one of"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = refused(&config);
+    assert!(err.contains("exactly one of"), "{err}");
 }
 
 #[test]

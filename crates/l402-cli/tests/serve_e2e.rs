@@ -3,6 +3,7 @@
 
 mod common;
 
+use l402_testkit::sample::sample_upstream;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -33,18 +34,17 @@ async fn zero_config_http_and_grpc_flow() {
     );
 
     // A token for one service does not open another.
-    let r = http_client()
-        .post(format!("{base}/api/similarity"))
-        .header("authorization", authorization(&token))
-        .json(&serde_json::json!({"a": [1.0, 0.0], "b": [1.0, 1.0]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 402);
-    assert_eq!(
-        r.json::<serde_json::Value>().await.unwrap()["reason"],
-        "wrong_service"
-    );
+    assert_refused(
+        http_client()
+            .post(format!("{base}/api/similarity"))
+            .header("authorization", authorization(&token))
+            .json(&serde_json::json!({"a": [1.0, 0.0], "b": [1.0, 1.0]}))
+            .send()
+            .await
+            .unwrap(),
+        "wrong_service",
+    )
+    .await;
 
     // gRPC through the proxy (h2c): Trailers-Only payment required, pay, retry with the
     // `macaroon` metadata Aperture's clients send.
@@ -78,12 +78,7 @@ async fn zero_config_http_and_grpc_flow() {
 #[tokio::test(flavor = "multi_thread")]
 async fn config_features_and_check() {
     let dir = tempfile::tempdir().unwrap();
-    let (sample, _task) = l402_sample::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let config = dir.path().join("l402.toml");
-    std::fs::write(
-        &config,
+    let upstream = sample_upstream(dir.path(), |sample| {
         format!(
             r#"
 [[services]]
@@ -115,9 +110,10 @@ path = "/api/similarity"
 price_sat = 9
 capabilities_required = ["admin"]
 "#
-        ),
-    )
-    .unwrap();
+        )
+    })
+    .await;
+    let config = upstream.config.clone();
 
     // --check accepts it; a typo is refused with file, line and key, exit code 2.
     let ok = std::process::Command::new(env!("CARGO_BIN_EXE_l402"))
@@ -175,12 +171,7 @@ capabilities_required = ["admin"]
     let token = Payer::new(&wallet).buy(&url).await.token;
     assert_eq!(get_with(&url, &token).await.status(), 200);
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let r = get_with(&url, &token).await;
-    assert_eq!(r.status(), 402);
-    assert_eq!(
-        r.json::<serde_json::Value>().await.unwrap()["reason"],
-        "expired"
-    );
+    assert_refused(get_with(&url, &token).await, "expired").await;
 
     // Per-route rules: GET free, POST priced 9 sat and needing a capability the service never
     // grants, so even a paid token is refused (capabilities are enforced).
@@ -197,18 +188,16 @@ capabilities_required = ["admin"]
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["price_sat"], 9);
     let token = Payer::new(&wallet).pay(&challenge).await.token;
-    let r = http
-        .post(&sim)
-        .header("authorization", authorization(&token))
-        .json(&serde_json::json!({"a": [1.0], "b": [2.0]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 402);
-    assert_eq!(
-        r.json::<serde_json::Value>().await.unwrap()["reason"],
-        "missing_capability"
-    );
+    assert_refused(
+        http.post(&sim)
+            .header("authorization", authorization(&token))
+            .json(&serde_json::json!({"a": [1.0], "b": [2.0]}))
+            .send()
+            .await
+            .unwrap(),
+        "missing_capability",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -232,18 +221,11 @@ async fn lightning_backend_killed_mid_run() {
     let conn = wallet_dir.join("dev-wallet.json");
     wait_for_file(&conn, Duration::from_secs(20));
 
-    let (sample, _task) = l402_sample::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let config = dir.path().join("l402.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let upstream = sample_upstream(dir.path(), |sample| format!(
             "[backend]\nkind = \"dev\"\n[backend.dev]\nconnection_file = \"{}\"\n[[services]]\nname = \"weather\"\npath_prefix = \"/api\"\nupstream = \"http://{sample}\"\nprice_sat = 2\n",
             conn.display()
-        ),
-    )
-    .unwrap();
+        )).await;
+    let config = upstream.config.clone();
     let config_s = config.display().to_string();
     let (mut serve_proc, base) = serve(dir.path(), &["--config", &config_s]).await;
     let wallet = DevWalletClient::from_data_dir(&wallet_dir).unwrap();

@@ -21,33 +21,12 @@ async fn l402_flow_through_l402_serve_with_an_nwc_backend() {
         .await
         .unwrap();
     let addr = free_addr();
-    let config = dir.path().join("l402.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"data_dir = "{data}"
-
-[listen]
-addr = "{addr}"
-
-[backend]
-kind = "nwc"
-
-[backend.nwc]
-uri = {{ env = "L402_TEST_NWC_URI" }}
-
-[[services]]
-name = "weather"
-path_prefix = "/api/weather"
-upstream = "http://{sample}"
-price_sat = 2
-token_lifetime_secs = 3600
-memo = "l402 nwc test: weather"
-"#,
-            data = dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
+    let config = write_weather_config(
+        dir.path(),
+        addr,
+        "kind = \"nwc\"\n[backend.nwc]\nuri = { env = \"L402_TEST_NWC_URI\" }",
+        sample,
+    );
     let seller_uri = w.service.connect(&w.relay_url);
     let mut command = l402().command(["serve", "--config"]);
     command.arg(&config).env("L402_TEST_NWC_URI", &seller_uri);

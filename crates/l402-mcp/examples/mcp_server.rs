@@ -80,26 +80,9 @@ async fn run(args: Args) -> Result<(), String> {
     }
 }
 
-/// Ctrl-C or SIGTERM.
+/// Ctrl-C (SIGTERM ends the example without a drain; `l402 mcp` drains on both).
 async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[tokio::main]

@@ -1,6 +1,7 @@
 //! The seller started in this process with the dev wallet, zero-config and from a
 //! configuration file, and bought from through the auto-paying client.
 
+use l402_testkit::sample::sample_upstream;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -101,12 +102,7 @@ async fn zero_config_sells_the_sample_api_and_shuts_down() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_config_file_sets_prices_memo_expiry_and_free_paths() {
     let dir = tempfile::tempdir().unwrap();
-    let (sample, _task) = l402_sample::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let config = dir.path().join("l402.toml");
-    std::fs::write(
-        &config,
+    let upstream = sample_upstream(dir.path(), |sample| {
         format!(
             r#"
 data_dir = "state"
@@ -123,9 +119,10 @@ invoice_expiry_secs = 120
 memo = "weather by the call"
 free_paths = ["/api/weather/free"]
 "#
-        ),
-    )
-    .unwrap();
+        )
+    })
+    .await;
+    let config = upstream.config.clone();
     let seller = Seller::start(SellerOptions::new().config_file(&config))
         .await
         .unwrap();

@@ -13,6 +13,8 @@
 //! - `paid_server` (feature `paid-server`): an in-process paid HTTP seller and a
 //!   payment-counting wallet wrapper.
 //! - `serve` (feature `net`): a mock server's accept loop on loopback.
+//! - `sample` (feature `sample`): the sample API as a seller's upstream, with its
+//!   configuration file.
 //! - `nwc` (feature `nwc`): a Nostr relay on loopback and a NIP-47 wallet service.
 //!
 //! Every helper panics with a clear message when something is missing or times out: a test
@@ -30,6 +32,8 @@ pub mod hooked;
 pub mod nwc;
 #[cfg(feature = "paid-server")]
 pub mod paid_server;
+#[cfg(feature = "sample")]
+pub mod sample;
 #[cfg(feature = "net")]
 pub mod serve;
 #[cfg(feature = "wallet")]

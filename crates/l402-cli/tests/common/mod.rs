@@ -67,3 +67,64 @@ pub async fn paid_say_hello(
         .into_inner()
         .message
 }
+
+/// Asserts `r` is a 402 whose JSON body gives `reason` (why the token was refused).
+pub async fn assert_refused(r: reqwest::Response, reason: &str) {
+    assert_eq!(r.status(), 402);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["reason"],
+        reason
+    );
+}
+
+/// With the Lightning backend down: an unpaid request to `url` answers 503 with `Retry-After`
+/// and `lightning_backend_unavailable` within `within`, `token` still opens `url` (the paid
+/// path never calls the backend), and `/readyz` reports not ready.
+pub async fn assert_backend_down(
+    base: &str,
+    url: &str,
+    token: &l402_core::client::PaidToken,
+    within: Duration,
+) {
+    let started = std::time::Instant::now();
+    let r = http_client().get(url).send().await.unwrap();
+    assert!(
+        started.elapsed() < within,
+        "503 took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().get("retry-after").is_some(), "no Retry-After");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "lightning_backend_unavailable"
+    );
+    assert_eq!(get_with(url, token).await.status(), 200);
+    let ready = http_client()
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+}
+
+/// A seller configuration selling `/api/weather` of `upstream` at 2 sat (tokens valid an
+/// hour), data in `<dir>/data`, listening on `listen`, with `backend` as its `[backend]`
+/// section (TOML text, e.g. `kind = "nwc"\n[backend.nwc]\n…`); written to `<dir>/l402.toml`.
+pub fn write_weather_config(
+    dir: &Path,
+    listen: std::net::SocketAddr,
+    backend: &str,
+    upstream: std::net::SocketAddr,
+) -> std::path::PathBuf {
+    let path = dir.join("l402.toml");
+    let text = format!(
+        "data_dir = \"{data}\"\n\n[listen]\naddr = \"{listen}\"\n\n[backend]\n{backend}\n\n\
+         [[services]]\nname = \"weather\"\npath_prefix = \"/api/weather\"\n\
+         upstream = \"http://{upstream}\"\nprice_sat = 2\ntoken_lifetime_secs = 3600\n\
+         memo = \"l402 test: weather\"\n",
+        data = dir.join("data").display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}

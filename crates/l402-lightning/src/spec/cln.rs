@@ -45,6 +45,8 @@ fn rune_methods(role: Role) -> &'static str {
 }
 
 impl Kind for ClnSpec {
+    const NAME: &'static str = "cln";
+
     fn check(&self, role: Role, f: &mut Findings) {
         match (&self.grpc_address, &self.rpc_socket_path, &self.rest_url) {
             (None, None, Some(url)) => self.check_rest(role, f, url),

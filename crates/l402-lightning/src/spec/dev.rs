@@ -25,6 +25,8 @@ pub struct DevSpec {
 }
 
 impl Kind for DevSpec {
+    const NAME: &'static str = "dev";
+
     const DEFAULT: Option<Self> = Some(DevSpec {
         connection_file: None,
         wallet_port: None,
@@ -117,8 +119,12 @@ mod build {
             if role == Role::Pay || self.connection_file.is_some() {
                 let client = self.backend(role, ctx)?;
                 let url = client.base_url().to_owned();
-                crate::spec::preflight::answers(&client, self.described(role, ctx, &client))
-                    .await?;
+                crate::spec::preflight::answers(
+                    Self::NAME,
+                    &client,
+                    self.described(role, ctx, &client),
+                )
+                .await?;
                 let mut opened = Opened::real(Arc::new(client));
                 opened.dev_wallet_url = Some(url);
                 return Ok(opened);

@@ -10,6 +10,9 @@ use crate::LightningBackend;
 /// A backend's section. Besides this trait, each section has inherent `connect` and `open`
 /// methods behind its backend's feature (see any sibling module).
 pub(crate) trait Kind: Sized {
+    /// The kind's name in files and messages (`lnd`).
+    const NAME: &'static str;
+
     /// The section used when the table is absent (`dev` has one; the others must be written).
     const DEFAULT: Option<Self> = None;
 
@@ -59,7 +62,7 @@ pub(crate) trait Build: Kind {
     /// The backend, built and preflighted.
     async fn open(&self, role: Role, ctx: &Context<'_>) -> Result<Opened, SetupError> {
         let backend = self.backend(role, ctx)?;
-        preflight::answers(&backend, self.described(role, ctx, &backend)).await?;
+        preflight::answers(Self::NAME, &backend, self.described(role, ctx, &backend)).await?;
         let warnings = self.warnings(role, ctx, &backend).await;
         let mut opened = Opened::real(Arc::new(backend));
         opened.warnings = warnings;

@@ -28,6 +28,8 @@ fn key_name(role: Role) -> &'static str {
 }
 
 impl Kind for LnbitsSpec {
+    const NAME: &'static str = "lnbits";
+
     fn check(&self, role: Role, f: &mut Findings) {
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
             f.error("lnbits.url", "expected an http:// or https:// URL");

@@ -40,6 +40,8 @@ fn macaroon_hint(role: Role) -> &'static str {
 }
 
 impl Kind for LndSpec {
+    const NAME: &'static str = "lnd";
+
     fn check(&self, role: Role, f: &mut Findings) {
         match (&self.address, &self.rest_address) {
             (None, None) => f.error(

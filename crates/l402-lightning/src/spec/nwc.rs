@@ -18,6 +18,8 @@ pub struct NwcSpec {
 }
 
 impl Kind for NwcSpec {
+    const NAME: &'static str = "nwc";
+
     fn check(&self, _role: Role, f: &mut Findings) {
         if let Some(uri) = f.secret("nwc.uri", &self.uri)
             && !uri.trim().starts_with("nostr+walletconnect://")

@@ -20,9 +20,10 @@ pub(crate) struct Described {
     pub silent: &'static str,
 }
 
-/// Checks that `backend` answers with its node info within [`PREFLIGHT_TIMEOUT`].
+/// Checks that `backend` (of kind `kind`, which starts every message) answers with its node info within [`PREFLIGHT_TIMEOUT`].
 #[allow(dead_code)] // unused when no real backend's feature is on
 pub(crate) async fn answers(
+    kind: &str,
     backend: &dyn LightningBackend,
     described: Described,
 ) -> Result<(), SetupError> {
@@ -33,16 +34,18 @@ pub(crate) async fn answers(
     } = described;
     let silent = || {
         SetupError::unavailable(format!(
-            "{label} did not answer within {}s; {silent}",
+            "{kind} backend: {label} did not answer within {}s; {silent}",
             PREFLIGHT_TIMEOUT.as_secs()
         ))
     };
     match tokio::time::timeout(PREFLIGHT_TIMEOUT, backend.node_info()).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(BackendError::Unauthorized)) => Err(SetupError::invalid(refused)),
+        Ok(Err(BackendError::Unauthorized)) => {
+            Err(SetupError::invalid(format!("{kind} backend: {refused}")))
+        }
         Ok(Err(BackendError::Timeout)) | Err(_) => Err(silent()),
         Ok(Err(e)) => Err(SetupError::unavailable_because(
-            format!("cannot use {label}"),
+            format!("{kind} backend: cannot use {label}"),
             e,
         )),
     }
