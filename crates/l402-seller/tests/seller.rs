@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use l402_client::L402Client;
-use l402_core::invoice::parse_bolt11;
 use l402_lightning::LightningBackend;
 use l402_lightning::dev::DevWalletClient;
 use l402_seller::{Seller, SellerError, SellerHandle, SellerOptions};
@@ -133,10 +132,8 @@ free_paths = ["/api/weather/free"]
     let http = l402_testkit::wait::http_client();
 
     let url = format!("{base}/api/weather?city=Rome");
-    let r = http.get(&url).send().await.unwrap();
-    assert_eq!(r.status(), 402);
-    let body: serde_json::Value = r.json().await.unwrap();
-    let invoice = parse_bolt11(body["invoice"].as_str().unwrap()).unwrap();
+    let invoice =
+        l402_testkit::wallet::challenged_invoice(http.get(&url).send().await.unwrap()).await;
     assert_eq!(invoice.amount.unwrap().0, 3_000);
     assert_eq!(invoice.description.as_deref(), Some("weather by the call"));
     assert_eq!(invoice.expiry_secs, 120);

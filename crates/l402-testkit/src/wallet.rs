@@ -255,3 +255,14 @@ pub fn ledger_payments(wallet_dir: &Path) -> usize {
             .count()
     })
 }
+
+/// Asserts `r` is a 402 challenge and returns the BOLT11 invoice its JSON body carries.
+#[cfg(feature = "http")]
+pub async fn challenged_invoice(r: reqwest::Response) -> l402_core::invoice::ParsedInvoice {
+    assert_eq!(r.status(), 402, "expected a challenge");
+    let body: serde_json::Value = r.json().await.expect("a JSON challenge body");
+    let invoice = body["invoice"]
+        .as_str()
+        .expect("the challenge body names its invoice");
+    l402_core::invoice::parse_bolt11(invoice).expect("a valid BOLT11 invoice")
+}

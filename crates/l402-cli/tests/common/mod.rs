@@ -8,7 +8,7 @@ use std::time::Duration;
 
 pub use l402_testkit::l402::L402Bin;
 pub use l402_testkit::wait::{http_client, wait_for_status};
-pub use l402_testkit::wallet::{Challenge, Payer, authorization, get_with};
+pub use l402_testkit::wallet::{Challenge, Payer, authorization, challenged_invoice, get_with};
 pub use l402_testkit::{ChildGuard, free_addr, free_port, now_unix};
 
 /// The binary under test.
