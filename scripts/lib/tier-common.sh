@@ -1,8 +1,18 @@
-# Shell helpers shared by the tiers that run a regtest LND network (source it; needs $CTL and
-# $WORK for `ctl`/`lncli`).
+# Shell helpers shared by the tiers that run a regtest LND network (source it first, then call
+# regtest_tier_init, which sets the $CTL and $WORK that `ctl`/`lncli` need).
 
 # shellcheck source=steps.sh
 source "$(dirname "${BASH_SOURCE[0]}")/steps.sh"
+
+# regtest_tier_init NAME: the start of a regtest LND tier: cd to the repository and set ROOT (it),
+# CTL (lnd-ctl.sh), T0 (the start time) and WORK (a new temporary directory l402-NAME-tier.*).
+regtest_tier_init() {
+  cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+  ROOT=$PWD
+  CTL=$ROOT/scripts/lib/lnd-ctl.sh
+  T0=$(date +%s)
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-$1-tier.XXXXXX")
+}
 
 ctl() { "$CTL" "$WORK" "$@"; }
 lncli() { ctl lncli "$@"; }

@@ -16,11 +16,9 @@
 # both cached in ~/.cache/l402-tiers/bin; `cargo build -p l402-cli`). Every process started here is
 # stopped by PID on exit; every wait is bounded. KEEP=1 keeps the temporary directory.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-CTL=$ROOT/scripts/lib/lnd-ctl.sh
-T0=$(date +%s)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-aperture-tier.XXXXXX")
+# shellcheck source=../lib/tier-common.sh
+. "$(dirname "$0")/../lib/tier-common.sh"
+regtest_tier_init aperture
 PIDS=()
 SUMMARY=()
 SKIPS=()
@@ -53,7 +51,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-. "$ROOT/scripts/lib/tier-common.sh"
 pass() { echo "PASS $*"; SUMMARY+=("PASS $*"); }
 skip() { echo "SKIP $*"; SKIPS+=("$*"); }
 

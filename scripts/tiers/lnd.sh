@@ -12,12 +12,9 @@
 #
 #   scripts/tiers/lnd.sh          # KEEP=1 keeps the temporary directory (logs) on success
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
-CTL=$ROOT/scripts/lib/lnd-ctl.sh
-T0=$(date +%s)
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-lnd-tier.XXXXXX")
+# shellcheck source=../lib/tier-common.sh
+. "$(dirname "$0")/../lib/tier-common.sh"
+regtest_tier_init lnd
 STATUS_LINE=
 
 cleanup() {
@@ -42,8 +39,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-. "$ROOT/scripts/lib/tier-common.sh"
 
 command -v python3 >/dev/null || fail "python3 is needed (free ports, JSON)"
 

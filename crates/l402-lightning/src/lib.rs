@@ -10,6 +10,8 @@
 pub mod cln;
 #[cfg(feature = "dev")]
 pub mod dev;
+#[cfg(any(feature = "lnbits", feature = "nwc"))]
+mod issued;
 #[cfg(feature = "lnbits")]
 pub mod lnbits;
 #[cfg(feature = "lnd")]

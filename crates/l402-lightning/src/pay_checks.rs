@@ -3,16 +3,12 @@
 //! invoice's hash.
 
 use l402_backend::BackendError;
-#[cfg(any(feature = "lnbits", feature = "cln"))]
 use l402_core::Msat;
-#[cfg(any(feature = "lnbits", feature = "cln"))]
 use l402_core::env::now_unix;
-#[cfg(any(feature = "lnbits", feature = "cln"))]
 use l402_core::invoice::{ParsedInvoice, parse_bolt11};
 #[cfg(any(feature = "lnbits", feature = "nwc"))]
 use l402_core::{PaymentHash, Preimage};
 
-#[cfg(any(feature = "lnbits", feature = "cln"))]
 /// The invoice and its amount, if it can be paid now. `who` names the backend in the message
 /// for an amountless invoice.
 pub(crate) fn payable_invoice(
@@ -73,7 +69,6 @@ mod tests {
         );
     }
 
-    #[cfg(any(feature = "lnbits", feature = "cln"))]
     #[test]
     fn garbage_is_an_invalid_invoice() {
         assert!(matches!(

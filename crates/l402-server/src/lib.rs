@@ -25,4 +25,4 @@ pub use error::ServerError;
 pub use forward::Forwarder;
 pub use health::{AlwaysReady, Readiness, ReadinessCheck};
 pub use routing::{RouteDecision, Router};
-pub use server::{ClientAddr, ConnectionInfo, Server, serve};
+pub use server::{ClientAddr, ConnectionInfo, ProxyService, Server, serve};

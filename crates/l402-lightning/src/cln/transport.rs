@@ -6,16 +6,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, StatusCode};
 use http_body_util::Full;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{BACKEND_NAME, ClnConfig, ClnSetupError, tls};
 use crate::error::BackendError;
-use crate::node_http::{error_chain, read_body};
+use crate::node_http::{NodeClient, read_body};
 
 /// The header CLNRest reads the rune from.
 const RUNE_HEADER: &str = "rune";
@@ -52,74 +48,41 @@ pub(crate) enum Failure {
 
 /// The HTTP client for one CLNRest server.
 pub(crate) struct Transport {
-    base: String,
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    node: NodeClient,
     rune: HeaderValue,
-    request_timeout: Duration,
     pinned: bool,
 }
 
 impl Transport {
     /// A client for the configured server. Does no IO.
     pub(crate) fn new(config: &ClnConfig) -> Result<Self, ClnSetupError> {
-        let base = normalize_url(&config.url)?;
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(config.connect_timeout));
-        http.set_nodelay(true);
-        http.set_keepalive(Some(Duration::from_secs(30)));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls::client_config(config.ca.as_ref())?)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(https);
+        let node = NodeClient::new(
+            BACKEND_NAME,
+            normalize_url(&config.url)?,
+            tls::client_config(config.ca.as_ref())?,
+            config.connect_timeout,
+            config.request_timeout,
+            " (is lightningd running with the clnrest plugin enabled — `clnrest-port` set — and \
+             listening on this address? `clnrest-host` defaults to 127.0.0.1)",
+        );
         let mut rune = HeaderValue::from_str(config.rune.expose())
             .map_err(|_| ClnSetupError::Rune("not usable as an HTTP header value".into()))?;
         rune.set_sensitive(true);
         Ok(Self {
-            base,
-            client,
+            node,
             rune,
-            request_timeout: config.request_timeout,
             pinned: config.ca.is_some(),
         })
     }
 
     /// The server's base URL (no trailing slash).
     pub(crate) fn base(&self) -> &str {
-        &self.base
+        self.node.base()
     }
 
     /// The default per-call timeout.
     pub(crate) fn request_timeout(&self) -> Duration {
-        self.request_timeout
-    }
-
-    /// [`BackendError::Unreachable`] for this server.
-    pub(crate) fn unreachable(&self, detail: impl Into<String>) -> BackendError {
-        BackendError::Unreachable {
-            backend: BACKEND_NAME.into(),
-            address: self.base.clone(),
-            detail: detail.into(),
-            source: None,
-        }
-    }
-
-    fn transport_error(&self, e: &hyper_util::client::legacy::Error) -> BackendError {
-        let detail = tls::explain(e, self.pinned).unwrap_or_else(|| {
-            let mut detail = error_chain(e);
-            if e.is_connect() {
-                detail.push_str(
-                    " (is lightningd running with the clnrest plugin enabled — `clnrest-port` \
-                     set — and listening on this address? `clnrest-host` defaults to 127.0.0.1)",
-                );
-            }
-            detail
-        });
-        self.unreachable(detail)
+        self.node.request_timeout()
     }
 
     /// Calls `method` with `params` (a JSON object), waiting at most `timeout` for the answer.
@@ -134,7 +97,7 @@ impl Transport {
         })?;
         let req = Request::builder()
             .method(Method::POST)
-            .uri(format!("{}/v1/{method}", self.base))
+            .uri(format!("{}/v1/{method}", self.node.base()))
             .header(RUNE_HEADER, self.rune.clone())
             .header(http::header::ACCEPT, "application/json")
             .header(http::header::CONTENT_TYPE, "application/json")
@@ -144,13 +107,13 @@ impl Transport {
             })?;
         let work = async {
             let resp = self
-                .client
-                .request(req)
+                .node
+                .send(req, |e| tls::explain(e, self.pinned))
                 .await
-                .map_err(|e| Failure::Backend(self.transport_error(&e)))?;
+                .map_err(Failure::Backend)?;
             let status = resp.status();
             let bytes = read_body(resp.into_body(), MAX_BODY).await.map_err(|e| {
-                Failure::Backend(self.unreachable(format!("reading the answer: {e}")))
+                Failure::Backend(self.node.unreachable(format!("reading the answer: {e}")))
             })?;
             if status.is_success() {
                 serde_json::from_slice(&bytes).map_err(|e| {
@@ -189,7 +152,7 @@ impl Transport {
                 );
                 match status.as_u16() {
                     401 | 403 => Failure::Backend(BackendError::Unauthorized),
-                    502..=504 => Failure::Backend(self.unreachable(detail)),
+                    502..=504 => Failure::Backend(self.node.unreachable(detail)),
                     _ => Failure::Backend(BackendError::Other(detail)),
                 }
             }

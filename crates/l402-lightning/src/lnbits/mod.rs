@@ -337,16 +337,20 @@ impl LnbitsBackend {
     /// tells the admin key the wallet id, and the invoice key not). A seller should hold only
     /// the invoice/read key: an admin key can spend the wallet's balance.
     pub async fn invoice_key_is_admin_key(&self) -> Result<bool, BackendError> {
-        let req = self.get(self.url("/api/v1/wallet"));
-        let wallet: WalletBody = self
-            .call(
-                req,
-                Some(&self.inner.invoice_key),
-                Call::Wallet,
-                "GET /api/v1/wallet",
-            )
-            .await?;
+        let wallet = self.wallet().await?;
         Ok(wallet.id.is_some_and(|id| !id.is_empty()))
+    }
+
+    /// `GET /api/v1/wallet` with the invoice key.
+    async fn wallet(&self) -> Result<WalletBody, BackendError> {
+        let req = self.get(self.url("/api/v1/wallet"));
+        self.call(
+            req,
+            Some(&self.inner.invoice_key),
+            Call::Wallet,
+            "GET /api/v1/wallet",
+        )
+        .await
     }
 
     /// True when the backend holds an admin key and so can pay.
@@ -581,11 +585,7 @@ impl LightningBackend for LnbitsBackend {
         let parsed = self
             .create(req.amount.0 / 1000, &req.memo, req.expiry_secs.max(1))
             .await?;
-        Ok(CreatedInvoice {
-            expires_at_unix: parsed.expires_at_unix(),
-            payment_hash: parsed.payment_hash,
-            bolt11: parsed.bolt11,
-        })
+        Ok(crate::issued::created(parsed))
     }
 
     async fn invoice_state(&self, hash: &PaymentHash) -> Result<InvoiceState, BackendError> {
@@ -749,15 +749,7 @@ impl LightningBackend for LnbitsBackend {
 
     async fn node_info(&self) -> Result<NodeInfo, BackendError> {
         // Every call checks the key and that LNbits answers (this is the readiness probe).
-        let req = self.get(self.url("/api/v1/wallet"));
-        let wallet: WalletBody = self
-            .call(
-                req,
-                Some(&self.inner.invoice_key),
-                Call::Wallet,
-                "GET /api/v1/wallet",
-            )
-            .await?;
+        let wallet = self.wallet().await?;
         let identity = self.identity().await?;
         Ok(NodeInfo {
             network: identity.network,

@@ -64,10 +64,34 @@ mod wire;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Implements [`LightningBackend`](crate::LightningBackend) for an LND client type holding
-/// `core: Arc<Core>`: REST and gRPC differ only in the transport inside the core.
-macro_rules! backend_via_core {
-    ($ty:ty) => {
+/// Defines an LND client type over a [`Core`](core::Core): the struct (cheap to clone: it holds
+/// `core: Arc<Core>`), a `Debug` showing the address and hiding the macaroon, `address()`, and
+/// [`LightningBackend`](crate::LightningBackend). REST and gRPC differ only in the transport
+/// inside the core, which each type's `new` builds.
+macro_rules! lnd_client {
+    ($(#[$attr:meta])* $ty:ident, address: $address_doc:literal) => {
+        $(#[$attr])*
+        #[derive(Clone)]
+        pub struct $ty {
+            core: std::sync::Arc<$crate::lnd::core::Core>,
+        }
+
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("address", &self.core.address())
+                    .field("macaroon", &"<redacted>")
+                    .finish()
+            }
+        }
+
+        impl $ty {
+            #[doc = $address_doc]
+            pub fn address(&self) -> &str {
+                self.core.address()
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::LightningBackend for $ty {
             async fn create_invoice(
@@ -109,7 +133,7 @@ macro_rules! backend_via_core {
         }
     };
 }
-pub(crate) use backend_via_core;
+pub(crate) use lnd_client;
 
 pub use credentials::{CredentialSource, Macaroon, PinnedCert};
 pub use grpc::LndGrpc;

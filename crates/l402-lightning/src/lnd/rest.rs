@@ -1,6 +1,5 @@
 //! [`LndRest`]: LND's REST API (`lnd --restlisten`) as a [`LightningBackend`].
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,21 +17,12 @@ use super::wire::{AddInvoice, AddInvoiceResponse, GetInfo, Invoice, Payment, Sen
 use super::{LndConfig, LndSetupError};
 use crate::error::BackendError;
 
-/// An LND node over its REST API. Cheap to clone (clones share the connection pool and the
-/// settlement stream, which stops when the last clone is dropped).
-#[derive(Clone)]
-pub struct LndRest {
-    core: Arc<Core>,
-}
-
-impl fmt::Debug for LndRest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LndRest")
-            .field("address", &self.core.address())
-            .field("macaroon", &"<redacted>")
-            .finish()
-    }
-}
+super::lnd_client!(
+    /// An LND node over its REST API. Cheap to clone (clones share the connection pool and the
+    /// settlement stream, which stops when the last clone is dropped).
+    LndRest,
+    address: "The node's REST base URL."
+);
 
 impl LndRest {
     /// Loads the credentials and builds the client. `config.address` is the REST address
@@ -55,14 +45,7 @@ impl LndRest {
             }))),
         })
     }
-
-    /// The node's REST base URL.
-    pub fn address(&self) -> &str {
-        self.core.address()
-    }
 }
-
-super::backend_via_core!(LndRest);
 
 /// The REST routes behind [`LndApi`].
 struct RestApi {

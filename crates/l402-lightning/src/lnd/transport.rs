@@ -7,10 +7,6 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -18,7 +14,7 @@ use super::api::{Failure, RpcStatus};
 use super::credentials::{Macaroon, PinnedCert};
 use super::{BACKEND_NAME, LndSetupError, tls};
 use crate::error::BackendError;
-use crate::node_http::{error_chain, read_body};
+use crate::node_http::{NodeClient, error_chain, read_body};
 
 /// The header LND's REST gateway reads the macaroon from.
 const MACAROON_HEADER: &str = "grpc-metadata-macaroon";
@@ -37,10 +33,8 @@ struct StreamLine<T> {
 
 /// The HTTPS client for one LND node.
 pub(crate) struct Transport {
-    base: String,
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    node: NodeClient,
     macaroon: HeaderValue,
-    request_timeout: Duration,
 }
 
 impl Transport {
@@ -52,54 +46,34 @@ impl Transport {
         connect_timeout: Duration,
         request_timeout: Duration,
     ) -> Result<Self, LndSetupError> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(connect_timeout));
-        http.set_nodelay(true);
-        http.set_keepalive(Some(Duration::from_secs(30)));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls::client_config(pinned)?)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(https);
+        let node = NodeClient::new(
+            BACKEND_NAME,
+            base,
+            tls::client_config(pinned)?,
+            connect_timeout,
+            request_timeout,
+            " (is lnd running, with --restlisten on this address?)",
+        );
         let mut macaroon = HeaderValue::from_str(macaroon.header_value())
             .map_err(|_| LndSetupError::Tls("macaroon is not header-safe".into()))?;
         macaroon.set_sensitive(true);
-        Ok(Self {
-            base,
-            client,
-            macaroon,
-            request_timeout,
-        })
+        Ok(Self { node, macaroon })
     }
 
     /// The node's base URL.
     pub(crate) fn base(&self) -> &str {
-        &self.base
+        self.node.base()
     }
 
     /// The per-call timeout of unary calls.
     pub(crate) fn request_timeout(&self) -> Duration {
-        self.request_timeout
-    }
-
-    /// [`BackendError::Unreachable`] for this node.
-    pub(crate) fn unreachable(&self, detail: impl Into<String>) -> BackendError {
-        BackendError::Unreachable {
-            backend: BACKEND_NAME.into(),
-            address: self.base.clone(),
-            detail: detail.into(),
-            source: None,
-        }
+        self.node.request_timeout()
     }
 
     fn request(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Request<Full<Bytes>> {
         let mut builder = Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.base))
+            .uri(format!("{}{path}", self.node.base()))
             .header(MACAROON_HEADER, self.macaroon.clone())
             .header(http::header::ACCEPT, "application/json");
         if body.is_some() {
@@ -110,17 +84,6 @@ impl Transport {
             .expect("a request built from a valid base URL and path")
     }
 
-    fn transport_error(&self, e: &hyper_util::client::legacy::Error) -> BackendError {
-        let detail = tls::explain(e).unwrap_or_else(|| {
-            let mut detail = error_chain(e);
-            if e.is_connect() {
-                detail.push_str(" (is lnd running, with --restlisten on this address?)");
-            }
-            detail
-        });
-        self.unreachable(detail)
-    }
-
     async fn send(
         &self,
         method: Method,
@@ -128,10 +91,10 @@ impl Transport {
         body: Option<Vec<u8>>,
     ) -> Result<hyper::Response<Incoming>, Failure> {
         let req = self.request(method, path, body);
-        self.client
-            .request(req)
+        self.node
+            .send(req, |e| tls::explain(e))
             .await
-            .map_err(|e| Failure::Backend(self.transport_error(&e)))
+            .map_err(Failure::Backend)
     }
 
     /// A unary call: sends, reads the whole answer within the request timeout, and decodes it.
@@ -146,7 +109,7 @@ impl Transport {
             let status = resp.status();
             let bytes = read_body(resp.into_body(), MAX_BODY)
                 .await
-                .map_err(|e| self.unreachable(format!("reading the answer: {e}")))?;
+                .map_err(|e| self.node.unreachable(format!("reading the answer: {e}")))?;
             if status.is_success() {
                 serde_json::from_slice(&bytes).map_err(|e| {
                     Failure::Backend(BackendError::Other(format!(
@@ -157,7 +120,7 @@ impl Transport {
                 Err(Failure::Rpc(rpc_status(status, &bytes)))
             }
         };
-        tokio::time::timeout(self.request_timeout, work)
+        tokio::time::timeout(self.node.request_timeout(), work)
             .await
             .map_err(|_| Failure::Backend(BackendError::Timeout))?
     }
@@ -175,7 +138,7 @@ impl Transport {
         if !status.is_success() {
             let bytes = read_body(resp.into_body(), MAX_LINE)
                 .await
-                .map_err(|e| self.unreachable(format!("reading the answer: {e}")))?;
+                .map_err(|e| self.node.unreachable(format!("reading the answer: {e}")))?;
             // A stream that fails before its first message answers with the error's status
             // and `{"error": {...}}`; a plain gateway error is the status itself.
             let status_body = serde_json::from_slice::<StreamLine<serde_json::Value>>(&bytes)
@@ -210,10 +173,11 @@ impl Lines {
         transport: &Transport,
     ) -> Result<Option<Result<T, RpcStatus>>, BackendError> {
         loop {
-            let Some(line) = self
-                .next_line()
-                .await
-                .map_err(|e| transport.unreachable(format!("stream interrupted: {e}")))?
+            let Some(line) = self.next_line().await.map_err(|e| {
+                transport
+                    .node
+                    .unreachable(format!("stream interrupted: {e}"))
+            })?
             else {
                 return Ok(None);
             };

@@ -490,11 +490,7 @@ impl LightningBackend for NwcBackend {
         let parsed = self
             .make_invoice(req.amount, &req.memo, req.expiry_secs.max(1))
             .await?;
-        Ok(CreatedInvoice {
-            expires_at_unix: parsed.expires_at_unix(),
-            payment_hash: parsed.payment_hash,
-            bolt11: parsed.bolt11,
-        })
+        Ok(crate::issued::created(parsed))
     }
 
     async fn invoice_state(&self, hash: &PaymentHash) -> Result<InvoiceState, BackendError> {
@@ -545,16 +541,7 @@ impl LightningBackend for NwcBackend {
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError> {
         let deadline = Instant::now() + opts.timeout;
-        let invoice =
-            parse_bolt11(bolt11).map_err(|e| BackendError::InvalidInvoice(e.to_string()))?;
-        let Some(amount) = invoice.amount else {
-            return Err(BackendError::InvalidInvoice(
-                "the invoice has no amount (only invoices with an amount are paid)".into(),
-            ));
-        };
-        if invoice.is_expired_at(now_unix()) {
-            return Err(BackendError::InvoiceExpired);
-        }
+        let (invoice, amount) = crate::pay_checks::payable_invoice(bolt11, "the NWC backend")?;
         let hash = invoice.payment_hash;
         let request = Request::pay_invoice(PayInvoiceRequest::new(invoice.bolt11.clone()));
         let ResponseResult::PayInvoice(paid) = self

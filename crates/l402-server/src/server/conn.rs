@@ -22,8 +22,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
-use super::ConnectionInfo;
 use super::stack::Stack;
+use super::{ConnectionInfo, ProxyService};
 use crate::body::{Body, BoxError};
 use crate::shutdown::{Signal, TaskToken};
 
@@ -123,13 +123,9 @@ struct ConnService<S> {
     activity: Arc<Activity>,
 }
 
-impl<S, ResB> hyper::service::Service<Request<Incoming>> for ConnService<S>
+impl<S> hyper::service::Service<Request<Incoming>> for ConnService<S>
 where
-    S: tower::Service<Request<Body>, Response = Response<ResB>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    ResB: http_body::Body<Data = Bytes> + Send + 'static,
-    ResB::Error: Into<BoxError>,
+    S: ProxyService,
 {
     type Response = Response<Body>;
     type Error = Infallible;
@@ -153,7 +149,7 @@ where
 
 /// Serves one accepted TCP connection until it closes or the server stops.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn run<S, ResB>(
+pub(crate) async fn run<S>(
     tcp: TcpStream,
     remote: SocketAddr,
     local: SocketAddr,
@@ -163,11 +159,7 @@ pub(crate) async fn run<S, ResB>(
     mut stopped: Signal,
     _token: TaskToken,
 ) where
-    S: tower::Service<Request<Body>, Response = Response<ResB>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    ResB: http_body::Body<Data = Bytes> + Send + 'static,
-    ResB::Error: Into<BoxError>,
+    S: ProxyService,
 {
     // The first request must arrive within header_read_timeout of the accept, TLS handshake
     // included: this is what stops clients that connect and then send nothing (or too little
@@ -206,7 +198,7 @@ pub(crate) async fn run<S, ResB>(
     }
 }
 
-async fn serve_io<I, S, ResB>(
+async fn serve_io<I, S>(
     io: I,
     info: ConnectionInfo,
     first_request: Instant,
@@ -216,11 +208,7 @@ async fn serve_io<I, S, ResB>(
     mut stopped: Signal,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: tower::Service<Request<Body>, Response = Response<ResB>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    ResB: http_body::Body<Data = Bytes> + Send + 'static,
-    ResB::Error: Into<BoxError>,
+    S: ProxyService,
 {
     let activity = Activity::new();
     let service = ConnService {

@@ -2,6 +2,7 @@
 //! and graceful shutdown.
 
 mod conn;
+mod service;
 mod stack;
 pub(crate) mod tls;
 
@@ -10,14 +11,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::body::{Body, BoxError};
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::forward::Forwarder;
@@ -25,6 +23,7 @@ use crate::health::ReadinessCheck;
 use crate::routing::Router;
 use crate::shutdown::Controller;
 use conn::ConnParams;
+pub use service::ProxyService;
 use stack::{Shared, Stack};
 
 /// The client's socket address, inserted as a request extension before the application layer runs
@@ -91,13 +90,9 @@ fn http_builder(config: &Config) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-impl<S, ResB> Server<S>
+impl<S> Server<S>
 where
-    S: tower::Service<Request<Body>, Response = Response<ResB>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    ResB: http_body::Body<Data = Bytes> + Send + 'static,
-    ResB::Error: Into<BoxError>,
+    S: ProxyService,
 {
     /// Checks `config`, builds the routing table, upstream clients and TLS, wraps the
     /// [`Forwarder`] in `layer`, and binds `[listen] addr` (port 0 picks a free port; see
@@ -224,7 +219,7 @@ where
 /// future). `layer` wraps the [`Forwarder`]; every request it sees carries the
 /// [`RouteDecision`](crate::RouteDecision), [`ClientAddr`] and [`ConnectionInfo`] extensions.
 /// Use [`tower::layer::util::Identity`] for a plain proxy.
-pub async fn serve<L, R, F, ResB>(
+pub async fn serve<L, R, F>(
     config: &Config,
     layer: L,
     readiness: R,
@@ -232,11 +227,7 @@ pub async fn serve<L, R, F, ResB>(
 ) -> Result<(), ServerError>
 where
     L: tower::Layer<Forwarder>,
-    L::Service: tower::Service<Request<Body>, Response = Response<ResB>> + Clone + Send + 'static,
-    <L::Service as tower::Service<Request<Body>>>::Future: Send + 'static,
-    <L::Service as tower::Service<Request<Body>>>::Error: Into<BoxError>,
-    ResB: http_body::Body<Data = Bytes> + Send + 'static,
-    ResB::Error: Into<BoxError>,
+    L::Service: ProxyService,
     R: ReadinessCheck,
     F: Future<Output = ()> + Send,
 {

@@ -11,7 +11,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Limited;
 use tracing::Instrument;
 
-use super::{ClientAddr, ConnectionInfo};
+use super::{ClientAddr, ConnectionInfo, ProxyService};
 use crate::body::{Body, BoxError};
 use crate::health::{ReadinessCheck, readiness_json};
 use crate::response;
@@ -64,13 +64,9 @@ fn content_length<B>(req: &Request<B>) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-impl<S, ResB> Stack<S>
+impl<S> Stack<S>
 where
-    S: tower::Service<Request<Body>, Response = Response<ResB>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    ResB: http_body::Body<Data = Bytes> + Send + 'static,
-    ResB::Error: Into<BoxError>,
+    S: ProxyService,
 {
     /// Handles one request from a client connection.
     pub(crate) async fn handle<ReqB>(

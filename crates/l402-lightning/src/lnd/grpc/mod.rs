@@ -9,7 +9,6 @@
 
 mod generated;
 
-use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -33,21 +32,12 @@ use super::{LndConfig, LndSetupError, tls};
 use crate::error::BackendError;
 use crate::node_http::error_chain;
 
-/// An LND node over gRPC. Cheap to clone (clones share the HTTP/2 connection and the
-/// settlement stream, which stops when the last clone is dropped).
-#[derive(Clone)]
-pub struct LndGrpc {
-    core: Arc<Core>,
-}
-
-impl fmt::Debug for LndGrpc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LndGrpc")
-            .field("address", &self.core.address())
-            .field("macaroon", &"<redacted>")
-            .finish()
-    }
-}
+crate::lnd::lnd_client!(
+    /// An LND node over gRPC. Cheap to clone (clones share the HTTP/2 connection and the
+    /// settlement stream, which stops when the last clone is dropped).
+    LndGrpc,
+    address: "The node's gRPC address (`https://host:port`)."
+);
 
 impl LndGrpc {
     /// Loads the credentials and builds the client. `config.address` is the gRPC address
@@ -95,14 +85,7 @@ impl LndGrpc {
             }))),
         })
     }
-
-    /// The node's gRPC address (`https://host:port`).
-    pub fn address(&self) -> &str {
-        self.core.address()
-    }
 }
-
-crate::lnd::backend_via_core!(LndGrpc);
 
 /// Adds the hex macaroon as `macaroon` metadata (a secret: marked sensitive).
 #[derive(Clone)]
@@ -160,6 +143,20 @@ impl GrpcApi {
             Ok(Ok(resp)) => Ok(resp.into_inner()),
             Ok(Err(status)) => Err(self.failure(status)),
         }
+    }
+
+    /// Opens a server stream; its messages are converted with `convert`.
+    async fn stream<M: Send + 'static, T: Send + 'static>(
+        &self,
+        call: impl Future<Output = Result<tonic::Response<tonic::Streaming<M>>, tonic::Status>>,
+        convert: fn(M) -> T,
+    ) -> Result<Box<dyn MsgStream<T>>, Failure> {
+        let inner = call.await.map_err(|s| self.failure(s))?.into_inner();
+        Ok(Box::new(GrpcStream {
+            inner,
+            convert,
+            address: self.address.clone(),
+        }))
     }
 }
 
@@ -315,19 +312,14 @@ impl LndApi for GrpcApi {
         settle_index: u64,
     ) -> Result<Box<dyn MsgStream<Invoice>>, Failure> {
         let mut client = self.lightning();
-        let stream = client
-            .subscribe_invoices(lnrpc::InvoiceSubscription {
+        self.stream(
+            client.subscribe_invoices(lnrpc::InvoiceSubscription {
                 add_index: 0,
                 settle_index,
-            })
-            .await
-            .map_err(|s| self.failure(s))?
-            .into_inner();
-        Ok(Box::new(GrpcStream {
-            inner: stream,
-            convert: invoice,
-            address: self.address.clone(),
-        }))
+            }),
+            invoice,
+        )
+        .await
     }
 
     async fn send_payment(
@@ -337,21 +329,16 @@ impl LndApi for GrpcApi {
         timeout_seconds: i32,
     ) -> Result<Box<dyn MsgStream<Payment>>, Failure> {
         let mut client = self.router();
-        let stream = client
-            .send_payment_v2(routerrpc::SendPaymentRequest {
+        self.stream(
+            client.send_payment_v2(routerrpc::SendPaymentRequest {
                 payment_request: bolt11.to_owned(),
                 timeout_seconds,
                 fee_limit_msat: i64::try_from(fee_limit_msat).unwrap_or(i64::MAX),
                 no_inflight_updates: true,
-            })
-            .await
-            .map_err(|s| self.failure(s))?
-            .into_inner();
-        Ok(Box::new(GrpcStream {
-            inner: stream,
-            convert: payment,
-            address: self.address.clone(),
-        }))
+            }),
+            payment,
+        )
+        .await
     }
 
     async fn track_payment(
@@ -359,18 +346,13 @@ impl LndApi for GrpcApi {
         hash: &PaymentHash,
     ) -> Result<Box<dyn MsgStream<Payment>>, Failure> {
         let mut client = self.router();
-        let stream = client
-            .track_payment_v2(routerrpc::TrackPaymentRequest {
+        self.stream(
+            client.track_payment_v2(routerrpc::TrackPaymentRequest {
                 payment_hash: hash.0.to_vec(),
                 no_inflight_updates: false,
-            })
-            .await
-            .map_err(|s| self.failure(s))?
-            .into_inner();
-        Ok(Box::new(GrpcStream {
-            inner: stream,
-            convert: payment,
-            address: self.address.clone(),
-        }))
+            }),
+            payment,
+        )
+        .await
     }
 }
