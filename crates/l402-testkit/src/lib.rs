@@ -7,7 +7,7 @@
 //!   `env!("CARGO_BIN_EXE_l402")` (the binary's own crate): no nested `cargo build`, no guessed
 //!   `target/debug` path.
 //! - `wallet` (feature `wallet`): dev wallets in temporary directories, and paying one
-//!   challenge ([`Payer`](crate::wallet::Payer)).
+//!   challenge (`wallet::Payer`).
 //! - `hooked` (feature `wallet`): a wallet wrapper forwarding every call unless a hook
 //!   overrides it (counting, crashing or deliberately broken wallets).
 //! - `paid_server` (feature `paid-server`): an in-process paid HTTP seller and a

@@ -22,8 +22,8 @@
 //! ```
 //!
 //! Adding a backend: the backend itself (`src/<name>/`, behind a feature), its section in
-//! `src/spec/<name>.rs` (serde model, checks, constructor, preflight hint: the [`Kind`] trait)
-//! and one line in the [`backends!`] list below.
+//! `src/spec/<name>.rs` (serde model, checks, constructor, preflight hint: the `Kind` and `Build` traits of `kind.rs`)
+//! and one line in the `backends!` list in this file.
 
 mod cln;
 mod dev;
