@@ -6,21 +6,24 @@
 //!
 //! One call starts it in this process and returns a handle:
 //!
-//! ```no_run
+//! ```
 //! # async fn run() -> Result<(), l402_seller::SellerError> {
 //! use l402_seller::{Seller, SellerOptions};
 //!
 //! // Zero-config dev mode: the built-in sample API sold through the embedded dev wallet.
+//! let data = tempfile::tempdir().unwrap();
 //! let seller = Seller::start(
 //!     SellerOptions::new()
 //!         .listen("127.0.0.1:0".parse().unwrap())
-//!         .data_dir("/tmp/l402-seller-example"),
+//!         .data_dir(data.path()),
 //! )
 //! .await?;
 //! println!("selling on http://{}", seller.proxy_addr());
+//! assert!(seller.sample_addr().is_some() && seller.dev_wallet_url().is_some());
 //! seller.shutdown().await?;
 //! # Ok(())
 //! # }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
 //! ```
 
 pub mod config;
