@@ -8,31 +8,6 @@ use std::process::Output;
 
 use common::*;
 
-/// Runs `l402 <args>` as a client with `data_dir` and extra environment.
-fn run(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    // An empty client config of its own, so the user's `~/.config/l402` never leaks in.
-    let config = data_dir.join("client.toml");
-    if !config.exists() {
-        std::fs::create_dir_all(data_dir).unwrap();
-        std::fs::write(&config, "").unwrap();
-    }
-    let mut cmd = l402().command(args);
-    cmd.env("L402_DATA_DIR", data_dir)
-        .env("L402_CLIENT_CONFIG", &config)
-        .env_remove("L402_CRASH_AFTER_PAY_FOR_TESTS");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// `l402 fetch <flags> <url> -H content-type: application/json -d <body>` from `data_dir`.
 fn fetch_post_json(data_dir: &Path, flags: &[&str], url: &str, body: &str) -> Output {
     let mut args = vec!["fetch"];

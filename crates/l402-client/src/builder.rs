@@ -16,6 +16,7 @@ use crate::config;
 use crate::error::ClientError;
 use crate::scope::ScopeRule;
 use crate::single_flight::ScopeLocks;
+use crate::wallet_slot::WalletSlot;
 
 /// Default per-invoice maximum: 1000 sat, as lnget and Aperture's client use.
 pub const DEFAULT_MAX_COST: Msat = Msat::from_sat(1000);
@@ -37,7 +38,7 @@ enum StoreSource {
 
 /// Builds an [`L402Client`]. Only the wallet is required.
 pub struct L402ClientBuilder {
-    wallet: Option<Arc<dyn LightningBackend>>,
+    wallet: Option<WalletSlot>,
     store: StoreSource,
     budget: Budget,
     max_fee: Option<Msat>,
@@ -88,9 +89,35 @@ impl Default for L402ClientBuilder {
 }
 
 impl L402ClientBuilder {
-    /// The wallet that pays (required). Any [`LightningBackend`] works.
+    /// The wallet that pays (this or [`lazy_wallet`](Self::lazy_wallet) is required). Any
+    /// [`LightningBackend`] works.
     pub fn wallet(mut self, wallet: Arc<dyn LightningBackend>) -> Self {
-        self.wallet = Some(wallet);
+        self.wallet = Some(WalletSlot::open(wallet));
+        self
+    }
+
+    /// The wallet that pays, opened by `open` when a payment is first due: free pages, dry
+    /// runs and the token, receipt and budget queries work without it. A failure is returned
+    /// to that request, before anything is reserved, and the next payment tries again.
+    ///
+    /// ```
+    /// # fn build() -> Result<(), l402_client::ClientError> {
+    /// let config = l402_client::ClientConfig::default();
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let opened_from = config.clone();
+    /// let client = l402_client::L402Client::builder()
+    ///     .lazy_wallet(move || opened_from.open_wallet())
+    ///     .store_path(dir.path().join("client.db"))
+    ///     .build()?; // no wallet is running: building still succeeds
+    /// # Ok(())
+    /// # }
+    /// # build().unwrap();
+    /// ```
+    pub fn lazy_wallet(
+        mut self,
+        open: impl Fn() -> Result<Arc<dyn LightningBackend>, ClientError> + Send + Sync + 'static,
+    ) -> Self {
+        self.wallet = Some(WalletSlot::lazy(Box::new(open)));
         self
     }
 
@@ -196,9 +223,9 @@ impl L402ClientBuilder {
     /// Builds the client. Opens the store if needed (blocking file IO: call at startup or from
     /// `spawn_blocking`).
     pub fn build(self) -> Result<L402Client, ClientError> {
-        let wallet = self
-            .wallet
-            .ok_or_else(|| ClientError::Build("no wallet: call .wallet(...)".into()))?;
+        let wallet = self.wallet.ok_or_else(|| {
+            ClientError::Build("no wallet: call .wallet(...) or .lazy_wallet(...)".into())
+        })?;
         let store = match self.store {
             StoreSource::Open(store) => store,
             StoreSource::Path(path) => Store::open(path)?,

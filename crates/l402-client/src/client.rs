@@ -6,7 +6,6 @@ use std::time::Duration;
 use l402_core::Msat;
 use l402_core::invoice::Network;
 use l402_core::mint::Attenuation;
-use l402_lightning::LightningBackend;
 use l402_store::{Receipt, Store};
 use reqwest::Url;
 
@@ -18,6 +17,7 @@ use crate::error::ClientError;
 use crate::scope::{ScopeRule, Target};
 use crate::single_flight::ScopeLocks;
 use crate::token::{self, TokenInfo};
+use crate::wallet_slot::WalletSlot;
 
 /// An HTTP client that pays L402 challenges within a budget. Cheap to clone; clones share the
 /// store, the wallet and the single-flight locks.
@@ -29,7 +29,7 @@ pub struct L402Client {
 /// Everything a client holds.
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
-    pub(crate) wallet: Arc<dyn LightningBackend>,
+    pub(crate) wallet: WalletSlot,
     pub(crate) store: Store,
     pub(crate) budget: Budget,
     pub(crate) max_cost: Msat,

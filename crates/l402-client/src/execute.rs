@@ -261,6 +261,8 @@ impl L402Client {
             .get_or_try_init(|| async {
                 self.inner
                     .wallet
+                    .get()
+                    .await?
                     .node_info()
                     .await
                     .map(|info| info.network)

@@ -68,6 +68,7 @@ mod recover;
 mod request;
 pub mod scope;
 mod single_flight;
+mod wallet_slot;
 pub use single_flight::ScopeLocks;
 pub mod token;
 
@@ -85,3 +86,4 @@ pub use recover::{RecoveryReport, UnresolvedPayment};
 pub use request::{IntoRequestSpec, RequestSpec};
 pub use scope::{ScopeRule, Target};
 pub use token::TokenInfo;
+pub use wallet_slot::WalletOpener;

@@ -48,6 +48,9 @@ impl L402Client {
             invoice_expires_at: plan.invoice.expires_at_unix(),
             created_at: now,
         };
+        // The wallet opens now, before anything is reserved: a wallet that cannot be opened
+        // leaves nothing in the journal.
+        let wallet = self.inner.wallet.get().await?;
         let query = spend_query(now, Some(&target.domain));
         let (journaled, host) = (payment.clone(), target.domain.clone());
         on_store(&self.inner.store, move |s| {
@@ -71,10 +74,9 @@ impl L402Client {
         // The backend is asked to honour the timeout; this bound holds even if it does not, and
         // its expiry is handled like the backend's own timeout (the wallet is asked).
         let bound = self.inner.payment_timeout.saturating_add(PAY_GRACE);
-        let outcome =
-            tokio::time::timeout(bound, self.inner.wallet.pay_invoice(&payment.bolt11, opts))
-                .await
-                .unwrap_or(Err(BackendError::Timeout));
+        let outcome = tokio::time::timeout(bound, wallet.pay_invoice(&payment.bolt11, opts))
+            .await
+            .unwrap_or(Err(BackendError::Timeout));
         match outcome {
             Ok(result) => {
                 if self.inner.crash_after_pay {
@@ -144,7 +146,7 @@ impl L402Client {
                 | BackendError::Unauthorized
         );
         if !nothing_paid {
-            match self.inner.wallet.payment_state(&hash).await {
+            match self.inner.wallet.get().await?.payment_state(&hash).await {
                 Ok(PaymentState::Succeeded { preimage, fee }) => {
                     return self.record_paid(payment, preimage, fee).await;
                 }

@@ -119,7 +119,15 @@ impl L402Client {
         let p = &row.payment;
         let hash = p.payment_hash;
         let now = self.now();
-        let state = match self.inner.wallet.payment_state(&hash).await {
+        let wallet = match self.inner.wallet.get().await {
+            Ok(wallet) => wallet,
+            Err(e) => {
+                return Ok(Resolved::Unresolved(format!(
+                    "the wallet cannot be opened: {e}"
+                )));
+            }
+        };
+        let state = match wallet.payment_state(&hash).await {
             Ok(state) => state,
             Err(e) => {
                 return Ok(Resolved::Unresolved(format!(

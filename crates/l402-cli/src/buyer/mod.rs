@@ -89,7 +89,9 @@ pub fn open_with(mut config: ClientConfig, tweaks: Tweaks) -> anyhow::Result<L40
     if let Some(max) = tweaks.max_cost_sat {
         config.budget.max_cost_sat = max;
     }
-    let wallet = config.open_wallet().map_err(client_error)?;
+    // The wallet opens when a payment is first due: free pages, dry runs, tokens, receipts
+    // and budgets work without one.
+    let wallet_config = config.clone();
     let redirect = if tweaks.follow_redirects {
         reqwest::redirect::Policy::limited(10)
     } else {
@@ -112,7 +114,7 @@ pub fn open_with(mut config: ClientConfig, tweaks: Tweaks) -> anyhow::Result<L40
     config
         .client_builder()
         .map_err(|e| exit::with_code(exit::BAD_INPUT, e.to_string()))?
-        .wallet(wallet)
+        .lazy_wallet(move || wallet_config.open_wallet())
         .http_client(http)
         .auto_pay(tweaks.auto_pay)
         .build()
@@ -122,15 +124,24 @@ pub fn open_with(mut config: ClientConfig, tweaks: Tweaks) -> anyhow::Result<L40
 /// Converts a client error into an error carrying its documented exit code and a hint.
 pub fn client_error(error: ClientError) -> anyhow::Error {
     let code = exit::for_client(error.category());
-    let hint = match code {
-        exit::OVER_BUDGET => {
-            "\nhint: nothing was paid. See `l402 budget`; raise limits in ~/.config/l402/config.toml or with L402_*_BUDGET_SAT, or --max-cost for one request."
+    let hint = match (&error, code) {
+        (ClientError::Wallet(_), _) => {
+            "\nhint: nothing was paid: a payment was due and the wallet could not be used. For the dev wallet, run `l402 serve` or `l402 wallet serve` with the same data directory; otherwise set [wallet] in ~/.config/l402/config.toml (kinds dev, lnd, lnbits, nwc, cln)."
         }
-        exit::PAYMENT_FAILED => {
+        (ClientError::PaymentPending { .. }, _) => {
             "\nhint: see `l402 receipts`; a payment whose outcome is unknown is resolved automatically on the next run, never paid twice."
         }
-        exit::NETWORK => "\nhint: check the URL and that the server is reachable.",
-        _ => "",
+        (_, code) => match code {
+            exit::OVER_BUDGET => {
+                "\nhint: nothing was paid. See `l402 budget`; raise limits in ~/.config/l402/config.toml or with L402_*_BUDGET_SAT, or --max-cost for one request."
+            }
+            exit::PAYMENT_FAILED if error.nothing_paid() => {
+                "\nhint: the payment failed and nothing was paid; see `l402 receipts`."
+            }
+            exit::PAYMENT_FAILED => "\nhint: see `l402 receipts` for what was paid.",
+            exit::NETWORK => "\nhint: check the URL and that the server is reachable.",
+            _ => "",
+        },
     };
     if let Some(tls) = l402_tls::explain(&error) {
         return exit::with_code(code, format!("{error}\nhint: {tls}"));

@@ -128,3 +128,31 @@ pub fn write_weather_config(
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Runs `l402 <args>` as a buyer with `data_dir` (and an empty client configuration of its own
+/// there, so the user's `~/.config/l402` never leaks in) and extra environment.
+pub fn run(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let config = data_dir.join("client.toml");
+    if !config.exists() {
+        std::fs::create_dir_all(data_dir).unwrap();
+        std::fs::write(&config, "").unwrap();
+    }
+    let mut cmd = l402().command(args);
+    cmd.env("L402_DATA_DIR", data_dir)
+        .env("L402_CLIENT_CONFIG", &config)
+        .env_remove("L402_CRASH_AFTER_PAY_FOR_TESTS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// A finished command's stdout.
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A finished command's stderr.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
