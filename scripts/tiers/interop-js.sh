@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 JS_DIR=$ROOT/interop/js
-BIN=$ROOT/target/debug/l402
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/l402
 # shellcheck source=../lib/steps.sh
 source "$ROOT/scripts/lib/steps.sh"
 START=$(date +%s)
