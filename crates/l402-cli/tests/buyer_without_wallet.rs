@@ -15,7 +15,11 @@ async fn a_free_page_is_fetched_without_a_wallet() {
     let out = run(&dir.path().join("buyer"), &["fetch", &url], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("Paris"), "{}", stdout(&out));
-    let out = run(&dir.path().join("buyer"), &["fetch", "--dry-run", &url], &[]);
+    let out = run(
+        &dir.path().join("buyer"),
+        &["fetch", "--dry-run", &url],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
@@ -26,8 +30,14 @@ async fn a_server_that_is_down_is_a_network_error_not_a_wallet_one() {
     let out = run(&dir.path().join("buyer"), &["fetch", &url], &[]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(5), "{err}");
-    assert!(!err.contains("wallet"), "the wallet was never needed: {err}");
-    assert!(!err.contains("outcome is unknown"), "nothing was in flight: {err}");
+    assert!(
+        !err.contains("wallet"),
+        "the wallet was never needed: {err}"
+    );
+    assert!(
+        !err.contains("outcome is unknown"),
+        "nothing was in flight: {err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -43,7 +53,12 @@ async fn the_records_can_be_read_without_a_wallet() {
         &["tokens", "list", "--json"],
     ] {
         let out = run(&buyer, args, &[]);
-        assert_eq!(out.status.code(), Some(0), "l402 {args:?}: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "l402 {args:?}: {}",
+            stderr(&out)
+        );
     }
 }
 
@@ -62,7 +77,10 @@ async fn a_payment_due_without_a_wallet_names_it_and_journals_nothing() {
         "the error names the wallet and what to do: {err}"
     );
     assert!(err.contains("nothing was paid"), "{err}");
-    assert!(!err.contains("outcome is unknown"), "nothing was in flight: {err}");
+    assert!(
+        !err.contains("outcome is unknown"),
+        "nothing was in flight: {err}"
+    );
     let out = run(&buyer, &["receipts", "--json"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let receipts: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();

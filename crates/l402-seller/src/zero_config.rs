@@ -27,6 +27,12 @@ methods = ["POST"]
 path = "/api/similarity"
 capabilities_required = ["compute"]
 
+# Priced by method: the sample answers only POST here, so other methods pass unpaid (and get
+# its 405) instead of being charged for a request it rejects.
+[[services.routes]]
+path = "/api/similarity"
+free = true
+
 [[services]]
 name = "weather"
 path_prefix = "/api/weather"
@@ -34,6 +40,14 @@ upstream = "http://{sample}"
 price_sat = 2
 token_lifetime_secs = 3600
 memo = "l402 sample: weather"
+
+[[services.routes]]
+methods = ["GET", "HEAD"]
+path = "/api/weather"
+
+[[services.routes]]
+path = "/api/weather"
+free = true
 
 [[services]]
 name = "greeter"

@@ -64,6 +64,21 @@ async fn zero_config_sells_the_sample_api_and_shuts_down() {
         .await
         .unwrap();
     assert_eq!(unpaid.status(), 402);
+    // Priced by method: what the sample rejects is never charged (its 405 passes through),
+    // what it serves is.
+    for (method, path, status) in [
+        (reqwest::Method::GET, "/api/similarity", 405),
+        (reqwest::Method::DELETE, "/api/weather?city=Paris", 405),
+        (reqwest::Method::POST, "/api/similarity", 402),
+        (reqwest::Method::HEAD, "/api/weather?city=Paris", 402),
+    ] {
+        let r = http
+            .request(method.clone(), format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{method} {path}");
+    }
 
     let client = buyer(&seller, dir.path());
     let paid = client
