@@ -10,6 +10,7 @@ mod mcp;
 mod revoke;
 mod serve;
 mod wallet;
+mod when;
 
 use clap::Parser;
 

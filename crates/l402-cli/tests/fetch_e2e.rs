@@ -70,7 +70,20 @@ async fn fetch_pays_once_per_service_and_respects_budgets() {
             stderr(&out)
         );
     }
-    assert_eq!(receipts(&data).len(), 2, "exactly one payment per service");
+    let paid = receipts(&data);
+    assert_eq!(paid.len(), 2, "exactly one payment per service");
+    // Times as people read them: RFC 3339 in JSON, a UTC date and "… ago" on a terminal.
+    assert!(
+        paid[0]["paid_at_rfc3339"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{paid:?}"
+    );
+    let text = stdout(&run(&data, &["receipts"], &[]));
+    assert!(
+        text.contains(" UTC (") && (text.contains("just now") || text.contains(" s ago")),
+        "{text}"
+    );
 
     // Budgets are enforced before paying: exit 3, a message naming the limit, nothing paid.
     let oslo_fresh = format!("{base}/helloworld.Greeter/x");

@@ -23,7 +23,7 @@ pub async fn run(args: ReceiptsArgs) -> anyhow::Result<u8> {
             .iter()
             .map(|r| {
                 serde_json::json!({
-                    "paid_at": r.paid_at, "url": r.url, "scope": r.scope, "amount_msat": r.amount.0,
+                    "paid_at": r.paid_at, "paid_at_rfc3339": crate::when::rfc3339(r.paid_at), "url": r.url, "scope": r.scope, "amount_msat": r.amount.0,
                     "fee_msat": r.fee.0, "payment_hash": r.payment_hash.to_hex(),
                     "token_id": r.token_id.map(|t| t.to_hex()),
                 })
@@ -35,12 +35,13 @@ pub async fn run(args: ReceiptsArgs) -> anyhow::Result<u8> {
     if receipts.is_empty() {
         println!("no payments yet");
     }
+    let now = l402_core::env::now_unix();
     let mut total = l402_core::Msat(0);
     for r in &receipts {
         total = total.checked_add(r.total()).unwrap_or(total);
         println!(
             "{}  {:>10}  fee {:>8}  {}  {}",
-            r.paid_at,
+            crate::when::human(r.paid_at, now),
             r.amount.to_string(),
             r.fee.to_string(),
             r.payment_hash,

@@ -63,14 +63,17 @@ fn token_json(t: &TokenInfo) -> serde_json::Value {
     serde_json::json!({
         "scope": t.scope, "origin": t.origin, "payment_hash": t.payment_hash.to_hex(),
         "token_id": t.token_id.map(|id| id.to_hex()), "amount_msat": t.amount.0, "fee_msat": t.fee.0,
-        "created_at": t.created_at, "expires_at": t.expires_at, "label": t.label,
+        "created_at": t.created_at, "created_at_rfc3339": crate::when::rfc3339(t.created_at),
+        "expires_at": t.expires_at, "expires_at_rfc3339": t.expires_at.map(crate::when::rfc3339),
+        "label": t.label,
     })
 }
 
-fn token_line(t: &TokenInfo) -> String {
-    let expiry = t
-        .expires_at
-        .map_or("no expiry".to_owned(), |e| format!("expires at {e}"));
+fn token_line(t: &TokenInfo, now: u64) -> String {
+    let expiry = t.expires_at.map_or("no expiry".to_owned(), |e| {
+        let verb = if e > now { "expires" } else { "expired" };
+        format!("{verb} {}", crate::when::human(e, now))
+    });
     format!("{}  paid {}  {}", t.scope, t.amount, expiry)
 }
 
@@ -94,7 +97,10 @@ pub async fn run(command: TokensCommand) -> anyhow::Result<u8> {
             } else if tokens.is_empty() {
                 println!("no tokens held");
             } else {
-                tokens.iter().for_each(|t| println!("{}", token_line(t)));
+                let now = l402_core::env::now_unix();
+                tokens
+                    .iter()
+                    .for_each(|t| println!("{}", token_line(t, now)));
             }
         }
         TokensCommand::Show { scope, client } => {
