@@ -19,8 +19,9 @@ pub enum ServerError {
     /// An upstream client could not be built.
     #[error(transparent)]
     Client(#[from] ClientBuildError),
-    /// The listening socket could not be opened.
-    #[error("cannot listen on {addr}: {source}")]
+    /// The listening socket could not be opened (the IO error is the source, printed once by
+    /// whoever prints the chain).
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The configured address.
         addr: SocketAddr,
