@@ -229,3 +229,26 @@ async fn default_max_cost_below_the_configured_one_applies_and_can_be_raised_up_
     assert!(!is_error(&paid), "{}", text(&paid));
     assert_eq!(structured(&paid)["payment"]["amount_sat"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_tools_work_without_a_wallet_and_a_payment_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let seller = start_seller(dir.path()).await;
+    // A buyer whose data directory has no dev wallet connection file.
+    let config = l402_client::ClientConfig {
+        data_dir: Some(dir.path().join("walletless")),
+        ..Default::default()
+    };
+    let server = mcp_server(&config).await;
+    for result in [
+        server.receipts(ReceiptsArgs::default()).await,
+        server.budget().await,
+        server.tokens().await,
+    ] {
+        assert!(!is_error(&result), "{}", text(&result));
+    }
+    let r = server.fetch(weather(&seller.base)).await;
+    assert!(is_error(&r), "{}", text(&r));
+    assert!(text(&r).contains("dev-wallet.json"), "{}", text(&r));
+    assert_eq!(receipt_count(&server).await, 0);
+}

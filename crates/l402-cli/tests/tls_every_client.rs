@@ -60,7 +60,7 @@ async fn every_client_builds_in_one_process_without_a_preinstalled_provider() {
         connection_file: Some(dir.path().join("missing.json")),
         wallet_port: None,
     });
-    let lower = l402_mcp::lower_max_cost(&config, dev, &client);
+    let lower = l402_mcp::lower_max_cost(&config, &client);
     l402_mcp::L402McpServer::new(Arc::new(client), lower);
 
     // The proxy's upstream connector and listener configuration.

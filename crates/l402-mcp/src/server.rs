@@ -39,20 +39,26 @@ pub const MAX_RECEIPTS: usize = 200;
 /// Capped clients kept for reuse (one per distinct lowered maximum).
 const CAPPED_CACHE: usize = 16;
 
-/// Builds a client like the server's main one (same store, wallet, budget and HTTP client) with a
+/// Builds a client like the server's main one (same store, wallet configuration, budget and HTTP client) with a
 /// lower per-invoice maximum. The server uses it for calls whose `max_cost_sat` (or whose
 /// default per-call maximum) is below the main client's maximum; the maximum passed is never
 /// above the main client's.
 pub type LowerMaxCost = Arc<dyn Fn(Msat) -> Result<L402Client, ClientError> + Send + Sync>;
 
-/// A [`LowerMaxCost`] from the configuration the main client was built from, its wallet and the
-/// main client itself: the lowered clients share its store (so budget, tokens and receipts are
-/// one) and its HTTP client (redirect policy, timeouts, user agent).
-pub fn lower_max_cost(
+/// Opens `config`'s wallet when a payment is first due.
+fn lazy_wallet(
     config: &ClientConfig,
-    wallet: Arc<dyn LightningBackend>,
-    client: &L402Client,
-) -> LowerMaxCost {
+) -> impl Fn() -> Result<Arc<dyn LightningBackend>, l402_client::ClientError> + Send + Sync + 'static
+{
+    let config = config.clone();
+    move || config.open_wallet()
+}
+
+/// A [`LowerMaxCost`] from the configuration the main client was built from and the main
+/// client itself: the lowered clients share its store (so budget, tokens and receipts are one)
+/// and its HTTP client (redirect policy, timeouts, user agent), and open the configuration's
+/// wallet when a payment is first due.
+pub fn lower_max_cost(config: &ClientConfig, client: &L402Client) -> LowerMaxCost {
     let config = config.clone();
     let store = client.store().clone();
     let http = client.http().clone();
@@ -63,7 +69,7 @@ pub fn lower_max_cost(
             .store(store.clone())
             .http_client(http.clone())
             .budget(budget.clone())
-            .wallet(wallet.clone())
+            .lazy_wallet(lazy_wallet(&config))
             .max_cost(max_cost)
             .build()
     })
@@ -155,13 +161,16 @@ impl L402McpServer {
         server
     }
 
-    /// Opens the wallet and the store the configuration names and builds the server (blocking
-    /// file IO: call at startup). For the dev wallet, `l402 serve` (or `l402 wallet serve`) must
-    /// be running with the same data directory.
+    /// Opens the store the configuration names and builds the server (blocking file IO: call
+    /// at startup). The wallet opens when a payment is first due, so the read-only tools
+    /// (tokens, receipts, budget) and free pages work without one; for the dev wallet,
+    /// `l402 serve` (or `l402 wallet serve`) must then be running with the same data directory.
     pub fn from_config(config: &ClientConfig) -> Result<Self, McpError> {
-        let wallet = config.open_wallet()?;
-        let client = config.client_builder()?.wallet(wallet.clone()).build()?;
-        let lower = lower_max_cost(config, wallet, &client);
+        let client = config
+            .client_builder()?
+            .lazy_wallet(lazy_wallet(config))
+            .build()?;
+        let lower = lower_max_cost(config, &client);
         Ok(Self::new(Arc::new(client), lower))
     }
 
