@@ -3,10 +3,34 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::buyer::{self, budget, fetch, receipts, tokens};
 use crate::{serve, wallet};
+
+/// `0.1.0 (commit 1a2b3c4d5e6f; backends: dev, lnd, lnbits, nwc, cln)`: the version, the commit
+/// the binary was built from, and the Lightning backends built in.
+pub fn version() -> String {
+    let backends: Vec<&str> = l402_lightning::spec::BackendKind::ALL
+        .iter()
+        .filter(|k| k.is_built())
+        .map(|k| k.as_str())
+        .collect();
+    format!(
+        "{} (commit {}; backends: {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("L402_GIT_COMMIT"),
+        backends.join(", ")
+    )
+}
+
+/// Parses the command line (exits with clap's message and code on bad arguments, or after
+/// `--help` and `--version`).
+pub fn parse() -> Cli {
+    let command = Cli::command().version(version());
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
 
 /// The L402 toolkit: sell an API per call over Lightning, or buy from one.
 #[derive(Debug, Parser)]

@@ -12,10 +12,8 @@ mod serve;
 mod wallet;
 mod when;
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let serving = matches!(
         cli.command,
         cli::Command::Serve(_) | cli::Command::Wallet(_)
