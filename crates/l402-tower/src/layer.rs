@@ -121,7 +121,7 @@ where
                 }
                 Err(error) => {
                     tracing::warn!(service = %offer.service, %error, "cannot mint a challenge");
-                    unavailable(grpc, &error, paywall.settings().retry_after_secs)
+                    unavailable(grpc, paywall.settings().retry_after_secs)
                 }
             };
             Ok(response.map(Either::Left))

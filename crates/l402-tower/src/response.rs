@@ -106,12 +106,9 @@ pub(crate) fn payment_required(
 }
 
 /// The answer when no challenge can be minted: HTTP 503 with `Retry-After`, or gRPC
-/// `UNAVAILABLE` (14) with `retry-after`.
-pub(crate) fn unavailable(
-    grpc: bool,
-    error: &ChallengeError,
-    retry_after_secs: u32,
-) -> Response<Full<Bytes>> {
+/// `UNAVAILABLE` (14) with `retry-after`. It says only that the backend is unavailable: the
+/// error (the node's address, its message) goes to the operator's log, never to clients.
+pub(crate) fn unavailable(grpc: bool, retry_after_secs: u32) -> Response<Full<Bytes>> {
     let mut response = if grpc {
         grpc_response(14, "lightning backend unavailable")
     } else {
@@ -119,7 +116,6 @@ pub(crate) fn unavailable(
             StatusCode::SERVICE_UNAVAILABLE,
             serde_json::json!({
                 "error": "lightning_backend_unavailable",
-                "detail": error.to_string(),
                 "retry_after_secs": retry_after_secs,
             }),
         )
