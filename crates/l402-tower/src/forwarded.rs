@@ -7,8 +7,11 @@
 //! | `X-L402-Service` | the service the request was verified for |
 //! | `X-L402-Caveat` | one field per first-party caveat, in macaroon order (`condition=value`) |
 //!
-//! Clients cannot spoof them: the layer strips any incoming `X-L402-*` header first.
+//! Clients cannot spoof them: the layer strips any incoming `X-L402-*` header first. Nor can
+//! they have a proxy hop drop them: `X-L402-*` names are taken out of `Connection` (whose
+//! listed headers every hop removes), so what the paywall adds reaches the upstream.
 
+use http::header::CONNECTION;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use l402_core::verify::VerifiedToken;
 
@@ -21,15 +24,44 @@ pub const HEADER_SERVICE: &str = "x-l402-service";
 /// `X-L402-Caveat` (repeated).
 pub const HEADER_CAVEAT: &str = "x-l402-caveat";
 
-/// Removes every `X-L402-*` header a client sent.
+/// True for the names of the headers the paywall owns.
+fn is_paywall_header(name: &str) -> bool {
+    name.get(..7)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("x-l402-"))
+}
+
+/// Removes every `X-L402-*` header a client sent, and every `X-L402-*` name it listed in
+/// `Connection` (which would make the next hop strip the headers the paywall adds).
 pub fn strip_spoofed_headers(headers: &mut HeaderMap) {
     let spoofed: Vec<HeaderName> = headers
         .keys()
-        .filter(|name| name.as_str().starts_with("x-l402-"))
+        .filter(|name| is_paywall_header(name.as_str()))
         .cloned()
         .collect();
     for name in spoofed {
         headers.remove(name);
+    }
+    let listed: Vec<String> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    if listed
+        .iter()
+        .any(|v| v.split(',').any(|t| is_paywall_header(t.trim())))
+    {
+        let kept: Vec<&str> = listed
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && !is_paywall_header(t))
+            .collect();
+        headers.remove(CONNECTION);
+        if let Ok(value) = HeaderValue::from_str(&kept.join(", "))
+            && !kept.is_empty()
+        {
+            headers.insert(CONNECTION, value);
+        }
     }
 }
 
@@ -51,4 +83,31 @@ pub(crate) fn token_headers(
         push(HEADER_CAVEAT, caveat);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_loses_only_the_paywall_names_and_odd_bytes_do_not_panic() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONNECTION,
+            HeaderValue::from_static("keep-alive, X-L402-Token-Id,x-l402-caveat , upgrade"),
+        );
+        headers.insert("x-l402-service", HeaderValue::from_static("forged"));
+        strip_spoofed_headers(&mut headers);
+        assert_eq!(headers[CONNECTION], "keep-alive, upgrade");
+        assert!(headers.get("x-l402-service").is_none());
+
+        headers.insert(CONNECTION, HeaderValue::from_static("x-l402-token-id"));
+        strip_spoofed_headers(&mut headers);
+        assert!(headers.get(CONNECTION).is_none(), "nothing left to list");
+
+        let odd = HeaderValue::from_bytes(b"x-l402\xc3\xa9, close").unwrap();
+        headers.insert(CONNECTION, odd.clone());
+        strip_spoofed_headers(&mut headers);
+        assert_eq!(headers[CONNECTION], odd, "no paywall name: left as it was");
+    }
 }

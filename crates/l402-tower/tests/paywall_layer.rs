@@ -20,7 +20,19 @@ use tower::{Layer, ServiceExt, service_fn};
 
 type Inner = Response<Full<Bytes>>;
 
-async fn upstream(req: Request<Full<Bytes>>) -> Result<Inner, Infallible> {
+/// The upstream behind an RFC 9110 proxy hop: headers named in `Connection` never reach it.
+async fn upstream(mut req: Request<Full<Bytes>>) -> Result<Inner, Infallible> {
+    let listed: Vec<String> = req
+        .headers()
+        .get_all("connection")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect();
+    for name in listed {
+        req.headers_mut().remove(name.as_str());
+    }
     let token = req
         .extensions()
         .get::<VerifiedToken>()
@@ -158,6 +170,16 @@ async fn challenge_pay_and_pass() {
     let (status, _, body) = call(&h, offer(), get(Some(&auth))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body.len(), 64, "upstream saw the token id");
+
+    // A client naming the paywall's headers in `Connection` cannot make the next hop strip
+    // them: the upstream still sees which token paid.
+    let sneaky = Request::get("http://x/weather")
+        .header("authorization", &auth)
+        .header("connection", "keep-alive, X-L402-Token-Id, x-l402-caveat")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let (status, _, sneaky_body) = call(&h, offer(), sneaky).await;
+    assert_eq!((status, sneaky_body), (StatusCode::OK, body.clone()));
 
     // The same token keeps working; a forged one gets a fresh challenge naming the reason.
     assert_eq!(call(&h, offer(), get(Some(&auth))).await.0, StatusCode::OK);
