@@ -151,6 +151,7 @@ impl Pricer for RoutePricer {
             invoice_expiry_secs: terms.invoice_expiry_secs,
             memo: terms.memo.clone().unwrap_or_else(|| "L402".to_owned()),
             freebies_per_ip: terms.freebies_per_ip,
+            forward_credential: terms.forward_credential,
             client_ip: request.extensions.get::<ClientAddr>().map(|a| a.0.ip()),
         })
     }

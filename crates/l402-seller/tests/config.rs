@@ -249,3 +249,25 @@ fn lnd_macaroon_from_a_file_or_text_exactly_one() {
         "{neither}"
     );
 }
+
+#[test]
+fn forwarding_the_credential_is_a_per_service_choice_off_by_default() {
+    use l402_seller::pricing::RoutePricer;
+    use l402_tower::Pricer;
+    let config = SellerConfig::from_toml(
+        "[[services]]\nname = \"a\"\npath_prefix = \"/a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\
+         [[services]]\nname = \"b\"\npath_prefix = \"/b\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\nforward_credential = true\n",
+        None,
+    )
+    .unwrap();
+    config.check().unwrap();
+    let router = Router::new(&config.proxy).unwrap();
+    let pricer = RoutePricer::new(PriceTable::new(&config).unwrap());
+    for (path, forwarded) in [("/a/x", false), ("/b/x", true)] {
+        let decision = router.route(&Method::GET, Some("h"), path).unwrap();
+        let mut parts = http::Request::get(path).body(()).unwrap().into_parts().0;
+        parts.extensions.insert(decision);
+        let offer = pricer.offer(&parts).expect("a priced request");
+        assert_eq!(offer.forward_credential, forwarded, "{path}");
+    }
+}

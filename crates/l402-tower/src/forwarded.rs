@@ -11,7 +11,7 @@
 //! they have a proxy hop drop them: `X-L402-*` names are taken out of `Connection` (whose
 //! listed headers every hop removes), so what the paywall adds reaches the upstream.
 
-use http::header::CONNECTION;
+use http::header::{AUTHORIZATION, CONNECTION};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use l402_core::verify::VerifiedToken;
 
@@ -63,6 +63,27 @@ pub fn strip_spoofed_headers(headers: &mut HeaderMap) {
             headers.insert(CONNECTION, value);
         }
     }
+}
+
+/// Removes the L402 credential from a verified request: `Authorization` values in the `L402`
+/// or `LSAT` scheme (others, meant for the upstream, stay) and gRPC `macaroon` metadata.
+pub fn strip_credential(headers: &mut HeaderMap) {
+    let is_l402 = |v: &HeaderValue| {
+        let bytes = v.as_bytes();
+        let scheme = bytes.split(|b| *b == b' ').next().unwrap_or_default();
+        scheme.eq_ignore_ascii_case(b"L402") || scheme.eq_ignore_ascii_case(b"LSAT")
+    };
+    let kept: Vec<HeaderValue> = headers
+        .get_all(AUTHORIZATION)
+        .iter()
+        .filter(|v| !is_l402(v))
+        .cloned()
+        .collect();
+    headers.remove(AUTHORIZATION);
+    for value in kept {
+        headers.append(AUTHORIZATION, value);
+    }
+    headers.remove("macaroon");
 }
 
 /// The forwarded headers for a verified token.

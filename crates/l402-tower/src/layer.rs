@@ -10,7 +10,7 @@ use http::{Request, Response};
 use http_body_util::{Either, Full};
 use tower::{Layer, Service};
 
-use crate::forwarded::strip_spoofed_headers;
+use crate::forwarded::{strip_credential, strip_spoofed_headers};
 use crate::offer::Pricer;
 use crate::paywall::{Paywall, Verdict};
 use crate::response::{is_grpc, payment_required, unavailable};
@@ -102,6 +102,9 @@ where
                 return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
             }
             Verdict::Paid(verified) => {
+                if !offer.forward_credential {
+                    strip_credential(&mut parts.headers);
+                }
                 for (name, value) in &verified.headers {
                     parts.headers.append(name.clone(), value.clone());
                 }

@@ -69,7 +69,8 @@ mod system;
 mod verified_cache;
 
 pub use forwarded::{
-    HEADER_CAVEAT, HEADER_PAYMENT_HASH, HEADER_SERVICE, HEADER_TOKEN_ID, strip_spoofed_headers,
+    HEADER_CAVEAT, HEADER_PAYMENT_HASH, HEADER_SERVICE, HEADER_TOKEN_ID, strip_credential,
+    strip_spoofed_headers,
 };
 pub use freebies::Freebies;
 pub use layer::{L402Layer, L402Service, ResponseBody};

@@ -26,6 +26,10 @@ pub struct Offer {
     pub freebies_per_ip: u32,
     /// The client's IP, for freebies.
     pub client_ip: Option<IpAddr>,
+    /// Forward the buyer's L402 credential (`Authorization: L402|LSAT …`, gRPC `macaroon`
+    /// metadata) to the upstream. Off (the default), the upstream sees the `X-L402-*` headers
+    /// instead and never holds a credential it could replay elsewhere.
+    pub forward_credential: bool,
 }
 
 impl Offer {
@@ -42,6 +46,7 @@ impl Offer {
             memo: "L402".into(),
             freebies_per_ip: 0,
             client_ip: None,
+            forward_credential: false,
         }
     }
 }

@@ -42,9 +42,22 @@ async fn upstream(mut req: Request<Full<Bytes>>) -> Result<Inner, Infallible> {
         .get("x-l402-token-id")
         .map(|v| v.to_str().unwrap().to_owned());
     assert_eq!(token, header, "extension and forwarded header must agree");
-    Ok(Response::new(Full::new(Bytes::from(
+    // Which credential headers reached the upstream, for the tests to check.
+    let credentials: Vec<String> = req
+        .headers()
+        .get_all("authorization")
+        .iter()
+        .chain(req.headers().get_all("macaroon"))
+        .map(|v| v.to_str().unwrap().split(' ').next().unwrap().to_owned())
+        .collect();
+    let mut response = Response::new(Full::new(Bytes::from(
         header.unwrap_or_else(|| "free".into()),
-    ))))
+    )));
+    response.headers_mut().insert(
+        "x-upstream-saw",
+        http::HeaderValue::from_str(&credentials.join(",")).unwrap(),
+    );
+    Ok(response)
 }
 
 struct Harness {
@@ -180,6 +193,29 @@ async fn challenge_pay_and_pass() {
         .unwrap();
     let (status, _, sneaky_body) = call(&h, offer(), sneaky).await;
     assert_eq!((status, sneaky_body), (StatusCode::OK, body.clone()));
+
+    // The credential stays at the paywall unless the service asks for it; the upstream's own
+    // scheme passes either way.
+    let with_bearer = |auth: &str| {
+        Request::get("http://x/weather")
+            .header("authorization", auth)
+            .header("authorization", "Bearer upstream-key")
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let (status, seen, _) = call(&h, offer(), with_bearer(&auth)).await;
+    assert_eq!(
+        (status, seen["x-upstream-saw"].to_str().unwrap()),
+        (StatusCode::OK, "Bearer")
+    );
+    let mut forwarding = offer();
+    forwarding.forward_credential = true;
+    let (status, seen, _) = call(&h, forwarding, with_bearer(&auth)).await;
+    let scheme = auth.split(' ').next().unwrap();
+    assert_eq!(
+        (status, seen["x-upstream-saw"].to_str().unwrap()),
+        (StatusCode::OK, format!("{scheme},Bearer").as_str())
+    );
 
     // The same token keeps working; a forged one gets a fresh challenge naming the reason.
     assert_eq!(call(&h, offer(), get(Some(&auth))).await.0, StatusCode::OK);

@@ -12,6 +12,7 @@ pub(super) const SERVICE_KEYS: &[&str] = &[
     "capabilities",
     "free_paths",
     "freebies_per_ip",
+    "forward_credential",
 ];
 
 /// The keys of [`RouteTerms`] in a `[[services.routes]]` rule.
@@ -44,6 +45,10 @@ pub struct ServiceTerms {
     /// Free requests allowed per client IP before payment is required; 0 disables freebies.
     #[serde(default)]
     pub freebies_per_ip: u32,
+    /// Forward the buyer's L402 credential (`Authorization`, gRPC `macaroon`) to the upstream;
+    /// off by default (the upstream gets the `X-L402-*` headers).
+    #[serde(default)]
+    pub forward_credential: bool,
     /// The terms of each `[[services.routes]]` rule of this service, in file order.
     #[serde(default)]
     pub routes: Vec<RouteTerms>,
