@@ -57,6 +57,22 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
+/// `error` and its causes as one line, `outer: inner: innermost`, leaving out a cause whose
+/// text the line already holds (many errors repeat their source in their own message).
+pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
+}
+
 /// An error with `code`.
 pub fn with_code(code: u8, message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Exit {
@@ -78,4 +94,39 @@ pub fn classify(error: &anyhow::Error) -> u8 {
                 .map(|s| if s.is_bad_input() { BAD_INPUT } else { FAILURE })
         })
         .unwrap_or(FAILURE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn causes_are_said_once() {
+        let error = Layer(
+            "cannot use LNbits: connection refused",
+            Some(Box::new(Layer(
+                "connection refused",
+                Some(Box::new(Layer("os error 111", None))),
+            ))),
+        );
+        assert_eq!(
+            describe(&error),
+            "cannot use LNbits: connection refused: os error 111"
+        );
+    }
 }

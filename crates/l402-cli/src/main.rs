@@ -33,7 +33,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => exit::code(code),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", exit::describe(error.as_ref()));
             exit::code(exit::classify(&error))
         }
     }

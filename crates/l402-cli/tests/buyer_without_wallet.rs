@@ -30,6 +30,11 @@ async fn a_server_that_is_down_is_a_network_error_not_a_wallet_one() {
     let out = run(&dir.path().join("buyer"), &["fetch", &url], &[]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(5), "{err}");
+    assert_eq!(
+        err.matches("Connection refused").count(),
+        1,
+        "the cause, said once: {err}"
+    );
     assert!(
         !err.contains("wallet"),
         "the wallet was never needed: {err}"

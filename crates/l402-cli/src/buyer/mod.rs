@@ -143,8 +143,9 @@ pub fn client_error(error: ClientError) -> anyhow::Error {
             _ => "",
         },
     };
+    let described = exit::describe(&error);
     if let Some(tls) = l402_tls::explain(&error) {
-        return exit::with_code(code, format!("{error}\nhint: {tls}"));
+        return exit::with_code(code, format!("{described}\nhint: {tls}"));
     }
-    exit::with_code(code, format!("{error}{hint}"))
+    exit::with_code(code, format!("{described}{hint}"))
 }
