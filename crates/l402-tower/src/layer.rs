@@ -13,7 +13,7 @@ use tower::{Layer, Service};
 use crate::forwarded::{strip_credential, strip_spoofed_headers};
 use crate::offer::Pricer;
 use crate::paywall::{Paywall, Verdict};
-use crate::response::{is_grpc, payment_required, unavailable};
+use crate::response::{is_grpc, payment_required, too_many_unpaid, unavailable};
 
 /// The response body: the paywall's own small bodies, or the inner service's.
 pub type ResponseBody<B> = Either<Full<Bytes>, B>;
@@ -116,6 +116,11 @@ where
         };
         let paywall = self.paywall.clone();
         let grpc = is_grpc(&parts);
+        if let Err(retry_after) = paywall.admit_challenge(&offer) {
+            tracing::info!(service = %offer.service, client = ?offer.client_ip, retry_after, "too many unpaid challenges");
+            let response = too_many_unpaid(grpc, retry_after);
+            return Box::pin(async move { Ok(response.map(Either::Left)) });
+        }
         Box::pin(async move {
             let response = match paywall.challenge(&offer).await {
                 Ok(challenge) => {

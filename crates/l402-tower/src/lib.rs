@@ -58,6 +58,7 @@
 //! # Ok(()) }
 //! ```
 
+mod challenge_limit;
 mod forwarded;
 mod freebies;
 mod layer;
@@ -68,6 +69,9 @@ mod revocations;
 mod system;
 mod verified_cache;
 
+pub use challenge_limit::{
+    MAX_CLIENTS, OUTSTANDING_WINDOW_SECS, OutstandingChallenges, client_key,
+};
 pub use forwarded::{
     HEADER_CAVEAT, HEADER_PAYMENT_HASH, HEADER_SERVICE, HEADER_TOKEN_ID, strip_credential,
     strip_spoofed_headers,

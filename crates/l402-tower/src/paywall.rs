@@ -15,6 +15,7 @@ use l402_core::mint::{MintRequest, Minter, ServiceGrant};
 use l402_core::verify::{RequestContext, TokenError, verify_credential};
 use l402_core::{Msat, PaymentHash, TokenId};
 
+use crate::challenge_limit::{OUTSTANDING_WINDOW_SECS, OutstandingChallenges};
 use crate::freebies::Freebies;
 use crate::offer::Offer;
 use crate::response::ChallengeError;
@@ -29,6 +30,11 @@ pub struct PaywallSettings {
     pub invoice_timeout: Duration,
     /// The `Retry-After` seconds sent with a 503.
     pub retry_after_secs: u32,
+    /// The most unpaid challenges one client (an IP, an IPv6 /64) may hold at once; beyond it,
+    /// `429 Too Many Requests` until one is paid or expires (see
+    /// [`OutstandingChallenges`](crate::OutstandingChallenges)). `None` lifts the cap.
+    /// Default 64.
+    pub max_unpaid_challenges_per_client: Option<u32>,
 }
 
 impl Default for PaywallSettings {
@@ -36,6 +42,7 @@ impl Default for PaywallSettings {
         Self {
             invoice_timeout: Duration::from_secs(5),
             retry_after_secs: 5,
+            max_unpaid_challenges_per_client: Some(64),
         }
     }
 }
@@ -76,6 +83,7 @@ pub struct Paywall {
     backend: Arc<dyn LightningBackend>,
     revocations: RevocationSet,
     freebies: Freebies,
+    unpaid: OutstandingChallenges,
     verified: VerifiedCache,
     clock: Arc<dyn Clock + Send + Sync>,
     settings: PaywallSettings,
@@ -104,6 +112,7 @@ impl Paywall {
             backend,
             revocations,
             freebies: Freebies::default(),
+            unpaid: OutstandingChallenges::default(),
             verified: VerifiedCache::default(),
             clock: Arc::new(SystemClock),
             settings: PaywallSettings::default(),
@@ -166,6 +175,7 @@ impl Paywall {
             .as_deref()
             .and_then(|k| self.verified.get(k, now, &self.revocations))
         {
+            self.settle(offer, &hit);
             return Verdict::Paid(hit);
         }
         let result = match parse_credential(&headers) {
@@ -187,6 +197,7 @@ impl Paywall {
                 if let Some(key) = cache_key {
                     self.verified.insert(key, verified.clone());
                 }
+                self.settle(offer, &verified);
                 Verdict::Paid(verified)
             }
             Err(TokenError::Missing)
@@ -198,6 +209,26 @@ impl Paywall {
                 Verdict::Free
             }
             Err(e) => Verdict::Challenge(e),
+        }
+    }
+
+    /// A paid token came back: its challenge no longer counts against the client.
+    fn settle(&self, offer: &Offer, verified: &Verified) {
+        if let Some(ip) = offer.client_ip {
+            self.unpaid
+                .paid(ip, &verified.token.identifier.payment_hash);
+        }
+    }
+
+    /// Whether the offer's client may be given another challenge now: `Err` holds the seconds
+    /// until one of its unpaid challenges is paid or expires (answer 429 with them).
+    pub fn admit_challenge(&self, offer: &Offer) -> Result<(), u64> {
+        match (
+            offer.client_ip,
+            self.settings.max_unpaid_challenges_per_client,
+        ) {
+            (Some(ip), Some(cap)) => self.unpaid.admit(ip, self.clock.now_unix(), cap),
+            _ => Ok(()),
         }
     }
 
@@ -241,6 +272,12 @@ impl Paywall {
             token_id,
             amount: offer.price,
         };
+        if let Some(ip) = offer.client_ip {
+            let now = self.clock.now_unix();
+            let counts_for = offer.invoice_expiry_secs.min(OUTSTANDING_WINDOW_SECS);
+            self.unpaid
+                .record(ip, minted.payment_hash, now.saturating_add(counts_for), now);
+        }
         if let Some(observer) = &self.observer {
             observer(offer, &minted);
         }

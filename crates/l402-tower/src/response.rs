@@ -125,3 +125,24 @@ pub(crate) fn unavailable(grpc: bool, retry_after_secs: u32) -> Response<Full<By
         .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
     response
 }
+
+/// The answer to a client holding too many unpaid challenges: HTTP 429 with `Retry-After`, or
+/// gRPC `RESOURCE_EXHAUSTED` (8) with `retry-after`.
+pub(crate) fn too_many_unpaid(grpc: bool, retry_after_secs: u64) -> Response<Full<Bytes>> {
+    let mut response = if grpc {
+        grpc_response(8, "too many unpaid challenges")
+    } else {
+        json_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            serde_json::json!({
+                "error": "too_many_unpaid_challenges",
+                "detail": "pay or let expire one of the invoices already issued to this client",
+                "retry_after_secs": retry_after_secs,
+            }),
+        )
+    };
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}

@@ -290,6 +290,7 @@ async fn backend_down_or_slow_gives_503_within_bounded_time() {
     let h = harness(PaywallSettings {
         invoice_timeout: Duration::from_millis(300),
         retry_after_secs: 7,
+        ..PaywallSettings::default()
     });
     h.wallet.set_fault(DevFault::Down);
     let (status, headers, body) = call(&h, offer(), get(None)).await;
@@ -443,4 +444,68 @@ async fn a_reused_credential_is_verified_once() {
             .authorize(&parts(&auth), &Offer::new("other", Msat(1000))),
         l402_tower::Verdict::Challenge(_)
     ));
+}
+
+#[tokio::test]
+async fn a_client_that_never_pays_meets_429_and_paying_frees_a_slot() {
+    let h = harness(PaywallSettings {
+        max_unpaid_challenges_per_client: Some(3),
+        ..PaywallSettings::default()
+    });
+    let from = |ip: &str| {
+        let mut o = offer();
+        o.client_ip = Some(ip.parse().unwrap());
+        o
+    };
+    let mut challenges = Vec::new();
+    for _ in 0..3 {
+        let (status, headers, _) = call(&h, from("2001:db8::1"), get(None)).await;
+        assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+        challenges.push(headers);
+    }
+    // The same /64 is the same client: the fourth unpaid challenge is refused, cheaply.
+    let (status, headers, body) = call(&h, from("2001:db8::2"), get(None)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=600).contains(&retry), "{retry}");
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"], "too_many_unpaid_challenges");
+    let grpc = Request::post("http://x/a.B/C")
+        .header("content-type", "application/grpc")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let (_, headers, _) = call(&h, from("2001:db8::3"), grpc).await;
+    assert_eq!(headers["grpc-status"], "8");
+    // Another client is not affected.
+    assert_eq!(
+        call(&h, from("2001:db8:0:1::1"), get(None)).await.0,
+        StatusCode::PAYMENT_REQUIRED
+    );
+
+    // Paying one challenge and using its token frees a slot.
+    let auth = pay(&h, &challenges[0]).await;
+    assert_eq!(
+        call(&h, from("2001:db8::1"), get(Some(&auth))).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&h, from("2001:db8::1"), get(None)).await.0,
+        StatusCode::PAYMENT_REQUIRED
+    );
+    assert_eq!(
+        call(&h, from("2001:db8::1"), get(None)).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Without a cap, nothing is refused.
+    let open = harness(PaywallSettings {
+        max_unpaid_challenges_per_client: None,
+        ..PaywallSettings::default()
+    });
+    for _ in 0..5 {
+        assert_eq!(
+            call(&open, from("192.0.2.1"), get(None)).await.0,
+            StatusCode::PAYMENT_REQUIRED
+        );
+    }
 }

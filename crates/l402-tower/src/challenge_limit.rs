@@ -1,0 +1,164 @@
+//! A cap on the unpaid challenges one client may hold: every challenge costs the seller an
+//! invoice at its node and a row in its store, so a client that asks without paying meets
+//! `429 Too Many Requests` long before it has cost much, while a buyer who pays what it asked
+//! for never notices (paying frees the slot).
+//!
+//! Clients are keyed by IP, an IPv6 address by its /64 (one subscriber's whole prefix). A
+//! challenge counts for the invoice's lifetime, at most [`OUTSTANDING_WINDOW_SECS`]. The table
+//! holds at most [`MAX_CLIENTS`] clients; when it is full the client whose slots free soonest
+//! is forgotten, so new clients are never locked out.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Mutex;
+
+use l402_core::PaymentHash;
+
+/// The longest a challenge counts against its client, in seconds.
+pub const OUTSTANDING_WINDOW_SECS: u64 = 600;
+/// The most clients remembered.
+pub const MAX_CLIENTS: usize = 65_536;
+
+/// The key a client is counted under: its IPv4 address, or its IPv6 /64.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
+/// Unpaid challenges per client: `(counts until, payment hash)`, oldest first.
+#[derive(Debug, Default)]
+pub struct OutstandingChallenges {
+    clients: Mutex<HashMap<IpAddr, VecDeque<(u64, PaymentHash)>>>,
+}
+
+impl OutstandingChallenges {
+    fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, VecDeque<(u64, PaymentHash)>>> {
+        match self.clients.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Whether `ip` may be given one more challenge now (`cap` at most outstanding): `Err`
+    /// holds the seconds until a slot frees.
+    pub fn admit(&self, ip: IpAddr, now: u64, cap: u32) -> Result<(), u64> {
+        let mut clients = self.clients();
+        let Some(held) = clients.get_mut(&client_key(ip)) else {
+            return Ok(());
+        };
+        while held.front().is_some_and(|(until, _)| *until <= now) {
+            held.pop_front();
+        }
+        match held.front() {
+            Some((until, _)) if held.len() >= cap as usize => Err((until - now).max(1)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts the challenge paid by `hash` against `ip` until `until`.
+    pub fn record(&self, ip: IpAddr, hash: PaymentHash, until: u64, now: u64) {
+        let key = client_key(ip);
+        let mut clients = self.clients();
+        if !clients.contains_key(&key) && clients.len() >= MAX_CLIENTS {
+            clients.retain(|_, held| held.back().is_some_and(|(until, _)| *until > now));
+            if clients.len() >= MAX_CLIENTS {
+                let soonest = clients
+                    .iter()
+                    .min_by_key(|(_, held)| held.back().map_or(0, |(until, _)| *until))
+                    .map(|(k, _)| *k);
+                if let Some(k) = soonest {
+                    clients.remove(&k);
+                }
+            }
+        }
+        clients.entry(key).or_default().push_back((until, hash));
+    }
+
+    /// A token paying `hash` came back from `ip`: its challenge no longer counts.
+    pub fn paid(&self, ip: IpAddr, hash: &PaymentHash) {
+        let key = client_key(ip);
+        let mut clients = self.clients();
+        if let Some(held) = clients.get_mut(&key) {
+            held.retain(|(_, h)| h != hash);
+            if held.is_empty() {
+                clients.remove(&key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(n: u8) -> PaymentHash {
+        PaymentHash([n; 32])
+    }
+
+    #[test]
+    fn a_client_meets_the_cap_and_paying_or_time_frees_a_slot() {
+        let t = OutstandingChallenges::default();
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        for n in 0..3 {
+            assert_eq!(t.admit(ip, 100, 3), Ok(()));
+            t.record(ip, hash(n), 100 + 60 + u64::from(n), 100);
+        }
+        assert_eq!(t.admit(ip, 100, 3), Err(60), "the oldest frees in 60 s");
+        assert_eq!(
+            t.admit("192.0.2.8".parse().unwrap(), 100, 3),
+            Ok(()),
+            "others unaffected"
+        );
+        t.paid(ip, &hash(1));
+        assert_eq!(t.admit(ip, 100, 3), Ok(()), "paying frees a slot");
+        t.record(ip, hash(9), 200, 100);
+        assert_eq!(t.admit(ip, 100, 3), Err(60));
+        assert_eq!(
+            t.admit(ip, 160, 3),
+            Ok(()),
+            "an expired challenge no longer counts"
+        );
+    }
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(c));
+        assert_eq!(
+            client_key("::ffff:192.0.2.1".parse().unwrap()),
+            "192.0.2.1".parse::<IpAddr>().unwrap()
+        );
+        let t = OutstandingChallenges::default();
+        t.record(a, hash(1), 200, 100);
+        assert_eq!(t.admit(b, 100, 1), Err(100), "the same /64 shares the cap");
+        assert_eq!(t.admit(c, 100, 1), Ok(()));
+    }
+
+    #[test]
+    fn a_full_table_never_locks_out_a_new_client() {
+        let t = OutstandingChallenges::default();
+        for n in 0..MAX_CLIENTS as u32 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n));
+            t.record(ip, hash(0), 1_000 + u64::from(n), 100);
+        }
+        let newcomer: IpAddr = "203.0.113.9".parse().unwrap();
+        t.record(newcomer, hash(1), 5_000, 100);
+        assert_eq!(
+            t.admit(newcomer, 100, 1),
+            Err(4_900),
+            "the newcomer is counted"
+        );
+        assert_eq!(t.clients().len(), MAX_CLIENTS, "the table stays bounded");
+    }
+}
