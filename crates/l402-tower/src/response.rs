@@ -105,20 +105,20 @@ pub(crate) fn payment_required(
     response
 }
 
-/// The answer when no challenge can be minted: HTTP 503 with `Retry-After`, or gRPC
-/// `UNAVAILABLE` (14) with `retry-after`. It says only that the backend is unavailable: the
-/// error (the node's address, its message) goes to the operator's log, never to clients.
-pub(crate) fn unavailable(grpc: bool, retry_after_secs: u32) -> Response<Full<Bytes>> {
-    let mut response = if grpc {
-        grpc_response(14, "lightning backend unavailable")
-    } else {
-        json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({
-                "error": "lightning_backend_unavailable",
-                "retry_after_secs": retry_after_secs,
-            }),
-        )
+/// "Not now, retry later": gRPC status `grpc` with `message`, or HTTP `status` with a JSON body
+/// naming `error`; `Retry-After` (HTTP header or gRPC metadata) either way.
+fn retry_later(
+    grpc: Option<(u16, &'static str)>,
+    status: StatusCode,
+    mut body: serde_json::Value,
+    retry_after_secs: u64,
+) -> Response<Full<Bytes>> {
+    let mut response = match grpc {
+        Some((code, message)) => grpc_response(code, message),
+        None => {
+            body["retry_after_secs"] = retry_after_secs.into();
+            json_response(status, body)
+        }
     };
     response
         .headers_mut()
@@ -126,23 +126,28 @@ pub(crate) fn unavailable(grpc: bool, retry_after_secs: u32) -> Response<Full<By
     response
 }
 
+/// The answer when no challenge can be minted: HTTP 503 with `Retry-After`, or gRPC
+/// `UNAVAILABLE` (14) with `retry-after`. It says only that the backend is unavailable: the
+/// error (the node's address, its message) goes to the operator's log, never to clients.
+pub(crate) fn unavailable(grpc: bool, retry_after_secs: u32) -> Response<Full<Bytes>> {
+    retry_later(
+        grpc.then_some((14, "lightning backend unavailable")),
+        StatusCode::SERVICE_UNAVAILABLE,
+        serde_json::json!({"error": "lightning_backend_unavailable"}),
+        u64::from(retry_after_secs),
+    )
+}
+
 /// The answer to a client holding too many unpaid challenges: HTTP 429 with `Retry-After`, or
 /// gRPC `RESOURCE_EXHAUSTED` (8) with `retry-after`.
 pub(crate) fn too_many_unpaid(grpc: bool, retry_after_secs: u64) -> Response<Full<Bytes>> {
-    let mut response = if grpc {
-        grpc_response(8, "too many unpaid challenges")
-    } else {
-        json_response(
-            StatusCode::TOO_MANY_REQUESTS,
-            serde_json::json!({
-                "error": "too_many_unpaid_challenges",
-                "detail": "pay or let expire one of the invoices already issued to this client",
-                "retry_after_secs": retry_after_secs,
-            }),
-        )
-    };
-    response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
-    response
+    retry_later(
+        grpc.then_some((8, "too many unpaid challenges")),
+        StatusCode::TOO_MANY_REQUESTS,
+        serde_json::json!({
+            "error": "too_many_unpaid_challenges",
+            "detail": "pay or let expire one of the invoices already issued to this client",
+        }),
+        retry_after_secs,
+    )
 }
