@@ -24,44 +24,47 @@ pub const HEADER_SERVICE: &str = "x-l402-service";
 /// `X-L402-Caveat` (repeated).
 pub const HEADER_CAVEAT: &str = "x-l402-caveat";
 
-/// True for the names of the headers the paywall owns.
-fn is_paywall_header(name: &str) -> bool {
-    name.get(..7)
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("x-l402-"))
+/// True for the names of the headers the paywall owns (surrounding blanks ignored).
+fn is_paywall_header(name: &[u8]) -> bool {
+    name.trim_ascii()
+        .get(..7)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"x-l402-"))
 }
 
 /// Removes every `X-L402-*` header a client sent, and every `X-L402-*` name it listed in
-/// `Connection` (which would make the next hop strip the headers the paywall adds).
+/// `Connection` (which would make the next hop strip the headers the paywall adds). Reads
+/// without allocating; rewrites `Connection` only when it names such a header.
 pub fn strip_spoofed_headers(headers: &mut HeaderMap) {
     let spoofed: Vec<HeaderName> = headers
         .keys()
-        .filter(|name| is_paywall_header(name.as_str()))
+        .filter(|name| is_paywall_header(name.as_str().as_bytes()))
         .cloned()
         .collect();
     for name in spoofed {
         headers.remove(name);
     }
-    let listed: Vec<String> = headers
+    let names_paywall_header = |headers: &HeaderMap| -> bool {
+        headers
+            .get_all(CONNECTION)
+            .iter()
+            .any(|v| v.as_bytes().split(|b| *b == b',').any(is_paywall_header))
+    };
+    if !names_paywall_header(headers) {
+        return;
+    }
+    let kept: Vec<Vec<u8>> = headers
         .get_all(CONNECTION)
         .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|t| !t.is_empty() && !is_paywall_header(t))
+        .map(<[u8]>::to_vec)
         .collect();
-    if listed
-        .iter()
-        .any(|v| v.split(',').any(|t| is_paywall_header(t.trim())))
+    headers.remove(CONNECTION);
+    if !kept.is_empty()
+        && let Ok(value) = HeaderValue::from_bytes(&kept.join(&b", "[..]))
     {
-        let kept: Vec<&str> = listed
-            .iter()
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && !is_paywall_header(t))
-            .collect();
-        headers.remove(CONNECTION);
-        if let Ok(value) = HeaderValue::from_str(&kept.join(", "))
-            && !kept.is_empty()
-        {
-            headers.insert(CONNECTION, value);
-        }
+        headers.insert(CONNECTION, value);
     }
 }
 

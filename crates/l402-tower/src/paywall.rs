@@ -175,7 +175,7 @@ impl Paywall {
             .as_deref()
             .and_then(|k| self.verified.get(k, now, &self.revocations))
         {
-            self.settle(offer, &hit);
+            // Its first, uncached verification already settled its challenge.
             return Verdict::Paid(hit);
         }
         let result = match parse_credential(&headers) {
@@ -212,9 +212,13 @@ impl Paywall {
         }
     }
 
-    /// A paid token came back: its challenge no longer counts against the client.
+    /// A paid token came back (verified afresh, not from the cache): its challenge no longer
+    /// counts against the client.
     fn settle(&self, offer: &Offer, verified: &Verified) {
-        if let Some(ip) = offer.client_ip {
+        if let (Some(ip), Some(_)) = (
+            offer.client_ip,
+            self.settings.max_unpaid_challenges_per_client,
+        ) {
             self.unpaid
                 .paid(ip, &verified.token.identifier.payment_hash);
         }
@@ -272,7 +276,10 @@ impl Paywall {
             token_id,
             amount: offer.price,
         };
-        if let Some(ip) = offer.client_ip {
+        if let (Some(ip), Some(_)) = (
+            offer.client_ip,
+            self.settings.max_unpaid_challenges_per_client,
+        ) {
             let now = self.clock.now_unix();
             let counts_for = offer.invoice_expiry_secs.min(OUTSTANDING_WINDOW_SECS);
             self.unpaid
