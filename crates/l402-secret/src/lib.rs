@@ -19,6 +19,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
+/// What a configuration check says of a secret written inline ([`SecretSource::Inline`]).
+pub const INLINE_WARNING: &str = "secret written inline in the configuration file; prefer \
+                                  `{ env = \"VAR\" }` or `{ file = \"path\" }`";
+
 /// Where a secret comes from. In TOML: `"value"` (inline), `{ env = "VAR" }` or
 /// `{ file = "path" }`. A file's content is used without its trailing newline.
 #[derive(Clone, PartialEq, Eq)]

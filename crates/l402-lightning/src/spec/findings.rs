@@ -69,11 +69,7 @@ impl Findings {
     /// written inline; returns its value.
     pub(crate) fn secret(&mut self, key: &str, secret: &SecretSource) -> Option<String> {
         if secret.is_inline() {
-            self.warn(
-                key,
-                "secret written inline in the configuration file; prefer `{ env = \"VAR\" }` or \
-                 `{ file = \"path\" }`",
-            );
+            self.warn(key, l402_secret::INLINE_WARNING);
         }
         match secret.resolve() {
             Ok(v) => Some(v),
