@@ -45,20 +45,55 @@ const CAPPED_CACHE: usize = 16;
 /// above the main client's.
 pub type LowerMaxCost = Arc<dyn Fn(Msat) -> Result<L402Client, ClientError> + Send + Sync>;
 
-/// Opens `config`'s wallet when a payment is first due.
-fn lazy_wallet(
-    config: &ClientConfig,
-) -> impl Fn() -> Result<Arc<dyn LightningBackend>, l402_client::ClientError> + Send + Sync + 'static
-{
-    let config = config.clone();
-    move || config.open_wallet()
+/// `config`'s wallet, opened once, when a payment is first due, for every client it is given
+/// to (the main client and its lowered copies share one connection to the wallet).
+#[derive(Clone)]
+struct SharedWallet {
+    config: Arc<ClientConfig>,
+    opened: Arc<std::sync::Mutex<Option<Arc<dyn LightningBackend>>>>,
+}
+
+impl SharedWallet {
+    fn new(config: &ClientConfig) -> Self {
+        Self {
+            config: Arc::new(config.clone()),
+            opened: Arc::default(),
+        }
+    }
+
+    /// An opener for `L402ClientBuilder::lazy_wallet`.
+    fn opener(
+        &self,
+    ) -> impl Fn() -> Result<Arc<dyn LightningBackend>, ClientError> + Send + Sync + 'static {
+        let shared = self.clone();
+        move || {
+            let mut opened = match shared.opened.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if let Some(wallet) = opened.as_ref() {
+                return Ok(wallet.clone());
+            }
+            let wallet = shared.config.open_wallet()?;
+            *opened = Some(wallet.clone());
+            Ok(wallet)
+        }
+    }
 }
 
 /// A [`LowerMaxCost`] from the configuration the main client was built from and the main
 /// client itself: the lowered clients share its store (so budget, tokens and receipts are one)
 /// and its HTTP client (redirect policy, timeouts, user agent), and open the configuration's
-/// wallet when a payment is first due.
+/// wallet, once for all of them, when a payment is first due.
 pub fn lower_max_cost(config: &ClientConfig, client: &L402Client) -> LowerMaxCost {
+    lower_max_cost_sharing(config, client, SharedWallet::new(config))
+}
+
+fn lower_max_cost_sharing(
+    config: &ClientConfig,
+    client: &L402Client,
+    wallet: SharedWallet,
+) -> LowerMaxCost {
     let config = config.clone();
     let store = client.store().clone();
     let http = client.http().clone();
@@ -69,7 +104,7 @@ pub fn lower_max_cost(config: &ClientConfig, client: &L402Client) -> LowerMaxCos
             .store(store.clone())
             .http_client(http.clone())
             .budget(budget.clone())
-            .lazy_wallet(lazy_wallet(&config))
+            .lazy_wallet(wallet.opener())
             .max_cost(max_cost)
             .build()
     })
@@ -166,11 +201,12 @@ impl L402McpServer {
     /// (tokens, receipts, budget) and free pages work without one; for the dev wallet,
     /// `l402 serve` (or `l402 wallet serve`) must then be running with the same data directory.
     pub fn from_config(config: &ClientConfig) -> Result<Self, McpError> {
+        let wallet = SharedWallet::new(config);
         let client = config
             .client_builder()?
-            .lazy_wallet(lazy_wallet(config))
+            .lazy_wallet(wallet.opener())
             .build()?;
-        let lower = lower_max_cost(config, &client);
+        let lower = lower_max_cost_sharing(config, &client, wallet);
         Ok(Self::new(Arc::new(client), lower))
     }
 
@@ -695,5 +731,27 @@ mod tests {
             "url": "http://h/", "max_cost": 5
         }));
         assert!(e.is_err());
+    }
+}
+
+#[cfg(test)]
+mod shared_wallet_tests {
+    use super::*;
+
+    #[test]
+    fn the_wallet_opens_once_for_every_client_given_it() {
+        let config = ClientConfig::from_toml(
+            "[wallet]\nkind = \"lnbits\"\n[wallet.lnbits]\nurl = \"http://127.0.0.1:9\"\napi_key = \"k\"\n",
+            None,
+        )
+        .unwrap();
+        let shared = SharedWallet::new(&config);
+        let (main, lowered) = (shared.opener(), shared.clone().opener());
+        let first = main().unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &lowered().unwrap()),
+            "one wallet, shared"
+        );
+        assert!(Arc::ptr_eq(&first, &main().unwrap()));
     }
 }
