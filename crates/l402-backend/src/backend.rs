@@ -117,6 +117,15 @@ pub struct NodeInfo {
     pub pubkey_hex: String,
 }
 
+/// What a wallet can spend now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balance {
+    /// What can be paid over Lightning right now: the outbound liquidity of the node's active
+    /// channels, or a custodial wallet's balance. `None` for a wallet with no limit (the dev
+    /// wallet, whose payments are entries in a regtest ledger).
+    pub spendable: Option<Msat>,
+}
+
 /// A Lightning node as L402 uses it: the seller creates invoices and watches them settle, the
 /// buyer pays invoices with a fee cap and can ask what became of a payment.
 #[async_trait]
@@ -145,6 +154,10 @@ pub trait LightningBackend: Send + Sync {
 
     /// The node's network, alias and public key.
     async fn node_info(&self) -> Result<NodeInfo, BackendError>;
+
+    /// What the wallet can spend now. Needs the payer's permissions (a seller's invoice-only
+    /// credential is refused with [`BackendError::Unauthorized`]).
+    async fn balance(&self) -> Result<Balance, BackendError>;
 }
 
 #[async_trait]
@@ -177,5 +190,9 @@ impl<T: LightningBackend + ?Sized> LightningBackend for Arc<T> {
 
     async fn node_info(&self) -> Result<NodeInfo, BackendError> {
         (**self).node_info().await
+    }
+
+    async fn balance(&self) -> Result<Balance, BackendError> {
+        (**self).balance().await
     }
 }

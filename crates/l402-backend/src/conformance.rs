@@ -307,6 +307,35 @@ pub async fn pay_settles_invoice(
     }
 }
 
+/// The payer's [`balance`](LightningBackend::balance) falls by at least the amount paid (or is
+/// unlimited before and after, as the dev wallet's is).
+pub async fn balance_falls_when_paying(
+    seller: &dyn LightningBackend,
+    payer: &dyn LightningBackend,
+) -> CheckResult {
+    const CHECK: &str = "balance_falls_when_paying";
+    let read = || async {
+        payer
+            .balance()
+            .await
+            .map(|b| b.spendable)
+            .map_err(|e| fail(CHECK, format!("balance failed: {e}")))
+    };
+    let before = read().await?;
+    let created = create(CHECK, seller, "l402 conformance: balance", EXPIRY_SECS).await?;
+    pay(CHECK, payer, &created).await?;
+    match (before, read().await?) {
+        (None, None) => Ok(Outcome::Passed),
+        (Some(before), Some(after)) if after.0.saturating_add(AMOUNT.0) <= before.0 => {
+            Ok(Outcome::Passed)
+        }
+        (before, after) => Err(fail(
+            CHECK,
+            format!("spendable balance {before:?} before paying {AMOUNT}, {after:?} after"),
+        )),
+    }
+}
+
 /// Paying a paid invoice again fails with [`BackendError::AlreadyPaid`].
 pub async fn pay_twice_is_already_paid(
     seller: &dyn LightningBackend,
@@ -509,6 +538,10 @@ pub async fn run_all(
         (
             "pay_twice_is_already_paid",
             pay_twice_is_already_paid(seller, payer).await?,
+        ),
+        (
+            "balance_falls_when_paying",
+            balance_falls_when_paying(seller, payer).await?,
         ),
         (
             "expired_invoice_is_refused",

@@ -22,7 +22,7 @@ pub mod conformance;
 pub mod error;
 
 pub use backend::{
-    CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
+    Balance, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
     PaymentResult, PaymentState, Settlement,
 };
 pub use error::{BackendError, ErrorSource};

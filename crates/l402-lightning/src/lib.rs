@@ -31,7 +31,7 @@ pub use l402_backend::conformance;
 /// The trait and types every backend here implements, from `l402-backend` (re-exported so
 /// `l402_lightning::backend::…` and `l402_lightning::LightningBackend` keep working).
 pub use l402_backend::{
-    BackendError, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, Msat, Network,
-    NodeInfo, PayOptions, PaymentHash, PaymentResult, PaymentState, Preimage, Settlement, backend,
-    error,
+    BackendError, Balance, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, Msat,
+    Network, NodeInfo, PayOptions, PaymentHash, PaymentResult, PaymentState, Preimage, Settlement,
+    backend, error,
 };

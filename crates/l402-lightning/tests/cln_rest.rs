@@ -51,6 +51,8 @@ use serde_json::{Value, json};
 
 /// The routing fee of every payment in the mock network.
 const FEE_MSAT: u64 = 1_000;
+/// What each mock node can send through its one channel before any payment.
+const CHANNEL_MSAT: u64 = 500_000_000;
 
 fn now() -> u64 {
     SystemTime::now()
@@ -365,6 +367,7 @@ impl Node {
             "pay" => self.pay(params),
             "listpays" if !self.opts.no_listpays => self.listpays(params),
             "listsendpays" => self.listsendpays(params),
+            "listpeerchannels" => self.listpeerchannels(params),
             other => Err((
                 404,
                 rpc_err(-32601, format!("Unknown command '{other}'"), None),
@@ -393,6 +396,44 @@ impl Node {
             num_pending_channels: 0,
             version: "v26.06-mock".into(),
         })
+    }
+
+    /// One open channel whose spendable amount moves with the ledger: less what this node
+    /// sent (fees included), plus what its invoices received.
+    fn listpeerchannels(&self, params: &Value) -> RpcResult {
+        let _: rq::ListpeerchannelsRequest = self.parse("listpeerchannels", params)?;
+        let ledger = self.net.ledger.lock().unwrap();
+        let sent: u64 = ledger
+            .pays
+            .iter()
+            .filter(|p| p.payer == self.id && p.status != PayStatus::Failed)
+            .map(|p| p.sent_msat)
+            .sum();
+        let received: u64 = ledger
+            .invoices
+            .iter()
+            .filter(|i| i.owner == self.id && i.paid.is_some())
+            .map(|i| i.amount_msat)
+            .sum();
+        let channel = json!({
+            "peer_id": PublicKey::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[7; 32]).unwrap()).to_string(),
+            "peer_connected": true,
+            "opener": "local",
+            "state": "CHANNELD_NORMAL",
+            "features": [],
+            "spendable_msat": CHANNEL_MSAT + received - sent,
+        });
+        let closing = json!({
+            "peer_id": PublicKey::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[8; 32]).unwrap()).to_string(),
+            "peer_connected": false,
+            "opener": "local",
+            "state": "ONCHAIN",
+            "features": [],
+            "spendable_msat": 0,
+        });
+        let r: rs::ListpeerchannelsResponse =
+            serde_json::from_value(json!({ "channels": [channel, closing] })).unwrap();
+        self.answer(r)
     }
 
     fn invoice(&self, params: &Value) -> RpcResult {
@@ -931,12 +972,12 @@ async fn run_conformance(opts: NodeOpts) {
     for (name, outcome) in &results {
         assert_eq!(*outcome, conformance::Outcome::Passed, "{name}");
     }
-    assert_eq!(results.len(), 10);
+    assert_eq!(results.len(), 11);
     net.assert_no_violations();
     for m in ["getinfo", "invoice", "listinvoices", "waitanyinvoice"] {
         assert!(seller_node.node.called(m), "the seller never called {m}");
     }
-    for m in ["getinfo", "pay", "listpays"] {
+    for m in ["getinfo", "pay", "listpays", "listpeerchannels"] {
         assert!(payer_node.node.called(m), "the payer never called {m}");
     }
     // The fee is what the node reports: amount_sent_msat - amount_msat.

@@ -36,10 +36,15 @@ const MACAROON: &[u8] = &[
 type Body = BoxBody<Bytes, Infallible>;
 
 /// The fake LND: a dev wallet behind LND's REST routes.
+/// The local balance of the mock node's channels before it pays anything.
+const CHANNEL_MSAT: u64 = 250_000_000;
+
 struct Mock {
     wallet: DevWallet,
     invoices: Mutex<HashMap<PaymentHash, String>>,
     settle_index: Mutex<u64>,
+    /// What the node sent (the channel's local balance falls by it).
+    sent_msat: Mutex<u64>,
     macaroon_hex: String,
     _dir: tempfile::TempDir,
 }
@@ -144,6 +149,16 @@ impl Mock {
                 };
                 full(StatusCode::OK, self.invoice_json(&hash, &bolt11).await)
             }
+            (Method::GET, "/v1/balance/channels") => {
+                let local = CHANNEL_MSAT - *self.sent_msat.lock().unwrap();
+                full(
+                    StatusCode::OK,
+                    json!({"balance": (local / 1000).to_string(),
+                           "local_balance": {"sat": (local / 1000).to_string(),
+                                             "msat": local.to_string()},
+                           "remote_balance": {"sat": "0", "msat": "0"}}),
+                )
+            }
             (Method::GET, "/v1/invoices") => full(StatusCode::OK, json!({"invoices": []})),
             (Method::GET, "/v1/invoices/subscribe") => {
                 let mut rx = self.wallet.subscribe_settlements().await.unwrap().unwrap();
@@ -181,14 +196,17 @@ impl Mock {
                     timeout: Duration::from_secs(5),
                 };
                 match self.wallet.pay_invoice(bolt11, opts).await {
-                    Ok(paid) => stream(vec![
-                        json!({"result": {"status": "IN_FLIGHT", "payment_preimage": "00".repeat(32),
+                    Ok(paid) => {
+                        *self.sent_msat.lock().unwrap() += paid.amount.0 + paid.fee.0;
+                        stream(vec![
+                            json!({"result": {"status": "IN_FLIGHT", "payment_preimage": "00".repeat(32),
                                           "value_msat": paid.amount.0.to_string(), "fee_msat": "0"}}),
-                        json!({"result": {"status": "SUCCEEDED",
+                            json!({"result": {"status": "SUCCEEDED",
                                           "payment_preimage": paid.preimage.to_hex(),
                                           "value_msat": paid.amount.0.to_string(), "fee_msat": "0",
                                           "failure_reason": "FAILURE_REASON_NONE"}}),
-                    ]),
+                        ])
+                    }
                     Err(BackendError::AlreadyPaid) => full(
                         StatusCode::CONFLICT,
                         json!({"error": {"code": 6, "message": "invoice is already paid", "details": []}}),
@@ -266,6 +284,7 @@ async fn start_mock() -> (String, String) {
         wallet: DevWallet::open(dir.path(), Network::Regtest).unwrap(),
         invoices: Mutex::new(HashMap::new()),
         settle_index: Mutex::new(0),
+        sent_msat: Mutex::new(0),
         macaroon_hex: hex::encode(MACAROON),
         _dir: dir,
     });

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use l402_lightning::{
-    BackendError, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo,
+    BackendError, Balance, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo,
     PayOptions, PaymentHash, PaymentResult, PaymentState, Settlement,
 };
 use tokio::sync::broadcast;
@@ -100,5 +100,8 @@ impl<H: WalletHook> LightningBackend for Hooked<H> {
     }
     async fn node_info(&self) -> Result<NodeInfo, BackendError> {
         self.hook.node_info(&*self.inner).await
+    }
+    async fn balance(&self) -> Result<Balance, BackendError> {
+        self.inner.balance().await
     }
 }

@@ -19,10 +19,10 @@ use nostr::filter::Filter;
 use nostr::key::{Keys, PublicKey};
 use nostr::message::{ClientMessage, RelayMessage, SubscriptionId};
 use nostr::nips::nip47::{
-    ErrorCode, GetInfoResponse, LookupInvoiceResponse, MakeInvoiceResponse, Method, NIP47Error,
-    NostrWalletConnectUri, Notification, NotificationResult, NotificationType, PayInvoiceResponse,
-    PaymentNotification, Request, RequestParams, Response, ResponseResult, TransactionState,
-    TransactionType,
+    ErrorCode, GetBalanceResponse, GetInfoResponse, LookupInvoiceResponse, MakeInvoiceResponse,
+    Method, NIP47Error, NostrWalletConnectUri, Notification, NotificationResult, NotificationType,
+    PayInvoiceResponse, PaymentNotification, Request, RequestParams, Response, ResponseResult,
+    TransactionState, TransactionType,
 };
 use nostr::nips::{nip04, nip44};
 use nostr::types::{RelayUrl, Timestamp};
@@ -76,6 +76,9 @@ struct Created {
     expires_at: u64,
 }
 
+/// What each connection can spend before it pays anything: 1,000,000 sat.
+pub const STARTING_BALANCE_MSAT: u64 = 1_000_000_000;
+
 /// A NIP-47 wallet service over a dev wallet: decrypts requests, calls the wallet, encrypts
 /// responses, and notifies the connection that created an invoice when it is paid.
 pub struct Service {
@@ -92,6 +95,8 @@ pub struct Service {
     pub script: Mutex<HashMap<String, NIP47Error>>,
     created: Mutex<HashMap<PaymentHash, Created>>,
     paid_by: Mutex<HashMap<PaymentHash, HashSet<PublicKey>>>,
+    /// What each connection spent (amount and fee, msat).
+    spent: Mutex<HashMap<PublicKey, u64>>,
     /// Requests received.
     pub requests: AtomicUsize,
     /// The last request's `expiration` and scheme.
@@ -116,6 +121,7 @@ impl Service {
             script: Mutex::new(HashMap::new()),
             created: Mutex::new(HashMap::new()),
             paid_by: Mutex::new(HashMap::new()),
+            spent: Mutex::new(HashMap::new()),
             requests: AtomicUsize::new(0),
             last: Mutex::new(None),
             out,
@@ -317,6 +323,7 @@ impl Service {
                             Method::MakeInvoice,
                             Method::PayInvoice,
                             Method::LookupInvoice,
+                            Method::GetBalance,
                         ],
                         notifications: vec!["payment_received".into()],
                     }),
@@ -363,6 +370,8 @@ impl Service {
                 };
                 match w.pay_invoice(&p.invoice, opts).await {
                     Ok(paid) => {
+                        *self.spent.lock().unwrap().entry(client).or_default() +=
+                            paid.amount.0 + paid.fee.0;
                         self.paid_by
                             .lock()
                             .unwrap()
@@ -397,6 +406,15 @@ impl Service {
                         Self::error(Method::PayInvoice, code, &message)
                     }
                 }
+            }
+            RequestParams::GetBalance => {
+                let spent = self.spent.lock().unwrap().get(&client).copied();
+                Self::ok(
+                    Method::GetBalance,
+                    ResponseResult::GetBalance(GetBalanceResponse {
+                        balance: STARTING_BALANCE_MSAT - spent.unwrap_or(0),
+                    }),
+                )
             }
             RequestParams::LookupInvoice(p) => {
                 let hash = PaymentHash::from_hex(&p.payment_hash.unwrap()).unwrap();

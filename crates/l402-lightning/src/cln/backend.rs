@@ -18,12 +18,12 @@ use tokio::task::JoinHandle;
 use super::errors::{METHOD_NOT_FOUND, map, map_pay};
 use super::transport::{Failure, Transport};
 use super::wire::{
-    GetinfoResponse, InvoiceResponse, ListinvoicesResponse, ListpaysResponse, ListsendpaysResponse,
-    PayResponse,
+    GetinfoResponse, InvoiceResponse, ListinvoicesResponse, ListpaysResponse,
+    ListpeerchannelsResponse, ListsendpaysResponse, PayResponse,
 };
 use super::{ClnConfig, ClnSetupError, stream};
 use crate::backend::{
-    CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
+    Balance, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
     PaymentResult, PaymentState, Settlement,
 };
 use crate::error::BackendError;
@@ -341,6 +341,21 @@ impl LightningBackend for ClnRest {
             network: network(&r.network)?,
             alias: r.alias.unwrap_or_default(),
             pubkey_hex,
+        })
+    }
+
+    /// The sum of `spendable_msat` over the channels in `CHANNELD_NORMAL` state
+    /// (`listpeerchannels`, which the rune must allow).
+    async fn balance(&self) -> Result<Balance, BackendError> {
+        let r: ListpeerchannelsResponse = self.call("listpeerchannels", json!({})).await?;
+        let spendable = r
+            .channels
+            .iter()
+            .filter(|c| c.state == "CHANNELD_NORMAL")
+            .filter_map(|c| c.spendable_msat)
+            .fold(0u64, |sum, m| sum.saturating_add(m.0));
+        Ok(Balance {
+            spendable: Some(Msat(spendable)),
         })
     }
 }

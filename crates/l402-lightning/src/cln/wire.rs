@@ -44,6 +44,23 @@ pub(crate) struct GetinfoResponse {
     pub network: String,
 }
 
+/// `listpeerchannels`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListpeerchannelsResponse {
+    #[serde(default)]
+    pub channels: Vec<PeerChannel>,
+}
+
+/// One of `listpeerchannels.channels`, the fields used.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PeerChannel {
+    #[serde(default)]
+    pub state: String,
+    /// What this side can send through the channel now (absent on channels not yet open).
+    #[serde(default)]
+    pub spendable_msat: Option<MsatField>,
+}
+
 /// `invoice`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct InvoiceResponse {

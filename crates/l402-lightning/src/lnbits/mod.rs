@@ -77,7 +77,7 @@ use self::wire::{
     CreateInvoiceBody, CreatedBody, FeeReserveBody, LookupBody, PayBody, PaymentRecord, WalletBody,
 };
 use crate::backend::{
-    CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
+    Balance, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
     PaymentResult, PaymentState, Settlement,
 };
 use crate::error::BackendError;
@@ -744,6 +744,18 @@ impl LightningBackend for LnbitsBackend {
             },
             "failed" => PaymentState::Failed,
             _ => PaymentState::InFlight,
+        })
+    }
+
+    /// The wallet's balance (`GET /api/v1/wallet`); LNbits keeps a fee reserve from it when
+    /// paying.
+    async fn balance(&self) -> Result<Balance, BackendError> {
+        let wallet = self.wallet().await?;
+        let msat = wallet.balance.ok_or_else(|| {
+            BackendError::Other("LNbits answered GET /api/v1/wallet without a balance".into())
+        })?;
+        Ok(Balance {
+            spendable: Some(Msat(u64::try_from(msat).unwrap_or(0))),
         })
     }
 

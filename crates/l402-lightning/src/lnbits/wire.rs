@@ -103,6 +103,9 @@ pub(super) struct WalletBody {
     /// Sent only to the admin key.
     #[serde(default)]
     pub id: Option<String>,
+    /// The wallet's balance in msat.
+    #[serde(default)]
+    pub balance: Option<i64>,
 }
 
 /// `GET /api/v1/payments/fee-reserve`.

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use l402_core::PaymentHash;
 use serde::Deserialize;
 
-use super::wire::{AddInvoiceResponse, GetInfo, Invoice, Payment};
+use super::wire::{AddInvoiceResponse, ChannelBalance, GetInfo, Invoice, Payment};
 use crate::error::BackendError;
 
 /// An error status from LND: a gRPC status, or its rendering by the REST gateway.
@@ -55,6 +55,8 @@ pub(crate) trait LndApi: Send + Sync + 'static {
     fn request_timeout(&self) -> std::time::Duration;
     /// `GetInfo`.
     async fn get_info(&self) -> Result<GetInfo, Failure>;
+    /// `ChannelBalance`.
+    async fn channel_balance(&self) -> Result<ChannelBalance, Failure>;
     /// `AddInvoice`.
     async fn add_invoice(
         &self,

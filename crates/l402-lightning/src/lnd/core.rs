@@ -14,8 +14,8 @@ use tokio::sync::{Mutex, broadcast};
 use super::api::{Failure, LndApi, RpcStatus};
 use super::wire::Payment;
 use crate::backend::{
-    CreateInvoice, CreatedInvoice, InvoiceState, NodeInfo, PayOptions, PaymentResult, PaymentState,
-    Settlement,
+    Balance, CreateInvoice, CreatedInvoice, InvoiceState, NodeInfo, PayOptions, PaymentResult,
+    PaymentState, Settlement,
 };
 use crate::error::BackendError;
 use l402_core::env::now_unix;
@@ -364,6 +364,19 @@ impl Core {
         })
     }
 
+    /// The local balance of the node's channels (`ChannelBalance`, which needs
+    /// `offchain:read`: an invoice macaroon is refused).
+    pub(crate) async fn balance(&self) -> Result<Balance, BackendError> {
+        let balance = self
+            .api
+            .channel_balance()
+            .await
+            .map_err(|f| self.map_failure(f))?;
+        Ok(Balance {
+            spendable: Some(Msat(balance.local_balance.msat)),
+        })
+    }
+
     /// `node_info` for a macaroon without `info:read` (an `invoice.macaroon`): the network and
     /// key come from the newest invoice's BOLT11 (one is created if the node has none), and a
     /// one-invoice listing proves the node is up on every call.
@@ -548,6 +561,9 @@ mod tests {
             Duration::from_secs(1)
         }
         async fn get_info(&self) -> Result<super::super::wire::GetInfo, Failure> {
+            Err(Failure::Backend(BackendError::Timeout))
+        }
+        async fn channel_balance(&self) -> Result<super::super::wire::ChannelBalance, Failure> {
             Err(Failure::Backend(BackendError::Timeout))
         }
         async fn add_invoice(

@@ -19,6 +19,7 @@
 //! | `pay_invoice` | `POST /v2/router/send` (streamed until `SUCCEEDED` or `FAILED`) | `Router.SendPaymentV2` |
 //! | `payment_state` | `GET /v2/router/track/{payment_hash}` (first update) | `Router.TrackPaymentV2` |
 //! | `node_info` | `GET /v1/getinfo` | `Lightning.GetInfo` |
+//! | `balance` | `GET /v1/balance/channels` | `Lightning.ChannelBalance` |
 //!
 //! The settlement stream reconnects with backoff and resumes from the last `settle_index`, so
 //! settlements made while the node was unreachable are delivered once it is back. LND v0.21
@@ -129,6 +130,9 @@ macro_rules! lnd_client {
             }
             async fn node_info(&self) -> Result<$crate::NodeInfo, $crate::BackendError> {
                 self.core.node_info().await
+            }
+            async fn balance(&self) -> Result<$crate::Balance, $crate::BackendError> {
+                self.core.balance().await
             }
         }
     };

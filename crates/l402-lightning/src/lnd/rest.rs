@@ -13,7 +13,9 @@ use super::api::{Failure, LndApi, MsgStream, RpcStatus};
 use super::core::Core;
 use super::credentials::{Macaroon, PinnedCert};
 use super::transport::{Lines, Transport};
-use super::wire::{AddInvoice, AddInvoiceResponse, GetInfo, Invoice, Payment, SendPayment};
+use super::wire::{
+    AddInvoice, AddInvoiceResponse, ChannelBalance, GetInfo, Invoice, Payment, SendPayment,
+};
 use super::{LndConfig, LndSetupError};
 use crate::error::BackendError;
 
@@ -95,6 +97,12 @@ impl LndApi for RestApi {
 
     async fn get_info(&self) -> Result<GetInfo, Failure> {
         self.transport.call(Method::GET, "/v1/getinfo", None).await
+    }
+
+    async fn channel_balance(&self) -> Result<ChannelBalance, Failure> {
+        self.transport
+            .call(Method::GET, "/v1/balance/channels", None)
+            .await
     }
 
     async fn add_invoice(

@@ -103,6 +103,20 @@ pub(crate) struct GetInfo {
     pub synced_to_chain: bool,
 }
 
+/// `GET /v1/balance/channels` answer (`lnrpc.ChannelBalanceResponse`), the field used.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ChannelBalance {
+    #[serde(default)]
+    pub local_balance: Amount,
+}
+
+/// `lnrpc.Amount`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Amount {
+    #[serde(default, deserialize_with = "de_u64")]
+    pub msat: u64,
+}
+
 /// One of `GetInfoResponse.chains`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Chain {

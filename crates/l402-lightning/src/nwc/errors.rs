@@ -15,6 +15,8 @@ const MAX_MESSAGE: usize = 200;
 pub(super) enum Call {
     /// `get_info`.
     GetInfo,
+    /// `get_balance`.
+    GetBalance,
     /// `make_invoice`.
     MakeInvoice,
     /// `lookup_invoice` of this hash (for either side).
@@ -27,6 +29,7 @@ impl Call {
     fn method(self) -> &'static str {
         match self {
             Call::GetInfo => "get_info",
+            Call::GetBalance => "get_balance",
             Call::MakeInvoice => "make_invoice",
             Call::Lookup(_) => "lookup_invoice",
             Call::Pay => "pay_invoice",
@@ -121,7 +124,7 @@ pub(super) fn from_nip47(err: &NIP47Error, call: Call, relay: &str) -> BackendEr
         ErrorCode::NotFound => match call {
             Call::Lookup(hash) => BackendError::UnknownInvoice(hash),
             Call::Pay => from_message(&message).unwrap_or(BackendError::NoRoute),
-            Call::GetInfo | Call::MakeInvoice => BackendError::Other(format!(
+            Call::GetInfo | Call::GetBalance | Call::MakeInvoice => BackendError::Other(format!(
                 "the NWC wallet service answered {method} with NOT_FOUND: {message}"
             )),
         },

@@ -92,7 +92,7 @@ pub use self::codec::Encryption;
 use self::connection::{Connection, Timing};
 use self::errors::Call;
 use crate::backend::{
-    CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
+    Balance, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
     PaymentResult, PaymentState, Settlement,
 };
 use crate::error::BackendError;
@@ -588,6 +588,24 @@ impl LightningBackend for NwcBackend {
             None if tx.settled_at.is_some() => succeeded(),
             _ => Ok(PaymentState::InFlight),
         }
+    }
+
+    /// `get_balance`: the wallet's balance (the connection must allow `get_balance`).
+    async fn balance(&self) -> Result<Balance, BackendError> {
+        let ResponseResult::GetBalance(b) = self
+            .call_result(
+                Request::get_balance(),
+                Call::GetBalance,
+                self.deadline(),
+                true,
+            )
+            .await?
+        else {
+            return Err(unexpected("get_balance"));
+        };
+        Ok(Balance {
+            spendable: Some(Msat(b.balance)),
+        })
     }
 
     async fn node_info(&self) -> Result<NodeInfo, BackendError> {

@@ -190,7 +190,7 @@ macro_rules! conformance_tests {
             let outcomes = c::run_all(&*f.seller, &*f.payer, Network::Regtest)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(outcomes.len(), 10);
+            assert_eq!(outcomes.len(), 11);
         }
     };
 }

@@ -27,7 +27,7 @@ use self::generated::routerrpc::{self, router_client::RouterClient};
 use super::api::{Failure, LndApi, MsgStream, RpcStatus};
 use super::core::{Core, unreachable_at};
 use super::credentials::{Macaroon, PinnedCert};
-use super::wire::{AddInvoiceResponse, Chain, GetInfo, Invoice, Payment};
+use super::wire::{AddInvoiceResponse, Amount, Chain, ChannelBalance, GetInfo, Invoice, Payment};
 use super::{LndConfig, LndSetupError, tls};
 use crate::error::BackendError;
 use crate::node_http::error_chain;
@@ -262,6 +262,18 @@ impl LndApi for GrpcApi {
                 })
                 .collect(),
             synced_to_chain: info.synced_to_chain,
+        })
+    }
+
+    async fn channel_balance(&self) -> Result<ChannelBalance, Failure> {
+        let mut client = self.lightning();
+        let balance = self
+            .unary(client.channel_balance(lnrpc::ChannelBalanceRequest {}))
+            .await?;
+        Ok(ChannelBalance {
+            local_balance: Amount {
+                msat: balance.local_balance.map_or(0, |a| a.msat),
+            },
         })
     }
 

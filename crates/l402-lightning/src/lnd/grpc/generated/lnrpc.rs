@@ -15,6 +15,20 @@ pub struct GetInfoResponse {
     #[prost(message, repeated, tag = "16")]
     pub chains: ::prost::alloc::vec::Vec<Chain>,
 }
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ChannelBalanceRequest {}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ChannelBalanceResponse {
+    #[prost(message, optional, tag = "3")]
+    pub local_balance: ::core::option::Option<Amount>,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Amount {
+    #[prost(uint64, tag = "1")]
+    pub sat: u64,
+    #[prost(uint64, tag = "2")]
+    pub msat: u64,
+}
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Chain {
     #[prost(string, tag = "1")]
@@ -310,6 +324,21 @@ pub mod lightning_client {
             let mut req = request.into_request();
             req.extensions_mut()
                 .insert(GrpcMethod::new("lnrpc.Lightning", "GetInfo"));
+            self.inner.unary(req, path, codec).await
+        }
+        pub async fn channel_balance(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ChannelBalanceRequest>,
+        ) -> std::result::Result<tonic::Response<super::ChannelBalanceResponse>, tonic::Status>
+        {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/lnrpc.Lightning/ChannelBalance");
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("lnrpc.Lightning", "ChannelBalance"));
             self.inner.unary(req, path, codec).await
         }
         pub async fn add_invoice(
