@@ -70,9 +70,15 @@ pub enum Command {
     /// MCP server (stdio, or streamable HTTP with --http) so an LLM agent can buy resources
     /// within the budget.
     Mcp(crate::mcp::McpArgs),
-    /// The embedded dev wallet (regtest, no real money).
+    /// The paying wallet's balance; the embedded dev wallet (regtest, no real money).
     #[command(subcommand)]
     Wallet(WalletCommand),
+    /// Check a buyer's setup (or a seller's with --config) and say what to fix.
+    Doctor(crate::doctor::DoctorArgs),
+    /// Print a shell completion script.
+    Completions(crate::manual::CompletionsArgs),
+    /// Print the manual page (roff): `l402 man | man -l -`.
+    Man,
 }
 
 /// `l402 wallet` subcommands.
@@ -80,6 +86,8 @@ pub enum Command {
 pub enum WalletCommand {
     /// Run the dev wallet as its own process, serving its loopback API.
     Serve(wallet::WalletServeArgs),
+    /// What the paying wallet (`[wallet]` of the client config) can spend now.
+    Balance(buyer::ClientOptions),
 }
 
 /// `l402 serve` arguments. Flags and `L402_*` environment variables override the file.
@@ -104,6 +112,10 @@ pub async fn dispatch(command: Command, verbose: u8) -> anyhow::Result<u8> {
     match command {
         Command::Serve(args) => serve::run(args).await,
         Command::Wallet(WalletCommand::Serve(args)) => wallet::serve(args).await,
+        Command::Wallet(WalletCommand::Balance(options)) => buyer::balance::run(options).await,
+        Command::Doctor(args) => crate::doctor::run(args).await,
+        Command::Completions(args) => crate::manual::completions(&args),
+        Command::Man => crate::manual::man(),
         Command::Demo => crate::demo::run().await,
         Command::Mcp(args) => crate::mcp::run(args).await,
         Command::Revoke(args) => crate::revoke::run(args),
@@ -111,5 +123,15 @@ pub async fn dispatch(command: Command, verbose: u8) -> anyhow::Result<u8> {
         Command::Tokens(command) => tokens::run(command).await,
         Command::Receipts(args) => receipts::run(args).await,
         Command::Budget(options) => budget::run(options).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

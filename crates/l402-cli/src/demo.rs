@@ -151,7 +151,7 @@ pub async fn run() -> anyhow::Result<u8> {
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("l402-demo-{}-{}", std::process::id(), now_unix()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    l402_store::create_private_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
 }
 

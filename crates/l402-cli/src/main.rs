@@ -5,7 +5,9 @@ mod banner;
 mod buyer;
 mod cli;
 mod demo;
+mod doctor;
 mod exit;
+mod manual;
 mod mcp;
 mod revoke;
 mod serve;
@@ -16,7 +18,7 @@ fn main() -> std::process::ExitCode {
     let cli = cli::parse();
     let serving = matches!(
         cli.command,
-        cli::Command::Serve(_) | cli::Command::Wallet(_)
+        cli::Command::Serve(_) | cli::Command::Wallet(cli::WalletCommand::Serve(_))
     );
     let _log_writer = init_tracing(cli.verbose, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -24,7 +24,7 @@ pub struct WalletServeArgs {
 
 /// Runs the standalone dev wallet until SIGTERM or SIGINT.
 pub async fn serve(args: WalletServeArgs) -> anyhow::Result<u8> {
-    std::fs::create_dir_all(&args.data_dir)
+    l402_store::create_private_dir(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let wallet = Arc::new(
         DevWallet::open(args.data_dir.join("dev-wallet"), Network::Regtest)

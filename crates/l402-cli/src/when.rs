@@ -1,16 +1,34 @@
-//! Times as people read them: `2026-12-05 07:24:09 UTC (3 min ago)` on a terminal, RFC 3339 next
-//! to the Unix seconds in `--json`.
+//! Times as people read them: `2026-12-05 08:24:09 +01:00 (3 min ago)` in the local time zone
+//! on a terminal (`TZ` or the system's zone), RFC 3339 next to the Unix seconds in `--json`.
+
+use chrono::{DateTime, Local, Offset as _, TimeZone, Utc};
 
 /// `2026-12-05T07:24:09Z` for Unix seconds `unix`.
 pub fn rfc3339(unix: u64) -> String {
-    let (date, h, m, s) = civil(unix);
-    format!("{date}T{h:02}:{m:02}:{s:02}Z")
+    utc(unix).format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// `2026-12-05 07:24:09 UTC (3 min ago)` (or `(in 2 h)` for a time to come), relative to `now`.
+/// `2026-12-05 08:24:09 +01:00 (3 min ago)` (or `(in 2 h)` for a time to come) in the local
+/// time zone, relative to `now`.
 pub fn human(unix: u64, now: u64) -> String {
-    let (date, h, m, s) = civil(unix);
-    format!("{date} {h:02}:{m:02}:{s:02} UTC ({})", relative(unix, now))
+    human_in(&Local, unix, now)
+}
+
+/// [`human`] in the time zone `tz` (`UTC` is written as such, other zones as their offset).
+pub fn human_in<Tz: TimeZone>(tz: &Tz, unix: u64, now: u64) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let local = utc(unix).with_timezone(tz);
+    let zone = match local.offset().fix().local_minus_utc() {
+        0 => "UTC".to_owned(),
+        _ => local.format("%:z").to_string(),
+    };
+    format!(
+        "{} {zone} ({})",
+        local.format("%Y-%m-%d %H:%M:%S"),
+        relative(unix, now)
+    )
 }
 
 /// `just now`, `42 s ago`, `3 min ago`, `5 h ago`, `2 days ago`, or `in …` for the future.
@@ -37,35 +55,19 @@ pub fn relative(unix: u64, now: u64) -> String {
     }
 }
 
-/// The UTC date (`YYYY-MM-DD`), hour, minute and second of Unix seconds `unix`: the proleptic
-/// Gregorian calendar, counted from 0000-03-01 so that leap days fall at the end of a year.
-fn civil(unix: u64) -> (String, u64, u64, u64) {
-    let (days, secs) = (unix / 86_400, unix % 86_400);
-    // Days since 0000-03-01 (1970-01-01 is day 719_468 of that count).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153; // 0 = March
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (
-        format!("{year:04}-{month:02}-{day:02}"),
-        secs / 3_600,
-        secs % 3_600 / 60,
-        secs % 60,
-    )
+/// The instant `unix` seconds after the epoch (times beyond chrono's range, which no token or
+/// receipt holds, show as its last instant).
+fn utc(unix: u64) -> DateTime<Utc> {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::FixedOffset;
+
     use super::*;
 
     #[test]
@@ -89,6 +91,24 @@ mod tests {
         assert_eq!(relative(now + 7_200, now), "in 2 h");
         assert_eq!(relative(now - 86_400, now), "1 day ago");
         assert_eq!(relative(now - 3 * 86_400, now), "3 days ago");
-        assert_eq!(human(now - 180, now), "2026-12-05 07:21:09 UTC (3 min ago)");
+    }
+
+    #[test]
+    fn human_times_are_in_the_given_zone() {
+        let now = 1_796_455_449;
+        assert_eq!(
+            human_in(&Utc, now - 180, now),
+            "2026-12-05 07:21:09 UTC (3 min ago)"
+        );
+        let paris = FixedOffset::east_opt(3_600).unwrap();
+        assert_eq!(
+            human_in(&paris, now - 180, now),
+            "2026-12-05 08:21:09 +01:00 (3 min ago)"
+        );
+        let new_york = FixedOffset::west_opt(5 * 3_600).unwrap();
+        assert_eq!(
+            human_in(&new_york, now, now),
+            "2026-12-05 02:24:09 -05:00 (just now)"
+        );
     }
 }

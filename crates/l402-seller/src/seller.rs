@@ -157,7 +157,7 @@ impl Seller {
         let mut warnings: Vec<String> = config.check()?.iter().map(ToString::to_string).collect();
         let prices = PriceTable::new(&config)?;
         let data_dir = config.data_dir();
-        std::fs::create_dir_all(&data_dir).map_err(|source| SellerError::DataDir {
+        l402_store::create_private_dir(&data_dir).map_err(|source| SellerError::DataDir {
             path: data_dir.clone(),
             source,
         })?;

@@ -29,5 +29,5 @@ pub use receipts::{Receipt, ReceiptLog};
 pub use revocations::{Revocation, RevocationTable};
 pub use settings::SettingsTable;
 pub use spend::{SpendLedger, SpendQuery, SpendTotals};
-pub use store::{BUSY_TIMEOUT, Store};
+pub use store::{BUSY_TIMEOUT, Store, create_private_dir};
 pub use tokens::{TokenRecord, TokenTable};

@@ -86,6 +86,21 @@ impl Store {
         &self.inner.path
     }
 
+    /// Checks the database can be used for writing now: SQLite's `quick_check` finds no
+    /// corruption, and the write lock can be taken (then released without a change).
+    pub fn health_check(&self) -> Result<(), StoreError> {
+        let verdict: String =
+            self.with_conn(|c| c.query_row("PRAGMA quick_check", [], |r| r.get(0)))?;
+        if verdict != "ok" {
+            return Err(StoreError::Corrupt {
+                path: self.inner.path.clone(),
+                detail: verdict,
+            });
+        }
+        self.immediate(|_| Ok(Ok::<(), std::convert::Infallible>(())))
+            .map(|_| ())
+    }
+
     /// Runs `f` on the connection (outside any explicit transaction).
     pub(crate) fn with_conn<R>(
         &self,
@@ -145,6 +160,19 @@ impl Store {
     }
 }
 
+/// Creates `dir` and its missing parents, readable by their owner only (mode 0700 on unix;
+/// existing directories keep their mode): the home of databases, keys and wallet files.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 /// Creates the parent directories and the file itself with private permissions.
 fn prepare_file(path: &Path) -> Result<(), StoreError> {
     let io = |p: &Path| {
@@ -152,14 +180,7 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
         move |source| StoreError::Io { path: p, source }
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder.create(dir).map_err(io(dir))?;
+        create_private_dir(dir).map_err(io(dir))?;
     }
     let mut opts = fs::OpenOptions::new();
     opts.read(true).write(true).create(true);
@@ -180,4 +201,24 @@ fn prepare_file(path: &Path) -> Result<(), StoreError> {
     }
     drop(file);
     Ok(())
+}
+
+#[cfg(test)]
+mod health_tests {
+    use super::*;
+
+    #[test]
+    fn health_check_passes_then_reports_a_held_write_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l402.db");
+        let store = Store::open(&path).unwrap();
+        store.health_check().unwrap();
+        // Another process holds the write lock past the busy timeout.
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let err = store.health_check().unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+        other.execute_batch("ROLLBACK").unwrap();
+        store.health_check().unwrap();
+    }
 }

@@ -76,7 +76,8 @@ struct Created {
     expires_at: u64,
 }
 
-/// What each connection can spend before it pays anything: 1,000,000 sat.
+/// What each connection can spend before it pays anything, unless set otherwise with
+/// [`Service::starting_balance`]: 1,000,000 sat.
 pub const STARTING_BALANCE_MSAT: u64 = 1_000_000_000;
 
 /// A NIP-47 wallet service over a dev wallet: decrypts requests, calls the wallet, encrypts
@@ -97,6 +98,9 @@ pub struct Service {
     paid_by: Mutex<HashMap<PaymentHash, HashSet<PublicKey>>>,
     /// What each connection spent (amount and fee, msat).
     spent: Mutex<HashMap<PublicKey, u64>>,
+    /// What each connection can spend before paying anything (msat; `get_balance` reports it
+    /// less what the connection spent).
+    pub starting_balance: std::sync::atomic::AtomicU64,
     /// Requests received.
     pub requests: AtomicUsize,
     /// The last request's `expiration` and scheme.
@@ -122,6 +126,7 @@ impl Service {
             created: Mutex::new(HashMap::new()),
             paid_by: Mutex::new(HashMap::new()),
             spent: Mutex::new(HashMap::new()),
+            starting_balance: std::sync::atomic::AtomicU64::new(STARTING_BALANCE_MSAT),
             requests: AtomicUsize::new(0),
             last: Mutex::new(None),
             out,
@@ -412,7 +417,10 @@ impl Service {
                 Self::ok(
                     Method::GetBalance,
                     ResponseResult::GetBalance(GetBalanceResponse {
-                        balance: STARTING_BALANCE_MSAT - spent.unwrap_or(0),
+                        balance: self
+                            .starting_balance
+                            .load(Ordering::Relaxed)
+                            .saturating_sub(spent.unwrap_or(0)),
                     }),
                 )
             }

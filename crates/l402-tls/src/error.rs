@@ -29,6 +29,14 @@ pub enum TlsError {
         #[source]
         source: rustls::Error,
     },
+    /// A certificate's DER does not parse as X.509.
+    #[error("{path}: not a valid X.509 certificate: {detail}")]
+    BadCertificate {
+        /// The file.
+        path: PathBuf,
+        /// The parser's reason.
+        detail: String,
+    },
     /// PEM text given inline holds no certificate or does not parse.
     #[error("no PEM certificate in the given {0}")]
     NoInlineCertificate(&'static str),

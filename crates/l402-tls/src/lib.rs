@@ -13,6 +13,7 @@
 //!   warning every time a configuration is built.
 //! - [`server_config`]: a listener's certificate chain and key from PEM files.
 //! - [`explain`]: a one-line hint for the TLS failure inside an error chain.
+//! - `leaf_validity` (feature `inspect`): a certificate file's subject and validity period.
 //! - `reqwest_builder` (feature `reqwest`) and `https_connector` (feature `hyper`): clients
 //!   with the configuration already applied.
 //!
@@ -33,6 +34,8 @@
 
 mod diagnose;
 mod error;
+#[cfg(feature = "inspect")]
+mod inspect;
 mod pem;
 mod provider;
 mod server;
@@ -46,6 +49,8 @@ mod reqwest_client;
 
 pub use diagnose::{explain, find_tls_error};
 pub use error::TlsError;
+#[cfg(feature = "inspect")]
+pub use inspect::{CertificateValidity, leaf_validity};
 pub use pem::{certs_from_pem, certs_from_pem_or_der, load_certs};
 pub use provider::{install_default_provider, provider};
 pub use server::server_config;

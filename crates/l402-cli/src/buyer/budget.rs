@@ -2,7 +2,8 @@
 
 use l402_client::WindowStatus;
 
-use super::{ClientOptions, Tweaks, client_error, open};
+use super::balance::{probe, spendable_text, state_json};
+use super::{ClientOptions, Tweaks, client_error, load_config, open_with};
 use crate::exit;
 
 fn window_json(w: &WindowStatus) -> serde_json::Value {
@@ -27,9 +28,13 @@ fn window_line(name: &str, w: &WindowStatus) -> String {
 
 /// Runs `l402 budget`.
 pub async fn run(options: ClientOptions) -> anyhow::Result<u8> {
-    let client = open(&options, Tweaks::default())?;
+    let config = load_config(&options)?;
+    let client = open_with(config.clone(), Tweaks::default())?;
     let status = client.budget_status().await.map_err(client_error)?;
     let budget = client.budget().clone();
+    // The budget is shown whatever the wallet's state: an operator audits spending even when
+    // the wallet is gone.
+    let wallet = probe(&config).await;
     if options.json {
         let domains: serde_json::Map<_, _> = status
             .per_domain
@@ -48,6 +53,10 @@ pub async fn run(options: ClientOptions) -> anyhow::Result<u8> {
                 "per_domain": domains,
                 "allow_domains": budget.allow_domains,
                 "deny_domains": budget.deny_domains,
+                "wallet": match &wallet {
+                    Ok(state) => state_json(state),
+                    Err(p) => serde_json::json!({"kind": p.kind, "error": p.reason}),
+                },
             })
         );
         return Ok(exit::SUCCESS);
@@ -62,6 +71,14 @@ pub async fn run(options: ClientOptions) -> anyhow::Result<u8> {
     println!("{}", window_line("total", &status.total));
     for (domain, w) in &status.per_domain {
         println!("{}", window_line(domain, w));
+    }
+    match &wallet {
+        Ok(state) => println!(
+            "wallet     {}, spendable: {}",
+            state.kind,
+            spendable_text(&state.balance)
+        ),
+        Err(p) => println!("wallet     {} unavailable: {}", p.kind, p.reason),
     }
     if !budget.allow_domains.is_empty() {
         println!("allowed domains: {}", budget.allow_domains.join(", "));

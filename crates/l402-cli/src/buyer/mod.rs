@@ -1,5 +1,6 @@
 //! The buyer's commands: `fetch`, `tokens`, `receipts`, `budget`.
 
+pub mod balance;
 pub mod budget;
 pub mod fetch;
 pub mod receipts;
