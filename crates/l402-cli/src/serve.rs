@@ -12,9 +12,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
     options.listen = args.listen;
     options.data_dir = args.data_dir.clone();
     if args.check {
-        let report = Seller::check(&options).map_err(seller_error)?;
+        let report = Seller::check(&options).await.map_err(seller_error)?;
         for warning in &report.warnings {
-            eprintln!("warning: {warning}");
+            eprintln!("{warning}");
         }
         let what = report
             .config_file

@@ -6,6 +6,7 @@
 //! | `POST /api/similarity` | cosine similarity of two vectors `{"a": [..], "b": [..]}` |
 //! | `GET /api/weather?city=Paris` | a small deterministic weather report |
 //! | `GET /` | a free landing page listing the endpoints |
+//! | `GET /openapi.json` | the OpenAPI 3.1 document of the HTTP endpoints |
 //! | gRPC `helloworld.Greeter/SayHello` | a greeting, priced per call |
 //!
 //! Does network IO (it is a server).
@@ -25,6 +26,7 @@ use tokio::task::JoinHandle;
 pub fn router() -> Router {
     Router::new()
         .route("/", get(landing))
+        .route("/openapi.json", get(openapi))
         .route("/api/similarity", post(similarity::handler))
         .route("/api/weather", get(weather::handler))
         .route_service(greeter::SAY_HELLO_PATH, greeter::service())
@@ -32,6 +34,16 @@ pub fn router() -> Router {
 
 async fn landing() -> &'static str {
     "l402 sample API\n\nPOST /api/similarity  {\"a\":[1,2],\"b\":[2,4]}\nGET  /api/weather?city=Paris\ngRPC helloworld.Greeter/SayHello\n"
+}
+
+/// The OpenAPI document of the sample's HTTP endpoints.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+async fn openapi() -> ([(http::header::HeaderName, &'static str); 1], &'static str) {
+    (
+        [(http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI_JSON,
+    )
 }
 
 /// Serves the sample API on `addr` (port 0 picks one); returns the bound address.

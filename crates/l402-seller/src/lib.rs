@@ -28,6 +28,7 @@
 
 pub mod config;
 mod error;
+pub mod openapi;
 pub mod pricing;
 mod readiness;
 mod recorder;

@@ -109,9 +109,11 @@ pub struct Seller;
 impl Seller {
     /// Validates the configuration the options select (`l402 serve --check`) without starting
     /// anything.
-    pub fn check(options: &SellerOptions) -> Result<CheckReport, SellerError> {
+    /// Fetches the services' OpenAPI documents when configured (see [`crate::openapi`]).
+    pub async fn check(options: &SellerOptions) -> Result<CheckReport, SellerError> {
         let config = options.load(SocketAddr::from(([127, 0, 0, 1], 1)))?;
-        let warnings = config.check()?;
+        let mut warnings = config.check()?;
+        warnings.extend(crate::openapi::config_warnings(&config).await);
         Ok(CheckReport {
             config_file: options.config_file.clone(),
             warnings,
@@ -155,6 +157,12 @@ impl Seller {
     /// proxy is listening.
     pub async fn start_config(config: SellerConfig) -> Result<SellerHandle, SellerError> {
         let mut warnings: Vec<String> = config.check()?.iter().map(ToString::to_string).collect();
+        warnings.extend(
+            crate::openapi::config_warnings(&config)
+                .await
+                .iter()
+                .map(ToString::to_string),
+        );
         let prices = PriceTable::new(&config)?;
         let data_dir = config.data_dir();
         l402_store::create_private_dir(&data_dir).map_err(|source| SellerError::DataDir {

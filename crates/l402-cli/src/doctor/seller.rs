@@ -22,7 +22,7 @@ const EXPIRY_WARNING_DAYS: i64 = 21;
 
 /// Runs every seller check for the configuration file `path` into `report`.
 pub async fn check(report: &mut Report, path: &Path, data_dir: Option<PathBuf>) {
-    let Some(config) = config(report, path, data_dir) else {
+    let Some(config) = config(report, path, data_dir).await else {
         return;
     };
     let data_dir = config.data_dir();
@@ -43,7 +43,11 @@ pub async fn check(report: &mut Report, path: &Path, data_dir: Option<PathBuf>) 
     .await;
 }
 
-fn config(report: &mut Report, path: &Path, data_dir: Option<PathBuf>) -> Option<SellerConfig> {
+async fn config(
+    report: &mut Report,
+    path: &Path,
+    data_dir: Option<PathBuf>,
+) -> Option<SellerConfig> {
     const NAME: &str = "config";
     let loaded = SellerConfig::load(path).and_then(|mut config| {
         if let Some(dir) = data_dir {
@@ -52,12 +56,13 @@ fn config(report: &mut Report, path: &Path, data_dir: Option<PathBuf>) -> Option
         config.check().map(|warnings| (config, warnings))
     });
     match loaded {
-        Ok((config, warnings)) => {
+        Ok((config, mut warnings)) => {
             report.pass(NAME, format!("{} is valid", path.display()));
+            warnings.extend(l402_seller::openapi::config_warnings(&config).await);
             for w in warnings {
                 report.warn(
                     NAME,
-                    w.to_string(),
+                    w.0.to_string(),
                     "see crates/l402-seller/CONFIG.md for the key",
                 );
             }

@@ -45,6 +45,16 @@ impl ConfigExtension for L402Settings {
             resolve_relative_path(dir, base);
         }
         self.backend.resolve_relative_paths(base);
+        for terms in &mut self.services {
+            if let Some(doc) = terms.openapi.as_mut()
+                && !doc.starts_with("http://")
+                && !doc.starts_with("https://")
+            {
+                let mut path = PathBuf::from(&*doc);
+                resolve_relative_path(&mut path, base);
+                *doc = path.display().to_string();
+            }
+        }
     }
 }
 

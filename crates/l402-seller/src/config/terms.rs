@@ -13,6 +13,7 @@ pub(super) const SERVICE_KEYS: &[&str] = &[
     "free_paths",
     "freebies_per_ip",
     "forward_credential",
+    "openapi",
 ];
 
 /// The keys of [`RouteTerms`] in a `[[services.routes]]` rule.
@@ -49,6 +50,11 @@ pub struct ServiceTerms {
     /// off by default (the upstream gets the `X-L402-*` headers).
     #[serde(default)]
     pub forward_credential: bool,
+    /// The upstream's OpenAPI document (a JSON file, relative to the configuration file, or an
+    /// `http(s)://` URL): `l402 serve --check` warns about priced routes charging methods it
+    /// does not accept.
+    #[serde(default)]
+    pub openapi: Option<String>,
     /// The terms of each `[[services.routes]]` rule of this service, in file order.
     #[serde(default)]
     pub routes: Vec<RouteTerms>,
