@@ -182,7 +182,7 @@ fn route_prices() {
         };
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let d = router.route(&method, Some(host), path).unwrap();
-        let (_, p) = prices.price(&d, path).unwrap();
+        let (_, p) = prices.price(&d).unwrap();
         let free = if p.free { "free" } else { "paid" };
         let got = format!(
             "{} {} {free} {}",
@@ -207,7 +207,7 @@ fn the_example_in_config_md_parses() {
     let d = router
         .route(&Method::POST, Some("api.example.com"), path)
         .unwrap();
-    let (_, price) = PriceTable::new(&config).unwrap().price(&d, path).unwrap();
+    let (_, price) = PriceTable::new(&config).unwrap().price(&d).unwrap();
     assert_eq!(
         (d.service.name.as_str(), price.price_msat),
         ("weather", 100_000)
