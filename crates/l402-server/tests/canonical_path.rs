@@ -1,0 +1,75 @@
+//! One canonical path: the proxy normalises the request path before routing, hands the layer
+//! that path (URI and [`RouteDecision`]) and forwards exactly it; paths with no canonical form
+//! are refused with 400. Requests are written on a raw socket so no client rewrites them.
+
+mod common;
+
+use common::*;
+use l402_testkit::raw_http::raw_get;
+
+/// What the proxy answered for `target`: the request line the echo upstream saw
+/// (`GET /api/weather?x=1`) on 200, else the status.
+async fn outcome(proxy: &Proxy, target: &str) -> String {
+    let r = raw_get(proxy.addr, "example.com", target, &[]).await;
+    if r.status == 200 {
+        r.body
+            .lines()
+            .find(|l| l.starts_with("GET "))
+            .unwrap_or(&r.body)
+            .to_owned()
+    } else {
+        r.status.to_string()
+    }
+}
+
+#[tokio::test]
+async fn the_upstream_receives_the_normalised_path_and_bad_paths_are_refused() {
+    let upstream = echo_upstream().await;
+    let proxy = proxy(&service("echo", &format!("http://{upstream}"), "")).await;
+    let table = [
+        ("/api/%77eather?city=%2F..", "GET /api/weather?city=%2F.."),
+        ("//reports", "GET /reports"),
+        ("/free/../paid", "GET /paid"),
+        ("/a/./b/%2e%2E/c/", "GET /a/c/"),
+        ("/caf%c3%a9", "GET /caf%C3%A9"),
+        ("/FREE", "GET /FREE"),
+        ("/a/..%2f", "400"),
+        ("/free/..%2f../paid", "400"),
+        ("/..;/paid", "400"),
+        ("/a;jsessionid=1", "400"),
+        ("/%2e%2e/paid", "400"),
+        ("/a%5cb", "400"),
+        ("/a\\b", "400"),
+        ("/a%00", "400"),
+        ("/a%zz", "400"),
+    ];
+    for (target, expected) in table {
+        assert_eq!(outcome(&proxy, target).await, expected, "{target}");
+    }
+    proxy.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_paths_settings_decode_strip_and_fold() {
+    let upstream = echo_upstream().await;
+    let toml = format!(
+        "[paths]\nescaped_slashes = \"decode\"\npath_parameters = \"strip\"\ncase_insensitive = true\n{}",
+        service(
+            "echo",
+            &format!("http://{upstream}"),
+            "path_prefix = \"/API\"\nstrip_path_prefix = true\n"
+        )
+    );
+    let proxy = proxy(&toml).await;
+    let table = [
+        ("/api/x%2Fy", "GET /x/y"),
+        ("/Api/a;v=1/b", "GET /a/b"),
+        ("/api\\free\\..\\paid", "GET /paid"),
+        ("/api/free/..;/paid", "GET /paid"),
+        ("/other", "404"),
+    ];
+    for (target, expected) in table {
+        assert_eq!(outcome(&proxy, target).await, expected, "{target}");
+    }
+    proxy.shutdown().await.unwrap();
+}
