@@ -39,6 +39,24 @@ fn proxy_backend_and_terms_problems_come_in_one_list_by_line() {
 }
 
 #[test]
+fn a_free_path_not_in_normal_form_is_refused() {
+    // Requests are priced by their normalised path: `//health` or `/%68ealth` would never
+    // match one, so the check says what to write instead.
+    let text = "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\nfree_paths = [\"/ok/*\", \"//health\", \"/%68ealth\"]\n";
+    let err = SellerConfig::from_toml(text, None)
+        .unwrap()
+        .check()
+        .unwrap_err();
+    let found: Vec<&str> = err
+        .diagnostics()
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(found.len(), 2, "{err}");
+    assert!(found.iter().all(|m| m.contains("write `/health`")), "{err}");
+}
+
+#[test]
 fn backend_sections_are_checked_for_shape() {
     let config = SellerConfig::from_toml("[backend]\nkind = \"lnd\"\n", None).unwrap();
     let err = config.check().unwrap_err();

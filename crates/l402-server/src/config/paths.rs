@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::routing::normalize::{EscapedSlashes, NormalizeOptions, PathParameters};
+use crate::routing::normalize::{EscapedSlashes, NormalizeOptions, PathParameters, normalize};
 
 /// `[paths]`: one canonical path per request. The proxy normalises the path before routing,
 /// prices that path, and forwards exactly it (the query string is kept as sent).
@@ -29,6 +29,21 @@ impl PathsConfig {
         NormalizeOptions {
             escaped_slashes: self.escaped_slashes,
             path_parameters: self.path_parameters,
+        }
+    }
+
+    /// Why the path pattern or prefix `pattern` (already known to start with `/`) cannot match
+    /// as written: request paths are matched in normal form, so a pattern that is not in normal
+    /// form never matches. `None` when it is.
+    pub fn pattern_problem(&self, pattern: &str) -> Option<String> {
+        match normalize(pattern, self.normalize_options()) {
+            Ok(normal) if normal == pattern => None,
+            Ok(normal) => Some(format!(
+                "`{pattern}` never matches: request paths are matched in normal form; write `{normal}`"
+            )),
+            Err(e) => Some(format!(
+                "`{pattern}` never matches: such request paths are refused ({e})"
+            )),
         }
     }
 }
