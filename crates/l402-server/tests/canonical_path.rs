@@ -22,10 +22,23 @@ async fn outcome(proxy: &Proxy, target: &str) -> String {
     }
 }
 
+/// Starts a plain proxy with `[paths] paths` in front of an echo upstream (service keys
+/// `service_keys`) and checks each `(target, expected outcome)` of `table`.
+async fn check(paths: &str, service_keys: &str, table: &[(&str, &str)]) {
+    let upstream = echo_upstream().await;
+    let toml = format!(
+        "[paths]\n{paths}\n{}",
+        service("echo", &format!("http://{upstream}"), service_keys)
+    );
+    let proxy = proxy(&toml).await;
+    for (target, expected) in table {
+        assert_eq!(outcome(&proxy, target).await, *expected, "{target}");
+    }
+    proxy.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_upstream_receives_the_normalised_path_and_bad_paths_are_refused() {
-    let upstream = echo_upstream().await;
-    let proxy = proxy(&service("echo", &format!("http://{upstream}"), "")).await;
     let table = [
         ("/api/%77eather?city=%2F..", "GET /api/weather?city=%2F.."),
         ("//reports", "GET /reports"),
@@ -43,24 +56,13 @@ async fn the_upstream_receives_the_normalised_path_and_bad_paths_are_refused() {
         ("/a%00", "400"),
         ("/a%zz", "400"),
     ];
-    for (target, expected) in table {
-        assert_eq!(outcome(&proxy, target).await, expected, "{target}");
-    }
-    proxy.shutdown().await.unwrap();
+    check("", "", &table).await;
 }
 
 #[tokio::test]
 async fn the_paths_settings_decode_strip_and_fold() {
-    let upstream = echo_upstream().await;
-    let toml = format!(
-        "[paths]\nescaped_slashes = \"decode\"\npath_parameters = \"strip\"\ncase_insensitive = true\n{}",
-        service(
-            "echo",
-            &format!("http://{upstream}"),
-            "path_prefix = \"/API\"\nstrip_path_prefix = true\n"
-        )
-    );
-    let proxy = proxy(&toml).await;
+    let paths =
+        "escaped_slashes = \"decode\"\npath_parameters = \"strip\"\ncase_insensitive = true";
     let table = [
         ("/api/x%2Fy", "GET /x/y"),
         ("/Api/a;v=1/b", "GET /a/b"),
@@ -68,8 +70,10 @@ async fn the_paths_settings_decode_strip_and_fold() {
         ("/api/free/..;/paid", "GET /paid"),
         ("/other", "404"),
     ];
-    for (target, expected) in table {
-        assert_eq!(outcome(&proxy, target).await, expected, "{target}");
-    }
-    proxy.shutdown().await.unwrap();
+    check(
+        paths,
+        "path_prefix = \"/API\"\nstrip_path_prefix = true",
+        &table,
+    )
+    .await;
 }
