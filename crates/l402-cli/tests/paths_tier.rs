@@ -4,7 +4,8 @@
 //! path priced as one thing and served as another turns into free access. For every tricky
 //! spelling, the test asks the upstream directly (what it would serve) and through `l402 serve`
 //! (what an unpaid client gets), prints both, and fails if any unpaid request reaches a priced
-//! handler; then it pays once and checks the priced handler is reached with the token.
+//! handler; then it pays once and checks the priced handler is reached with the token (under
+//! spellings that normalise to it).
 //!
 //! `scripts/tiers/paths.sh` starts the upstreams (nginx from Debian, Python's `http.server`,
 //! Go's `net/http`) and runs this file with `L402_PATHS_UPSTREAMS` set to
@@ -145,16 +146,15 @@ async fn no_unpaid_request_reaches_a_priced_handler() {
             let paid = raw_get(proxy_addr, "127.0.0.1", target, &[&credential]).await;
             let paid = describe(paid.status, &paid.body);
             println!("  {target:<40} | paid                                     | {paid}");
-            assert!(
-                paid.starts_with("200 priced /api/weather"),
-                "{name}: paid {target} answered {paid}"
-            );
+            if !paid.starts_with("200 priced /api/weather") {
+                violations.push(format!("{name}: paid {target} answered {paid}"));
+            }
         }
     }
     assert!(tested > 0, "L402_PATHS_UPSTREAMS names no upstream");
     assert!(
         violations.is_empty(),
-        "unpaid requests reached a priced handler:\n{}",
+        "unpaid requests reached a priced handler, or paid ones did not:\n{}",
         violations.join("\n")
     );
 }

@@ -1,10 +1,10 @@
 //! Typed TOML configuration of the proxy: load, override, check. Reads files; no network.
 //!
-//! The proxy owns `[listen]`, `[limits]`, `[paths]` and the routing and forwarding keys of `[[services]]`
-//! and `[[services.routes]]`. An application built on the proxy adds its own keys to the same
-//! file through a [`ConfigExtension`]; unknown keys are rejected, and every error names the
-//! file, line, column and key path. The file format of `l402 serve`, the proxy's keys included,
-//! is documented in `crates/l402-seller/CONFIG.md`.
+//! The proxy owns `[listen]`, `[limits]`, `[paths]` and the routing and forwarding keys of
+//! `[[services]]` and `[[services.routes]]`. An application built on the proxy adds its own
+//! keys to the same file through a [`ConfigExtension`]; unknown keys are rejected, and every
+//! error names the file, line, column and key path. The file format of `l402 serve`, the
+//! proxy's keys included, is documented in `crates/l402-seller/CONFIG.md`.
 
 mod check;
 mod error;
