@@ -77,3 +77,23 @@ async fn the_paths_settings_decode_strip_and_fold() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn http2_paths_are_normalised_too() {
+    let upstream = echo_upstream().await;
+    let proxy = proxy(&service("echo", &format!("http://{upstream}"), "")).await;
+    let client = h2c_client();
+    let get = |target: &str| {
+        http::Request::get(proxy.url(target))
+            .body(full(""))
+            .unwrap()
+    };
+    let (parts, body) = send(&client, get("/api//%77eather/./x?q=1")).await;
+    assert_eq!(parts.version, http::Version::HTTP_2);
+    // The upstream speaks HTTP/1.1: it gets the normalised path in origin form.
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.starts_with("GET /api/weather/x?q=1\n"), "{body}");
+    let (parts, _) = send(&client, get("/free/..%2fpaid")).await;
+    assert_eq!(parts.status, 400);
+    proxy.shutdown().await.unwrap();
+}
