@@ -10,6 +10,9 @@ use l402_core::credential::{
 };
 use l402_core::identifier::Identifier;
 use l402_macaroon::Macaroon;
+use l402_server::routing::normalize::{
+    EscapedSlashes, NormalizeOptions, PathParameters, normalize,
+};
 
 /// The names of every target, matching the corpus folders.
 pub const TARGETS: &[&str] = &[
@@ -18,6 +21,7 @@ pub const TARGETS: &[&str] = &[
     "caveat",
     "challenge",
     "authorization",
+    "path_normalize",
 ];
 
 /// Runs the target called `name` on `data`. Returns false for an unknown name.
@@ -28,6 +32,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "caveat" => caveat_target(data),
         "challenge" => challenge(data),
         "authorization" => authorization(data),
+        "path_normalize" => path_normalize(data),
         _ => return false,
     }
     true
@@ -105,5 +110,68 @@ pub fn authorization(data: &[u8]) {
         };
         let reparsed = parse_credential(&headers).expect("emitted credential must parse");
         assert_eq!(reparsed.macaroons.first(), Some(first));
+    }
+}
+
+/// Normalises a request path under every option combination. A normalised path starts with
+/// `/`, has no empty, `.` or `..` segment, no control or non-ASCII character, no escaped
+/// unreserved character, no escaped slash or backslash, only upper-case escapes, no `\`, and
+/// no `;` unless `path_parameters = keep`; normalising it again changes nothing.
+pub fn path_normalize(data: &[u8]) {
+    let Ok(path) = std::str::from_utf8(data) else {
+        return;
+    };
+    for escaped_slashes in [EscapedSlashes::Reject, EscapedSlashes::Decode] {
+        for path_parameters in [
+            PathParameters::Reject,
+            PathParameters::Strip,
+            PathParameters::Keep,
+        ] {
+            let options = NormalizeOptions {
+                escaped_slashes,
+                path_parameters,
+            };
+            let Ok(out) = normalize(path, options) else {
+                continue;
+            };
+            check_normalized(&out, options);
+            assert_eq!(
+                normalize(&out, options).as_ref(),
+                Ok(&out),
+                "not idempotent"
+            );
+        }
+    }
+}
+
+fn check_normalized(out: &str, options: NormalizeOptions) {
+    assert!(out.starts_with('/'), "{out:?}");
+    let inner = out[1..].strip_suffix('/').unwrap_or(&out[1..]);
+    if !inner.is_empty() {
+        for segment in inner.split('/') {
+            assert!(!matches!(segment, "" | "." | ".."), "{out:?}");
+        }
+    }
+    assert!(
+        out.bytes()
+            .all(|b| b.is_ascii() && !b.is_ascii_control() && b != b' ' && b != b'\\'),
+        "{out:?}"
+    );
+    if options.path_parameters != PathParameters::Keep {
+        assert!(!out.contains(';'), "{out:?}");
+    }
+    let bytes = out.as_bytes();
+    for (i, _) in out.match_indices('%') {
+        let hex = &bytes[i + 1..i + 3];
+        assert!(
+            hex.iter()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
+            "{out:?}"
+        );
+        let value = u8::from_str_radix(std::str::from_utf8(hex).unwrap(), 16).unwrap();
+        assert!(
+            !(value.is_ascii_alphanumeric() || b"-._~/\\".contains(&value)),
+            "{out:?}"
+        );
     }
 }

@@ -80,16 +80,12 @@ impl PriceTable {
         }
     }
 
-    /// The terms and price of a routed request whose URI path is `path`; `None` if the
-    /// decision names a service this table does not know.
-    pub fn price(
-        &self,
-        decision: &RouteDecision,
-        path: &str,
-    ) -> Option<(&ServiceTerms, RoutePrice)> {
+    /// The terms and price of a routed request (`free_paths` match the decision's normalised
+    /// path); `None` if the decision names a service this table does not know.
+    pub fn price(&self, decision: &RouteDecision) -> Option<(&ServiceTerms, RoutePrice)> {
         let service = self.services.get(decision.service_index)?;
         let terms = &service.terms;
-        let free_path = service.free_paths.iter().any(|p| p.matches(path));
+        let free_path = service.free_paths.iter().any(|p| decision.path_matches(p));
         let route = decision.route.and_then(|j| terms.routes.get(j));
         let (price_msat, required_capabilities, route_free) = match route {
             Some(r) => (
@@ -129,7 +125,7 @@ impl RoutePricer {
 impl Pricer for RoutePricer {
     fn offer(&self, request: &http::request::Parts) -> Option<Offer> {
         let decision = request.extensions.get::<RouteDecision>()?;
-        let Some((terms, price)) = self.table.price(decision, request.uri.path()) else {
+        let Some((terms, price)) = self.table.price(decision) else {
             // Only a table built from another configuration than the proxy's gets here. Fail
             // closed: an offer no one can pay, rather than the service for free.
             tracing::error!(

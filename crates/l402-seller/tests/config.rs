@@ -39,6 +39,24 @@ fn proxy_backend_and_terms_problems_come_in_one_list_by_line() {
 }
 
 #[test]
+fn a_free_path_not_in_normal_form_is_refused() {
+    // Requests are priced by their normalised path: `//health` or `/%68ealth` would never
+    // match one, so the check says what to write instead.
+    let text = "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\nfree_paths = [\"/ok/*\", \"//health\", \"/%68ealth\"]\n";
+    let err = SellerConfig::from_toml(text, None)
+        .unwrap()
+        .check()
+        .unwrap_err();
+    let found: Vec<&str> = err
+        .diagnostics()
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(found.len(), 2, "{err}");
+    assert!(found.iter().all(|m| m.contains("write `/health`")), "{err}");
+}
+
+#[test]
 fn backend_sections_are_checked_for_shape() {
     let config = SellerConfig::from_toml("[backend]\nkind = \"lnd\"\n", None).unwrap();
     let err = config.check().unwrap_err();
@@ -182,7 +200,7 @@ fn route_prices() {
         };
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let d = router.route(&method, Some(host), path).unwrap();
-        let (_, p) = prices.price(&d, path).unwrap();
+        let (_, p) = prices.price(&d).unwrap();
         let free = if p.free { "free" } else { "paid" };
         let got = format!(
             "{} {} {free} {}",
@@ -207,7 +225,7 @@ fn the_example_in_config_md_parses() {
     let d = router
         .route(&Method::POST, Some("api.example.com"), path)
         .unwrap();
-    let (_, price) = PriceTable::new(&config).unwrap().price(&d, path).unwrap();
+    let (_, price) = PriceTable::new(&config).unwrap().price(&d).unwrap();
     assert_eq!(
         (d.service.name.as_str(), price.price_msat),
         ("weather", 100_000)

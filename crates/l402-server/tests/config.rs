@@ -285,16 +285,19 @@ fn no_match_and_unsafe_paths() {
         .route(&Method::GET, Some("nope.org"), "/x")
         .unwrap_err();
     assert!(err.to_string().contains("nope.org"));
-    assert!(
-        router
-            .route(&Method::GET, Some("api.example.com"), "/public/../v1/x")
-            .is_err()
-    );
-    assert!(
-        router
-            .route(&Method::GET, Some("api.example.com"), "/public/%2e%2e/v1/x")
-            .is_err()
-    );
+    // Dot segments are resolved before matching; the decision carries the normalised path.
+    let resolved = router
+        .route(&Method::GET, Some("api.example.com"), "/public/%2e%2e/v1/x")
+        .unwrap();
+    assert_eq!(resolved.path, "/v1/x");
+    for bad in ["/public/../../v1/x", "/public/..%2fv1/x", "/public;x/v1"] {
+        assert!(
+            router
+                .route(&Method::GET, Some("api.example.com"), bad)
+                .is_err(),
+            "{bad}"
+        );
+    }
 }
 
 /// An application's keys: one top-level section, one key per service, one per route.
@@ -378,4 +381,57 @@ fn extension_errors_keep_key_path_and_line() {
     .unwrap_err();
     assert_eq!(err.diagnostics()[0].location.line, Some(5), "{err}");
     assert!(err.to_string().contains("colour"), "{err}");
+}
+
+#[test]
+fn paths_settings_parse_default_and_are_checked() {
+    let defaults = Config::from_toml("", None).unwrap().paths;
+    assert_eq!(defaults, l402_server::config::PathsConfig::default());
+    assert!(!defaults.case_insensitive);
+
+    let text = "[paths]\nescaped_slashes = \"decode\"\npath_parameters = \"strip\"\ncase_insensitive = true\n";
+    let paths = Config::from_toml(text, None).unwrap().paths;
+    assert_eq!(paths.escaped_slashes.to_string(), "decode");
+    assert_eq!(paths.path_parameters.to_string(), "strip");
+    assert!(paths.case_insensitive);
+
+    let err = Config::from_toml("[paths]\nescaped_slashes = \"keep\"\n", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("paths.escaped_slashes") && err.contains("reject"),
+        "{err}"
+    );
+
+    // Patterns are matched against normalised paths: one that is not in normal form (or that
+    // only matches refused paths) never matches, and the check says so.
+    let service = "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\n";
+    let check = |text: &str| {
+        Config::from_toml(text, None)
+            .unwrap()
+            .check()
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let bad_prefix = check(&format!("{service}path_prefix = \"/api//v1\"\n")).unwrap_err();
+    assert!(bad_prefix.contains("write `/api/v1`"), "{bad_prefix}");
+    let bad_route = check(&format!(
+        "{service}[[services.routes]]\npath = \"/%77eather/*\"\n"
+    ))
+    .unwrap_err();
+    assert!(
+        bad_route.contains("services[0].routes[0].path"),
+        "{bad_route}"
+    );
+    assert!(bad_route.contains("write `/weather/*`"), "{bad_route}");
+    let refused = check(&format!(
+        "{service}[[services.routes]]\npath = \"/a;v=1\"\n"
+    ))
+    .unwrap_err();
+    assert!(refused.contains("refused"), "{refused}");
+    // With `path_parameters = "keep"` the same route is a normal path.
+    check(&format!(
+        "[paths]\npath_parameters = \"keep\"\n{service}[[services.routes]]\npath = \"/a;v=1\"\n"
+    ))
+    .unwrap();
 }

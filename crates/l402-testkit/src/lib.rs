@@ -12,6 +12,7 @@
 //!   overrides it (counting, crashing or deliberately broken wallets).
 //! - `paid_server` (feature `paid-server`): an in-process paid HTTP seller and a
 //!   payment-counting wallet wrapper.
+//! - `raw_http` (feature `raw-http`): requests written byte for byte on a socket.
 //! - `serve` (feature `net`): a mock server's accept loop on loopback.
 //! - `sample` (feature `sample`): the sample API as a seller's upstream, with its
 //!   configuration file.
@@ -32,6 +33,8 @@ pub mod hooked;
 pub mod nwc;
 #[cfg(feature = "paid-server")]
 pub mod paid_server;
+#[cfg(feature = "raw-http")]
+pub mod raw_http;
 #[cfg(feature = "sample")]
 pub mod sample;
 #[cfg(feature = "net")]

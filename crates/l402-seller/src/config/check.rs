@@ -59,8 +59,12 @@ pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) 
         }
         check_capabilities(c, &at("capabilities"), &terms.capabilities);
         for (j, pattern) in terms.free_paths.iter().enumerate() {
-            if let Err(e) = PathPattern::parse(pattern) {
-                c.error(&format!("{base}.free_paths[{j}]"), e);
+            let problem = PathPattern::parse(pattern)
+                .map_err(|e| e.to_string())
+                .err()
+                .or_else(|| proxy.paths.pattern_problem(pattern));
+            if let Some(problem) = problem {
+                c.error(&format!("{base}.free_paths[{j}]"), problem);
             }
         }
         for (j, route) in terms.routes.iter().enumerate() {

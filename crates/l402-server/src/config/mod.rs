@@ -1,15 +1,16 @@
 //! Typed TOML configuration of the proxy: load, override, check. Reads files; no network.
 //!
-//! The proxy owns `[listen]`, `[limits]` and the routing and forwarding keys of `[[services]]`
-//! and `[[services.routes]]`. An application built on the proxy adds its own keys to the same
-//! file through a [`ConfigExtension`]; unknown keys are rejected, and every error names the
-//! file, line, column and key path. The file format of `l402 serve`, the proxy's keys included,
-//! is documented in `crates/l402-seller/CONFIG.md`.
+//! The proxy owns `[listen]`, `[limits]`, `[paths]` and the routing and forwarding keys of
+//! `[[services]]` and `[[services.routes]]`. An application built on the proxy adds its own
+//! keys to the same file through a [`ConfigExtension`]; unknown keys are rejected, and every
+//! error names the file, line, column and key path. The file format of `l402 serve`, the
+//! proxy's keys included, is documented in `crates/l402-seller/CONFIG.md`.
 
 mod check;
 mod error;
 mod extension;
 mod overrides;
+mod paths;
 mod service;
 mod source;
 pub mod units;
@@ -27,6 +28,7 @@ pub use error::{ConfigError, ConfigWarning, Diagnostic, Location};
 pub use extension::{ConfigExtension, NoExtension};
 pub use l402_secret::{SecretError, SecretSource, resolve_relative_path};
 pub use overrides::ConfigOverrides;
+pub use paths::PathsConfig;
 pub use service::{RouteConfig, ServiceConfig};
 
 /// The proxy's part of the configuration file.
@@ -39,6 +41,9 @@ pub struct Config {
     /// `[limits]`.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// `[paths]`: path normalisation and matching.
+    #[serde(default)]
+    pub paths: PathsConfig,
     /// `[[services]]`, in match order.
     #[serde(default)]
     pub services: Vec<ServiceConfig>,

@@ -105,8 +105,13 @@ fn check_services(config: &Config, c: &mut Checks<'_>) {
             }
         }
         let matcher = PathMatcher::parse(&service.path_prefix);
-        if let Err(e) = &matcher {
-            c.error_at(&at("path_prefix"), e);
+        match &matcher {
+            Err(e) => c.error_at(&at("path_prefix"), e),
+            Ok(_) => {
+                if let Some(problem) = config.paths.pattern_problem(&service.path_prefix) {
+                    c.error_at(&at("path_prefix"), problem);
+                }
+            }
         }
         if service.strip_path_prefix && matches!(matcher, Ok(PathMatcher::Pattern(_))) {
             c.error_at(
@@ -177,8 +182,13 @@ fn check_services(config: &Config, c: &mut Checks<'_>) {
                     );
                 }
             }
-            if let Err(e) = PathPattern::parse(&route.path) {
-                c.error_at(&rat("path"), e);
+            match PathPattern::parse(&route.path) {
+                Err(e) => c.error_at(&rat("path"), e),
+                Ok(_) => {
+                    if let Some(problem) = config.paths.pattern_problem(&route.path) {
+                        c.error_at(&rat("path"), problem);
+                    }
+                }
             }
         }
     }

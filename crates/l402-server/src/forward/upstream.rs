@@ -77,8 +77,12 @@ impl Upstream {
     /// The upstream URI for a client request URI.
     pub(crate) fn uri_for(&self, uri: &Uri) -> Result<Uri, http::Error> {
         let mut path = uri.path();
-        if let Some(prefix) = &self.strip_prefix {
-            path = path.strip_prefix(prefix.as_str()).unwrap_or(path);
+        // Routing matched the prefix, ignoring case when `[paths] case_insensitive` is set.
+        if let Some(prefix) = &self.strip_prefix
+            && let Some((head, rest)) = path.split_at_checked(prefix.len())
+            && head.eq_ignore_ascii_case(prefix)
+        {
+            path = rest;
         }
         let mut path_and_query = self.target.base_path.clone();
         if !path.starts_with('/') {

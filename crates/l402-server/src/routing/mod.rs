@@ -1,13 +1,15 @@
-//! Request routing: host + path → service (first match), then method + path → route (first
-//! match) → [`RouteDecision`]. Pure; no IO.
+//! Request routing: the path is normalised ([`normalize`]), then host + path → service (first
+//! match), then method + path → route (first match) → [`RouteDecision`]. Pure; no IO.
 
+pub mod normalize;
 pub mod pattern;
 
 use std::sync::Arc;
 
 use http::Method;
 
-use crate::config::{Config, ConfigError, Diagnostic, ServiceConfig};
+use crate::config::{Config, ConfigError, Diagnostic, PathsConfig, ServiceConfig};
+use normalize::NormalizeError;
 use pattern::{HostPattern, PathMatcher, PathPattern, normalize_host};
 
 /// What routing decided for one request. Inserted as a request extension before the layer in
@@ -21,6 +23,18 @@ pub struct RouteDecision {
     pub service_index: usize,
     /// Index of the matched `[[services.routes]]` entry of that service, if a route matched.
     pub route: Option<usize>,
+    /// The normalised request path: what routing matched, what the layer must judge (match
+    /// its own path rules with [`RouteDecision::path_matches`]) and what is forwarded.
+    pub path: String,
+    /// Whether path matching ignores ASCII case (`[paths] case_insensitive`).
+    pub case_insensitive: bool,
+}
+
+impl RouteDecision {
+    /// True if `pattern` matches the normalised request path, with routing's case rule.
+    pub fn path_matches(&self, pattern: &PathPattern) -> bool {
+        pattern.matches_case(&self.path, self.case_insensitive)
+    }
 }
 
 /// Why no service takes a request.
@@ -35,11 +49,12 @@ pub enum RouteError {
         /// The request path.
         path: String,
     },
-    /// The path has `.` or `..` segments (also percent-encoded) or a backslash; such paths are
-    /// refused so that path rules (routes, and the layer's own path rules) cannot be bypassed
-    /// through upstream path normalization.
-    #[error("the request path `{0}` has dot segments or backslashes")]
-    UnsafePath(String),
+    /// The path has no canonical form under `[paths]` (an encoded slash, a `;` parameter, a
+    /// `..` above the root, a control character, an invalid escape…); refused so that path
+    /// rules (routes, and the layer's own path rules) cannot be bypassed through the upstream's
+    /// own path normalisation.
+    #[error("the request path is refused: {0}")]
+    BadPath(#[from] NormalizeError),
 }
 
 #[derive(Debug)]
@@ -60,6 +75,7 @@ struct CompiledService {
 #[derive(Debug)]
 pub struct Router {
     services: Vec<CompiledService>,
+    paths: PathsConfig,
 }
 
 impl Router {
@@ -118,23 +134,26 @@ impl Router {
             });
         }
         if errors.is_empty() {
-            Ok(Self { services })
+            Ok(Self {
+                services,
+                paths: config.paths,
+            })
         } else {
             Err(ConfigError::Invalid(errors))
         }
     }
 
     /// Routes a request. `host` is the `Host` header or URI authority as sent (port allowed);
-    /// `path` is the URI path without the query.
+    /// `path` is the URI path as sent, without the query: it is normalised first, and the
+    /// decision carries the normalised path.
     pub fn route(
         &self,
         method: &Method,
         host: Option<&str>,
         path: &str,
     ) -> Result<RouteDecision, RouteError> {
-        if has_unsafe_segments(path) {
-            return Err(RouteError::UnsafePath(path.to_owned()));
-        }
+        let path = normalize::normalize(path, self.paths.normalize_options())?;
+        let fold = self.paths.case_insensitive;
         let host = host.map(normalize_host).unwrap_or_default();
         let (service_index, service) = self
             .services
@@ -142,51 +161,26 @@ impl Router {
             .enumerate()
             .find(|(_, s)| {
                 (s.hosts.is_empty() || s.hosts.iter().any(|h| h.matches(&host)))
-                    && s.path.matches(path)
+                    && s.path.matches_case(&path, fold)
             })
             .ok_or_else(|| RouteError::NoService {
                 host: host.clone(),
-                path: path.to_owned(),
+                path: path.clone(),
             })?;
         let route = service.routes.iter().position(|r| {
-            (r.methods.is_empty() || r.methods.contains(method)) && r.path.matches(path)
+            (r.methods.is_empty() || r.methods.contains(method)) && r.path.matches_case(&path, fold)
         });
         Ok(RouteDecision {
             service: Arc::clone(&service.config),
             service_index,
             route,
+            path,
+            case_insensitive: fold,
         })
     }
 
     /// The services, in match order.
     pub fn services(&self) -> impl Iterator<Item = &Arc<ServiceConfig>> {
         self.services.iter().map(|s| &s.config)
-    }
-}
-
-/// True for `.`/`..` segments (also as `%2e`) and backslashes (also `%5c`).
-fn has_unsafe_segments(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    if lower.contains('\\') || lower.contains("%5c") {
-        return true;
-    }
-    lower.split('/').any(|seg| {
-        let decoded = seg.replace("%2e", ".");
-        decoded == "." || decoded == ".."
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unsafe_paths() {
-        assert!(has_unsafe_segments("/public/../paid"));
-        assert!(has_unsafe_segments("/public/%2E%2e/paid"));
-        assert!(has_unsafe_segments("/./x"));
-        assert!(has_unsafe_segments("/a\\b"));
-        assert!(!has_unsafe_segments("/a/b.c/..d"));
-        assert!(!has_unsafe_segments("/"));
     }
 }

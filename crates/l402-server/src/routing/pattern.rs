@@ -130,6 +130,12 @@ impl PathPattern {
 
     /// True if `path` (starting with `/`, no query) matches.
     pub fn matches(&self, path: &str) -> bool {
+        self.matches_case(path, false)
+    }
+
+    /// Like [`PathPattern::matches`], comparing ASCII letters without case when `ignore_case`
+    /// (`[paths] case_insensitive`).
+    pub fn matches_case(&self, path: &str, ignore_case: bool) -> bool {
         let Some(rest) = path.strip_prefix('/') else {
             return false;
         };
@@ -141,14 +147,14 @@ impl PathPattern {
                     .segments
                     .iter()
                     .zip(&path_segments)
-                    .all(|(p, s)| segment_glob(p.as_bytes(), s.as_bytes()));
+                    .all(|(p, s)| segment_glob(p.as_bytes(), s.as_bytes(), ignore_case));
         }
         // `/a/*` also matches `/a`.
         if path_segments.len() == n - 1 && self.segments[n - 1] == "*" {
             return self.segments[..n - 1]
                 .iter()
                 .zip(&path_segments)
-                .all(|(p, s)| segment_glob(p.as_bytes(), s.as_bytes()));
+                .all(|(p, s)| segment_glob(p.as_bytes(), s.as_bytes(), ignore_case));
         }
         // The last pattern segment ends in `*`, which swallows the rest of the path; its other
         // `*` stay inside the segment, so it is enough to match it against one path segment.
@@ -157,20 +163,22 @@ impl PathPattern {
                 .segments
                 .iter()
                 .zip(&path_segments)
-                .all(|(p, s)| segment_glob(p.as_bytes(), s.as_bytes()))
+                .all(|(p, s)| segment_glob(p.as_bytes(), s.as_bytes(), ignore_case))
     }
 }
 
 /// Glob match of one segment: `*` matches any run of bytes (there is no `/` in a segment).
-/// Greedy with a single backtrack point: O(len(p) * len(s)) at worst.
-fn segment_glob(p: &[u8], s: &[u8]) -> bool {
+/// Greedy with a single backtrack point: O(len(p) * len(s)) at worst. ASCII letters compare
+/// without case when `ignore_case`.
+fn segment_glob(p: &[u8], s: &[u8], ignore_case: bool) -> bool {
+    let same = |a: u8, b: u8| a == b || (ignore_case && a.eq_ignore_ascii_case(&b));
     let (mut pi, mut si) = (0usize, 0usize);
     let mut backtrack: Option<(usize, usize)> = None;
     while si < s.len() {
         if pi < p.len() && p[pi] == b'*' {
             backtrack = Some((pi, si));
             pi += 1;
-        } else if pi < p.len() && p[pi] == s[si] {
+        } else if pi < p.len() && same(p[pi], s[si]) {
             pi += 1;
             si += 1;
         } else if let Some((star, matched)) = backtrack {
@@ -205,15 +213,20 @@ impl PathMatcher {
 
     /// True if `path` is claimed.
     pub fn matches(&self, path: &str) -> bool {
+        self.matches_case(path, false)
+    }
+
+    /// Like [`PathMatcher::matches`], comparing ASCII letters without case when `ignore_case`.
+    pub fn matches_case(&self, path: &str, ignore_case: bool) -> bool {
+        let same = |a: &str, b: &str| a == b || (ignore_case && a.eq_ignore_ascii_case(b));
         match self {
-            Self::Pattern(p) => p.matches(path),
+            Self::Pattern(p) => p.matches_case(path, ignore_case),
             Self::Prefix(prefix) => {
-                if prefix.ends_with('/') {
-                    path.starts_with(prefix.as_str()) || path == &prefix[..prefix.len() - 1]
-                } else {
-                    path.strip_prefix(prefix.as_str())
-                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-                }
+                let trimmed = prefix.strip_suffix('/').unwrap_or(prefix);
+                let Some((head, rest)) = path.split_at_checked(trimmed.len()) else {
+                    return false;
+                };
+                same(head, trimmed) && (rest.is_empty() || rest.starts_with('/'))
             }
         }
     }
@@ -376,6 +389,19 @@ mod tests {
         assert_eq!(normalize_host("API.Example.com.:8443"), "api.example.com");
         assert_eq!(normalize_host("[::1]:80"), "[::1]");
         assert_eq!(normalize_host("localhost"), "localhost");
+    }
+
+    #[test]
+    fn case_folding_is_opt_in() {
+        assert!(!p("/Free/*").matches("/free/x"));
+        assert!(p("/Free/*").matches_case("/fREE/X", true));
+        assert!(!p("/Free/*").matches_case("/freedom", true));
+        let m = PathMatcher::parse("/API/").unwrap();
+        assert!(!m.matches("/api/x"));
+        assert!(m.matches_case("/api/x", true));
+        assert!(m.matches_case("/Api", true));
+        assert!(!m.matches_case("/apix", true));
+        assert!(!m.matches_case("/ap", true));
     }
 
     #[test]

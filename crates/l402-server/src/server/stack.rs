@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HOST};
-use http::{Request, Response, StatusCode};
+use http::uri::PathAndQuery;
+use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Limited;
 use tracing::Instrument;
 
@@ -181,6 +182,16 @@ where
             );
         }
         let (mut parts, body) = req.into_parts();
+        if let Err(e) = use_normalized_path(&mut parts.uri, &decision.path) {
+            tracing::warn!(error = %e, "cannot rebuild the request URI with the normalised path");
+            return response::error(
+                StatusCode::BAD_REQUEST,
+                "bad_path",
+                "the request path cannot be forwarded",
+                Some(&service),
+                grpc,
+            );
+        }
         let body = if max_body > 0 {
             Body::new(Limited::new(
                 body,
@@ -213,6 +224,22 @@ where
             grpc,
         )
     }
+}
+
+/// Puts the normalised `path` in `uri` (the query is kept as sent), so that the layer prices,
+/// and the forwarder forwards, exactly the path routing matched.
+fn use_normalized_path(uri: &mut Uri, path: &str) -> Result<(), http::Error> {
+    if uri.path() == path {
+        return Ok(());
+    }
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    let mut parts = std::mem::take(uri).into_parts();
+    parts.path_and_query = Some(PathAndQuery::try_from(path_and_query)?);
+    *uri = Uri::from_parts(parts)?;
+    Ok(())
 }
 
 async fn readiness(shared: &Shared) -> Response<Body> {
