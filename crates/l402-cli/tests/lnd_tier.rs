@@ -478,6 +478,84 @@ price_sat = 1
         t,
     );
 
+    // `l402 wallet balance` reads alice's channel balance; `l402 doctor --config` finds bob's
+    // invoice macaroon enough, and flags his admin macaroon as more than a seller needs.
+    let t = Instant::now();
+    let out = l402()
+        .command(["wallet", "balance", "--json"])
+        .env("L402_CLIENT_CONFIG", &client_config)
+        .env("L402_DATA_DIR", &client_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let balance: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(balance["kind"], "lnd", "{balance}");
+    assert!(
+        balance["spendable_msat"]
+            .as_u64()
+            .is_some_and(|m| m > 3_000),
+        "{balance}"
+    );
+    let doctor = |config: &Path, macaroon: &Path| {
+        let out = l402()
+            .command(["doctor", "--json", "--config"])
+            .arg(config)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env(
+                "L402_TEST_BOB_MACAROON_HEX",
+                hex::encode(std::fs::read(macaroon).unwrap()),
+            )
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let status = |name: &str| {
+            report["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == name)
+                .map(|c| c["status"].as_str().unwrap().to_owned())
+                .unwrap_or_else(|| panic!("no {name} in {report}"))
+        };
+        (
+            status("backend"),
+            status("backend permissions"),
+            report.clone(),
+        )
+    };
+    let (backend, permissions, report) = doctor(&config, &env.bob_invoice_macaroon);
+    assert_eq!(
+        (backend.as_str(), permissions.as_str()),
+        ("pass", "pass"),
+        "{report}"
+    );
+    let admin_config = dir.path().join("l402-admin.toml");
+    std::fs::write(
+        &admin_config,
+        std::fs::read_to_string(&config).unwrap().replace(
+            &env.bob_invoice_macaroon.display().to_string(),
+            &env.bob_macaroon.display().to_string(),
+        ),
+    )
+    .unwrap();
+    let (backend, permissions, report) = doctor(&admin_config, &env.bob_macaroon);
+    assert_eq!(
+        (backend.as_str(), permissions.as_str()),
+        ("pass", "warn"),
+        "{report}"
+    );
+    step(
+        api,
+        "wallet balance (alice) and doctor: invoice macaroon enough, admin flagged",
+        t,
+    );
+
     // gRPC through the proxy: payment required as a gRPC error, pay, retry with `macaroon`.
     let t = Instant::now();
     let channel = tonic::transport::Endpoint::from_shared(base.clone())
