@@ -22,6 +22,9 @@ pub const TARGETS: &[&str] = &[
     "challenge",
     "authorization",
     "path_normalize",
+    "bolt11",
+    "verify",
+    "seller_config",
 ];
 
 /// Runs the target called `name` on `data`. Returns false for an unknown name.
@@ -33,6 +36,9 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "challenge" => challenge(data),
         "authorization" => authorization(data),
         "path_normalize" => path_normalize(data),
+        "bolt11" => bolt11(data),
+        "verify" => verify(data),
+        "seller_config" => seller_config(data),
         _ => return false,
     }
     true
@@ -173,5 +179,135 @@ fn check_normalized(out: &str, options: NormalizeOptions) {
             !(value.is_ascii_alphanumeric() || b"-._~/\\".contains(&value)),
             "{out:?}"
         );
+    }
+}
+
+/// Parses a BOLT11 invoice (with or without `lightning:`); a parsed invoice's amount and expiry
+/// are consistent, and its payment hash re-encodes as 64 hex digits.
+pub fn bolt11(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(invoice) = l402_core::invoice::parse_bolt11(text) {
+        assert_eq!(invoice.payment_hash.to_hex().len(), 64);
+        assert!(invoice.expires_at_unix() >= invoice.created_at_unix);
+        assert_eq!(invoice.payee_pubkey_hex.len(), 66);
+    }
+}
+
+/// The master key every `verify` input is checked against (the corpus holds tokens minted
+/// with it, so mutations reach the signature and caveat checks).
+pub const VERIFY_KEY: [u8; 32] = [7; 32];
+
+/// A `verify` input that verifies: a token for service `svc` with capability `read`, minted
+/// with [`VERIFY_KEY`] (deterministic, so `fuzz/corpus/verify/valid_token` is checked against
+/// it by `cargo test`).
+pub fn valid_verify_input() -> Vec<u8> {
+    use l402_core::Preimage;
+    use l402_core::TokenId;
+    use l402_core::caveat::ServiceTier;
+    use l402_core::identifier::Identifier;
+    use l402_core::keys::{KeyRing, MasterKey};
+    use l402_core::mint::{DEFAULT_LOCATION, MintRequest, ServiceGrant, mint_with_root_key};
+
+    let preimage = Preimage([3; 32]);
+    let mut token_id = [9u8; 32];
+    token_id[..4].copy_from_slice(&1u32.to_be_bytes());
+    let identifier = Identifier {
+        payment_hash: preimage.payment_hash(),
+        token_id: TokenId(token_id),
+    };
+    let keys = KeyRing::new(1, &MasterKey::from_bytes(VERIFY_KEY));
+    let root_key = keys
+        .derive(&identifier.token_id)
+        .expect("epoch 1 is in the ring");
+    let request = MintRequest {
+        payment_hash: identifier.payment_hash,
+        grants: vec![ServiceGrant {
+            service: ServiceTier {
+                name: "svc".into(),
+                tier: 0,
+            },
+            capabilities: vec!["read".into()],
+            lifetime_secs: Some(3_600),
+        }],
+        extra_caveats: Vec::new(),
+    };
+    let macaroon = mint_with_root_key(
+        &root_key,
+        &identifier,
+        DEFAULT_LOCATION,
+        &request,
+        1_799_999_000,
+    );
+    let [_, l402] = authorization_header_values(&macaroon.encode_v2(), &preimage);
+    format!("{l402}\nsvc\nread").into_bytes()
+}
+
+/// The paywall's verification of a request: line 1 is the `Authorization` value, line 2 the
+/// service, line 3 the required capabilities (comma-separated). Whatever verifies must carry a
+/// preimage that pays its payment hash.
+pub fn verify(data: &[u8]) {
+    verifies(data);
+}
+
+/// [`verify`], telling whether the credential verified.
+pub fn verifies(data: &[u8]) -> bool {
+    use l402_core::keys::{KeyRing, MasterKey};
+    use l402_core::verify::{RequestContext, verify_credential};
+
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n');
+    let authorization: Vec<&str> = lines.next().into_iter().collect();
+    let service = lines.next().unwrap_or("svc");
+    let capabilities: Vec<String> = lines
+        .next()
+        .map(|l| {
+            l.split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let headers = CredentialHeaders {
+        authorization,
+        grpc_metadata_macaroon: None,
+        macaroon: None,
+    };
+    let Ok(credential) = parse_credential(&headers) else {
+        return false;
+    };
+    let keys = KeyRing::new(1, &MasterKey::from_bytes(VERIFY_KEY));
+    let request = RequestContext {
+        service,
+        required_capabilities: &capabilities,
+        now_unix: 1_800_000_000,
+        custom: &[],
+    };
+    match verify_credential(
+        &credential,
+        &keys,
+        &l402_core::verify::NoRevocations,
+        &request,
+    ) {
+        Ok(token) => {
+            if let PreimageSource::Explicit(p) = &credential.preimage {
+                assert!(p.pays(&token.identifier.payment_hash));
+            }
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Parses and checks a seller configuration file (`l402.toml`): never a panic, whatever the
+/// text.
+pub fn seller_config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(config) = l402_seller::SellerConfig::from_toml(text, None) {
+        let _ = config.check();
+        let _ = l402_seller::pricing::PriceTable::new(&config);
     }
 }

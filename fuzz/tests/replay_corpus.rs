@@ -67,3 +67,22 @@ fn replay_and_mutate_every_corpus() {
         }
     }
 }
+
+#[test]
+fn the_verify_corpus_holds_a_token_that_verifies() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/verify/valid_token");
+    let expected = l402_fuzz::valid_verify_input();
+    if std::env::var_os("L402_FUZZ_WRITE_SEEDS").is_some() {
+        fs::write(&path, &expected).unwrap();
+    }
+    let saved = fs::read(&path).unwrap_or_default();
+    assert!(
+        saved == expected,
+        "{} is stale: rerun with L402_FUZZ_WRITE_SEEDS=1",
+        path.display()
+    );
+    assert!(
+        l402_fuzz::verifies(&saved),
+        "the seed must reach the success path"
+    );
+}
