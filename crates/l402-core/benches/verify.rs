@@ -56,6 +56,8 @@ fn bench(c: &mut Criterion) {
     let ctx = RequestContext {
         service: "weather",
         required_capabilities: &required,
+        price: l402_core::Msat(0),
+        base_price: l402_core::Msat(0),
         now_unix: NOW + 1,
         custom: &[],
     };

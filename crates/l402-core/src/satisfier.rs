@@ -28,6 +28,17 @@ pub enum CaveatFailure {
         /// The missing capability.
         capability: String,
     },
+    /// The token paid less than the requested route costs (`<service>_max_price_msat`, or the
+    /// service's base price for a token minted without that caveat).
+    #[error(
+        "token paid for routes up to {paid_msat} msat; this one costs {price_msat} msat: pay its challenge to upgrade"
+    )]
+    PriceNotCovered {
+        /// What the token covers, in millisatoshis.
+        paid_msat: u64,
+        /// The requested route's price, in millisatoshis.
+        price_msat: u64,
+    },
     /// A later caveat tries to widen an earlier one.
     #[error("caveat {condition:?} widens an earlier one")]
     Widened {
@@ -73,14 +84,14 @@ pub trait Satisfier {
     fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure>;
 }
 
-fn malformed(condition: &str, error: CaveatValueError) -> CaveatFailure {
+pub(crate) fn malformed(condition: &str, error: CaveatValueError) -> CaveatFailure {
     CaveatFailure::Malformed {
         condition: condition.to_owned(),
         error,
     }
 }
 
-fn widened(condition: &str) -> CaveatFailure {
+pub(crate) fn widened(condition: &str) -> CaveatFailure {
     CaveatFailure::Widened {
         condition: condition.to_owned(),
     }
