@@ -73,17 +73,28 @@ fn bench(c: &mut Criterion) {
     let identifier = mac.identifier().to_vec();
     let caveats: Vec<Vec<u8>> = mac.caveats().iter().map(|c| c.id.clone()).collect();
 
-    // A token granting the longest capability list, attenuated (no key needed) to the most
-    // caveats the verifier accepts, each repeating that list: every caveat is hashed and every
-    // pair of lists compared in full, the verifier's worst case for a token it accepts.
-    let full_list: Vec<String> = (0..l402_core::limits::MAX_LIST_ENTRIES)
-        .map(|i| format!("cap{i}"))
-        .collect();
+    // The verifier's worst case for a token it accepts: a grant of the longest capability list,
+    // attenuated (no key needed) with that list less its first entry (as many list entries as
+    // allowed, compared in full), then notes up to the most caveats and bytes allowed (one HMAC
+    // each).
+    use l402_core::limits::{MAX_CAVEATS, MAX_LIST_ENTRIES, MAX_MACAROON_BYTES};
+    let full_list: Vec<String> = (0..MAX_LIST_ENTRIES).map(|i| format!("c{i}")).collect();
     let mut widest = mint(&ring, &preimage, full_list.clone());
-    let caveat = format!("weather_capabilities={}", full_list.join(","));
-    while widest.caveats().len() < l402_core::limits::MAX_CAVEATS {
-        widest.add_first_party_caveat(caveat.clone().into_bytes());
+    let narrower = format!("weather_capabilities={}", full_list[1..].join(","));
+    widest.add_first_party_caveat(narrower.into_bytes());
+    let notes = MAX_CAVEATS - widest.caveats().len();
+    let room = MAX_MACAROON_BYTES - widest.encode_v2().len();
+    for i in 0..notes {
+        // Each caveat costs its bytes plus four of framing (type, 2-byte length, end).
+        let note = format!("n{i:02}={}", "x".repeat(room / notes - 4 - 4));
+        widest.add_first_party_caveat(note.into_bytes());
     }
+    assert_eq!(widest.caveats().len(), MAX_CAVEATS);
+    let size = widest.encode_v2().len();
+    assert!(
+        size <= MAX_MACAROON_BYTES && size + 64 > MAX_MACAROON_BYTES,
+        "{size}"
+    );
     let widest_header = authorization_header_values(&widest.encode_v2(), &preimage)[1].clone();
     let last_cap = vec![full_list[full_list.len() - 1].clone()];
     let widest_ctx = RequestContext {

@@ -1,8 +1,10 @@
 //! Bounds on the work one credential can make the verifier do, checked before the HMAC chain:
-//! the macaroon's size, its number of caveats, and the length of the lists it carries
-//! (`services`, `<service>_capabilities`, whose satisfiers compare lists pairwise). A token this
-//! implementation mints uses a fraction of each (four caveats, a client adds `preimage=` and a
-//! few attenuations), so only crafted or absurdly attenuated tokens meet them.
+//! the macaroon's size (what is decoded and hashed), its number of caveats (one HMAC each), and
+//! the entries of the lists it carries (`services`, `<service>_capabilities`, whose satisfiers
+//! compare consecutive lists), per list and in total. A token this implementation mints uses a
+//! fraction of each (four caveats; a client adds `preimage=` and a few attenuations), so only
+//! crafted or absurdly attenuated tokens meet them. `l402 serve --check` refuses a configuration
+//! whose own tokens would exceed them.
 
 use l402_macaroon::Macaroon;
 
@@ -10,11 +12,14 @@ use crate::caveat;
 
 /// Largest macaroon accepted, in bytes of its binary (V2) form; also the most bytes the HMAC
 /// chain of a decoded macaroon may read (identifier, caveat ids and VIDs).
-pub const MAX_MACAROON_BYTES: usize = 4096;
+pub const MAX_MACAROON_BYTES: usize = 2048;
 /// Most caveats (first- and third-party) a macaroon may carry.
-pub const MAX_CAVEATS: usize = 24;
+pub const MAX_CAVEATS: usize = 16;
 /// Most entries in one `services` or `<service>_capabilities` list.
 pub const MAX_LIST_ENTRIES: usize = 32;
+/// Most entries in all the `services` and `<service>_capabilities` lists of a macaroon
+/// together: a 32-entry grant and one attenuation repeating it still fit.
+pub const MAX_TOTAL_LIST_ENTRIES: usize = 64;
 
 /// A credential bigger than the verifier accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +37,14 @@ pub enum LimitExceeded {
     #[error("{count} caveats; the limit is {max}")]
     Caveats {
         /// How many the macaroon carries.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// List caveats with more entries together than [`MAX_TOTAL_LIST_ENTRIES`].
+    #[error("{count} list entries in all caveats; the limit is {max}")]
+    TotalListEntries {
+        /// How many entries the lists hold together.
         count: usize,
         /// The limit.
         max: usize,
@@ -55,6 +68,7 @@ impl LimitExceeded {
             Self::MacaroonBytes { .. } => "macaroon_too_large",
             Self::Caveats { .. } => "too_many_caveats",
             Self::ListEntries { .. } => "caveat_list_too_long",
+            Self::TotalListEntries { .. } => "caveat_lists_too_long",
         }
     }
 }
@@ -88,6 +102,7 @@ pub fn check_macaroon(macaroon: &Macaroon) -> Result<(), LimitExceeded> {
         sum + c.id.len() + c.vid.as_ref().map_or(0, Vec::len)
     });
     check_encoded_len(hashed)?;
+    let mut total = 0;
     for c in macaroon.first_party_caveats() {
         let Some(parsed) = caveat::parse_caveat(c) else {
             continue;
@@ -95,7 +110,8 @@ pub fn check_macaroon(macaroon: &Macaroon) -> Result<(), LimitExceeded> {
         if !is_list(parsed.condition) {
             continue;
         }
-        let count = parsed.value.split(',').count();
+        // Counting bytes, not splitting: one tight pass over the value.
+        let count = 1 + parsed.value.bytes().filter(|&b| b == b',').count();
         if count > MAX_LIST_ENTRIES {
             return Err(LimitExceeded::ListEntries {
                 condition: parsed.condition.to_owned(),
@@ -103,6 +119,13 @@ pub fn check_macaroon(macaroon: &Macaroon) -> Result<(), LimitExceeded> {
                 max: MAX_LIST_ENTRIES,
             });
         }
+        total += count;
+    }
+    if total > MAX_TOTAL_LIST_ENTRIES {
+        return Err(LimitExceeded::TotalListEntries {
+            count: total,
+            max: MAX_TOTAL_LIST_ENTRIES,
+        });
     }
     Ok(())
 }
@@ -158,6 +181,21 @@ mod tests {
         // Other conditions are free text, not lists.
         let other = format!("note={}", list(MAX_LIST_ENTRIES + 1));
         assert_eq!(check_macaroon(&macaroon(&[other])), Ok(()));
+        // Two full lists fit; a third entry beyond them does not.
+        let full = format!("api_capabilities={}", list(MAX_LIST_ENTRIES));
+        assert_eq!(
+            check_macaroon(&macaroon(&[full.clone(), full.clone()])),
+            Ok(())
+        );
+        let err =
+            check_macaroon(&macaroon(&[full.clone(), full, "services=api:0".into()])).unwrap_err();
+        assert_eq!(
+            err,
+            LimitExceeded::TotalListEntries {
+                count: MAX_TOTAL_LIST_ENTRIES + 1,
+                max: MAX_TOTAL_LIST_ENTRIES
+            }
+        );
     }
 
     #[test]

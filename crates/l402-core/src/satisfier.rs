@@ -118,11 +118,17 @@ impl Satisfier for ServicesSatisfier {
         }
     }
     fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
-        let prev = caveat::parse_services(previous).map_err(|e| malformed(caveat::SERVICES, e))?;
-        let cur = caveat::parse_services(current).map_err(|e| malformed(caveat::SERVICES, e))?;
-        let narrows = cur
-            .iter()
-            .all(|c| prev.iter().any(|p| p.name == c.name && c.tier <= p.tier));
+        let parse =
+            |v| caveat::parse_service_entries(v).map_err(|e| malformed(caveat::SERVICES, e));
+        let mut prev = parse(previous)?;
+        let cur = parse(current)?;
+        // Sorted by name then tier, the last entry of a name holds its highest tier: each
+        // current entry is a binary search, so a long list costs n log n, not n².
+        prev.sort_unstable();
+        let narrows = cur.iter().all(|&(name, tier)| {
+            let after = prev.partition_point(|&(p, _)| p <= name);
+            after > 0 && prev[after - 1].0 == name && tier <= prev[after - 1].1
+        });
         if narrows {
             Ok(())
         } else {
@@ -130,8 +136,9 @@ impl Satisfier for ServicesSatisfier {
         }
     }
     fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure> {
-        let list = caveat::parse_services(value).map_err(|e| malformed(caveat::SERVICES, e))?;
-        if list.iter().any(|s| s.name == self.target) {
+        let list =
+            caveat::parse_service_entries(value).map_err(|e| malformed(caveat::SERVICES, e))?;
+        if list.iter().any(|&(name, _)| name == self.target) {
             Ok(())
         } else {
             Err(CaveatFailure::WrongService {
@@ -172,8 +179,13 @@ impl Satisfier for CapabilitiesSatisfier {
         }
     }
     fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
-        let subset = caveat::parse_capabilities(current)
-            .all(|c| caveat::parse_capabilities(previous).any(|p| p == c));
+        if current == previous {
+            return Ok(());
+        }
+        // Sorted once, each current entry is a binary search: n log n, not n².
+        let mut prev: Vec<&str> = caveat::parse_capabilities(previous).collect();
+        prev.sort_unstable();
+        let subset = caveat::parse_capabilities(current).all(|c| prev.binary_search(&c).is_ok());
         if subset {
             Ok(())
         } else {
