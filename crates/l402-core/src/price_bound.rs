@@ -7,7 +7,7 @@
 
 use crate::Msat;
 use crate::caveat;
-use crate::satisfier::{CaveatFailure, Satisfier, malformed, widened};
+use crate::satisfier::{CaveatFailure, Satisfier, malformed, no_higher};
 
 /// Checks the requested route's price against the token's `<service>_max_price_msat`.
 #[derive(Debug, Clone)]
@@ -48,13 +48,7 @@ impl Satisfier for MaxPriceSatisfier {
         self.not_covered(self.base_price.0)
     }
     fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
-        let prev = caveat::parse_price_msat(previous).map_err(|e| malformed(&self.condition, e))?;
-        let cur = caveat::parse_price_msat(current).map_err(|e| malformed(&self.condition, e))?;
-        if cur <= prev {
-            Ok(())
-        } else {
-            Err(widened(&self.condition))
-        }
+        no_higher(&self.condition, previous, current, caveat::parse_price_msat)
     }
     fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure> {
         let paid = caveat::parse_price_msat(value).map_err(|e| malformed(&self.condition, e))?;

@@ -91,9 +91,26 @@ pub(crate) fn malformed(condition: &str, error: CaveatValueError) -> CaveatFailu
     }
 }
 
-pub(crate) fn widened(condition: &str) -> CaveatFailure {
+fn widened(condition: &str) -> CaveatFailure {
     CaveatFailure::Widened {
         condition: condition.to_owned(),
+    }
+}
+
+/// The narrowing rule of a numeric bound (an expiry, a price): `current` may not exceed
+/// `previous`; both must parse with `parse`.
+pub(crate) fn no_higher(
+    condition: &str,
+    previous: &str,
+    current: &str,
+    parse: fn(&str) -> Result<u64, CaveatValueError>,
+) -> Result<(), CaveatFailure> {
+    let prev = parse(previous).map_err(|e| malformed(condition, e))?;
+    let cur = parse(current).map_err(|e| malformed(condition, e))?;
+    if cur <= prev {
+        Ok(())
+    } else {
+        Err(widened(condition))
     }
 }
 
@@ -229,13 +246,7 @@ impl Satisfier for ValidUntilSatisfier {
         &self.condition
     }
     fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
-        let prev = caveat::parse_timestamp(previous).map_err(|e| malformed(&self.condition, e))?;
-        let cur = caveat::parse_timestamp(current).map_err(|e| malformed(&self.condition, e))?;
-        if cur <= prev {
-            Ok(())
-        } else {
-            Err(widened(&self.condition))
-        }
+        no_higher(&self.condition, previous, current, caveat::parse_timestamp)
     }
     fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure> {
         let valid_until =
