@@ -245,8 +245,9 @@ pub fn valid_verify_input() -> Vec<u8> {
 }
 
 /// The paywall's verification of a request: line 1 is the `Authorization` value, line 2 the
-/// service, line 3 the required capabilities (comma-separated). Whatever verifies must carry a
-/// preimage that pays its payment hash.
+/// service, line 3 the required capabilities (comma-separated), line 4 the route's price in
+/// msat (also the base price). Whatever verifies must carry a preimage that pays its payment
+/// hash.
 pub fn verify(data: &[u8]) {
     verifies(data);
 }
@@ -269,6 +270,7 @@ pub fn verifies(data: &[u8]) -> bool {
                 .collect()
         })
         .unwrap_or_default();
+    let price = l402_core::Msat(lines.next().and_then(|l| l.parse().ok()).unwrap_or(0));
     let headers = CredentialHeaders {
         authorization,
         grpc_metadata_macaroon: None,
@@ -281,6 +283,8 @@ pub fn verifies(data: &[u8]) -> bool {
     let request = RequestContext {
         service,
         required_capabilities: &capabilities,
+        price,
+        base_price: price,
         now_unix: 1_800_000_000,
         custom: &[],
     };

@@ -1,6 +1,8 @@
 //! The full verify path (parse the Authorization header, rebuild the root key, check the HMAC
 //! chain with 3 caveats, hash the preimage, run the satisfiers), beside bare HMAC-SHA256 of the
-//! same bytes as the baseline. Run: `cargo bench -p l402-core --bench verify`.
+//! same bytes as the baseline; and the same path for a token attenuated up to the verifier's
+//! limits (`l402_core::limits::MAX_CAVEATS` caveats, the dearest a credential can be). Run:
+//! `cargo bench -p l402-core --bench verify`.
 
 use std::hint::black_box;
 
@@ -11,6 +13,7 @@ use l402_core::caveat::ServiceTier;
 use l402_core::credential::{CredentialHeaders, authorization_header_values, parse_credential};
 use l402_core::env::{FixedClock, Rng};
 use l402_core::keys::{KeyRing, MasterKey};
+use l402_core::macaroon::Macaroon;
 use l402_core::mint::{MintRequest, Minter, ServiceGrant};
 use l402_core::verify::{NoRevocations, RequestContext, verify_credential};
 use sha2::Sha256;
@@ -28,11 +31,11 @@ fn hmac(key: &[u8], msg: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-fn bench(c: &mut Criterion) {
-    const NOW: u64 = 1_700_000_000;
-    let ring = KeyRing::new(1, &MasterKey::from_bytes([7; 32]));
-    let preimage = Preimage([9; 32]);
-    let mac = Minter::new(ring.clone())
+const NOW: u64 = 1_700_000_000;
+
+/// A `weather` token paid by `preimage` granting `capabilities`.
+fn mint(ring: &KeyRing, preimage: &Preimage, capabilities: Vec<String>) -> Macaroon {
+    Minter::new(ring.clone())
         .mint(
             &MintRequest {
                 payment_hash: preimage.payment_hash(),
@@ -41,7 +44,7 @@ fn bench(c: &mut Criterion) {
                         name: "weather".into(),
                         tier: 0,
                     },
-                    capabilities: vec!["read".into(), "write".into()],
+                    capabilities,
                     lifetime_secs: Some(3600),
                 }],
                 extra_caveats: vec![],
@@ -49,19 +52,55 @@ fn bench(c: &mut Criterion) {
             &FixedClock(NOW),
             &mut Fixed,
         )
-        .expect("epoch 1 is in the ring");
+        .expect("epoch 1 is in the ring")
+}
+
+fn bench(c: &mut Criterion) {
+    let ring = KeyRing::new(1, &MasterKey::from_bytes([7; 32]));
+    let preimage = Preimage([9; 32]);
+    let mac = mint(&ring, &preimage, vec!["read".into(), "write".into()]);
     assert_eq!(mac.caveats().len(), 3);
     let header = authorization_header_values(&mac.encode_v2(), &preimage)[1].clone();
     let required = vec!["read".to_string()];
     let ctx = RequestContext {
         service: "weather",
         required_capabilities: &required,
+        price: l402_core::Msat(0),
+        base_price: l402_core::Msat(0),
         now_unix: NOW + 1,
         custom: &[],
     };
     let identifier = mac.identifier().to_vec();
     let caveats: Vec<Vec<u8>> = mac.caveats().iter().map(|c| c.id.clone()).collect();
 
+    // The verifier's worst case for a token it accepts: a grant of the longest capability list,
+    // attenuated (no key needed) with that list less its first entry (as many list entries as
+    // allowed, compared in full), then notes up to the most caveats and bytes allowed (one HMAC
+    // each).
+    use l402_core::limits::{MAX_CAVEATS, MAX_LIST_ENTRIES, MAX_MACAROON_BYTES};
+    let full_list: Vec<String> = (0..MAX_LIST_ENTRIES).map(|i| format!("c{i}")).collect();
+    let mut widest = mint(&ring, &preimage, full_list.clone());
+    let narrower = format!("weather_capabilities={}", full_list[1..].join(","));
+    widest.add_first_party_caveat(narrower.into_bytes());
+    let notes = MAX_CAVEATS - widest.caveats().len();
+    let room = MAX_MACAROON_BYTES - widest.encode_v2().len();
+    for i in 0..notes {
+        // Each caveat costs its bytes plus four of framing (type, 2-byte length, end).
+        let note = format!("n{i:02}={}", "x".repeat(room / notes - 4 - 4));
+        widest.add_first_party_caveat(note.into_bytes());
+    }
+    assert_eq!(widest.caveats().len(), MAX_CAVEATS);
+    let size = widest.encode_v2().len();
+    assert!(
+        size <= MAX_MACAROON_BYTES && size + 64 > MAX_MACAROON_BYTES,
+        "{size}"
+    );
+    let widest_header = authorization_header_values(&widest.encode_v2(), &preimage)[1].clone();
+    let last_cap = vec![full_list[full_list.len() - 1].clone()];
+    let widest_ctx = RequestContext {
+        required_capabilities: &last_cap,
+        ..ctx
+    };
     let mut group = c.benchmark_group("verify");
     group.bench_function("full_verify_path", |b| {
         b.iter(|| {
@@ -72,6 +111,17 @@ fn bench(c: &mut Criterion) {
             };
             let cred = parse_credential(&headers).expect("valid header");
             verify_credential(&cred, &ring, &NoRevocations, &ctx).expect("valid token")
+        })
+    });
+    group.bench_function("full_verify_path_max_caveats", |b| {
+        b.iter(|| {
+            let headers = CredentialHeaders {
+                authorization: vec![black_box(widest_header.as_str())],
+                grpc_metadata_macaroon: None,
+                macaroon: None,
+            };
+            let cred = parse_credential(&headers).expect("valid header");
+            verify_credential(&cred, &ring, &NoRevocations, &widest_ctx).expect("valid token")
         })
     });
     group.bench_function("baseline_hmac_x1_header_bytes", |b| {

@@ -1,5 +1,6 @@
-//! First-party caveats: `condition=value` split at the first `=`, and the standard L402
-//! conditions `services`, `<service>_capabilities` and `<service>_valid_until`.
+//! First-party caveats: `condition=value` split at the first `=`, the standard L402 conditions
+//! `services`, `<service>_capabilities` and `<service>_valid_until`, and this implementation's
+//! `<service>_max_price_msat` (the price the token paid, binding it to routes no dearer).
 
 use std::fmt;
 
@@ -9,6 +10,10 @@ pub const SERVICES: &str = "services";
 pub const CAPABILITIES_SUFFIX: &str = "_capabilities";
 /// Suffix of the condition giving a service's expiry in Unix seconds.
 pub const VALID_UNTIL_SUFFIX: &str = "_valid_until";
+/// Suffix of the condition giving the price, in millisatoshis, a token paid for a service: it
+/// opens routes of that service priced at most this much. Other implementations skip it as an
+/// unknown condition.
+pub const MAX_PRICE_SUFFIX: &str = "_max_price_msat";
 /// The condition a client adds to carry its preimage in the gRPC credential forms.
 pub const PREIMAGE: &str = "preimage";
 
@@ -44,6 +49,11 @@ pub fn valid_until_condition(service: &str) -> String {
     format!("{service}{VALID_UNTIL_SUFFIX}")
 }
 
+/// `<service>_max_price_msat`.
+pub fn max_price_condition(service: &str) -> String {
+    format!("{service}{MAX_PRICE_SUFFIX}")
+}
+
 /// A service name and tier, as in `services=name:tier`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ServiceTier {
@@ -69,10 +79,14 @@ pub enum CaveatValueError {
     /// A `_valid_until` value that is not a decimal Unix time in seconds.
     #[error("malformed timestamp {0:?}: expected Unix seconds")]
     Timestamp(String),
+    /// A `_max_price_msat` value that is not a decimal amount of millisatoshis.
+    #[error("malformed price {0:?}: expected decimal millisatoshis")]
+    Price(String),
 }
 
-/// Parses `name:tier{,name:tier}`. Empty lists, empty names and non-numeric tiers are errors.
-pub fn parse_services(value: &str) -> Result<Vec<ServiceTier>, CaveatValueError> {
+/// Parses `name:tier{,name:tier}` into borrowed `(name, tier)` pairs, allocating no names (what
+/// the verifier's satisfiers use). Empty lists, empty names and non-numeric tiers are errors.
+pub fn parse_service_entries(value: &str) -> Result<Vec<(&str, u8)>, CaveatValueError> {
     let bad = || CaveatValueError::Services(value.to_owned());
     value
         .split(',')
@@ -82,12 +96,20 @@ pub fn parse_services(value: &str) -> Result<Vec<ServiceTier>, CaveatValueError>
                 return Err(bad());
             }
             let tier = tier.parse::<u8>().map_err(|_| bad())?;
-            Ok(ServiceTier {
-                name: name.to_owned(),
-                tier,
-            })
+            Ok((name, tier))
         })
         .collect()
+}
+
+/// Parses `name:tier{,name:tier}`. Empty lists, empty names and non-numeric tiers are errors.
+pub fn parse_services(value: &str) -> Result<Vec<ServiceTier>, CaveatValueError> {
+    Ok(parse_service_entries(value)?
+        .into_iter()
+        .map(|(name, tier)| ServiceTier {
+            name: name.to_owned(),
+            tier,
+        })
+        .collect())
 }
 
 /// Formats a services list.
@@ -104,14 +126,22 @@ pub fn parse_capabilities(value: &str) -> impl Iterator<Item = &str> {
     value.split(',').map(str::trim).filter(|c| !c.is_empty())
 }
 
+/// A non-empty run of ASCII digits that fits a u64 (no sign, no spaces, no exponent).
+fn parse_decimal(value: &str) -> Option<u64> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
+}
+
 /// Parses a `_valid_until` value (Unix seconds).
 pub fn parse_timestamp(value: &str) -> Result<u64, CaveatValueError> {
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(CaveatValueError::Timestamp(value.to_owned()));
-    }
-    value
-        .parse()
-        .map_err(|_| CaveatValueError::Timestamp(value.to_owned()))
+    parse_decimal(value).ok_or_else(|| CaveatValueError::Timestamp(value.to_owned()))
+}
+
+/// Parses a `_max_price_msat` value (decimal millisatoshis).
+pub fn parse_price_msat(value: &str) -> Result<u64, CaveatValueError> {
+    parse_decimal(value).ok_or_else(|| CaveatValueError::Price(value.to_owned()))
 }
 
 #[cfg(test)]
@@ -161,6 +191,11 @@ mod tests {
         assert!(parse_timestamp("-1").is_err());
         assert!(parse_timestamp("").is_err());
         assert!(parse_timestamp("1e9").is_err());
+        assert_eq!(parse_price_msat("2000"), Ok(2000));
+        for bad in ["", "-1", "+1", " 1", "1.5", "18446744073709551616"] {
+            assert!(parse_price_msat(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(max_price_condition("api"), "api_max_price_msat");
         assert_eq!(parse_capabilities("").count(), 0);
         assert_eq!(
             parse_capabilities("read,write").collect::<Vec<_>>(),

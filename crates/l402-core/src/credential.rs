@@ -8,8 +8,11 @@ use crate::base64_codec::{self, Base64Error};
 use crate::challenge::{Scheme, find_control_char, is_ows};
 use crate::types::{HexError, Preimage};
 
-/// Largest credential header value accepted, in bytes, after trimming surrounding whitespace.
-pub const MAX_CREDENTIAL_VALUE: usize = 16 * 1024;
+/// Largest credential header value accepted, in bytes, after trimming surrounding whitespace:
+/// the hex form of the largest macaroon the verifier accepts
+/// ([`MAX_MACAROON_BYTES`](crate::limits::MAX_MACAROON_BYTES)), plus room for the scheme and a
+/// preimage. Anything longer is refused before it is decoded.
+pub const MAX_CREDENTIAL_VALUE: usize = 2 * crate::limits::MAX_MACAROON_BYTES + 128;
 
 /// Where a credential came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

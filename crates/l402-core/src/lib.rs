@@ -14,8 +14,10 @@ pub mod identifier;
 #[cfg(feature = "bolt11")]
 pub mod invoice;
 pub mod keys;
+pub mod limits;
 pub mod mint;
 pub mod network;
+pub mod price_bound;
 pub mod satisfier;
 pub mod types;
 pub mod verify;

@@ -28,6 +28,17 @@ pub enum CaveatFailure {
         /// The missing capability.
         capability: String,
     },
+    /// The token paid less than the requested route costs (`<service>_max_price_msat`, or the
+    /// service's base price for a token minted without that caveat).
+    #[error(
+        "token paid for routes up to {paid_msat} msat; this one costs {price_msat} msat: pay its challenge to upgrade"
+    )]
+    PriceNotCovered {
+        /// What the token covers, in millisatoshis.
+        paid_msat: u64,
+        /// The requested route's price, in millisatoshis.
+        price_msat: u64,
+    },
     /// A later caveat tries to widen an earlier one.
     #[error("caveat {condition:?} widens an earlier one")]
     Widened {
@@ -73,7 +84,7 @@ pub trait Satisfier {
     fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure>;
 }
 
-fn malformed(condition: &str, error: CaveatValueError) -> CaveatFailure {
+pub(crate) fn malformed(condition: &str, error: CaveatValueError) -> CaveatFailure {
     CaveatFailure::Malformed {
         condition: condition.to_owned(),
         error,
@@ -83,6 +94,23 @@ fn malformed(condition: &str, error: CaveatValueError) -> CaveatFailure {
 fn widened(condition: &str) -> CaveatFailure {
     CaveatFailure::Widened {
         condition: condition.to_owned(),
+    }
+}
+
+/// The narrowing rule of a numeric bound (an expiry, a price): `current` may not exceed
+/// `previous`; both must parse with `parse`.
+pub(crate) fn no_higher(
+    condition: &str,
+    previous: &str,
+    current: &str,
+    parse: fn(&str) -> Result<u64, CaveatValueError>,
+) -> Result<(), CaveatFailure> {
+    let prev = parse(previous).map_err(|e| malformed(condition, e))?;
+    let cur = parse(current).map_err(|e| malformed(condition, e))?;
+    if cur <= prev {
+        Ok(())
+    } else {
+        Err(widened(condition))
     }
 }
 
@@ -107,11 +135,17 @@ impl Satisfier for ServicesSatisfier {
         }
     }
     fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
-        let prev = caveat::parse_services(previous).map_err(|e| malformed(caveat::SERVICES, e))?;
-        let cur = caveat::parse_services(current).map_err(|e| malformed(caveat::SERVICES, e))?;
-        let narrows = cur
-            .iter()
-            .all(|c| prev.iter().any(|p| p.name == c.name && c.tier <= p.tier));
+        let parse =
+            |v| caveat::parse_service_entries(v).map_err(|e| malformed(caveat::SERVICES, e));
+        let mut prev = parse(previous)?;
+        let cur = parse(current)?;
+        // Sorted by name then tier, the last entry of a name holds its highest tier: each
+        // current entry is a binary search, so a long list costs n log n, not n².
+        prev.sort_unstable();
+        let narrows = cur.iter().all(|&(name, tier)| {
+            let after = prev.partition_point(|&(p, _)| p <= name);
+            after > 0 && prev[after - 1].0 == name && tier <= prev[after - 1].1
+        });
         if narrows {
             Ok(())
         } else {
@@ -119,8 +153,9 @@ impl Satisfier for ServicesSatisfier {
         }
     }
     fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure> {
-        let list = caveat::parse_services(value).map_err(|e| malformed(caveat::SERVICES, e))?;
-        if list.iter().any(|s| s.name == self.target) {
+        let list =
+            caveat::parse_service_entries(value).map_err(|e| malformed(caveat::SERVICES, e))?;
+        if list.iter().any(|&(name, _)| name == self.target) {
             Ok(())
         } else {
             Err(CaveatFailure::WrongService {
@@ -161,8 +196,13 @@ impl Satisfier for CapabilitiesSatisfier {
         }
     }
     fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
-        let subset = caveat::parse_capabilities(current)
-            .all(|c| caveat::parse_capabilities(previous).any(|p| p == c));
+        if current == previous {
+            return Ok(());
+        }
+        // Sorted once, each current entry is a binary search: n log n, not n².
+        let mut prev: Vec<&str> = caveat::parse_capabilities(previous).collect();
+        prev.sort_unstable();
+        let subset = caveat::parse_capabilities(current).all(|c| prev.binary_search(&c).is_ok());
         if subset {
             Ok(())
         } else {
@@ -206,13 +246,7 @@ impl Satisfier for ValidUntilSatisfier {
         &self.condition
     }
     fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
-        let prev = caveat::parse_timestamp(previous).map_err(|e| malformed(&self.condition, e))?;
-        let cur = caveat::parse_timestamp(current).map_err(|e| malformed(&self.condition, e))?;
-        if cur <= prev {
-            Ok(())
-        } else {
-            Err(widened(&self.condition))
-        }
+        no_higher(&self.condition, previous, current, caveat::parse_timestamp)
     }
     fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure> {
         let valid_until =

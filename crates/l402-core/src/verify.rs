@@ -9,11 +9,13 @@ use crate::caveat::{self, CaveatRef};
 use crate::credential::{Credential, CredentialError, PreimageSource};
 use crate::identifier::{Identifier, IdentifierError};
 use crate::keys::{RootKeyError, RootKeySource};
+use crate::limits::{self, LimitExceeded};
+use crate::price_bound::MaxPriceSatisfier;
 use crate::satisfier::{
     CapabilitiesSatisfier, CaveatFailure, Satisfier, ServicesSatisfier, ValidUntilSatisfier,
     check_caveats,
 };
-use crate::types::{Preimage, TokenId};
+use crate::types::{Msat, Preimage, TokenId};
 
 /// Why a credential was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +51,10 @@ pub enum TokenError {
     /// The signature chain does not verify: forged or altered.
     #[error("bad signature")]
     BadSignature,
+    /// The macaroon is bigger than the verifier accepts (see [`crate::limits`]); refused
+    /// before its signature is checked.
+    #[error("credential too large: {0}")]
+    LimitExceeded(LimitExceeded),
     /// Third-party caveats cannot be discharged here.
     #[error("third-party caveats are not supported")]
     ThirdPartyCaveat,
@@ -70,6 +76,7 @@ impl TokenError {
                 | Self::MalformedMacaroon(_)
                 | Self::MalformedIdentifier(_)
                 | Self::MalformedPreimage
+                | Self::LimitExceeded(_)
                 | Self::Caveat(CaveatFailure::Malformed { .. })
         )
     }
@@ -87,11 +94,13 @@ impl TokenError {
             Self::UnknownKeyEpoch(_) => "unknown_key_epoch",
             Self::UnknownRootKey => "unknown_token",
             Self::BadSignature => "bad_signature",
+            Self::LimitExceeded(limit) => limit.reason_code(),
             Self::ThirdPartyCaveat => "third_party_caveat",
             Self::Revoked => "revoked",
             Self::Caveat(CaveatFailure::Expired { .. }) => "expired",
             Self::Caveat(CaveatFailure::WrongService { .. }) => "wrong_service",
             Self::Caveat(CaveatFailure::MissingCapability { .. }) => "missing_capability",
+            Self::Caveat(CaveatFailure::PriceNotCovered { .. }) => "price_not_covered",
             Self::Caveat(CaveatFailure::Widened { .. }) => "caveat_widened",
             Self::Caveat(CaveatFailure::Malformed { .. }) => "malformed_caveat",
             Self::Caveat(_) => "caveat_failed",
@@ -128,6 +137,11 @@ pub struct RequestContext<'a> {
     pub service: &'a str,
     /// Capabilities the matched route requires.
     pub required_capabilities: &'a [String],
+    /// The matched route's price: the token's `<service>_max_price_msat` must be at least this.
+    pub price: Msat,
+    /// What a token without a `<service>_max_price_msat` caveat (minted before tokens were bound
+    /// to their price) is taken to have paid: the service's base price.
+    pub base_price: Msat,
     /// The verifier's clock, Unix seconds.
     pub now_unix: u64,
     /// Satisfiers for custom conditions.
@@ -155,6 +169,7 @@ pub fn verify_credential(
     request: &RequestContext<'_>,
 ) -> Result<VerifiedToken, TokenError> {
     let bytes = credential.macaroons.first().ok_or(TokenError::Missing)?;
+    limits::check_encoded_len(bytes.len()).map_err(TokenError::LimitExceeded)?;
     let macaroon = Macaroon::decode_v2(bytes).map_err(TokenError::MalformedMacaroon)?;
     let explicit = match &credential.preimage {
         PreimageSource::Explicit(p) => Some(p),
@@ -164,7 +179,8 @@ pub fn verify_credential(
 }
 
 /// Verifies a decoded macaroon. With `preimage` `None`, the preimage comes from the macaroon's
-/// last `preimage=` caveat (Aperture's gRPC form).
+/// last `preimage=` caveat (Aperture's gRPC form). A macaroon beyond the [`crate::limits`] is
+/// refused before anything is hashed.
 pub fn verify_macaroon(
     macaroon: &Macaroon,
     preimage: Option<&Preimage>,
@@ -172,6 +188,7 @@ pub fn verify_macaroon(
     revocations: &dyn Revocations,
     request: &RequestContext<'_>,
 ) -> Result<VerifiedToken, TokenError> {
+    limits::check_macaroon(macaroon).map_err(TokenError::LimitExceeded)?;
     let identifier =
         Identifier::decode(macaroon.identifier()).map_err(TokenError::MalformedIdentifier)?;
     let caveats: Vec<CaveatRef<'_>> = macaroon
@@ -214,8 +231,9 @@ pub fn verify_macaroon(
     };
     let capabilities =
         CapabilitiesSatisfier::new(request.service, request.required_capabilities.to_vec());
+    let price = MaxPriceSatisfier::new(request.service, request.price, request.base_price);
     let valid_until = ValidUntilSatisfier::new(request.service, request.now_unix);
-    let mut satisfiers: Vec<&dyn Satisfier> = vec![&services, &capabilities, &valid_until];
+    let mut satisfiers: Vec<&dyn Satisfier> = vec![&services, &capabilities, &price, &valid_until];
     satisfiers.extend_from_slice(request.custom);
     check_caveats(&caveats, &satisfiers).map_err(TokenError::Caveat)?;
 

@@ -113,6 +113,8 @@ fn pays_then_retries_with_a_credential_the_server_accepts() {
     let ctx = RequestContext {
         service: "svc",
         required_capabilities: &[],
+        price: l402_core::Msat(0),
+        base_price: l402_core::Msat(0),
         now_unix: NOW,
         custom: &[],
     };

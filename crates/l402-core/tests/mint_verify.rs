@@ -62,6 +62,8 @@ fn ctx<'a>(service: &'a str, caps: &'a [String], now: u64) -> RequestContext<'a>
     RequestContext {
         service,
         required_capabilities: caps,
+        price: l402_core::Msat(0),
+        base_price: l402_core::Msat(0),
         now_unix: now,
         custom: &[],
     }

@@ -8,7 +8,7 @@ use l402_server::routing::pattern::PathPattern;
 use l402_server::{ClientAddr, RouteDecision};
 use l402_tower::{Offer, Pricer};
 
-use crate::config::{ConfigError, Diagnostic, SellerConfig, ServiceTerms};
+use crate::config::{ConfigError, Diagnostic, RouteTerms, SellerConfig, ServiceTerms};
 
 /// What one request costs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,45 @@ pub struct PriceTable {
 
 fn sat_to_msat(sat: u64) -> u64 {
     sat.saturating_mul(1000)
+}
+
+impl RoutePrice {
+    /// The price of a request matching `route` of a service with `terms` (`None`: no route
+    /// matched), before free paths are considered.
+    pub fn of_route(terms: &ServiceTerms, route: Option<&RouteTerms>) -> Self {
+        let (price_msat, required_capabilities, free) = match route {
+            Some(r) => (
+                sat_to_msat(r.price_sat.unwrap_or(terms.price_sat)),
+                r.capabilities_required.clone(),
+                r.free,
+            ),
+            None => (sat_to_msat(terms.price_sat), Vec::new(), false),
+        };
+        Self {
+            price_msat,
+            required_capabilities,
+            free: free || price_msat == 0,
+        }
+    }
+}
+
+/// The offer `terms` make to a request of `service` priced `price`, for a client at an
+/// unknown address. The token it sells carries the route's required capabilities and is bound
+/// to `price`; tokens minted before that binding count as bought at the service's price.
+pub(crate) fn offer(service: &str, terms: &ServiceTerms, price: RoutePrice) -> Offer {
+    Offer {
+        service: service.to_owned(),
+        price: Msat(price.price_msat),
+        base_price: Msat(sat_to_msat(terms.price_sat)),
+        required_capabilities: price.required_capabilities,
+        grant_capabilities: terms.capabilities.clone(),
+        token_lifetime_secs: (terms.token_lifetime_secs > 0).then_some(terms.token_lifetime_secs),
+        invoice_expiry_secs: terms.invoice_expiry_secs,
+        memo: terms.memo.clone().unwrap_or_else(|| "L402".to_owned()),
+        freebies_per_ip: terms.freebies_per_ip,
+        forward_credential: terms.forward_credential,
+        client_ip: None,
+    }
 }
 
 impl PriceTable {
@@ -87,22 +126,9 @@ impl PriceTable {
         let terms = &service.terms;
         let free_path = service.free_paths.iter().any(|p| decision.path_matches(p));
         let route = decision.route.and_then(|j| terms.routes.get(j));
-        let (price_msat, required_capabilities, route_free) = match route {
-            Some(r) => (
-                sat_to_msat(r.price_sat.unwrap_or(terms.price_sat)),
-                r.capabilities_required.clone(),
-                r.free,
-            ),
-            None => (sat_to_msat(terms.price_sat), Vec::new(), false),
-        };
-        Some((
-            terms,
-            RoutePrice {
-                price_msat,
-                required_capabilities,
-                free: free_path || route_free || price_msat == 0,
-            },
-        ))
+        let mut price = RoutePrice::of_route(terms, route);
+        price.free |= free_path;
+        Some((terms, price))
     }
 }
 
@@ -138,17 +164,8 @@ impl Pricer for RoutePricer {
             return None;
         }
         Some(Offer {
-            service: decision.service.name.clone(),
-            price: Msat(price.price_msat),
-            required_capabilities: price.required_capabilities,
-            grant_capabilities: terms.capabilities.clone(),
-            token_lifetime_secs: (terms.token_lifetime_secs > 0)
-                .then_some(terms.token_lifetime_secs),
-            invoice_expiry_secs: terms.invoice_expiry_secs,
-            memo: terms.memo.clone().unwrap_or_else(|| "L402".to_owned()),
-            freebies_per_ip: terms.freebies_per_ip,
-            forward_credential: terms.forward_credential,
             client_ip: request.extensions.get::<ClientAddr>().map(|a| a.0.ip()),
+            ..offer(&decision.service.name, terms, price)
         })
     }
 }

@@ -15,20 +15,28 @@ fn write_config(text: &str) -> std::path::PathBuf {
     path
 }
 
+/// The error `--check` finds in `text`.
+fn check_error(text: &str) -> ConfigError {
+    SellerConfig::from_toml(text, None)
+        .unwrap()
+        .check()
+        .unwrap_err()
+}
+
+/// The line and key path of each diagnostic of `err`.
+fn located(err: &ConfigError) -> Vec<(Option<usize>, &str)> {
+    err.diagnostics()
+        .iter()
+        .map(|d| (d.location.line, d.location.key.as_str()))
+        .collect()
+}
+
 #[test]
 fn proxy_backend_and_terms_problems_come_in_one_list_by_line() {
     let text = "[backend]\nkind = \"lnd\"\n[[services]]\nname = \"Bad Name\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\nfree_paths = [\"no-slash\"]\n";
-    let err = SellerConfig::from_toml(text, None)
-        .unwrap()
-        .check()
-        .unwrap_err();
-    let found: Vec<(Option<usize>, &str)> = err
-        .diagnostics()
-        .iter()
-        .map(|d| (d.location.line, d.location.key.as_str()))
-        .collect();
+    let err = check_error(text);
     assert_eq!(
-        found,
+        located(&err),
         [
             (Some(2), "backend.kind"),
             (Some(4), "services[0].name"),
@@ -288,4 +296,29 @@ fn forwarding_the_credential_is_a_per_service_choice_off_by_default() {
         let offer = pricer.offer(&parts).expect("a priced request");
         assert_eq!(offer.forward_credential, forwarded, "{path}");
     }
+}
+
+#[test]
+fn a_route_no_challenge_can_satisfy_is_refused_at_its_line() {
+    let caps: Vec<String> = (0..l402_core::limits::MAX_LIST_ENTRIES)
+        .map(|i| format!("\"c{i}\""))
+        .collect();
+    let text = format!(
+        "[[services]]\nname = \"api\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\ncapabilities = [{}]\n\
+         [[services.routes]]\npath = \"/a\"\ncapabilities_required = [\"admin\"]\n\
+         [[services.routes]]\npath = \"/b\"\ncapabilities_required = [\"c0\"]\nprice_sat = 9\n\
+         [[services.routes]]\npath = \"/c\"\ncapabilities_required = [\"admin\"]\nfree = true\n",
+        caps.join(", ")
+    );
+    let err = check_error(&text);
+    // The first route's token would list 33 capabilities, beyond what any verifier accepts;
+    // the second (a granted capability) and the free third are fine.
+    assert_eq!(located(&err), [(Some(6), "services[0].routes[0]")], "{err}");
+    assert!(err.to_string().contains("caveat_list_too_long"), "{err}");
+
+    // A route requiring a capability the service never grants is sellable: its challenges
+    // mint it.
+    let text = "[[services]]\nname = \"api\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\
+                [[services.routes]]\npath = \"/a\"\ncapabilities_required = [\"admin\"]\n";
+    assert!(SellerConfig::from_toml(text, None).unwrap().check().is_ok());
 }

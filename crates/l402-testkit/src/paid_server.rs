@@ -228,6 +228,8 @@ async fn handle(
                 &RequestContext {
                     service: &service,
                     required_capabilities: &required,
+                    price: l402_core::Msat(0),
+                    base_price: l402_core::Msat(0),
                     now_unix: crate::now_unix(),
                     custom: &[],
                 },

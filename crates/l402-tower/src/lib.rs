@@ -63,6 +63,7 @@ mod forwarded;
 mod freebies;
 mod layer;
 mod offer;
+mod offer_check;
 mod paywall;
 mod response;
 mod revocations;

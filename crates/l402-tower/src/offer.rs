@@ -3,18 +3,27 @@
 use std::net::IpAddr;
 
 use http::request::Parts;
-use l402_core::Msat;
+use l402_core::caveat::{self, ServiceTier};
+use l402_core::mint::{MintRequest, ServiceGrant};
+use l402_core::verify::RequestContext;
+use l402_core::{Msat, PaymentHash};
 
 /// The price of a request and the token a payment buys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offer {
     /// The service name written into the `services` caveat.
     pub service: String,
-    /// The price; zero means the request passes free.
+    /// The price; zero means the request passes free. A token sold for this offer is bound to
+    /// it (`<service>_max_price_msat`): it opens requests of the service priced at most this.
     pub price: Msat,
-    /// Capabilities the route requires of the token (enforced).
+    /// What a token minted without a `<service>_max_price_msat` caveat (before tokens were
+    /// bound to their price) is taken to have paid: it opens requests priced up to this. The
+    /// service's base price; [`Offer::new`] sets it to `price`.
+    pub base_price: Msat,
+    /// Capabilities the route requires of the token (enforced, and minted into the tokens this
+    /// offer sells).
     pub required_capabilities: Vec<String>,
-    /// Capabilities minted into a new token.
+    /// Capabilities minted into a new token, besides the required ones.
     pub grant_capabilities: Vec<String>,
     /// Token lifetime in seconds (`<service>_valid_until`), `None` for no expiry.
     pub token_lifetime_secs: Option<u64>,
@@ -39,6 +48,7 @@ impl Offer {
         Self {
             service: service.into(),
             price,
+            base_price: price,
             required_capabilities: Vec::new(),
             grant_capabilities: Vec::new(),
             token_lifetime_secs: None,
@@ -47,6 +57,54 @@ impl Offer {
             freebies_per_ip: 0,
             client_ip: None,
             forward_credential: false,
+        }
+    }
+}
+
+impl Offer {
+    /// The capabilities a token sold for this offer carries: the granted ones, then each
+    /// required one not among them, so the buyer always gets in where they paid.
+    pub fn minted_capabilities(&self) -> Vec<String> {
+        let mut caps = self.grant_capabilities.clone();
+        for required in &self.required_capabilities {
+            if !caps.contains(required) {
+                caps.push(required.clone());
+            }
+        }
+        caps
+    }
+
+    /// The token a payment of the invoice `payment_hash` buys: `services=<service>:0`, the
+    /// [minted capabilities](Offer::minted_capabilities), `<service>_max_price_msat=<price>`
+    /// and, with a lifetime, `<service>_valid_until`.
+    pub fn mint_request(&self, payment_hash: PaymentHash) -> MintRequest {
+        MintRequest {
+            payment_hash,
+            grants: vec![ServiceGrant {
+                service: ServiceTier {
+                    name: self.service.clone(),
+                    tier: 0,
+                },
+                capabilities: self.minted_capabilities(),
+                lifetime_secs: self.token_lifetime_secs,
+            }],
+            extra_caveats: vec![caveat::format_caveat(
+                &caveat::max_price_condition(&self.service),
+                &self.price.0.to_string(),
+            )],
+        }
+    }
+
+    /// What this offer asks of a token at `now_unix`: its service, required capabilities and
+    /// price.
+    pub fn request_context(&self, now_unix: u64) -> RequestContext<'_> {
+        RequestContext {
+            service: &self.service,
+            required_capabilities: &self.required_capabilities,
+            price: self.price,
+            base_price: self.base_price,
+            now_unix,
+            custom: &[],
         }
     }
 }

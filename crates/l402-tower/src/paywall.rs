@@ -5,14 +5,13 @@ use std::time::Duration;
 
 use http::request::Parts;
 use l402_backend::{CreateInvoice, LightningBackend};
-use l402_core::caveat::ServiceTier;
 use l402_core::challenge::challenge_header_values;
 use l402_core::credential::{CredentialError, CredentialHeaders, parse_credential};
 use l402_core::env::Clock;
 use l402_core::identifier::Identifier;
 use l402_core::keys::KeyRing;
-use l402_core::mint::{MintRequest, Minter, ServiceGrant};
-use l402_core::verify::{RequestContext, TokenError, verify_credential};
+use l402_core::mint::Minter;
+use l402_core::verify::{TokenError, verify_credential};
 use l402_core::{Msat, PaymentHash, TokenId};
 
 use crate::challenge_limit::{OUTSTANDING_WINDOW_SECS, OutstandingChallenges};
@@ -153,7 +152,8 @@ impl Paywall {
         &self.backend
     }
 
-    /// Decides about a request with no IO: verifies its credential against `offer`.
+    /// Decides about a request with no IO: verifies its credential against `offer` (its
+    /// service, required capabilities and price).
     pub fn authorize(&self, parts: &Parts, offer: &Offer) -> Verdict {
         if offer.price == Msat(0) {
             return Verdict::Free;
@@ -170,33 +170,24 @@ impl Paywall {
             macaroon: header("macaroon"),
         };
         let now = self.clock.now_unix();
-        let cache_key = verified_cache::key(&offer.service, &offer.required_capabilities, &headers);
-        if let Some(hit) = cache_key
-            .as_deref()
-            .and_then(|k| self.verified.get(k, now, &self.revocations))
-        {
-            // Its first, uncached verification already settled its challenge.
-            return Verdict::Paid(hit);
-        }
         let result = match parse_credential(&headers) {
             Err(CredentialError::Missing) => Err(TokenError::Missing),
             Err(e) => Err(TokenError::MalformedCredential(e)),
             Ok(credential) => {
-                let request = RequestContext {
-                    service: &offer.service,
-                    required_capabilities: &offer.required_capabilities,
-                    now_unix: now,
-                    custom: &[],
-                };
+                let key = verified_cache::key(offer, &credential);
+                if let Some(hit) = self.verified.get(&key, now, &self.revocations) {
+                    // Its first, uncached verification already settled its challenge.
+                    return Verdict::Paid(hit);
+                }
+                let request = offer.request_context(now);
                 verify_credential(&credential, self.minter.keys(), &self.revocations, &request)
+                    .map(|token| (key, token))
             }
         };
         match result {
-            Ok(token) => {
+            Ok((key, token)) => {
                 let verified = Arc::new(Verified::new(&offer.service, token));
-                if let Some(key) = cache_key {
-                    self.verified.insert(key, verified.clone());
-                }
+                self.verified.insert(key, verified.clone());
                 self.settle(offer, &verified);
                 Verdict::Paid(verified)
             }
@@ -250,18 +241,7 @@ impl Paywall {
         .await
         .map_err(|_| ChallengeError::Timeout(self.settings.invoice_timeout))?
         .map_err(ChallengeError::Backend)?;
-        let mint = MintRequest {
-            payment_hash: invoice.payment_hash,
-            grants: vec![ServiceGrant {
-                service: ServiceTier {
-                    name: offer.service.clone(),
-                    tier: 0,
-                },
-                capabilities: offer.grant_capabilities.clone(),
-                lifetime_secs: offer.token_lifetime_secs,
-            }],
-            extra_caveats: Vec::new(),
-        };
+        let mint = offer.mint_request(invoice.payment_hash);
         let macaroon = self
             .minter
             .mint(&mint, self.clock.as_ref(), &mut OsRandom)

@@ -1,18 +1,24 @@
 //! Recently verified credentials, so a token reused on every request is fully verified once.
 //!
-//! The key is the exact credential header bytes plus what the request asks of the token (the
-//! service and required capabilities); only credentials that passed full verification are
-//! stored. A hit re-checks what can change after verification: revocation and expiry. The cache
+//! The key is a SHA-256 digest of exactly what verification reads and what it is checked
+//! against: the primary macaroon's binary form, the preimage sent beside it (or the marker that
+//! it is inside the macaroon), and what the request asks of the token (service, required
+//! capabilities, price, base price). How the credential was spelled (scheme, base64 or hex,
+//! extra `Authorization`, `Macaroon` or discharge values that verification ignores) does not
+//! change the key, so it cannot force a re-verification or churn the cache. Only credentials
+//! that passed full verification are stored. A hit re-checks what can change after verification: revocation and expiry. The cache
 //! is bounded: when full it is cleared.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use http::{HeaderName, HeaderValue};
-use l402_core::credential::CredentialHeaders;
+use l402_core::credential::{Credential, PreimageSource};
 use l402_core::verify::{Revocations, VerifiedToken};
+use sha2::{Digest, Sha256};
 
 use crate::forwarded::token_headers;
+use crate::offer::Offer;
 
 /// A verified token and the forwarded headers prepared for it.
 #[derive(Debug)]
@@ -36,47 +42,54 @@ const CAPACITY: usize = 16_384;
 
 #[derive(Debug, Default)]
 pub(crate) struct VerifiedCache {
-    entries: RwLock<HashMap<Vec<u8>, Arc<Verified>>>,
+    entries: RwLock<HashMap<CacheKey, Arc<Verified>>>,
 }
 
-/// The cache key: what the request asks of the token, then every credential header value,
-/// each tagged with its header. `None` when the request carries no credential.
-pub(crate) fn key(
-    service: &str,
-    capabilities: &[String],
-    headers: &CredentialHeaders<'_>,
-) -> Option<Vec<u8>> {
-    let tagged = headers
-        .authorization
-        .iter()
-        .map(|v| (1u8, *v))
-        .chain(headers.grpc_metadata_macaroon.map(|v| (2u8, v)))
-        .chain(headers.macaroon.map(|v| (3u8, v)));
-    let mut key = Vec::with_capacity(256);
-    key.extend_from_slice(service.as_bytes());
-    for c in capabilities {
-        key.push(0);
-        key.extend_from_slice(c.as_bytes());
+/// SHA-256 of what one verification reads and checks (see the module docs).
+pub(crate) type CacheKey = [u8; 32];
+
+/// Feeds `bytes` to `hasher` with its length first, so adjacent fields cannot run together.
+fn field(hasher: &mut Sha256, bytes: &[u8]) {
+    hasher.update((bytes.len() as u64).to_be_bytes());
+    hasher.update(bytes);
+}
+
+/// The cache key of `credential` presented for `offer`.
+pub(crate) fn key(offer: &Offer, credential: &Credential) -> CacheKey {
+    let mut hasher = Sha256::new();
+    field(&mut hasher, offer.service.as_bytes());
+    hasher.update((offer.required_capabilities.len() as u64).to_be_bytes());
+    for c in &offer.required_capabilities {
+        field(&mut hasher, c.as_bytes());
     }
-    let before = key.len();
-    for (tag, value) in tagged {
-        key.push(tag);
-        key.extend_from_slice(value.as_bytes());
+    hasher.update(offer.price.0.to_be_bytes());
+    hasher.update(offer.base_price.0.to_be_bytes());
+    field(
+        &mut hasher,
+        credential.primary_macaroon().unwrap_or_default(),
+    );
+    match &credential.preimage {
+        PreimageSource::Explicit(preimage) => {
+            hasher.update([1]);
+            hasher.update(preimage.0);
+        }
+        PreimageSource::InCaveat => hasher.update([2]),
     }
-    (key.len() > before).then_some(key)
+    hasher.finalize().into()
 }
 
 impl VerifiedCache {
     /// A cached verification still valid at `now` and not revoked.
     pub(crate) fn get(
         &self,
-        key: &[u8],
+        key: &CacheKey,
         now: u64,
         revocations: &dyn Revocations,
     ) -> Option<Arc<Verified>> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        // Lookups hash the key with SipHash under a random per-process key first, so timing of
-        // the byte comparison that follows cannot be steered towards a stored credential.
+        // Keys are SHA-256 digests, and lookups hash them with SipHash under a random
+        // per-process key first, so timing of the comparison that follows cannot be steered
+        // towards a stored credential.
         let verified = entries.get(key)?;
         let token = &verified.token;
         if token.valid_until.is_some_and(|until| now >= until)
@@ -88,7 +101,7 @@ impl VerifiedCache {
     }
 
     /// Remembers a fully verified credential.
-    pub(crate) fn insert(&self, key: Vec<u8>, verified: Arc<Verified>) {
+    pub(crate) fn insert(&self, key: CacheKey, verified: Arc<Verified>) {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= CAPACITY {
             entries.clear();

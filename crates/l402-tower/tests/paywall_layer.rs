@@ -509,3 +509,117 @@ async fn a_client_that_never_pays_meets_429_and_paying_frees_a_slot() {
         );
     }
 }
+
+/// The macaroon bytes and preimage inside an `Authorization: L402 <macaroon>:<preimage>` value.
+fn token_parts(auth: &str) -> (Vec<u8>, l402_core::Preimage) {
+    let credential =
+        l402_core::credential::parse_credential(&l402_core::credential::CredentialHeaders {
+            authorization: vec![auth],
+            ..Default::default()
+        })
+        .unwrap();
+    let l402_core::credential::PreimageSource::Explicit(preimage) = credential.preimage else {
+        panic!("an Authorization credential carries its preimage")
+    };
+    (credential.macaroons[0].clone(), preimage)
+}
+
+#[tokio::test]
+async fn the_verified_cache_is_keyed_on_what_verification_reads() {
+    let h = harness(PaywallSettings::default());
+    let (_, headers, _) = call(&h, offer(), get(None)).await;
+    let auth = pay(&h, &headers).await;
+    let (macaroon, preimage) = token_parts(&auth);
+    let [lsat, l402] = l402_core::credential::authorization_header_values(&macaroon, &preimage);
+    assert_eq!(auth, l402);
+    let paid = |req: Request<Full<Bytes>>| match h.paywall.authorize(&req.into_parts().0, &offer())
+    {
+        l402_tower::Verdict::Paid(v) => v,
+        other => panic!("not paid: {other:?}"),
+    };
+    let first = paid(get(Some(&l402)));
+    // The same macaroon and preimage, spelled otherwise or beside headers verification
+    // ignores: one cache entry, no re-verification.
+    let cluttered = Request::get("http://x/weather")
+        .header("authorization", &l402)
+        .header("authorization", "Bearer upstream-key")
+        .header("macaroon", "00")
+        .header("grpc-metadata-macaroon", "0102")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    for (what, req) in [
+        ("the LSAT scheme", get(Some(&lsat))),
+        ("extra credential headers", cluttered),
+        ("the first spelling again", get(Some(&l402))),
+    ] {
+        assert!(
+            Arc::ptr_eq(&first, &paid(req)),
+            "{what} re-verified the token"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_opens_only_what_was_paid_for() {
+    let h = harness(PaywallSettings::default());
+    // Bought on a route that requires a capability the service does not grant: it opens it.
+    let mut needs_write = offer();
+    needs_write.required_capabilities = vec!["write".into()];
+    let (_, headers, _) = call(&h, needs_write.clone(), get(None)).await;
+    let auth = pay(&h, &headers).await;
+    assert_eq!(
+        call(&h, needs_write, get(Some(&auth))).await.0,
+        StatusCode::OK
+    );
+    // A dearer offer of the same service wants its own payment: a fresh challenge at its price.
+    let mut dear = offer();
+    dear.price = Msat::from_sat(50);
+    let (status, headers, body) = call(&h, dear.clone(), get(Some(&auth))).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (json["reason"].as_str(), json["price_sat"].as_u64()),
+        (Some("price_not_covered"), Some(50))
+    );
+    assert_eq!(headers["x-l402-reason"], "price_not_covered");
+    // A cheaper one it opens.
+    let mut cheap = offer();
+    cheap.price = Msat::from_sat(5);
+    assert_eq!(call(&h, cheap, get(Some(&auth))).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn oversized_credentials_are_refused_before_their_signature_is_checked() {
+    let h = harness(PaywallSettings::default());
+    let (_, headers, _) = call(&h, offer(), get(None)).await;
+    let auth = pay(&h, &headers).await;
+    let (bytes, preimage) = token_parts(&auth);
+    let token = l402_core::macaroon::Macaroon::decode_v2(&bytes).unwrap();
+    let attenuated = |caveats: Vec<String>| {
+        let mut mac = token.clone();
+        for c in caveats {
+            mac.add_first_party_caveat(c.into_bytes());
+        }
+        l402_core::credential::authorization_header_values(&mac.encode_v2(), &preimage)[1].clone()
+    };
+    let many: Vec<String> = (0..l402_core::limits::MAX_CAVEATS)
+        .map(|i| format!("note{i}=x"))
+        .collect();
+    let long_list = format!(
+        "weather_capabilities={}",
+        vec!["read"; l402_core::limits::MAX_LIST_ENTRIES + 1].join(",")
+    );
+    let big = format!("note={}", "x".repeat(l402_core::limits::MAX_MACAROON_BYTES));
+    for (caveats, reason) in [
+        (many, "too_many_caveats"),
+        (vec![long_list], "caveat_list_too_long"),
+        (vec![big], "macaroon_too_large"),
+    ] {
+        // Each is a correctly signed attenuation of a paid token: only the limits refuse it.
+        let (status, _, body) = call(&h, offer(), get(Some(&attenuated(caveats)))).await;
+        assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{reason}");
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["reason"], reason);
+    }
+    assert_eq!(call(&h, offer(), get(Some(&auth))).await.0, StatusCode::OK);
+}

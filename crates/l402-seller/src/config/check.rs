@@ -6,6 +6,7 @@ use l402_server::config::Checks;
 use l402_server::routing::pattern::PathPattern;
 
 use super::ServiceTerms;
+use crate::pricing::{RoutePrice, offer};
 
 /// 21 million BTC in satoshis: no price can be higher.
 const MAX_PRICE_SAT: u64 = 21_000_000 * 100_000_000;
@@ -36,6 +37,29 @@ fn check_capabilities(c: &mut Checks<'_>, key: &str, caps: &[String]) {
     }
 }
 
+/// Errors at `key` when a buyer who paid the challenge of a request priced `price` would still
+/// be refused by the token it bought.
+fn check_sellable(
+    c: &mut Checks<'_>,
+    key: &str,
+    service: &str,
+    terms: &ServiceTerms,
+    price: RoutePrice,
+) {
+    if price.free {
+        return;
+    }
+    if let Err(e) = offer(service, terms, price).check_sellable() {
+        c.error(
+            key,
+            format!(
+                "no challenge can sell a token that opens this: {e} ({})",
+                e.reason_code()
+            ),
+        );
+    }
+}
+
 /// Checks the terms of every service and route of `proxy`.
 pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) {
     for i in 0..proxy.services.len() {
@@ -58,6 +82,14 @@ pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) 
             );
         }
         check_capabilities(c, &at("capabilities"), &terms.capabilities);
+        let name = &proxy.services[i].name;
+        check_sellable(
+            c,
+            &at("price_sat"),
+            name,
+            terms,
+            RoutePrice::of_route(terms, None),
+        );
         for (j, pattern) in terms.free_paths.iter().enumerate() {
             let problem = PathPattern::parse(pattern)
                 .map_err(|e| e.to_string())
@@ -80,6 +112,8 @@ pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) 
                 &rat("capabilities_required"),
                 &route.capabilities_required,
             );
+            let price = RoutePrice::of_route(terms, Some(route));
+            check_sellable(c, &format!("{base}.routes[{j}]"), name, terms, price);
         }
     }
 }
