@@ -32,12 +32,14 @@
 
 mod body;
 mod error;
+mod network_guard;
 mod report;
 mod server;
 mod transport;
 
 pub use body::DEFAULT_MAX_BODY_BYTES;
 pub use error::McpError;
+pub use network_guard::{ALLOW_PRIVATE_SETTING, PublicOnly, non_public};
 pub use server::{
     DEFAULT_RECEIPTS, FetchArgs, L402McpServer, LowerMaxCost, MAX_RECEIPTS, ReceiptsArgs,
     TOOL_BUDGET, TOOL_FETCH, TOOL_RECEIPTS, TOOL_TOKENS, lower_max_cost,

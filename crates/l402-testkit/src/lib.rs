@@ -12,6 +12,8 @@
 //!   overrides it (counting, crashing or deliberately broken wallets).
 //! - `paid_server` (feature `paid-server`): an in-process paid HTTP seller and a
 //!   payment-counting wallet wrapper.
+//! - `redirector` (feature `paid-server`): a loopback server recording `Authorization` headers
+//!   that redirects every request to another base URL (or answers `200 ok`).
 //! - `serve` (feature `net`): a mock server's accept loop on loopback.
 //! - `sample` (feature `sample`): the sample API as a seller's upstream, with its
 //!   configuration file.
@@ -32,6 +34,8 @@ pub mod hooked;
 pub mod nwc;
 #[cfg(feature = "paid-server")]
 pub mod paid_server;
+#[cfg(feature = "paid-server")]
+pub mod redirector;
 #[cfg(feature = "sample")]
 pub mod sample;
 #[cfg(feature = "net")]
