@@ -94,6 +94,8 @@ export XDG_CONFIG_HOME=$WORK/xdg-config XDG_DATA_HOME=$WORK/xdg-data
 export L402_MAX_COST_SAT=10 L402_MAX_FEE_SAT=1
 export L402_HOURLY_BUDGET_SAT=50 L402_DAILY_BUDGET_SAT=6 L402_TOTAL_BUDGET_SAT=100
 export L402_LOG=${L402_LOG:-info}
+# The seller is on loopback, which l402_fetch refuses by default.
+export L402_MCP_ALLOW_PRIVATE_NETWORKS=true
 unset L402_CLIENT_CONFIG L402_CONFIG
 
 # 4. The MCP server over streamable HTTP (loopback), for the HTTP test.

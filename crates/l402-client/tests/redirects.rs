@@ -172,3 +172,41 @@ async fn redirect_loops_end_after_the_hop_limit_and_zero_hops_returns_the_redire
     let answer = none.get(&b.at("x")).await.unwrap();
     assert_eq!(answer.response.status(), 307);
 }
+
+/// Refuses one port (a stand-in for "a private address").
+struct RefusePort(u16);
+
+impl l402_client::DestinationGuard for RefusePort {
+    fn check(&self, url: &reqwest::Url) -> Result<(), String> {
+        if url.port() == Some(self.0) {
+            Err(format!("port {} is refused", self.0))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_destination_guard_is_asked_at_every_hop() {
+    let seller = PaidServer::start(ServerOptions::default()).await;
+    let front = Redirector::start(Some(seller.url.clone())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let counting = l402_testkit::paid_server::CountingWallet::counting(seller.wallet.clone());
+    let client = builder(
+        counting.clone(),
+        &dir.path().join("c.db"),
+        Budget::default(),
+    )
+    .destination_guard(std::sync::Arc::new(RefusePort(seller.port)))
+    .build()
+    .unwrap();
+    let err = client.get(&front.at("weather/x")).await.unwrap_err();
+    assert!(
+        matches!(&err, ClientError::DestinationRefused { url, reason }
+            if url == &seller.at("weather/x") && reason.contains("refused")),
+        "{err:?}"
+    );
+    assert_eq!(front.authorizations().len(), 1);
+    assert_eq!(seller.challenges(), 0);
+    assert_eq!(counting.pays(), 0);
+}
