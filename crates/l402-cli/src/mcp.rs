@@ -33,7 +33,10 @@ pub async fn run(args: McpArgs) -> anyhow::Result<u8> {
     args.tls.apply(&mut config);
     // The HTTP endpoint's bearer token, created (and shown once) before anything is served.
     let http = match args.http {
-        Some(addr) => Some((addr, l402_mcp::http_options(&config).context("MCP over HTTP")?)),
+        Some(addr) => Some((
+            addr,
+            l402_mcp::http_options(&config).context("MCP over HTTP")?,
+        )),
         None => None,
     };
     let mut server = tokio::task::spawn_blocking(move || l402_mcp::L402McpServer::from_config(&config))
