@@ -141,7 +141,7 @@ impl L402Client {
         let mut hops = 0;
         loop {
             self.check_destination(&spec.url)?;
-            let (target, exact, sent) = match &token {
+            let (mut target, mut exact, mut sent) = match &token {
                 Some(t) if t.origin == spec.url.origin().ascii_serialization() => {
                     let mut target = Target::of(&spec.url, self.inner.scope_rule)
                         .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
@@ -152,13 +152,25 @@ impl L402Client {
                 _ => self.token_for(&spec.url).await?,
             };
             let response = self.send(&spec, sent.as_ref()).await?;
-            if response.url() != &spec.url {
-                // A caller's HTTP client followed redirects by itself: the answer is judged by
-                // where it came from.
+            // A caller's HTTP client that followed redirects by itself: the answer is judged
+            // by where it came from, and not followed further.
+            let followed_by_itself = response.url() != &spec.url;
+            if followed_by_itself {
                 spec.url = response.url().clone();
-                let (target, exact, _) = self.token_for(&spec.url).await?;
+                (target, exact, _) = self.token_for(&spec.url).await?;
                 let origin = spec.url.origin().ascii_serialization();
-                let sent = sent.filter(|t| t.origin == origin);
+                sent = sent.filter(|t| t.origin == origin);
+            }
+            let next = if followed_by_itself || self.inner.max_redirects == 0 {
+                None
+            } else {
+                crate::redirect::next_hop(
+                    &spec,
+                    response.status(),
+                    crate::redirect::location(&response).as_deref(),
+                )?
+            };
+            let Some(next) = next else {
                 return Ok(Hop {
                     response,
                     spec,
@@ -166,22 +178,6 @@ impl L402Client {
                     exact,
                     sent,
                 });
-            }
-            let next = match crate::redirect::next_hop(
-                &spec,
-                response.status(),
-                crate::redirect::location(&response).as_deref(),
-            )? {
-                Some(next) if self.inner.max_redirects > 0 => next,
-                _ => {
-                    return Ok(Hop {
-                        response,
-                        spec,
-                        target,
-                        exact,
-                        sent,
-                    });
-                }
             };
             hops += 1;
             let refuse = |reason: String| ClientError::RedirectRefused {

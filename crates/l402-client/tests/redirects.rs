@@ -67,16 +67,25 @@ async fn a_token_held_for_one_origin_is_not_sent_to_the_origin_it_redirects_to()
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_redirect_into_a_denied_domain_is_refused_before_anything_is_sent() {
+/// A seller, and a front on 127.0.0.1 redirecting to it as `localhost`.
+async fn seller_behind_localhost_redirect() -> (PaidServer, Redirector, tempfile::TempDir) {
     let seller = PaidServer::start(ServerOptions::default()).await;
     let front = Redirector::start(Some(format!("http://localhost:{}", seller.port))).await;
-    let dir = tempfile::tempdir().unwrap();
-    let budget = Budget {
+    (seller, front, tempfile::tempdir().unwrap())
+}
+
+/// A budget denying `localhost`.
+fn deny_localhost() -> Budget {
+    Budget {
         deny_domains: vec!["localhost".into()],
         ..Budget::default()
-    };
-    let (client, wallet) = client(&seller, &dir.path().join("c.db"), budget);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_into_a_denied_domain_is_refused_before_anything_is_sent() {
+    let (seller, front, dir) = seller_behind_localhost_redirect().await;
+    let (client, wallet) = client(&seller, &dir.path().join("c.db"), deny_localhost());
 
     let err = client.get(&front.at("weather/x")).await.unwrap_err();
     let ClientError::RedirectRefused { from, to, reason } = &err else {
@@ -97,9 +106,7 @@ async fn a_redirect_into_a_denied_domain_is_refused_before_anything_is_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_outside_the_allow_list_is_refused() {
-    let seller = PaidServer::start(ServerOptions::default()).await;
-    let front = Redirector::start(Some(format!("http://localhost:{}", seller.port))).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (seller, front, dir) = seller_behind_localhost_redirect().await;
     let budget = Budget {
         allow_domains: vec!["127.0.0.1".into()],
         ..Budget::default()
@@ -118,20 +125,14 @@ async fn a_redirect_outside_the_allow_list_is_refused() {
 async fn a_402_reached_through_a_redirect_to_a_denied_host_is_not_paid() {
     // A caller's HTTP client that follows redirects by itself: the hops are hidden, but the
     // challenge is still judged by the host that issued it.
-    let seller = PaidServer::start(ServerOptions::default()).await;
-    let front = Redirector::start(Some(format!("http://localhost:{}", seller.port))).await;
-    let dir = tempfile::tempdir().unwrap();
-    let budget = Budget {
-        deny_domains: vec!["localhost".into()],
-        ..Budget::default()
-    };
+    let (seller, front, dir) = seller_behind_localhost_redirect().await;
     let counting = l402_testkit::paid_server::CountingWallet::counting(seller.wallet.clone());
     let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
         .unwrap()
         .redirect(reqwest::redirect::Policy::limited(10))
         .build()
         .unwrap();
-    let client = builder(counting.clone(), &dir.path().join("c.db"), budget)
+    let client = builder(counting.clone(), &dir.path().join("c.db"), deny_localhost())
         .http_client(http)
         .build()
         .unwrap();

@@ -9,6 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::paid_server::serve_on_loopback;
+
 struct Shared {
     target: Option<String>,
     seen: Mutex<Vec<Option<String>>>,
@@ -32,12 +34,8 @@ impl Redirector {
             target: target.map(|t| t.trim_end_matches('/').to_owned()),
             seen: Mutex::new(Vec::new()),
         });
-        let app = Router::new().fallback(handle).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (port, task) =
+            serve_on_loopback(Router::new().fallback(handle).with_state(shared.clone())).await;
         Self {
             url: format!("http://127.0.0.1:{port}"),
             port,
