@@ -12,6 +12,11 @@
 //! challenge, which the client checks against its budget and pays, then it retries with the
 //! token and keeps it for the next calls.
 //!
+//! Redirects are followed by the client itself ([`L402ClientBuilder::max_redirects`]): every hop
+//! is checked (the domain lists, an optional [`DestinationGuard`]) before anything is sent to
+//! it, a challenge is judged and paid for the origin that sent it, and a token is only ever
+//! sent to the origin it was bought from.
+//!
 //! ```
 //! # use std::sync::Arc;
 //! # use axum::{Router, routing::get};
