@@ -74,7 +74,10 @@ pub fn load_or_create_token(path: &Path) -> Result<(BearerToken, bool), McpError
         source,
     };
     match std::fs::read_to_string(path) {
-        Ok(text) => return Ok((BearerToken::new(text.trim())?, false)),
+        Ok(text) => {
+            warn_if_readable_by_others(path);
+            return Ok((BearerToken::new(text.trim())?, false));
+        }
         Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => return Err(io("reading the MCP HTTP token", e)),
     }
@@ -117,6 +120,24 @@ pub fn http_options(config: &ClientConfig) -> Result<HttpOptions, McpError> {
         );
     }
     Ok(HttpOptions::new(token).allowed_origins(config.mcp.allowed_origins.iter().cloned()))
+}
+
+/// Logs a warning when the token file can be read by other users (unix).
+fn warn_if_readable_by_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                path = %path.display(),
+                "the MCP HTTP token file is readable by other users; chmod 600 it"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// What the middleware checks.
