@@ -4,10 +4,12 @@
 #
 # Installs the npm packages from the lockfile, builds the binaries, starts `l402 serve`
 # zero-config (sample API + embedded dev wallet) on a free loopback port with a temporary data
-# directory, starts the MCP server over streamable HTTP with the same data directory, then runs
+# directory, starts the MCP server over streamable HTTP with the same data directory (its bearer
+# token is read from mcp-http.token there), then runs
 # the Node tests: the SDK spawns the MCP server over stdio (StdioClientTransport) with a tight
 # budget from the L402_* variables, lists the tools, pays once, reuses the token, is refused
-# over budget; and connects to the HTTP endpoint (StreamableHTTPClientTransport).
+# over budget; checks the HTTP endpoint refuses requests without the token (401) or with a foreign
+# Origin (403), and connects to it (StreamableHTTPClientTransport with the token).
 #
 # The MCP server is `target/debug/l402 mcp` when `l402 --help` lists `mcp`, else the stand-in
 # example `cargo run -p l402-mcp --example mcp_server` (built once, run from target/).
@@ -94,6 +96,8 @@ export XDG_CONFIG_HOME=$WORK/xdg-config XDG_DATA_HOME=$WORK/xdg-data
 export L402_MAX_COST_SAT=10 L402_MAX_FEE_SAT=1
 export L402_HOURLY_BUDGET_SAT=50 L402_DAILY_BUDGET_SAT=6 L402_TOTAL_BUDGET_SAT=100
 export L402_LOG=${L402_LOG:-info}
+# The seller is on loopback, which l402_fetch refuses by default.
+export L402_MCP_ALLOW_PRIVATE_NETWORKS=true
 unset L402_CLIENT_CONFIG L402_CONFIG
 
 # 4. The MCP server over streamable HTTP (loopback), for the HTTP test.
@@ -106,10 +110,17 @@ MCP_HTTP_PID=$!
 wait_until 60 "$MCP_HTTP_PID" "MCP HTTP server" \
   curl -sS --max-time 2 -o /dev/null "$MCP_HTTP_URL"
 echo "PASS MCP streamable HTTP endpoint on $MCP_HTTP_URL (pid $MCP_HTTP_PID)"
+# Its bearer token: created on first run in the data directory (mode 0600), printed once.
+TOKEN_FILE=$DATA_DIR/mcp-http.token
+[ -s "$TOKEN_FILE" ] || fail "the MCP HTTP server did not create $TOKEN_FILE"
+[ "$(stat -c %a "$TOKEN_FILE")" = 600 ] || fail "$TOKEN_FILE is not mode 0600"
+grep -q "Authorization: Bearer" "$WORK/mcp-http.log" || fail "the new token was not printed"
+MCP_HTTP_TOKEN=$(cat "$TOKEN_FILE")
+echo "PASS MCP HTTP bearer token created in $TOKEN_FILE (mode 0600)"
 
 # 5. The Node tests (one PASS/FAIL line per test, then "N passed, N failed").
 MCP_CMD_JSON=$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' "${MCP_CMD[@]}")
-export MCP_CMD_JSON MCP_HTTP_URL SELLER_URL
+export MCP_CMD_JSON MCP_HTTP_URL MCP_HTTP_TOKEN SELLER_URL
 cd "$TS_DIR"
 step "node tests (@modelcontextprotocol/sdk: stdio + streamable HTTP)" 300 \
   env L402_REPORT_LABEL=mcp-ts node --test --test-concurrency=1 --test-timeout=120000 --test-reporter=../reporter.mjs test/*.test.mjs

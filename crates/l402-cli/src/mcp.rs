@@ -12,6 +12,8 @@ use crate::exit;
 #[derive(Debug, Clone, clap::Args)]
 pub struct McpArgs {
     /// Serve streamable HTTP on this loopback address (e.g. 127.0.0.1:8403) instead of stdio.
+    /// Clients must send `Authorization: Bearer <token>`, the token in `mcp-http.token` in the
+    /// data directory (created, and printed once, on first run).
     #[arg(long)]
     pub http: Option<SocketAddr>,
     /// Default per-call maximum cost in satoshis (never above the configured maximum).
@@ -29,6 +31,14 @@ pub struct McpArgs {
 pub async fn run(args: McpArgs) -> anyhow::Result<u8> {
     let mut config = load_config(&args.client)?;
     args.tls.apply(&mut config);
+    // The HTTP endpoint's bearer token, created (and shown once) before anything is served.
+    let http = match args.http {
+        Some(addr) => Some((
+            addr,
+            l402_mcp::http_options(&config).context("MCP over HTTP")?,
+        )),
+        None => None,
+    };
     let mut server = tokio::task::spawn_blocking(move || l402_mcp::L402McpServer::from_config(&config))
         .await
         .context("starting the MCP server")?
@@ -36,14 +46,15 @@ pub async fn run(args: McpArgs) -> anyhow::Result<u8> {
     if let Some(sat) = args.max_cost {
         server = server.with_default_max_cost(Msat::from_sat(sat));
     }
-    match args.http {
+    match http {
         None => l402_mcp::serve_stdio(server)
             .await
             .context("MCP over stdio")?,
-        Some(addr) => {
-            let handle = l402_mcp::serve_http(server, addr, crate::serve::shutdown_signal())
-                .await
-                .context("MCP over HTTP")?;
+        Some((addr, options)) => {
+            let handle =
+                l402_mcp::serve_http_with(server, addr, crate::serve::shutdown_signal(), options)
+                    .await
+                    .context("MCP over HTTP")?;
             eprintln!("l402 mcp: streamable HTTP endpoint {}", handle.url());
             handle.wait().await.context("MCP over HTTP")?;
         }

@@ -216,6 +216,8 @@ async fn the_mcp_fetch_tool_buys_over_https_with_cacert() {
     let mut mcp = Command::new(env!("CARGO_BIN_EXE_l402"))
         .args(["mcp", "--cacert", seller.ca.to_str().unwrap()])
         .env("L402_DATA_DIR", &seller.data)
+        // The seller is on loopback, which `l402_fetch` refuses by default.
+        .env("L402_MCP_ALLOW_PRIVATE_NETWORKS", "true")
         .env("L402_CLIENT_CONFIG", &client_config)
         .env_remove("SSL_CERT_FILE")
         .stdin(Stdio::piped())

@@ -7,7 +7,7 @@ mod mcp_common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use l402_mcp::{McpError, serve_http};
+use l402_mcp::{BearerToken, McpError, serve_http};
 use mcp_common::{buyer_config, mcp_server, start_seller};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
@@ -143,9 +143,11 @@ async fn streamable_http_serves_the_tools_on_loopback_only() {
     let config = buyer_config(dir.path(), &seller);
     let server = mcp_server(&config).await;
 
+    let token = BearerToken::generate();
     let remote = serve_http(
         server.clone(),
         SocketAddr::from(([0, 0, 0, 0], 0)),
+        token.clone(),
         std::future::pending(),
     )
     .await;
@@ -155,15 +157,26 @@ async fn streamable_http_serves_the_tools_on_loopback_only() {
     );
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let running = serve_http(server, SocketAddr::from(([127, 0, 0, 1], 0)), async {
-        let _ = stop_rx.await;
-    })
+    let running = serve_http(
+        server,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        token.clone(),
+        async {
+            let _ = stop_rx.await;
+        },
+    )
     .await
     .unwrap();
     let url = running.url();
     assert!(url.ends_with("/mcp"), "{url}");
+    let mut auth = reqwest::header::HeaderMap::new();
+    auth.insert(
+        "authorization",
+        format!("Bearer {}", token.expose()).parse().unwrap(),
+    );
     let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
         .unwrap()
+        .default_headers(auth)
         .build()
         .unwrap();
 

@@ -235,10 +235,12 @@ async fn read_only_tools_work_without_a_wallet_and_a_payment_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let seller = start_seller(dir.path()).await;
     // A buyer whose data directory has no dev wallet connection file.
-    let config = l402_client::ClientConfig {
+    let mut config = l402_client::ClientConfig {
         data_dir: Some(dir.path().join("walletless")),
         ..Default::default()
     };
+    // The seller is on loopback, which `l402_fetch` refuses by default.
+    config.mcp.allow_private_networks = true;
     let server = mcp_server(&config).await;
     for result in [
         server.receipts(ReceiptsArgs::default()).await,

@@ -14,6 +14,7 @@ use crate::client::{Inner, L402Client};
 use crate::clock::{Clock, SystemClock};
 use crate::config;
 use crate::error::ClientError;
+use crate::redirect::{DEFAULT_MAX_REDIRECTS, DestinationGuard};
 use crate::scope::ScopeRule;
 use crate::single_flight::ScopeLocks;
 use crate::wallet_slot::WalletSlot;
@@ -53,6 +54,9 @@ pub struct L402ClientBuilder {
     http: Option<reqwest::Client>,
     trust: l402_tls::Trust,
     crash_after_pay: bool,
+    max_redirects: usize,
+    guard: Option<Arc<dyn DestinationGuard>>,
+    resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
 }
 
 impl std::fmt::Debug for L402ClientBuilder {
@@ -84,6 +88,9 @@ impl Default for L402ClientBuilder {
             http: None,
             trust: l402_tls::Trust::from_env(),
             crash_after_pay: std::env::var(CRASH_AFTER_PAY_ENV).is_ok_and(|v| v == "1"),
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            guard: None,
+            resolver: None,
         }
     }
 }
@@ -198,10 +205,40 @@ impl L402ClientBuilder {
         self
     }
 
-    /// A ready `reqwest::Client` (proxies, custom TLS roots, ...). It should not follow
-    /// redirects across origins with credentials (reqwest's default policy strips them).
+    /// A ready `reqwest::Client` (proxies, custom TLS roots, ...). Build it with
+    /// `redirect(reqwest::redirect::Policy::none())`: the L402 client follows redirects itself
+    /// ([`max_redirects`](Self::max_redirects)), checking each hop. A client that follows
+    /// redirects on its own hides the hops from those checks; the 402 is still judged (lists,
+    /// budget, token scope) by the origin that answered it, and retried there.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
+        self
+    }
+
+    /// How many redirect hops one request follows (default [`DEFAULT_MAX_REDIRECTS`]; 0 returns
+    /// redirects as they are, like curl without `-L`). Each hop is checked before anything is
+    /// sent to it: a host the budget's domain lists refuse ends the request with
+    /// [`ClientError::RedirectRefused`], and so do more hops than this. A token is only ever
+    /// sent to the origin it was bought from; `Authorization`, `Proxy-Authorization` and
+    /// `Cookie` headers of the request are dropped on a hop to another origin.
+    pub fn max_redirects(mut self, hops: usize) -> Self {
+        self.max_redirects = hops;
+        self
+    }
+
+    /// A check run before anything is sent to a URL, the first one and every redirect hop
+    /// (e.g. refusing private addresses). A refusal ends the request with
+    /// [`ClientError::DestinationRefused`].
+    pub fn destination_guard(mut self, guard: Arc<dyn DestinationGuard>) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// The DNS resolver of the built-in HTTP client (default: the system's). The connection
+    /// goes to the addresses it returns, so a resolver that refuses some addresses is a check
+    /// DNS rebinding cannot get around. Ignored with [`http_client`](Self::http_client).
+    pub fn dns_resolver(mut self, resolver: Arc<dyn reqwest::dns::Resolve>) -> Self {
+        self.resolver = Some(resolver);
         self
     }
 
@@ -236,11 +273,15 @@ impl L402ClientBuilder {
         let http = match self.http {
             Some(http) => http,
             None => {
-                let builder = l402_tls::reqwest_builder(&self.trust)
+                let mut builder = l402_tls::reqwest_builder(&self.trust)
                     .map_err(|e| ClientError::Build(format!("TLS configuration: {e}")))?
+                    .redirect(reqwest::redirect::Policy::none())
                     .timeout(self.http_timeout)
                     .connect_timeout(self.http_timeout.min(Duration::from_secs(10)))
                     .user_agent(self.user_agent);
+                if let Some(resolver) = self.resolver {
+                    builder = builder.dns_resolver(resolver);
+                }
                 builder
                     .build()
                     .map_err(|e| ClientError::Build(format!("HTTP client: {e}")))?
@@ -265,6 +306,8 @@ impl L402ClientBuilder {
             locks: ScopeLocks::default(),
             recovered: tokio::sync::Mutex::new(false),
             crash_after_pay: self.crash_after_pay,
+            max_redirects: self.max_redirects,
+            guard: self.guard,
         }))
     }
 }

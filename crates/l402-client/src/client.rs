@@ -43,6 +43,10 @@ pub(crate) struct Inner {
     /// Whether the journal's leftovers were resolved once (see `recover`).
     pub(crate) recovered: tokio::sync::Mutex<bool>,
     pub(crate) crash_after_pay: bool,
+    /// Redirect hops followed per request (0: redirects are returned as they are).
+    pub(crate) max_redirects: usize,
+    /// Checked before anything is sent to a URL.
+    pub(crate) guard: Option<Arc<dyn crate::DestinationGuard>>,
 }
 
 impl std::fmt::Debug for L402Client {

@@ -80,6 +80,26 @@ pub enum ClientError {
     /// The request cannot be sent (bad URL, header, streaming body).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A redirect was not followed: too many hops, a `Location` that is not an http(s) URL,
+    /// or a host the domain lists refuse. Nothing was sent to `to`.
+    #[error("redirect from {from} to {to} refused: {reason}")]
+    RedirectRefused {
+        /// The URL that answered with the redirect.
+        from: String,
+        /// Where it pointed.
+        to: String,
+        /// Why it was not followed.
+        reason: String,
+    },
+    /// The client's [`DestinationGuard`](crate::DestinationGuard) refused a URL (the first
+    /// one or a redirect hop). Nothing was sent there.
+    #[error("request to {url} refused: {reason}")]
+    DestinationRefused {
+        /// The refused URL.
+        url: String,
+        /// The guard's reason.
+        reason: String,
+    },
     /// No token is held for this scope.
     #[error("no token is held for {0}")]
     NoToken(String),
@@ -111,6 +131,8 @@ impl ClientError {
             ClientError::Http(_) => ErrorCategory::Network,
             ClientError::Config(_)
             | ClientError::InvalidRequest(_)
+            | ClientError::RedirectRefused { .. }
+            | ClientError::DestinationRefused { .. }
             | ClientError::NoToken(_)
             | ClientError::InvalidToken(_)
             | ClientError::Build(_) => ErrorCategory::BadInput,
@@ -126,6 +148,8 @@ impl ClientError {
                 | ClientError::PaymentRequired { .. }
                 | ClientError::PaymentFailed(_)
                 | ClientError::InvalidRequest(_)
+                | ClientError::RedirectRefused { .. }
+                | ClientError::DestinationRefused { .. }
                 | ClientError::Config(_)
         ) || matches!(self, ClientError::Refused(r) if *r != StopReason::StillRequiredAfterPayment
             && *r != StopReason::PreimageMismatch)

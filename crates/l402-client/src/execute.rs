@@ -51,22 +51,21 @@ impl L402Client {
         request: impl IntoRequestSpec,
     ) -> Result<PaidResponse, ClientError> {
         let spec = request.into_request_spec()?;
-        let (mut target, exact, mut sent) = self.token_for(&spec.url).await?;
-        let mut response = self.send(&spec, sent.as_ref()).await?;
+        let mut hop = self.send_following(spec, None).await?;
         let mut flow: Option<RequestFlow> = None;
         let mut payment: Option<Receipt> = None;
         // Whether this request already switched to a token another request paid for; it does
         // so at most once, so a refused token can never make it loop.
         let mut adopted = false;
         loop {
-            let headers = ChallengeHeaders::of(&response);
+            let headers = ChallengeHeaders::of(&hop.response);
             let values: Vec<&str> = headers
                 .www_authenticate
                 .iter()
                 .map(String::as_str)
                 .collect();
             let view = ResponseView {
-                status: response.status().as_u16(),
+                status: hop.response.status().as_u16(),
                 www_authenticate: &values,
                 grpc_status: headers.grpc_status,
                 grpc_message: headers.grpc_message.as_deref(),
@@ -77,7 +76,7 @@ impl L402Client {
             let decision = match &mut flow {
                 Some(f) => f.on_response(&view),
                 None => {
-                    let mut f = RequestFlow::new(self.policy().await?, sent.is_some());
+                    let mut f = RequestFlow::new(self.policy().await?, hop.sent.is_some());
                     let decision = f.on_response(&view);
                     flow = Some(f);
                     decision
@@ -88,25 +87,28 @@ impl L402Client {
                 Decision::Stop(reason) => return Err(ClientError::Refused(reason)),
                 Decision::Pay { plan, drop_cached } => (plan, drop_cached),
             };
-            let refused = sent
+            // The challenge is judged, paid and retried where it came from: the origin that
+            // answered 402 (after any redirects), never the first URL's.
+            let refused = hop
+                .sent
                 .as_ref()
                 .map(|t| (t.payment_hash, t.macaroon.as_slice()));
             let obtained = self
                 .answer_challenge(
-                    &mut target,
-                    &exact,
-                    spec.url.as_str(),
+                    &mut hop.target,
+                    &hop.exact,
+                    hop.spec.url.as_str(),
                     &plan,
                     drop_cached,
                     refused,
                     !adopted,
                 )
                 .await?;
+            let there = hop.spec;
             match obtained {
                 Obtained::Adopted(fresh) => {
                     adopted = true;
-                    response = self.send(&spec, Some(&fresh)).await?;
-                    sent = Some(fresh);
+                    hop = self.send_following(there, Some(fresh)).await?;
                     flow = Some(RequestFlow::new(self.policy().await?, true));
                 }
                 Obtained::Paid(token, receipt) => {
@@ -116,16 +118,98 @@ impl L402Client {
                         f.on_paid(token.preimage.clone())?;
                     }
                     payment = Some(receipt);
-                    response = self.send(&spec, Some(&token)).await?;
-                    sent = Some(token);
+                    hop = self.send_following(there, Some(token)).await?;
                 }
             }
         }
         Ok(PaidResponse {
-            response,
-            reused_token: payment.is_none() && sent.is_some(),
+            response: hop.response,
+            reused_token: payment.is_none() && hop.sent.is_some(),
             payment,
         })
+    }
+
+    /// Sends `spec`, following redirects by hand up to the configured number of hops. Before
+    /// each hop: the destination guard, and (for redirect targets) the domain lists. Each hop
+    /// carries only a token of its own origin: `token` (just paid or adopted) when the hop is
+    /// its origin, else the one held for the hop's URL.
+    async fn send_following(
+        &self,
+        mut spec: RequestSpec,
+        token: Option<TokenRecord>,
+    ) -> Result<Hop, ClientError> {
+        let mut hops = 0;
+        loop {
+            self.check_destination(&spec.url)?;
+            let (mut target, mut exact, mut sent) = match &token {
+                Some(t) if t.origin == spec.url.origin().ascii_serialization() => {
+                    let mut target = Target::of(&spec.url, self.inner.scope_rule)
+                        .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+                    let exact = target.exact_path_scope(&spec.url);
+                    target.scope = t.scope.clone();
+                    (target, exact, Some(t.clone()))
+                }
+                _ => self.token_for(&spec.url).await?,
+            };
+            let response = self.send(&spec, sent.as_ref()).await?;
+            // A caller's HTTP client that followed redirects by itself: the answer is judged
+            // by where it came from, and not followed further.
+            let followed_by_itself = response.url() != &spec.url;
+            if followed_by_itself {
+                spec.url = response.url().clone();
+                (target, exact, _) = self.token_for(&spec.url).await?;
+                let origin = spec.url.origin().ascii_serialization();
+                sent = sent.filter(|t| t.origin == origin);
+            }
+            let next = if followed_by_itself || self.inner.max_redirects == 0 {
+                None
+            } else {
+                crate::redirect::next_hop(
+                    &spec,
+                    response.status(),
+                    crate::redirect::location(&response).as_deref(),
+                )?
+            };
+            let Some(next) = next else {
+                return Ok(Hop {
+                    response,
+                    spec,
+                    target,
+                    exact,
+                    sent,
+                });
+            };
+            hops += 1;
+            let refuse = |reason: String| ClientError::RedirectRefused {
+                from: spec.url.to_string(),
+                to: next.url.to_string(),
+                reason,
+            };
+            if hops > self.inner.max_redirects {
+                return Err(refuse(format!(
+                    "more than {} redirects",
+                    self.inner.max_redirects
+                )));
+            }
+            let host = next.url.host_str().unwrap_or_default();
+            crate::budget::check_domain(&self.inner.budget, host)
+                .map_err(|e| refuse(e.to_string()))?;
+            tracing::debug!(from = %spec.url, to = %next.url, "following a redirect");
+            spec = next;
+        }
+    }
+
+    /// The destination guard's verdict on `url`.
+    fn check_destination(&self, url: &Url) -> Result<(), ClientError> {
+        match &self.inner.guard {
+            Some(guard) => guard
+                .check(url)
+                .map_err(|reason| ClientError::DestinationRefused {
+                    url: url.to_string(),
+                    reason,
+                }),
+            None => Ok(()),
+        }
     }
 
     /// The target of `url`, its exact-path scope, and the token to send there: a token learned
@@ -296,6 +380,20 @@ impl L402Client {
         }
         Ok(req.send().await?)
     }
+}
+
+/// Where a request landed after its redirects.
+struct Hop {
+    /// The answer of the last hop.
+    response: reqwest::Response,
+    /// The last hop's request (where a payment is retried).
+    spec: RequestSpec,
+    /// The last hop's target: its origin, domain, and the scope its token lives under.
+    target: Target,
+    /// The last hop's exact-path scope.
+    exact: String,
+    /// The token the last hop carried.
+    sent: Option<TokenRecord>,
 }
 
 /// How [`L402Client::answer_challenge`] answered a challenge.

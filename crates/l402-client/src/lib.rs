@@ -12,6 +12,11 @@
 //! challenge, which the client checks against its budget and pays, then it retries with the
 //! token and keeps it for the next calls.
 //!
+//! Redirects are followed by the client itself ([`L402ClientBuilder::max_redirects`]): every hop
+//! is checked (the domain lists, an optional [`DestinationGuard`]) before anything is sent to
+//! it, a challenge is judged and paid for the origin that sent it, and a token is only ever
+//! sent to the origin it was bought from.
+//!
 //! ```
 //! # use std::sync::Arc;
 //! # use axum::{Router, routing::get};
@@ -65,6 +70,7 @@ mod execute;
 pub mod grpc;
 mod pay;
 mod recover;
+mod redirect;
 mod request;
 pub mod scope;
 mod single_flight;
@@ -83,6 +89,7 @@ pub use error::{ClientError, ErrorCategory};
 pub use execute::{ChallengePaid, HeldToken, PaidResponse};
 pub use l402_store::{Receipt, Store, StoreError};
 pub use recover::{RecoveryReport, UnresolvedPayment};
+pub use redirect::{DEFAULT_MAX_REDIRECTS, DestinationGuard};
 pub use request::{IntoRequestSpec, RequestSpec};
 pub use scope::{ScopeRule, Target};
 pub use token::TokenInfo;

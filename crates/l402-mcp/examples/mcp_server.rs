@@ -9,7 +9,8 @@
 //! L402_DATA_DIR=/tmp/l402 cargo run -p l402-mcp --example mcp_server -- --http 127.0.0.1:3403
 //! ```
 //!
-//! Options: `--http ADDR` (streamable HTTP at `http://ADDR/mcp`, loopback only), `--max-cost-sat N`
+//! Options: `--http ADDR` (streamable HTTP at `http://ADDR/mcp`, loopback only, bearer token
+//! from `<data dir>/mcp-http.token`, created and printed once on first use), `--max-cost-sat N`
 //! (per-call default maximum, at most the configured one), `--client-config PATH`.
 //! Logs go to stderr (`L402_LOG`, default `warn`); stdout carries only the protocol.
 
@@ -19,7 +20,7 @@ use std::process::ExitCode;
 
 use l402_client::ClientConfig;
 use l402_core::Msat;
-use l402_mcp::{L402McpServer, serve_http, serve_stdio};
+use l402_mcp::{L402McpServer, http_options, serve_http_with, serve_stdio};
 
 /// The parsed command line.
 #[derive(Default)]
@@ -61,6 +62,10 @@ fn parse_args() -> Result<Args, String> {
 
 async fn run(args: Args) -> Result<(), String> {
     let config = ClientConfig::load(args.client_config.as_deref()).map_err(|e| e.to_string())?;
+    let options = match args.http {
+        Some(_) => Some(http_options(&config).map_err(|e| e.to_string())?),
+        None => None,
+    };
     let mut server = tokio::task::spawn_blocking(move || L402McpServer::from_config(&config))
         .await
         .map_err(|e| e.to_string())?
@@ -68,15 +73,15 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(sat) = args.max_cost_sat {
         server = server.with_default_max_cost(Msat::from_sat(sat));
     }
-    match args.http {
-        None => serve_stdio(server).await.map_err(|e| e.to_string()),
-        Some(addr) => {
-            let running = serve_http(server, addr, shutdown_signal())
+    match (args.http, options) {
+        (Some(addr), Some(options)) => {
+            let running = serve_http_with(server, addr, shutdown_signal(), options)
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!("MCP streamable HTTP endpoint: {}", running.url());
             running.wait().await.map_err(|e| e.to_string())
         }
+        _ => serve_stdio(server).await.map_err(|e| e.to_string()),
     }
 }
 

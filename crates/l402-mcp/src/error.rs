@@ -20,10 +20,10 @@ pub enum McpError {
     /// The HTTP transport would listen on a non-loopback address without
     /// [`HttpOptions::allow_remote`](crate::HttpOptions::allow_remote).
     #[error(
-        "refusing to serve MCP over HTTP on {0}: it is not a loopback address and the MCP \
-         endpoint has no authentication (anyone who reaches it can spend the budget). Bind \
-         127.0.0.1 or ::1, or put an authenticating reverse proxy in front and allow remote \
-         binding explicitly"
+        "refusing to serve MCP over HTTP on {0}: it is not a loopback address, and anyone who \
+         reaches the endpoint with its bearer token can spend the budget. Bind 127.0.0.1 or \
+         ::1, or put a TLS-terminating reverse proxy in front and allow remote binding \
+         explicitly"
     )]
     NotLoopback(SocketAddr),
     /// Binding or serving a socket failed.
@@ -35,6 +35,9 @@ pub enum McpError {
         #[source]
         source: std::io::Error,
     },
+    /// The HTTP endpoint's bearer token is unusable (too short, blank file).
+    #[error("unusable MCP HTTP bearer token: {0}")]
+    BadToken(String),
     /// The MCP session could not be set up (the peer did not initialize).
     #[error("MCP session setup failed: {0}")]
     Initialize(String),

@@ -18,9 +18,15 @@
 //! client checks every invoice against the limits before calling the wallet.
 //!
 //! Transports: [`serve_stdio`] for a local agent that spawns the server, and [`serve_http`]
-//! (streamable HTTP at `/mcp`, loopback only) for agents that connect. The HTTP endpoint has no
-//! authentication; remote use needs an authenticating reverse proxy in front
+//! (streamable HTTP at `/mcp`, loopback only) for agents that connect. The HTTP endpoint
+//! requires a bearer token ([`load_or_create_token`]: generated on first run, kept in
+//! [`TOKEN_FILE`] in the data directory, mode 0600) and refuses browser `Origin`s other than
+//! loopback ones unless allowed; remote use needs a TLS-terminating reverse proxy in front
 //! ([`serve_http_with`], [`HttpOptions::allow_remote`]).
+//!
+//! `l402_fetch` refuses loopback, private and link-local destinations (every redirect hop, and
+//! names by the addresses they resolve to) unless `[mcp] allow_private_networks = true`
+//! ([`PublicOnly`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), l402_mcp::McpError> {
@@ -32,12 +38,18 @@
 
 mod body;
 mod error;
+mod http_auth;
+mod network_guard;
 mod report;
 mod server;
 mod transport;
 
 pub use body::DEFAULT_MAX_BODY_BYTES;
 pub use error::McpError;
+pub use http_auth::{
+    BearerToken, TOKEN_FILE, http_options, load_or_create_token, origin_allowed, token_path,
+};
+pub use network_guard::{ALLOW_PRIVATE_SETTING, PublicOnly, non_public};
 pub use server::{
     DEFAULT_RECEIPTS, FetchArgs, L402McpServer, LowerMaxCost, MAX_RECEIPTS, ReceiptsArgs,
     TOOL_BUDGET, TOOL_FETCH, TOOL_RECEIPTS, TOOL_TOKENS, lower_max_cost,

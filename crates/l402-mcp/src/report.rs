@@ -321,6 +321,22 @@ pub(crate) fn classify(
                     .to_owned(),
             ),
         },
+        ClientError::DestinationRefused { .. } => (
+            "destination_refused",
+            format!(
+                "Nothing was sent and nothing was paid: the address is not on the public \
+                 internet. Do not retry it; if the user really wants l402_fetch to reach local \
+                 or private networks, they can set {}.",
+                crate::network_guard::ALLOW_PRIVATE_SETTING
+            ),
+        ),
+        ClientError::RedirectRefused { .. } => (
+            "redirect_refused",
+            "The server redirected somewhere the client does not follow (a host the domain \
+             lists refuse, too many hops, or not http/https); nothing was sent there and \
+             nothing was paid. Do not retry; tell the user if the resource matters."
+                .to_owned(),
+        ),
         ClientError::InvalidRequest(_) => (
             "invalid_request",
             "Fix the arguments (URL, method, headers) and call again.".to_owned(),

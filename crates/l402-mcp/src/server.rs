@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use l402_backend::LightningBackend;
-use l402_client::{ClientConfig, ClientError, L402Client, RequestSpec};
+use l402_client::{ClientConfig, ClientError, L402Client, L402ClientBuilder, RequestSpec};
 use l402_core::Msat;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::body::{DEFAULT_MAX_BODY_BYTES, read_limited, render};
 use crate::error::McpError;
+use crate::network_guard::{PublicOnly, surface};
 use crate::report::{
     BudgetLeft, BudgetReport, ErrorReport, FetchReport, PaymentReport, ReceiptReport,
     ReceiptsReport, TokenReport, TokensReport, WindowReport, classify, json_result, limit_text,
@@ -99,8 +100,7 @@ fn lower_max_cost_sharing(
     let http = client.http().clone();
     let budget = client.budget().clone();
     Arc::new(move |max_cost| {
-        config
-            .client_builder()?
+        guarded(&config, config.client_builder()?)
             .store(store.clone())
             .http_client(http.clone())
             .budget(budget.clone())
@@ -108,6 +108,17 @@ fn lower_max_cost_sharing(
             .max_cost(max_cost)
             .build()
     })
+}
+
+/// `builder` with the private-network guard ([`PublicOnly`] as destination guard and DNS
+/// resolver) unless `[mcp] allow_private_networks` is set.
+fn guarded(config: &ClientConfig, builder: L402ClientBuilder) -> L402ClientBuilder {
+    if config.mcp.allow_private_networks {
+        return builder;
+    }
+    builder
+        .destination_guard(Arc::new(PublicOnly))
+        .dns_resolver(Arc::new(PublicOnly))
 }
 
 /// `l402_fetch` arguments.
@@ -202,8 +213,7 @@ impl L402McpServer {
     /// `l402 serve` (or `l402 wallet serve`) must then be running with the same data directory.
     pub fn from_config(config: &ClientConfig) -> Result<Self, McpError> {
         let wallet = SharedWallet::new(config);
-        let client = config
-            .client_builder()?
+        let client = guarded(config, config.client_builder()?)
             .lazy_wallet(wallet.opener())
             .build()?;
         let lower = lower_max_cost_sharing(config, &client, wallet);
@@ -352,7 +362,7 @@ impl L402McpServer {
         };
         let outcome = {
             let _turn = self.state.turns.lock(&target.scope).await;
-            client.execute(spec).await
+            client.execute(spec).await.map_err(surface)
         };
         let mut paid = match outcome {
             Ok(p) => p,

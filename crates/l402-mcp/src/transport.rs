@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::error::McpError;
+use crate::http_auth::{self, BearerToken, Gate};
 use crate::server::L402McpServer;
 
 /// Where the streamable HTTP endpoint is mounted.
@@ -40,12 +41,18 @@ pub async fn serve_stdio(server: L402McpServer) -> Result<(), McpError> {
 }
 
 /// Options of the streamable HTTP transport.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct HttpOptions {
-    /// Allow a non-loopback listen address. The endpoint has no authentication: anyone who can
-    /// reach it spends the budget. Only set this behind a reverse proxy that authenticates
-    /// (and terminates TLS), and list the public host names in
+    /// The token every request must carry as `Authorization: Bearer <token>` (else 401);
+    /// see [`load_or_create_token`](crate::load_or_create_token).
+    pub token: BearerToken,
+    /// `Origin` values accepted besides loopback ones (else 403); a request without `Origin`
+    /// (a non-browser client) is accepted. E.g. `https://agent.example.com`.
+    pub allowed_origins: Vec<String>,
+    /// Allow a non-loopback listen address. Anyone who can reach the endpoint and has the
+    /// token spends the budget, and the token travels in clear over plain HTTP: only set this
+    /// behind a reverse proxy that terminates TLS, and list the public host names in
     /// [`allowed_hosts`](Self::allowed_hosts).
     pub allow_remote: bool,
     /// `Host` header values accepted besides `localhost`, `127.0.0.1` and `::1` (DNS-rebinding
@@ -54,6 +61,16 @@ pub struct HttpOptions {
 }
 
 impl HttpOptions {
+    /// Options requiring `token`, loopback only, loopback origins only.
+    pub fn new(token: BearerToken) -> Self {
+        Self {
+            token,
+            allowed_origins: Vec::new(),
+            allow_remote: false,
+            allowed_hosts: Vec::new(),
+        }
+    }
+
     /// Allows a non-loopback listen address (see [`allow_remote`](Self::allow_remote)).
     pub fn allow_remote(mut self, allow: bool) -> Self {
         self.allow_remote = allow;
@@ -63,6 +80,12 @@ impl HttpOptions {
     /// Adds an accepted `Host` value (see [`allowed_hosts`](Self::allowed_hosts)).
     pub fn allowed_host(mut self, host: impl Into<String>) -> Self {
         self.allowed_hosts.push(host.into());
+        self
+    }
+
+    /// Adds accepted `Origin` values (see [`allowed_origins`](Self::allowed_origins)).
+    pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = String>) -> Self {
+        self.allowed_origins.extend(origins);
         self
     }
 }
@@ -95,20 +118,21 @@ impl HttpServer {
 /// Serves MCP over streamable HTTP at `http://<addr>/mcp` until `shutdown` completes. Binds
 /// before returning, so the returned [`HttpServer::local_addr`] is ready for clients.
 ///
-/// Loopback only: a non-loopback `addr` is refused with [`McpError::NotLoopback`], because the
-/// endpoint has no authentication and spends the budget. For remote agents, put an
-/// authenticating reverse proxy in front and use [`serve_http_with`] with
-/// [`HttpOptions::allow_remote`]. Requests whose `Host` is not a loopback name are refused
-/// (DNS-rebinding protection).
+/// Every request needs `Authorization: Bearer <token>` (else 401); a request with an `Origin`
+/// that is not a loopback origin gets 403; requests whose `Host` is not a loopback name are
+/// refused (DNS-rebinding protection). Loopback only: a non-loopback `addr` is refused with
+/// [`McpError::NotLoopback`]. For remote agents, put a TLS-terminating reverse proxy in front
+/// and use [`serve_http_with`] with [`HttpOptions::allow_remote`].
 pub async fn serve_http<F>(
     server: L402McpServer,
     addr: SocketAddr,
+    token: BearerToken,
     shutdown: F,
 ) -> Result<HttpServer, McpError>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    serve_http_with(server, addr, shutdown, HttpOptions::default()).await
+    serve_http_with(server, addr, shutdown, HttpOptions::new(token)).await
 }
 
 /// [`serve_http`] with options.
@@ -146,7 +170,13 @@ where
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let app = axum::Router::new().route_service(MCP_PATH, service);
+    let gate = Gate {
+        token: options.token.clone(),
+        allowed_origins: options.allowed_origins.clone(),
+    };
+    let app = axum::Router::new().route_service(MCP_PATH, service).layer(
+        axum::middleware::from_fn_with_state(gate, http_auth::require),
+    );
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let graceful = axum::serve(listener, app).with_graceful_shutdown(async move {

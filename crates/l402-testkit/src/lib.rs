@@ -13,6 +13,8 @@
 //! - `paid_server` (feature `paid-server`): an in-process paid HTTP seller and a
 //!   payment-counting wallet wrapper.
 //! - `raw_http` (feature `raw-http`): requests written byte for byte on a socket.
+//! - `redirector` (feature `paid-server`): a loopback server recording `Authorization` headers
+//!   that redirects every request to another base URL (or answers `200 ok`).
 //! - `serve` (feature `net`): a mock server's accept loop on loopback.
 //! - `sample` (feature `sample`): the sample API as a seller's upstream, with its
 //!   configuration file.
@@ -35,6 +37,8 @@ pub mod nwc;
 pub mod paid_server;
 #[cfg(feature = "raw-http")]
 pub mod raw_http;
+#[cfg(feature = "paid-server")]
+pub mod redirector;
 #[cfg(feature = "sample")]
 pub mod sample;
 #[cfg(feature = "net")]

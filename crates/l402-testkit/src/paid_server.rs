@@ -143,12 +143,8 @@ impl PaidServer {
             challenges: AtomicUsize::new(0),
             paid_requests: AtomicUsize::new(0),
         });
-        let app = Router::new().fallback(handle).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let (port, task) =
+            serve_on_loopback(Router::new().fallback(handle).with_state(state.clone())).await;
         Self {
             url: format!("http://127.0.0.1:{port}"),
             port,
@@ -185,6 +181,16 @@ impl PaidServer {
     pub fn set_always_402(&self, on: bool) {
         self.state.always_402.store(on, Ordering::SeqCst);
     }
+}
+
+/// Serves `app` on an ephemeral 127.0.0.1 port until the runtime ends: the port and the task.
+pub async fn serve_on_loopback(app: Router) -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (port, task)
 }
 
 fn new_minter() -> Minter {

@@ -3,6 +3,7 @@
 // started). Inputs, from scripts/tiers/mcp-ts.sh:
 //   MCP_CMD_JSON   JSON array: the command that serves MCP on stdio (`["…/l402","mcp"]`)
 //   MCP_HTTP_URL   the streamable HTTP endpoint (`http://127.0.0.1:PORT/mcp`)
+//   MCP_HTTP_TOKEN its bearer token (from mcp-http.token in the server's data directory)
 //   SELLER_URL     the `l402 serve` base URL (zero-config sample API)
 //   L402_*, XDG_*  forwarded to the spawned server (data dir, tight budget, no user config)
 import { test } from 'node:test';
@@ -131,9 +132,27 @@ test('stdio: tools, a paid fetch, token reuse, an over-budget refusal', async (t
   }
 });
 
+test('streamable HTTP: without the bearer token, 401; a foreign Origin, 403', async () => {
+  const url = need('MCP_HTTP_URL');
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const bare = await fetch(url, { method: 'POST', headers, body });
+  assert.equal(bare.status, 401);
+  const wrong = await fetch(url, { method: 'POST', headers: { ...headers, authorization: 'Bearer not-the-token-0000' }, body });
+  assert.equal(wrong.status, 401);
+  const foreign = await fetch(url, {
+    method: 'POST',
+    headers: { ...headers, authorization: `Bearer ${need('MCP_HTTP_TOKEN')}`, origin: 'https://evil.example' },
+    body,
+  });
+  assert.equal(foreign.status, 403);
+});
+
 test('streamable HTTP: tools and one call', async (t) => {
   const url = new URL(need('MCP_HTTP_URL'));
-  const transport = new StreamableHTTPClientTransport(url);
+  const transport = new StreamableHTTPClientTransport(url, {
+    requestInit: { headers: { Authorization: `Bearer ${need('MCP_HTTP_TOKEN')}` } },
+  });
   await withClient(transport, 'l402-mcp-ts-http', async (client) => {
     const { tools } = await client.listTools(undefined, CALL_TIMEOUT);
     assert.deepEqual(tools.map((x) => x.name).sort(), TOOLS);

@@ -93,14 +93,10 @@ pub fn open_with(mut config: ClientConfig, tweaks: Tweaks) -> anyhow::Result<L40
     // The wallet opens when a payment is first due: free pages, dry runs, tokens, receipts
     // and budgets work without one.
     let wallet_config = config.clone();
-    let redirect = if tweaks.follow_redirects {
-        reqwest::redirect::Policy::limited(10)
-    } else {
-        reqwest::redirect::Policy::none()
-    };
     let http = l402_tls::reqwest_builder(&config.http.trust())
         .map_err(|e| exit::with_code(exit::BAD_INPUT, e.to_string()))?
-        .redirect(redirect)
+        // The client follows redirects itself, checking every hop (see `max_redirects`).
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(config.http.timeout_secs))
         .connect_timeout(Duration::from_secs(config.http.timeout_secs.min(10)))
         .user_agent(
@@ -117,6 +113,11 @@ pub fn open_with(mut config: ClientConfig, tweaks: Tweaks) -> anyhow::Result<L40
         .map_err(|e| exit::with_code(exit::BAD_INPUT, e.to_string()))?
         .lazy_wallet(move || wallet_config.open_wallet())
         .http_client(http)
+        .max_redirects(if tweaks.follow_redirects {
+            l402_client::DEFAULT_MAX_REDIRECTS
+        } else {
+            0
+        })
         .auto_pay(tweaks.auto_pay)
         .build()
         .map_err(client_error)

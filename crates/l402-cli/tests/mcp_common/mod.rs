@@ -65,6 +65,8 @@ pub fn buyer_config(dir: &Path, seller: &Seller) -> ClientConfig {
         wallet_port: None,
     });
     config.budget.max_fee_sat = 1;
+    // The seller is on loopback, which `l402_fetch` refuses by default.
+    config.mcp.allow_private_networks = true;
     config
 }
 

@@ -33,6 +33,8 @@ pub const ENV_DENY_DOMAINS: &str = "L402_DENY_DOMAINS";
 pub const ENV_WALLET: &str = "L402_WALLET";
 /// Payment timeout, seconds.
 pub const ENV_PAYMENT_TIMEOUT_SECS: &str = "L402_PAYMENT_TIMEOUT_SECS";
+/// `[mcp] allow_private_networks` (`true`/`false`, `1`/`0`).
+pub const ENV_MCP_ALLOW_PRIVATE_NETWORKS: &str = "L402_MCP_ALLOW_PRIVATE_NETWORKS";
 
 /// Every environment variable the configuration reads.
 pub const ALL: &[&str] = &[
@@ -48,6 +50,7 @@ pub const ALL: &[&str] = &[
     ENV_DENY_DOMAINS,
     ENV_WALLET,
     ENV_PAYMENT_TIMEOUT_SECS,
+    ENV_MCP_ALLOW_PRIVATE_NETWORKS,
 ];
 
 /// Applies the variables `get` returns (empty values are ignored).
@@ -139,6 +142,18 @@ pub(crate) fn apply(
     }
     if let Some(v) = number(ENV_PAYMENT_TIMEOUT_SECS, "seconds")? {
         config.payment.timeout_secs = v;
+    }
+    if let Some(v) = var(ENV_MCP_ALLOW_PRIVATE_NETWORKS) {
+        config.mcp.allow_private_networks = match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => true,
+            "0" | "false" | "no" => false,
+            _ => {
+                return Err(err(
+                    ENV_MCP_ALLOW_PRIVATE_NETWORKS,
+                    format!("{v:?} is not true or false"),
+                ));
+            }
+        };
     }
     Ok(())
 }

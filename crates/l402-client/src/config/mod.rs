@@ -26,6 +26,10 @@
 //! # user_agent = "my-agent/1.0"
 //! # ca_file = "/etc/my-ca.pem" # trust this CA instead of the web PKI (else SSL_CERT_FILE)
 //!
+//! [mcp]                        # `l402 mcp` only
+//! allow_private_networks = false   # let l402_fetch reach loopback/private/link-local addresses
+//! allowed_origins = []         # browser Origins accepted by `l402 mcp --http` besides loopback
+//!
 //! [wallet]                     # the same shape as the seller's [backend]
 //! kind = "dev"                 # the dev wallet of `l402 serve` / `l402 wallet serve`
 //! # [wallet.dev]
@@ -57,8 +61,9 @@ use serde::{Deserialize, Deserializer};
 
 pub use env::{
     ALL as ENV_VARS, ENV_ALLOW_DOMAINS, ENV_DAILY_SAT, ENV_DATA_DIR, ENV_DENY_DOMAINS,
-    ENV_HOURLY_SAT, ENV_MAX_COST_SAT, ENV_MAX_FEE_SAT, ENV_MAX_PER_REQUEST_SAT, ENV_NETWORK,
-    ENV_PAYMENT_TIMEOUT_SECS, ENV_TOTAL_SAT, ENV_WALLET,
+    ENV_HOURLY_SAT, ENV_MAX_COST_SAT, ENV_MAX_FEE_SAT, ENV_MAX_PER_REQUEST_SAT,
+    ENV_MCP_ALLOW_PRIVATE_NETWORKS, ENV_NETWORK, ENV_PAYMENT_TIMEOUT_SECS, ENV_TOTAL_SAT,
+    ENV_WALLET,
 };
 pub use error::{ConfigError, Location};
 pub use wallet::{ENV_LNBITS_ADMIN_KEY, ENV_NWC_URI};
@@ -99,6 +104,8 @@ pub struct ClientConfig {
     pub payment: PaymentConfig,
     /// HTTP settings.
     pub http: HttpConfig,
+    /// The MCP server's settings (`l402 mcp`).
+    pub mcp: McpConfig,
     /// Which wallet pays: `[wallet]`, the same specification as the seller's `[backend]`.
     pub wallet: BackendSpec,
     /// The file this was read from, if any.
@@ -148,6 +155,21 @@ impl Default for BudgetConfig {
             deny_domains: Vec::new(),
         }
     }
+}
+
+/// `[mcp]`: what the MCP server (`l402 mcp`) lets an agent do.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpConfig {
+    /// Let `l402_fetch` reach loopback, private (RFC 1918, `fc00::/7`), shared (`100.64/10`),
+    /// link-local and other non-public addresses. Off by default: an agent fed a hostile
+    /// prompt must not become a way into the user's network. Also set by
+    /// `L402_MCP_ALLOW_PRIVATE_NETWORKS=true`.
+    pub allow_private_networks: bool,
+    /// `Origin` values `l402 mcp --http` accepts besides loopback ones (`http://localhost`,
+    /// `http://127.0.0.1`, `http://[::1]`, any port), e.g. `https://agent.example.com`. A
+    /// request without `Origin` (a non-browser client) is accepted.
+    pub allowed_origins: Vec<String>,
 }
 
 /// `[payment]`.

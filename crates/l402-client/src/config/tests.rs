@@ -289,3 +289,28 @@ fn the_environment_names_the_wallet_and_its_credentials() {
         SecretSource::Env(ENV_NWC_URI.into())
     );
 }
+
+#[test]
+fn the_mcp_section_and_its_variable() {
+    let c = ClientConfig::default();
+    assert!(
+        !c.mcp.allow_private_networks,
+        "private networks are refused by default"
+    );
+    let c = ClientConfig::from_toml(
+        "[mcp]\nallow_private_networks = true\nallowed_origins = [\"https://a.test\"]\n",
+        None,
+    )
+    .unwrap();
+    assert!(c.mcp.allow_private_networks);
+    assert_eq!(c.mcp.allowed_origins, vec!["https://a.test".to_owned()]);
+    let c = ClientConfig::load_with_env(None, &env(&[(ENV_MCP_ALLOW_PRIVATE_NETWORKS, "true")]))
+        .unwrap();
+    assert!(c.mcp.allow_private_networks);
+    let err = ClientConfig::load_with_env(None, &env(&[(ENV_MCP_ALLOW_PRIVATE_NETWORKS, "maybe")]))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(ENV_MCP_ALLOW_PRIVATE_NETWORKS),
+        "{err}"
+    );
+}

@@ -16,6 +16,7 @@ use crate::error::ClientError;
 /// |---|---|---|
 /// | [`ClientError::Budget`], invoice over `max_cost` ([`InvoiceCheckError::OverMax`]) | `RESOURCE_EXHAUSTED` | no |
 /// | [`ClientError::PaymentRequired`] (automatic payment off) | `FAILED_PRECONDITION` | no |
+/// | [`ClientError::RedirectRefused`], [`ClientError::DestinationRefused`] | `FAILED_PRECONDITION` | no |
 /// | [`ClientError::Refused`] for an unusable challenge or invoice (network, expiry, hash) | `FAILED_PRECONDITION` | no |
 /// | [`ClientError::Refused`] with [`StopReason::StillRequiredAfterPayment`] or [`StopReason::PreimageMismatch`] | `PERMISSION_DENIED` | yes |
 /// | [`ClientError::PaymentFailed`] | `UNAVAILABLE` | no |
@@ -41,7 +42,10 @@ pub(crate) fn status_with(err: &ClientError, metadata: MetadataMap) -> Status {
         ClientError::Refused(
             StopReason::StillRequiredAfterPayment | StopReason::PreimageMismatch,
         ) => Code::PermissionDenied,
-        ClientError::PaymentRequired { .. } | ClientError::Refused(_) => Code::FailedPrecondition,
+        ClientError::PaymentRequired { .. }
+        | ClientError::Refused(_)
+        | ClientError::RedirectRefused { .. }
+        | ClientError::DestinationRefused { .. } => Code::FailedPrecondition,
         ClientError::PaymentFailed(_)
         | ClientError::PaymentPending { .. }
         | ClientError::Wallet(_)
