@@ -66,6 +66,7 @@ mod offer;
 mod paywall;
 mod response;
 mod revocations;
+mod shared_keys;
 mod system;
 mod verified_cache;
 
@@ -82,5 +83,6 @@ pub use offer::{FixedPrice, Offer, Pricer};
 pub use paywall::{ChallengeObserver, MintedChallenge, Paywall, PaywallSettings, Verdict};
 pub use response::{ChallengeError, is_grpc};
 pub use revocations::RevocationSet;
+pub use shared_keys::SharedKeyRing;
 pub use system::{OsRandom, SystemClock};
 pub use verified_cache::Verified;

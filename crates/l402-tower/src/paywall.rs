@@ -10,8 +10,7 @@ use l402_core::challenge::challenge_header_values;
 use l402_core::credential::{CredentialError, CredentialHeaders, parse_credential};
 use l402_core::env::Clock;
 use l402_core::identifier::Identifier;
-use l402_core::keys::KeyRing;
-use l402_core::mint::{MintRequest, Minter, ServiceGrant};
+use l402_core::mint::{MintRequest, ServiceGrant};
 use l402_core::verify::{RequestContext, TokenError, verify_credential};
 use l402_core::{Msat, PaymentHash, TokenId};
 
@@ -20,6 +19,7 @@ use crate::freebies::Freebies;
 use crate::offer::Offer;
 use crate::response::ChallengeError;
 use crate::revocations::RevocationSet;
+use crate::shared_keys::SharedKeyRing;
 use crate::system::{OsRandom, SystemClock};
 use crate::verified_cache::{self, Verified, VerifiedCache};
 
@@ -79,7 +79,7 @@ pub type ChallengeObserver = Arc<dyn Fn(&Offer, &MintedChallenge) + Send + Sync>
 
 /// Shared paywall state: keys, backend, revocations and freebies.
 pub struct Paywall {
-    minter: Minter,
+    keys: SharedKeyRing,
     backend: Arc<dyn LightningBackend>,
     revocations: RevocationSet,
     freebies: Freebies,
@@ -93,7 +93,7 @@ pub struct Paywall {
 impl std::fmt::Debug for Paywall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Paywall")
-            .field("keys", self.minter.keys())
+            .field("keys", &self.keys)
             .field("revoked", &self.revocations.len())
             .field("settings", &self.settings)
             .finish_non_exhaustive()
@@ -101,14 +101,15 @@ impl std::fmt::Debug for Paywall {
 }
 
 impl Paywall {
-    /// A paywall minting with `keys` and creating invoices on `backend`.
+    /// A paywall minting with `keys` (a `KeyRing`, or a [`SharedKeyRing`] its owner replaces
+    /// when keys rotate) and creating invoices on `backend`.
     pub fn new(
-        keys: KeyRing,
+        keys: impl Into<SharedKeyRing>,
         backend: Arc<dyn LightningBackend>,
         revocations: RevocationSet,
     ) -> Self {
         Self {
-            minter: Minter::new(keys),
+            keys: keys.into(),
             backend,
             revocations,
             freebies: Freebies::default(),
@@ -170,10 +171,11 @@ impl Paywall {
             macaroon: header("macaroon"),
         };
         let now = self.clock.now_unix();
+        let minter = self.keys.snapshot();
         let cache_key = verified_cache::key(&offer.service, &offer.required_capabilities, &headers);
         if let Some(hit) = cache_key
             .as_deref()
-            .and_then(|k| self.verified.get(k, now, &self.revocations))
+            .and_then(|k| self.verified.get(k, now, &self.revocations, minter.keys()))
         {
             // Its first, uncached verification already settled its challenge.
             return Verdict::Paid(hit);
@@ -188,7 +190,7 @@ impl Paywall {
                     now_unix: now,
                     custom: &[],
                 };
-                verify_credential(&credential, self.minter.keys(), &self.revocations, &request)
+                verify_credential(&credential, minter.keys(), &self.revocations, &request)
             }
         };
         match result {
@@ -263,7 +265,8 @@ impl Paywall {
             extra_caveats: Vec::new(),
         };
         let macaroon = self
-            .minter
+            .keys
+            .snapshot()
             .mint(&mint, self.clock.as_ref(), &mut OsRandom)
             .map_err(ChallengeError::Keys)?;
         let token_id = Identifier::decode(macaroon.identifier())

@@ -2,14 +2,16 @@
 //!
 //! The key is the exact credential header bytes plus what the request asks of the token (the
 //! service and required capabilities); only credentials that passed full verification are
-//! stored. A hit re-checks what can change after verification: revocation and expiry. The cache
-//! is bounded: when full it is cleared.
+//! stored. A hit re-checks what can change after verification: revocation, expiry, and whether
+//! the key ring still holds the token's epoch (`l402 keys retire`). The cache is bounded: when
+//! full it is cleared.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use http::{HeaderName, HeaderValue};
 use l402_core::credential::CredentialHeaders;
+use l402_core::keys::{KeyRing, token_epoch};
 use l402_core::verify::{Revocations, VerifiedToken};
 
 use crate::forwarded::token_headers;
@@ -67,12 +69,13 @@ pub(crate) fn key(
 }
 
 impl VerifiedCache {
-    /// A cached verification still valid at `now` and not revoked.
+    /// A cached verification still valid at `now`, not revoked, and of an epoch `keys` holds.
     pub(crate) fn get(
         &self,
         key: &[u8],
         now: u64,
         revocations: &dyn Revocations,
+        keys: &KeyRing,
     ) -> Option<Arc<Verified>> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         // Lookups hash the key with SipHash under a random per-process key first, so timing of
@@ -81,6 +84,7 @@ impl VerifiedCache {
         let token = &verified.token;
         if token.valid_until.is_some_and(|until| now >= until)
             || revocations.is_revoked(&token.identifier.token_id)
+            || !keys.holds(token_epoch(&token.identifier.token_id))
         {
             return None;
         }
