@@ -34,12 +34,7 @@ fn token_epoch_of(token: &PaidToken) -> u32 {
 async fn challenged_epoch(url: &str) -> u32 {
     let r = http_client().get(url).send().await.unwrap();
     assert_eq!(r.status(), 402);
-    let values: Vec<String> = r
-        .headers()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let values = Challenge::of_response(&r).www_authenticate;
     let challenge = parse_first_challenge(values.iter().map(String::as_str)).unwrap();
     epoch_of(&challenge.macaroon)
 }
