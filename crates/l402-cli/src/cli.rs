@@ -67,6 +67,9 @@ pub enum Command {
     Budget(buyer::ClientOptions),
     /// Revoke (or with --undo restore) a token the proxy minted.
     Revoke(crate::revoke::RevokeArgs),
+    /// The proxy's master keys: list, rotate, retire an epoch.
+    #[command(subcommand)]
+    Keys(crate::keys::KeysCommand),
     /// MCP server (stdio, or streamable HTTP with --http) so an LLM agent can buy resources
     /// within the budget.
     Mcp(crate::mcp::McpArgs),
@@ -119,6 +122,7 @@ pub async fn dispatch(command: Command, verbose: u8) -> anyhow::Result<u8> {
         Command::Demo => crate::demo::run().await,
         Command::Mcp(args) => crate::mcp::run(args).await,
         Command::Revoke(args) => crate::revoke::run(args),
+        Command::Keys(command) => crate::keys::run(command),
         Command::Fetch(args) => fetch::run(args, verbose).await,
         Command::Tokens(command) => tokens::run(command).await,
         Command::Receipts(args) => receipts::run(args).await,

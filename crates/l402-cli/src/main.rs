@@ -7,6 +7,7 @@ mod cli;
 mod demo;
 mod doctor;
 mod exit;
+mod keys;
 mod manual;
 mod mcp;
 mod revoke;

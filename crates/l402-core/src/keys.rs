@@ -2,13 +2,13 @@
 //! epoch in the token id's first four bytes, so minting writes nothing, verification reads
 //! nothing, and master keys can rotate.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{EagerHash, Hmac, KeyInit, Mac};
 use l402_macaroon::RootKey;
 use sha2::Sha256;
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::env::Rng;
 use crate::identifier::Identifier;
@@ -17,6 +17,9 @@ use crate::types::TokenId;
 /// A 32-byte master secret. Zeroized on drop; `Debug` does not print it.
 #[derive(Clone)]
 pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+/// Its only field is `Zeroizing`.
+impl ZeroizeOnDrop for MasterKey {}
 
 impl MasterKey {
     /// Wraps secret bytes.
@@ -59,25 +62,53 @@ pub enum RootKeyError {
     /// The token names a key epoch this verifier does not hold.
     #[error("unknown key epoch {0}")]
     UnknownEpoch(u32),
+    /// The token names a key epoch the operator retired (`l402 keys retire`).
+    #[error("key epoch {0} was retired")]
+    RetiredEpoch(u32),
     /// The key source has no key for this token (e.g. a store lookup found nothing).
     #[error("no root key for this token")]
     NotFound,
 }
 
-/// Master keys by epoch, with one current epoch used for minting.
+/// An HMAC-SHA256 state keyed by one master key: both of its SHA-256 cores and its block
+/// buffer wipe themselves on drop (`hmac`'s and `sha2`'s `zeroize` features, checked at compile
+/// time below). Boxed, so the ring's map moves a pointer, never copies of the state.
+#[derive(Clone)]
+struct KeyedMac(Box<Hmac<Sha256>>);
+
+/// Fails to compile unless every part of an `Hmac<Sha256>` is zeroized on drop.
+const _: fn() = || {
+    fn zeroized_on_drop<T: ZeroizeOnDrop + ?Sized>() {}
+    zeroized_on_drop::<<Sha256 as EagerHash>::Core>();
+    zeroized_on_drop::<hmac::digest::block_api::Buffer<hmac::block_api::HmacCore<Sha256>>>();
+};
+
+/// Its HMAC state is zeroized on drop (see the compile-time check above).
+impl ZeroizeOnDrop for KeyedMac {}
+
+/// Master keys by epoch, with one current epoch used for minting, and the epochs retired.
+///
+/// Holds no key bytes, only the HMAC state each master key was absorbed into; every state is
+/// zeroized on drop (the ring implements [`ZeroizeOnDrop`]).
 #[derive(Clone)]
 pub struct KeyRing {
     current: u32,
     /// HMAC state keyed by each master key, computed once so each derivation costs two
     /// compression rounds instead of four.
-    keyed: BTreeMap<u32, Hmac<Sha256>>,
+    keyed: BTreeMap<u32, KeyedMac>,
+    /// Epochs whose tokens are refused as retired rather than unknown.
+    retired: BTreeSet<u32>,
 }
+
+/// Every key-bearing field is a [`KeyedMac`].
+impl ZeroizeOnDrop for KeyRing {}
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyRing")
             .field("current_epoch", &self.current)
             .field("epochs", &self.keyed.keys().collect::<Vec<_>>())
+            .field("retired", &self.retired)
             .finish()
     }
 }
@@ -88,6 +119,7 @@ impl KeyRing {
         let mut ring = Self {
             current: epoch,
             keyed: BTreeMap::new(),
+            retired: BTreeSet::new(),
         };
         ring.insert(epoch, key);
         ring
@@ -97,7 +129,8 @@ impl KeyRing {
     pub fn insert(&mut self, epoch: u32, key: &MasterKey) {
         // HMAC takes keys of every length, so this cannot fail.
         if let Ok(mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes()) {
-            self.keyed.insert(epoch, mac);
+            self.keyed.insert(epoch, KeyedMac(Box::new(mac)));
+            self.retired.remove(&epoch);
         }
     }
 
@@ -110,16 +143,33 @@ impl KeyRing {
         known
     }
 
-    /// Drops an epoch: every token minted under it stops verifying.
+    /// Drops an epoch: every token minted under it stops verifying, refused as
+    /// [`RootKeyError::RetiredEpoch`]. The current epoch is never retired.
     pub fn retire(&mut self, epoch: u32) {
         if epoch != self.current {
             self.keyed.remove(&epoch);
+            self.retired.insert(epoch);
         }
     }
 
     /// The epoch new tokens are minted under.
     pub fn current_epoch(&self) -> u32 {
         self.current
+    }
+
+    /// Whether tokens of `epoch` verify (its key is held).
+    pub fn holds(&self, epoch: u32) -> bool {
+        self.keyed.contains_key(&epoch)
+    }
+
+    /// The epochs held, ascending.
+    pub fn epochs(&self) -> impl Iterator<Item = u32> + '_ {
+        self.keyed.keys().copied()
+    }
+
+    /// The epochs retired, ascending.
+    pub fn retired_epochs(&self) -> impl Iterator<Item = u32> + '_ {
+        self.retired.iter().copied()
     }
 
     /// A fresh token id: the current epoch in its first four bytes, then 28 random bytes.
@@ -133,13 +183,19 @@ impl KeyRing {
     /// Derives the root key of a token id.
     pub fn derive(&self, token_id: &TokenId) -> Result<RootKey, RootKeyError> {
         let epoch = token_epoch(token_id);
-        let mut mac = self
-            .keyed
-            .get(&epoch)
-            .cloned()
-            .ok_or(RootKeyError::UnknownEpoch(epoch))?;
+        let Some(keyed) = self.keyed.get(&epoch) else {
+            return Err(if self.retired.contains(&epoch) {
+                RootKeyError::RetiredEpoch(epoch)
+            } else {
+                RootKeyError::UnknownEpoch(epoch)
+            });
+        };
+        // The copy is zeroized when `finalize` consumes it; the output is read in place
+        // (`CtOutput` zeroizes itself on drop) rather than copied out first.
+        let mut mac: Hmac<Sha256> = (*keyed.0).clone();
         mac.update(&token_id.0);
-        Ok(RootKey::new(mac.finalize().into_bytes().to_vec()))
+        let output = mac.finalize();
+        Ok(RootKey::new(output.as_bytes().to_vec()))
     }
 }
 
@@ -188,9 +244,47 @@ mod tests {
         ring.retire(1);
         assert_eq!(
             ring.derive(&old).unwrap_err(),
-            RootKeyError::UnknownEpoch(1)
+            RootKeyError::RetiredEpoch(1)
         );
         assert!(!ring.set_current(1));
+    }
+
+    #[test]
+    fn retired_epochs_are_refused_as_retired() {
+        let mut ring = KeyRing::new(1, &MasterKey::from_bytes([1; 32]));
+        let old = ring.new_token_id(&mut CountingRng(0));
+        ring.insert(2, &MasterKey::from_bytes([2; 32]));
+        assert!(ring.set_current(2));
+        ring.retire(2);
+        assert!(ring.holds(2), "the current epoch is never retired");
+        ring.retire(1);
+        assert!(!ring.holds(1));
+        assert_eq!(ring.epochs().collect::<Vec<_>>(), [2]);
+        assert_eq!(ring.retired_epochs().collect::<Vec<_>>(), [1]);
+        assert_eq!(
+            ring.derive(&old).unwrap_err(),
+            RootKeyError::RetiredEpoch(1)
+        );
+        let mut stranger = old;
+        stranger.0[..4].copy_from_slice(&9u32.to_be_bytes());
+        assert_eq!(
+            ring.derive(&stranger).unwrap_err(),
+            RootKeyError::UnknownEpoch(9)
+        );
+    }
+
+    #[test]
+    fn key_material_is_zeroized_on_drop() {
+        fn zeroized_on_drop<T: ZeroizeOnDrop>() {}
+        zeroized_on_drop::<MasterKey>();
+        zeroized_on_drop::<KeyRing>();
+        zeroized_on_drop::<KeyedMac>();
+        zeroized_on_drop::<RootKey>();
+        zeroized_on_drop::<l402_macaroon::Signature>();
+        // The parts of every HMAC state the ring keeps.
+        zeroized_on_drop::<<Sha256 as EagerHash>::Core>();
+        zeroized_on_drop::<hmac::digest::block_api::Buffer<hmac::block_api::HmacCore<Sha256>>>();
+        zeroized_on_drop::<hmac::digest::CtOutput<Hmac<Sha256>>>();
     }
 
     #[test]

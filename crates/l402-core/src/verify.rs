@@ -45,6 +45,9 @@ pub enum TokenError {
     /// The token was minted under a key epoch this server does not hold.
     #[error("unknown key epoch {0}")]
     UnknownKeyEpoch(u32),
+    /// The token was minted under a key epoch the operator retired.
+    #[error("key epoch {0} was retired")]
+    RetiredKeyEpoch(u32),
     /// The key source has no root key for this token.
     #[error("unknown token")]
     UnknownRootKey,
@@ -92,6 +95,7 @@ impl TokenError {
             Self::MalformedPreimage => "malformed_preimage",
             Self::WrongPreimage => "wrong_preimage",
             Self::UnknownKeyEpoch(_) => "unknown_key_epoch",
+            Self::RetiredKeyEpoch(_) => "retired_key_epoch",
             Self::UnknownRootKey => "unknown_token",
             Self::BadSignature => "bad_signature",
             Self::LimitExceeded(limit) => limit.reason_code(),
@@ -216,6 +220,7 @@ pub fn verify_macaroon(
 
     let root_key = keys.root_key(&identifier).map_err(|e| match e {
         RootKeyError::UnknownEpoch(epoch) => TokenError::UnknownKeyEpoch(epoch),
+        RootKeyError::RetiredEpoch(epoch) => TokenError::RetiredKeyEpoch(epoch),
         _ => TokenError::UnknownRootKey,
     })?;
     macaroon.verify(&root_key).map_err(|e| match e {

@@ -5,7 +5,7 @@ use core::fmt;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -43,15 +43,20 @@ impl fmt::Debug for Signature {
     }
 }
 
-/// `HMAC-SHA256(key, msg)`.
-pub(crate) fn hmac(key: &[u8], msg: &[u8]) -> [u8; 32] {
+/// `HMAC-SHA256(key, msg)`, the result written straight into a [`Signature`] (zeroized on
+/// drop). The HMAC state and its output zeroize themselves (`hmac`'s and `sha2`'s `zeroize`
+/// features).
+pub(crate) fn hmac(key: &[u8], msg: &[u8]) -> Signature {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
     let mut mac = match HmacSha256::new_from_slice(key) {
         Ok(mac) => mac,
         Err(_) => unreachable_hmac(),
     };
     mac.update(msg);
-    mac.finalize().into_bytes().into()
+    let output = mac.finalize();
+    let mut sig = Signature([0; 32]);
+    sig.0.copy_from_slice(output.as_bytes());
+    sig
 }
 
 #[cold]
@@ -59,28 +64,39 @@ fn unreachable_hmac() -> ! {
     panic!("HMAC-SHA256 accepts keys of every length")
 }
 
-/// The chain's first key: `HMAC("macaroons-key-generator", root_key)`.
-pub(crate) fn derive_key(root_key: &[u8]) -> [u8; 32] {
+/// The chain's first key: `HMAC("macaroons-key-generator", root_key)`, zeroized on drop.
+pub(crate) fn derive_key(root_key: &[u8]) -> Signature {
     hmac(KEY_GENERATOR, root_key)
 }
 
 /// The first signature: `HMAC(derive_key(root_key), identifier)`.
 pub(crate) fn initial_signature(root_key: &[u8], identifier: &[u8]) -> Signature {
-    let mut key = derive_key(root_key);
-    let sig = hmac(&key, identifier);
-    key.zeroize();
-    Signature(sig)
+    hmac(&derive_key(root_key).0, identifier)
 }
 
 /// Extends the chain with a first-party caveat: `HMAC(sig, caveat_id)`.
 pub(crate) fn chain_first_party(sig: &Signature, caveat_id: &[u8]) -> Signature {
-    Signature(hmac(&sig.0, caveat_id))
+    hmac(&sig.0, caveat_id)
 }
 
 /// Extends the chain with a third-party caveat: `HMAC(sig, HMAC(sig, vid) || HMAC(sig, cid))`.
 pub(crate) fn chain_third_party(sig: &Signature, vid: &[u8], caveat_id: &[u8]) -> Signature {
-    let mut both = [0u8; 64];
-    both[..32].copy_from_slice(&hmac(&sig.0, vid));
-    both[32..].copy_from_slice(&hmac(&sig.0, caveat_id));
-    Signature(hmac(&sig.0, &both))
+    let mut both = Zeroizing::new([0u8; 64]);
+    both[..32].copy_from_slice(&hmac(&sig.0, vid).0);
+    both[32..].copy_from_slice(&hmac(&sig.0, caveat_id).0);
+    hmac(&sig.0, both.as_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_states_are_zeroized_on_drop() {
+        fn zeroized_on_drop<T: ZeroizeOnDrop>() {}
+        zeroized_on_drop::<Signature>();
+        zeroized_on_drop::<Zeroizing<[u8; 64]>>();
+        zeroized_on_drop::<<Sha256 as hmac::EagerHash>::Core>();
+        zeroized_on_drop::<hmac::digest::CtOutput<HmacSha256>>();
+    }
 }

@@ -32,6 +32,7 @@ pub mod openapi;
 pub mod pricing;
 mod readiness;
 mod recorder;
+mod refresh;
 mod seller;
 mod zero_config;
 

@@ -86,28 +86,3 @@ pub(crate) fn watch_settlements(
         }
     })
 }
-
-/// Keeps the in-memory revocation set equal to the store's, re-reading it every `every`, so
-/// `l402 revoke` (from another process) takes effect without a restart and without the paid path
-/// ever touching the database. Runs until the returned task is aborted.
-pub(crate) fn refresh_revocations(
-    store: Store,
-    set: l402_tower::RevocationSet,
-    every: std::time::Duration,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let store = store.clone();
-            match tokio::task::spawn_blocking(move || store.revocations().load_set()).await {
-                Ok(Ok(ids)) => set.replace_all(ids),
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "could not reload revocations; keeping the last set")
-                }
-                Err(_) => {}
-            }
-        }
-    })
-}

@@ -12,7 +12,7 @@ use l402_lightning::{LightningBackend, dev};
 use l402_server::Server;
 use l402_server::config::ConfigWarning;
 use l402_store::Store;
-use l402_tower::{L402Layer, OsRandom, Paywall, RevocationSet};
+use l402_tower::{L402Layer, OsRandom, Paywall, RevocationSet, SharedKeyRing};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -20,12 +20,12 @@ use crate::config::{SellerConfig, SellerOverrides};
 use crate::error::SellerError;
 use crate::pricing::{PriceTable, RoutePricer};
 use crate::readiness::BackendReadiness;
-use crate::recorder;
+use crate::{recorder, refresh};
 use l402_core::env::now_unix;
 use l402_lightning::spec::{Context, Opened, Role};
 
-/// How often the proxy re-reads revocations from the store.
-const REVOCATION_REFRESH: Duration = Duration::from_secs(2);
+/// How often the proxy re-reads revocations and master keys from the store.
+const STORE_REFRESH: Duration = Duration::from_secs(2);
 /// How long the backend may take to answer its first node-info request.
 const NODE_INFO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the challenge recorder may take to write what is queued at shutdown.
@@ -248,8 +248,9 @@ impl Running {
             return Err(SellerError::DevOffRegtest(info.network));
         }
 
-        let refresh =
-            recorder::refresh_revocations(store.clone(), revocations.clone(), REVOCATION_REFRESH);
+        let keys = SharedKeyRing::new(keys);
+        let refresh = refresh::revocations(store.clone(), revocations.clone(), STORE_REFRESH);
+        let key_refresh = refresh::key_ring(store.clone(), keys.clone(), STORE_REFRESH);
         let (observer, recorder) = recorder::start(store.clone());
         let paywall = Paywall::new(keys, backend.clone(), revocations).with_observer(observer);
         let settlements = recorder::watch_settlements(backend.clone(), store);
@@ -262,6 +263,7 @@ impl Running {
             Ok(server) => server,
             Err(e) => {
                 refresh.abort();
+                key_refresh.abort();
                 settlements.abort();
                 recorder.abort();
                 return Err(SellerError::ProxyStart(e));
@@ -277,7 +279,7 @@ impl Running {
             shutdown,
             proxy,
             recorder,
-            background: vec![refresh, settlements],
+            background: vec![refresh, key_refresh, settlements],
         })
     }
 }

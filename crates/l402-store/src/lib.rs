@@ -23,7 +23,7 @@ mod tokens;
 pub use error::StoreError;
 pub use invoices::{InvoiceRecord, InvoiceTable};
 pub use journal::{NewPayment, PaymentJournal, PaymentRecord, PaymentStatus, PaymentSuccess};
-pub use master_keys::{FIRST_EPOCH, MasterKeyTable, StoredMasterKey};
+pub use master_keys::{FIRST_EPOCH, MasterKeyTable, Retired, StoredMasterKey};
 pub use migrations::SCHEMA_VERSION;
 pub use receipts::{Receipt, ReceiptLog};
 pub use revocations::{Revocation, RevocationTable};

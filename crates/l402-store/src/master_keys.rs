@@ -1,9 +1,12 @@
 //! The seller's master keys by epoch (`root_key = HMAC(master_key[epoch], token_id)`), one of
 //! them current. Generated on first start, rotatable; older epochs keep verifying until retired.
+//! A retired epoch keeps its row (with `retired_at` set and the key overwritten by zeros), so
+//! it is listed and never reused.
 
 use l402_core::env::Rng;
 use l402_core::keys::{KeyRing, MasterKey};
-use rusqlite::{Row, Transaction, params};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+use zeroize::Zeroizing;
 
 use crate::codec::{int, uint};
 use crate::error::StoreError;
@@ -17,12 +20,28 @@ pub const FIRST_EPOCH: u32 = 1;
 pub struct StoredMasterKey {
     /// The key epoch (the first four bytes of every token id minted under it).
     pub epoch: u32,
-    /// The secret.
-    pub key: MasterKey,
+    /// The secret; `None` once the epoch is retired (the stored key is wiped).
+    pub key: Option<MasterKey>,
     /// When it was generated, Unix seconds.
     pub created_at: u64,
     /// Whether new tokens are minted under it.
     pub current: bool,
+    /// When it was retired, Unix seconds; tokens of a retired epoch no longer verify.
+    pub retired_at: Option<u64>,
+}
+
+/// What [`MasterKeyTable::retire`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Retired {
+    /// Retired now: its key is wiped and its tokens stop verifying.
+    Now,
+    /// It was retired before (at these Unix seconds); nothing changed.
+    Already(u64),
+    /// It is the current epoch, which is never retired (rotate first); nothing changed.
+    Current,
+    /// No such epoch; nothing changed.
+    Unknown,
 }
 
 /// The `master_keys` table. Get one with [`Store::master_keys`].
@@ -50,19 +69,26 @@ impl MasterKeyTable<'_> {
             }
             Ok(keys)
         })?;
-        ring(&keys).ok_or_else(|| StoreError::Corrupt {
-            path: self.store.path().to_owned(),
-            detail: "master_keys has keys but none is current".into(),
-        })
+        self.ring(&keys)
     }
 
-    /// Every stored key, by epoch.
+    /// The key ring of every stored epoch (what a running proxy reloads to follow
+    /// [`rotate`](Self::rotate) and [`retire`](Self::retire)); `None` while no key exists.
+    pub fn load(&self) -> Result<Option<KeyRing>, StoreError> {
+        let keys = self.list()?;
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        self.ring(&keys).map(Some)
+    }
+
+    /// Every stored key, retired ones included, by epoch.
     pub fn list(&self) -> Result<Vec<StoredMasterKey>, StoreError> {
         self.store.with_conn(all)
     }
 
-    /// Generates a key for a new epoch (one above the highest) and makes it current. Returns
-    /// the new epoch.
+    /// Generates a key for a new epoch (one above the highest ever used, retired ones included)
+    /// and makes it current. Returns the new epoch.
     pub fn rotate(&self, rng: &mut dyn Rng, now: u64) -> Result<u32, StoreError> {
         let path = self.store.path().to_owned();
         let next = self.store.write(|tx| {
@@ -85,26 +111,60 @@ impl MasterKeyTable<'_> {
         })
     }
 
-    /// Deletes a non-current epoch: every token minted under it stops verifying. Returns whether
-    /// it was deleted (the current epoch never is).
-    pub fn retire(&self, epoch: u32) -> Result<bool, StoreError> {
-        self.store
-            .write(|tx| {
-                tx.execute(
-                    "DELETE FROM master_keys WHERE epoch = ?1 AND current = 0",
+    /// Retires a non-current epoch: its stored key is overwritten by zeros and every token
+    /// minted under it stops verifying. The current epoch is never retired.
+    pub fn retire(&self, epoch: u32, now: u64) -> Result<Retired, StoreError> {
+        let outcome = self.store.write(|tx| {
+            let row: Option<(bool, Option<i64>)> = tx
+                .query_row(
+                    "SELECT current, retired_at FROM master_keys WHERE epoch = ?1",
                     [i64::from(epoch)],
+                    |r| Ok((r.get::<_, i64>(0)? == 1, r.get(1)?)),
                 )
+                .optional()?;
+            Ok(match row {
+                None => Retired::Unknown,
+                Some((true, _)) => Retired::Current,
+                Some((false, Some(at))) => Retired::Already(uint(at)?),
+                Some((false, None)) => {
+                    tx.execute(
+                        "UPDATE master_keys SET retired_at = ?2, key = zeroblob(32)
+                         WHERE epoch = ?1",
+                        params![i64::from(epoch), int(now)],
+                    )?;
+                    Retired::Now
+                }
             })
-            .map(|n| n > 0)
+        })?;
+        if outcome == Retired::Now {
+            // Best effort: move the overwritten page into the database file and truncate the
+            // write-ahead log, which still holds the page with the old key. Busy while another
+            // connection reads; the log is then reused and overwritten later.
+            let _ = self
+                .store
+                .with_conn(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())));
+        }
+        Ok(outcome)
+    }
+
+    /// The key ring of `keys`, or `Corrupt` if none is current.
+    fn ring(&self, keys: &[StoredMasterKey]) -> Result<KeyRing, StoreError> {
+        ring(keys).ok_or_else(|| StoreError::Corrupt {
+            path: self.store.path().to_owned(),
+            detail: "master_keys has keys but none is current".into(),
+        })
     }
 }
 
 /// A key ring of `keys`, or `None` if none is current.
 fn ring(keys: &[StoredMasterKey]) -> Option<KeyRing> {
     let current = keys.iter().find(|k| k.current)?;
-    let mut ring = KeyRing::new(current.epoch, &current.key);
+    let mut ring = KeyRing::new(current.epoch, current.key.as_ref()?);
     for k in keys.iter().filter(|k| !k.current) {
-        ring.insert(k.epoch, &k.key);
+        match &k.key {
+            Some(key) => ring.insert(k.epoch, key),
+            None => ring.retire(k.epoch),
+        }
     }
     Some(ring)
 }
@@ -122,34 +182,49 @@ fn insert(
     )?;
     Ok(StoredMasterKey {
         epoch,
-        key,
+        key: Some(key),
         created_at: now,
         current: true,
+        retired_at: None,
     })
 }
 
 fn all(c: &rusqlite::Connection) -> rusqlite::Result<Vec<StoredMasterKey>> {
-    let mut stmt =
-        c.prepare("SELECT epoch, key, created_at, current FROM master_keys ORDER BY epoch")?;
+    let mut stmt = c.prepare(
+        "SELECT epoch, key, created_at, current, retired_at FROM master_keys ORDER BY epoch",
+    )?;
     let rows = stmt.query_map([], read_key)?;
     rows.collect()
 }
 
 fn read_key(r: &Row<'_>) -> rusqlite::Result<StoredMasterKey> {
-    let bytes: Vec<u8> = r.get(1)?;
-    let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-        rusqlite::Error::FromSqlConversionFailure(
-            1,
-            rusqlite::types::Type::Blob,
-            "a master key must be 32 bytes".into(),
-        )
-    })?;
     let epoch = uint(r.get(0)?)?;
+    let retired_at = r.get::<_, Option<i64>>(4)?.map(uint).transpose()?;
+    let key = match retired_at {
+        Some(_) => None,
+        None => Some(read_secret(r)?),
+    };
     Ok(StoredMasterKey {
         epoch: u32::try_from(epoch)
             .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(0, int(epoch)))?,
-        key: MasterKey::from_bytes(key),
+        key,
         created_at: uint(r.get(2)?)?,
         current: r.get::<_, i64>(3)? == 1,
+        retired_at,
     })
+}
+
+/// The key column, copied through buffers that are zeroized on drop.
+fn read_secret(r: &Row<'_>) -> rusqlite::Result<MasterKey> {
+    let bytes = Zeroizing::new(r.get::<_, Vec<u8>>(1)?);
+    let mut key = Zeroizing::new([0u8; 32]);
+    if bytes.len() != key.len() {
+        return Err(rusqlite::Error::FromSqlConversionFailure(
+            1,
+            rusqlite::types::Type::Blob,
+            "a master key must be 32 bytes".into(),
+        ));
+    }
+    key.copy_from_slice(&bytes);
+    Ok(MasterKey::from_bytes(*key))
 }

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// The SQL of each schema version; version `n` is `MIGRATIONS[n - 1]`. Never edit a released
 /// entry: append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -103,6 +103,12 @@ CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) STRICT;
+";
+
+/// Version 2: retired master keys stay listed (`retired_at`, Unix seconds) with their key
+/// overwritten by zeros, so `l402 keys list` shows them and an epoch is never reused.
+const V2: &str = "
+ALTER TABLE master_keys ADD COLUMN retired_at INTEGER;
 ";
 
 /// Why migrating failed: SQLite, or a file from a newer build.

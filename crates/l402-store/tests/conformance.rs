@@ -6,9 +6,10 @@ use std::sync::{Arc, Barrier};
 
 use l402_core::challenge::Scheme;
 use l402_core::env::Rng;
+use l402_core::keys::RootKeyError;
 use l402_core::{Msat, PaymentHash, Preimage, TokenId};
 use l402_store::{
-    InvoiceRecord, NewPayment, PaymentStatus, PaymentSuccess, SCHEMA_VERSION, SpendQuery,
+    InvoiceRecord, NewPayment, PaymentStatus, PaymentSuccess, Retired, SCHEMA_VERSION, SpendQuery,
     SpendTotals, Store, StoreError, TokenRecord,
 };
 use l402_testkit::process::rerun_test_binary;
@@ -595,13 +596,49 @@ fn master_keys_create_once_rotate_and_retire() {
     let ring2 = keys.load_or_create(&mut CountingRng(0), 201).unwrap();
     assert_eq!(ring2.current_epoch(), 2);
     assert!(ring2.derive(&id).is_ok(), "old epochs keep verifying");
-    assert!(
-        !keys.retire(2).unwrap(),
+    assert_eq!(
+        keys.retire(2, 202).unwrap(),
+        Retired::Current,
         "the current epoch is never retired"
     );
-    assert!(keys.retire(1).unwrap());
+    assert_eq!(keys.retire(7, 202).unwrap(), Retired::Unknown);
+    assert_eq!(keys.retire(1, 202).unwrap(), Retired::Now);
+    assert_eq!(keys.retire(1, 203).unwrap(), Retired::Already(202));
     let ring3 = keys.load_or_create(&mut CountingRng(0), 202).unwrap();
-    assert!(ring3.derive(&id).is_err());
+    assert_eq!(
+        ring3.derive(&id).unwrap_err(),
+        RootKeyError::RetiredEpoch(1)
+    );
+    let reloaded = keys.load().unwrap().expect("keys exist");
+    assert_eq!(reloaded.current_epoch(), 2);
+    assert_eq!(reloaded.retired_epochs().collect::<Vec<_>>(), [1]);
+
+    // The retired epoch stays listed, without its key, and the stored key is wiped.
+    let listed = keys.list().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].retired_at, Some(202));
+    assert!(listed[0].key.is_none());
+    assert!(listed[1].key.is_some() && listed[1].retired_at.is_none());
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let stored: Vec<u8> = raw
+        .query_row("SELECT key FROM master_keys WHERE epoch = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(stored, [0u8; 32]);
+
+    // Epochs are never reused, even after the highest non-current one is retired.
+    assert_eq!(keys.rotate(&mut CountingRng(70), 300).unwrap(), 3);
+    assert_eq!(keys.retire(2, 301).unwrap(), Retired::Now);
+    assert_eq!(keys.rotate(&mut CountingRng(90), 302).unwrap(), 4);
+}
+
+#[test]
+fn master_keys_load_does_not_create() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    assert!(store.master_keys().load().unwrap().is_none());
+    assert!(store.master_keys().list().unwrap().is_empty());
 }
 
 #[test]

@@ -67,6 +67,7 @@ mod offer_check;
 mod paywall;
 mod response;
 mod revocations;
+mod shared_keys;
 mod system;
 mod verified_cache;
 
@@ -83,5 +84,6 @@ pub use offer::{FixedPrice, Offer, Pricer};
 pub use paywall::{ChallengeObserver, MintedChallenge, Paywall, PaywallSettings, Verdict};
 pub use response::{ChallengeError, is_grpc};
 pub use revocations::RevocationSet;
+pub use shared_keys::SharedKeyRing;
 pub use system::{OsRandom, SystemClock};
 pub use verified_cache::Verified;

@@ -9,8 +9,6 @@ use l402_core::challenge::challenge_header_values;
 use l402_core::credential::{CredentialError, CredentialHeaders, parse_credential};
 use l402_core::env::Clock;
 use l402_core::identifier::Identifier;
-use l402_core::keys::KeyRing;
-use l402_core::mint::Minter;
 use l402_core::verify::{TokenError, verify_credential};
 use l402_core::{Msat, PaymentHash, TokenId};
 
@@ -19,6 +17,7 @@ use crate::freebies::Freebies;
 use crate::offer::Offer;
 use crate::response::ChallengeError;
 use crate::revocations::RevocationSet;
+use crate::shared_keys::SharedKeyRing;
 use crate::system::{OsRandom, SystemClock};
 use crate::verified_cache::{self, Verified, VerifiedCache};
 
@@ -78,7 +77,7 @@ pub type ChallengeObserver = Arc<dyn Fn(&Offer, &MintedChallenge) + Send + Sync>
 
 /// Shared paywall state: keys, backend, revocations and freebies.
 pub struct Paywall {
-    minter: Minter,
+    keys: SharedKeyRing,
     backend: Arc<dyn LightningBackend>,
     revocations: RevocationSet,
     freebies: Freebies,
@@ -92,7 +91,7 @@ pub struct Paywall {
 impl std::fmt::Debug for Paywall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Paywall")
-            .field("keys", self.minter.keys())
+            .field("keys", &self.keys)
             .field("revoked", &self.revocations.len())
             .field("settings", &self.settings)
             .finish_non_exhaustive()
@@ -100,14 +99,15 @@ impl std::fmt::Debug for Paywall {
 }
 
 impl Paywall {
-    /// A paywall minting with `keys` and creating invoices on `backend`.
+    /// A paywall minting with `keys` (a `KeyRing`, or a [`SharedKeyRing`] its owner replaces
+    /// when keys rotate) and creating invoices on `backend`.
     pub fn new(
-        keys: KeyRing,
+        keys: impl Into<SharedKeyRing>,
         backend: Arc<dyn LightningBackend>,
         revocations: RevocationSet,
     ) -> Self {
         Self {
-            minter: Minter::new(keys),
+            keys: keys.into(),
             backend,
             revocations,
             freebies: Freebies::default(),
@@ -170,17 +170,21 @@ impl Paywall {
             macaroon: header("macaroon"),
         };
         let now = self.clock.now_unix();
+        let minter = self.keys.snapshot();
         let result = match parse_credential(&headers) {
             Err(CredentialError::Missing) => Err(TokenError::Missing),
             Err(e) => Err(TokenError::MalformedCredential(e)),
             Ok(credential) => {
                 let key = verified_cache::key(offer, &credential);
-                if let Some(hit) = self.verified.get(&key, now, &self.revocations) {
+                if let Some(hit) = self
+                    .verified
+                    .get(&key, now, &self.revocations, minter.keys())
+                {
                     // Its first, uncached verification already settled its challenge.
                     return Verdict::Paid(hit);
                 }
                 let request = offer.request_context(now);
-                verify_credential(&credential, self.minter.keys(), &self.revocations, &request)
+                verify_credential(&credential, minter.keys(), &self.revocations, &request)
                     .map(|token| (key, token))
             }
         };
@@ -243,7 +247,8 @@ impl Paywall {
         .map_err(ChallengeError::Backend)?;
         let mint = offer.mint_request(invoice.payment_hash);
         let macaroon = self
-            .minter
+            .keys
+            .snapshot()
             .mint(&mint, self.clock.as_ref(), &mut OsRandom)
             .map_err(ChallengeError::Keys)?;
         let token_id = Identifier::decode(macaroon.identifier())

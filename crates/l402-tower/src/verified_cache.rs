@@ -6,14 +6,16 @@
 //! capabilities, price, base price). How the credential was spelled (scheme, base64 or hex,
 //! extra `Authorization`, `Macaroon` or discharge values that verification ignores) does not
 //! change the key, so it cannot force a re-verification or churn the cache. Only credentials
-//! that passed full verification are stored. A hit re-checks what can change after verification: revocation and expiry. The cache
-//! is bounded: when full it is cleared.
+//! that passed full verification are stored. A hit re-checks what can change after
+//! verification: revocation, expiry, and whether the key ring still holds the token's epoch
+//! (`l402 keys retire`). The cache is bounded: when full it is cleared.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use http::{HeaderName, HeaderValue};
 use l402_core::credential::{Credential, PreimageSource};
+use l402_core::keys::{KeyRing, token_epoch};
 use l402_core::verify::{Revocations, VerifiedToken};
 use sha2::{Digest, Sha256};
 
@@ -79,12 +81,13 @@ pub(crate) fn key(offer: &Offer, credential: &Credential) -> CacheKey {
 }
 
 impl VerifiedCache {
-    /// A cached verification still valid at `now` and not revoked.
+    /// A cached verification still valid at `now`, not revoked, and of an epoch `keys` holds.
     pub(crate) fn get(
         &self,
         key: &CacheKey,
         now: u64,
         revocations: &dyn Revocations,
+        keys: &KeyRing,
     ) -> Option<Arc<Verified>> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         // Keys are SHA-256 digests, and lookups hash them with SipHash under a random
@@ -94,6 +97,7 @@ impl VerifiedCache {
         let token = &verified.token;
         if token.valid_until.is_some_and(|until| now >= until)
             || revocations.is_revoked(&token.identifier.token_id)
+            || !keys.holds(token_epoch(&token.identifier.token_id))
         {
             return None;
         }

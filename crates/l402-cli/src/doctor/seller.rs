@@ -110,7 +110,8 @@ fn store(report: &mut Report, db: &Path) {
                 || "none current".to_owned(),
                 |k| format!("current epoch {}", k.epoch),
             );
-            report.pass("master keys", format!("{} held, {current}", keys.len()));
+            let held = keys.iter().filter(|k| k.retired_at.is_none()).count();
+            report.pass("master keys", format!("{held} held, {current}"));
         }
         Err(e) => report.fail(
             "master keys",
