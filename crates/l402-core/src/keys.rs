@@ -100,7 +100,7 @@ pub struct KeyRing {
     retired: BTreeSet<u32>,
 }
 
-/// Every key-bearing field is a [`KeyedMac`].
+/// Every key-bearing field is a `KeyedMac`.
 impl ZeroizeOnDrop for KeyRing {}
 
 impl fmt::Debug for KeyRing {
