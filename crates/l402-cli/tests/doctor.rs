@@ -5,6 +5,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use common::*;
 use l402_testkit::nwc::{NIP44_WALLET, world};
@@ -66,15 +67,9 @@ async fn dev_wallet(dir: &Path, data: &Path) -> ChildGuard {
     chmod(data, 0o700);
     let data_arg = data.display().to_string();
     let mut p = spawn(dir, "wallet", &["wallet", "serve", "--data-dir", &data_arg]);
-    let file = data.join("dev-wallet.json");
-    for _ in 0..200 {
-        if file.exists() {
-            return p;
-        }
-        p.assert_running();
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("no connection file: {}", p.log());
+    l402_testkit::wait::wait_for_file(&data.join("dev-wallet.json"), Duration::from_secs(10));
+    p.assert_running();
+    p
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -269,7 +264,10 @@ async fn a_sound_seller_setup_passes_every_check() {
     // A first start creates the store and the master keys.
     let config_arg = config.display().to_string();
     let mut p = spawn(dir.path(), "serve", &["serve", "--config", &config_arg]);
-    wait_for_store(&dir.path().join("data/l402.db"), &mut p).await;
+    l402_testkit::wait::wait_for_file(&dir.path().join("data/l402.db"), Duration::from_secs(10));
+    p.assert_running();
+    // The file appears before the first start has written the master keys.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     p.kill();
     let (code, report) = seller_doctor(dir.path(), &config);
     assert_eq!(code, 0, "{report}");
@@ -282,18 +280,6 @@ async fn a_sound_seller_setup_passes_every_check() {
     assert_check(&report, "upstream weather", "pass", "answers (HTTP");
     assert_check(&report, "tls", "pass", "valid until");
     assert_check(&report, "listen", "pass", "is free");
-}
-
-async fn wait_for_store(db: &Path, p: &mut ChildGuard) {
-    for _ in 0..200 {
-        if db.exists() {
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-            return;
-        }
-        p.assert_running();
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("no store: {}", p.log());
 }
 
 #[tokio::test(flavor = "multi_thread")]
