@@ -13,7 +13,7 @@ use tower::{Layer, Service};
 use crate::forwarded::{strip_credential, strip_spoofed_headers};
 use crate::offer::Pricer;
 use crate::paywall::{Paywall, Verdict};
-use crate::response::{is_grpc, payment_required, too_many_unpaid, unavailable};
+use crate::response::{is_grpc, payment_required, rate_limited, too_many_unpaid, unavailable};
 
 /// The response body: the paywall's own small bodies, or the inner service's.
 pub type ResponseBody<B> = Either<Full<Bytes>, B>;
@@ -96,7 +96,13 @@ where
             let future = inner.call(Request::from_parts(parts, body));
             return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
         };
-        let reason = match self.paywall.authorize(&parts, &offer) {
+        let verdict = self.paywall.authorize(&parts, &offer);
+        if let Err(retry_after) = self.paywall.admit_request(&offer, &verdict) {
+            tracing::info!(service = %offer.service, client = ?offer.client_ip, retry_after, "rate limited");
+            let response = rate_limited(is_grpc(&parts), retry_after);
+            return Box::pin(async move { Ok(response.map(Either::Left)) });
+        }
+        let reason = match verdict {
             Verdict::Free => {
                 let future = inner.call(Request::from_parts(parts, body));
                 return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });

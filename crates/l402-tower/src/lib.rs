@@ -58,22 +58,26 @@
 //! # Ok(()) }
 //! ```
 
+mod bounded;
+mod bucket;
 mod challenge_limit;
+mod client;
 mod forwarded;
 mod freebies;
 mod layer;
 mod offer;
 mod offer_check;
 mod paywall;
+mod rate_limit;
 mod response;
 mod revocations;
 mod shared_keys;
 mod system;
 mod verified_cache;
 
-pub use challenge_limit::{
-    MAX_CLIENTS, OUTSTANDING_WINDOW_SECS, OutstandingChallenges, client_key,
-};
+pub use bucket::{Bucket, RateLimit};
+pub use challenge_limit::{MAX_CLIENTS, OUTSTANDING_WINDOW_SECS, OutstandingChallenges};
+pub use client::{DEFAULT_IPV6_PREFIX_LEN, client_key};
 pub use forwarded::{
     HEADER_CAVEAT, HEADER_PAYMENT_HASH, HEADER_SERVICE, HEADER_TOKEN_ID, strip_credential,
     strip_spoofed_headers,
@@ -82,6 +86,7 @@ pub use freebies::Freebies;
 pub use layer::{L402Layer, L402Service, ResponseBody};
 pub use offer::{FixedPrice, Offer, Pricer};
 pub use paywall::{ChallengeObserver, MintedChallenge, Paywall, PaywallSettings, Verdict};
+pub use rate_limit::{MAX_BUCKETS, RateLimitRule, RateLimiter, Subject};
 pub use response::{ChallengeError, is_grpc};
 pub use revocations::RevocationSet;
 pub use shared_keys::SharedKeyRing;

@@ -151,3 +151,17 @@ pub(crate) fn too_many_unpaid(grpc: bool, retry_after_secs: u64) -> Response<Ful
         retry_after_secs,
     )
 }
+
+/// The answer to a request over its rate limit: HTTP 429 with `Retry-After`, or gRPC
+/// `RESOURCE_EXHAUSTED` (8) with `retry-after`.
+pub(crate) fn rate_limited(grpc: bool, retry_after_secs: u64) -> Response<Full<Bytes>> {
+    retry_later(
+        grpc.then_some((8, "rate limited")),
+        StatusCode::TOO_MANY_REQUESTS,
+        serde_json::json!({
+            "error": "rate_limited",
+            "detail": "too many requests from this client or token; retry after the given seconds",
+        }),
+        retry_after_secs,
+    )
+}
