@@ -20,7 +20,7 @@ use crate::config::{SellerConfig, SellerOverrides};
 use crate::error::SellerError;
 use crate::pricing::{PriceTable, RoutePricer};
 use crate::readiness::BackendReadiness;
-use crate::{recorder, refresh};
+use crate::{prune, recorder, refresh};
 use l402_core::env::now_unix;
 use l402_lightning::spec::{Context, Opened, Role};
 
@@ -252,7 +252,10 @@ impl Running {
         let refresh = refresh::revocations(store.clone(), revocations.clone(), STORE_REFRESH);
         let key_refresh = refresh::key_ring(store.clone(), keys.clone(), STORE_REFRESH);
         let (observer, recorder) = recorder::start(store.clone());
-        let paywall = Paywall::new(keys, backend.clone(), revocations).with_observer(observer);
+        let pruner = prune::expired_unpaid(store.clone(), prune::PRUNE_EVERY);
+        let paywall = Paywall::new(keys, backend.clone(), revocations)
+            .with_settings(config.l402.clients.paywall_settings())
+            .with_observer(observer);
         let settlements = recorder::watch_settlements(backend.clone(), store);
         let layer = L402Layer::new(Arc::new(paywall), RoutePricer::new(prices));
         let readiness = BackendReadiness {
@@ -264,6 +267,7 @@ impl Running {
             Err(e) => {
                 refresh.abort();
                 key_refresh.abort();
+                pruner.abort();
                 settlements.abort();
                 recorder.abort();
                 return Err(SellerError::ProxyStart(e));
@@ -279,7 +283,7 @@ impl Running {
             shutdown,
             proxy,
             recorder,
-            background: vec![refresh, key_refresh, settlements],
+            background: vec![refresh, key_refresh, settlements, pruner],
         })
     }
 }

@@ -1,10 +1,11 @@
 //! The seller's configuration file: the proxy's keys (`[listen]`, `[limits]`, where each
 //! service is and how it is routed; see [`l402_server::Config`]) plus the L402 keys kept here
-//! (`data_dir`, `[backend]`, and each service's and route's price, capabilities, token
+//! (`data_dir`, `[backend]`, `[clients]`, and each service's and route's price, capabilities, token
 //! lifetime, invoice settings, free paths and freebies). Every key is documented in
 //! `crates/l402-seller/CONFIG.md`. Reads files; no network.
 
 mod check;
+mod clients;
 mod overrides;
 mod terms;
 
@@ -17,6 +18,7 @@ use serde::Deserialize;
 
 use l402_lightning::spec::{BackendSpec, Role, Severity};
 pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
+pub use clients::{ClientsSettings, RateLimitConfig};
 pub use overrides::SellerOverrides;
 pub use terms::{RouteTerms, ServiceTerms};
 
@@ -30,13 +32,17 @@ pub struct L402Settings {
     /// `[backend]`.
     #[serde(default)]
     pub backend: BackendSpec,
+    /// `[clients]`: how clients are counted (IPv6 prefix, unpaid-challenge cap, default rate
+    /// limit).
+    #[serde(default)]
+    pub clients: ClientsSettings,
     /// The L402 terms of each `[[services]]` entry, in file order.
     #[serde(default)]
     pub services: Vec<ServiceTerms>,
 }
 
 impl ConfigExtension for L402Settings {
-    const TOP_LEVEL_KEYS: &'static [&'static str] = &["data_dir", "backend"];
+    const TOP_LEVEL_KEYS: &'static [&'static str] = &["data_dir", "backend", "clients"];
     const SERVICE_KEYS: &'static [&'static str] = terms::SERVICE_KEYS;
     const ROUTE_KEYS: &'static [&'static str] = terms::ROUTE_KEYS;
 
@@ -109,6 +115,7 @@ impl SellerConfig {
                 Severity::Warning => checks.warn(&key, finding.message),
             }
         }
+        clients::check(&self.l402.clients, &mut checks);
         check::terms(&self.proxy, &self.l402.services, &mut checks);
         checks.finish()
     }
