@@ -315,3 +315,44 @@ async fn revoking_a_token_takes_effect_without_a_restart() {
     }
     assert_eq!(revoke(&["not-hex"]).status.code(), Some(2));
 }
+
+#[test]
+fn check_refuses_an_invalid_rate_limit_or_trusted_proxy_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flood.toml");
+    let text = "[listen]\naddr = \"127.0.0.1:0\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n\n\
+                [clients]\nrate_limit = { requests = 0, per = \"1s\" }\n\n\
+                [[services]]\nname = \"weather\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\
+                rate_limit = { requests = 10, per = \"250ms\" }\n";
+    std::fs::write(&path, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_l402"))
+        .args(["serve", "--check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("flood.toml:6") && err.contains("clients.rate_limit.requests"),
+        "{err}"
+    );
+    assert!(
+        err.contains("flood.toml:12")
+            && err.contains("services[0].rate_limit.per")
+            && err.contains("whole number of seconds"),
+        "{err}"
+    );
+
+    std::fs::write(&path, "[listen]\ntrusted_proxies = [\"10.0.0.0/33\"]\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_l402"))
+        .args(["serve", "--check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("flood.toml:2") && err.contains("10.0.0.0/33") && err.contains("prefix"),
+        "{err}"
+    );
+}
