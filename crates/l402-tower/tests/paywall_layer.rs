@@ -709,3 +709,25 @@ async fn rate_limits_answer_429_per_client_per_prefix_and_per_token() {
         assert_eq!(call(&h, o, get(None)).await.0, StatusCode::PAYMENT_REQUIRED);
     }
 }
+
+#[tokio::test]
+async fn freebies_count_an_ipv6_client_by_its_64() {
+    let h = harness(PaywallSettings::default());
+    let from = |ip: &str| {
+        let mut o = offer();
+        o.freebies_per_ip = 1;
+        o.client_ip = Some(ip.parse().unwrap());
+        o
+    };
+    assert_eq!(call(&h, from("2001:db8::1"), get(None)).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&h, from("2001:db8::2"), get(None)).await.0,
+        StatusCode::PAYMENT_REQUIRED,
+        "the same /64 already had its freebie"
+    );
+    assert_eq!(
+        call(&h, from("2001:db8:0:1::1"), get(None)).await.0,
+        StatusCode::OK,
+        "another /64 is another client"
+    );
+}
