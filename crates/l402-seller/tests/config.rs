@@ -364,7 +364,10 @@ fn the_route_limit_wins_then_the_service_then_clients() {
     let config = SellerConfig::from_toml(text, None).unwrap();
     config.check().unwrap();
     let settings = config.l402.clients.paywall_settings();
-    assert_eq!(settings.max_unpaid_challenges_per_client, None, "0 lifts the cap");
+    assert_eq!(
+        settings.max_unpaid_challenges_per_client, None,
+        "0 lifts the cap"
+    );
     assert_eq!(settings.ipv6_prefix_len, 56);
     let router = Router::new(&config.proxy).unwrap();
     let prices = PriceTable::new(&config).unwrap();
@@ -376,11 +379,19 @@ fn the_route_limit_wins_then_the_service_then_clients() {
         })
     };
     let service = limit("/a/x").unwrap();
-    assert_eq!((service.1, service.2, service.3), (2, 60, 2), "burst defaults to requests");
+    assert_eq!(
+        (service.1, service.2, service.3),
+        (2, 60, 2),
+        "burst defaults to requests"
+    );
     let strict = limit("/a/strict").unwrap();
     assert_eq!((strict.1, strict.2, strict.3), (1, 3600, 1));
     assert_ne!(strict.0, service.0, "the route fills its own buckets");
-    assert_eq!(limit("/a/dear"), Some(service), "a route without one shares the service's");
+    assert_eq!(
+        limit("/a/dear"),
+        Some(service),
+        "a route without one shares the service's"
+    );
     let global = limit("/b/x").unwrap();
     assert_eq!((global.1, global.2, global.3), (10, 1, 20));
     assert!(global.0 != service.0 && global.0 != strict.0);

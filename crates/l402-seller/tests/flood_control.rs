@@ -76,7 +76,9 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_buckets() {
     // A client cannot pick a new identity by writing one to the left: the right-most
     // untrusted address is the client.
     assert_eq!(
-        get(&seller, WEATHER, Some("203.0.113.5, 198.51.100.1")).await.0,
+        get(&seller, WEATHER, Some("203.0.113.5, 198.51.100.1"))
+            .await
+            .0,
         429
     );
     // Other clients are not affected.
@@ -91,8 +93,18 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_buckets() {
 
     // A route with its own limit has its own bucket: one request, then 429, while the rest of
     // the service still has the client's burst.
-    assert_eq!(get(&seller, "/api/weather/strict", Some("198.51.100.3")).await.0, 402);
-    assert_eq!(get(&seller, "/api/weather/strict", Some("198.51.100.3")).await.0, 429);
+    assert_eq!(
+        get(&seller, "/api/weather/strict", Some("198.51.100.3"))
+            .await
+            .0,
+        402
+    );
+    assert_eq!(
+        get(&seller, "/api/weather/strict", Some("198.51.100.3"))
+            .await
+            .0,
+        429
+    );
     assert_eq!(get(&seller, WEATHER, Some("198.51.100.3")).await.0, 402);
 
     seller.shutdown().await.unwrap();

@@ -214,7 +214,15 @@ mod tests {
         assert_eq!(host.to_string(), "127.0.0.1/32");
         assert!(host.contains(ip("127.0.0.1")) && !host.contains(ip("127.0.0.2")));
         assert!("0.0.0.0/0".parse::<Cidr>().unwrap().contains(ip("8.8.8.8")));
-        for bad in ["10.0.0.0/33", "::/129", "10.0.0/8", "x", "10.0.0.0/", "10.0.0.0/+8", ""] {
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "x",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "",
+        ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }
     }
@@ -226,7 +234,11 @@ mod tests {
             None,
         );
         let xff = headers("x-forwarded-for", &["203.0.113.9, 198.51.100.7, 10.0.0.2"]);
-        assert_eq!(r.resolve(ip("192.0.2.1"), &xff), ip("192.0.2.1"), "untrusted peer");
+        assert_eq!(
+            r.resolve(ip("192.0.2.1"), &xff),
+            ip("192.0.2.1"),
+            "untrusted peer"
+        );
         assert_eq!(
             r.resolve(ip("10.0.0.1"), &xff),
             ip("198.51.100.7"),
@@ -246,7 +258,11 @@ mod tests {
         let real = ClientIpResolver::new(vec!["10.0.0.0/8".parse().unwrap()], Some("X-Real-IP"));
         let h = headers("x-real-ip", &["198.51.100.8"]);
         assert_eq!(real.resolve(ip("10.0.0.1"), &h), ip("198.51.100.8"));
-        assert_eq!(real.resolve(ip("10.0.0.1"), &xff), ip("10.0.0.1"), "other header ignored");
+        assert_eq!(
+            real.resolve(ip("10.0.0.1"), &xff),
+            ip("10.0.0.1"),
+            "other header ignored"
+        );
         assert_eq!(
             ClientIpResolver::default().resolve(ip("10.0.0.1"), &xff),
             ip("10.0.0.1"),

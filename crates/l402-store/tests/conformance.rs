@@ -580,7 +580,12 @@ fn expired_unpaid_invoices_are_pruned_and_paid_ones_stay() {
     let paid_expired = rec(2, Some(700));
     let unpaid_live = rec(3, Some(2_000));
     let unknown_expiry = rec(4, None);
-    for r in [&unpaid_expired, &paid_expired, &unpaid_live, &unknown_expiry] {
+    for r in [
+        &unpaid_expired,
+        &paid_expired,
+        &unpaid_live,
+        &unknown_expiry,
+    ] {
         inv.record_challenge(r).unwrap();
     }
     inv.mark_settled(&paid_expired.payment_hash, 650).unwrap();
@@ -588,11 +593,22 @@ fn expired_unpaid_invoices_are_pruned_and_paid_ones_stay() {
     assert_eq!(inv.prune_unpaid(699).unwrap(), 0, "nothing expired yet");
     assert_eq!(inv.prune_unpaid(700).unwrap(), 1);
     assert_eq!(inv.get(&unpaid_expired.payment_hash).unwrap(), None);
-    assert!(inv.get(&paid_expired.payment_hash).unwrap().is_some(), "paid stays");
+    assert!(
+        inv.get(&paid_expired.payment_hash).unwrap().is_some(),
+        "paid stays"
+    );
     assert!(inv.get(&unpaid_live.payment_hash).unwrap().is_some());
     assert!(inv.get(&unknown_expiry.payment_hash).unwrap().is_some());
-    assert_eq!(inv.prune_unpaid(u64::MAX).unwrap(), 1, "the live one, once expired");
-    assert_eq!(inv.count().unwrap(), 2, "the paid row and the row of unknown expiry");
+    assert_eq!(
+        inv.prune_unpaid(u64::MAX).unwrap(),
+        1,
+        "the live one, once expired"
+    );
+    assert_eq!(
+        inv.count().unwrap(),
+        2,
+        "the paid row and the row of unknown expiry"
+    );
 }
 
 struct CountingRng(u8);

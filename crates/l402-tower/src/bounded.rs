@@ -58,7 +58,10 @@ mod tests {
         let mut map: HashMap<u32, u64> = (0..64).map(|k| (k, u64::from(k))).collect();
         make_room(&mut map, 64, |_, _| false, |v| *v);
         assert_eq!(map.len(), 56);
-        assert!((0..8).all(|k| !map.contains_key(&k)), "the oldest eighth went");
+        assert!(
+            (0..8).all(|k| !map.contains_key(&k)),
+            "the oldest eighth went"
+        );
         let mut same: HashMap<u32, u64> = (0..64).map(|k| (k, 7)).collect();
         make_room(&mut same, 64, |_, _| false, |v| *v);
         assert_eq!(same.len(), 56, "ties: exactly an eighth goes");

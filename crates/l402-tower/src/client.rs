@@ -38,7 +38,10 @@ mod tests {
     fn ipv6_is_cut_to_its_prefix_and_ipv4_is_kept() {
         let a = ip("2001:db8:1:2:aaaa::1");
         assert_eq!(client_key(a, 64), ip("2001:db8:1:2::"));
-        assert_eq!(client_key(ip("2001:db8:1:2:bbbb::2"), 64), client_key(a, 64));
+        assert_eq!(
+            client_key(ip("2001:db8:1:2:bbbb::2"), 64),
+            client_key(a, 64)
+        );
         assert_ne!(client_key(ip("2001:db8:1:3::1"), 64), client_key(a, 64));
         assert_eq!(client_key(a, 48), ip("2001:db8:1::"));
         assert_eq!(client_key(a, 128), a);

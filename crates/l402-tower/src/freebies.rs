@@ -84,7 +84,10 @@ mod tests {
             assert!(f.take_bounded("s", ip, 1, max));
         }
         let newcomer: IpAddr = "203.0.113.9".parse().unwrap();
-        assert!(f.take_bounded("s", newcomer, 1, max), "the newcomer gets its freebie");
+        assert!(
+            f.take_bounded("s", newcomer, 1, max),
+            "the newcomer gets its freebie"
+        );
         assert!(!f.take_bounded("s", newcomer, 1, max), "once");
         let used = f.used.lock().unwrap();
         assert!(used.counts.len() <= max, "the table stays bounded");

@@ -299,8 +299,12 @@ impl Paywall {
         ) {
             let now = self.clock.now_unix();
             let counts_for = offer.invoice_expiry_secs.min(OUTSTANDING_WINDOW_SECS);
-            self.unpaid
-                .record(key, minted.payment_hash, now.saturating_add(counts_for), now);
+            self.unpaid.record(
+                key,
+                minted.payment_hash,
+                now.saturating_add(counts_for),
+                now,
+            );
         }
         if let Some(observer) = &self.observer {
             observer(offer, &minted);

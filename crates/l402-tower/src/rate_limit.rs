@@ -116,7 +116,11 @@ mod tests {
         assert_eq!(limiter.take(r, client(1), 100), Ok(()));
         assert_eq!(limiter.take(r, client(1), 100), Err(1));
         assert_eq!(limiter.take(r, client(2), 100), Ok(()), "another client");
-        assert_eq!(limiter.take(rule(2, 1, 2), client(1), 100), Ok(()), "another scope");
+        assert_eq!(
+            limiter.take(rule(2, 1, 2), client(1), 100),
+            Ok(()),
+            "another scope"
+        );
         let token = Subject::Token(TokenId([3; 32]));
         assert_eq!(limiter.take(r, token, 100), Ok(()), "a token");
         assert_eq!(limiter.take(r, client(1), 101), Ok(()), "refilled");

@@ -719,7 +719,10 @@ async fn freebies_count_an_ipv6_client_by_its_64() {
         o.client_ip = Some(ip.parse().unwrap());
         o
     };
-    assert_eq!(call(&h, from("2001:db8::1"), get(None)).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&h, from("2001:db8::1"), get(None)).await.0,
+        StatusCode::OK
+    );
     assert_eq!(
         call(&h, from("2001:db8::2"), get(None)).await.0,
         StatusCode::PAYMENT_REQUIRED,

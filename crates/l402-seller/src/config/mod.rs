@@ -16,9 +16,9 @@ use l402_server::Config;
 use l402_server::config::{Checks, ConfigExtension, resolve_relative_path};
 use serde::Deserialize;
 
+pub use clients::{ClientsSettings, RateLimitConfig};
 use l402_lightning::spec::{BackendSpec, Role, Severity};
 pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
-pub use clients::{ClientsSettings, RateLimitConfig};
 pub use overrides::SellerOverrides;
 pub use terms::{RouteTerms, ServiceTerms};
 

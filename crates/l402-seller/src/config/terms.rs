@@ -20,7 +20,8 @@ pub(super) const SERVICE_KEYS: &[&str] = &[
 ];
 
 /// The keys of [`RouteTerms`] in a `[[services.routes]]` rule.
-pub(super) const ROUTE_KEYS: &[&str] = &["price_sat", "capabilities_required", "free", "rate_limit"];
+pub(super) const ROUTE_KEYS: &[&str] =
+    &["price_sat", "capabilities_required", "free", "rate_limit"];
 
 fn default_invoice_expiry() -> u64 {
     3600

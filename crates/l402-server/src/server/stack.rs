@@ -204,7 +204,10 @@ where
         };
         parts.extensions.insert(decision);
         parts.extensions.insert(ClientAddr(conn.remote));
-        let client_ip = self.shared.client_ip.resolve(conn.remote.ip(), &parts.headers);
+        let client_ip = self
+            .shared
+            .client_ip
+            .resolve(conn.remote.ip(), &parts.headers);
         parts.extensions.insert(ClientIp(client_ip));
         parts.extensions.insert(conn);
         let req = Request::from_parts(parts, body);

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Unpaid flood benchmark for `l402 serve` (dev wallet, loopback only): what a client that never
+# pays costs the seller, with flood control off and with the defaults (and with a rate limit).
+#
+# For each configuration a fresh proxy (its own data dir and store) is flooded with unpaid
+# GET <prefix>/api/weather?city=Paris for DURATION seconds, twice:
+#   one   every request from the one loopback client
+#   many  requests spread over CLIENTS clients, named in X-Forwarded-For by a trusted proxy
+#         (the proxy trusts 127.0.0.1 in every configuration)
+# Configurations:
+#   off       [clients] max_unpaid_challenges = 0, no rate limit (flood control off)
+#   defaults  no [clients] section: the cap of 64 unpaid challenges per client, no rate limit
+#   limited   the defaults plus [clients] rate_limit = RATE_LIMIT
+# Reported per flood: answers (402, 429), proxy CPU per request and per 402 answer (from
+# /proc/PID/stat; the embedded dev wallet that mints the invoices runs in the proxy's process),
+# and the store's growth: invoice rows and bytes (l402.db and its WAL) added, extrapolated to an
+# hour from the second half of the flood (the steady rate, once any cap has filled).
+#
+# Usage: bench/unpaid-flood.sh [--out FILE]
+# Environment: DURATION (whole seconds, default 10s), THREADS (2), CONNS (16), CLIENTS (200),
+#              RATE_LIMIT ('{ requests = 1, per = "1s", burst = 5 }'), CARGO_TARGET_DIR,
+#              L402_BIN=<path> to use a built binary, KEEP_WORKDIR=1 to keep logs.
+# Needs: cargo, curl, sqlite3, wrk (installed with apt-get if missing). Loopback traffic only.
+
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-16}
+CLIENTS=${CLIENTS:-200}
+RATE_LIMIT=${RATE_LIMIT:-'{ requests = 1, per = "1s", burst = 5 }'}
+OUT=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --out) [[ $# -ge 2 ]] || { echo "--out needs a file" >&2; exit 2; }; OUT=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+[[ $DURATION =~ ^[0-9]+s$ ]] || { echo "DURATION must be whole seconds, e.g. 10s" >&2; exit 2; }
+SECS=${DURATION%s}
+[[ $SECS -ge 2 ]] || { echo "DURATION must be at least 2s" >&2; exit 2; }
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LUA="$ROOT/bench/flood.lua"
+QUERY="/api/weather?city=Paris"
+BENCH_NAME=unpaid-flood
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+
+need_wrk
+command -v curl >/dev/null 2>&1 || die "curl is required"
+command -v sqlite3 >/dev/null 2>&1 || die "sqlite3 is required (Debian: sqlite3)"
+l402_binary "$ROOT"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-unpaid-flood.XXXXXX")
+start_upstream "$WORK/upstream" "$WORK/upstream.log"
+
+# config NAME CLIENTS_SECTION: writes $WORK/NAME.toml, selling the upstream at 1 sat.
+config() {
+  cat >"$WORK/$1.toml" <<TOML
+# Unpaid flood benchmark: configuration "$1".
+[listen]
+addr = "127.0.0.1:0"
+trusted_proxies = ["127.0.0.1"]
+
+[backend]
+kind = "dev"
+
+[limits]
+drain_timeout = "2s"
+
+$2
+
+[[services]]
+name = "paid"
+path_prefix = "/paid"
+strip_path_prefix = true
+upstream = "http://$UPSTREAM"
+price_sat = 1
+invoice_expiry_secs = 600
+TOML
+}
+config off $'[clients]\nmax_unpaid_challenges = 0'
+config defaults ""
+config limited $'[clients]\nrate_limit = '"$RATE_LIMIT"
+
+# store_rows DATA_DIR / store_bytes DATA_DIR: invoice rows, and bytes of l402.db and its WAL.
+store_rows() { sqlite3 "file:$1/l402.db?mode=ro" "SELECT COUNT(*) FROM invoices"; }
+store_bytes() { cat "$1/l402.db" "$1/l402.db-wal" 2>/dev/null | wc -c; }
+
+declare -A REQS S402 S429 OTHER ERRS CPU_REQ CPU_402 ROWS BYTES ROWS_H MIB_H
+# flood NAME DATA_DIR CLIENTS: one bounded wrk run against the running proxy.
+flood() {
+  local name=$1 data=$2 clients=$3 line
+  local rows0 bytes0 rows_mid bytes_mid ticks0
+  rows0=$(store_rows "$data"); bytes0=$(store_bytes "$data"); ticks0=$(cpu_ticks "$PROXY_PID")
+  log "flood $name: wrk -t$THREADS -c$CONNS -d$DURATION, $clients client(s)"
+  FLOOD_CLIENTS=$clients timeout $((SECS + 60)) wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" \
+    -s "$LUA" "http://$PROXY/paid$QUERY" >"$WORK/wrk-$name.txt" 2>&1 &
+  local wrk_pid=$!
+  PIDS+=("$wrk_pid")
+  sleep $((SECS / 2))
+  rows_mid=$(store_rows "$data"); bytes_mid=$(store_bytes "$data")
+  wait "$wrk_pid" || true
+  local ticks=$(( $(cpu_ticks "$PROXY_PID") - ticks0 ))
+  sleep 2 # the recorder writes challenges off the request path
+  line=$(grep '^RESULT ' "$WORK/wrk-$name.txt") || die "wrk run $name failed: $(cat "$WORK/wrk-$name.txt")"
+  REQS[$name]=$(sed 's/.* requests=\([0-9]*\).*/\1/' <<<"$line")
+  S402[$name]=$(sed 's/.* s402=\([0-9]*\).*/\1/' <<<"$line")
+  S429[$name]=$(sed 's/.* s429=\([0-9]*\).*/\1/' <<<"$line")
+  OTHER[$name]=$(sed 's/.* other=\([0-9]*\).*/\1/' <<<"$line")
+  ERRS[$name]=$(sed 's/.* errors=\([0-9]*\).*/\1/' <<<"$line")
+  CPU_REQ[$name]=$(awk -v t="$ticks" -v us="$TICK_US" -v n="${REQS[$name]}" \
+    'BEGIN { printf "%.0f", n ? t * us / n : 0 }')
+  CPU_402[$name]=$(awk -v t="$ticks" -v us="$TICK_US" -v n="${S402[$name]}" \
+    'BEGIN { if (n) printf "%.2f", t * us / n / 1000; else printf "–" }')
+  local rows_end bytes_end
+  rows_end=$(store_rows "$data"); bytes_end=$(store_bytes "$data")
+  ROWS[$name]=$((rows_end - rows0))
+  BYTES[$name]=$((bytes_end - bytes0))
+  # The second half's rate, to an hour (rows recorded up to 2 s late count in it).
+  local half=$((SECS - SECS / 2 + 2))
+  ROWS_H[$name]=$(awk -v d="$((rows_end - rows_mid))" -v s="$half" 'BEGIN { printf "%.0f", d * 3600 / s }')
+  MIB_H[$name]=$(awk -v d="$((bytes_end - bytes_mid))" -v s="$half" \
+    'BEGIN { printf "%.1f", d * 3600 / s / 1048576 }')
+  log "  $line cpu_us_per_req=${CPU_REQ[$name]} rows=${ROWS[$name]} bytes=${BYTES[$name]}"
+}
+
+for cfg in off defaults limited; do
+  log "configuration $cfg: starting the proxy"
+  start_proxy "$WORK/$cfg.toml" "$WORK/$cfg" "$WORK/$cfg.log"
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$PROXY/paid$QUERY") == 402 ]] \
+    || die "the paid service does not answer 402"
+  sleep 2
+  flood "$cfg-one" "$WORK/$cfg" 1
+  flood "$cfg-many" "$WORK/$cfg" "$CLIENTS"
+  kill -TERM "$PROXY_PID" 2>/dev/null || true
+  wait "$PROXY_PID" 2>/dev/null || true
+done
+
+row() {
+  local n=$1
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$3" "${REQS[$n]}" \
+    "${S402[$n]}" "${S429[$n]}" "$((OTHER[$n] + ERRS[$n]))" "${CPU_REQ[$n]}" "${CPU_402[$n]}" \
+    "${ROWS[$n]} rows, $(awk -v b="${BYTES[$n]}" 'BEGIN { printf "%.1f KiB", b / 1024 }')" \
+    "${ROWS_H[$n]}" "${MIB_H[$n]}"
+}
+report() {
+  echo "| configuration | clients | requests | 402 | 429 | other/errors | proxy CPU µs/request | proxy CPU ms per 402 | store growth during the flood | rows/hour (steady) | MiB/hour (steady) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  row off-one "off (no cap, no rate limit)" 1
+  row off-many "off (no cap, no rate limit)" "$CLIENTS"
+  row defaults-one "defaults (cap 64 per client)" 1
+  row defaults-many "defaults (cap 64 per client)" "$CLIENTS"
+  row limited-one "defaults + rate_limit" 1
+  row limited-many "defaults + rate_limit" "$CLIENTS"
+  echo
+  echo "Settings: wrk -t$THREADS -c$CONNS -d$DURATION per flood, GET /paid$QUERY (1 sat, invoices"
+  echo "of 600 s), $CLIENTS clients named in X-Forwarded-For by a trusted loopback proxy,"
+  echo "rate_limit = $RATE_LIMIT, release build, wrk and proxy (with its embedded dev wallet) on the"
+  echo "same $(nproc)-core machine. Rows/hour and MiB/hour extrapolate the second half of each"
+  echo "flood; expired unpaid rows are pruned 5 minutes after their invoice expires, which this"
+  echo "short run does not reach."
+}
+report
+if [[ -n $OUT ]]; then report >"$OUT"; fi
