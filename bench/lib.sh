@@ -5,6 +5,19 @@
 log() { echo "[${BENCH_NAME:-bench}] $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# Reads the common arguments (`--out FILE`, `-h`) into OUT and checks DURATION (whole seconds).
+bench_args() {
+  OUT=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --out) [[ $# -ge 2 ]] || { echo "--out needs a file" >&2; exit 2; }; OUT=$2; shift 2 ;;
+      -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+  done
+  [[ $DURATION =~ ^[0-9]+s$ ]] || { echo "DURATION must be whole seconds, e.g. 10s" >&2; exit 2; }
+}
+
 # Installs wrk from the Debian package if it is missing.
 need_wrk() {
   if ! command -v wrk >/dev/null 2>&1; then

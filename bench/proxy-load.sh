@@ -31,16 +31,7 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
 BIG_CONNS=${BIG_CONNS:-1000}
-OUT=""
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --out) [[ $# -ge 2 ]] || { echo "--out needs a file" >&2; exit 2; }; OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown argument: $1" >&2; exit 2 ;;
-  esac
-done
 
-[[ $DURATION =~ ^[0-9]+s$ ]] || { echo "DURATION must be whole seconds, e.g. 10s" >&2; exit 2; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LUA="$ROOT/bench/wrk-report.lua"
@@ -48,6 +39,7 @@ QUERY="/api/weather?city=Paris"
 BENCH_NAME=proxy-load
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+bench_args "$@"
 
 # --- tools -------------------------------------------------------------------------------------
 need_wrk

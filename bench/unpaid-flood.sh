@@ -29,17 +29,6 @@ THREADS=${THREADS:-2}
 CONNS=${CONNS:-16}
 CLIENTS=${CLIENTS:-200}
 RATE_LIMIT=${RATE_LIMIT:-'{ requests = 1, per = "1s", burst = 5 }'}
-OUT=""
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --out) [[ $# -ge 2 ]] || { echo "--out needs a file" >&2; exit 2; }; OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown argument: $1" >&2; exit 2 ;;
-  esac
-done
-[[ $DURATION =~ ^[0-9]+s$ ]] || { echo "DURATION must be whole seconds, e.g. 10s" >&2; exit 2; }
-SECS=${DURATION%s}
-[[ $SECS -ge 2 ]] || { echo "DURATION must be at least 2s" >&2; exit 2; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LUA="$ROOT/bench/flood.lua"
@@ -47,6 +36,9 @@ QUERY="/api/weather?city=Paris"
 BENCH_NAME=unpaid-flood
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+bench_args "$@"
+SECS=${DURATION%s}
+[[ $SECS -ge 2 ]] || { echo "DURATION must be at least 2s" >&2; exit 2; }
 
 need_wrk
 command -v curl >/dev/null 2>&1 || die "curl is required"

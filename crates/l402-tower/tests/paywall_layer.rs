@@ -99,6 +99,21 @@ fn offer() -> Offer {
     o
 }
 
+/// [`offer`] for a request from `ip`.
+fn offer_from(ip: &str) -> Offer {
+    let mut o = offer();
+    o.client_ip = Some(ip.parse().unwrap());
+    o
+}
+
+/// A gRPC request.
+fn grpc_request() -> Request<Full<Bytes>> {
+    Request::post("http://x/a.B/C")
+        .header("content-type", "application/grpc")
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
+
 async fn call(
     h: &Harness,
     offer: Offer,
@@ -317,11 +332,7 @@ async fn backend_down_or_slow_gives_503_within_bounded_time() {
         started.elapsed()
     );
 
-    let grpc = Request::post("http://x/a.B/C")
-        .header("content-type", "application/grpc")
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let (status, headers, _) = call(&h, offer(), grpc).await;
+    let (status, headers, _) = call(&h, offer(), grpc_request()).await;
     assert_eq!(
         (status, headers["grpc-status"].to_str().unwrap()),
         (StatusCode::OK, "14")
@@ -447,11 +458,7 @@ async fn a_client_that_never_pays_meets_429_and_paying_frees_a_slot() {
         max_unpaid_challenges_per_client: Some(3),
         ..PaywallSettings::default()
     });
-    let from = |ip: &str| {
-        let mut o = offer();
-        o.client_ip = Some(ip.parse().unwrap());
-        o
-    };
+    let from = offer_from;
     let mut challenges = Vec::new();
     for _ in 0..3 {
         let (status, headers, _) = call(&h, from("2001:db8::1"), get(None)).await;
@@ -465,11 +472,7 @@ async fn a_client_that_never_pays_meets_429_and_paying_frees_a_slot() {
     assert!((1..=600).contains(&retry), "{retry}");
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["error"], "too_many_unpaid_challenges");
-    let grpc = Request::post("http://x/a.B/C")
-        .header("content-type", "application/grpc")
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let (_, headers, _) = call(&h, from("2001:db8::3"), grpc).await;
+    let (_, headers, _) = call(&h, from("2001:db8::3"), grpc_request()).await;
     assert_eq!(headers["grpc-status"], "8");
     // Another client is not affected.
     assert_eq!(
@@ -629,8 +632,7 @@ async fn rate_limits_answer_429_per_client_per_prefix_and_per_token() {
     };
     let h = harness_with_clock(settings, clock.clone());
     let limited = |ip: &str| {
-        let mut o = offer();
-        o.client_ip = Some(ip.parse().unwrap());
+        let mut o = offer_from(ip);
         o.rate_limit = Some(l402_tower::RateLimitRule {
             scope: 1,
             limit: l402_tower::RateLimit {
@@ -653,11 +655,7 @@ async fn rate_limits_answer_429_per_client_per_prefix_and_per_token() {
     assert_eq!(headers["retry-after"], "1");
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["error"], "rate_limited");
-    let grpc = Request::post("http://x/a.B/C")
-        .header("content-type", "application/grpc")
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let (_, headers, _) = call(&h, limited("192.0.2.1"), grpc).await;
+    let (_, headers, _) = call(&h, limited("192.0.2.1"), grpc_request()).await;
     assert_eq!(headers["grpc-status"], "8");
     assert_eq!(headers["retry-after"], "1");
     // Another client is not affected.
@@ -714,9 +712,8 @@ async fn rate_limits_answer_429_per_client_per_prefix_and_per_token() {
 async fn freebies_count_an_ipv6_client_by_its_64() {
     let h = harness(PaywallSettings::default());
     let from = |ip: &str| {
-        let mut o = offer();
+        let mut o = offer_from(ip);
         o.freebies_per_ip = 1;
-        o.client_ip = Some(ip.parse().unwrap());
         o
     };
     assert_eq!(
