@@ -19,34 +19,88 @@ pub const OUTSTANDING_WINDOW_SECS: u64 = 600;
 /// The most clients remembered.
 pub const MAX_CLIENTS: usize = 65_536;
 
-/// Unpaid challenges per client: `(counts until, payment hash)`, oldest first.
+type Held = HashMap<IpAddr, VecDeque<(u64, PaymentHash)>>;
+
+/// Unpaid challenges per client: `(counts until, payment hash)`, oldest first, and the
+/// challenges being minted right now (see [`OutstandingChallenges::reserve`]).
 #[derive(Debug, Default)]
 pub struct OutstandingChallenges {
-    clients: Mutex<HashMap<IpAddr, VecDeque<(u64, PaymentHash)>>>,
+    clients: Mutex<Held>,
+    pending: Mutex<HashMap<IpAddr, u32>>,
+}
+
+/// A challenge being minted for a client: it counts against the cap from
+/// [`OutstandingChallenges::reserve`] until dropped (record the challenge first), so that
+/// concurrent requests of one client cannot all pass the check before any is recorded.
+#[derive(Debug)]
+#[must_use = "the slot is released when the reservation is dropped"]
+pub struct Reservation<'a> {
+    table: &'a OutstandingChallenges,
+    key: IpAddr,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let mut pending = self.table.pending();
+        if let Some(n) = pending.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                pending.remove(&self.key);
+            }
+        }
+    }
 }
 
 impl OutstandingChallenges {
-    fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, VecDeque<(u64, PaymentHash)>>> {
+    fn clients(&self) -> std::sync::MutexGuard<'_, Held> {
         match self.clients.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         }
     }
 
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, u32>> {
+        match self.pending.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Whether `key`, with `pending` challenges being minted, has room for one more.
+    fn room(clients: &mut Held, key: IpAddr, now: u64, cap: u32, pending: u32) -> Result<(), u64> {
+        let (held, soonest) = match clients.get_mut(&key) {
+            None => (0, None),
+            Some(held) => {
+                while held.front().is_some_and(|(until, _)| *until <= now) {
+                    held.pop_front();
+                }
+                (held.len(), held.front().map(|(until, _)| *until))
+            }
+        };
+        if held + pending as usize >= cap as usize {
+            Err(soonest.map_or(1, |until| until.saturating_sub(now).max(1)))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Whether the client `key` may be given one more challenge now (`cap` at most
-    /// outstanding): `Err` holds the seconds until a slot frees.
+    /// outstanding, those being minted included): `Err` holds the seconds until a slot frees.
     pub fn admit(&self, key: IpAddr, now: u64, cap: u32) -> Result<(), u64> {
         let mut clients = self.clients();
-        let Some(held) = clients.get_mut(&key) else {
-            return Ok(());
-        };
-        while held.front().is_some_and(|(until, _)| *until <= now) {
-            held.pop_front();
-        }
-        match held.front() {
-            Some((until, _)) if held.len() >= cap as usize => Err((until - now).max(1)),
-            _ => Ok(()),
-        }
+        let pending = self.pending().get(&key).copied().unwrap_or(0);
+        Self::room(&mut clients, key, now, cap, pending)
+    }
+
+    /// Like [`admit`](Self::admit), and holds the slot until the returned reservation is
+    /// dropped: [`record`](Self::record) the minted challenge before dropping it.
+    pub fn reserve(&self, key: IpAddr, now: u64, cap: u32) -> Result<Reservation<'_>, u64> {
+        let mut clients = self.clients();
+        let mut pending = self.pending();
+        let n = pending.get(&key).copied().unwrap_or(0);
+        Self::room(&mut clients, key, now, cap, n)?;
+        *pending.entry(key).or_insert(0) += 1;
+        Ok(Reservation { table: self, key })
     }
 
     /// Counts the challenge paid by `hash` against the client `key` until `until`.
@@ -110,6 +164,30 @@ mod tests {
             Ok(()),
             "an expired challenge no longer counts"
         );
+    }
+
+    #[test]
+    fn challenges_being_minted_count_until_recorded_or_abandoned() {
+        let t = OutstandingChallenges::default();
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let first = t.reserve(ip, 100, 2).unwrap();
+        let second = t.reserve(ip, 100, 2).unwrap();
+        assert_eq!(
+            t.reserve(ip, 100, 2).err(),
+            Some(1),
+            "two in flight fill a cap of 2"
+        );
+        assert_eq!(t.admit(ip, 100, 2), Err(1));
+        t.record(ip, hash(1), 160, 100);
+        drop(first);
+        assert_eq!(t.admit(ip, 100, 2), Err(60), "one recorded, one in flight");
+        drop(second);
+        assert_eq!(
+            t.admit(ip, 100, 2),
+            Ok(()),
+            "an abandoned mint frees its slot"
+        );
+        assert!(t.pending().is_empty());
     }
 
     #[test]

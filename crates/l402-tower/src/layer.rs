@@ -13,7 +13,9 @@ use tower::{Layer, Service};
 use crate::forwarded::{strip_credential, strip_spoofed_headers};
 use crate::offer::Pricer;
 use crate::paywall::{Paywall, Verdict};
-use crate::response::{is_grpc, payment_required, rate_limited, too_many_unpaid, unavailable};
+use crate::response::{
+    ChallengeError, is_grpc, payment_required, rate_limited, too_many_unpaid, unavailable,
+};
 
 /// The response body: the paywall's own small bodies, or the inner service's.
 pub type ResponseBody<B> = Either<Full<Bytes>, B>;
@@ -132,6 +134,9 @@ where
                 Ok(challenge) => {
                     tracing::debug!(service = %offer.service, reason = reason.reason_code(), "payment required");
                     payment_required(grpc, &offer, &challenge, &reason)
+                }
+                Err(ChallengeError::TooManyUnpaid(retry_after)) => {
+                    too_many_unpaid(grpc, retry_after)
                 }
                 Err(error) => {
                     tracing::warn!(service = %offer.service, %error, "cannot mint a challenge");

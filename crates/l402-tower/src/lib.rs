@@ -76,7 +76,9 @@ mod system;
 mod verified_cache;
 
 pub use bucket::{Bucket, RateLimit};
-pub use challenge_limit::{MAX_CLIENTS, OUTSTANDING_WINDOW_SECS, OutstandingChallenges};
+pub use challenge_limit::{
+    MAX_CLIENTS, OUTSTANDING_WINDOW_SECS, OutstandingChallenges, Reservation,
+};
 pub use client::{DEFAULT_IPV6_PREFIX_LEN, client_key};
 pub use forwarded::{
     HEADER_CAVEAT, HEADER_PAYMENT_HASH, HEADER_SERVICE, HEADER_TOKEN_ID, strip_credential,

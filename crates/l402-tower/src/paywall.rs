@@ -264,7 +264,20 @@ impl Paywall {
     }
 
     /// Creates an invoice (bounded by the invoice timeout) and mints the token it pays for.
+    /// The client's slot under the unpaid-challenge cap is held from the start, so concurrent
+    /// requests cannot overshoot the cap ([`ChallengeError::TooManyUnpaid`]).
     pub async fn challenge(&self, offer: &Offer) -> Result<MintedChallenge, ChallengeError> {
+        let _slot = match (
+            self.client(offer),
+            self.settings.max_unpaid_challenges_per_client,
+        ) {
+            (Some(key), Some(cap)) => Some(
+                self.unpaid
+                    .reserve(key, self.clock.now_unix(), cap)
+                    .map_err(ChallengeError::TooManyUnpaid)?,
+            ),
+            _ => None,
+        };
         let request = CreateInvoice {
             amount: offer.price,
             memo: offer.memo.clone(),

@@ -31,6 +31,10 @@ pub enum ChallengeError {
     /// An invariant broke.
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// The client already holds (or is being minted) as many unpaid challenges as allowed;
+    /// a slot frees in this many seconds.
+    #[error("the client holds too many unpaid challenges; one frees in {0} s")]
+    TooManyUnpaid(u64),
 }
 
 /// True for gRPC requests (`content-type: application/grpc...`).

@@ -731,3 +731,26 @@ async fn freebies_count_an_ipv6_client_by_its_64() {
         "another /64 is another client"
     );
 }
+
+#[tokio::test]
+async fn concurrent_requests_of_one_client_cannot_overshoot_the_cap() {
+    let h = harness(PaywallSettings {
+        max_unpaid_challenges_per_client: Some(2),
+        ..PaywallSettings::default()
+    });
+    // Every invoice takes a while: all six requests are in flight before any is recorded.
+    h.wallet
+        .set_fault(DevFault::Slow(Duration::from_millis(50)));
+    let one = || call(&h, offer_from("192.0.2.1"), get(None));
+    let (a, b, c, d, e, f) = tokio::join!(one(), one(), one(), one(), one(), one());
+    let statuses = [a.0, b.0, c.0, d.0, e.0, f.0];
+    let minted = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::PAYMENT_REQUIRED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((minted, refused), (2, 4), "{statuses:?}");
+}
