@@ -19,6 +19,8 @@
 //! - `sample` (feature `sample`): the sample API as a seller's upstream, with its
 //!   configuration file.
 //! - `nwc` (feature `nwc`): a Nostr relay on loopback and a NIP-47 wallet service.
+//! - `streams` (feature `streams`): an upstream with a WebSocket echo and a server-sent event
+//!   stream, a WebSocket client with an `Authorization` header, waits for a stream's end.
 //!
 //! Every helper panics with a clear message when something is missing or times out: a test
 //! whose environment is missing fails, it never passes silently. [`require_env`] is the one
@@ -43,6 +45,8 @@ pub mod redirector;
 pub mod sample;
 #[cfg(feature = "net")]
 pub mod serve;
+#[cfg(feature = "streams")]
+pub mod streams;
 #[cfg(feature = "wallet")]
 pub mod wallet;
 
