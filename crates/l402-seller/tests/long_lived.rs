@@ -5,12 +5,13 @@
 //! plain request is unchanged.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use l402_core::identifier::Identifier;
 use l402_core::macaroon::Macaroon;
 use l402_lightning::dev::DevWalletClient;
 use l402_seller::{Seller, SellerHandle, SellerOptions};
+use l402_testkit::now_unix_ms as now_ms;
 use l402_testkit::streams::{
     WsClient, read_until_end, stream_upstream, ws_connect, ws_echoes, ws_wait_closed,
 };
@@ -21,14 +22,6 @@ use l402_testkit::wallet::{Paid, Payer};
 const GRACE_MS: u64 = 1000;
 /// `token_lifetime_secs` of the `brief` service.
 const LIFETIME_SECS: u64 = 5;
-
-/// Milliseconds since the Unix epoch.
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 /// A seller with two services on the stream upstream: `brief` (tokens live
 /// [`LIFETIME_SECS`]) and `lasting` (tokens never expire).
@@ -75,28 +68,33 @@ async fn buy(seller: &SellerHandle, path: &str) -> Paid {
         .await
 }
 
-/// The paid plain answer, exactly as the upstream gave it.
-async fn assert_plain_answer(seller: &SellerHandle, service: &str, auth: &str) {
+/// `GET /<service>/<what>` with `auth`, expecting 200.
+async fn get_paid(
+    seller: &SellerHandle,
+    service: &str,
+    what: &str,
+    auth: &str,
+) -> reqwest::Response {
     let response = http_client()
-        .get(format!("http://{}/{service}/plain", seller.proxy_addr()))
+        .get(format!("http://{}/{service}/{what}", seller.proxy_addr()))
         .header("authorization", auth)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 200, "/{service}/{what}");
+    response
+}
+
+/// The paid plain answer, exactly as the upstream gave it.
+async fn assert_plain_answer(seller: &SellerHandle, service: &str, auth: &str) {
+    let response = get_paid(seller, service, "plain", auth).await;
     assert_eq!(response.headers()["content-length"], "5");
     assert_eq!(response.text().await.unwrap(), "plain");
 }
 
 /// Opens the event stream of `service` with `auth`; checks it streams.
 async fn open_events(seller: &SellerHandle, service: &str, auth: &str) -> reqwest::Response {
-    let mut response = http_client()
-        .get(format!("http://{}/{service}/events", seller.proxy_addr()))
-        .header("authorization", auth)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let mut response = get_paid(seller, service, "events", auth).await;
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let first = response.chunk().await.unwrap().expect("a first event");
     assert!(first.starts_with(b"data: "), "{first:?}");
@@ -146,14 +144,46 @@ async fn both_end(
     (ws_ended, sse_ended)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn streams_end_after_the_token_expires_plus_the_grace() {
+/// A seller, a token bought on `service`, and a WebSocket and an event stream opened with it.
+struct Opened {
+    seller: SellerHandle,
+    auth: String,
+    macaroon: Macaroon,
+    ws_url: String,
+    ws: WsClient,
+    events: reqwest::Response,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the seller, buys a token on `service`, checks its plain answer, and opens a WebSocket
+/// (which echoes) and an event stream (which streams) with it.
+async fn open_streams(service: &str) -> Opened {
     let dir = tempfile::tempdir().unwrap();
     let seller = seller(dir.path()).await;
-    let paid = buy(&seller, "/brief/plain").await;
+    let paid = buy(&seller, &format!("/{service}/plain")).await;
     let auth = paid.authorization();
     let macaroon = Macaroon::decode_v2(&paid.token.macaroon).unwrap();
-    let valid_until: u64 = macaroon
+    assert_plain_answer(&seller, service, &auth).await;
+    let ws_url = format!("ws://{}/{service}/ws", seller.proxy_addr());
+    let mut ws = ws_connect(&ws_url, Some(&auth)).await.unwrap();
+    assert!(ws_echoes(&mut ws, "hello").await);
+    let events = open_events(&seller, service, &auth).await;
+    Opened {
+        seller,
+        auth,
+        macaroon,
+        ws_url,
+        ws,
+        events,
+        _dir: dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn streams_end_after_the_token_expires_plus_the_grace() {
+    let mut o = open_streams("brief").await;
+    let valid_until: u64 = o
+        .macaroon
         .first_party_caveats()
         .filter_map(|c| std::str::from_utf8(c).ok())
         .find_map(|c| c.strip_prefix("brief_valid_until="))
@@ -161,12 +191,6 @@ async fn streams_end_after_the_token_expires_plus_the_grace() {
         .parse()
         .unwrap();
     let expired_ms = valid_until * 1000;
-
-    assert_plain_answer(&seller, "brief", &auth).await;
-    let ws_url = format!("ws://{}/brief/ws", seller.proxy_addr());
-    let mut ws = ws_connect(&ws_url, Some(&auth)).await.unwrap();
-    assert!(ws_echoes(&mut ws, "hello").await);
-    let mut events = open_events(&seller, "brief", &auth).await;
 
     // Still open a moment before the token expires.
     tokio::time::sleep(Duration::from_millis(
@@ -177,40 +201,33 @@ async fn streams_end_after_the_token_expires_plus_the_grace() {
         now_ms() < expired_ms,
         "the machine is too slow for this test"
     );
-    assert!(ws_echoes(&mut ws, "still there").await);
+    assert!(ws_echoes(&mut o.ws, "still there").await);
 
     let limit = Duration::from_secs(LIFETIME_SECS + 10);
-    let (ws_ended, sse_ended) = both_end(&mut ws, &mut events, limit, "the expired token's").await;
+    let (ws_ended, sse_ended) =
+        both_end(&mut o.ws, &mut o.events, limit, "the expired token's").await;
     let earliest = expired_ms + GRACE_MS - 50;
     let latest = expired_ms + GRACE_MS + 4000;
     assert_ended_between("the WebSocket", ws_ended, earliest, latest);
     assert_ended_between("the event stream", sse_ended, earliest, latest);
 
     // The expired token opens nothing new.
-    assert_refused_with_402(ws_connect(&ws_url, Some(&auth)).await);
-    seller.shutdown().await.unwrap();
+    assert_refused_with_402(ws_connect(&o.ws_url, Some(&o.auth)).await);
+    o.seller.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn streams_end_after_the_token_is_revoked_plus_the_grace() {
-    let dir = tempfile::tempdir().unwrap();
-    let seller = seller(dir.path()).await;
-    let paid = buy(&seller, "/lasting/plain").await;
-    let auth = paid.authorization();
-    let macaroon = Macaroon::decode_v2(&paid.token.macaroon).unwrap();
-    let token_id = Identifier::decode(macaroon.identifier()).unwrap().token_id;
-
-    assert_plain_answer(&seller, "lasting", &auth).await;
-    let ws_url = format!("ws://{}/lasting/ws", seller.proxy_addr());
-    let mut ws = ws_connect(&ws_url, Some(&auth)).await.unwrap();
-    assert!(ws_echoes(&mut ws, "hello").await);
-    let mut events = open_events(&seller, "lasting", &auth).await;
+    let mut o = open_streams("lasting").await;
+    let token_id = Identifier::decode(o.macaroon.identifier())
+        .unwrap()
+        .token_id;
     // A token that never expires keeps its streams open.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert!(ws_echoes(&mut ws, "still there").await);
+    assert!(ws_echoes(&mut o.ws, "still there").await);
 
     // What `l402 revoke` does: a row in the store, read by the running seller every 2 s.
-    let store = l402_store::Store::open(seller.data_dir().join("l402.db")).unwrap();
+    let store = l402_store::Store::open(o.seller.data_dir().join("l402.db")).unwrap();
     let revoked_ms = now_ms();
     assert!(
         store
@@ -220,13 +237,14 @@ async fn streams_end_after_the_token_is_revoked_plus_the_grace() {
     );
 
     let limit = Duration::from_secs(10);
-    let (ws_ended, sse_ended) = both_end(&mut ws, &mut events, limit, "the revoked token's").await;
+    let (ws_ended, sse_ended) =
+        both_end(&mut o.ws, &mut o.events, limit, "the revoked token's").await;
     // Refresh interval (2 s) + grace, with room for a loaded machine.
     let earliest = revoked_ms + GRACE_MS - 50;
     let latest = revoked_ms + 2000 + GRACE_MS + 3000;
     assert_ended_between("the WebSocket", ws_ended, earliest, latest);
     assert_ended_between("the event stream", sse_ended, earliest, latest);
 
-    assert_refused_with_402(ws_connect(&ws_url, Some(&auth)).await);
-    seller.shutdown().await.unwrap();
+    assert_refused_with_402(ws_connect(&o.ws_url, Some(&o.auth)).await);
+    o.seller.shutdown().await.unwrap();
 }

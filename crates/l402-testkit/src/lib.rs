@@ -61,6 +61,14 @@ pub fn now_unix() -> u64 {
         .as_secs()
 }
 
+/// Milliseconds since the Unix epoch.
+pub fn now_unix_ms() -> u64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    u64::try_from(since.as_millis()).expect("milliseconds fit a u64")
+}
+
 /// The value of the environment variable `name`; panics, naming `who_sets_it`, when it is
 /// absent. Tier tests (`#[ignore]`, run by a tier script) read their environment with this so
 /// that running them without it fails with the reason instead of passing.
