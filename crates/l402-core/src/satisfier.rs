@@ -404,6 +404,41 @@ mod tests {
     }
 
     #[test]
+    fn checked_caveats_are_the_deciding_values_in_canonical_form() {
+        let services = ServicesSatisfier {
+            target: "svc".into(),
+        };
+        let capabilities = CapabilitiesSatisfier::new("svc", vec!["read".into()]);
+        let expiry = ValidUntilSatisfier::new("svc", 10);
+        let price =
+            crate::price_bound::MaxPriceSatisfier::new("svc", crate::Msat(5), crate::Msat(5));
+        let satisfiers: [&dyn Satisfier; 4] = [&services, &capabilities, &price, &expiry];
+        let checked = check_caveats_canonical(
+            &refs(&[
+                "services=svc:01,other:2",
+                "role=admin",
+                "svc_capabilities=read,write",
+                "svc_capabilities= read ,,",
+                "svc_valid_until=0100",
+                "other_capabilities=everything",
+            ]),
+            &satisfiers,
+        )
+        .unwrap();
+        // Unknown and other services' caveats are not among them; a narrowed condition appears
+        // once, with its last value; no `_max_price_msat` in the token, none reported.
+        assert_eq!(
+            checked,
+            [
+                "services=svc:1,other:2",
+                "svc_capabilities=read",
+                "svc_valid_until=100"
+            ]
+        );
+        assert!(check_caveats_canonical(&refs(&["services=other:0"]), &satisfiers).is_err());
+    }
+
+    #[test]
     fn capabilities_enforced() {
         let need_write = CapabilitiesSatisfier::new("svc", vec!["write".into()]);
         let need_none = CapabilitiesSatisfier::new("svc", vec![]);
