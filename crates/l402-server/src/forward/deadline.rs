@@ -10,8 +10,9 @@
 //!   1006 "abnormal closure");
 //! - the response body ends cleanly at a frame boundary: for a chunked HTTP/1.1 response the
 //!   last chunk is sent, for HTTP/2 the stream's end, so a server-sent event client sees the
-//!   stream end, never an error status. (A body with a `Content-Length` that is cut short ends
-//!   its connection, as HTTP requires.)
+//!   stream end, never an error status; a gRPC response ends with trailers `grpc-status: 4`
+//!   (`DEADLINE_EXCEEDED`) and a `grpc-message`. (A body with a `Content-Length` that is cut
+//!   short ends its connection, as HTTP requires.)
 
 use std::fmt;
 use std::future::Future;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
 use http_body::{Frame, SizeHint};
 
 /// The future a [`StreamDeadline`] gives: resolves when the stream must end.
@@ -68,17 +70,31 @@ pub(crate) struct DeadlineBody<B> {
     deadline: StreamDeadline,
     ended: Option<DeadlineFuture>,
     service: String,
+    /// A gRPC response: it ends with `DEADLINE_EXCEEDED` trailers.
+    grpc: bool,
 }
 
 impl<B> DeadlineBody<B> {
-    pub(crate) fn new(inner: B, deadline: StreamDeadline, service: String) -> Self {
+    pub(crate) fn new(inner: B, deadline: StreamDeadline, service: String, grpc: bool) -> Self {
         Self {
             inner: Some(inner),
             deadline,
             ended: None,
             service,
+            grpc,
         }
     }
+}
+
+/// The trailers ending a gRPC response cut by its deadline.
+fn grpc_deadline_trailers() -> HeaderMap {
+    let mut trailers = HeaderMap::new();
+    trailers.insert("grpc-status", HeaderValue::from_static("4"));
+    trailers.insert(
+        "grpc-message",
+        HeaderValue::from_static("the stream's deadline passed"),
+    );
+    trailers
 }
 
 impl<B> http_body::Body for DeadlineBody<B>
@@ -103,9 +119,18 @@ where
             // Dropping the upstream's body releases its connection.
             this.inner = None;
             this.ended = None;
-            return Poll::Ready(None);
+            return Poll::Ready(
+                this.grpc
+                    .then(|| Ok(Frame::trailers(grpc_deadline_trailers()))),
+            );
         }
-        Pin::new(inner).poll_frame(cx)
+        let frame = Pin::new(inner).poll_frame(cx);
+        if let Poll::Ready(None) = frame {
+            // Finished by the upstream: nothing more to end.
+            this.inner = None;
+            this.ended = None;
+        }
+        frame
     }
 
     fn is_end_stream(&self) -> bool {
@@ -138,7 +163,7 @@ mod tests {
                 }
             }
         });
-        let mut body = DeadlineBody::new(rx, deadline, "svc".into());
+        let mut body = DeadlineBody::new(rx, deadline, "svc".into(), false);
         tx.send_data(Bytes::from_static(b"data: 1\n\n"))
             .await
             .unwrap();
@@ -152,5 +177,21 @@ mod tests {
         assert!(body.frame().await.is_none());
         assert!(body.frame().await.is_none());
         assert!(http_body::Body::is_end_stream(&body));
+    }
+
+    #[tokio::test]
+    async fn a_grpc_body_ends_with_deadline_exceeded_trailers() {
+        let (_tx, rx) = http_body_util::channel::Channel::<Bytes, std::io::Error>::new(1);
+        let reached = StreamDeadline::new(|| async {});
+        let mut body = DeadlineBody::new(rx, reached, "svc".into(), true);
+        let trailers = body
+            .frame()
+            .await
+            .unwrap()
+            .unwrap()
+            .into_trailers()
+            .unwrap();
+        assert_eq!(trailers["grpc-status"], "4");
+        assert!(body.frame().await.is_none());
     }
 }

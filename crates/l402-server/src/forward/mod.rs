@@ -256,7 +256,7 @@ impl Inner {
         parts.version = Version::HTTP_11;
         parts.extensions = http::Extensions::new();
         let body = match deadline {
-            Some(deadline) => Body::new(DeadlineBody::new(body, deadline, name.to_owned())),
+            Some(deadline) => Body::new(DeadlineBody::new(body, deadline, name.to_owned(), grpc)),
             None => Body::new(body),
         };
         Response::from_parts(parts, body)
