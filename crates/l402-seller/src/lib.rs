@@ -28,6 +28,7 @@
 
 pub mod config;
 mod error;
+mod lease;
 pub mod openapi;
 pub mod pricing;
 mod readiness;

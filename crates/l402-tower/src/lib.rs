@@ -62,6 +62,7 @@ mod challenge_limit;
 mod forwarded;
 mod freebies;
 mod layer;
+mod lease;
 mod offer;
 mod offer_check;
 mod paywall;
@@ -80,6 +81,7 @@ pub use forwarded::{
 };
 pub use freebies::Freebies;
 pub use layer::{L402Layer, L402Service, ResponseBody};
+pub use lease::{DEFAULT_STREAM_GRACE, LeaseEnd, TokenLease};
 pub use offer::{FixedPrice, Offer, Pricer};
 pub use paywall::{ChallengeObserver, MintedChallenge, Paywall, PaywallSettings, Verdict};
 pub use response::{ChallengeError, is_grpc};

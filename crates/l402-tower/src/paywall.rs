@@ -9,11 +9,12 @@ use l402_core::challenge::challenge_header_values;
 use l402_core::credential::{CredentialError, CredentialHeaders, parse_credential};
 use l402_core::env::Clock;
 use l402_core::identifier::Identifier;
-use l402_core::verify::{TokenError, verify_credential};
+use l402_core::verify::{TokenError, VerifiedToken, verify_credential};
 use l402_core::{Msat, PaymentHash, TokenId};
 
 use crate::challenge_limit::{OUTSTANDING_WINDOW_SECS, OutstandingChallenges};
 use crate::freebies::Freebies;
+use crate::lease::{DEFAULT_STREAM_GRACE, TokenLease};
 use crate::offer::Offer;
 use crate::response::ChallengeError;
 use crate::revocations::RevocationSet;
@@ -33,6 +34,10 @@ pub struct PaywallSettings {
     /// [`OutstandingChallenges`](crate::OutstandingChallenges)). `None` lifts the cap.
     /// Default 64.
     pub max_unpaid_challenges_per_client: Option<u32>,
+    /// How long a stream opened with a token (a WebSocket, a server-sent event stream, a long
+    /// response body) may outlive the token's expiry or revocation (see [`TokenLease`]).
+    /// Default [`DEFAULT_STREAM_GRACE`].
+    pub stream_grace: Duration,
 }
 
 impl Default for PaywallSettings {
@@ -41,6 +46,7 @@ impl Default for PaywallSettings {
             invoice_timeout: Duration::from_secs(5),
             retry_after_secs: 5,
             max_unpaid_challenges_per_client: Some(64),
+            stream_grace: DEFAULT_STREAM_GRACE,
         }
     }
 }
@@ -150,6 +156,16 @@ impl Paywall {
     /// The Lightning backend.
     pub fn backend(&self) -> &Arc<dyn LightningBackend> {
         &self.backend
+    }
+
+    /// The lease of a verified token: when what its request opened must stop.
+    pub fn lease(&self, token: &VerifiedToken) -> TokenLease {
+        TokenLease::new(
+            token,
+            self.revocations.clone(),
+            self.clock.clone(),
+            self.settings.stream_grace,
+        )
     }
 
     /// Decides about a request with no IO: verifies its credential against `offer` (its
