@@ -212,6 +212,11 @@ pub(crate) fn is_ows(b: u8) -> bool {
 
 /// Offset of the first ASCII control character other than horizontal tab, if any.
 pub(crate) fn find_control_char(s: &str) -> Option<usize> {
+    // Printable ASCII only, as a credential is: one vectorised pass proves there is none.
+    let (min, max) = crate::scan::min_max(s.as_bytes());
+    if min >= b' ' && max < 0x7f {
+        return None;
+    }
     s.bytes().position(|b| b != b'\t' && b.is_ascii_control())
 }
 

@@ -281,7 +281,7 @@ fn parse_authorization(
     if token.is_empty() {
         return Err(CredentialError::EmptyToken);
     }
-    if let Some(i) = token.bytes().position(is_ows) {
+    if let Some(i) = crate::scan::position(token.as_bytes(), |b| (b == b' ') | (b == b'\t')) {
         return Err(CredentialError::Whitespace {
             index: token_start + i,
         });

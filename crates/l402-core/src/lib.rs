@@ -19,6 +19,7 @@ pub mod mint;
 pub mod network;
 pub mod price_bound;
 pub mod satisfier;
+mod scan;
 pub mod types;
 pub mod verify;
 

@@ -7,7 +7,7 @@
 
 use crate::Msat;
 use crate::caveat;
-use crate::satisfier::{CaveatFailure, Satisfier, malformed, no_higher};
+use crate::satisfier::{CaveatFailure, Satisfier, canonical_decimal, malformed, no_higher};
 
 /// Checks the requested route's price against the token's `<service>_max_price_msat`.
 #[derive(Debug, Clone)]
@@ -57,6 +57,10 @@ impl Satisfier for MaxPriceSatisfier {
         } else {
             Err(self.not_covered(paid))
         }
+    }
+    /// Decimal millisatoshis without leading zeros.
+    fn canonical(&self, value: &str) -> String {
+        canonical_decimal(value, caveat::parse_price_msat)
     }
 }
 

@@ -82,6 +82,12 @@ pub trait Satisfier {
     fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure>;
     /// Checks the last value of this condition against the request.
     fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure>;
+    /// The canonical spelling of a value [`Satisfier::satisfy_final`] accepted: what is
+    /// forwarded to the upstream as the checked caveat (see [`check_caveats_canonical`]). The
+    /// default is the value as it was written.
+    fn canonical(&self, value: &str) -> String {
+        value.to_owned()
+    }
 }
 
 pub(crate) fn malformed(condition: &str, error: CaveatValueError) -> CaveatFailure {
@@ -163,6 +169,11 @@ impl Satisfier for ServicesSatisfier {
             })
         }
     }
+    /// `name:tier` entries with decimal tiers (no leading zeros), comma-separated.
+    fn canonical(&self, value: &str) -> String {
+        caveat::parse_services(value)
+            .map_or_else(|_| value.to_owned(), |list| caveat::format_services(&list))
+    }
 }
 
 /// `<service>_capabilities=a,b`: every required capability must be in the last list; a later
@@ -221,6 +232,12 @@ impl Satisfier for CapabilitiesSatisfier {
             }),
         }
     }
+    /// The capabilities trimmed, empty entries dropped, comma-separated.
+    fn canonical(&self, value: &str) -> String {
+        caveat::parse_capabilities(value)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 /// `<service>_valid_until=<unix seconds>`: valid while now is strictly before the last value; a
@@ -260,6 +277,18 @@ impl Satisfier for ValidUntilSatisfier {
             })
         }
     }
+    /// Decimal Unix seconds without leading zeros.
+    fn canonical(&self, value: &str) -> String {
+        canonical_decimal(value, caveat::parse_timestamp)
+    }
+}
+
+/// A decimal value re-spelled without leading zeros (unchanged if it does not parse).
+pub(crate) fn canonical_decimal(
+    value: &str,
+    parse: fn(&str) -> Result<u64, CaveatValueError>,
+) -> String {
+    parse(value).map_or_else(|_| value.to_owned(), |n| n.to_string())
 }
 
 /// Runs `satisfiers` over the caveats in macaroon order.
@@ -267,6 +296,18 @@ pub fn check_caveats(
     caveats: &[CaveatRef<'_>],
     satisfiers: &[&dyn Satisfier],
 ) -> Result<(), CaveatFailure> {
+    check_caveats_canonical(caveats, satisfiers).map(drop)
+}
+
+/// Runs `satisfiers` over the caveats in macaroon order, and returns the caveats they checked:
+/// for each satisfier whose condition the token carries, the deciding (last) value in the
+/// satisfier's canonical form, as `condition=value`, in satisfier order. Caveats no satisfier
+/// handles (skipped as unknown) and the narrower values a later caveat replaced are not in it.
+pub fn check_caveats_canonical(
+    caveats: &[CaveatRef<'_>],
+    satisfiers: &[&dyn Satisfier],
+) -> Result<Vec<String>, CaveatFailure> {
+    let mut checked = Vec::with_capacity(satisfiers.len());
     for satisfier in satisfiers {
         let mut values = caveats
             .iter()
@@ -283,8 +324,12 @@ pub fn check_caveats(
             last = value;
         }
         satisfier.satisfy_final(last)?;
+        checked.push(caveat::format_caveat(
+            satisfier.condition(),
+            &satisfier.canonical(last),
+        ));
     }
-    Ok(())
+    Ok(checked)
 }
 
 #[cfg(test)]
@@ -356,6 +401,41 @@ mod tests {
             check_caveats(&refs(&["services=b"]), &[&sat]),
             Err(CaveatFailure::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn checked_caveats_are_the_deciding_values_in_canonical_form() {
+        let services = ServicesSatisfier {
+            target: "svc".into(),
+        };
+        let capabilities = CapabilitiesSatisfier::new("svc", vec!["read".into()]);
+        let expiry = ValidUntilSatisfier::new("svc", 10);
+        let price =
+            crate::price_bound::MaxPriceSatisfier::new("svc", crate::Msat(5), crate::Msat(5));
+        let satisfiers: [&dyn Satisfier; 4] = [&services, &capabilities, &price, &expiry];
+        let checked = check_caveats_canonical(
+            &refs(&[
+                "services=svc:01,other:2",
+                "role=admin",
+                "svc_capabilities=read,write",
+                "svc_capabilities= read ,,",
+                "svc_valid_until=0100",
+                "other_capabilities=everything",
+            ]),
+            &satisfiers,
+        )
+        .unwrap();
+        // Unknown and other services' caveats are not among them; a narrowed condition appears
+        // once, with its last value; no `_max_price_msat` in the token, none reported.
+        assert_eq!(
+            checked,
+            [
+                "services=svc:1,other:2",
+                "svc_capabilities=read",
+                "svc_valid_until=100"
+            ]
+        );
+        assert!(check_caveats_canonical(&refs(&["services=other:0"]), &satisfiers).is_err());
     }
 
     #[test]

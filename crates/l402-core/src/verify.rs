@@ -13,7 +13,7 @@ use crate::limits::{self, LimitExceeded};
 use crate::price_bound::MaxPriceSatisfier;
 use crate::satisfier::{
     CapabilitiesSatisfier, CaveatFailure, Satisfier, ServicesSatisfier, ValidUntilSatisfier,
-    check_caveats,
+    check_caveats_canonical,
 };
 use crate::types::{Msat, Preimage, TokenId};
 
@@ -157,8 +157,15 @@ pub struct RequestContext<'a> {
 pub struct VerifiedToken {
     /// The identifier (payment hash and token id).
     pub identifier: Identifier,
-    /// The first-party caveats, in order, without `preimage=`.
+    /// The first-party caveats as presented, in order, without `preimage=`. Includes caveats
+    /// no satisfier checked (conditions this verifier does not know are skipped, and a holder
+    /// may add any such caveat when attenuating): not to be trusted as minted by the seller.
     pub caveats: Vec<String>,
+    /// The caveats a satisfier checked, one per condition: its deciding (last) value in
+    /// canonical form, `condition=value`, in the order `services`, `<service>_capabilities`,
+    /// `<service>_max_price_msat`, `<service>_valid_until`, then the custom satisfiers. What the
+    /// paywall forwards to the upstream (see [`check_caveats_canonical`]).
+    pub checked_caveats: Vec<String>,
     /// When the token stops being valid for the requested service (its narrowest
     /// `<service>_valid_until`), Unix seconds; `None` if it never expires.
     pub valid_until: Option<u64>,
@@ -240,7 +247,8 @@ pub fn verify_macaroon(
     let valid_until = ValidUntilSatisfier::new(request.service, request.now_unix);
     let mut satisfiers: Vec<&dyn Satisfier> = vec![&services, &capabilities, &price, &valid_until];
     satisfiers.extend_from_slice(request.custom);
-    check_caveats(&caveats, &satisfiers).map_err(TokenError::Caveat)?;
+    let checked_caveats =
+        check_caveats_canonical(&caveats, &satisfiers).map_err(TokenError::Caveat)?;
 
     let expiry_condition = caveat::valid_until_condition(request.service);
     let valid_until = caveats
@@ -251,6 +259,7 @@ pub fn verify_macaroon(
     Ok(VerifiedToken {
         identifier,
         valid_until,
+        checked_caveats,
         caveats: caveats
             .iter()
             .filter(|c| c.condition != caveat::PREIMAGE)

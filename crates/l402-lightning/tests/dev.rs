@@ -34,7 +34,9 @@ mod wallet {
     use std::time::{Duration, Instant};
 
     use l402_core::invoice::parse_bolt11;
-    use l402_lightning::dev::{DevFault, DevWallet, DevWalletError, LEDGER_FILE_NAME};
+    use l402_lightning::dev::{
+        DevFault, DevWallet, DevWalletError, JOURNAL_FILE_NAME, LEDGER_FILE_NAME,
+    };
     use l402_lightning::{
         BackendError, CreateInvoice, InvoiceState, LightningBackend, Msat, Network, PayOptions,
         PaymentState,
@@ -164,8 +166,14 @@ mod wallet {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&ledger_path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
+            // The snapshot and the journal of issued invoices (both hold preimages).
+            for name in [LEDGER_FILE_NAME, JOURNAL_FILE_NAME] {
+                let mode = fs::metadata(dir.path().join(name))
+                    .unwrap()
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o777, 0o600, "{name}");
+            }
         }
     }
 

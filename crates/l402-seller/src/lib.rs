@@ -29,6 +29,7 @@
 
 pub mod config;
 mod error;
+mod lease;
 pub mod openapi;
 pub mod pricing;
 mod prune;

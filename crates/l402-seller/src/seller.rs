@@ -12,15 +12,16 @@ use l402_lightning::{LightningBackend, dev};
 use l402_server::Server;
 use l402_server::config::ConfigWarning;
 use l402_store::Store;
-use l402_tower::{L402Layer, OsRandom, Paywall, RevocationSet, SharedKeyRing};
+use l402_tower::{L402Layer, OsRandom, Paywall, PaywallSettings, RevocationSet, SharedKeyRing};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower::layer::util::Stack;
 
 use crate::config::{SellerConfig, SellerOverrides};
 use crate::error::SellerError;
 use crate::pricing::{PriceTable, RoutePricer};
 use crate::readiness::BackendReadiness;
-use crate::{prune, recorder, refresh};
+use crate::{lease, prune, recorder, refresh};
 use l402_core::env::now_unix;
 use l402_lightning::spec::{Context, Opened, Role};
 
@@ -253,11 +254,17 @@ impl Running {
         let key_refresh = refresh::key_ring(store.clone(), keys.clone(), STORE_REFRESH);
         let (observer, recorder) = recorder::start(store.clone());
         let pruner = prune::expired_unpaid(store.clone(), prune::PRUNE_EVERY);
+        let settings = PaywallSettings {
+            stream_grace: lease::stream_grace(&config.l402),
+            ..config.l402.clients.paywall_settings()
+        };
         let paywall = Paywall::new(keys, backend.clone(), revocations)
-            .with_settings(config.l402.clients.paywall_settings())
+            .with_settings(settings)
             .with_observer(observer);
         let settlements = recorder::watch_settlements(backend.clone(), store);
-        let layer = L402Layer::new(Arc::new(paywall), RoutePricer::new(prices));
+        let paywall = L402Layer::new(Arc::new(paywall), RoutePricer::new(prices));
+        // The paywall, then its token leases as the forwarder's stream deadlines.
+        let layer = Stack::new(lease::LeaseDeadlines, paywall);
         let readiness = BackendReadiness {
             backend,
             name: config.l402.backend.kind.as_str().to_owned(),

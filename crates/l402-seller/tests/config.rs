@@ -409,3 +409,18 @@ fn the_route_limit_wins_then_the_service_then_clients() {
     let d = router.route(&Method::GET, None, "/x").unwrap();
     assert_eq!(PriceTable::new(&plain).unwrap().rate_limit(&d), None);
 }
+
+#[test]
+fn the_stream_grace_is_a_top_level_whole_number_of_seconds() {
+    let service = "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n";
+    let unset = SellerConfig::from_toml(service, None).unwrap();
+    assert_eq!(
+        unset.l402.stream_grace_secs, None,
+        "the paywall's default applies"
+    );
+    let set = SellerConfig::from_toml(&format!("stream_grace_secs = 3\n{service}"), None).unwrap();
+    assert_eq!(set.l402.stream_grace_secs, Some(3));
+    let err =
+        SellerConfig::from_toml(&format!("\nstream_grace_secs = -1\n{service}"), None).unwrap_err();
+    assert_eq!(located(&err), [(Some(2), "stream_grace_secs")], "{err}");
+}

@@ -25,6 +25,7 @@ pub use client_ip::ClientIp;
 pub use config::{Config, ConfigError, ConfigOverrides, ConfigWarning, ServiceConfig};
 pub use error::ServerError;
 pub use forward::Forwarder;
+pub use forward::deadline::StreamDeadline;
 pub use health::{AlwaysReady, Readiness, ReadinessCheck};
 pub use routing::{RouteDecision, Router};
 pub use server::{ClientAddr, ConnectionInfo, ProxyService, Server, serve};

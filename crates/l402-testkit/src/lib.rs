@@ -19,6 +19,8 @@
 //! - `sample` (feature `sample`): the sample API as a seller's upstream, with its
 //!   configuration file.
 //! - `nwc` (feature `nwc`): a Nostr relay on loopback and a NIP-47 wallet service.
+//! - `streams` (feature `streams`): an upstream with a WebSocket echo and a server-sent event
+//!   stream, a WebSocket client with an `Authorization` header, waits for a stream's end.
 //!
 //! Every helper panics with a clear message when something is missing or times out: a test
 //! whose environment is missing fails, it never passes silently. [`require_env`] is the one
@@ -43,6 +45,8 @@ pub mod redirector;
 pub mod sample;
 #[cfg(feature = "net")]
 pub mod serve;
+#[cfg(feature = "streams")]
+pub mod streams;
 #[cfg(feature = "wallet")]
 pub mod wallet;
 
@@ -55,6 +59,14 @@ pub fn now_unix() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("the clock is after 1970")
         .as_secs()
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_unix_ms() -> u64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    u64::try_from(since.as_millis()).expect("milliseconds fit a u64")
 }
 
 /// The value of the environment variable `name`; panics, naming `who_sets_it`, when it is

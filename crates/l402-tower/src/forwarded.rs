@@ -5,7 +5,13 @@
 //! | `X-L402-Token-Id` | the token id, 64 lower-case hex characters |
 //! | `X-L402-Payment-Hash` | the payment hash, 64 lower-case hex characters |
 //! | `X-L402-Service` | the service the request was verified for |
-//! | `X-L402-Caveat` | one field per first-party caveat, in macaroon order (`condition=value`) |
+//! | `X-L402-Caveat` | one field per caveat the paywall checked (`condition=value`, canonical) |
+//!
+//! `X-L402-Caveat` carries [`VerifiedToken::checked_caveats`]: for each condition a satisfier
+//! checked (`services`, `<service>_capabilities`, `<service>_max_price_msat`,
+//! `<service>_valid_until`), the value that decided, re-spelled canonically. Caveats the
+//! verifier skipped as unknown are not forwarded: a holder can add any caveat when attenuating
+//! a token, and the upstream must not take one for something the seller minted.
 //!
 //! Clients cannot spoof them: the layer strips any incoming `X-L402-*` header first. Nor can
 //! they have a proxy hop drop them: `X-L402-*` names are taken out of `Connection` (whose
@@ -94,7 +100,7 @@ pub(crate) fn token_headers(
     service: &str,
     token: &VerifiedToken,
 ) -> Vec<(HeaderName, HeaderValue)> {
-    let mut out = Vec::with_capacity(3 + token.caveats.len());
+    let mut out = Vec::with_capacity(3 + token.checked_caveats.len());
     let mut push = |name: &'static str, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             out.push((HeaderName::from_static(name), v));
@@ -103,7 +109,7 @@ pub(crate) fn token_headers(
     push(HEADER_TOKEN_ID, &token.identifier.token_id.to_hex());
     push(HEADER_PAYMENT_HASH, &token.identifier.payment_hash.to_hex());
     push(HEADER_SERVICE, service);
-    for caveat in &token.caveats {
+    for caveat in &token.checked_caveats {
         push(HEADER_CAVEAT, caveat);
     }
     out

@@ -57,7 +57,8 @@ impl<S> Layer<S> for L402Layer {
 }
 
 /// The guarded service. A verified token reaches the inner service as a
-/// [`l402_core::verify::VerifiedToken`] request extension and as `X-L402-*` headers.
+/// [`l402_core::verify::VerifiedToken`] request extension and as `X-L402-*` headers, with its
+/// [`TokenLease`](crate::TokenLease) as another extension.
 #[derive(Clone)]
 pub struct L402Service<S> {
     inner: S,
@@ -117,6 +118,7 @@ where
                     parts.headers.append(name.clone(), value.clone());
                 }
                 parts.extensions.insert(verified.token.clone());
+                parts.extensions.insert(self.paywall.lease(&verified.token));
                 let future = inner.call(Request::from_parts(parts, body));
                 return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
             }

@@ -65,6 +65,7 @@ mod client;
 mod forwarded;
 mod freebies;
 mod layer;
+mod lease;
 mod offer;
 mod offer_check;
 mod paywall;
@@ -86,6 +87,7 @@ pub use forwarded::{
 };
 pub use freebies::Freebies;
 pub use layer::{L402Layer, L402Service, ResponseBody};
+pub use lease::{DEFAULT_STREAM_GRACE, LeaseEnd, TokenLease};
 pub use offer::{FixedPrice, Offer, Pricer};
 pub use paywall::{ChallengeObserver, MintedChallenge, Paywall, PaywallSettings, Verdict};
 pub use rate_limit::{MAX_BUCKETS, RateLimitRule, RateLimiter, Subject};

@@ -9,12 +9,13 @@ use l402_core::challenge::challenge_header_values;
 use l402_core::credential::{CredentialError, CredentialHeaders, parse_credential};
 use l402_core::env::Clock;
 use l402_core::identifier::Identifier;
-use l402_core::verify::{TokenError, verify_credential};
+use l402_core::verify::{TokenError, VerifiedToken, verify_credential};
 use l402_core::{Msat, PaymentHash, TokenId};
 
 use crate::challenge_limit::{OUTSTANDING_WINDOW_SECS, OutstandingChallenges};
 use crate::client::{DEFAULT_IPV6_PREFIX_LEN, client_key};
 use crate::freebies::Freebies;
+use crate::lease::{DEFAULT_STREAM_GRACE, TokenLease};
 use crate::offer::Offer;
 use crate::rate_limit::{RateLimiter, Subject};
 use crate::response::ChallengeError;
@@ -38,6 +39,10 @@ pub struct PaywallSettings {
     /// The IPv6 prefix length clients are counted by (the cap, rate limits, freebies; see
     /// [`client_key`](crate::client_key)). Default 64.
     pub ipv6_prefix_len: u8,
+    /// How long a stream opened with a token (a WebSocket, a server-sent event stream, a long
+    /// response body) may outlive the token's expiry or revocation (see [`TokenLease`]).
+    /// Default [`DEFAULT_STREAM_GRACE`].
+    pub stream_grace: Duration,
 }
 
 impl Default for PaywallSettings {
@@ -47,6 +52,7 @@ impl Default for PaywallSettings {
             retry_after_secs: 5,
             max_unpaid_challenges_per_client: Some(64),
             ipv6_prefix_len: DEFAULT_IPV6_PREFIX_LEN,
+            stream_grace: DEFAULT_STREAM_GRACE,
         }
     }
 }
@@ -158,6 +164,16 @@ impl Paywall {
     /// The Lightning backend.
     pub fn backend(&self) -> &Arc<dyn LightningBackend> {
         &self.backend
+    }
+
+    /// The lease of a verified token: when what its request opened must stop.
+    pub fn lease(&self, token: &VerifiedToken) -> TokenLease {
+        TokenLease::new(
+            token,
+            self.revocations.clone(),
+            self.clock.clone(),
+            self.settings.stream_grace,
+        )
     }
 
     /// Decides about a request with no IO: verifies its credential against `offer` (its

@@ -522,6 +522,73 @@ fn token_parts(auth: &str) -> (Vec<u8>, l402_core::Preimage) {
     (credential.macaroons[0].clone(), preimage)
 }
 
+/// `auth`'s token with `caveats` added by its holder (a correctly signed attenuation).
+fn attenuate(auth: &str, caveats: Vec<String>) -> String {
+    let (bytes, preimage) = token_parts(auth);
+    let mut mac = l402_core::macaroon::Macaroon::decode_v2(&bytes).unwrap();
+    for c in caveats {
+        mac.add_first_party_caveat(c.into_bytes());
+    }
+    l402_core::credential::authorization_header_values(&mac.encode_v2(), &preimage)[1].clone()
+}
+
+#[tokio::test]
+async fn only_checked_caveats_reach_the_upstream_in_canonical_form() {
+    let h = harness(PaywallSettings::default());
+    let (_, headers, _) = call(&h, offer(), get(None)).await;
+    let auth = pay(&h, &headers).await;
+    let forwarded = |auth: &str| match h
+        .paywall
+        .authorize(&get(Some(auth)).into_parts().0, &offer())
+    {
+        l402_tower::Verdict::Paid(v) => v
+            .headers
+            .iter()
+            .filter(|(name, _)| name == l402_tower::HEADER_CAVEAT)
+            .map(|(_, value)| value.to_str().unwrap().to_owned())
+            .collect::<Vec<_>>(),
+        other => panic!("not paid: {other:?}"),
+    };
+    let minted = forwarded(&auth);
+    let until: u64 = minted
+        .iter()
+        .find_map(|c| c.strip_prefix("weather_valid_until="))
+        .expect("the minted expiry is forwarded")
+        .parse()
+        .unwrap();
+    assert_eq!(
+        minted,
+        [
+            "services=weather:0".to_owned(),
+            "weather_capabilities=read".to_owned(),
+            "weather_max_price_msat=21000".to_owned(),
+            format!("weather_valid_until={until}"),
+        ]
+    );
+    // The holder adds conditions nobody checks (they still verify: unknown caveats are
+    // skipped) and narrows checked ones in odd spellings: the unknown ones are not forwarded
+    // as if minted, and the narrowed ones arrive as checked, in canonical form, once each.
+    let attenuated = attenuate(
+        &auth,
+        vec![
+            "tenant=admin".into(),
+            "weather_role=root".into(),
+            "services=weather:00".into(),
+            "weather_capabilities= read,,".into(),
+            format!("weather_valid_until=0{}", until - 60),
+        ],
+    );
+    assert_eq!(
+        forwarded(&attenuated),
+        [
+            "services=weather:0".to_owned(),
+            "weather_capabilities=read".to_owned(),
+            "weather_max_price_msat=21000".to_owned(),
+            format!("weather_valid_until={}", until - 60),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn the_verified_cache_is_keyed_on_what_verification_reads() {
     let h = harness(PaywallSettings::default());
@@ -591,15 +658,7 @@ async fn oversized_credentials_are_refused_before_their_signature_is_checked() {
     let h = harness(PaywallSettings::default());
     let (_, headers, _) = call(&h, offer(), get(None)).await;
     let auth = pay(&h, &headers).await;
-    let (bytes, preimage) = token_parts(&auth);
-    let token = l402_core::macaroon::Macaroon::decode_v2(&bytes).unwrap();
-    let attenuated = |caveats: Vec<String>| {
-        let mut mac = token.clone();
-        for c in caveats {
-            mac.add_first_party_caveat(c.into_bytes());
-        }
-        l402_core::credential::authorization_header_values(&mac.encode_v2(), &preimage)[1].clone()
-    };
+    let attenuated = |caveats: Vec<String>| attenuate(&auth, caveats);
     let many: Vec<String> = (0..l402_core::limits::MAX_CAVEATS)
         .map(|i| format!("note{i}=x"))
         .collect();

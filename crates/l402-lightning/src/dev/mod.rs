@@ -10,11 +10,14 @@
 //!   a laptop exactly as it would against a node.
 //! * The node key and the ledger (invoices with their preimages, payments) live in one JSON file
 //!   in the data directory ([`LEDGER_FILE_NAME`]), mode 0600 on unix, rewritten atomically
-//!   (temporary file, fsync, rename, fsync of the directory). Every operation takes an exclusive
-//!   OS file lock on [`LOCK_FILE_NAME`] around read-modify-write, so several `DevWallet` values,
-//!   in one process or in several, can share a data directory; an in-process tokio mutex keeps
-//!   blocking threads from queueing on that lock. This is what makes "two concurrent payments of
-//!   one invoice succeed exactly once" hold.
+//!   (temporary file, fsync, rename, fsync of the directory) whenever money moves: a settlement,
+//!   a payment, a cancel. Issuing an invoice moves no money, so it only appends a line to a
+//!   journal ([`JOURNAL_FILE_NAME`], mode 0600, no fsync) that the next rewrite folds in: its
+//!   cost does not grow with the ledger. Every operation takes an exclusive OS file lock on
+//!   [`LOCK_FILE_NAME`], so several `DevWallet` values, in one process or in several, can share a
+//!   data directory; an in-process tokio mutex keeps blocking threads from queueing on that
+//!   lock. This is what makes "two concurrent payments of one invoice succeed exactly once"
+//!   hold.
 //! * The wallet refuses every network but regtest, so dev invoices can never be mistaken for
 //!   real money.
 //! * Fault injection ([`DevFault`]) makes the wallet look down or slow, for testing how callers
@@ -50,7 +53,7 @@ pub use connection::{
     CONNECTION_FILE_NAME, ConnectionInfo, connection_file_path, generate_access_token,
     read_connection_file, read_connection_file_at, remove_connection_file, write_connection_file,
 };
-pub use ledger::{LEDGER_FILE_NAME, LOCK_FILE_NAME};
+pub use ledger::{JOURNAL_FILE_NAME, LEDGER_FILE_NAME, LOCK_FILE_NAME};
 pub use wallet::{DevFault, DevWallet};
 
 /// The name this backend uses in errors and logs.

@@ -157,15 +157,34 @@ impl DevWallet {
         }
     }
 
-    /// Runs `f` on the ledger under both locks, on a blocking thread.
+    /// Runs `f` on the ledger under both locks, on a blocking thread, writing back what it
+    /// changes.
     async fn transact<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut LedgerData) -> R + Send + 'static,
     ) -> Result<R, BackendError> {
-        let _guard = self.op_lock.lock().await;
         let ledger = self.ledger.clone();
         let key_hex = hex::encode(self.node_key.secret_bytes());
-        tokio::task::spawn_blocking(move || ledger.transact(|| LedgerData::new(key_hex), f))
+        self.blocking(move || ledger.transact(|| LedgerData::new(key_hex), f))
+            .await
+    }
+
+    /// Runs `f` on the ledger as it stands, under both locks, on a blocking thread.
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&LedgerData) -> R + Send + 'static,
+    ) -> Result<R, BackendError> {
+        let ledger = self.ledger.clone();
+        self.blocking(move || ledger.read(f)).await
+    }
+
+    /// Runs one ledger operation on a blocking thread, holding this value's operation lock.
+    async fn blocking<R: Send + 'static>(
+        &self,
+        op: impl FnOnce() -> Result<R, DevWalletError> + Send + 'static,
+    ) -> Result<R, BackendError> {
+        let _guard = self.op_lock.lock().await;
+        tokio::task::spawn_blocking(op)
             .await
             .map_err(|e| BackendError::Other(format!("dev wallet ledger task failed: {e}")))?
             .map_err(|e| BackendError::Other(format!("dev wallet ledger: {e}")))
@@ -326,11 +345,9 @@ impl LightningBackend for DevWallet {
             expires_at_unix,
             state: InvoiceRecordState::Open,
         };
-        self.transact(move |l| {
-            l.prune(now);
-            l.invoices.insert(payment_hash.to_hex(), record);
-        })
-        .await?;
+        let ledger = self.ledger.clone();
+        self.blocking(move || ledger.append_invoice(payment_hash.to_hex(), record))
+            .await?;
         tracing::debug!(%payment_hash, amount = %req.amount, "dev wallet issued invoice");
         Ok(CreatedInvoice {
             bolt11,
@@ -343,7 +360,7 @@ impl LightningBackend for DevWallet {
         self.apply_fault().await?;
         let key = hash.to_hex();
         let found = self
-            .transact(move |l| l.invoices.get(&key).map(|r| (r.state, r.expires_at_unix)))
+            .read(move |l| l.invoices.get(&key).map(|r| (r.state, r.expires_at_unix)))
             .await?;
         let (state, expires_at) = found.ok_or(BackendError::UnknownInvoice(*hash))?;
         Ok(match state {
@@ -367,7 +384,7 @@ impl LightningBackend for DevWallet {
         let rx = self.settlements.subscribe();
         if self.settlements.claim_watch() {
             let hub = Arc::clone(&self.settlements);
-            let snapshot = self.transact(move |l| hub.mark_settled_seen(l)).await;
+            let snapshot = self.read(move |l| hub.mark_settled_seen(l)).await;
             if let Err(e) = snapshot {
                 self.settlements.release_watch();
                 return Err(e);
@@ -392,9 +409,7 @@ impl LightningBackend for DevWallet {
     async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {
         self.apply_fault().await?;
         let key = hash.to_hex();
-        let record = self
-            .transact(move |l| l.payments.get(&key).cloned())
-            .await?;
+        let record = self.read(move |l| l.payments.get(&key).cloned()).await?;
         Ok(match record {
             None => PaymentState::Unknown,
             Some(PaymentRecord {

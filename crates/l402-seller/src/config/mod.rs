@@ -36,13 +36,17 @@ pub struct L402Settings {
     /// limit).
     #[serde(default)]
     pub clients: ClientsSettings,
+    /// How long a WebSocket or streaming response opened with a token may outlive the token's
+    /// expiry or revocation, in seconds. Unset: [`l402_tower::DEFAULT_STREAM_GRACE`].
+    pub stream_grace_secs: Option<u64>,
     /// The L402 terms of each `[[services]]` entry, in file order.
     #[serde(default)]
     pub services: Vec<ServiceTerms>,
 }
 
 impl ConfigExtension for L402Settings {
-    const TOP_LEVEL_KEYS: &'static [&'static str] = &["data_dir", "backend", "clients"];
+    const TOP_LEVEL_KEYS: &'static [&'static str] =
+        &["data_dir", "backend", "stream_grace_secs", "clients"];
     const SERVICE_KEYS: &'static [&'static str] = terms::SERVICE_KEYS;
     const ROUTE_KEYS: &'static [&'static str] = terms::ROUTE_KEYS;
 

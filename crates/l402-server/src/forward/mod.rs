@@ -1,7 +1,9 @@
 //! The forwarder: a [`tower::Service`] that proxies a routed request to its service's upstream,
-//! streaming bodies frame by frame (trailers included) and tunnelling protocol upgrades.
+//! streaming bodies frame by frame (trailers included) and tunnelling protocol upgrades, each
+//! ended early when the request carries a [`deadline::StreamDeadline`] that is reached.
 
 pub(crate) mod client;
+pub mod deadline;
 pub(crate) mod headers;
 pub mod target;
 mod upgrade;
@@ -26,6 +28,7 @@ use crate::routing::RouteDecision;
 use crate::server::{ClientAddr, ConnectionInfo};
 use crate::shutdown::{Controller, Signal, WeakTaskToken};
 use client::ClientFactory;
+use deadline::{DeadlineBody, StreamDeadline};
 use upstream::Upstream;
 
 /// Proxies requests to the upstream of the service named by the request's [`RouteDecision`]
@@ -147,6 +150,7 @@ impl Inner {
             );
         };
         let client_addr = req.extensions().get::<ClientAddr>().map(|c| c.0);
+        let deadline = req.extensions().get::<StreamDeadline>().cloned();
         let tls = req
             .extensions()
             .get::<ConnectionInfo>()
@@ -230,6 +234,7 @@ impl Inner {
                     name.to_owned(),
                     self.stop.clone(),
                     self.tasks.as_ref().and_then(WeakTaskToken::upgrade),
+                    deadline.clone(),
                 ),
                 None => {
                     tracing::warn!(
@@ -250,7 +255,11 @@ impl Inner {
         headers::strip_hop_by_hop(&mut parts.headers, switching);
         parts.version = Version::HTTP_11;
         parts.extensions = http::Extensions::new();
-        Response::from_parts(parts, Body::new(body))
+        let body = match deadline {
+            Some(deadline) => Body::new(DeadlineBody::new(body, deadline, name.to_owned(), grpc)),
+            None => Body::new(body),
+        };
+        Response::from_parts(parts, body)
     }
 
     fn failure(

@@ -1,9 +1,11 @@
 //! Protocol upgrades (WebSocket and others): after both sides agreed (101), the two upgraded
-//! connections are joined with `copy_bidirectional` until either closes or the server stops.
+//! connections are joined with `copy_bidirectional` until either closes, the server stops or
+//! the request's stream deadline is reached.
 
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
+use super::deadline::{StreamDeadline, reached};
 use crate::shutdown::{Signal, TaskToken};
 
 /// Spawns the tunnel between the client's and the upstream's upgraded connections.
@@ -13,6 +15,7 @@ pub(crate) fn spawn_tunnel(
     service: String,
     mut stop: Signal,
     token: Option<TaskToken>,
+    deadline: Option<StreamDeadline>,
 ) {
     tokio::spawn(async move {
         // Counted by the drain until the tunnel ends.
@@ -33,6 +36,7 @@ pub(crate) fn spawn_tunnel(
                 Err(e) => tracing::debug!(service = %service, error = %e, "upgraded connection ended with an error"),
             },
             () = stop.stopped() => tracing::debug!(service = %service, "upgraded connection closed by shutdown"),
+            () = reached(deadline.as_ref()) => tracing::info!(service = %service, "stream deadline reached: upgraded connection closed"),
         }
     });
 }
