@@ -2,6 +2,10 @@
 # logging, the l402 binary, wrk, processes cleaned up by PID, and /proc readings.
 # shellcheck shell=bash
 
+# The request every bench sends (behind its service's prefix): a small JSON answer of the
+# sample API.
+QUERY="/api/weather?city=Paris"
+
 log() { echo "[${BENCH_NAME:-bench}] $*" >&2; }
 die() { log "error: $*"; exit 1; }
 

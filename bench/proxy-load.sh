@@ -35,7 +35,6 @@ BIG_CONNS=${BIG_CONNS:-1000}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LUA="$ROOT/bench/wrk-report.lua"
-QUERY="/api/weather?city=Paris"
 BENCH_NAME=proxy-load
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"

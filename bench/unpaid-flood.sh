@@ -32,7 +32,6 @@ RATE_LIMIT=${RATE_LIMIT:-'{ requests = 1, per = "1s", burst = 5 }'}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LUA="$ROOT/bench/flood.lua"
-QUERY="/api/weather?city=Paris"
 BENCH_NAME=unpaid-flood
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
