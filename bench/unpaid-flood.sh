@@ -79,6 +79,12 @@ config limited $'[clients]\nrate_limit = '"$RATE_LIMIT"
 # store_rows DATA_DIR / store_bytes DATA_DIR: invoice rows, and the database's size (pages in
 # use, as a reader sees it: committed pages still in the WAL included).
 store_rows() { sqlite3 "file:$1/l402.db?mode=ro" "SELECT COUNT(*) FROM invoices"; }
+# rows_minted DATA_DIR FROM TO: rows whose challenge was issued in [FROM, TO) (Unix seconds),
+# however late the recorder wrote them.
+rows_minted() {
+  sqlite3 "file:$1/l402.db?mode=ro" \
+    "SELECT COUNT(*) FROM invoices WHERE created_at >= $2 AND created_at < $3"
+}
 store_bytes() {
   sqlite3 "file:$1/l402.db?mode=ro" "PRAGMA page_count; PRAGMA page_size;" \
     | awk 'NR == 1 { n = $1 } NR == 2 { print n * $1 }'
@@ -88,18 +94,21 @@ declare -A REQS S402 S429 OTHER ERRS CPU_REQ CPU_402 ROWS BYTES ROWS_H MIB_H
 # flood NAME DATA_DIR CLIENTS: one bounded wrk run against the running proxy.
 flood() {
   local name=$1 data=$2 clients=$3 line
-  local rows0 bytes0 rows_mid bytes_mid ticks0
+  local rows0 bytes0 bytes_mid ticks0 start
   rows0=$(store_rows "$data"); bytes0=$(store_bytes "$data"); ticks0=$(cpu_ticks "$PROXY_PID")
+  start=$(date +%s)
   log "flood $name: wrk -t$THREADS -c$CONNS -d$DURATION, $clients client(s)"
   FLOOD_CLIENTS=$clients timeout $((SECS + 60)) wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" \
     -s "$LUA" "http://$PROXY/paid$QUERY" >"$WORK/wrk-$name.txt" 2>&1 &
   local wrk_pid=$!
   PIDS+=("$wrk_pid")
   sleep $((SECS / 2))
-  rows_mid=$(store_rows "$data"); bytes_mid=$(store_bytes "$data")
+  bytes_mid=$(store_bytes "$data")
   wait "$wrk_pid" || true
   local ticks=$(( $(cpu_ticks "$PROXY_PID") - ticks0 ))
-  sleep 2 # the recorder writes challenges off the request path
+  local end
+  end=$(date +%s)
+  sleep 3 # the recorder writes challenges off the request path
   line=$(grep '^RESULT ' "$WORK/wrk-$name.txt") || die "wrk run $name failed: $(cat "$WORK/wrk-$name.txt")"
   REQS[$name]=$(sed 's/.* requests=\([0-9]*\).*/\1/' <<<"$line")
   S402[$name]=$(sed 's/.* s402=\([0-9]*\).*/\1/' <<<"$line")
@@ -114,10 +123,13 @@ flood() {
   rows_end=$(store_rows "$data"); bytes_end=$(store_bytes "$data")
   ROWS[$name]=$((rows_end - rows0))
   BYTES[$name]=$((bytes_end - bytes0))
-  # The second half's rate, to an hour (rows recorded up to 2 s late count in it).
-  local half=$((SECS - SECS / 2 + 2))
-  ROWS_H[$name]=$(awk -v d="$((rows_end - rows_mid))" -v s="$half" 'BEGIN { printf "%.0f", d * 3600 / s }')
-  MIB_H[$name]=$(awk -v d="$((bytes_end - bytes_mid))" -v s="$half" \
+  # The second half's rate, to an hour: rows by the time their challenge was issued, bytes by
+  # the time they were written (the recorder may still be catching up).
+  local mid=$((start + SECS / 2 + 1))
+  local late
+  late=$(rows_minted "$data" "$mid" "$end")
+  ROWS_H[$name]=$(awk -v d="$late" -v s="$((end - mid))" 'BEGIN { printf "%.0f", (s > 0) ? d * 3600 / s : 0 }')
+  MIB_H[$name]=$(awk -v d="$((bytes_end - bytes_mid))" -v s="$((end - start - SECS / 2 + 3))" \
     'BEGIN { printf "%.1f", d * 3600 / s / 1048576 }')
   log "  $line cpu_us_per_req=${CPU_REQ[$name]} rows=${ROWS[$name]} bytes=${BYTES[$name]}"
 }
@@ -157,11 +169,10 @@ report() {
   echo "Settings: wrk -t$THREADS -c$CONNS -d$DURATION per flood, GET /paid$QUERY (1 sat, invoices"
   echo "of 600 s), $CLIENTS clients named in X-Forwarded-For by a trusted loopback proxy,"
   echo "rate_limit = $RATE_LIMIT, release build, wrk and proxy (with its embedded dev wallet) on the"
-  echo "same $(nproc)-core machine, a fresh proxy and store per flood. Rows/hour and MiB/hour"
-  echo "extrapolate the second half of each flood; the cap (64 per client, each counting up to"
-  echo "600 s) bounds a longer flood to 384 rows per client per hour, which a short run of many"
-  echo "clients does not reach, and expired unpaid rows are pruned 5 minutes after their invoice"
-  echo "expires, which this short run does not reach either."
+  echo "same $(nproc)-core machine, a fresh proxy and store per flood. Rows/hour extrapolates the"
+  echo "rows whose challenge was issued in the second half of the flood, MiB/hour the bytes written"
+  echo "from then on; expired unpaid rows are pruned 5 minutes after their invoice expires, which"
+  echo "this short run does not reach."
 }
 report
 if [[ -n $OUT ]]; then report >"$OUT"; fi
