@@ -31,43 +31,19 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
 BIG_CONNS=${BIG_CONNS:-1000}
-OUT=""
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --out) [[ $# -ge 2 ]] || { echo "--out needs a file" >&2; exit 2; }; OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown argument: $1" >&2; exit 2 ;;
-  esac
-done
 
-[[ $DURATION =~ ^[0-9]+s$ ]] || { echo "DURATION must be whole seconds, e.g. 10s" >&2; exit 2; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LUA="$ROOT/bench/wrk-report.lua"
-QUERY="/api/weather?city=Paris"
-
-log() { echo "[proxy-load] $*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_NAME=proxy-load
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+bench_args "$@"
 
 # --- tools -------------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null 2>&1; then
-  log "installing wrk (Debian package)"
-  SUDO=""
-  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
+need_wrk
 command -v curl >/dev/null 2>&1 || die "curl is required"
-
-if [[ -n ${L402_BIN:-} ]]; then
-  BIN=$L402_BIN
-  log "using $BIN (L402_BIN; not building)"
-else
-  log "building the release binary (cargo build --release -p l402-cli)"
-  (cd "$ROOT" && cargo build --release -p l402-cli >&2)
-  BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/l402"
-fi
-[[ -x "$BIN" ]] || die "no binary at $BIN"
+l402_binary "$ROOT"
 
 # 1,000 client connections plus as many upstream connections need file descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -81,42 +57,9 @@ if [[ ${PERF:-0} == 1 ]]; then
   command -v perf >/dev/null 2>&1 || die "PERF=1 needs perf (Debian: linux-perf)"
   KEEP_WORKDIR=1
 fi
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ ${KEEP_WORKDIR:-0} == 1 ]]; then log "logs kept in $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Waits up to 30 s for a line matching the sed expression $2 in file $1; prints the capture.
-wait_for_line() {
-  local file=$1 expr=$2 value=""
-  for _ in $(seq 300); do
-    value=$(sed -n "$expr" "$file" 2>/dev/null | head -n1)
-    [[ -n $value ]] && { echo "$value"; return 0; }
-    sleep 0.1
-  done
-  cat "$file" >&2 || true
-  return 1
-}
-
-# The value of string field $1 in the JSON on stdin (flat objects only, first match).
-json_field() { sed -n 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | head -n1; }
 
 # --- a) upstream: the sample API of a zero-config `l402 serve` -------------------------------------
-log "starting the upstream (zero-config l402 serve, its sample API)"
-"$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/upstream" 2>"$WORK/upstream.log" &
-PIDS+=("$!")
-UPSTREAM=$(wait_for_line "$WORK/upstream.log" 's/.*sample API (upstream \([0-9.:]*\)).*/\1/p') \
-  || die "the zero-config server did not start"
-log "upstream sample API on $UPSTREAM"
+start_upstream "$WORK/upstream" "$WORK/upstream.log"
 
 # --- the proxy under test -----------------------------------------------------------------------
 cat >"$WORK/bench.toml" <<EOF
@@ -149,11 +92,7 @@ invoice_expiry_secs = 600
 memo = "proxy-load benchmark"
 EOF
 log "starting the proxy (l402 serve --config bench.toml)"
-"$BIN" serve --config "$WORK/bench.toml" --data-dir "$WORK/proxy" 2>"$WORK/proxy.log" &
-PROXY_PID=$!
-PIDS+=("$PROXY_PID")
-PROXY=$(wait_for_line "$WORK/proxy.log" 's/.*paywall proxy listening on http:\/\/\([0-9.:]*\).*/\1/p') \
-  || die "the proxy did not start"
+start_proxy "$WORK/bench.toml" "$WORK/proxy" "$WORK/proxy.log"
 log "proxy on $PROXY (pid $PROXY_PID)"
 
 # --- sanity checks, and pay once ---------------------------------------------------------------
@@ -181,14 +120,9 @@ AUTH="L402 $MACAROON:$PREIMAGE"
 log "paid once through the dev wallet; the token is accepted"
 
 # --- load --------------------------------------------------------------------------------------
-proc_kb() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
 RSS_IDLE=$(proc_kb "$PROXY_PID" VmRSS)
 
 declare -A RPS P50 P99 REQS NON2XX ERRS PCPU0 UCPU0 PCPU UCPU
-TICK_US=$((1000000 / $(getconf CLK_TCK)))
-UPSTREAM_PID=${PIDS[0]}
-# CPU time (user + system, clock ticks) a process has used so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # cpu_mark NAME: remembers the CPU time of the proxy and the upstream before run NAME.
 cpu_mark() { PCPU0[$1]=$(cpu_ticks "$PROXY_PID"); UCPU0[$1]=$(cpu_ticks "$UPSTREAM_PID"); }
 # wrk_run NAME CONNECTIONS URL [AUTHORIZATION]: one bounded wrk run, output in $WORK/wrk-NAME.txt.

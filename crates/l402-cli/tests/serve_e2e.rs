@@ -115,11 +115,7 @@ capabilities_required = ["admin"]
     let config = upstream.config.clone();
 
     // --check accepts it; a typo is refused with file, line and key, exit code 2.
-    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_l402"))
-        .args(["serve", "--check", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
+    let ok = serve_check(&config);
     assert!(
         ok.status.success(),
         "{}",
@@ -127,13 +123,7 @@ capabilities_required = ["admin"]
     );
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[listen]\naddr = \"127.0.0.1:1\"\nbogus = 1\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_l402"))
-        .args(["serve", "--check", "--config"])
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = serve_check_refuses(&bad);
     assert!(
         err.contains("bad.toml") && err.contains(":3") && err.contains("bogus"),
         "{err}"
@@ -314,4 +304,49 @@ async fn revoking_a_token_takes_effect_without_a_restart() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(revoke(&["not-hex"]).status.code(), Some(2));
+}
+
+#[test]
+fn check_refuses_an_invalid_rate_limit_or_trusted_proxy_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flood.toml");
+    let text = "[listen]\naddr = \"127.0.0.1:0\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n\n\
+                [clients]\nrate_limit = { requests = 0, per = \"1s\" }\n\n\
+                [[services]]\nname = \"weather\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\
+                rate_limit = { requests = 10, per = \"250ms\" }\n";
+    std::fs::write(&path, text).unwrap();
+    let err = serve_check_refuses(&path);
+    assert!(
+        err.contains("flood.toml:6") && err.contains("clients.rate_limit.requests"),
+        "{err}"
+    );
+    assert!(
+        err.contains("flood.toml:12")
+            && err.contains("services[0].rate_limit.per")
+            && err.contains("whole number of seconds"),
+        "{err}"
+    );
+
+    std::fs::write(&path, "[listen]\ntrusted_proxies = [\"10.0.0.0/33\"]\n").unwrap();
+    let err = serve_check_refuses(&path);
+    assert!(
+        err.contains("flood.toml:2") && err.contains("10.0.0.0/33") && err.contains("prefix"),
+        "{err}"
+    );
+}
+
+/// `l402 serve --check --config <config>`.
+fn serve_check(config: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_l402"))
+        .args(["serve", "--check", "--config"])
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
+/// `l402 serve --check --config <config>`, which must refuse it (exit code 2); its stderr.
+fn serve_check_refuses(config: &std::path::Path) -> String {
+    let out = serve_check(config);
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }

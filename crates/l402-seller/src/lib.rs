@@ -1,8 +1,9 @@
 //! The L402 seller as a library: a paywalled reverse proxy that sells an HTTP or gRPC API per
 //! call over Lightning. It owns the seller's configuration model (services, routes, prices,
 //! token terms, the Lightning backend), the store and key ring, the pricer, the challenge
-//! recorder, settlement watching, revocation refresh and readiness, around the generic proxy
-//! of `l402-server` with the paywall of `l402-tower` plugged in as its layer.
+//! recorder, settlement watching, revocation refresh, pruning of expired unpaid invoices and
+//! readiness, around the generic proxy of `l402-server` with the paywall of `l402-tower`
+//! plugged in as its layer.
 //!
 //! One call starts it in this process and returns a handle:
 //!
@@ -31,6 +32,7 @@ mod error;
 mod lease;
 pub mod openapi;
 pub mod pricing;
+mod prune;
 mod readiness;
 mod recorder;
 mod refresh;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use l402_core::Msat;
 use l402_server::routing::pattern::PathPattern;
-use l402_server::{ClientAddr, RouteDecision};
-use l402_tower::{Offer, Pricer};
+use l402_server::{ClientIp, RouteDecision};
+use l402_tower::{Offer, Pricer, RateLimitRule};
 
 use crate::config::{ConfigError, Diagnostic, RouteTerms, SellerConfig, ServiceTerms};
 
@@ -27,6 +27,11 @@ pub struct RoutePrice {
 struct CompiledTerms {
     terms: ServiceTerms,
     free_paths: Vec<PathPattern>,
+    /// The rate limit of requests matching no route with its own: the service's, else
+    /// `[clients] rate_limit`.
+    rate_limit: Option<RateLimitRule>,
+    /// Each route's rate limit: its own, else the service's.
+    route_rate_limits: Vec<Option<RateLimitRule>>,
 }
 
 /// The L402 terms of every service, indexed like the proxy's `[[services]]`.
@@ -75,6 +80,7 @@ pub(crate) fn offer(service: &str, terms: &ServiceTerms, price: RoutePrice) -> O
         freebies_per_ip: terms.freebies_per_ip,
         forward_credential: terms.forward_credential,
         client_ip: None,
+        rate_limit: None,
     }
 }
 
@@ -94,6 +100,27 @@ impl PriceTable {
             });
         }
         let mut services = Vec::with_capacity(config.l402.services.len());
+        // Each configured limit fills its own buckets: `[clients]` is scope 0, then one scope
+        // per service or route limit, in file order.
+        let mut scopes = 0u32;
+        let mut rule = |limit: &Option<crate::config::RateLimitConfig>| {
+            limit.as_ref().map(|l| {
+                scopes += 1;
+                RateLimitRule {
+                    scope: scopes,
+                    limit: l.limit(),
+                }
+            })
+        };
+        let global = config
+            .l402
+            .clients
+            .rate_limit
+            .as_ref()
+            .map(|l| RateLimitRule {
+                scope: 0,
+                limit: l.limit(),
+            });
         for (i, terms) in config.l402.services.iter().enumerate() {
             let mut free_paths = Vec::with_capacity(terms.free_paths.len());
             for (j, p) in terms.free_paths.iter().enumerate() {
@@ -107,9 +134,17 @@ impl PriceTable {
                     }),
                 }
             }
+            let rate_limit = rule(&terms.rate_limit).or(global);
+            let route_rate_limits = terms
+                .routes
+                .iter()
+                .map(|r| rule(&r.rate_limit).or(rate_limit))
+                .collect();
             services.push(CompiledTerms {
                 terms: terms.clone(),
                 free_paths,
+                rate_limit,
+                route_rate_limits,
             });
         }
         if errors.is_empty() {
@@ -129,6 +164,16 @@ impl PriceTable {
         let mut price = RoutePrice::of_route(terms, route);
         price.free |= free_path;
         Some((terms, price))
+    }
+
+    /// The rate limit a routed request counts against: its route's, else its service's, else
+    /// `[clients] rate_limit`.
+    pub fn rate_limit(&self, decision: &RouteDecision) -> Option<RateLimitRule> {
+        let service = self.services.get(decision.service_index)?;
+        match decision.route {
+            Some(j) => service.route_rate_limits.get(j).copied().flatten(),
+            None => service.rate_limit,
+        }
     }
 }
 
@@ -164,7 +209,8 @@ impl Pricer for RoutePricer {
             return None;
         }
         Some(Offer {
-            client_ip: request.extensions.get::<ClientAddr>().map(|a| a.0.ip()),
+            client_ip: request.extensions.get::<ClientIp>().map(|c| c.0),
+            rate_limit: self.table.rate_limit(decision),
             ..offer(&decision.service.name, terms, price)
         })
     }

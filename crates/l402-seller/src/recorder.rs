@@ -32,14 +32,16 @@ pub(crate) fn start(store: Store) -> (ChallengeObserver, JoinHandle<()>) {
     });
     let observer: ChallengeObserver =
         Arc::new(move |offer: &Offer, challenge: &MintedChallenge| {
+            let now = now_unix();
             let record = InvoiceRecord {
                 payment_hash: challenge.payment_hash,
                 service: offer.service.clone(),
                 amount: challenge.amount,
                 bolt11: challenge.bolt11.clone(),
-                created_at: now_unix(),
+                created_at: now,
                 settled_at: None,
                 token_id: challenge.token_id,
+                expires_at: Some(now.saturating_add(offer.invoice_expiry_secs)),
             };
             if tx.try_send(record).is_err() {
                 tracing::warn!("challenge record queue full; dropping a record");

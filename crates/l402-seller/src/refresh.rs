@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 /// Every `every`, runs `load` on the store (off the async threads) and hands what it read to
 /// `apply`; a failed read is logged and the last state kept. Runs until the task is aborted.
-fn poll<T: Send + 'static>(
+pub(crate) fn poll<T: Send + 'static>(
     store: Store,
     every: Duration,
     what: &'static str,

@@ -21,7 +21,7 @@ use crate::config::{SellerConfig, SellerOverrides};
 use crate::error::SellerError;
 use crate::pricing::{PriceTable, RoutePricer};
 use crate::readiness::BackendReadiness;
-use crate::{lease, recorder, refresh};
+use crate::{lease, prune, recorder, refresh};
 use l402_core::env::now_unix;
 use l402_lightning::spec::{Context, Opened, Role};
 
@@ -253,9 +253,10 @@ impl Running {
         let refresh = refresh::revocations(store.clone(), revocations.clone(), STORE_REFRESH);
         let key_refresh = refresh::key_ring(store.clone(), keys.clone(), STORE_REFRESH);
         let (observer, recorder) = recorder::start(store.clone());
+        let pruner = prune::expired_unpaid(store.clone(), prune::PRUNE_EVERY);
         let settings = PaywallSettings {
             stream_grace: lease::stream_grace(&config.l402),
-            ..PaywallSettings::default()
+            ..config.l402.clients.paywall_settings()
         };
         let paywall = Paywall::new(keys, backend.clone(), revocations)
             .with_settings(settings)
@@ -273,6 +274,7 @@ impl Running {
             Err(e) => {
                 refresh.abort();
                 key_refresh.abort();
+                pruner.abort();
                 settlements.abort();
                 recorder.abort();
                 return Err(SellerError::ProxyStart(e));
@@ -288,7 +290,7 @@ impl Running {
             shutdown,
             proxy,
             recorder,
-            background: vec![refresh, key_refresh, settlements],
+            background: vec![refresh, key_refresh, settlements, pruner],
         })
     }
 }

@@ -324,6 +324,93 @@ fn a_route_no_challenge_can_satisfy_is_refused_at_its_line() {
 }
 
 #[test]
+fn rate_limits_and_clients_are_checked_at_their_lines() {
+    let text = "[clients]\nipv6_prefix_len = 0\nrate_limit = { requests = 0, per = \"1s\" }\n\
+                [[services]]\nname = \"api\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\
+                rate_limit = { requests = 5, per = \"500ms\", burst = 0 }\n\
+                [[services.routes]]\npath = \"/a\"\nrate_limit = { requests = 1, per = \"1m\" }\n\
+                [[services.routes]]\npath = \"/b\"\nrate_limit = { requests = 1, per = 0 }\n";
+    let err = check_error(text);
+    assert_eq!(
+        located(&err),
+        [
+            (Some(2), "clients.ipv6_prefix_len"),
+            (Some(3), "clients.rate_limit.requests"),
+            (Some(8), "services[0].rate_limit.per"),
+            (Some(8), "services[0].rate_limit.burst"),
+            (Some(14), "services[0].routes[1].rate_limit.per"),
+        ],
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("whole number of seconds"), "{message}");
+    assert!(message.contains("must be at least 1"), "{message}");
+    // A typo in a rate limit is refused by name.
+    let typo = "[[services]]\nname = \"api\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\
+                rate_limit = { requests = 5, per = \"1s\", brust = 9 }\n";
+    let err = SellerConfig::from_toml(typo, None).unwrap_err().to_string();
+    assert!(err.contains("brust") && err.contains("line 5"), "{err}");
+}
+
+#[test]
+fn the_route_limit_wins_then_the_service_then_clients() {
+    let text = "[clients]\nmax_unpaid_challenges = 0\nipv6_prefix_len = 56\n\
+                rate_limit = { requests = 10, per = \"1s\", burst = 20 }\n\
+                [[services]]\nname = \"a\"\npath_prefix = \"/a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\
+                rate_limit = { requests = 2, per = \"1m\" }\n\
+                [[services.routes]]\npath = \"/a/strict\"\nrate_limit = { requests = 1, per = \"1h\" }\n\
+                [[services.routes]]\npath = \"/a/dear\"\nprice_sat = 5\n\
+                [[services]]\nname = \"b\"\npath_prefix = \"/b\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n";
+    let config = SellerConfig::from_toml(text, None).unwrap();
+    config.check().unwrap();
+    let settings = config.l402.clients.paywall_settings();
+    assert_eq!(
+        settings.max_unpaid_challenges_per_client, None,
+        "0 lifts the cap"
+    );
+    assert_eq!(settings.ipv6_prefix_len, 56);
+    let router = Router::new(&config.proxy).unwrap();
+    let prices = PriceTable::new(&config).unwrap();
+    let limit = |path: &str| {
+        let d = router.route(&Method::GET, None, path).unwrap();
+        prices.rate_limit(&d).map(|r| {
+            let l = r.limit;
+            (r.scope, l.requests, l.per_secs, l.burst)
+        })
+    };
+    let service = limit("/a/x").unwrap();
+    assert_eq!(
+        (service.1, service.2, service.3),
+        (2, 60, 2),
+        "burst defaults to requests"
+    );
+    let strict = limit("/a/strict").unwrap();
+    assert_eq!((strict.1, strict.2, strict.3), (1, 3600, 1));
+    assert_ne!(strict.0, service.0, "the route fills its own buckets");
+    assert_eq!(
+        limit("/a/dear"),
+        Some(service),
+        "a route without one shares the service's"
+    );
+    let global = limit("/b/x").unwrap();
+    assert_eq!((global.1, global.2, global.3), (10, 1, 20));
+    assert!(global.0 != service.0 && global.0 != strict.0);
+
+    // No configuration: the cap on, no rate limit.
+    let plain = SellerConfig::from_toml(
+        "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n",
+        None,
+    )
+    .unwrap();
+    let settings = plain.l402.clients.paywall_settings();
+    assert_eq!(settings.max_unpaid_challenges_per_client, Some(64));
+    assert_eq!(settings.ipv6_prefix_len, 64);
+    let router = Router::new(&plain.proxy).unwrap();
+    let d = router.route(&Method::GET, None, "/x").unwrap();
+    assert_eq!(PriceTable::new(&plain).unwrap().rate_limit(&d), None);
+}
+
+#[test]
 fn the_stream_grace_is_a_top_level_whole_number_of_seconds() {
     let service = "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n";
     let unset = SellerConfig::from_toml(service, None).unwrap();

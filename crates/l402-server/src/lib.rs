@@ -6,10 +6,11 @@
 //! to the configuration file through a [`ConfigExtension`](config::ConfigExtension).
 //!
 //! The request path is: accept → TLS (optional) → HTTP/1.1 or HTTP/2 → built-in `/healthz` and
-//! `/readyz` → header-size and body-size limits → routing ([`RouteDecision`] and [`ClientAddr`]
-//! are inserted as request extensions) → the application's layer → [`Forwarder`] → upstream.
+//! `/readyz` → header-size and body-size limits → routing ([`RouteDecision`], [`ClientAddr`] and
+//! [`ClientIp`] are inserted as request extensions) → the application's layer → [`Forwarder`] → upstream.
 
 pub mod body;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod forward;
@@ -20,6 +21,7 @@ pub mod server;
 mod shutdown;
 
 pub use body::{Body, BoxError};
+pub use client_ip::ClientIp;
 pub use config::{Config, ConfigError, ConfigOverrides, ConfigWarning, ServiceConfig};
 pub use error::ServerError;
 pub use forward::Forwarder;

@@ -1,5 +1,6 @@
 //! The seller's issued invoices, for the dashboard: recorded when a challenge is sent, marked
-//! settled when the node reports payment. Never read on the request path.
+//! settled when the node reports payment, pruned once expired unpaid (an unpaid flood must not
+//! grow the store without bound). Never read on the request path.
 
 use l402_core::{Msat, PaymentHash, TokenId};
 use rusqlite::{OptionalExtension, Row, params};
@@ -25,6 +26,9 @@ pub struct InvoiceRecord {
     pub settled_at: Option<u64>,
     /// The token id minted with the challenge.
     pub token_id: TokenId,
+    /// When the invoice expires, Unix seconds (`None` for rows recorded before expiries were
+    /// kept: those are never pruned).
+    pub expires_at: Option<u64>,
 }
 
 /// The `invoices` table. Get one with [`Store::invoices`].
@@ -34,7 +38,7 @@ pub struct InvoiceTable<'a> {
 }
 
 const COLUMNS: &str =
-    "payment_hash, service, amount_msat, bolt11, created_at, settled_at, token_id";
+    "payment_hash, service, amount_msat, bolt11, created_at, settled_at, token_id, expires_at";
 
 impl Store {
     /// The seller's issued invoices.
@@ -52,7 +56,7 @@ impl InvoiceTable<'_> {
                 tx.execute(
                     &format!(
                         "INSERT OR IGNORE INTO invoices ({COLUMNS})
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                     ),
                     params![
                         hash(&invoice.payment_hash),
@@ -62,6 +66,7 @@ impl InvoiceTable<'_> {
                         int(invoice.created_at),
                         invoice.settled_at.map(int),
                         token_id(&invoice.token_id),
+                        invoice.expires_at.map(int),
                     ],
                 )
             })
@@ -80,6 +85,27 @@ impl InvoiceTable<'_> {
                 )
             })
             .map(|n| n > 0)
+    }
+
+    /// Deletes the unpaid invoices that expired at or before `expired_by` (Unix seconds) and
+    /// returns how many went. Settled invoices, and rows with no known expiry, are never
+    /// deleted.
+    pub fn prune_unpaid(&self, expired_by: u64) -> Result<usize, StoreError> {
+        self.store.write(|tx| {
+            tx.execute(
+                "DELETE FROM invoices
+                 WHERE settled_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?1",
+                [int(expired_by)],
+            )
+        })
+    }
+
+    /// How many invoices are recorded.
+    pub fn count(&self) -> Result<u64, StoreError> {
+        self.store.with_conn(|c| {
+            c.query_row("SELECT COUNT(*) FROM invoices", [], |r| r.get::<_, i64>(0))
+                .and_then(uint)
+        })
     }
 
     /// The invoice with this payment hash.
@@ -118,5 +144,6 @@ fn read_invoice(r: &Row<'_>) -> rusqlite::Result<InvoiceRecord> {
         created_at: uint(r.get(4)?)?,
         settled_at: r.get::<_, Option<i64>>(5)?.map(uint).transpose()?,
         token_id: TokenId(id.0),
+        expires_at: r.get::<_, Option<i64>>(7)?.map(uint).transpose()?,
     })
 }

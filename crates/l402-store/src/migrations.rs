@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// The SQL of each schema version; version `n` is `MIGRATIONS[n - 1]`. Never edit a released
 /// entry: append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -109,6 +109,13 @@ CREATE TABLE settings (
 /// overwritten by zeros, so `l402 keys list` shows them and an epoch is never reused.
 const V2: &str = "
 ALTER TABLE master_keys ADD COLUMN retired_at INTEGER;
+";
+
+/// Version 3: each issued invoice's expiry (`expires_at`, Unix seconds; unknown for rows
+/// recorded before), so unpaid challenges can be pruned once their invoice has expired.
+const V3: &str = "
+ALTER TABLE invoices ADD COLUMN expires_at INTEGER;
+CREATE INDEX invoices_unpaid_by_expiry ON invoices (expires_at) WHERE settled_at IS NULL;
 ";
 
 /// Why migrating failed: SQLite, or a file from a newer build.

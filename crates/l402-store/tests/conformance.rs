@@ -537,6 +537,7 @@ fn invoices() {
         created_at: 500,
         settled_at: None,
         token_id: TokenId([4; 32]),
+        expires_at: Some(1_100),
     };
     assert!(inv.record_challenge(&rec).unwrap());
     assert!(!inv.record_challenge(&rec).unwrap());
@@ -558,6 +559,56 @@ fn invoices() {
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].payment_hash, second.payment_hash, "newest first");
     assert_eq!(inv.list(1).unwrap().len(), 1);
+}
+
+#[test]
+fn expired_unpaid_invoices_are_pruned_and_paid_ones_stay() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    let inv = store.invoices();
+    let rec = |n: u8, expires_at: Option<u64>| InvoiceRecord {
+        payment_hash: PaymentHash([n; 32]),
+        service: "weather".into(),
+        amount: Msat::from_sat(1),
+        bolt11: "lnbcrt10n1...".into(),
+        created_at: 100,
+        settled_at: None,
+        token_id: TokenId([n; 32]),
+        expires_at,
+    };
+    let unpaid_expired = rec(1, Some(700));
+    let paid_expired = rec(2, Some(700));
+    let unpaid_live = rec(3, Some(2_000));
+    let unknown_expiry = rec(4, None);
+    for r in [
+        &unpaid_expired,
+        &paid_expired,
+        &unpaid_live,
+        &unknown_expiry,
+    ] {
+        inv.record_challenge(r).unwrap();
+    }
+    inv.mark_settled(&paid_expired.payment_hash, 650).unwrap();
+    assert_eq!(inv.count().unwrap(), 4);
+    assert_eq!(inv.prune_unpaid(699).unwrap(), 0, "nothing expired yet");
+    assert_eq!(inv.prune_unpaid(700).unwrap(), 1);
+    assert_eq!(inv.get(&unpaid_expired.payment_hash).unwrap(), None);
+    assert!(
+        inv.get(&paid_expired.payment_hash).unwrap().is_some(),
+        "paid stays"
+    );
+    assert!(inv.get(&unpaid_live.payment_hash).unwrap().is_some());
+    assert!(inv.get(&unknown_expiry.payment_hash).unwrap().is_some());
+    assert_eq!(
+        inv.prune_unpaid(u64::MAX).unwrap(),
+        1,
+        "the live one, once expired"
+    );
+    assert_eq!(
+        inv.count().unwrap(),
+        2,
+        "the paid row and the row of unknown expiry"
+    );
 }
 
 struct CountingRng(u8);

@@ -3,13 +3,13 @@
 //! `429 Too Many Requests` long before it has cost much, while a buyer who pays what it asked
 //! for never notices (paying frees the slot).
 //!
-//! Clients are keyed by IP, an IPv6 address by its /64 (one subscriber's whole prefix). A
-//! challenge counts for the invoice's lifetime, at most [`OUTSTANDING_WINDOW_SECS`]. The table
+//! Clients are counted by their key (see [`crate::client_key`]: an IPv6 address by its /64,
+//! one subscriber's whole prefix, unless configured otherwise). A challenge counts for the invoice's lifetime, at most [`OUTSTANDING_WINDOW_SECS`]. The table
 //! holds at most [`MAX_CLIENTS`] clients; when it is full the client whose slots free soonest
 //! is forgotten, so new clients are never locked out.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use l402_core::PaymentHash;
@@ -19,53 +19,92 @@ pub const OUTSTANDING_WINDOW_SECS: u64 = 600;
 /// The most clients remembered.
 pub const MAX_CLIENTS: usize = 65_536;
 
-/// The key a client is counted under: its IPv4 address, or its IPv6 /64.
-pub fn client_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(Ipv6Addr::from(prefix))
+type Held = HashMap<IpAddr, VecDeque<(u64, PaymentHash)>>;
+
+/// Unpaid challenges per client: `(counts until, payment hash)`, oldest first, and the
+/// challenges being minted right now (see [`OutstandingChallenges::reserve`]).
+#[derive(Debug, Default)]
+pub struct OutstandingChallenges {
+    clients: Mutex<Held>,
+    pending: Mutex<HashMap<IpAddr, u32>>,
+}
+
+/// A challenge being minted for a client: it counts against the cap from
+/// [`OutstandingChallenges::reserve`] until dropped (record the challenge first), so that
+/// concurrent requests of one client cannot all pass the check before any is recorded.
+#[derive(Debug)]
+#[must_use = "the slot is released when the reservation is dropped"]
+pub struct Reservation<'a> {
+    table: &'a OutstandingChallenges,
+    key: IpAddr,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let mut pending = self.table.pending();
+        if let Some(n) = pending.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                pending.remove(&self.key);
             }
-        },
+        }
     }
 }
 
-/// Unpaid challenges per client: `(counts until, payment hash)`, oldest first.
-#[derive(Debug, Default)]
-pub struct OutstandingChallenges {
-    clients: Mutex<HashMap<IpAddr, VecDeque<(u64, PaymentHash)>>>,
-}
-
 impl OutstandingChallenges {
-    fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, VecDeque<(u64, PaymentHash)>>> {
+    fn clients(&self) -> std::sync::MutexGuard<'_, Held> {
         match self.clients.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         }
     }
 
-    /// Whether `ip` may be given one more challenge now (`cap` at most outstanding): `Err`
-    /// holds the seconds until a slot frees.
-    pub fn admit(&self, ip: IpAddr, now: u64, cap: u32) -> Result<(), u64> {
-        let mut clients = self.clients();
-        let Some(held) = clients.get_mut(&client_key(ip)) else {
-            return Ok(());
-        };
-        while held.front().is_some_and(|(until, _)| *until <= now) {
-            held.pop_front();
-        }
-        match held.front() {
-            Some((until, _)) if held.len() >= cap as usize => Err((until - now).max(1)),
-            _ => Ok(()),
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, u32>> {
+        match self.pending.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
         }
     }
 
-    /// Counts the challenge paid by `hash` against `ip` until `until`.
-    pub fn record(&self, ip: IpAddr, hash: PaymentHash, until: u64, now: u64) {
-        let key = client_key(ip);
+    /// Whether `key`, with `pending` challenges being minted, has room for one more.
+    fn room(clients: &mut Held, key: IpAddr, now: u64, cap: u32, pending: u32) -> Result<(), u64> {
+        let (held, soonest) = match clients.get_mut(&key) {
+            None => (0, None),
+            Some(held) => {
+                while held.front().is_some_and(|(until, _)| *until <= now) {
+                    held.pop_front();
+                }
+                (held.len(), held.front().map(|(until, _)| *until))
+            }
+        };
+        if held + pending as usize >= cap as usize {
+            Err(soonest.map_or(1, |until| until.saturating_sub(now).max(1)))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether the client `key` may be given one more challenge now (`cap` at most
+    /// outstanding, those being minted included): `Err` holds the seconds until a slot frees.
+    pub fn admit(&self, key: IpAddr, now: u64, cap: u32) -> Result<(), u64> {
+        let mut clients = self.clients();
+        let pending = self.pending().get(&key).copied().unwrap_or(0);
+        Self::room(&mut clients, key, now, cap, pending)
+    }
+
+    /// Like [`admit`](Self::admit), and holds the slot until the returned reservation is
+    /// dropped: [`record`](Self::record) the minted challenge before dropping it.
+    pub fn reserve(&self, key: IpAddr, now: u64, cap: u32) -> Result<Reservation<'_>, u64> {
+        let mut clients = self.clients();
+        let mut pending = self.pending();
+        let n = pending.get(&key).copied().unwrap_or(0);
+        Self::room(&mut clients, key, now, cap, n)?;
+        *pending.entry(key).or_insert(0) += 1;
+        Ok(Reservation { table: self, key })
+    }
+
+    /// Counts the challenge paid by `hash` against the client `key` until `until`.
+    pub fn record(&self, key: IpAddr, hash: PaymentHash, until: u64, now: u64) {
         let mut clients = self.clients();
         if !clients.contains_key(&key) && clients.len() >= MAX_CLIENTS {
             clients.retain(|_, held| held.back().is_some_and(|(until, _)| *until > now));
@@ -82,9 +121,8 @@ impl OutstandingChallenges {
         clients.entry(key).or_default().push_back((until, hash));
     }
 
-    /// A token paying `hash` came back from `ip`: its challenge no longer counts.
-    pub fn paid(&self, ip: IpAddr, hash: &PaymentHash) {
-        let key = client_key(ip);
+    /// A token paying `hash` came back from the client `key`: its challenge no longer counts.
+    pub fn paid(&self, key: IpAddr, hash: &PaymentHash) {
         let mut clients = self.clients();
         if let Some(held) = clients.get_mut(&key) {
             held.retain(|(_, h)| h != hash);
@@ -129,20 +167,27 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(client_key(a), client_key(b));
-        assert_ne!(client_key(a), client_key(c));
-        assert_eq!(
-            client_key("::ffff:192.0.2.1".parse().unwrap()),
-            "192.0.2.1".parse::<IpAddr>().unwrap()
-        );
+    fn challenges_being_minted_count_until_recorded_or_abandoned() {
         let t = OutstandingChallenges::default();
-        t.record(a, hash(1), 200, 100);
-        assert_eq!(t.admit(b, 100, 1), Err(100), "the same /64 shares the cap");
-        assert_eq!(t.admit(c, 100, 1), Ok(()));
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let first = t.reserve(ip, 100, 2).unwrap();
+        let second = t.reserve(ip, 100, 2).unwrap();
+        assert_eq!(
+            t.reserve(ip, 100, 2).err(),
+            Some(1),
+            "two in flight fill a cap of 2"
+        );
+        assert_eq!(t.admit(ip, 100, 2), Err(1));
+        t.record(ip, hash(1), 160, 100);
+        drop(first);
+        assert_eq!(t.admit(ip, 100, 2), Err(60), "one recorded, one in flight");
+        drop(second);
+        assert_eq!(
+            t.admit(ip, 100, 2),
+            Ok(()),
+            "an abandoned mint frees its slot"
+        );
+        assert!(t.pending().is_empty());
     }
 
     #[test]

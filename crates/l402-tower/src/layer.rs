@@ -13,7 +13,9 @@ use tower::{Layer, Service};
 use crate::forwarded::{strip_credential, strip_spoofed_headers};
 use crate::offer::Pricer;
 use crate::paywall::{Paywall, Verdict};
-use crate::response::{is_grpc, payment_required, too_many_unpaid, unavailable};
+use crate::response::{
+    ChallengeError, is_grpc, payment_required, rate_limited, too_many_unpaid, unavailable,
+};
 
 /// The response body: the paywall's own small bodies, or the inner service's.
 pub type ResponseBody<B> = Either<Full<Bytes>, B>;
@@ -97,7 +99,13 @@ where
             let future = inner.call(Request::from_parts(parts, body));
             return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
         };
-        let reason = match self.paywall.authorize(&parts, &offer) {
+        let verdict = self.paywall.authorize(&parts, &offer);
+        if let Err(retry_after) = self.paywall.admit_request(&offer, &verdict) {
+            tracing::info!(service = %offer.service, client = ?offer.client_ip, retry_after, "rate limited");
+            let response = rate_limited(is_grpc(&parts), retry_after);
+            return Box::pin(async move { Ok(response.map(Either::Left)) });
+        }
+        let reason = match verdict {
             Verdict::Free => {
                 let future = inner.call(Request::from_parts(parts, body));
                 return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
@@ -128,6 +136,9 @@ where
                 Ok(challenge) => {
                     tracing::debug!(service = %offer.service, reason = reason.reason_code(), "payment required");
                     payment_required(grpc, &offer, &challenge, &reason)
+                }
+                Err(ChallengeError::TooManyUnpaid(retry_after)) => {
+                    too_many_unpaid(grpc, retry_after)
                 }
                 Err(error) => {
                     tracing::warn!(service = %offer.service, %error, "cannot mint a challenge");

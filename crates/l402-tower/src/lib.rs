@@ -58,7 +58,10 @@
 //! # Ok(()) }
 //! ```
 
+mod bounded;
+mod bucket;
 mod challenge_limit;
+mod client;
 mod forwarded;
 mod freebies;
 mod layer;
@@ -66,15 +69,18 @@ mod lease;
 mod offer;
 mod offer_check;
 mod paywall;
+mod rate_limit;
 mod response;
 mod revocations;
 mod shared_keys;
 mod system;
 mod verified_cache;
 
+pub use bucket::{Bucket, RateLimit};
 pub use challenge_limit::{
-    MAX_CLIENTS, OUTSTANDING_WINDOW_SECS, OutstandingChallenges, client_key,
+    MAX_CLIENTS, OUTSTANDING_WINDOW_SECS, OutstandingChallenges, Reservation,
 };
+pub use client::{DEFAULT_IPV6_PREFIX_LEN, client_key};
 pub use forwarded::{
     HEADER_CAVEAT, HEADER_PAYMENT_HASH, HEADER_SERVICE, HEADER_TOKEN_ID, strip_credential,
     strip_spoofed_headers,
@@ -84,6 +90,7 @@ pub use layer::{L402Layer, L402Service, ResponseBody};
 pub use lease::{DEFAULT_STREAM_GRACE, LeaseEnd, TokenLease};
 pub use offer::{FixedPrice, Offer, Pricer};
 pub use paywall::{ChallengeObserver, MintedChallenge, Paywall, PaywallSettings, Verdict};
+pub use rate_limit::{MAX_BUCKETS, RateLimitRule, RateLimiter, Subject};
 pub use response::{ChallengeError, is_grpc};
 pub use revocations::RevocationSet;
 pub use shared_keys::SharedKeyRing;

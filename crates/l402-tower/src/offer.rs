@@ -8,6 +8,8 @@ use l402_core::mint::{MintRequest, ServiceGrant};
 use l402_core::verify::RequestContext;
 use l402_core::{Msat, PaymentHash};
 
+use crate::rate_limit::RateLimitRule;
+
 /// The price of a request and the token a payment buys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offer {
@@ -33,8 +35,12 @@ pub struct Offer {
     pub memo: String,
     /// Unpaid requests allowed per client IP before the paywall applies (0 = none).
     pub freebies_per_ip: u32,
-    /// The client's IP, for freebies.
+    /// The client's IP (as the proxy trusts it: see `l402_server::ClientIp`), for freebies,
+    /// the unpaid-challenge cap and rate limits.
     pub client_ip: Option<IpAddr>,
+    /// The rate limit this request counts against, if any: per token for a request carrying a
+    /// valid credential, per client otherwise (see [`Paywall::admit_request`](crate::Paywall::admit_request)).
+    pub rate_limit: Option<RateLimitRule>,
     /// Forward the buyer's L402 credential (`Authorization: L402|LSAT …`, gRPC `macaroon`
     /// metadata) to the upstream. Off (the default), the upstream sees the `X-L402-*` headers
     /// instead and never holds a credential it could replay elsewhere.
@@ -56,6 +62,7 @@ impl Offer {
             memo: "L402".into(),
             freebies_per_ip: 0,
             client_ip: None,
+            rate_limit: None,
             forward_credential: false,
         }
     }

@@ -13,9 +13,11 @@ use l402_core::verify::{TokenError, VerifiedToken, verify_credential};
 use l402_core::{Msat, PaymentHash, TokenId};
 
 use crate::challenge_limit::{OUTSTANDING_WINDOW_SECS, OutstandingChallenges};
+use crate::client::{DEFAULT_IPV6_PREFIX_LEN, client_key};
 use crate::freebies::Freebies;
 use crate::lease::{DEFAULT_STREAM_GRACE, TokenLease};
 use crate::offer::Offer;
+use crate::rate_limit::{RateLimiter, Subject};
 use crate::response::ChallengeError;
 use crate::revocations::RevocationSet;
 use crate::shared_keys::SharedKeyRing;
@@ -34,6 +36,9 @@ pub struct PaywallSettings {
     /// [`OutstandingChallenges`](crate::OutstandingChallenges)). `None` lifts the cap.
     /// Default 64.
     pub max_unpaid_challenges_per_client: Option<u32>,
+    /// The IPv6 prefix length clients are counted by (the cap, rate limits, freebies; see
+    /// [`client_key`](crate::client_key)). Default 64.
+    pub ipv6_prefix_len: u8,
     /// How long a stream opened with a token (a WebSocket, a server-sent event stream, a long
     /// response body) may outlive the token's expiry or revocation (see [`TokenLease`]).
     /// Default [`DEFAULT_STREAM_GRACE`].
@@ -46,6 +51,7 @@ impl Default for PaywallSettings {
             invoice_timeout: Duration::from_secs(5),
             retry_after_secs: 5,
             max_unpaid_challenges_per_client: Some(64),
+            ipv6_prefix_len: DEFAULT_IPV6_PREFIX_LEN,
             stream_grace: DEFAULT_STREAM_GRACE,
         }
     }
@@ -88,6 +94,7 @@ pub struct Paywall {
     revocations: RevocationSet,
     freebies: Freebies,
     unpaid: OutstandingChallenges,
+    rate_limits: RateLimiter,
     verified: VerifiedCache,
     clock: Arc<dyn Clock + Send + Sync>,
     settings: PaywallSettings,
@@ -118,6 +125,7 @@ impl Paywall {
             revocations,
             freebies: Freebies::default(),
             unpaid: OutstandingChallenges::default(),
+            rate_limits: RateLimiter::default(),
             verified: VerifiedCache::default(),
             clock: Arc::new(SystemClock),
             settings: PaywallSettings::default(),
@@ -212,9 +220,9 @@ impl Paywall {
                 Verdict::Paid(verified)
             }
             Err(TokenError::Missing)
-                if offer.client_ip.is_some_and(|ip| {
+                if self.client(offer).is_some_and(|key| {
                     self.freebies
-                        .take(&offer.service, ip, offer.freebies_per_ip)
+                        .take(&offer.service, key, offer.freebies_per_ip)
                 }) =>
             {
                 Verdict::Free
@@ -226,29 +234,66 @@ impl Paywall {
     /// A paid token came back (verified afresh, not from the cache): its challenge no longer
     /// counts against the client.
     fn settle(&self, offer: &Offer, verified: &Verified) {
-        if let (Some(ip), Some(_)) = (
-            offer.client_ip,
+        if let (Some(key), Some(_)) = (
+            self.client(offer),
             self.settings.max_unpaid_challenges_per_client,
         ) {
             self.unpaid
-                .paid(ip, &verified.token.identifier.payment_hash);
+                .paid(key, &verified.token.identifier.payment_hash);
         }
+    }
+
+    /// The key the offer's client is counted under, if its address is known.
+    fn client(&self, offer: &Offer) -> Option<std::net::IpAddr> {
+        offer
+            .client_ip
+            .map(|ip| client_key(ip, self.settings.ipv6_prefix_len))
+    }
+
+    /// Takes one request from the offer's rate limit (if it has one), counted against the
+    /// token when `verdict` is paid, else against the client: `Err` holds the seconds until
+    /// the next is allowed (answer 429 with them).
+    pub fn admit_request(&self, offer: &Offer, verdict: &Verdict) -> Result<(), u64> {
+        let Some(rule) = offer.rate_limit else {
+            return Ok(());
+        };
+        let subject = match verdict {
+            Verdict::Paid(verified) => Subject::Token(verified.token.identifier.token_id),
+            _ => match self.client(offer) {
+                Some(key) => Subject::Client(key),
+                None => return Ok(()),
+            },
+        };
+        self.rate_limits.take(rule, subject, self.clock.now_unix())
     }
 
     /// Whether the offer's client may be given another challenge now: `Err` holds the seconds
     /// until one of its unpaid challenges is paid or expires (answer 429 with them).
     pub fn admit_challenge(&self, offer: &Offer) -> Result<(), u64> {
         match (
-            offer.client_ip,
+            self.client(offer),
             self.settings.max_unpaid_challenges_per_client,
         ) {
-            (Some(ip), Some(cap)) => self.unpaid.admit(ip, self.clock.now_unix(), cap),
+            (Some(key), Some(cap)) => self.unpaid.admit(key, self.clock.now_unix(), cap),
             _ => Ok(()),
         }
     }
 
     /// Creates an invoice (bounded by the invoice timeout) and mints the token it pays for.
+    /// The client's slot under the unpaid-challenge cap is held from the start, so concurrent
+    /// requests cannot overshoot the cap ([`ChallengeError::TooManyUnpaid`]).
     pub async fn challenge(&self, offer: &Offer) -> Result<MintedChallenge, ChallengeError> {
+        let _slot = match (
+            self.client(offer),
+            self.settings.max_unpaid_challenges_per_client,
+        ) {
+            (Some(key), Some(cap)) => Some(
+                self.unpaid
+                    .reserve(key, self.clock.now_unix(), cap)
+                    .map_err(ChallengeError::TooManyUnpaid)?,
+            ),
+            _ => None,
+        };
         let request = CreateInvoice {
             amount: offer.price,
             memo: offer.memo.clone(),
@@ -277,14 +322,18 @@ impl Paywall {
             token_id,
             amount: offer.price,
         };
-        if let (Some(ip), Some(_)) = (
-            offer.client_ip,
+        if let (Some(key), Some(_)) = (
+            self.client(offer),
             self.settings.max_unpaid_challenges_per_client,
         ) {
             let now = self.clock.now_unix();
             let counts_for = offer.invoice_expiry_secs.min(OUTSTANDING_WINDOW_SECS);
-            self.unpaid
-                .record(ip, minted.payment_hash, now.saturating_add(counts_for), now);
+            self.unpaid.record(
+                key,
+                minted.payment_hash,
+                now.saturating_add(counts_for),
+                now,
+            );
         }
         if let Some(observer) = &self.observer {
             observer(offer, &minted);

@@ -31,6 +31,10 @@ pub enum ChallengeError {
     /// An invariant broke.
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// The client already holds (or is being minted) as many unpaid challenges as allowed;
+    /// a slot frees in this many seconds.
+    #[error("the client holds too many unpaid challenges; one frees in {0} s")]
+    TooManyUnpaid(u64),
 }
 
 /// True for gRPC requests (`content-type: application/grpc...`).
@@ -147,6 +151,20 @@ pub(crate) fn too_many_unpaid(grpc: bool, retry_after_secs: u64) -> Response<Ful
         serde_json::json!({
             "error": "too_many_unpaid_challenges",
             "detail": "pay or let expire one of the invoices already issued to this client",
+        }),
+        retry_after_secs,
+    )
+}
+
+/// The answer to a request over its rate limit: HTTP 429 with `Retry-After`, or gRPC
+/// `RESOURCE_EXHAUSTED` (8) with `retry-after`.
+pub(crate) fn rate_limited(grpc: bool, retry_after_secs: u64) -> Response<Full<Bytes>> {
+    retry_later(
+        grpc.then_some((8, "rate limited")),
+        StatusCode::TOO_MANY_REQUESTS,
+        serde_json::json!({
+            "error": "rate_limited",
+            "detail": "too many requests from this client or token; retry after the given seconds",
         }),
         retry_after_secs,
     )

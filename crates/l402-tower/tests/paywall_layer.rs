@@ -67,6 +67,13 @@ struct Harness {
 }
 
 fn harness(settings: PaywallSettings) -> Harness {
+    harness_with_clock(settings, Arc::new(l402_tower::SystemClock))
+}
+
+fn harness_with_clock(
+    settings: PaywallSettings,
+    clock: Arc<dyn l402_core::env::Clock + Send + Sync>,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let wallet = Arc::new(DevWallet::open(dir.path(), Network::Regtest).unwrap());
     let paywall = Arc::new(
@@ -75,7 +82,8 @@ fn harness(settings: PaywallSettings) -> Harness {
             wallet.clone(),
             RevocationSet::default(),
         )
-        .with_settings(settings),
+        .with_settings(settings)
+        .with_clock(clock),
     );
     Harness {
         wallet,
@@ -89,6 +97,21 @@ fn offer() -> Offer {
     o.grant_capabilities = vec!["read".into()];
     o.token_lifetime_secs = Some(3600);
     o
+}
+
+/// [`offer`] for a request from `ip`.
+fn offer_from(ip: &str) -> Offer {
+    let mut o = offer();
+    o.client_ip = Some(ip.parse().unwrap());
+    o
+}
+
+/// A gRPC request.
+fn grpc_request() -> Request<Full<Bytes>> {
+    Request::post("http://x/a.B/C")
+        .header("content-type", "application/grpc")
+        .body(Full::new(Bytes::new()))
+        .unwrap()
 }
 
 async fn call(
@@ -121,10 +144,7 @@ async fn pay(h: &Harness, headers: &http::HeaderMap) -> String {
         .iter()
         .map(|v| v.to_str().unwrap())
         .collect();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = now();
     let mut flow = RequestFlow::new(
         PayPolicy {
             network: Network::Regtest,
@@ -312,11 +332,7 @@ async fn backend_down_or_slow_gives_503_within_bounded_time() {
         started.elapsed()
     );
 
-    let grpc = Request::post("http://x/a.B/C")
-        .header("content-type", "application/grpc")
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let (status, headers, _) = call(&h, offer(), grpc).await;
+    let (status, headers, _) = call(&h, offer(), grpc_request()).await;
     assert_eq!(
         (status, headers["grpc-status"].to_str().unwrap()),
         (StatusCode::OK, "14")
@@ -370,28 +386,18 @@ impl l402_core::env::Clock for TestClock {
     }
 }
 
-#[tokio::test]
-async fn verified_cache_still_honours_expiry_and_revocation() {
-    let dir = tempfile::tempdir().unwrap();
-    let wallet = Arc::new(DevWallet::open(dir.path(), Network::Regtest).unwrap());
-    let now = std::time::SystemTime::now()
+fn now() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs();
+        .as_secs()
+}
+
+#[tokio::test]
+async fn verified_cache_still_honours_expiry_and_revocation() {
+    let now = now();
     let clock = Arc::new(TestClock(std::sync::atomic::AtomicU64::new(now)));
-    let paywall = Arc::new(
-        Paywall::new(
-            KeyRing::new(1, &MasterKey::from_bytes([4; 32])),
-            wallet.clone(),
-            RevocationSet::default(),
-        )
-        .with_clock(clock.clone()),
-    );
-    let h = Harness {
-        wallet,
-        paywall,
-        _dir: dir,
-    };
+    let h = harness_with_clock(PaywallSettings::default(), clock.clone());
     let mut short = offer();
     short.token_lifetime_secs = Some(60);
     let (_, headers, _) = call(&h, short.clone(), get(None)).await;
@@ -452,11 +458,7 @@ async fn a_client_that_never_pays_meets_429_and_paying_frees_a_slot() {
         max_unpaid_challenges_per_client: Some(3),
         ..PaywallSettings::default()
     });
-    let from = |ip: &str| {
-        let mut o = offer();
-        o.client_ip = Some(ip.parse().unwrap());
-        o
-    };
+    let from = offer_from;
     let mut challenges = Vec::new();
     for _ in 0..3 {
         let (status, headers, _) = call(&h, from("2001:db8::1"), get(None)).await;
@@ -470,11 +472,7 @@ async fn a_client_that_never_pays_meets_429_and_paying_frees_a_slot() {
     assert!((1..=600).contains(&retry), "{retry}");
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["error"], "too_many_unpaid_challenges");
-    let grpc = Request::post("http://x/a.B/C")
-        .header("content-type", "application/grpc")
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let (_, headers, _) = call(&h, from("2001:db8::3"), grpc).await;
+    let (_, headers, _) = call(&h, from("2001:db8::3"), grpc_request()).await;
     assert_eq!(headers["grpc-status"], "8");
     // Another client is not affected.
     assert_eq!(
@@ -681,4 +679,137 @@ async fn oversized_credentials_are_refused_before_their_signature_is_checked() {
         assert_eq!(json["reason"], reason);
     }
     assert_eq!(call(&h, offer(), get(Some(&auth))).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_per_client_per_prefix_and_per_token() {
+    let now = now();
+    let clock = Arc::new(TestClock(std::sync::atomic::AtomicU64::new(now)));
+    let settings = PaywallSettings {
+        max_unpaid_challenges_per_client: None,
+        ..PaywallSettings::default()
+    };
+    let h = harness_with_clock(settings, clock.clone());
+    let limited = |ip: &str| {
+        let mut o = offer_from(ip);
+        o.rate_limit = Some(l402_tower::RateLimitRule {
+            scope: 1,
+            limit: l402_tower::RateLimit {
+                requests: 1,
+                per_secs: 1,
+                burst: 2,
+            },
+        });
+        o
+    };
+    // One client: its burst, then 429 with Retry-After (gRPC: RESOURCE_EXHAUSTED).
+    let mut challenges = Vec::new();
+    for _ in 0..2 {
+        let (status, headers, _) = call(&h, limited("192.0.2.1"), get(None)).await;
+        assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+        challenges.push(headers);
+    }
+    let (status, headers, body) = call(&h, limited("192.0.2.1"), get(None)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers["retry-after"], "1");
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    let (_, headers, _) = call(&h, limited("192.0.2.1"), grpc_request()).await;
+    assert_eq!(headers["grpc-status"], "8");
+    assert_eq!(headers["retry-after"], "1");
+    // Another client is not affected.
+    assert_eq!(
+        call(&h, limited("192.0.2.2"), get(None)).await.0,
+        StatusCode::PAYMENT_REQUIRED
+    );
+    // One IPv6 /64 is one client; the next /64 is another.
+    for _ in 0..2 {
+        call(&h, limited("2001:db8::1"), get(None)).await;
+    }
+    assert_eq!(
+        call(&h, limited("2001:db8::ffff:2"), get(None)).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        call(&h, limited("2001:db8:0:1::1"), get(None)).await.0,
+        StatusCode::PAYMENT_REQUIRED
+    );
+    // A second later, one more.
+    clock.0.store(now + 1, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        call(&h, limited("192.0.2.1"), get(None)).await.0,
+        StatusCode::PAYMENT_REQUIRED
+    );
+
+    // A paid request counts against its token, wherever it comes from.
+    let auth = pay(&h, &challenges[0]).await;
+    for _ in 0..2 {
+        assert_eq!(
+            call(&h, limited("198.51.100.1"), get(Some(&auth))).await.0,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        call(&h, limited("198.51.100.2"), get(Some(&auth))).await.0,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the token's bucket is empty, whatever the address"
+    );
+    assert_eq!(
+        call(&h, limited("198.51.100.1"), get(None)).await.0,
+        StatusCode::PAYMENT_REQUIRED,
+        "the client's own bucket was not used by its paid requests"
+    );
+    // No rule, no limit.
+    for _ in 0..4 {
+        let mut o = limited("192.0.2.1");
+        o.rate_limit = None;
+        assert_eq!(call(&h, o, get(None)).await.0, StatusCode::PAYMENT_REQUIRED);
+    }
+}
+
+#[tokio::test]
+async fn freebies_count_an_ipv6_client_by_its_64() {
+    let h = harness(PaywallSettings::default());
+    let from = |ip: &str| {
+        let mut o = offer_from(ip);
+        o.freebies_per_ip = 1;
+        o
+    };
+    assert_eq!(
+        call(&h, from("2001:db8::1"), get(None)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&h, from("2001:db8::2"), get(None)).await.0,
+        StatusCode::PAYMENT_REQUIRED,
+        "the same /64 already had its freebie"
+    );
+    assert_eq!(
+        call(&h, from("2001:db8:0:1::1"), get(None)).await.0,
+        StatusCode::OK,
+        "another /64 is another client"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_requests_of_one_client_cannot_overshoot_the_cap() {
+    let h = harness(PaywallSettings {
+        max_unpaid_challenges_per_client: Some(2),
+        ..PaywallSettings::default()
+    });
+    // Every invoice takes a while: all six requests are in flight before any is recorded.
+    h.wallet
+        .set_fault(DevFault::Slow(Duration::from_millis(50)));
+    let one = || call(&h, offer_from("192.0.2.1"), get(None));
+    let (a, b, c, d, e, f) = tokio::join!(one(), one(), one(), one(), one(), one());
+    let statuses = [a.0, b.0, c.0, d.0, e.0, f.0];
+    let minted = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::PAYMENT_REQUIRED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((minted, refused), (2, 4), "{statuses:?}");
 }

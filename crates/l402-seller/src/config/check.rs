@@ -82,6 +82,9 @@ pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) 
             );
         }
         check_capabilities(c, &at("capabilities"), &terms.capabilities);
+        if let Some(limit) = &terms.rate_limit {
+            limit.check(c, &at("rate_limit"));
+        }
         let name = &proxy.services[i].name;
         check_sellable(
             c,
@@ -112,6 +115,15 @@ pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) 
                 &rat("capabilities_required"),
                 &route.capabilities_required,
             );
+            if let Some(limit) = &route.rate_limit {
+                limit.check(c, &format!("{base}.routes[{j}].rate_limit"));
+                if route.free {
+                    c.warn(
+                        &rat("rate_limit"),
+                        "ignored: the route is `free = true` (rate limits apply to priced requests)",
+                    );
+                }
+            }
             let price = RoutePrice::of_route(terms, Some(route));
             check_sellable(c, &format!("{base}.routes[{j}]"), name, terms, price);
         }

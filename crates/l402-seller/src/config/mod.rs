@@ -1,10 +1,11 @@
 //! The seller's configuration file: the proxy's keys (`[listen]`, `[limits]`, where each
 //! service is and how it is routed; see [`l402_server::Config`]) plus the L402 keys kept here
-//! (`data_dir`, `[backend]`, and each service's and route's price, capabilities, token
+//! (`data_dir`, `[backend]`, `[clients]`, and each service's and route's price, capabilities, token
 //! lifetime, invoice settings, free paths and freebies). Every key is documented in
 //! `crates/l402-seller/CONFIG.md`. Reads files; no network.
 
 mod check;
+mod clients;
 mod overrides;
 mod terms;
 
@@ -15,6 +16,7 @@ use l402_server::Config;
 use l402_server::config::{Checks, ConfigExtension, resolve_relative_path};
 use serde::Deserialize;
 
+pub use clients::{ClientsSettings, RateLimitConfig};
 use l402_lightning::spec::{BackendSpec, Role, Severity};
 pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
 pub use overrides::SellerOverrides;
@@ -30,6 +32,10 @@ pub struct L402Settings {
     /// `[backend]`.
     #[serde(default)]
     pub backend: BackendSpec,
+    /// `[clients]`: how clients are counted (IPv6 prefix, unpaid-challenge cap, default rate
+    /// limit).
+    #[serde(default)]
+    pub clients: ClientsSettings,
     /// How long a WebSocket or streaming response opened with a token may outlive the token's
     /// expiry or revocation, in seconds. Unset: [`l402_tower::DEFAULT_STREAM_GRACE`].
     pub stream_grace_secs: Option<u64>,
@@ -39,7 +45,8 @@ pub struct L402Settings {
 }
 
 impl ConfigExtension for L402Settings {
-    const TOP_LEVEL_KEYS: &'static [&'static str] = &["data_dir", "backend", "stream_grace_secs"];
+    const TOP_LEVEL_KEYS: &'static [&'static str] =
+        &["data_dir", "backend", "stream_grace_secs", "clients"];
     const SERVICE_KEYS: &'static [&'static str] = terms::SERVICE_KEYS;
     const ROUTE_KEYS: &'static [&'static str] = terms::ROUTE_KEYS;
 
@@ -112,6 +119,7 @@ impl SellerConfig {
                 Severity::Warning => checks.warn(&key, finding.message),
             }
         }
+        clients::check(&self.l402.clients, &mut checks);
         check::terms(&self.proxy, &self.l402.services, &mut checks);
         checks.finish()
     }

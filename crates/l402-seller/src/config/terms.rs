@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use super::RateLimitConfig;
+
 /// The keys of [`ServiceTerms`] in a `[[services]]` entry.
 pub(super) const SERVICE_KEYS: &[&str] = &[
     "price_sat",
@@ -14,10 +16,12 @@ pub(super) const SERVICE_KEYS: &[&str] = &[
     "freebies_per_ip",
     "forward_credential",
     "openapi",
+    "rate_limit",
 ];
 
 /// The keys of [`RouteTerms`] in a `[[services.routes]]` rule.
-pub(super) const ROUTE_KEYS: &[&str] = &["price_sat", "capabilities_required", "free"];
+pub(super) const ROUTE_KEYS: &[&str] =
+    &["price_sat", "capabilities_required", "free", "rate_limit"];
 
 fn default_invoice_expiry() -> u64 {
     3600
@@ -55,6 +59,10 @@ pub struct ServiceTerms {
     /// does not accept.
     #[serde(default)]
     pub openapi: Option<String>,
+    /// This service's rate limit, replacing `[clients] rate_limit` (one bucket per client or
+    /// token for the whole service, routes with their own limit excepted).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
     /// The terms of each `[[services.routes]]` rule of this service, in file order.
     #[serde(default)]
     pub routes: Vec<RouteTerms>,
@@ -72,4 +80,7 @@ pub struct RouteTerms {
     /// Requests matching this rule need no payment.
     #[serde(default)]
     pub free: bool,
+    /// This route's rate limit, replacing the service's (a bucket of its own).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
 }

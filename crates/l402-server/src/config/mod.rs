@@ -23,6 +23,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::client_ip::Cidr;
+
 pub use check::Checks;
 pub use error::{ConfigError, ConfigWarning, Diagnostic, Location};
 pub use extension::{ConfigExtension, NoExtension};
@@ -63,6 +65,14 @@ pub struct ListenConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key (PKCS#8, PKCS#1 or SEC1).
     pub tls_key: Option<PathBuf>,
+    /// Proxies in front of this one (CIDRs or addresses) whose `client_ip_header` is believed;
+    /// from any other peer the header is ignored. Default none.
+    #[serde(default)]
+    pub trusted_proxies: Vec<Cidr>,
+    /// The header a trusted proxy names the client in (`X-Forwarded-For`, the default, or e.g.
+    /// `X-Real-IP`); read from the right, skipping trusted proxies (see
+    /// [`ClientIpResolver`](crate::client_ip::ClientIpResolver)).
+    pub client_ip_header: Option<String>,
 }
 
 fn default_listen_addr() -> SocketAddr {
@@ -75,6 +85,8 @@ impl Default for ListenConfig {
             addr: default_listen_addr(),
             tls_cert: None,
             tls_key: None,
+            trusted_proxies: Vec::new(),
+            client_ip_header: None,
         }
     }
 }

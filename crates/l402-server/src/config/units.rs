@@ -176,8 +176,9 @@ impl Visitor<'_> for QuantityVisitor {
     }
 }
 
-/// `#[serde(deserialize_with = "duration")]`.
-pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+/// `#[serde(deserialize_with = "duration")]`: an integer (seconds) or a string with a unit,
+/// as every duration of the file (an application's keys use it too).
+pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     d.deserialize_any(QuantityVisitor(Quantity::Duration))
         .map(Duration::from_millis)
 }

@@ -43,6 +43,19 @@ fn check_listen(config: &Config, c: &mut Checks<'_>) {
         }
         (None, None) => {}
     }
+    if let Some(header) = &listen.client_ip_header {
+        if http::HeaderName::from_bytes(header.trim().as_bytes()).is_err() {
+            c.error_at(
+                &[k("listen"), k("client_ip_header")],
+                format!("`{header}` is not a valid header name"),
+            );
+        } else if listen.trusted_proxies.is_empty() {
+            c.warn_at(
+                &[k("listen"), k("client_ip_header")],
+                "ignored: no `trusted_proxies`, so the header is never believed",
+            );
+        }
+    }
 }
 
 fn check_limits(config: &Config, c: &mut Checks<'_>) {

@@ -136,6 +136,10 @@ where
                 readiness: Arc::new(readiness),
                 max_header_bytes: config.limits.max_header_bytes,
                 max_body_bytes: config.limits.max_body_bytes,
+                client_ip: crate::client_ip::ClientIpResolver::new(
+                    config.listen.trusted_proxies.clone(),
+                    config.listen.client_ip_header.as_deref(),
+                ),
             }),
         };
         tracing::info!(

@@ -14,6 +14,7 @@ use tracing::Instrument;
 
 use super::{ClientAddr, ConnectionInfo, ProxyService};
 use crate::body::{Body, BoxError};
+use crate::client_ip::{ClientIp, ClientIpResolver};
 use crate::health::{ReadinessCheck, readiness_json};
 use crate::response;
 use crate::routing::{RouteError, Router};
@@ -27,6 +28,7 @@ pub(crate) struct Shared {
     pub(crate) readiness: Arc<dyn ReadinessCheck>,
     pub(crate) max_header_bytes: u64,
     pub(crate) max_body_bytes: u64,
+    pub(crate) client_ip: ClientIpResolver,
 }
 
 /// The per-request pipeline around the layer-wrapped forwarder `S`.
@@ -202,6 +204,11 @@ where
         };
         parts.extensions.insert(decision);
         parts.extensions.insert(ClientAddr(conn.remote));
+        let client_ip = self
+            .shared
+            .client_ip
+            .resolve(conn.remote.ip(), &parts.headers);
+        parts.extensions.insert(ClientIp(client_ip));
         parts.extensions.insert(conn);
         let req = Request::from_parts(parts, body);
 

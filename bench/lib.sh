@@ -1,0 +1,113 @@
+# Shell helpers shared by the loopback benchmarks (source it; set BENCH_NAME first):
+# logging, the l402 binary, wrk, processes cleaned up by PID, and /proc readings.
+# shellcheck shell=bash
+
+# The request every bench sends (behind its service's prefix): a small JSON answer of the
+# sample API.
+QUERY="/api/weather?city=Paris"
+
+log() { echo "[${BENCH_NAME:-bench}] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Reads the common arguments (`--out FILE`, `-h`) into OUT and checks DURATION (whole seconds).
+bench_args() {
+  OUT=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --out) [[ $# -ge 2 ]] || { echo "--out needs a file" >&2; exit 2; }; OUT=$2; shift 2 ;;
+      -h|--help) sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+  done
+  [[ $DURATION =~ ^[0-9]+s$ ]] || { echo "DURATION must be whole seconds, e.g. 10s" >&2; exit 2; }
+}
+
+# Installs wrk from the Debian package if it is missing.
+need_wrk() {
+  if ! command -v wrk >/dev/null 2>&1; then
+    log "installing wrk (Debian package)"
+    local sudo=""
+    if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  fi
+}
+
+# Sets BIN: $L402_BIN, or a release build of l402-cli from the repository at $1.
+l402_binary() {
+  local root=$1
+  if [[ -n ${L402_BIN:-} ]]; then
+    BIN=$L402_BIN
+    log "using $BIN (L402_BIN; not building)"
+  else
+    log "building the release binary (cargo build --release -p l402-cli)"
+    (cd "$root" && cargo build --release -p l402-cli >&2)
+    BIN="${CARGO_TARGET_DIR:-$root/target}/release/l402"
+  fi
+  [[ -x "$BIN" ]] || die "no binary at $BIN"
+}
+
+# Processes started by the bench (append their PIDs to PIDS), stopped by PID on exit; WORK is
+# removed unless KEEP_WORKDIR=1.
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ -n ${WORK:-} ]]; then
+    if [[ ${KEEP_WORKDIR:-0} == 1 ]]; then log "logs kept in $WORK"; else rm -rf "$WORK"; fi
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Waits up to 30 s for a line matching the sed expression $2 in file $1; prints the capture.
+wait_for_line() {
+  local file=$1 expr=$2 value=""
+  for _ in $(seq 300); do
+    value=$(sed -n "$expr" "$file" 2>/dev/null | head -n1)
+    [[ -n $value ]] && { echo "$value"; return 0; }
+    sleep 0.1
+  done
+  cat "$file" >&2 || true
+  return 1
+}
+
+# The value of string field $1 in the JSON on stdin (flat objects only, first match).
+json_field() { sed -n 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | head -n1; }
+
+# Starts a zero-config `l402 serve` (data in $1, log in $2) for its sample API, the upstream of
+# the benches; sets UPSTREAM (host:port) and UPSTREAM_PID.
+start_upstream() {
+  log "starting the upstream (zero-config l402 serve, its sample API)"
+  "$BIN" serve --listen 127.0.0.1:0 --data-dir "$1" 2>"$2" &
+  UPSTREAM_PID=$!
+  PIDS+=("$UPSTREAM_PID")
+  UPSTREAM=$(wait_for_line "$2" 's/.*sample API (upstream \([0-9.:]*\)).*/\1/p') \
+    || die "the zero-config server did not start"
+  log "upstream sample API on $UPSTREAM"
+}
+
+# Starts `l402 serve --config $1 --data-dir $2` (log in $3), records its PID in PROXY_PID and
+# PIDS, and sets PROXY to the host:port it listens on.
+start_proxy() {
+  local config=$1 data=$2 logfile=$3
+  "$BIN" serve --config "$config" --data-dir "$data" 2>"$logfile" &
+  PROXY_PID=$!
+  PIDS+=("$PROXY_PID")
+  PROXY=$(wait_for_line "$logfile" 's/.*paywall proxy listening on http:\/\/\([0-9.:]*\).*/\1/p') \
+    || die "the proxy did not start"
+}
+
+# A field of /proc/PID/status, in kB: proc_kb PID VmRSS.
+proc_kb() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
+
+# CPU time (user + system, clock ticks) a process has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Microseconds per clock tick.
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
