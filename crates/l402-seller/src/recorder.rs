@@ -1,35 +1,51 @@
 //! Records challenges and settlements in the store, off the request path: the paywall hands
-//! records to a channel; a background task writes them.
+//! challenge records to a queue, the settlement watcher hands settlements to the same queue, and
+//! one background task writes what is queued in batches (one transaction, one durable commit per
+//! batch), in order. A settlement is therefore written after its challenge's row, even when the
+//! buyer pays before a backlog is written.
 
 use std::sync::Arc;
 
 use l402_lightning::LightningBackend;
-use l402_store::{InvoiceRecord, Store};
+use l402_store::{InvoiceRecord, InvoiceUpdate, Store};
 use l402_tower::{ChallengeObserver, MintedChallenge, Offer};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use l402_core::env::now_unix;
 
-/// Most records waiting to be written; beyond this, records are dropped (and logged) rather
-/// than slowing down challenges.
+/// Most updates waiting to be written; beyond this, challenge records are dropped (and logged)
+/// rather than slowing down challenges. Settlements wait for room instead: they are never
+/// dropped.
 const QUEUE: usize = 10_000;
+/// Most updates written in one transaction.
+const BATCH: usize = 1_000;
 
-/// Starts the writer task and returns the observer to give the paywall, and the task (it ends
-/// once every copy of the observer is dropped and the queue is written).
-pub(crate) fn start(store: Store) -> (ChallengeObserver, JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::channel::<InvoiceRecord>(QUEUE);
+/// Starts the writer task and returns the observer to give the paywall, the queue's sender for
+/// [`watch_settlements`], and the task (it ends once every sender is dropped and the queue is
+/// written).
+pub(crate) fn start(
+    store: Store,
+) -> (
+    ChallengeObserver,
+    mpsc::Sender<InvoiceUpdate>,
+    JoinHandle<()>,
+) {
+    let (tx, mut rx) = mpsc::channel::<InvoiceUpdate>(QUEUE);
     let writer = tokio::spawn(async move {
-        while let Some(record) = rx.recv().await {
+        let mut batch = Vec::with_capacity(BATCH);
+        while rx.recv_many(&mut batch, BATCH).await > 0 {
             let store = store.clone();
+            let updates = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            let count = updates.len();
             let result =
-                tokio::task::spawn_blocking(move || store.invoices().record_challenge(&record))
-                    .await;
+                tokio::task::spawn_blocking(move || store.invoices().apply(&updates)).await;
             if let Ok(Err(e)) = result {
-                tracing::warn!(error = %e, "could not record a challenge");
+                tracing::warn!(error = %e, count, "could not record challenges and settlements");
             }
         }
     });
+    let challenges = tx.clone();
     let observer: ChallengeObserver =
         Arc::new(move |offer: &Offer, challenge: &MintedChallenge| {
             let now = now_unix();
@@ -43,18 +59,21 @@ pub(crate) fn start(store: Store) -> (ChallengeObserver, JoinHandle<()>) {
                 token_id: challenge.token_id,
                 expires_at: Some(now.saturating_add(offer.invoice_expiry_secs)),
             };
-            if tx.try_send(record).is_err() {
+            if challenges
+                .try_send(InvoiceUpdate::Challenge(record))
+                .is_err()
+            {
                 tracing::warn!("challenge record queue full; dropping a record");
             }
         });
-    (observer, writer)
+    (observer, tx, writer)
 }
 
-/// Marks invoices settled as the backend reports settlements, resubscribing with backoff, until
-/// the returned task is aborted.
+/// Queues the settlements the backend reports for the writer [`start`] runs, resubscribing with
+/// backoff, until the returned task is aborted.
 pub(crate) fn watch_settlements(
     backend: Arc<dyn LightningBackend>,
-    store: Store,
+    queue: mpsc::Sender<InvoiceUpdate>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut backoff = std::time::Duration::from_millis(500);
@@ -66,13 +85,14 @@ pub(crate) fn watch_settlements(
                     loop {
                         match rx.recv().await {
                             Ok(s) => {
-                                let store = store.clone();
-                                let _ = tokio::task::spawn_blocking(move || {
-                                    store
-                                        .invoices()
-                                        .mark_settled(&s.payment_hash, s.settled_at_unix)
-                                })
-                                .await;
+                                let update = InvoiceUpdate::Settled {
+                                    payment_hash: s.payment_hash,
+                                    at: s.settled_at_unix,
+                                };
+                                if queue.send(update).await.is_err() {
+                                    // The writer is gone: the seller is shutting down.
+                                    return;
+                                }
                             }
                             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                                 tracing::warn!(missed = n, "settlement stream lagged");

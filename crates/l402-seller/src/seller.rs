@@ -252,7 +252,7 @@ impl Running {
         let keys = SharedKeyRing::new(keys);
         let refresh = refresh::revocations(store.clone(), revocations.clone(), STORE_REFRESH);
         let key_refresh = refresh::key_ring(store.clone(), keys.clone(), STORE_REFRESH);
-        let (observer, recorder) = recorder::start(store.clone());
+        let (observer, updates, recorder) = recorder::start(store.clone());
         let pruner = prune::expired_unpaid(store.clone(), prune::PRUNE_EVERY);
         let settings = PaywallSettings {
             stream_grace: lease::stream_grace(&config.l402),
@@ -261,7 +261,7 @@ impl Running {
         let paywall = Paywall::new(keys, backend.clone(), revocations)
             .with_settings(settings)
             .with_observer(observer);
-        let settlements = recorder::watch_settlements(backend.clone(), store);
+        let settlements = recorder::watch_settlements(backend.clone(), updates);
         let paywall = L402Layer::new(Arc::new(paywall), RoutePricer::new(prices));
         // The paywall, then its token leases as the forwarder's stream deadlines.
         let layer = Stack::new(lease::LeaseDeadlines, paywall);

@@ -31,6 +31,21 @@ pub struct InvoiceRecord {
     pub expires_at: Option<u64>,
 }
 
+/// One change to the `invoices` table, for [`InvoiceTable::apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvoiceUpdate {
+    /// A challenge was issued: insert its row (nothing if the payment hash is known).
+    Challenge(InvoiceRecord),
+    /// The node reported the invoice paid: set its settlement time (nothing if the row is
+    /// unknown or settled already).
+    Settled {
+        /// The invoice's payment hash.
+        payment_hash: PaymentHash,
+        /// When it was settled, Unix seconds.
+        at: u64,
+    },
+}
+
 /// The `invoices` table. Get one with [`Store::invoices`].
 #[derive(Debug, Clone, Copy)]
 pub struct InvoiceTable<'a> {
@@ -51,14 +66,38 @@ impl InvoiceTable<'_> {
     /// Records an issued challenge. Recording the same payment hash again changes nothing and
     /// returns `false`.
     pub fn record_challenge(&self, invoice: &InvoiceRecord) -> Result<bool, StoreError> {
-        self.store
-            .write(|tx| {
-                tx.execute(
-                    &format!(
-                        "INSERT OR IGNORE INTO invoices ({COLUMNS})
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                    ),
-                    params![
+        self.apply(&[InvoiceUpdate::Challenge(invoice.clone())])
+            .map(|n| n > 0)
+    }
+
+    /// Marks an invoice settled. Returns `false` when it is unknown or already settled (the
+    /// first settlement time is kept).
+    pub fn mark_settled(&self, payment_hash: &PaymentHash, at: u64) -> Result<bool, StoreError> {
+        self.apply(&[InvoiceUpdate::Settled {
+            payment_hash: *payment_hash,
+            at,
+        }])
+        .map(|n| n > 0)
+    }
+
+    /// Applies `updates` in order, in one transaction (one durable commit for the lot: what
+    /// lets a writer keep up with a flood of challenges), and returns how many changed a row.
+    /// Each update behaves as [`record_challenge`](Self::record_challenge) or
+    /// [`mark_settled`](Self::mark_settled) alone would.
+    pub fn apply(&self, updates: &[InvoiceUpdate]) -> Result<usize, StoreError> {
+        self.store.write(|tx| {
+            let mut insert = tx.prepare_cached(&format!(
+                "INSERT OR IGNORE INTO invoices ({COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ))?;
+            let mut settle = tx.prepare_cached(
+                "UPDATE invoices SET settled_at = ?2
+                 WHERE payment_hash = ?1 AND settled_at IS NULL",
+            )?;
+            let mut changed = 0;
+            for update in updates {
+                changed += match update {
+                    InvoiceUpdate::Challenge(invoice) => insert.execute(params![
                         hash(&invoice.payment_hash),
                         invoice.service,
                         int(invoice.amount.0),
@@ -67,24 +106,14 @@ impl InvoiceTable<'_> {
                         invoice.settled_at.map(int),
                         token_id(&invoice.token_id),
                         invoice.expires_at.map(int),
-                    ],
-                )
-            })
-            .map(|n| n > 0)
-    }
-
-    /// Marks an invoice settled. Returns `false` when it is unknown or already settled (the
-    /// first settlement time is kept).
-    pub fn mark_settled(&self, payment_hash: &PaymentHash, at: u64) -> Result<bool, StoreError> {
-        self.store
-            .write(|tx| {
-                tx.execute(
-                    "UPDATE invoices SET settled_at = ?2
-                     WHERE payment_hash = ?1 AND settled_at IS NULL",
-                    params![hash(payment_hash), int(at)],
-                )
-            })
-            .map(|n| n > 0)
+                    ])?,
+                    InvoiceUpdate::Settled { payment_hash, at } => {
+                        settle.execute(params![hash(payment_hash), int(*at)])?
+                    }
+                };
+            }
+            Ok(changed)
+        })
     }
 
     /// Deletes the unpaid invoices that expired at or before `expired_by` (Unix seconds) and

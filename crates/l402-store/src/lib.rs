@@ -21,7 +21,7 @@ mod store;
 mod tokens;
 
 pub use error::StoreError;
-pub use invoices::{InvoiceRecord, InvoiceTable};
+pub use invoices::{InvoiceRecord, InvoiceTable, InvoiceUpdate};
 pub use journal::{NewPayment, PaymentJournal, PaymentRecord, PaymentStatus, PaymentSuccess};
 pub use master_keys::{FIRST_EPOCH, MasterKeyTable, Retired, StoredMasterKey};
 pub use migrations::SCHEMA_VERSION;

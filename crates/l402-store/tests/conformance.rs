@@ -9,8 +9,8 @@ use l402_core::env::Rng;
 use l402_core::keys::RootKeyError;
 use l402_core::{Msat, PaymentHash, Preimage, TokenId};
 use l402_store::{
-    InvoiceRecord, NewPayment, PaymentStatus, PaymentSuccess, Retired, SCHEMA_VERSION, SpendQuery,
-    SpendTotals, Store, StoreError, TokenRecord,
+    InvoiceRecord, InvoiceUpdate, NewPayment, PaymentStatus, PaymentSuccess, Retired,
+    SCHEMA_VERSION, SpendQuery, SpendTotals, Store, StoreError, TokenRecord,
 };
 use l402_testkit::process::rerun_test_binary;
 use l402_testkit::require_env;
@@ -559,6 +559,50 @@ fn invoices() {
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].payment_hash, second.payment_hash, "newest first");
     assert_eq!(inv.list(1).unwrap().len(), 1);
+}
+
+#[test]
+fn invoice_updates_apply_in_order_in_one_batch() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    let inv = store.invoices();
+    let rec = |n: u8| InvoiceRecord {
+        payment_hash: PaymentHash([n; 32]),
+        service: "weather".into(),
+        amount: Msat::from_sat(1),
+        bolt11: format!("lnbcrt10n1{n}"),
+        created_at: 100 + u64::from(n),
+        settled_at: None,
+        token_id: TokenId([n; 32]),
+        expires_at: Some(1_000),
+    };
+    let settled = |n: u8, at: u64| InvoiceUpdate::Settled {
+        payment_hash: PaymentHash([n; 32]),
+        at,
+    };
+    let mut updates: Vec<InvoiceUpdate> = (1..=200)
+        .map(|n| InvoiceUpdate::Challenge(rec(n)))
+        .collect();
+    // A settlement queued right behind its challenge finds the row; one before it does not.
+    updates.push(settled(7, 150));
+    updates.push(settled(7, 160));
+    updates.insert(0, settled(9, 140));
+    updates.push(InvoiceUpdate::Challenge(rec(1)));
+    assert_eq!(
+        inv.apply(&updates).unwrap(),
+        201,
+        "200 rows and one settlement"
+    );
+    assert_eq!(inv.count().unwrap(), 200);
+    assert_eq!(
+        inv.get(&PaymentHash([7; 32])).unwrap().unwrap().settled_at,
+        Some(150)
+    );
+    assert_eq!(
+        inv.get(&PaymentHash([9; 32])).unwrap().unwrap().settled_at,
+        None
+    );
+    assert_eq!(inv.apply(&[]).unwrap(), 0);
 }
 
 #[test]
