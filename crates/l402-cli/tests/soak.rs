@@ -50,7 +50,11 @@ impl Tally {
 struct Sample {
     at_secs: u64,
     rss_kib: u64,
-    fds: u64,
+    /// Open descriptors that are not sockets (files, the store, pipes): flat in a healthy run.
+    files: u64,
+    /// Open sockets: client connections (each client's keep-alive pool), upstream and backend
+    /// connections. They follow the load, so they are compared once the clients are gone.
+    sockets: u64,
     store_bytes: u64,
 }
 
@@ -61,7 +65,18 @@ fn sample(pid: u32, data: &Path, started: Instant) -> Sample {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0);
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as u64);
+    let (mut files, mut sockets) = (0, 0);
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        match std::fs::read_link(entry.path()) {
+            Ok(target) if target.to_string_lossy().starts_with("socket:") => sockets += 1,
+            Ok(_) => files += 1,
+            Err(_) => {} // closed while listing
+        }
+    }
     let store_bytes = ["l402.db", "l402.db-wal"]
         .iter()
         .filter_map(|f| std::fs::metadata(data.join(f)).ok())
@@ -70,8 +85,22 @@ fn sample(pid: u32, data: &Path, started: Instant) -> Sample {
     Sample {
         at_secs: started.elapsed().as_secs(),
         rss_kib,
-        fds,
+        files,
+        sockets,
         store_bytes,
+    }
+}
+
+/// Once the load's clients are gone, samples until the proxy's sockets are back to `limit` or
+/// `within` has passed (the proxy closes a connection when its client does).
+async fn settled(pid: u32, data: &Path, started: Instant, limit: u64, within: Duration) -> Sample {
+    let give_up = Instant::now() + within;
+    loop {
+        let now = sample(pid, data, started);
+        if now.sockets <= limit || Instant::now() >= give_up {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -109,6 +138,10 @@ fn forged(token: &PaidToken) -> String {
 
 /// How many client addresses the unpaid traffic comes from.
 const STRANGERS: usize = 250;
+/// Sockets the proxy may hold beyond its start once the clients are gone: idle upstream and
+/// backend connections its pools keep (at most one per concurrent request of the six workers,
+/// plus the checks').
+const SOCKET_SLACK: u64 = 16;
 
 const TRICKY: &[&str] = &[
     "/api/%77eather?city=Paris",
@@ -322,14 +355,27 @@ async fn soak() {
         w.await.unwrap();
     }
     samples.push(sample(pid, &data, started));
+    // The clients go (closing their keep-alive connections); what the proxy still holds then
+    // is what it would hold forever.
+    drop(strangers);
+    let idle = settled(
+        pid,
+        &data,
+        started,
+        samples[0].sockets + SOCKET_SLACK,
+        Duration::from_secs(20),
+    )
+    .await;
     drop(wallet);
 
     let t = tally.lock().unwrap();
     let total = t.count(|_, _| true);
     let unexpected_5xx = t.count(|_, s| s >= 500 && s != 503);
     let paid_refused = t.count(|k, s| k == "paid" && s != 200);
-    // Memory and files after warm-up (the first quarter) against the end.
+    // Memory and files after warm-up (the first quarter) against the end; the store at three
+    // quarters against the end (by then unpaid rows are pruned as fast as they come).
     let warm = samples[samples.len() / 4];
+    let three_quarters = samples[samples.len() * 3 / 4];
     let end = *samples.last().unwrap();
     let mut report = format!(
         "## Soak: {secs} s of mixed load against `l402 serve` (bench/soak.sh)\n\n\
@@ -346,15 +392,22 @@ async fn soak() {
          | paid requests refused | 0 | {paid_refused} |\n\
          | violations | 0 | {} |\n\
          | RSS after warm-up ({} s) → end | flat | {} KiB → {} KiB |\n\
-         | open files after warm-up → end | flat | {} → {} |\n\
-         | store (l402.db + WAL) start → end | bounded | {} KiB → {} KiB |\n",
+         | open files, sockets aside, after warm-up → end | flat | {} → {} |\n\
+         | sockets before the load → after it (clients gone) | flat | {} → {} (under load: {} to {}) |\n\
+         | store (l402.db + WAL) start → {} s → end | bounded | {} KiB → {} KiB → {} KiB |\n",
         t.violations.len(),
         warm.at_secs,
         warm.rss_kib,
         end.rss_kib,
-        warm.fds,
-        end.fds,
+        warm.files,
+        end.files,
+        samples[0].sockets,
+        idle.sockets,
+        samples.iter().map(|s| s.sockets).min().unwrap_or(0),
+        samples.iter().map(|s| s.sockets).max().unwrap_or(0),
+        three_quarters.at_secs,
         samples[0].store_bytes / 1024,
+        three_quarters.store_bytes / 1024,
         end.store_bytes / 1024,
     ));
     println!("{report}");
@@ -369,9 +422,22 @@ async fn soak() {
         "RSS grew: {warm:?} → {end:?}"
     );
     assert!(
-        end.fds <= warm.fds + 16,
+        end.files <= warm.files + 4,
         "open files grew: {warm:?} → {end:?}"
     );
+    assert!(
+        idle.sockets <= samples[0].sockets + SOCKET_SLACK,
+        "sockets left open after the clients left: {:?} → {idle:?}",
+        samples[0]
+    );
+    // Unpaid rows live `invoice_expiry_secs` (30 s) plus the pruning grace (300 s), pruned every
+    // 60 s: from about 400 s on, the store stops growing with the flood.
+    if secs >= 600 {
+        assert!(
+            end.store_bytes <= three_quarters.store_bytes + three_quarters.store_bytes / 5,
+            "the store kept growing: {three_quarters:?} → {end:?}"
+        );
+    }
     assert!(
         t.count(|k, s| k == "unpaid" && s == 503) > 0 || secs < 80,
         "no outage was seen"
