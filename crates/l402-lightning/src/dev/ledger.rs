@@ -414,6 +414,14 @@ mod tests {
         assert!(err.to_string().contains("version 2"), "{err}");
     }
 
+    /// Appends an open invoice `hash` that expires in an hour.
+    fn append_open(ledger: &Ledger, hash: &str) {
+        let far = now_unix() + 3600;
+        ledger
+            .append_invoice(hash.into(), invoice(far, InvoiceRecordState::Open))
+            .unwrap();
+    }
+
     fn ledger_with_key(dir: &Path) -> Ledger {
         let ledger = Ledger::in_dir(dir);
         ledger
@@ -427,13 +435,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ledger = ledger_with_key(dir.path());
         let snapshot = fs::read(ledger.path()).unwrap();
-        let far = now_unix() + 3600;
-        ledger
-            .append_invoice("h1".into(), invoice(far, InvoiceRecordState::Open))
-            .unwrap();
-        ledger
-            .append_invoice("h2".into(), invoice(far, InvoiceRecordState::Open))
-            .unwrap();
+        append_open(&ledger, "h1");
+        append_open(&ledger, "h2");
         // Issuing leaves the snapshot alone; readers see the journal.
         assert_eq!(fs::read(ledger.path()).unwrap(), snapshot);
         assert_eq!(ledger.read(|d| d.invoices.len()).unwrap(), 2);
@@ -458,10 +461,7 @@ mod tests {
         // A crash between the snapshot's rename and the journal's truncation.
         let dir = tempfile::tempdir().unwrap();
         let ledger = ledger_with_key(dir.path());
-        let far = now_unix() + 3600;
-        ledger
-            .append_invoice("h1".into(), invoice(far, InvoiceRecordState::Open))
-            .unwrap();
+        append_open(&ledger, "h1");
         let journal = fs::read(&ledger.journal_path).unwrap();
         let settled = InvoiceRecordState::Settled {
             amount_received_msat: 1000,
@@ -482,10 +482,7 @@ mod tests {
     fn a_torn_last_line_is_skipped_and_a_corrupt_line_is_reported_without_content() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = ledger_with_key(dir.path());
-        let far = now_unix() + 3600;
-        ledger
-            .append_invoice("h1".into(), invoice(far, InvoiceRecordState::Open))
-            .unwrap();
+        append_open(&ledger, "h1");
         let mut journal = fs::read(&ledger.journal_path).unwrap();
         let whole = journal.clone();
         journal.extend_from_slice(&whole[..whole.len() / 2]);
