@@ -7,7 +7,8 @@
 //!
 //! Revocations are seen when the [`RevocationSet`] changes: at once for an in-process
 //! [`RevocationSet::revoke`], within the owner's refresh interval for `l402 revoke` (the seller
-//! re-reads the store every 2 s). Expiry is read from the injected [`Clock`] and waited for
+//! re-reads the store every 2 s). A retired key epoch (`l402 keys retire`) is seen when the
+//! paywall's [`SharedKeyRing`] is replaced without it, on the same refresh. Expiry is read from the injected [`Clock`] and waited for
 //! with tokio's timer.
 
 use std::sync::Arc;
@@ -15,9 +16,12 @@ use std::time::Duration;
 
 use l402_core::TokenId;
 use l402_core::env::Clock;
+use l402_core::keys::token_epoch;
 use l402_core::verify::{Revocations, VerifiedToken};
+use tokio::sync::watch;
 
 use crate::revocations::RevocationSet;
+use crate::shared_keys::SharedKeyRing;
 
 /// The default [`PaywallSettings::stream_grace`](crate::PaywallSettings::stream_grace): long
 /// enough for a frame in flight to arrive, short enough that a revoked token stops soon.
@@ -30,14 +34,17 @@ pub enum LeaseEnd {
     Expired,
     /// The token was revoked.
     Revoked,
+    /// The key epoch the token was minted under was retired.
+    Retired,
 }
 
 impl LeaseEnd {
-    /// `"expired"` or `"revoked"`, for logs.
+    /// `"expired"`, `"revoked"` or `"retired"`, for logs.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Expired => "expired",
             Self::Revoked => "revoked",
+            Self::Retired => "retired",
         }
     }
 }
@@ -50,6 +57,7 @@ pub struct TokenLease {
     valid_until: Option<u64>,
     grace: Duration,
     revocations: RevocationSet,
+    keys: Option<SharedKeyRing>,
     clock: Arc<dyn Clock + Send + Sync>,
 }
 
@@ -77,8 +85,15 @@ impl TokenLease {
             valid_until: token.valid_until,
             grace,
             revocations,
+            keys: None,
             clock,
         }
+    }
+
+    /// Also ends the lease when `keys` no longer hold the token's key epoch (it was retired).
+    pub fn with_keys(mut self, keys: SharedKeyRing) -> Self {
+        self.keys = Some(keys);
+        self
     }
 
     /// When the token expires, Unix seconds (`None`: never).
@@ -96,6 +111,11 @@ impl TokenLease {
         if self.revocations.is_revoked(&self.token_id) {
             return Some(LeaseEnd::Revoked);
         }
+        if let Some(keys) = &self.keys
+            && !keys.snapshot().keys().holds(token_epoch(&self.token_id))
+        {
+            return Some(LeaseEnd::Retired);
+        }
         let now = self.clock.now_unix();
         self.valid_until
             .is_some_and(|until| now >= until)
@@ -109,6 +129,7 @@ impl TokenLease {
         // Subscribed before the first check, so a revocation between the check and the wait
         // still wakes it.
         let mut changes = self.revocations.subscribe();
+        let mut key_changes = self.keys.as_ref().map(SharedKeyRing::subscribe);
         let reason = loop {
             if let Some(reason) = self.check() {
                 break reason;
@@ -119,11 +140,23 @@ impl TokenLease {
             tokio::select! {
                 // The sender lives in the set this lease holds: it cannot close first.
                 _ = changes.changed() => {}
+                () = changed_or_never(key_changes.as_mut()) => {}
                 () = sleep_or_never(until_expiry) => {}
             }
         };
         tokio::time::sleep(self.grace).await;
         reason
+    }
+}
+
+/// Waits for the next change `changes` announces, or forever when there is no ring to watch.
+async fn changed_or_never(changes: Option<&mut watch::Receiver<()>>) {
+    match changes {
+        // The sender lives in the ring this lease holds: it cannot close first.
+        Some(changes) => {
+            let _ = changes.changed().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -195,6 +228,56 @@ mod tests {
         revocations.replace_all([TokenId([9; 32]), TokenId([2; 32])].into_iter().collect());
         assert_eq!(ended.await.unwrap(), LeaseEnd::Revoked);
         assert_eq!(start.elapsed().as_secs(), 12 + 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lease_ends_its_grace_after_its_key_epoch_is_retired() {
+        use l402_core::keys::{KeyRing, MasterKey};
+        let ring = |current: u32, others: &[u32]| {
+            let mut keys = KeyRing::new(current, &MasterKey::from_bytes([current as u8; 32]));
+            for &epoch in others {
+                keys.insert(epoch, &MasterKey::from_bytes([epoch as u8; 32]));
+            }
+            keys
+        };
+        let shared = SharedKeyRing::new(ring(1, &[]));
+        let mut id = [7u8; 32];
+        id[..4].copy_from_slice(&1u32.to_be_bytes());
+        let token = VerifiedToken {
+            identifier: Identifier {
+                payment_hash: PaymentHash([1; 32]),
+                token_id: TokenId(id),
+            },
+            caveats: Vec::new(),
+            checked_caveats: Vec::new(),
+            valid_until: None,
+        };
+        let clock = Arc::new(TokioClock {
+            base: BASE,
+            start: Instant::now(),
+        });
+        let l = TokenLease::new(
+            &token,
+            RevocationSet::default(),
+            clock,
+            Duration::from_secs(3),
+        )
+        .with_keys(shared.clone());
+        let start = Instant::now();
+        let ended = tokio::spawn(l.ended());
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        // A rotation that keeps epoch 1 does not end it.
+        shared.replace(ring(2, &[1]));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(!ended.is_finished());
+        let mut retired = ring(2, &[1]);
+        retired.retire(1);
+        shared.replace(retired);
+        let ended = tokio::time::timeout(Duration::from_secs(60), ended)
+            .await
+            .expect("the lease ends once the epoch is retired");
+        assert_eq!(ended.unwrap(), LeaseEnd::Retired);
+        assert_eq!(start.elapsed().as_secs(), 10 + 3);
     }
 
     #[tokio::test(start_paused = true)]

@@ -174,6 +174,7 @@ impl Paywall {
             self.clock.clone(),
             self.settings.stream_grace,
         )
+        .with_keys(self.keys.clone())
     }
 
     /// Decides about a request with no IO: verifies its credential against `offer` (its

@@ -5,30 +5,45 @@ use std::sync::{Arc, RwLock};
 
 use l402_core::keys::KeyRing;
 use l402_core::mint::Minter;
+use tokio::sync::watch;
 
 /// A swappable key ring: the paywall takes a [`snapshot`](Self::snapshot) per request (mints
 /// under its current epoch, verifies against its epochs); the owner [`replace`](Self::replace)s
-/// it when the stored keys change. Clones share the ring.
+/// it when the stored keys change. Clones share the ring; its subscribers
+/// ([`subscribe`](Self::subscribe)) are woken by every replacement, so streams opened under an
+/// epoch that is then retired end.
 #[derive(Clone)]
-pub struct SharedKeyRing(Arc<RwLock<Arc<Minter>>>);
+pub struct SharedKeyRing {
+    ring: Arc<RwLock<Arc<Minter>>>,
+    changed: Arc<watch::Sender<()>>,
+}
 
 impl SharedKeyRing {
     /// Shares `keys`.
     pub fn new(keys: KeyRing) -> Self {
-        Self(Arc::new(RwLock::new(Arc::new(Minter::new(keys)))))
+        Self {
+            ring: Arc::new(RwLock::new(Arc::new(Minter::new(keys)))),
+            changed: Arc::new(watch::Sender::new(())),
+        }
     }
 
     /// The ring now, as a minter (its [`Minter::keys`] verify). Requests already holding a
     /// snapshot finish with it; the old ring is dropped (and its keys zeroized) after the last.
     pub fn snapshot(&self) -> Arc<Minter> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.ring.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Swaps in `keys`: new tokens are minted under its current epoch, and tokens of epochs
     /// it no longer holds stop verifying, including ones verified (and cached) before.
     pub fn replace(&self, keys: KeyRing) {
         let minter = Arc::new(Minter::new(keys));
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = minter;
+        *self.ring.write().unwrap_or_else(|p| p.into_inner()) = minter;
+        self.changed.send_replace(());
+    }
+
+    /// A receiver woken by every later [`replace`](Self::replace).
+    pub fn subscribe(&self) -> watch::Receiver<()> {
+        self.changed.subscribe()
     }
 }
 
