@@ -85,15 +85,9 @@ impl OutstandingChallenges {
     }
 
     /// Whether the client `key` may be given one more challenge now (`cap` at most
-    /// outstanding, those being minted included): `Err` holds the seconds until a slot frees.
-    pub fn admit(&self, key: IpAddr, now: u64, cap: u32) -> Result<(), u64> {
-        let mut clients = self.clients();
-        let pending = self.pending().get(&key).copied().unwrap_or(0);
-        Self::room(&mut clients, key, now, cap, pending)
-    }
-
-    /// Like [`admit`](Self::admit), and holds the slot until the returned reservation is
-    /// dropped: [`record`](Self::record) the minted challenge before dropping it.
+    /// outstanding, those being minted included), holding the slot until the returned
+    /// reservation is dropped: [`record`](Self::record) the minted challenge before dropping
+    /// it. `Err` holds the seconds until a slot frees.
     pub fn reserve(&self, key: IpAddr, now: u64, cap: u32) -> Result<Reservation<'_>, u64> {
         let mut clients = self.clients();
         let mut pending = self.pending();
@@ -137,6 +131,11 @@ impl OutstandingChallenges {
 mod tests {
     use super::*;
 
+    /// Whether `key` has room now, without keeping the slot.
+    fn admit(t: &OutstandingChallenges, key: IpAddr, now: u64, cap: u32) -> Result<(), u64> {
+        t.reserve(key, now, cap).map(drop)
+    }
+
     fn hash(n: u8) -> PaymentHash {
         PaymentHash([n; 32])
     }
@@ -146,21 +145,21 @@ mod tests {
         let t = OutstandingChallenges::default();
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
         for n in 0..3 {
-            assert_eq!(t.admit(ip, 100, 3), Ok(()));
+            assert_eq!(admit(&t, ip, 100, 3), Ok(()));
             t.record(ip, hash(n), 100 + 60 + u64::from(n), 100);
         }
-        assert_eq!(t.admit(ip, 100, 3), Err(60), "the oldest frees in 60 s");
+        assert_eq!(admit(&t, ip, 100, 3), Err(60), "the oldest frees in 60 s");
         assert_eq!(
-            t.admit("192.0.2.8".parse().unwrap(), 100, 3),
+            admit(&t, "192.0.2.8".parse().unwrap(), 100, 3),
             Ok(()),
             "others unaffected"
         );
         t.paid(ip, &hash(1));
-        assert_eq!(t.admit(ip, 100, 3), Ok(()), "paying frees a slot");
+        assert_eq!(admit(&t, ip, 100, 3), Ok(()), "paying frees a slot");
         t.record(ip, hash(9), 200, 100);
-        assert_eq!(t.admit(ip, 100, 3), Err(60));
+        assert_eq!(admit(&t, ip, 100, 3), Err(60));
         assert_eq!(
-            t.admit(ip, 160, 3),
+            admit(&t, ip, 160, 3),
             Ok(()),
             "an expired challenge no longer counts"
         );
@@ -177,13 +176,17 @@ mod tests {
             Some(1),
             "two in flight fill a cap of 2"
         );
-        assert_eq!(t.admit(ip, 100, 2), Err(1));
+        assert_eq!(admit(&t, ip, 100, 2), Err(1));
         t.record(ip, hash(1), 160, 100);
         drop(first);
-        assert_eq!(t.admit(ip, 100, 2), Err(60), "one recorded, one in flight");
+        assert_eq!(
+            admit(&t, ip, 100, 2),
+            Err(60),
+            "one recorded, one in flight"
+        );
         drop(second);
         assert_eq!(
-            t.admit(ip, 100, 2),
+            admit(&t, ip, 100, 2),
             Ok(()),
             "an abandoned mint frees its slot"
         );
@@ -200,7 +203,7 @@ mod tests {
         let newcomer: IpAddr = "203.0.113.9".parse().unwrap();
         t.record(newcomer, hash(1), 5_000, 100);
         assert_eq!(
-            t.admit(newcomer, 100, 1),
+            admit(&t, newcomer, 100, 1),
             Err(4_900),
             "the newcomer is counted"
         );

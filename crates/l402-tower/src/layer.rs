@@ -126,11 +126,6 @@ where
         };
         let paywall = self.paywall.clone();
         let grpc = is_grpc(&parts);
-        if let Err(retry_after) = paywall.admit_challenge(&offer) {
-            tracing::info!(service = %offer.service, client = ?offer.client_ip, retry_after, "too many unpaid challenges");
-            let response = too_many_unpaid(grpc, retry_after);
-            return Box::pin(async move { Ok(response.map(Either::Left)) });
-        }
         Box::pin(async move {
             let response = match paywall.challenge(&offer).await {
                 Ok(challenge) => {
@@ -138,6 +133,7 @@ where
                     payment_required(grpc, &offer, &challenge, &reason)
                 }
                 Err(ChallengeError::TooManyUnpaid(retry_after)) => {
+                    tracing::info!(service = %offer.service, client = ?offer.client_ip, retry_after, "too many unpaid challenges");
                     too_many_unpaid(grpc, retry_after)
                 }
                 Err(error) => {

@@ -235,10 +235,7 @@ impl Paywall {
     /// A paid token came back (verified afresh, not from the cache): its challenge no longer
     /// counts against the client.
     fn settle(&self, offer: &Offer, verified: &Verified) {
-        if let (Some(key), Some(_)) = (
-            self.client(offer),
-            self.settings.max_unpaid_challenges_per_client,
-        ) {
+        if let Some((key, _)) = self.capped_client(offer) {
             self.unpaid
                 .paid(key, &verified.token.identifier.payment_hash);
         }
@@ -249,6 +246,13 @@ impl Paywall {
         offer
             .client_ip
             .map(|ip| client_key(ip, self.settings.ipv6_prefix_len))
+    }
+
+    /// The offer's client key and the unpaid-challenge cap, when both are known and the cap is
+    /// on.
+    fn capped_client(&self, offer: &Offer) -> Option<(std::net::IpAddr, u32)> {
+        self.client(offer)
+            .zip(self.settings.max_unpaid_challenges_per_client)
     }
 
     /// Takes one request from the offer's rate limit (if it has one), counted against the
@@ -268,32 +272,17 @@ impl Paywall {
         self.rate_limits.take(rule, subject, self.clock.now_unix())
     }
 
-    /// Whether the offer's client may be given another challenge now: `Err` holds the seconds
-    /// until one of its unpaid challenges is paid or expires (answer 429 with them).
-    pub fn admit_challenge(&self, offer: &Offer) -> Result<(), u64> {
-        match (
-            self.client(offer),
-            self.settings.max_unpaid_challenges_per_client,
-        ) {
-            (Some(key), Some(cap)) => self.unpaid.admit(key, self.clock.now_unix(), cap),
-            _ => Ok(()),
-        }
-    }
-
     /// Creates an invoice (bounded by the invoice timeout) and mints the token it pays for.
     /// The client's slot under the unpaid-challenge cap is held from the start, so concurrent
     /// requests cannot overshoot the cap ([`ChallengeError::TooManyUnpaid`]).
     pub async fn challenge(&self, offer: &Offer) -> Result<MintedChallenge, ChallengeError> {
-        let _slot = match (
-            self.client(offer),
-            self.settings.max_unpaid_challenges_per_client,
-        ) {
-            (Some(key), Some(cap)) => Some(
+        let _slot = match self.capped_client(offer) {
+            Some((key, cap)) => Some(
                 self.unpaid
                     .reserve(key, self.clock.now_unix(), cap)
                     .map_err(ChallengeError::TooManyUnpaid)?,
             ),
-            _ => None,
+            None => None,
         };
         let request = CreateInvoice {
             amount: offer.price,
@@ -323,10 +312,7 @@ impl Paywall {
             token_id,
             amount: offer.price,
         };
-        if let (Some(key), Some(_)) = (
-            self.client(offer),
-            self.settings.max_unpaid_challenges_per_client,
-        ) {
+        if let Some((key, _)) = self.capped_client(offer) {
             let now = self.clock.now_unix();
             let counts_for = offer.invoice_expiry_secs.min(OUTSTANDING_WINDOW_SECS);
             self.unpaid.record(
