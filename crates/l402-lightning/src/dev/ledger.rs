@@ -160,7 +160,7 @@ impl Ledger {
         f: impl FnOnce(&mut LedgerData) -> R,
     ) -> Result<R, DevWalletError> {
         let _lock = lock_file(&self.lock_path)?;
-        self.transact_locked(init, f)
+        self.transact_locked(|| Ok(init()), f)
     }
 
     /// Runs `f` on the ledger as it stands (journal included) under the file lock, writing
@@ -199,7 +199,15 @@ impl Ledger {
         let len = journal.metadata().map_err(io_err)?.len();
         drop(journal);
         if len >= FOLD_JOURNAL_AT_BYTES && len >= self.snapshot_len()? {
-            self.transact_locked(|| unreachable!("the ledger file exists"), |_| ())?;
+            // The ledger file existed a moment ago, under this lock: gone now, it is an error
+            // (folding must never start a new ledger with a new node key).
+            let gone = || {
+                Err(DevWalletError::Io {
+                    path: self.path.clone(),
+                    source: io::ErrorKind::NotFound.into(),
+                })
+            };
+            self.transact_locked(gone, |_| ())?;
         }
         Ok(())
     }
@@ -217,7 +225,7 @@ impl Ledger {
     /// [`transact`](Self::transact) with the file lock already held.
     fn transact_locked<R>(
         &self,
-        init: impl FnOnce() -> LedgerData,
+        init: impl FnOnce() -> Result<LedgerData, DevWalletError>,
         f: impl FnOnce(&mut LedgerData) -> R,
     ) -> Result<R, DevWalletError> {
         let (original, mut data) = match fs::read(&self.path) {
@@ -225,7 +233,7 @@ impl Ledger {
                 let data = self.decode(&bytes)?;
                 (Some(bytes), data)
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => (None, init()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (None, init()?),
             Err(source) => {
                 return Err(DevWalletError::Io {
                     path: self.path.clone(),
