@@ -5,14 +5,16 @@
 //!
 //! Clients are counted by their key (see [`crate::client_key`]: an IPv6 address by its /64,
 //! one subscriber's whole prefix, unless configured otherwise). A challenge counts for the invoice's lifetime, at most [`OUTSTANDING_WINDOW_SECS`]. The table
-//! holds at most [`MAX_CLIENTS`] clients; when it is full the client whose slots free soonest
-//! is forgotten, so new clients are never locked out.
+//! holds at most [`MAX_CLIENTS`] clients; when it is full, clients holding nothing live are
+//! forgotten, then the eighth whose slots free soonest, so new clients are never locked out.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
 
 use l402_core::PaymentHash;
+
+use crate::bounded::make_room;
 
 /// The longest a challenge counts against its client, in seconds.
 pub const OUTSTANDING_WINDOW_SECS: u64 = 600;
@@ -100,17 +102,15 @@ impl OutstandingChallenges {
     /// Counts the challenge paid by `hash` against the client `key` until `until`.
     pub fn record(&self, key: IpAddr, hash: PaymentHash, until: u64, now: u64) {
         let mut clients = self.clients();
-        if !clients.contains_key(&key) && clients.len() >= MAX_CLIENTS {
-            clients.retain(|_, held| held.back().is_some_and(|(until, _)| *until > now));
-            if clients.len() >= MAX_CLIENTS {
-                let soonest = clients
-                    .iter()
-                    .min_by_key(|(_, held)| held.back().map_or(0, |(until, _)| *until))
-                    .map(|(k, _)| *k);
-                if let Some(k) = soonest {
-                    clients.remove(&k);
-                }
-            }
+        if !clients.contains_key(&key) {
+            // Clients whose challenges all expired hold nothing; then those whose last slot
+            // frees soonest go first.
+            make_room(
+                &mut clients,
+                MAX_CLIENTS,
+                |_, held| held.back().is_none_or(|(until, _)| *until <= now),
+                |held| held.back().map_or(0, |(until, _)| *until),
+            );
         }
         clients.entry(key).or_default().push_back((until, hash));
     }
@@ -207,6 +207,19 @@ mod tests {
             Err(4_900),
             "the newcomer is counted"
         );
-        assert_eq!(t.clients().len(), MAX_CLIENTS, "the table stays bounded");
+        // The eighth whose slots free soonest went at once (one pass per MAX_CLIENTS / 8
+        // newcomers, not one per newcomer); the rest stay.
+        let clients = t.clients();
+        assert_eq!(
+            clients.len(),
+            MAX_CLIENTS - MAX_CLIENTS / 8 + 1,
+            "the table stays bounded"
+        );
+        let first = |n: u32| IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n));
+        let evicted = (MAX_CLIENTS / 8) as u32;
+        assert!(!clients.contains_key(&first(0)));
+        assert!(!clients.contains_key(&first(evicted - 1)));
+        assert!(clients.contains_key(&first(evicted)));
+        assert!(clients.contains_key(&first(MAX_CLIENTS as u32 - 1)));
     }
 }
