@@ -106,7 +106,7 @@ lnbits_start() {
   (
     cd "$site"
     # Settings are copied into the database on first start (LNBITS_ADMIN_UI=true), so these
-    # only apply to a fresh DATA_DIR. The last four keep an offline machine from trying the
+    # only apply to a fresh DATA_DIR. The last five keep an offline machine from trying the
     # price, exchange-rate and extension-manifest servers.
     exec setsid env \
       LNBITS_BACKEND_WALLET_CLASS=FakeWallet \
@@ -119,6 +119,7 @@ lnbits_start() {
       LNBITS_EXTENSIONS_MANIFESTS='[]' \
       LNBITS_WASM_EXTENSIONS_MANIFESTS='[]' \
       LNBITS_PRICE_AGGREGATOR_ENABLED=false \
+      LNBITS_EXCHANGE_RATE_PROVIDERS='[]' \
       "$LNBITS_VENV/bin/lnbits" --host 127.0.0.1 --port "$port" "${tls_args[@]}"
   ) >"$log" 2>&1 &
   LNBITS_PID=$!

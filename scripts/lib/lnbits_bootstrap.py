@@ -5,9 +5,12 @@ Usage: lnbits_bootstrap.py BASE_URL OUT_ENV_FILE [FUND_SATS]
 1. Finishes the first install (PUT /api/v1/auth/first_install), which creates the super user
    and returns its access token. Until then every route redirects to /first_install.
 2. Creates two accounts, each with one wallet: `seller` and `buyer` (POST /api/v1/account).
-3. Funds the buyer through the super-user API (PUT /users/api/v1/balance, amount in sats):
+3. Clears each wallet's fiat currency (PATCH /api/v1/wallet). LNbits gives a new wallet USD,
+   and then prices every invoice in it, asking a dozen exchanges first; offline, those requests
+   can take longer than a paywall waits for an invoice.
+4. Funds the buyer through the super-user API (PUT /users/api/v1/balance, amount in sats):
    FakeWallet cannot receive money from outside.
-4. Writes `export NAME=value` lines for the test (keys, URL) to OUT_ENV_FILE, mode 0600.
+5. Writes `export NAME=value` lines for the test (keys, URL) to OUT_ENV_FILE, mode 0600.
    Nothing secret is printed.
 
 Standard library only; run it with any Python 3.
@@ -57,6 +60,11 @@ def main():
             if not w.get(field):
                 sys.exit(f"lnbits bootstrap: account {name} has no {field}: fields {sorted(w)}")
         wallets[name] = w
+        cleared = call(
+            "PATCH", f"{base}/api/v1/wallet", {"currency": ""}, {"X-Api-Key": w["adminkey"]}
+        )
+        if cleared.get("currency"):
+            sys.exit(f"lnbits bootstrap: wallet {name} kept currency {cleared['currency']!r}")
 
     funded = call(
         "PUT",
