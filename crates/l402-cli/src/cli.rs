@@ -102,6 +102,9 @@ pub struct ServeArgs {
     /// Listen address, overriding `[listen] addr`.
     #[arg(long, env = "L402_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// Admin listener address (Prometheus metrics at /metrics), overriding `[admin] listen`.
+    #[arg(long, env = "L402_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
     /// Data directory (keys, database, dev wallet), overriding `data_dir`.
     #[arg(long, env = "L402_DATA_DIR")]
     pub data_dir: Option<PathBuf>,

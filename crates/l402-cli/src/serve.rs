@@ -10,6 +10,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
     let mut options = SellerOptions::new();
     options.config_file = args.config.clone();
     options.listen = args.listen;
+    options.admin_listen = args.admin_listen;
     options.data_dir = args.data_dir.clone();
     if args.check {
         let report = Seller::check(&options).await.map_err(seller_error)?;
@@ -65,6 +66,9 @@ pub fn print_summary(seller: &SellerHandle) {
         eprintln!("  try: l402 fetch '{base}/api/weather?city=Paris'");
     }
     eprintln!("  health: {base}/healthz  readiness: {base}/readyz");
+    if let Some(admin) = seller.admin_addr() {
+        eprintln!("  metrics: http://{admin}/metrics");
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -56,6 +56,15 @@ pub enum SellerError {
     /// The proxy could not start.
     #[error("starting the proxy")]
     ProxyStart(#[source] ServerError),
+    /// The admin listener could not bind its address.
+    #[error("starting the admin listener on {addr} (`[admin] listen`): is the port in use?")]
+    AdminStart {
+        /// The configured address.
+        addr: std::net::SocketAddr,
+        /// Why binding failed.
+        #[source]
+        source: std::io::Error,
+    },
     /// The proxy stopped with an error.
     #[error("the proxy stopped with an error")]
     ProxyRun(#[source] ServerError),

@@ -27,9 +27,11 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
 //! ```
 
+mod admin;
 pub mod config;
 mod error;
 mod lease;
+pub mod metrics;
 pub mod openapi;
 pub mod pricing;
 mod prune;

@@ -14,6 +14,8 @@ use tokio::task::JoinHandle;
 
 use l402_core::env::now_unix;
 
+use crate::metrics::SellerMetrics;
+
 /// Most updates waiting to be written; beyond this, challenge records are dropped (and logged)
 /// rather than slowing down challenges. Settlements wait for room instead: they are never
 /// dropped.
@@ -23,23 +25,27 @@ const BATCH: usize = 1_000;
 
 /// Starts the writer task and returns the observer to give the paywall, the queue's sender for
 /// [`watch_settlements`], and the task (it ends once every sender is dropped and the queue is
-/// written).
+/// written). Each minted challenge and each batch written is counted in `metrics`.
 pub(crate) fn start(
     store: Store,
+    metrics: Arc<SellerMetrics>,
 ) -> (
     ChallengeObserver,
     mpsc::Sender<InvoiceUpdate>,
     JoinHandle<()>,
 ) {
     let (tx, mut rx) = mpsc::channel::<InvoiceUpdate>(QUEUE);
+    let writer_metrics = metrics.clone();
     let writer = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(BATCH);
         while rx.recv_many(&mut batch, BATCH).await > 0 {
             let store = store.clone();
             let updates = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             let count = updates.len();
+            let started = std::time::Instant::now();
             let result =
                 tokio::task::spawn_blocking(move || store.invoices().apply(&updates)).await;
+            writer_metrics.store_write(started.elapsed(), matches!(result, Ok(Ok(_))));
             if let Ok(Err(e)) = result {
                 tracing::warn!(error = %e, count, "could not record challenges and settlements");
             }
@@ -49,6 +55,8 @@ pub(crate) fn start(
     let observer: ChallengeObserver =
         Arc::new(move |offer: &Offer, challenge: &MintedChallenge| {
             let now = now_unix();
+            let expires_at = now.saturating_add(offer.invoice_expiry_secs);
+            metrics.challenge(&offer.service, challenge.payment_hash, expires_at);
             let record = InvoiceRecord {
                 payment_hash: challenge.payment_hash,
                 service: offer.service.clone(),
@@ -57,7 +65,7 @@ pub(crate) fn start(
                 created_at: now,
                 settled_at: None,
                 token_id: challenge.token_id,
-                expires_at: Some(now.saturating_add(offer.invoice_expiry_secs)),
+                expires_at: Some(expires_at),
             };
             if challenges
                 .try_send(InvoiceUpdate::Challenge(record))
@@ -69,11 +77,12 @@ pub(crate) fn start(
     (observer, tx, writer)
 }
 
-/// Queues the settlements the backend reports for the writer [`start`] runs, resubscribing with
-/// backoff, until the returned task is aborted.
+/// Queues the settlements the backend reports for the writer [`start`] runs (and counts them in
+/// `metrics`), resubscribing with backoff, until the returned task is aborted.
 pub(crate) fn watch_settlements(
     backend: Arc<dyn LightningBackend>,
     queue: mpsc::Sender<InvoiceUpdate>,
+    metrics: Arc<SellerMetrics>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut backoff = std::time::Duration::from_millis(500);
@@ -85,6 +94,7 @@ pub(crate) fn watch_settlements(
                     loop {
                         match rx.recv().await {
                             Ok(s) => {
+                                metrics.settled(&s.payment_hash, s.amount_received);
                                 let update = InvoiceUpdate::Settled {
                                     payment_hash: s.payment_hash,
                                     at: s.settled_at_unix,

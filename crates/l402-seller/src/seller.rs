@@ -17,8 +17,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::layer::util::Stack;
 
+use crate::admin::AdminServer;
 use crate::config::{SellerConfig, SellerOverrides};
 use crate::error::SellerError;
+use crate::metrics::{MeteredBackend, MetricsLayer, SellerMetrics};
 use crate::pricing::{PriceTable, RoutePricer};
 use crate::readiness::BackendReadiness;
 use crate::{lease, prune, recorder, refresh};
@@ -43,6 +45,8 @@ pub struct SellerOptions {
     pub listen: Option<SocketAddr>,
     /// Data directory, overriding `data_dir`.
     pub data_dir: Option<PathBuf>,
+    /// Admin listener address, overriding `[admin] listen` (port 0 picks a free port).
+    pub admin_listen: Option<SocketAddr>,
     /// Port for the sample API in zero-config mode (0 or `None`: any free port).
     pub sample_port: Option<u16>,
 }
@@ -65,6 +69,12 @@ impl SellerOptions {
         self
     }
 
+    /// Serves the admin listener (metrics) on `addr`.
+    pub fn admin_listen(mut self, addr: SocketAddr) -> Self {
+        self.admin_listen = Some(addr);
+        self
+    }
+
     /// Keeps keys, database and dev wallet in `dir`.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
@@ -78,6 +88,9 @@ impl SellerOptions {
         }
         if let Some(dir) = &self.data_dir {
             overrides = overrides.data_dir(dir.clone());
+        }
+        if let Some(addr) = self.admin_listen {
+            overrides = overrides.admin_listen(addr);
         }
         overrides
     }
@@ -199,7 +212,20 @@ impl Seller {
         } = config.l402.backend.open(Role::Receive, &context).await?;
         warnings.extend(backend_warnings.iter().map(|w| format!("warning: {w}")));
         let dev = dev_wallet_url.is_some();
-        let started = Running::start(&config, backend, dev, store, keys, revocations, prices).await;
+        let metrics = Arc::new(SellerMetrics::new(
+            &config,
+            config.l402.backend.kind.as_str(),
+        ));
+        let backend: Arc<dyn LightningBackend> =
+            Arc::new(MeteredBackend::new(backend, metrics.clone()));
+        let state = State {
+            store,
+            keys,
+            revocations,
+            prices,
+            metrics,
+        };
+        let started = Running::start(&config, backend, dev, state).await;
         match started {
             Ok(running) => Ok(SellerHandle {
                 data_dir,
@@ -220,9 +246,19 @@ impl Seller {
     }
 }
 
+/// What the seller loaded before starting: store, keys, prices and the metrics to count into.
+struct State {
+    store: Store,
+    keys: KeyRing,
+    revocations: RevocationSet,
+    prices: PriceTable,
+    metrics: Arc<SellerMetrics>,
+}
+
 /// The proxy and the background tasks around the paywall.
 struct Running {
     proxy_addr: SocketAddr,
+    admin: Option<AdminServer>,
     shutdown: oneshot::Sender<()>,
     proxy: JoinHandle<Result<(), l402_server::ServerError>>,
     recorder: JoinHandle<()>,
@@ -236,11 +272,15 @@ impl Running {
         config: &SellerConfig,
         backend: Arc<dyn LightningBackend>,
         dev: bool,
-        store: Store,
-        keys: KeyRing,
-        revocations: RevocationSet,
-        prices: PriceTable,
+        state: State,
     ) -> Result<Self, SellerError> {
+        let State {
+            store,
+            keys,
+            revocations,
+            prices,
+            metrics,
+        } = state;
         let info = tokio::time::timeout(NODE_INFO_TIMEOUT, backend.node_info())
             .await
             .map_err(|_| SellerError::BackendTimeout(NODE_INFO_TIMEOUT.as_secs()))?
@@ -252,33 +292,53 @@ impl Running {
         let keys = SharedKeyRing::new(keys);
         let refresh = refresh::revocations(store.clone(), revocations.clone(), STORE_REFRESH);
         let key_refresh = refresh::key_ring(store.clone(), keys.clone(), STORE_REFRESH);
-        let (observer, updates, recorder) = recorder::start(store.clone());
+        let (observer, updates, recorder) = recorder::start(store.clone(), metrics.clone());
         let pruner = prune::expired_unpaid(store.clone(), prune::PRUNE_EVERY);
         let settings = PaywallSettings {
             stream_grace: lease::stream_grace(&config.l402),
             ..config.l402.clients.paywall_settings()
         };
-        let paywall = Paywall::new(keys, backend.clone(), revocations)
-            .with_settings(settings)
-            .with_observer(observer);
-        let settlements = recorder::watch_settlements(backend.clone(), updates);
-        let paywall = L402Layer::new(Arc::new(paywall), RoutePricer::new(prices));
-        // The paywall, then its token leases as the forwarder's stream deadlines.
-        let layer = Stack::new(lease::LeaseDeadlines, paywall);
+        let paywall = Arc::new(
+            Paywall::new(keys, backend.clone(), revocations)
+                .with_settings(settings)
+                .with_observer(observer),
+        );
+        metrics.read_paywall(&paywall);
+        let settlements = recorder::watch_settlements(backend.clone(), updates, metrics.clone());
+        let paywall = L402Layer::new(paywall, RoutePricer::new(prices));
+        // Metrics outermost, then the paywall, then its token leases as the forwarder's
+        // stream deadlines.
+        let layer = Stack::new(
+            Stack::new(lease::LeaseDeadlines, paywall),
+            MetricsLayer::new(metrics.clone()),
+        );
         let readiness = BackendReadiness {
             backend,
             name: config.l402.backend.kind.as_str().to_owned(),
         };
+        let abort = || {
+            refresh.abort();
+            key_refresh.abort();
+            pruner.abort();
+            settlements.abort();
+            recorder.abort();
+        };
         let server = match Server::bind(&config.proxy, layer, readiness).await {
             Ok(server) => server,
             Err(e) => {
-                refresh.abort();
-                key_refresh.abort();
-                pruner.abort();
-                settlements.abort();
-                recorder.abort();
+                abort();
                 return Err(SellerError::ProxyStart(e));
             }
+        };
+        let admin = match config.l402.admin.listen {
+            Some(addr) => match AdminServer::start(addr, metrics).await {
+                Ok(admin) => Some(admin),
+                Err(source) => {
+                    abort();
+                    return Err(SellerError::AdminStart { addr, source });
+                }
+            },
+            None => None,
         };
         let proxy_addr = server.local_addr();
         let (shutdown, rx) = oneshot::channel::<()>();
@@ -287,6 +347,7 @@ impl Running {
         }));
         Ok(Self {
             proxy_addr,
+            admin,
             shutdown,
             proxy,
             recorder,
@@ -322,6 +383,11 @@ impl SellerHandle {
         self.running.proxy_addr
     }
 
+    /// Where the admin listener (metrics) listens, when `[admin] listen` is set.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.running.admin.as_ref().map(|admin| admin.addr)
+    }
+
     /// The built-in sample API's address, in zero-config mode.
     pub fn sample_addr(&self) -> Option<SocketAddr> {
         self.sample.as_ref().map(|(addr, _)| *addr)
@@ -355,6 +421,9 @@ impl SellerHandle {
         } = self;
         let _ = running.shutdown.send(());
         let proxy = running.proxy.await;
+        if let Some(admin) = running.admin {
+            admin.shutdown().await;
+        }
         for task in running.background {
             task.abort();
         }

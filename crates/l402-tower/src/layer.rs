@@ -12,6 +12,7 @@ use tower::{Layer, Service};
 
 use crate::forwarded::{strip_credential, strip_spoofed_headers};
 use crate::offer::Pricer;
+use crate::outcome::{Outcome, PaywallDecision};
 use crate::paywall::{Paywall, Verdict};
 use crate::response::{
     ChallengeError, is_grpc, payment_required, rate_limited, too_many_unpaid, unavailable,
@@ -99,16 +100,26 @@ where
             let future = inner.call(Request::from_parts(parts, body));
             return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
         };
+        let started = std::time::Instant::now();
         let verdict = self.paywall.authorize(&parts, &offer);
-        if let Err(retry_after) = self.paywall.admit_request(&offer, &verdict) {
+        let admitted = self.paywall.admit_request(&offer, &verdict);
+        let decided = |outcome| PaywallDecision {
+            outcome,
+            took: started.elapsed(),
+        };
+        if let Err(retry_after) = admitted {
             tracing::info!(service = %offer.service, client = ?offer.client_ip, retry_after, "rate limited");
-            let response = rate_limited(is_grpc(&parts), retry_after);
+            let mut response = rate_limited(is_grpc(&parts), retry_after);
+            response
+                .extensions_mut()
+                .insert(decided(Outcome::RateLimited));
             return Box::pin(async move { Ok(response.map(Either::Left)) });
         }
         let reason = match verdict {
             Verdict::Free => {
+                let decision = decided(Outcome::Free);
                 let future = inner.call(Request::from_parts(parts, body));
-                return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
+                return Box::pin(async move { future.await.map(|r| tagged(r, decision)) });
             }
             Verdict::Paid(verified) => {
                 if !offer.forward_credential {
@@ -119,29 +130,46 @@ where
                 }
                 parts.extensions.insert(verified.token.clone());
                 parts.extensions.insert(self.paywall.lease(&verified.token));
+                let decision = decided(Outcome::Paid);
                 let future = inner.call(Request::from_parts(parts, body));
-                return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
+                return Box::pin(async move { future.await.map(|r| tagged(r, decision)) });
             }
             Verdict::Challenge(reason) => reason,
         };
+        let took = started.elapsed();
         let paywall = self.paywall.clone();
         let grpc = is_grpc(&parts);
         Box::pin(async move {
-            let response = match paywall.challenge(&offer).await {
+            let (mut response, outcome) = match paywall.challenge(&offer).await {
                 Ok(challenge) => {
                     tracing::debug!(service = %offer.service, reason = reason.reason_code(), "payment required");
-                    payment_required(grpc, &offer, &challenge, &reason)
+                    (
+                        payment_required(grpc, &offer, &challenge, &reason),
+                        Outcome::Challenged,
+                    )
                 }
                 Err(ChallengeError::TooManyUnpaid(retry_after)) => {
                     tracing::info!(service = %offer.service, client = ?offer.client_ip, retry_after, "too many unpaid challenges");
-                    too_many_unpaid(grpc, retry_after)
+                    (too_many_unpaid(grpc, retry_after), Outcome::TooManyUnpaid)
                 }
                 Err(error) => {
                     tracing::warn!(service = %offer.service, %error, "cannot mint a challenge");
-                    unavailable(grpc, paywall.settings().retry_after_secs)
+                    (
+                        unavailable(grpc, paywall.settings().retry_after_secs),
+                        Outcome::Unavailable,
+                    )
                 }
             };
+            response
+                .extensions_mut()
+                .insert(PaywallDecision { outcome, took });
             Ok(response.map(Either::Left))
         })
     }
+}
+
+/// The inner service's response, tagged with the paywall's decision.
+fn tagged<B>(mut response: Response<B>, decision: PaywallDecision) -> Response<ResponseBody<B>> {
+    response.extensions_mut().insert(decision);
+    response.map(Either::Right)
 }

@@ -17,6 +17,7 @@ use crate::client::{DEFAULT_IPV6_PREFIX_LEN, client_key};
 use crate::freebies::Freebies;
 use crate::lease::{DEFAULT_STREAM_GRACE, TokenLease};
 use crate::offer::Offer;
+use crate::outcome::{Counters, PaywallStats};
 use crate::rate_limit::{RateLimiter, Subject};
 use crate::response::ChallengeError;
 use crate::revocations::RevocationSet;
@@ -99,6 +100,7 @@ pub struct Paywall {
     clock: Arc<dyn Clock + Send + Sync>,
     settings: PaywallSettings,
     observer: Option<ChallengeObserver>,
+    counters: Counters,
 }
 
 impl std::fmt::Debug for Paywall {
@@ -130,6 +132,7 @@ impl Paywall {
             clock: Arc::new(SystemClock),
             settings: PaywallSettings::default(),
             observer: None,
+            counters: Counters::default(),
         }
     }
 
@@ -159,6 +162,12 @@ impl Paywall {
     /// The revocation set the paid path reads.
     pub fn revocations(&self) -> &RevocationSet {
         &self.revocations
+    }
+
+    /// Its counters since it was built (verified-cache hits and misses, failed
+    /// verifications).
+    pub fn stats(&self) -> PaywallStats {
+        self.counters.snapshot()
     }
 
     /// The Lightning backend.
@@ -206,8 +215,10 @@ impl Paywall {
                     .get(&key, now, &self.revocations, minter.keys())
                 {
                     // Its first, uncached verification already settled its challenge.
+                    self.counters.cache_hit();
                     return Verdict::Paid(hit);
                 }
+                self.counters.cache_miss();
                 let request = offer.request_context(now);
                 verify_credential(&credential, minter.keys(), &self.revocations, &request)
                     .map(|token| (key, token))
@@ -228,7 +239,12 @@ impl Paywall {
             {
                 Verdict::Free
             }
-            Err(e) => Verdict::Challenge(e),
+            Err(e) => {
+                if !matches!(e, TokenError::Missing) {
+                    self.counters.verify_failure();
+                }
+                Verdict::Challenge(e)
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 //! lifetime, invoice settings, free paths and freebies). Every key is documented in
 //! `crates/l402-seller/CONFIG.md`. Reads files; no network.
 
+mod admin;
 mod check;
 mod clients;
 mod overrides;
@@ -16,6 +17,7 @@ use l402_server::Config;
 use l402_server::config::{Checks, ConfigExtension, resolve_relative_path};
 use serde::Deserialize;
 
+pub use admin::AdminSettings;
 pub use clients::{ClientsSettings, RateLimitConfig};
 use l402_lightning::spec::{BackendSpec, Role, Severity};
 pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
@@ -36,6 +38,9 @@ pub struct L402Settings {
     /// limit).
     #[serde(default)]
     pub clients: ClientsSettings,
+    /// `[admin]`: the operator's listener (metrics).
+    #[serde(default)]
+    pub admin: AdminSettings,
     /// How long a WebSocket or streaming response opened with a token may outlive the token's
     /// expiry or revocation, in seconds. Unset: [`l402_tower::DEFAULT_STREAM_GRACE`].
     pub stream_grace_secs: Option<u64>,
@@ -45,8 +50,13 @@ pub struct L402Settings {
 }
 
 impl ConfigExtension for L402Settings {
-    const TOP_LEVEL_KEYS: &'static [&'static str] =
-        &["data_dir", "backend", "stream_grace_secs", "clients"];
+    const TOP_LEVEL_KEYS: &'static [&'static str] = &[
+        "data_dir",
+        "backend",
+        "stream_grace_secs",
+        "clients",
+        "admin",
+    ];
     const SERVICE_KEYS: &'static [&'static str] = terms::SERVICE_KEYS;
     const ROUTE_KEYS: &'static [&'static str] = terms::ROUTE_KEYS;
 
@@ -120,6 +130,7 @@ impl SellerConfig {
             }
         }
         clients::check(&self.l402.clients, &mut checks);
+        admin::check(&self.l402.admin, &mut checks);
         check::terms(&self.proxy, &self.l402.services, &mut checks);
         checks.finish()
     }

@@ -19,6 +19,8 @@ pub struct SellerOverrides {
     pub data_dir: Option<PathBuf>,
     /// `[backend] kind`.
     pub backend_kind: Option<BackendKind>,
+    /// `[admin] listen`.
+    pub admin_listen: Option<SocketAddr>,
 }
 
 impl SellerOverrides {
@@ -45,6 +47,12 @@ impl SellerOverrides {
         self
     }
 
+    /// Sets `[admin] listen`.
+    pub fn admin_listen(mut self, addr: SocketAddr) -> Self {
+        self.admin_listen = Some(addr);
+        self
+    }
+
     pub(super) fn apply_to(&self, config: &mut SellerConfig) {
         config.proxy.apply(&self.proxy);
         if let Some(dir) = &self.data_dir {
@@ -52,6 +60,9 @@ impl SellerOverrides {
         }
         if let Some(kind) = self.backend_kind {
             config.l402.backend.kind = kind;
+        }
+        if let Some(addr) = self.admin_listen {
+            config.l402.admin.listen = Some(addr);
         }
     }
 }
