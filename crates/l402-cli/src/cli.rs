@@ -70,6 +70,9 @@ pub enum Command {
     /// The proxy's master keys: list, rotate, retire an epoch.
     #[command(subcommand)]
     Keys(crate::keys::KeysCommand),
+    /// A running proxy's admin API (`l402 serve --admin-listen`): status, stats, invoices,
+    /// revoke and restore, keys.
+    Admin(crate::admin::AdminArgs),
     /// MCP server (stdio, or streamable HTTP with --http) so an LLM agent can buy resources
     /// within the budget.
     Mcp(crate::mcp::McpArgs),
@@ -126,6 +129,7 @@ pub async fn dispatch(command: Command, verbose: u8) -> anyhow::Result<u8> {
         Command::Mcp(args) => crate::mcp::run(args).await,
         Command::Revoke(args) => crate::revoke::run(args),
         Command::Keys(command) => crate::keys::run(command),
+        Command::Admin(args) => crate::admin::run(args).await,
         Command::Fetch(args) => fetch::run(args, verbose).await,
         Command::Tokens(command) => tokens::run(command).await,
         Command::Receipts(args) => receipts::run(args).await,

@@ -1,6 +1,7 @@
 //! `l402`: the L402 toolkit's one binary. Parsing, wiring and output only; the logic lives in
 //! the libraries.
 
+mod admin;
 mod banner;
 mod buyer;
 mod cli;

@@ -65,6 +65,9 @@ pub enum SellerError {
         #[source]
         source: std::io::Error,
     },
+    /// The admin macaroons could not be prepared.
+    #[error("preparing the admin macaroons")]
+    AdminSetup(#[source] crate::admin::auth::SetupError),
     /// The proxy stopped with an error.
     #[error("the proxy stopped with an error")]
     ProxyRun(#[source] ServerError),

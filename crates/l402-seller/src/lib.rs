@@ -27,7 +27,7 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
 //! ```
 
-mod admin;
+pub mod admin;
 pub mod config;
 mod error;
 mod lease;

@@ -17,7 +17,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::layer::util::Stack;
 
-use crate::admin::AdminServer;
+use crate::admin::auth::AdminAuth;
+use crate::admin::{AdminServer, AdminState};
 use crate::config::{SellerConfig, SellerOverrides};
 use crate::error::SellerError;
 use crate::metrics::{MeteredBackend, MetricsLayer, SellerMetrics};
@@ -289,6 +290,20 @@ impl Running {
             return Err(SellerError::DevOffRegtest(info.network));
         }
 
+        let admin_state = match config.l402.admin.listen {
+            Some(_) => Some(AdminState {
+                auth: AdminAuth::load_or_create(&store, &config.data_dir())
+                    .map_err(SellerError::AdminSetup)?,
+                store: store.clone(),
+                revocations: revocations.clone(),
+                metrics: metrics.clone(),
+                backend: backend.clone(),
+                backend_kind: config.l402.backend.kind.as_str().to_owned(),
+                services: crate::admin::api::services_json(config),
+                started: std::time::Instant::now(),
+            }),
+            None => None,
+        };
         let keys = SharedKeyRing::new(keys);
         let refresh = refresh::revocations(store.clone(), revocations.clone(), STORE_REFRESH);
         let key_refresh = refresh::key_ring(store.clone(), keys.clone(), STORE_REFRESH);
@@ -330,8 +345,8 @@ impl Running {
                 return Err(SellerError::ProxyStart(e));
             }
         };
-        let admin = match config.l402.admin.listen {
-            Some(addr) => match AdminServer::start(addr, metrics).await {
+        let admin = match config.l402.admin.listen.zip(admin_state) {
+            Some((addr, state)) => match AdminServer::start(addr, state).await {
                 Ok(admin) => Some(admin),
                 Err(source) => {
                     abort();

@@ -46,6 +46,35 @@ pub enum InvoiceUpdate {
     },
 }
 
+/// Which invoices [`InvoiceTable::search`] returns: every set field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvoiceFilter {
+    /// Only this service's.
+    pub service: Option<String>,
+    /// Only settled (`Some(true)`) or unsettled (`Some(false)`) ones.
+    pub settled: Option<bool>,
+    /// Only those created at or after this Unix second.
+    pub since: Option<u64>,
+    /// Only those created strictly before this Unix second (page backwards with the oldest
+    /// `created_at` of the previous page).
+    pub before: Option<u64>,
+    /// The token id minted with the challenge.
+    pub token_id: Option<TokenId>,
+}
+
+/// Settled invoices of one service on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyRevenue {
+    /// The day of settlement, `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// The service.
+    pub service: String,
+    /// How many invoices settled.
+    pub settled: u64,
+    /// What they were for, in total.
+    pub revenue: Msat,
+}
+
 /// The `invoices` table. Get one with [`Store::invoices`].
 #[derive(Debug, Clone, Copy)]
 pub struct InvoiceTable<'a> {
@@ -157,6 +186,56 @@ impl InvoiceTable<'_> {
                 "SELECT {COLUMNS} FROM invoices ORDER BY created_at DESC, payment_hash LIMIT ?1"
             ))?;
             let rows = stmt.query_map([limit], read_invoice)?;
+            rows.collect()
+        })
+    }
+
+    /// The latest `limit` invoices matching `filter`, newest first.
+    pub fn search(
+        &self,
+        filter: &InvoiceFilter,
+        limit: usize,
+    ) -> Result<Vec<InvoiceRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let settled = filter.settled.map(i64::from);
+        let since = filter.since.map(int);
+        let before = filter.before.map(int);
+        let token = filter.token_id.as_ref().map(token_id);
+        self.store.with_conn(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM invoices
+                 WHERE (?1 IS NULL OR service = ?1)
+                   AND (?2 IS NULL OR (settled_at IS NOT NULL) = ?2)
+                   AND (?3 IS NULL OR created_at >= ?3)
+                   AND (?4 IS NULL OR created_at < ?4)
+                   AND (?5 IS NULL OR token_id = ?5)
+                 ORDER BY created_at DESC, payment_hash LIMIT ?6"
+            ))?;
+            let rows = stmt.query_map(
+                params![filter.service, settled, since, before, token, limit],
+                read_invoice,
+            )?;
+            rows.collect()
+        })
+    }
+
+    /// Settled invoices per UTC day and service, for settlements at or after `since` (Unix
+    /// seconds), oldest day first.
+    pub fn revenue_by_day(&self, since: u64) -> Result<Vec<DailyRevenue>, StoreError> {
+        self.store.with_conn(|c| {
+            let mut stmt = c.prepare(
+                "SELECT date(settled_at, 'unixepoch') AS day, service, COUNT(*), SUM(amount_msat)
+                 FROM invoices WHERE settled_at IS NOT NULL AND settled_at >= ?1
+                 GROUP BY day, service ORDER BY day, service",
+            )?;
+            let rows = stmt.query_map([int(since)], |r| {
+                Ok(DailyRevenue {
+                    day: r.get(0)?,
+                    service: r.get(1)?,
+                    settled: uint(r.get(2)?)?,
+                    revenue: msat(r.get(3)?)?,
+                })
+            })?;
             rows.collect()
         })
     }

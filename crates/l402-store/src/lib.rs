@@ -21,7 +21,7 @@ mod store;
 mod tokens;
 
 pub use error::StoreError;
-pub use invoices::{InvoiceRecord, InvoiceTable, InvoiceUpdate};
+pub use invoices::{DailyRevenue, InvoiceFilter, InvoiceRecord, InvoiceTable, InvoiceUpdate};
 pub use journal::{NewPayment, PaymentJournal, PaymentRecord, PaymentStatus, PaymentSuccess};
 pub use master_keys::{FIRST_EPOCH, MasterKeyTable, Retired, StoredMasterKey};
 pub use migrations::SCHEMA_VERSION;
@@ -29,5 +29,5 @@ pub use receipts::{Receipt, ReceiptLog};
 pub use revocations::{Revocation, RevocationTable};
 pub use settings::SettingsTable;
 pub use spend::{SpendLedger, SpendQuery, SpendTotals};
-pub use store::{BUSY_TIMEOUT, Store, create_private_dir};
+pub use store::{BUSY_TIMEOUT, Store, create_private_dir, write_private_file};
 pub use tokens::{TokenRecord, TokenTable};

@@ -41,6 +41,20 @@ impl SettingsTable<'_> {
         })
     }
 
+    /// The value of `key`, set to `value` first if it was unset: when several processes race
+    /// to set it, every one gets the first writer's value.
+    pub fn get_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        self.store.write(|tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                params![key, value],
+            )?;
+            tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+        })
+    }
+
     /// Removes `key`. Returns whether it was set.
     pub fn remove(&self, key: &str) -> Result<bool, StoreError> {
         self.store

@@ -9,8 +9,9 @@ use l402_core::env::Rng;
 use l402_core::keys::RootKeyError;
 use l402_core::{Msat, PaymentHash, Preimage, TokenId};
 use l402_store::{
-    InvoiceRecord, InvoiceUpdate, NewPayment, PaymentStatus, PaymentSuccess, Retired,
-    SCHEMA_VERSION, SpendQuery, SpendTotals, Store, StoreError, TokenRecord,
+    DailyRevenue, InvoiceFilter, InvoiceRecord, InvoiceUpdate, NewPayment, PaymentStatus,
+    PaymentSuccess, Retired, SCHEMA_VERSION, SpendQuery, SpendTotals, Store, StoreError,
+    TokenRecord,
 };
 use l402_testkit::process::rerun_test_binary;
 use l402_testkit::require_env;
@@ -562,6 +563,86 @@ fn invoices() {
 }
 
 #[test]
+fn invoices_are_searched_by_filter_and_summed_per_day() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    let inv = store.invoices();
+    const DAY: u64 = 86_400;
+    // 2026-01-01T00:00:00Z and the next day.
+    let day1 = 1_767_225_600;
+    let record =
+        |n: u8, service: &str, sat: u64, created: u64, settled: Option<u64>| InvoiceRecord {
+            payment_hash: PaymentHash([n; 32]),
+            service: service.into(),
+            amount: Msat::from_sat(sat),
+            bolt11: format!("lnbcrt{n}"),
+            created_at: created,
+            settled_at: settled,
+            token_id: TokenId([n; 32]),
+            expires_at: Some(created + 3600),
+        };
+    for r in [
+        record(1, "weather", 2, day1 + 10, Some(day1 + 20)),
+        record(2, "weather", 2, day1 + 30, None),
+        record(3, "similarity", 5, day1 + 40, Some(day1 + 50)),
+        record(4, "weather", 3, day1 + DAY + 5, Some(day1 + DAY + 6)),
+        record(5, "weather", 2, day1 + DAY - 1, Some(day1 + DAY + 1)),
+    ] {
+        inv.record_challenge(&r).unwrap();
+    }
+    let hashes = |filter: InvoiceFilter, limit| -> Vec<u8> {
+        inv.search(&filter, limit)
+            .unwrap()
+            .iter()
+            .map(|r| r.payment_hash.0[0])
+            .collect()
+    };
+    assert_eq!(hashes(InvoiceFilter::default(), 10), [4, 5, 3, 2, 1]);
+    assert_eq!(hashes(InvoiceFilter::default(), 2), [4, 5]);
+    let weather = InvoiceFilter {
+        service: Some("weather".into()),
+        ..Default::default()
+    };
+    assert_eq!(hashes(weather.clone(), 10), [4, 5, 2, 1]);
+    let unpaid = InvoiceFilter {
+        settled: Some(false),
+        ..weather.clone()
+    };
+    assert_eq!(hashes(unpaid, 10), [2]);
+    let paid = InvoiceFilter {
+        settled: Some(true),
+        ..Default::default()
+    };
+    assert_eq!(hashes(paid, 10), [4, 5, 3, 1]);
+    let page = InvoiceFilter {
+        before: Some(day1 + DAY - 1),
+        since: Some(day1 + 30),
+        ..Default::default()
+    };
+    assert_eq!(hashes(page, 10), [3, 2]);
+    let by_token = InvoiceFilter {
+        token_id: Some(TokenId([3; 32])),
+        ..Default::default()
+    };
+    assert_eq!(hashes(by_token, 10), [3]);
+
+    // Revenue counts by the day of settlement: invoice 5, made on day 1, settled on day 2.
+    let days = inv.revenue_by_day(day1).unwrap();
+    fn row(d: &DailyRevenue) -> (&str, &str, u64, u64) {
+        (d.day.as_str(), d.service.as_str(), d.settled, d.revenue.0)
+    }
+    assert_eq!(
+        days.iter().map(row).collect::<Vec<_>>(),
+        [
+            ("2026-01-01", "similarity", 1, 5_000),
+            ("2026-01-01", "weather", 1, 2_000),
+            ("2026-01-02", "weather", 2, 5_000),
+        ]
+    );
+    assert_eq!(inv.revenue_by_day(day1 + DAY).unwrap().len(), 1);
+}
+
+#[test]
 fn invoice_updates_apply_in_order_in_one_batch() {
     let (_dir, path) = temp();
     let store = Store::open(&path).unwrap();
@@ -780,6 +861,31 @@ fn settings() {
     assert_eq!(s.get("x").unwrap().as_deref(), Some("2"));
     assert!(s.remove("x").unwrap());
     assert!(!s.remove("x").unwrap());
+    assert_eq!(s.get_or_insert("y", "first").unwrap(), "first");
+    assert_eq!(s.get_or_insert("y", "second").unwrap(), "first");
+    assert_eq!(s.get("y").unwrap().as_deref(), Some("first"));
+}
+
+#[test]
+fn private_files_are_replaced_whole_and_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secret.txt");
+    l402_store::write_private_file(&path, b"one").unwrap();
+    l402_store::write_private_file(&path, b"two").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"two");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+    let missing = dir.path().join("no-such-dir").join("f");
+    assert!(l402_store::write_private_file(&missing, b"x").is_err());
 }
 
 #[test]

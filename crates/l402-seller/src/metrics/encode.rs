@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::histogram::{BOUNDS, HistogramSnapshot};
 
-/// The `Content-Type` of what [`Encoder`] writes.
+/// The `Content-Type` of [`SellerMetrics::render`](super::SellerMetrics::render)'s text.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// A metric family's kind.

@@ -277,6 +277,34 @@ impl SellerMetrics {
         }
     }
 
+    /// Requests since start per service and route, by outcome, as JSON (the admin API's
+    /// stats): `[{"service", "route", "outcomes": {"paid": n, ...}}]`, routes with no request
+    /// left out.
+    pub fn requests_json(&self) -> serde_json::Value {
+        let mut rows = Vec::new();
+        for s in &self.services {
+            for r in &s.routes {
+                let counts: Vec<u64> = r
+                    .outcomes
+                    .iter()
+                    .map(|c| c.load(Ordering::Relaxed))
+                    .collect();
+                if counts.iter().all(|&n| n == 0) {
+                    continue;
+                }
+                let outcomes: serde_json::Map<String, serde_json::Value> = Outcome::ALL
+                    .iter()
+                    .zip(counts)
+                    .map(|(o, n)| (o.as_str().to_owned(), n.into()))
+                    .collect();
+                rows.push(serde_json::json!({
+                    "service": s.name, "route": r.label, "outcomes": outcomes,
+                }));
+            }
+        }
+        serde_json::Value::Array(rows)
+    }
+
     /// The metrics in the Prometheus text format ([`CONTENT_TYPE`]).
     pub fn render(&self) -> String {
         let mut e = Encoder::default();

@@ -1,0 +1,375 @@
+//! `l402 admin …`: the admin API of a running `l402 serve` (its `--admin-listen` address),
+//! with the admin macaroon from the seller's data directory. `--json` prints the API's answer
+//! as is; otherwise a short human summary.
+
+use std::path::PathBuf;
+
+use l402_core::env::now_unix;
+use l402_seller::admin::auth::{FULL_MACAROON_FILE, READ_ONLY_MACAROON_FILE};
+use l402_seller::admin::client::{AdminClient, AdminClientError, Method};
+use serde_json::{Value, json};
+
+use crate::exit;
+use crate::when::human;
+
+/// Where the admin API is and which macaroon to present.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminTarget {
+    /// The admin listener's URL.
+    #[arg(
+        long,
+        env = "L402_ADMIN_URL",
+        default_value = "http://127.0.0.1:9402",
+        global = true
+    )]
+    pub url: String,
+    /// The macaroon file (default: admin.macaroon in the data directory, or
+    /// admin-readonly.macaroon with --read-only).
+    #[arg(long, env = "L402_ADMIN_MACAROON", global = true)]
+    pub macaroon: Option<PathBuf>,
+    /// Use the read-only macaroon from the data directory.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// The seller's data directory, where the macaroons are (default: as for `l402 serve`).
+    #[arg(long, env = "L402_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Print the API's JSON answer.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `l402 admin` arguments.
+#[derive(Debug, clap::Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    target: AdminTarget,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+/// The admin operations.
+#[derive(Debug, clap::Subcommand)]
+pub enum AdminCommand {
+    /// Version, uptime, backend and store health.
+    Status,
+    /// The services and routes with their prices.
+    Services,
+    /// Revenue per day and service, requests by outcome.
+    Stats {
+        /// Days back, today included.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
+    /// Challenges and payments, newest first.
+    Invoices {
+        /// Only this service's.
+        #[arg(long)]
+        service: Option<String>,
+        /// Only paid or unpaid ones.
+        #[arg(long, value_parser = ["paid", "unpaid", "all"])]
+        state: Option<String>,
+        /// The token minted with the challenge.
+        #[arg(long)]
+        token_id: Option<String>,
+        /// Rows (at most 1000).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Revoked tokens.
+    Revocations,
+    /// Revoke a token: refused everywhere within 2 s.
+    Revoke {
+        /// The token id (64 hex characters).
+        token_id: String,
+        /// Why (kept in the store).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Restore a revoked token.
+    Restore {
+        /// The token id (64 hex characters).
+        token_id: String,
+    },
+    /// Master key epochs.
+    Keys,
+    /// Rotate the master key: new tokens use a new epoch; older ones keep working.
+    Rotate,
+}
+
+/// Runs `l402 admin`.
+pub async fn run(args: AdminArgs) -> anyhow::Result<u8> {
+    let t = &args.target;
+    let macaroon = t.macaroon.clone().unwrap_or_else(|| {
+        let dir = t.data_dir.clone().unwrap_or_else(l402_core::dirs::data_dir);
+        dir.join(if t.read_only {
+            READ_ONLY_MACAROON_FILE
+        } else {
+            FULL_MACAROON_FILE
+        })
+    });
+    let client = AdminClient::new(&t.url, &macaroon).map_err(admin_error)?;
+    let (method, path, body) = request(&args.command);
+    let answer = client
+        .call(method, &path, body.as_ref())
+        .await
+        .map_err(admin_error)?;
+    if t.json {
+        println!("{answer}");
+    } else {
+        print_human(&args.command, &answer);
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// The API call a command makes.
+fn request(command: &AdminCommand) -> (Method, String, Option<Value>) {
+    match command {
+        AdminCommand::Status => (Method::Get, "/api/v1/status".into(), None),
+        AdminCommand::Services => (Method::Get, "/api/v1/services".into(), None),
+        AdminCommand::Stats { days } => (Method::Get, format!("/api/v1/stats?days={days}"), None),
+        AdminCommand::Invoices {
+            service,
+            state,
+            token_id,
+            limit,
+        } => {
+            let mut query = format!("limit={limit}");
+            for (key, value) in [
+                ("service", service),
+                ("state", state),
+                ("token_id", token_id),
+            ] {
+                if let Some(v) = value {
+                    query.push_str(&format!("&{key}={}", encode(v)));
+                }
+            }
+            (Method::Get, format!("/api/v1/invoices?{query}"), None)
+        }
+        AdminCommand::Revocations => (Method::Get, "/api/v1/revocations".into(), None),
+        AdminCommand::Revoke { token_id, reason } => (
+            Method::Post,
+            format!("/api/v1/tokens/{}/revoke", encode(token_id)),
+            reason.as_ref().map(|r| json!({ "reason": r })),
+        ),
+        AdminCommand::Restore { token_id } => (
+            Method::Delete,
+            format!("/api/v1/tokens/{}/revoke", encode(token_id)),
+            None,
+        ),
+        AdminCommand::Keys => (Method::Get, "/api/v1/keys".into(), None),
+        AdminCommand::Rotate => (Method::Post, "/api/v1/keys/rotate".into(), None),
+    }
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn admin_error(error: AdminClientError) -> anyhow::Error {
+    let code = match &error {
+        AdminClientError::Unreachable { .. } => exit::NETWORK,
+        e if e.is_bad_input() => exit::BAD_INPUT,
+        _ => exit::FAILURE,
+    };
+    exit::with_code(code, error.to_string())
+}
+
+fn sat(msat: &Value) -> String {
+    l402_core::Msat(msat.as_u64().unwrap_or(0)).to_string()
+}
+
+fn when(unix: &Value, now: u64) -> String {
+    unix.as_u64().map_or("-".into(), |t| human(t, now))
+}
+
+fn rows(value: &Value) -> &[Value] {
+    value.as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+fn print_human(command: &AdminCommand, a: &Value) {
+    let now = now_unix();
+    match command {
+        AdminCommand::Status => {
+            let b = &a["backend"];
+            let s = &a["store"];
+            println!(
+                "l402 serve {} up {} s (macaroon: {})",
+                a["version"].as_str().unwrap_or("?"),
+                a["uptime_secs"],
+                a["role"].as_str().unwrap_or("?")
+            );
+            println!(
+                "backend {}: {}",
+                b["kind"].as_str().unwrap_or("?"),
+                if b["ok"] == true {
+                    format!(
+                        "ok on {} ({:.0} ms)",
+                        b["network"].as_str().unwrap_or("?"),
+                        b["latency_ms"].as_f64().unwrap_or(0.0)
+                    )
+                } else {
+                    format!("FAILING: {}", b["error"].as_str().unwrap_or("?"))
+                }
+            );
+            println!(
+                "store: {}",
+                if s["ok"] == true {
+                    format!(
+                        "ok, {} invoices, {} revocations",
+                        s["invoices"], s["revocations"]
+                    )
+                } else {
+                    format!("FAILING: {}", s["error"].as_str().unwrap_or("?"))
+                }
+            );
+        }
+        AdminCommand::Services => {
+            for s in rows(&a["services"]) {
+                println!(
+                    "{:<16} {:>6} sat  {}",
+                    s["name"].as_str().unwrap_or("?"),
+                    s["price_sat"],
+                    s["path_prefix"].as_str().unwrap_or("")
+                );
+                for r in rows(&s["routes"]) {
+                    let methods: Vec<&str> = rows(&r["methods"])
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    let price = if r["free"] == true {
+                        "free".to_owned()
+                    } else {
+                        format!("{} sat", r["price_sat"])
+                    };
+                    println!(
+                        "    {:<10} {:<30} {price}",
+                        if methods.is_empty() {
+                            "*".to_owned()
+                        } else {
+                            methods.join(",")
+                        },
+                        r["path"].as_str().unwrap_or("")
+                    );
+                }
+            }
+        }
+        AdminCommand::Stats { days } => {
+            println!("revenue, last {days} day(s), by settlement day (UTC):");
+            let daily = rows(&a["revenue_by_day"]);
+            if daily.is_empty() {
+                println!("  nothing settled");
+            }
+            for d in daily {
+                println!(
+                    "  {}  {:<16} {:>4} paid  {}",
+                    d["day"].as_str().unwrap_or("?"),
+                    d["service"].as_str().unwrap_or("?"),
+                    d["settled"],
+                    sat(&d["revenue_msat"])
+                );
+            }
+            if let Some(totals) = a["revenue_by_service"].as_object() {
+                for (service, t) in totals {
+                    println!(
+                        "  total {service:<16} {:>4} paid  {}",
+                        t["settled"],
+                        sat(&t["revenue_msat"])
+                    );
+                }
+            }
+            println!("requests since start (paid / free / 402 / 429 / 503):");
+            for r in rows(&a["requests_since_start"]) {
+                let o = &r["outcomes"];
+                println!(
+                    "  {:<16} {:<30} {} / {} / {} / {} / {}",
+                    r["service"].as_str().unwrap_or("?"),
+                    r["route"].as_str().unwrap_or("?"),
+                    o["paid"],
+                    o["free"],
+                    o["challenged"],
+                    o["rate_limited"].as_u64().unwrap_or(0)
+                        + o["too_many_unpaid"].as_u64().unwrap_or(0),
+                    o["unavailable"]
+                );
+            }
+        }
+        AdminCommand::Invoices { .. } => {
+            let list = rows(&a["invoices"]);
+            if list.is_empty() {
+                println!("no invoices match");
+            }
+            for i in list {
+                println!(
+                    "{:<6} {:<16} {:>12}  token {}  {}",
+                    i["state"].as_str().unwrap_or("?"),
+                    i["service"].as_str().unwrap_or("?"),
+                    sat(&i["amount_msat"]),
+                    i["token_id"].as_str().unwrap_or("?"),
+                    when(&i["created_at"], now)
+                );
+            }
+            if let Some(before) = a["next_before"].as_u64() {
+                println!("more: add --json and page with the API's before={before}");
+            }
+        }
+        AdminCommand::Revocations => {
+            let list = rows(&a["revocations"]);
+            if list.is_empty() {
+                println!("no revoked tokens");
+            }
+            for r in list {
+                println!(
+                    "{}  {}  {}",
+                    r["token_id"].as_str().unwrap_or("?"),
+                    when(&r["revoked_at"], now),
+                    r["reason"].as_str().unwrap_or("")
+                );
+            }
+        }
+        AdminCommand::Revoke { token_id, .. } => println!(
+            "revoked {token_id}{}: refused now here, everywhere on the same store within 2 s",
+            if a["changed"] == true {
+                ""
+            } else {
+                " (it already was)"
+            }
+        ),
+        AdminCommand::Restore { token_id } => println!(
+            "restored {token_id}{}",
+            if a["changed"] == true {
+                ""
+            } else {
+                " (it was not revoked)"
+            }
+        ),
+        AdminCommand::Keys => {
+            for k in rows(&a["keys"]) {
+                let state = if k["current"] == true {
+                    "current"
+                } else if k["retired_at"].is_null() {
+                    "active"
+                } else {
+                    "retired"
+                };
+                println!(
+                    "epoch {:>3}  {state:<7}  created {}",
+                    k["epoch"],
+                    when(&k["created_at"], now)
+                );
+            }
+        }
+        AdminCommand::Rotate => println!(
+            "rotated: new tokens use epoch {} from the next store refresh (2 s); older tokens keep working",
+            a["current_epoch"]
+        ),
+    }
+}

@@ -1,0 +1,171 @@
+//! A client of the admin API, for `l402 admin` and scripts: sends the macaroon, returns the
+//! JSON answer or a typed error carrying the API's code and message.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Why an admin call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminClientError {
+    /// The macaroon file could not be read.
+    #[error(
+        "reading the admin macaroon {path}: {source} (it is written to the seller's data \
+         directory when `l402 serve` starts with an admin listener)"
+    )]
+    Macaroon {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No answer from the admin listener.
+    #[error(
+        "no answer from the admin API at {url}: is `l402 serve` running with `--admin-listen` \
+         (or `[admin] listen`) on that address?"
+    )]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The API answered with an error.
+    #[error("the admin API refused ({status} {code}): {message}")]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The stable error code (`unauthorized`, `read_only`, `bad_request`, …).
+        code: String,
+        /// The API's message.
+        message: String,
+    },
+    /// No HTTP client could be built (the TLS trust settings).
+    #[error("preparing TLS for the admin API")]
+    Tls(#[source] l402_tls::TlsError),
+    /// The answer was not the JSON expected.
+    #[error("the admin API answered {status} with something that is not JSON")]
+    NotJson {
+        /// The HTTP status.
+        status: u16,
+    },
+}
+
+impl AdminClientError {
+    /// True when the caller's input or credential is at fault (bad id, refused macaroon),
+    /// rather than the server or the network.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            Self::Macaroon { .. } => true,
+            Self::Api { status, .. } => (400..500).contains(status),
+            _ => false,
+        }
+    }
+}
+
+/// The HTTP methods the admin API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Read.
+    Get,
+    /// Act.
+    Post,
+    /// Undo.
+    Delete,
+}
+
+/// A client of one admin listener.
+#[derive(Clone)]
+pub struct AdminClient {
+    base: String,
+    authorization: String,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for AdminClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminClient {
+    /// A client of the admin API at `base` (e.g. `http://127.0.0.1:9402`) presenting the
+    /// macaroon in `macaroon_file` (hex, as the seller writes it).
+    pub fn new(base: &str, macaroon_file: &Path) -> Result<Self, AdminClientError> {
+        let text = std::fs::read_to_string(macaroon_file).map_err(|source| {
+            AdminClientError::Macaroon {
+                path: macaroon_file.display().to_string(),
+                source,
+            }
+        })?;
+        Self::with_macaroon(base, text.trim())
+    }
+
+    /// A client presenting `macaroon_hex`. An `https://` admin URL is checked with the trust
+    /// the environment selects ([`l402_tls::Trust::from_env`]).
+    pub fn with_macaroon(base: &str, macaroon_hex: &str) -> Result<Self, AdminClientError> {
+        let http = l402_tls::reqwest_builder(&l402_tls::Trust::from_env())
+            .map_err(AdminClientError::Tls)?
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|source| AdminClientError::Unreachable {
+                url: base.to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            authorization: format!("Bearer {macaroon_hex}"),
+            http,
+        })
+    }
+
+    /// Calls `method path` (e.g. `/api/v1/status`) with an optional JSON body; returns the
+    /// JSON answer.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, AdminClientError> {
+        let url = format!("{}{path}", self.base);
+        let request = match method {
+            Method::Get => self.http.get(&url),
+            Method::Post => self.http.post(&url),
+            Method::Delete => self.http.delete(&url),
+        };
+        let mut request = request.header("authorization", &self.authorization);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|source| AdminClientError::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|source| AdminClientError::Unreachable { url, source })?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|_| AdminClientError::NotJson { status })?;
+        if (200..300).contains(&status) {
+            return Ok(value);
+        }
+        let error = &value["error"];
+        Err(AdminClientError::Api {
+            status,
+            code: error["code"].as_str().unwrap_or("unknown").to_owned(),
+            message: error["message"].as_str().unwrap_or("").to_owned(),
+        })
+    }
+}
