@@ -424,3 +424,32 @@ fn the_stream_grace_is_a_top_level_whole_number_of_seconds() {
         SellerConfig::from_toml(&format!("\nstream_grace_secs = -1\n{service}"), None).unwrap_err();
     assert_eq!(located(&err), [(Some(2), "stream_grace_secs")], "{err}");
 }
+
+#[test]
+fn an_admin_listener_off_loopback_is_warned_about_and_a_bad_one_refused() {
+    let warnings_of = |toml: &str| -> Vec<String> {
+        let config = SellerConfig::from_toml(toml, None).unwrap();
+        config
+            .check()
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    let public = warnings_of("[admin]\nlisten = \"0.0.0.0:9402\"\n");
+    assert!(
+        public
+            .iter()
+            .any(|w| w.contains("admin.listen") && w.contains("/metrics")),
+        "{public:?}"
+    );
+    let local = warnings_of("[admin]\nlisten = \"127.0.0.1:9402\"\n");
+    assert!(
+        !local.iter().any(|w| w.contains("admin.listen")),
+        "{local:?}"
+    );
+    let err = SellerConfig::from_toml("[admin]\nlisten = \"localhost\"\n", None).unwrap_err();
+    assert!(err.to_string().contains("admin"), "{err}");
+    let err = SellerConfig::from_toml("[admin]\nport = 1\n", None).unwrap_err();
+    assert!(err.to_string().contains("port"), "{err}");
+}

@@ -1,5 +1,5 @@
-//! `[admin]`: the operator's own listener (today: Prometheus metrics at `/metrics`), apart from
-//! the paywalled proxy.
+//! `[admin]`: the operator's own listener (Prometheus metrics at `/metrics`, the admin API),
+//! apart from the paywalled proxy.
 
 use std::net::SocketAddr;
 
@@ -14,8 +14,8 @@ pub struct AdminSettings {
     pub listen: Option<SocketAddr>,
 }
 
-/// Warns when the admin listener is reachable from other machines: it has no authentication
-/// yet, so what it serves (request counts, revenue) would be public.
+/// Warns when the admin listener is reachable from other machines: its `/metrics` needs no
+/// macaroon, so request counts and revenue would be public.
 pub(super) fn check(admin: &AdminSettings, checks: &mut Checks<'_>) {
     if let Some(addr) = admin.listen
         && !addr.ip().is_loopback()
@@ -23,9 +23,9 @@ pub(super) fn check(admin: &AdminSettings, checks: &mut Checks<'_>) {
         checks.warn(
             "admin.listen",
             format!(
-                "{addr} is reachable from other machines, and the admin listener has no \
-                 authentication: anyone who can connect reads the metrics (requests, revenue). \
-                 Bind it to 127.0.0.1 or ::1, or firewall the port to your Prometheus"
+                "{addr} is reachable from other machines, and the admin listener's /metrics \
+                 needs no macaroon: anyone who can connect reads the request counts and \
+                 revenue. Bind it to 127.0.0.1 or ::1, or firewall the port to your Prometheus"
             ),
         );
     }
