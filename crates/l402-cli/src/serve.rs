@@ -67,7 +67,13 @@ pub fn print_summary(seller: &SellerHandle) {
     }
     eprintln!("  health: {base}/healthz  readiness: {base}/readyz");
     if let Some(admin) = seller.admin_addr() {
-        eprintln!("  metrics: http://{admin}/metrics");
+        eprintln!(
+            "  admin: dashboard http://{admin}/dashboard  API http://{admin}/api/v1  metrics http://{admin}/metrics"
+        );
+        eprintln!(
+            "    admin macaroons (paste one into the dashboard, or `l402 admin status`): {}/admin.macaroon, admin-readonly.macaroon",
+            seller.data_dir().display()
+        );
     }
 }
 

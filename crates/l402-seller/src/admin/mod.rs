@@ -4,12 +4,15 @@
 //! - `/metrics`: Prometheus metrics (see [`crate::metrics`]), no macaroon (keep the listener
 //!   on loopback or firewall it to your Prometheus);
 //! - `/healthz`: liveness;
+//! - `/dashboard`: the dashboard (embedded HTML, CSS and JavaScript, no build step), which
+//!   asks for an admin macaroon and then reads the admin API like any client;
 //! - `/api/v1/…`: the admin API, every route behind an admin macaroon (see [`auth`]) except
 //!   its OpenAPI document, `/api/v1/openapi.json` ([`OPENAPI_JSON`]); [`client`] calls it.
 
 pub(crate) mod api;
 pub mod auth;
 pub mod client;
+mod dashboard;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,6 +45,9 @@ fn router(state: Arc<AdminState>) -> Router {
     Router::new()
         .route("/metrics", get(render))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/app.js", get(dashboard::script))
+        .route("/dashboard/app.css", get(dashboard::style))
         .route(
             "/api/v1/openapi.json",
             get(|| async { ([(CONTENT_TYPE, "application/json")], OPENAPI_JSON) }),
