@@ -4,9 +4,10 @@
 
 use std::path::PathBuf;
 
+use l402_admin_client::{
+    AdminClient, AdminClientError, FULL_MACAROON_FILE, Method, READ_ONLY_MACAROON_FILE,
+};
 use l402_core::env::now_unix;
-use l402_seller::admin::auth::{FULL_MACAROON_FILE, READ_ONLY_MACAROON_FILE};
-use l402_seller::admin::client::{AdminClient, AdminClientError, Method};
 use serde_json::{Value, json};
 
 use crate::exit;

@@ -4,9 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use l402_admin_client::{
+    AdminClient, AdminClientError, FULL_MACAROON_FILE, Method, READ_ONLY_MACAROON_FILE,
+};
 use l402_lightning::dev::DevWalletClient;
-use l402_seller::admin::auth::{FULL_MACAROON_FILE, READ_ONLY_MACAROON_FILE};
-use l402_seller::admin::client::{AdminClient, AdminClientError, Method};
 use l402_seller::{Seller, SellerHandle, SellerOptions};
 use l402_testkit::wallet::{Payer, get_with};
 use serde_json::json;

@@ -13,10 +13,7 @@ use std::path::{Path, PathBuf};
 use l402_macaroon::{Macaroon, RootKey};
 use l402_store::Store;
 
-/// The full-access macaroon's file name in the data directory.
-pub const FULL_MACAROON_FILE: &str = "admin.macaroon";
-/// The read-only macaroon's file name in the data directory.
-pub const READ_ONLY_MACAROON_FILE: &str = "admin-readonly.macaroon";
+pub use l402_admin_client::{FULL_MACAROON_FILE, READ_ONLY_MACAROON_FILE};
 
 /// The setting holding the root key (hex).
 const ROOT_KEY_SETTING: &str = "admin.root_key";

@@ -7,11 +7,10 @@
 //! - `/dashboard`: the dashboard (embedded HTML, CSS and JavaScript, no build step), which
 //!   asks for an admin macaroon and then reads the admin API like any client;
 //! - `/api/v1/…`: the admin API, every route behind an admin macaroon (see [`auth`]) except
-//!   its OpenAPI document, `/api/v1/openapi.json` ([`OPENAPI_JSON`]); [`client`] calls it.
+//!   its OpenAPI document, `/api/v1/openapi.json` ([`OPENAPI_JSON`]); `l402-admin-client` calls it.
 
 pub(crate) mod api;
 pub mod auth;
-pub mod client;
 mod dashboard;
 
 use std::net::SocketAddr;
