@@ -16,6 +16,17 @@ pub struct McpArgs {
     /// data directory (created, and printed once, on first run).
     #[arg(long)]
     pub http: Option<SocketAddr>,
+    /// Serve the operator's tools instead: a running seller's admin API (revenue, invoices,
+    /// health; revoke and restore only with a full-access macaroon). Over stdio.
+    #[arg(long)]
+    pub admin: bool,
+    /// With --admin: the seller's admin listener.
+    #[arg(long, env = "L402_ADMIN_URL", default_value = "http://127.0.0.1:9402")]
+    pub admin_url: String,
+    /// With --admin: the admin macaroon file (default: admin-readonly.macaroon in the data
+    /// directory; give admin.macaroon for the revoke and restore tools).
+    #[arg(long, env = "L402_ADMIN_MACAROON")]
+    pub admin_macaroon: Option<std::path::PathBuf>,
     /// Default per-call maximum cost in satoshis (never above the configured maximum).
     #[arg(long)]
     pub max_cost: Option<u64>,
@@ -29,6 +40,9 @@ pub struct McpArgs {
 
 /// Runs the MCP server until the client disconnects (stdio) or SIGTERM/SIGINT (HTTP).
 pub async fn run(args: McpArgs) -> anyhow::Result<u8> {
+    if args.admin {
+        return run_admin(&args).await;
+    }
     let mut config = load_config(&args.client)?;
     args.tls.apply(&mut config);
     // The HTTP endpoint's bearer token, created (and shown once) before anything is served.
@@ -59,5 +73,48 @@ pub async fn run(args: McpArgs) -> anyhow::Result<u8> {
             handle.wait().await.context("MCP over HTTP")?;
         }
     }
+    Ok(exit::SUCCESS)
+}
+
+/// `l402 mcp --admin`: the admin tools over stdio.
+async fn run_admin(args: &McpArgs) -> anyhow::Result<u8> {
+    if args.http.is_some() {
+        return Err(exit::with_code(
+            exit::BAD_INPUT,
+            "--admin serves over stdio only: drop --http (an operator's agent spawns it locally)",
+        ));
+    }
+    let macaroon = match args.admin_macaroon.clone() {
+        Some(path) => path,
+        // The data directory as every other command resolves it (--data-dir, L402_DATA_DIR,
+        // the client configuration, the platform default).
+        None => load_config(&args.client)?
+            .data_dir()
+            .context("the data directory")?
+            .join(l402_admin_client::READ_ONLY_MACAROON_FILE),
+    };
+    let client = l402_admin_client::AdminClient::new(&args.admin_url, &macaroon)
+        .map_err(|e| exit::with_code(exit::BAD_INPUT, e.to_string()))?;
+    let server = l402_mcp::admin::AdminMcpServer::connect(client)
+        .await
+        .map_err(|e| {
+            let code = match &e {
+                l402_mcp::McpError::Admin(inner) if inner.is_bad_input() => exit::BAD_INPUT,
+                _ => exit::NETWORK,
+            };
+            exit::with_code(code, format!("l402 mcp --admin: {e}"))
+        })?;
+    eprintln!(
+        "l402 mcp --admin: {} tools over {}",
+        if server.full_access() {
+            "full-access"
+        } else {
+            "read-only"
+        },
+        args.admin_url
+    );
+    l402_mcp::serve_stdio(server)
+        .await
+        .context("MCP over stdio")?;
     Ok(exit::SUCCESS)
 }

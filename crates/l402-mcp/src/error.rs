@@ -41,6 +41,10 @@ pub enum McpError {
     /// The MCP session could not be set up (the peer did not initialize).
     #[error("MCP session setup failed: {0}")]
     Initialize(String),
+    /// The seller's admin API could not be reached or refused the macaroon
+    /// (`l402 mcp --admin`).
+    #[error("the seller's admin API: {0}")]
+    Admin(#[source] l402_admin_client::AdminClientError),
     /// The serving task failed.
     #[error("MCP server task failed: {0}")]
     Task(String),

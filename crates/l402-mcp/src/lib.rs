@@ -17,6 +17,10 @@
 //! overshoot) and a hint the model can act on. The server never pays outside the budget: the
 //! client checks every invoice against the limits before calling the wallet.
 //!
+//! The operator's side: [`admin::AdminMcpServer`] (`l402 mcp --admin`) puts a running
+//! seller's admin API behind tools (revenue, invoices, health; revoke with a full-access
+//! macaroon).
+//!
 //! Transports: [`serve_stdio`] for a local agent that spawns the server, and [`serve_http`]
 //! (streamable HTTP at `/mcp`, loopback only) for agents that connect. The HTTP endpoint
 //! requires a bearer token ([`load_or_create_token`]: generated on first run, kept in
@@ -36,6 +40,7 @@
 //! # }
 //! ```
 
+pub mod admin;
 mod body;
 mod error;
 mod http_auth;

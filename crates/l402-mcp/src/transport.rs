@@ -27,7 +27,7 @@ pub const HTTP_DRAIN: Duration = Duration::from_secs(5);
 ///
 /// stdout carries the protocol: nothing else may write to it while this runs. Send logs to
 /// stderr (e.g. `tracing_subscriber::fmt().with_writer(std::io::stderr)`).
-pub async fn serve_stdio(server: L402McpServer) -> Result<(), McpError> {
+pub async fn serve_stdio<S: rmcp::ServerHandler>(server: S) -> Result<(), McpError> {
     let running = server
         .serve(rmcp::transport::stdio())
         .await
