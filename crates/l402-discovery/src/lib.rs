@@ -60,7 +60,9 @@ mod tests {
             Some("/.well-known/l402.json")
         );
         assert_eq!(
-            manifest_link_target("</a>; rel=next, <https://x/m.json>; rel=\"alternate l402-manifest\""),
+            manifest_link_target(
+                "</a>; rel=next, <https://x/m.json>; rel=\"alternate l402-manifest\""
+            ),
             Some("https://x/m.json")
         );
         assert_eq!(manifest_link_target("</a>; rel=next"), None);

@@ -81,7 +81,9 @@ mod tests {
         let full = serde_json::json!({"offers": [{"intent": "charge", "method": "lightning", "amount": "100", "currency": "sat"}]});
         let short = serde_json::json!({"intent": "session", "method": "lightning", "amount": null});
         assert_eq!(
-            PaymentInfo::from_value(&full).unwrap().offers[0].amount.as_deref(),
+            PaymentInfo::from_value(&full).unwrap().offers[0]
+                .amount
+                .as_deref(),
             Some("100")
         );
         let s = PaymentInfo::from_value(&short).unwrap();

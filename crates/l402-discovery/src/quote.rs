@@ -119,6 +119,23 @@ impl QuoteErrorCode {
         }
     }
 
+    /// The code written as `code`, if it is one of these.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            Self::BadRequest,
+            Self::UnknownService,
+            Self::UnknownTier,
+            Self::UnknownResource,
+            Self::UnknownCapability,
+            Self::UnsatisfiableBudget,
+            Self::UnsatisfiableLifetime,
+            Self::UnsupportedPaymentMethod,
+            Self::MethodNotAllowed,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == code)
+    }
+
     /// The HTTP status answered.
     pub fn status(self) -> u16 {
         match self {

@@ -28,6 +28,7 @@
 //! ```
 
 pub mod config;
+pub mod discovery;
 mod error;
 mod lease;
 pub mod openapi;

@@ -1,11 +1,12 @@
 //! The seller's configuration file: the proxy's keys (`[listen]`, `[limits]`, where each
 //! service is and how it is routed; see [`l402_server::Config`]) plus the L402 keys kept here
-//! (`data_dir`, `[backend]`, `[clients]`, and each service's and route's price, capabilities, token
+//! (`data_dir`, `[backend]`, `[clients]`, `[discovery]`, and each service's and route's price, capabilities, token
 //! lifetime, invoice settings, free paths and freebies). Every key is documented in
 //! `crates/l402-seller/CONFIG.md`. Reads files; no network.
 
 mod check;
 mod clients;
+mod discovery;
 mod overrides;
 mod terms;
 
@@ -17,6 +18,7 @@ use l402_server::config::{Checks, ConfigExtension, resolve_relative_path};
 use serde::Deserialize;
 
 pub use clients::{ClientsSettings, RateLimitConfig};
+pub use discovery::DiscoverySettings;
 use l402_lightning::spec::{BackendSpec, Role, Severity};
 pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
 pub use overrides::SellerOverrides;
@@ -39,14 +41,22 @@ pub struct L402Settings {
     /// How long a WebSocket or streaming response opened with a token may outlive the token's
     /// expiry or revocation, in seconds. Unset: [`l402_tower::DEFAULT_STREAM_GRACE`].
     pub stream_grace_secs: Option<u64>,
+    /// `[discovery]`: the manifest, OpenAPI document and quotes the seller publishes.
+    #[serde(default)]
+    pub discovery: DiscoverySettings,
     /// The L402 terms of each `[[services]]` entry, in file order.
     #[serde(default)]
     pub services: Vec<ServiceTerms>,
 }
 
 impl ConfigExtension for L402Settings {
-    const TOP_LEVEL_KEYS: &'static [&'static str] =
-        &["data_dir", "backend", "stream_grace_secs", "clients"];
+    const TOP_LEVEL_KEYS: &'static [&'static str] = &[
+        "data_dir",
+        "backend",
+        "stream_grace_secs",
+        "clients",
+        "discovery",
+    ];
     const SERVICE_KEYS: &'static [&'static str] = terms::SERVICE_KEYS;
     const ROUTE_KEYS: &'static [&'static str] = terms::ROUTE_KEYS;
 

@@ -261,9 +261,7 @@ where
         parts.extensions.insert(ClientAddr(conn.remote));
         parts.extensions.insert(ClientIp(client_ip));
         parts.extensions.insert(conn);
-        self.endpoints
-            .serve(Request::from_parts(parts, body))
-            .await
+        self.endpoints.serve(Request::from_parts(parts, body)).await
     }
 
     fn internal_error(&self, service: &str, error: BoxError, grpc: bool) -> Response<Body> {
