@@ -8,14 +8,20 @@
 //! - [`PaymentInfo`]: the `x-payment-info` extension of an OpenAPI operation (MPP discovery),
 //!   both its `{offers: [...]}` form and the one-offer shorthand.
 //!
+//! - [`DirectoryEntry`]: what a public L402 directory ingests for one seller.
+//!
 //! Discovery is advisory: the 402 challenge a request gets is authoritative.
 
+mod directory;
 mod manifest;
 mod offers;
+mod pattern;
 mod quote;
 
+pub use directory::{DIRECTORY_FORMAT, DirectoryEntry, DirectoryService};
 pub use manifest::{CaveatInfo, Manifest, Pricing, Provider, Resource, Service, Tier};
 pub use offers::{PaymentInfo, PaymentOffer, sat_amount};
+pub use pattern::path_matches;
 pub use quote::{Alternative, ErrorBody, ErrorDetail, Quote, QuoteErrorCode, QuoteRequest};
 
 /// Where the manifest is served (RFC 8615 well-known URI).

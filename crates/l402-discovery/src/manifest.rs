@@ -104,6 +104,22 @@ pub struct Pricing {
     pub price_msat: Option<u64>,
 }
 
+impl Manifest {
+    /// The first resource matching `method` and `path` (services in order, each service's
+    /// resources in order), with its service: what a request there costs, as advertised.
+    pub fn resource_for(&self, method: &str, path: &str) -> Option<(&Service, &Resource)> {
+        self.services.iter().find_map(|s| {
+            s.resources
+                .iter()
+                .find(|r| {
+                    (r.method == "*" || r.method.eq_ignore_ascii_case(method))
+                        && crate::path_matches(&r.path, path)
+                })
+                .map(|r| (s, r))
+        })
+    }
+}
+
 impl Pricing {
     /// A fixed price.
     pub fn fixed(price_msat: u64) -> Self {
