@@ -424,3 +424,31 @@ fn the_stream_grace_is_a_top_level_whole_number_of_seconds() {
         SellerConfig::from_toml(&format!("\nstream_grace_secs = -1\n{service}"), None).unwrap_err();
     assert_eq!(located(&err), [(Some(2), "stream_grace_secs")], "{err}");
 }
+
+#[test]
+fn discovery_settings_are_checked_at_their_line_and_default_to_on() {
+    let err = check_error(
+        "[backend]\nkind = \"dev\"\n[discovery]\nprovider_name = \" \"\nprovider_uri = \"api.example.com\"\n\
+         [[services]]\nname = \"s\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n",
+    );
+    assert_eq!(
+        located(&err),
+        [
+            (Some(4), "discovery.provider_name"),
+            (Some(5), "discovery.provider_uri")
+        ],
+        "{err}"
+    );
+    let ok = SellerConfig::from_toml(
+        "[backend]\nkind = \"dev\"\n[[services]]\nname = \"s\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n",
+        None,
+    )
+    .unwrap();
+    assert!(ok.l402.discovery.enabled);
+    assert!(ok.check().is_ok());
+    let unknown = SellerConfig::from_toml(
+        "[backend]\nkind = \"dev\"\n[discovery]\nenable = false\n",
+        None,
+    );
+    assert!(unknown.is_err(), "unknown keys are refused");
+}

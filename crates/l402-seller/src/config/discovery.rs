@@ -1,6 +1,7 @@
 //! `[discovery]`: what the seller says about itself in `/.well-known/l402.json`,
 //! `/openapi.json` and `POST /l402/quote` (see `crates/l402-seller/CONFIG.md`).
 
+use l402_server::config::Checks;
 use serde::Deserialize;
 
 fn enabled() -> bool {
@@ -30,5 +31,25 @@ impl Default for DiscoverySettings {
             provider_name: None,
             provider_uri: None,
         }
+    }
+}
+
+/// Checks `[discovery]`: a provider name that is not blank, a provider URI that is an
+/// `http(s)://` URL.
+pub(super) fn check(settings: &DiscoverySettings, checks: &mut Checks<'_>) {
+    if settings
+        .provider_name
+        .as_deref()
+        .is_some_and(|n| n.trim().is_empty())
+    {
+        checks.error("discovery.provider_name", "must not be blank".to_owned());
+    }
+    if let Some(uri) = &settings.provider_uri
+        && !(uri.starts_with("https://") || uri.starts_with("http://"))
+    {
+        checks.error(
+            "discovery.provider_uri",
+            format!("`{uri}` is not an http:// or https:// URL"),
+        );
     }
 }

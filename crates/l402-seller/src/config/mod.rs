@@ -130,6 +130,7 @@ impl SellerConfig {
             }
         }
         clients::check(&self.l402.clients, &mut checks);
+        discovery::check(&self.l402.discovery, &mut checks);
         check::terms(&self.proxy, &self.l402.services, &mut checks);
         checks.finish()
     }
