@@ -58,6 +58,9 @@ pub enum Command {
     Demo,
     /// Fetch a URL like curl, paying its L402 price automatically within the budget.
     Fetch(fetch::FetchArgs),
+    /// What a host sells and at what price, without paying: its /.well-known/l402.json, or the
+    /// 402 of a plain unpaid request. --export writes the entry a public directory ingests.
+    Discover(crate::buyer::discover::DiscoverArgs),
     /// Held tokens: list, show, remove, attenuate for a sub-agent, import.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
@@ -131,6 +134,7 @@ pub async fn dispatch(command: Command, verbose: u8) -> anyhow::Result<u8> {
         Command::Keys(command) => crate::keys::run(command),
         Command::Admin(args) => crate::admin::run(args).await,
         Command::Fetch(args) => fetch::run(args, verbose).await,
+        Command::Discover(args) => crate::buyer::discover::run(args).await,
         Command::Tokens(command) => tokens::run(command).await,
         Command::Receipts(args) => receipts::run(args).await,
         Command::Budget(options) => budget::run(options).await,

@@ -64,6 +64,9 @@ pub fn print_summary(seller: &SellerHandle) {
         eprintln!("    GET  {base}/api/weather?city=Paris   2 sat");
         eprintln!("    gRPC helloworld.Greeter/SayHello   1 sat");
         eprintln!("  try: l402 fetch '{base}/api/weather?city=Paris'");
+        eprintln!(
+            "  prices, free: l402 discover {base}  ({base}/.well-known/l402.json, {base}/openapi.json)"
+        );
     }
     eprintln!("  health: {base}/healthz  readiness: {base}/readyz");
     if let Some(admin) = seller.admin_addr() {

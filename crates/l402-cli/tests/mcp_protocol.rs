@@ -38,7 +38,14 @@ async fn an_mcp_client_lists_the_tools_and_calls_them() {
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     assert_eq!(
         names,
-        ["l402_budget", "l402_fetch", "l402_receipts", "l402_tokens"]
+        [
+            "l402_budget",
+            "l402_discover",
+            "l402_fetch",
+            "l402_quote",
+            "l402_receipts",
+            "l402_tokens"
+        ]
     );
     for t in &tools {
         let d = t.description.as_deref().unwrap_or_default();
@@ -226,7 +233,7 @@ async fn streamable_http_serves_the_tools_on_loopback_only() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 4, "{names:?}");
+    assert_eq!(names.len(), 6, "{names:?}");
     assert!(names.contains(&"l402_fetch"), "{names:?}");
 
     // DNS-rebinding protection: a foreign Host is refused.

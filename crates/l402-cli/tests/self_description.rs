@@ -38,7 +38,9 @@ fn completions_cover_every_command_for_each_shell() {
         assert!(out.status.success(), "{shell}: {}", stderr(&out));
         let script = stdout(&out);
         assert!(script.contains(marker), "{shell}: no {marker:?}");
-        for command in ["serve", "fetch", "doctor", "receipts", "balance"] {
+        for command in [
+            "serve", "fetch", "discover", "doctor", "receipts", "balance",
+        ] {
             assert!(script.contains(command), "{shell}: no {command}");
         }
     }
@@ -56,7 +58,14 @@ fn the_manual_page_is_roff_naming_every_command() {
     assert!(out.status.success(), "{}", stderr(&out));
     let page = stdout(&out);
     assert!(page.contains(".TH l402 1"), "{page}");
-    for command in ["serve", "fetch", "doctor", "completions", "wallet"] {
+    for command in [
+        "serve",
+        "fetch",
+        "discover",
+        "doctor",
+        "completions",
+        "wallet",
+    ] {
         assert!(page.contains(command), "no {command}");
     }
     assert!(

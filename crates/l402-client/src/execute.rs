@@ -200,7 +200,7 @@ impl L402Client {
     }
 
     /// The destination guard's verdict on `url`.
-    fn check_destination(&self, url: &Url) -> Result<(), ClientError> {
+    pub(crate) fn check_destination(&self, url: &Url) -> Result<(), ClientError> {
         match &self.inner.guard {
             Some(guard) => guard
                 .check(url)

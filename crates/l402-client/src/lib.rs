@@ -64,6 +64,7 @@ mod builder;
 mod client;
 pub mod clock;
 pub mod config;
+pub mod discover;
 mod error;
 mod execute;
 #[cfg(feature = "grpc")]
@@ -85,8 +86,10 @@ pub use builder::{
 };
 pub use client::L402Client;
 pub use config::{ClientConfig, ConfigError};
+pub use discover::{Discovery, DiscoverySource, Listing, QuoteOutcome};
 pub use error::{ClientError, ErrorCategory};
 pub use execute::{ChallengePaid, HeldToken, PaidResponse};
+pub use l402_discovery as discovery;
 pub use l402_store::{Receipt, Store, StoreError};
 pub use recover::{RecoveryReport, UnresolvedPayment};
 pub use redirect::{DEFAULT_MAX_REDIRECTS, DestinationGuard};

@@ -93,7 +93,7 @@ pub fn expires_at(macaroon: &[u8]) -> Option<u64> {
 }
 
 /// The service names in a macaroon's last `services` caveat, if it decodes.
-fn services(macaroon: &[u8]) -> Option<Vec<String>> {
+pub(crate) fn services(macaroon: &[u8]) -> Option<Vec<String>> {
     let mac = Macaroon::decode_v2(macaroon).ok()?;
     let value = mac
         .first_party_caveats()

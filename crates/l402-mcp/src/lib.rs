@@ -11,6 +11,10 @@
 //! * `l402_budget`: limits, spent and remaining per window (hour, day, total) and per domain.
 //! * `l402_receipts` `{limit?}`: recent payments.
 //! * `l402_tokens`: held tokens (scope, amount, expiry), never macaroons or preimages.
+//! * `l402_discover` `{url}`: what a host sells and at what price (its
+//!   `/.well-known/l402.json`, else the price of a plain unpaid request's 402). Pays nothing.
+//! * `l402_quote` `{url, service?, path?, method?, capabilities?, token_lifetime_secs?,
+//!   max_price_sat?}`: what one request would cost (`POST /l402/quote`). Pays nothing.
 //!
 //! Refusals (over budget, over the maximum cost, domain not allowed) and payment failures are
 //! tool results with `isError: true`, the client's message (naming the limit and the
@@ -28,7 +32,7 @@
 //! loopback ones unless allowed; remote use needs a TLS-terminating reverse proxy in front
 //! ([`serve_http_with`], [`HttpOptions::allow_remote`]).
 //!
-//! `l402_fetch` refuses loopback, private and link-local destinations (every redirect hop, and
+//! `l402_fetch`, `l402_discover` and `l402_quote` refuse loopback, private and link-local destinations (every redirect hop, and
 //! names by the addresses they resolve to) unless `[mcp] allow_private_networks = true`
 //! ([`PublicOnly`]).
 //!
@@ -42,6 +46,7 @@
 
 pub mod admin;
 mod body;
+mod discovery_tools;
 mod error;
 mod http_auth;
 mod network_guard;
@@ -50,6 +55,7 @@ mod server;
 mod transport;
 
 pub use body::DEFAULT_MAX_BODY_BYTES;
+pub use discovery_tools::{DiscoverArgs, QuoteArgs};
 pub use error::McpError;
 pub use http_auth::{
     BearerToken, TOKEN_FILE, http_options, load_or_create_token, origin_allowed, token_path,
@@ -57,7 +63,7 @@ pub use http_auth::{
 pub use network_guard::{ALLOW_PRIVATE_SETTING, PublicOnly, non_public};
 pub use server::{
     DEFAULT_RECEIPTS, FetchArgs, L402McpServer, LowerMaxCost, MAX_RECEIPTS, ReceiptsArgs,
-    TOOL_BUDGET, TOOL_FETCH, TOOL_RECEIPTS, TOOL_TOKENS, lower_max_cost,
+    TOOL_BUDGET, TOOL_DISCOVER, TOOL_FETCH, TOOL_QUOTE, TOOL_RECEIPTS, TOOL_TOKENS, lower_max_cost,
 };
 pub use transport::{
     HTTP_DRAIN, HttpOptions, HttpServer, MCP_PATH, serve_http, serve_http_with, serve_stdio,

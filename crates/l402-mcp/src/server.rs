@@ -31,6 +31,10 @@ pub const TOOL_BUDGET: &str = "l402_budget";
 pub const TOOL_RECEIPTS: &str = "l402_receipts";
 /// The tool that lists held tokens.
 pub const TOOL_TOKENS: &str = "l402_tokens";
+/// The tool that lists what a host sells and at what price.
+pub const TOOL_DISCOVER: &str = "l402_discover";
+/// The tool that prices one request before paying.
+pub const TOOL_QUOTE: &str = "l402_quote";
 
 /// Receipts listed when `l402_receipts` gets no `limit`.
 pub const DEFAULT_RECEIPTS: usize = 20;
@@ -311,7 +315,18 @@ impl L402McpServer {
         let tokens = "Lists the L402 tokens held: access already bought that later requests to \
                       the same API reuse without spending budget (scope, origin, what it cost, \
                       when it expires). Never shows the secrets. Free: pays nothing.";
+        let discover = "Lists what a host sells and at what price, without paying: its L402 \
+                        manifest (/.well-known/l402.json: services, paths, methods, prices in \
+                        sat, capabilities, token lifetimes), or the price in the 402 of a plain \
+                        unpaid request when it publishes none. Free: pays nothing. Use it to \
+                        compare before l402_fetch.";
+        let quote = "Asks a seller what one request would cost before paying (POST /l402/quote): \
+                     service or path and method, capabilities, token lifetime, and max_price_sat \
+                     (refused as unsatisfiable_budget when the price is above). Free: pays \
+                     nothing and mints no invoice.";
         for (name, text) in [
+            (TOOL_DISCOVER, discover.to_owned()),
+            (TOOL_QUOTE, quote.to_owned()),
             (TOOL_FETCH, fetch),
             (TOOL_BUDGET, budget.to_owned()),
             (TOOL_RECEIPTS, receipts.to_owned()),
@@ -575,7 +590,7 @@ impl L402McpServer {
     }
 
     /// The error result for a client error.
-    async fn failure(
+    pub(crate) async fn failure(
         &self,
         err: &ClientError,
         cap: Msat,
@@ -644,6 +659,38 @@ impl L402McpServer {
         Parameters(args): Parameters<ReceiptsArgs>,
     ) -> Result<CallToolResult, ErrorData> {
         Ok(self.receipts(args).await)
+    }
+
+    #[tool(
+        name = "l402_discover",
+        description = "Lists what a host sells and at what price.",
+        annotations(
+            title = "What a host sells (L402 discovery)",
+            read_only_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn l402_discover_tool(
+        &self,
+        Parameters(args): Parameters<crate::discovery_tools::DiscoverArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(self.discover(args).await)
+    }
+
+    #[tool(
+        name = "l402_quote",
+        description = "Prices one request before paying.",
+        annotations(
+            title = "Price a request (L402 quote)",
+            read_only_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn l402_quote_tool(
+        &self,
+        Parameters(args): Parameters<crate::discovery_tools::QuoteArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(self.quote(args).await)
     }
 
     #[tool(

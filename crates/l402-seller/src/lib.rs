@@ -29,6 +29,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod discovery;
 mod error;
 mod lease;
 pub mod metrics;

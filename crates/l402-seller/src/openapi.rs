@@ -18,7 +18,7 @@ use l402_server::config::{Checks, ConfigWarning};
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The methods an OpenAPI path item can hold operations for.
-const METHODS: &[&str] = &[
+pub(crate) const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
@@ -257,6 +257,25 @@ fn upstream_path(service: &ServiceConfig, path: &str) -> String {
     }
 }
 
+/// The request path (on the proxy) that reaches the documented `path` of the upstream's
+/// document `doc`: the inverse of the forwarding (server base, upstream base path,
+/// `strip_path_prefix`). `None` if the forwarding never reaches it.
+pub(crate) fn proxy_path(doc: &Value, service: &ServiceConfig, path: &str) -> Option<String> {
+    let full = format!("{}{path}", server_base(doc));
+    let base = reqwest::Url::parse(&service.upstream)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    let rest = full.strip_prefix(&base)?;
+    if !rest.starts_with('/') {
+        return None;
+    }
+    Some(if service.strip_path_prefix {
+        format!("{}{rest}", service.path_prefix.trim_end_matches('/'))
+    } else {
+        rest.to_owned()
+    })
+}
+
 /// The path of the document's first server URL (`/v1` of `https://api.example.com/v1`), or
 /// empty.
 fn server_base(doc: &Value) -> String {
@@ -388,6 +407,25 @@ mod tests {
         assert_eq!(w.len(), 1, "{w:?}");
         assert_eq!(w[0].route, 1);
         assert!(w[0].message.contains("charges DELETE"), "{w:?}");
+    }
+
+    #[test]
+    fn documented_paths_map_back_to_proxy_paths() {
+        let doc =
+            serde_json::json!({"servers": [{"url": "https://api.example.com/v1"}], "paths": {}});
+        let c = SellerConfig::from_toml(
+            "[backend]\nkind = \"dev\"\n[[services]]\nname = \"s\"\npath_prefix = \"/shop\"\n\
+             strip_path_prefix = true\nupstream = \"http://127.0.0.1:9/v1\"\nprice_sat = 5\n",
+            None,
+        )
+        .unwrap();
+        let s = &c.proxy.services[0];
+        assert_eq!(
+            proxy_path(&doc, s, "/items/{id}").as_deref(),
+            Some("/shop/items/{id}")
+        );
+        let other = serde_json::json!({"servers": [{"url": "/v2"}], "paths": {}});
+        assert_eq!(proxy_path(&other, s, "/items"), None);
     }
 
     #[test]

@@ -128,7 +128,10 @@ impl Seller {
     pub async fn check(options: &SellerOptions) -> Result<CheckReport, SellerError> {
         let config = options.load(SocketAddr::from(([127, 0, 0, 1], 1)))?;
         let mut warnings = config.check()?;
-        warnings.extend(crate::openapi::config_warnings(&config).await);
+        // Zero-config: the sample's document is built in (and its address not known here).
+        if options.config_file.is_some() {
+            warnings.extend(crate::openapi::config_warnings(&config).await);
+        }
         Ok(CheckReport {
             config_file: options.config_file.clone(),
             warnings,
@@ -309,8 +312,11 @@ impl Running {
         let key_refresh = refresh::key_ring(store.clone(), keys.clone(), STORE_REFRESH);
         let (observer, updates, recorder) = recorder::start(store.clone(), metrics.clone());
         let pruner = prune::expired_unpaid(store.clone(), prune::PRUNE_EVERY);
+        let discovery = config.l402.discovery.enabled;
         let settings = PaywallSettings {
             stream_grace: lease::stream_grace(&config.l402),
+            manifest_link: discovery
+                .then(|| http::HeaderValue::from_static(l402_discovery::MANIFEST_LINK)),
             ..config.l402.clients.paywall_settings()
         };
         let paywall = Arc::new(
@@ -338,11 +344,31 @@ impl Running {
             settlements.abort();
             recorder.abort();
         };
-        let server = match Server::bind(&config.proxy, layer, readiness).await {
+        let endpoints = if discovery {
+            let upstream = crate::discovery::upstream_documents(config).await;
+            Some(crate::discovery::Discovery::new(
+                config,
+                Some(info.pubkey_hex.clone()),
+                &upstream,
+            ))
+        } else {
+            None
+        };
+        let bound = match endpoints.transpose() {
+            Ok(endpoints) => Server::bind(&config.proxy, layer, readiness)
+                .await
+                .map(|server| match endpoints {
+                    Some(endpoints) => server.with_endpoints(endpoints),
+                    None => server,
+                })
+                .map_err(SellerError::ProxyStart),
+            Err(e) => Err(SellerError::from(e)),
+        };
+        let server = match bound {
             Ok(server) => server,
             Err(e) => {
                 abort();
-                return Err(SellerError::ProxyStart(e));
+                return Err(e);
             }
         };
         let admin = match config.l402.admin.listen.zip(admin_state) {

@@ -62,6 +62,8 @@ name = "landing"
 path_prefix = "/"
 upstream = "http://{sample}"
 price_sat = 0
+# The sample's own OpenAPI document: the seller's /openapi.json is this one, priced.
+openapi = "http://{sample}/openapi.json"
 "#
     )
 }

@@ -453,3 +453,31 @@ fn an_admin_listener_off_loopback_is_warned_about_and_a_bad_one_refused() {
     let err = SellerConfig::from_toml("[admin]\nport = 1\n", None).unwrap_err();
     assert!(err.to_string().contains("port"), "{err}");
 }
+
+#[test]
+fn discovery_settings_are_checked_at_their_line_and_default_to_on() {
+    let err = check_error(
+        "[backend]\nkind = \"dev\"\n[discovery]\nprovider_name = \" \"\nprovider_uri = \"api.example.com\"\n\
+         [[services]]\nname = \"s\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n",
+    );
+    assert_eq!(
+        located(&err),
+        [
+            (Some(4), "discovery.provider_name"),
+            (Some(5), "discovery.provider_uri")
+        ],
+        "{err}"
+    );
+    let ok = SellerConfig::from_toml(
+        "[backend]\nkind = \"dev\"\n[[services]]\nname = \"s\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n",
+        None,
+    )
+    .unwrap();
+    assert!(ok.l402.discovery.enabled);
+    assert!(ok.check().is_ok());
+    let unknown = SellerConfig::from_toml(
+        "[backend]\nkind = \"dev\"\n[discovery]\nenable = false\n",
+        None,
+    );
+    assert!(unknown.is_err(), "unknown keys are refused");
+}

@@ -6,12 +6,14 @@
 //! to the configuration file through a [`ConfigExtension`](config::ConfigExtension).
 //!
 //! The request path is: accept → TLS (optional) → HTTP/1.1 or HTTP/2 → built-in `/healthz` and
-//! `/readyz` → header-size and body-size limits → routing ([`RouteDecision`], [`ClientAddr`] and
+//! `/readyz` → header-size and body-size limits → the application's own [`LocalEndpoints`]
+//! (answered before routing) → routing ([`RouteDecision`], [`ClientAddr`] and
 //! [`ClientIp`] are inserted as request extensions) → the application's layer → [`Forwarder`] → upstream.
 
 pub mod body;
 pub mod client_ip;
 pub mod config;
+pub mod endpoints;
 pub mod error;
 pub mod forward;
 pub mod health;
@@ -23,6 +25,7 @@ mod shutdown;
 pub use body::{Body, BoxError};
 pub use client_ip::ClientIp;
 pub use config::{Config, ConfigError, ConfigOverrides, ConfigWarning, ServiceConfig};
+pub use endpoints::LocalEndpoints;
 pub use error::ServerError;
 pub use forward::Forwarder;
 pub use forward::deadline::StreamDeadline;

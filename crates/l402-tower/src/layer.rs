@@ -143,10 +143,13 @@ where
             let (mut response, outcome) = match paywall.challenge(&offer).await {
                 Ok(challenge) => {
                     tracing::debug!(service = %offer.service, reason = reason.reason_code(), "payment required");
-                    (
-                        payment_required(grpc, &offer, &challenge, &reason),
-                        Outcome::Challenged,
-                    )
+                    let mut response = payment_required(grpc, &offer, &challenge, &reason);
+                    if let Some(link) = &paywall.settings().manifest_link {
+                        response
+                            .headers_mut()
+                            .insert(http::header::LINK, link.clone());
+                    }
+                    (response, Outcome::Challenged)
                 }
                 Err(ChallengeError::TooManyUnpaid(retry_after)) => {
                     tracing::info!(service = %offer.service, client = ?offer.client_ip, retry_after, "too many unpaid challenges");

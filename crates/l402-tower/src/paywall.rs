@@ -44,6 +44,10 @@ pub struct PaywallSettings {
     /// response body) may outlive the token's expiry or revocation (see [`TokenLease`]).
     /// Default [`DEFAULT_STREAM_GRACE`].
     pub stream_grace: Duration,
+    /// A `Link` header value every payment-required answer carries, pointing buyers at what
+    /// the seller publishes (e.g. `</.well-known/l402.json>; rel="l402-manifest"`). Default
+    /// none.
+    pub manifest_link: Option<http::HeaderValue>,
 }
 
 impl Default for PaywallSettings {
@@ -54,6 +58,7 @@ impl Default for PaywallSettings {
             max_unpaid_challenges_per_client: Some(64),
             ipv6_prefix_len: DEFAULT_IPV6_PREFIX_LEN,
             stream_grace: DEFAULT_STREAM_GRACE,
+            manifest_link: None,
         }
     }
 }

@@ -813,3 +813,26 @@ async fn concurrent_requests_of_one_client_cannot_overshoot_the_cap() {
         .count();
     assert_eq!((minted, refused), (2, 4), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn a_configured_manifest_link_rides_on_every_402_and_only_then() {
+    let link = r#"</.well-known/l402.json>; rel="l402-manifest""#;
+    let h = harness(PaywallSettings {
+        manifest_link: Some(http::HeaderValue::from_static(link)),
+        ..PaywallSettings::default()
+    });
+    let (status, headers, _) = call(&h, offer(), get(None)).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(headers["link"], link);
+    let (status, headers, _) = call(&h, offer(), grpc_request()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers["link"], link,
+        "the gRPC payment-required answer too"
+    );
+
+    let plain = harness(PaywallSettings::default());
+    let (status, headers, _) = call(&plain, offer(), get(None)).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    assert!(headers.get("link").is_none(), "no manifest: no Link");
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use base64::Engine;
-use l402_client::{ClientError, PaidResponse, RequestSpec};
+use l402_client::{ClientError, L402Client, PaidResponse, RequestSpec};
 
 use super::{ClientOptions, Tweaks, client_error};
 use crate::exit;
@@ -125,6 +125,9 @@ pub async fn run(args: FetchArgs, verbose: u8) -> anyhow::Result<u8> {
     if verbose > 0 {
         eprintln!("> {} {}", spec.method, spec.url);
     }
+    if args.dry_run && dry_run_from_manifest(&client, &spec, args.client.json).await {
+        return Ok(exit::SUCCESS);
+    }
     let paid = match client.execute(spec).await {
         Ok(paid) => paid,
         Err(ClientError::PaymentRequired {
@@ -135,10 +138,12 @@ pub async fn run(args: FetchArgs, verbose: u8) -> anyhow::Result<u8> {
             if args.client.json {
                 println!(
                     "{}",
-                    serde_json::json!({"dry_run": true, "payment_required": true, "price_sat": amount.to_sat_ceil(), "price_msat": amount.0, "scope": scope, "payment_hash": payment_hash.to_hex()})
+                    serde_json::json!({"dry_run": true, "payment_required": true, "source": "challenge", "price_sat": amount.to_sat_ceil(), "price_msat": amount.0, "scope": scope, "payment_hash": payment_hash.to_hex()})
                 );
             } else {
-                println!("payment required: {amount} for {scope} (dry run: nothing paid)");
+                println!(
+                    "payment required: {amount} for {scope} (from the 402; dry run: nothing paid)"
+                );
             }
             return Ok(exit::SUCCESS);
         }
@@ -154,6 +159,47 @@ pub async fn run(args: FetchArgs, verbose: u8) -> anyhow::Result<u8> {
         ));
     }
     Ok(exit::SUCCESS)
+}
+
+/// `--dry-run` with a manifest: when the host's manifest prices this request, says so without
+/// sending it (no invoice is minted) and returns true. Otherwise (no manifest, no matching
+/// resource, a free one, or an error reading it) returns false: the request is sent unpaid
+/// and its 402 answers.
+async fn dry_run_from_manifest(client: &L402Client, spec: &RequestSpec, json: bool) -> bool {
+    let found = match client.discover_manifest(spec.url.as_str()).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::debug!(error = %e, "no manifest for the dry run");
+            return false;
+        }
+    };
+    let Some(listing) = found.listing_for(spec.method.as_str(), spec.url.path()) else {
+        return false;
+    };
+    if listing.price_msat == 0 {
+        return false;
+    }
+    let amount = l402_core::Msat(listing.price_msat);
+    let scope = client
+        .target_of(spec.url.as_str())
+        .map(|t| t.scope)
+        .unwrap_or_default();
+    let service = listing.service.clone().unwrap_or_default();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"dry_run": true, "payment_required": true, "source": "manifest",
+                "manifest_url": found.manifest_url, "service": service,
+                "price_sat": amount.to_sat_ceil(), "price_msat": amount.0, "scope": scope,
+                "capabilities_required": listing.capabilities_required,
+                "token_lifetime_secs": listing.token_lifetime_secs})
+        );
+    } else {
+        println!(
+            "payment required: {amount} for {scope} (service {service}, from the seller's manifest; dry run: nothing paid)"
+        );
+    }
+    true
 }
 
 fn report_payment(paid: &PaidResponse, verbose: u8, json: bool) {

@@ -1,7 +1,8 @@
-//! The buyer's commands: `fetch`, `tokens`, `receipts`, `budget`.
+//! The buyer's commands: `fetch`, `discover`, `tokens`, `receipts`, `budget`.
 
 pub mod balance;
 pub mod budget;
+pub mod discover;
 pub mod fetch;
 pub mod receipts;
 pub mod tokens;

@@ -1,12 +1,13 @@
 //! The seller's configuration file: the proxy's keys (`[listen]`, `[limits]`, where each
 //! service is and how it is routed; see [`l402_server::Config`]) plus the L402 keys kept here
-//! (`data_dir`, `[backend]`, `[clients]`, and each service's and route's price, capabilities, token
+//! (`data_dir`, `[backend]`, `[clients]`, `[discovery]`, and each service's and route's price, capabilities, token
 //! lifetime, invoice settings, free paths and freebies). Every key is documented in
 //! `crates/l402-seller/CONFIG.md`. Reads files; no network.
 
 mod admin;
 mod check;
 mod clients;
+mod discovery;
 mod overrides;
 mod terms;
 
@@ -19,6 +20,7 @@ use serde::Deserialize;
 
 pub use admin::AdminSettings;
 pub use clients::{ClientsSettings, RateLimitConfig};
+pub use discovery::DiscoverySettings;
 use l402_lightning::spec::{BackendSpec, Role, Severity};
 pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
 pub use overrides::SellerOverrides;
@@ -44,6 +46,9 @@ pub struct L402Settings {
     /// How long a WebSocket or streaming response opened with a token may outlive the token's
     /// expiry or revocation, in seconds. Unset: [`l402_tower::DEFAULT_STREAM_GRACE`].
     pub stream_grace_secs: Option<u64>,
+    /// `[discovery]`: the manifest, OpenAPI document and quotes the seller publishes.
+    #[serde(default)]
+    pub discovery: DiscoverySettings,
     /// The L402 terms of each `[[services]]` entry, in file order.
     #[serde(default)]
     pub services: Vec<ServiceTerms>,
@@ -56,6 +61,7 @@ impl ConfigExtension for L402Settings {
         "stream_grace_secs",
         "clients",
         "admin",
+        "discovery",
     ];
     const SERVICE_KEYS: &'static [&'static str] = terms::SERVICE_KEYS;
     const ROUTE_KEYS: &'static [&'static str] = terms::ROUTE_KEYS;
@@ -131,6 +137,7 @@ impl SellerConfig {
         }
         clients::check(&self.l402.clients, &mut checks);
         admin::check(&self.l402.admin, &mut checks);
+        discovery::check(&self.l402.discovery, &mut checks);
         check::terms(&self.proxy, &self.l402.services, &mut checks);
         checks.finish()
     }

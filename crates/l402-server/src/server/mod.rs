@@ -141,6 +141,7 @@ where
                     config.listen.client_ip_header.as_deref(),
                 ),
             }),
+            endpoints: Arc::new(crate::endpoints::NoEndpoints),
         };
         tracing::info!(
             addr = %local_addr,
@@ -156,6 +157,13 @@ where
             controller,
             drain_timeout: config.limits.drain_timeout,
         })
+    }
+
+    /// Answers `endpoints` before routing (see [`LocalEndpoints`](crate::endpoints::LocalEndpoints));
+    /// call before [`run`](Server::run).
+    pub fn with_endpoints(mut self, endpoints: impl crate::endpoints::LocalEndpoints) -> Self {
+        self.stack.endpoints = Arc::new(endpoints);
+        self
     }
 
     /// The address actually bound.

@@ -15,6 +15,7 @@ use tracing::Instrument;
 use super::{ClientAddr, ConnectionInfo, ProxyService};
 use crate::body::{Body, BoxError};
 use crate::client_ip::{ClientIp, ClientIpResolver};
+use crate::endpoints::LocalEndpoints;
 use crate::health::{ReadinessCheck, readiness_json};
 use crate::response;
 use crate::routing::{RouteError, Router};
@@ -35,6 +36,8 @@ pub(crate) struct Shared {
 pub(crate) struct Stack<S> {
     pub(crate) inner: S,
     pub(crate) shared: Arc<Shared>,
+    /// The application's own endpoints, answered before routing.
+    pub(crate) endpoints: Arc<dyn LocalEndpoints>,
 }
 
 impl<S: Clone> Clone for Stack<S> {
@@ -42,6 +45,7 @@ impl<S: Clone> Clone for Stack<S> {
         Self {
             inner: self.inner.clone(),
             shared: Arc::clone(&self.shared),
+            endpoints: Arc::clone(&self.endpoints),
         }
     }
 }
@@ -139,6 +143,9 @@ where
                 grpc,
             );
         }
+        if self.endpoints.claims(req.uri().path()) {
+            return self.local(req, conn).await;
+        }
         let host = req
             .headers()
             .get(HOST)
@@ -219,6 +226,42 @@ where
             Ok(response) => response.map(Body::new),
             Err(e) => self.internal_error(&service, e.into(), grpc),
         }
+    }
+
+    /// Answers one of the application's own endpoints: the body bounded like a routed
+    /// request's, the client's IP as an extension.
+    async fn local<ReqB>(self, req: Request<ReqB>, conn: ConnectionInfo) -> Response<Body>
+    where
+        ReqB: http_body::Body<Data = Bytes> + Send + 'static,
+        ReqB::Error: Into<BoxError>,
+    {
+        let max_body = self.shared.max_body_bytes;
+        if max_body > 0 && content_length(&req).is_some_and(|len| len > max_body) {
+            return response::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than the configured limit",
+                None,
+                false,
+            );
+        }
+        let (mut parts, body) = req.into_parts();
+        let body = if max_body > 0 {
+            Body::new(Limited::new(
+                body,
+                usize::try_from(max_body).unwrap_or(usize::MAX),
+            ))
+        } else {
+            Body::new(body)
+        };
+        let client_ip = self
+            .shared
+            .client_ip
+            .resolve(conn.remote.ip(), &parts.headers);
+        parts.extensions.insert(ClientAddr(conn.remote));
+        parts.extensions.insert(ClientIp(client_ip));
+        parts.extensions.insert(conn);
+        self.endpoints.serve(Request::from_parts(parts, body)).await
     }
 
     fn internal_error(&self, service: &str, error: BoxError, grpc: bool) -> Response<Body> {
