@@ -4,7 +4,8 @@
 # openapi-spec-validator (PyPI, pinned), and both discovery documents checked against the
 # repository's JSON Schemas (docs/schemas/) by Python's jsonschema, which that validator
 # installs. The Rust tests check the same schemas with the `jsonschema` crate
-# (crates/l402-seller/tests/discovery.rs); this tier adds the independent, full OpenAPI check.
+# (crates/l402-seller/tests/discovery.rs); this tier adds the independent, full OpenAPI check,
+# also of the admin API's document (`/api/v1/openapi.json` on the admin listener).
 #
 # Fails when pip, the build, the server or a validation fails: nothing here is skipped.
 set -euo pipefail
@@ -45,9 +46,10 @@ step "pip install openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR" 600 \
 # 2. The binary (reuses the debug build), then `l402 serve` in zero-config mode.
 step "cargo build -p l402-cli" 2400 cargo build -p l402-cli --locked
 PORT=$(free_port)
+ADMIN_PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
 "${CARGO_TARGET_DIR:-$ROOT/target}/debug/l402" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" \
-  >"$WORK/serve.log" 2>&1 &
+  --admin-listen "127.0.0.1:$ADMIN_PORT" >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
 ready() { kill -0 "$SERVE_PID" 2>/dev/null || fail "l402 serve exited"; curl -fsS -o /dev/null "$BASE/readyz"; }
 poll 60 "l402 serve ready on $BASE" ready
@@ -56,10 +58,15 @@ echo "PASS l402 serve listening on $BASE (pid $SERVE_PID)"
 # 3. The documents, free: a 200 without paying.
 step "GET /openapi.json" 30 curl -fsS -o "$WORK/openapi.json" "$BASE/openapi.json"
 step "GET /.well-known/l402.json" 30 curl -fsS -o "$WORK/l402.json" "$BASE/.well-known/l402.json"
+# The admin API's own document, on the admin listener.
+step "GET /api/v1/openapi.json (admin listener)" 30 \
+  curl -fsS -o "$WORK/admin-openapi.json" "http://127.0.0.1:$ADMIN_PORT/api/v1/openapi.json"
 
 # 4. The checks.
 step "openapi-spec-validator /openapi.json" 120 \
   "$WORK/venv/bin/openapi-spec-validator" "$WORK/openapi.json"
+step "openapi-spec-validator the admin API's document" 120 \
+  "$WORK/venv/bin/openapi-spec-validator" "$WORK/admin-openapi.json"
 cat >"$WORK/check.py" <<'PY'
 import json, sys
 from jsonschema import Draft202012Validator
