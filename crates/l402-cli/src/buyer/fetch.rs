@@ -194,6 +194,7 @@ async fn output(args: FetchArgs, paid: PaidResponse) -> anyhow::Result<()> {
         mut response,
         payment,
         reused_token,
+        ..
     } = paid;
     if args.client.json {
         let status = response.status().as_u16();
