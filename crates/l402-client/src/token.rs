@@ -211,6 +211,12 @@ pub fn import(
             "the token carries no preimage".into(),
         ));
     };
+    if cred.macaroons.len() > 1 {
+        return Err(ClientError::InvalidToken(format!(
+            "the credential lists {} tokens; import one token at a time",
+            cred.macaroons.len()
+        )));
+    }
     let macaroon = cred
         .macaroons
         .into_iter()
@@ -416,6 +422,8 @@ mod tests {
             assert_eq!(granted.position, position);
         }
         assert!(combined_authorization_value(&[]).is_err());
+        let refused = import(&value, "s".into(), "o".into(), None, 0).unwrap_err();
+        assert!(refused.to_string().contains("lists 2 tokens"), "{refused}");
         let many = vec![held[0].clone(); l402_core::limits::MAX_MACAROONS_PER_CREDENTIAL + 1];
         assert!(combined_authorization_value(&many).is_err());
     }
