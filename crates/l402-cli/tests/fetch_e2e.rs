@@ -63,6 +63,7 @@ async fn fetch_pays_once_per_service_and_respects_budgets() {
             (json["status"].as_u64(), json["reused_token"].as_bool()),
             (Some(200), Some(true))
         );
+        assert!(json["token"]["ttl_secs"].as_u64().is_some(), "{json}");
         let out = fetch_post_json(&data, &[], &similarity, sim_body);
         assert!(
             out.status.success() && !stderr(&out).contains("* paid"),
