@@ -4,9 +4,11 @@
 //! invariant (re-encoding round-trips) so a silent mis-parse is caught too.
 
 use l402_core::caveat;
+use l402_core::challenge::Scheme;
 use l402_core::challenge::{challenge_header_values, parse_challenges};
 use l402_core::credential::{
-    CredentialHeaders, PreimageSource, authorization_header_values, parse_credential,
+    CredentialHeaders, PreimageSource, authorization_header_values, multi_authorization_value,
+    parse_credential,
 };
 use l402_core::identifier::Identifier;
 use l402_macaroon::Macaroon;
@@ -96,7 +98,10 @@ pub fn challenge(data: &[u8]) {
 }
 
 /// Parses credentials: the first line is `Authorization`, the second `Macaroon`, the third
-/// `Grpc-Metadata-Macaroon`; an explicit credential re-emits to one that parses the same.
+/// `Grpc-Metadata-Macaroon`. A credential never lists more than
+/// [`MAX_MACAROONS_PER_CREDENTIAL`](l402_core::limits::MAX_MACAROONS_PER_CREDENTIAL)
+/// macaroons, and an explicit one re-emits (one macaroon or several) to one that parses the
+/// same.
 pub fn authorization(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let mut lines = text.split('\n');
@@ -108,18 +113,30 @@ pub fn authorization(data: &[u8]) {
         grpc_metadata_macaroon: grpc,
         macaroon,
     };
-    if let Ok(cred) = parse_credential(&headers)
-        && let (PreimageSource::Explicit(p), Some(first)) = (&cred.preimage, cred.macaroons.first())
-    {
-        let again = authorization_header_values(first, p);
-        let headers = CredentialHeaders {
-            authorization: again.iter().map(String::as_str).collect(),
-            grpc_metadata_macaroon: None,
-            macaroon: None,
-        };
-        let reparsed = parse_credential(&headers).expect("emitted credential must parse");
-        assert_eq!(reparsed.macaroons.first(), Some(first));
-    }
+    let Ok(cred) = parse_credential(&headers) else {
+        return;
+    };
+    assert!(!cred.macaroons.is_empty());
+    assert!(cred.macaroons.len() <= l402_core::limits::MAX_MACAROONS_PER_CREDENTIAL);
+    let PreimageSource::Explicit(p) = &cred.preimage else {
+        return;
+    };
+    let emitted = if let [only] = cred.macaroons.as_slice() {
+        authorization_header_values(only, p).to_vec()
+    } else {
+        vec![multi_authorization_value(
+            Scheme::L402,
+            cred.macaroons.iter().map(Vec::as_slice),
+            p,
+        )]
+    };
+    let headers = CredentialHeaders {
+        authorization: emitted.iter().map(String::as_str).collect(),
+        grpc_metadata_macaroon: None,
+        macaroon: None,
+    };
+    let reparsed = parse_credential(&headers).expect("emitted credential must parse");
+    assert_eq!(reparsed.macaroons, cred.macaroons);
 }
 
 /// Normalises a request path under every option combination. A normalised path starts with
@@ -206,15 +223,38 @@ pub const VERIFY_KEY: [u8; 32] = [7; 32];
 /// with [`VERIFY_KEY`] (deterministic, so `fuzz/corpus/verify/valid_token` is checked against
 /// it by `cargo test`).
 pub fn valid_verify_input() -> Vec<u8> {
+    let (macaroon, preimage) = verify_seed_token(9, "svc");
+    let [_, l402] = authorization_header_values(&macaroon.encode_v2(), &preimage);
+    format!("{l402}\nsvc\nread").into_bytes()
+}
+
+/// A `verify` input listing two tokens that verifies (`fuzz/corpus/verify/two_tokens`): one
+/// for service `other` carrying its preimage in a caveat, then the one for `svc` the preimage
+/// after `:` pays; the request is for `svc`, so mutations reach the second token's checks
+/// after the first's.
+pub fn valid_two_token_verify_input() -> Vec<u8> {
+    let (other, other_preimage) = verify_seed_token(5, "other");
+    let (svc, preimage) = verify_seed_token(9, "svc");
+    let other = l402_core::mint::with_preimage_caveat(&other, &other_preimage).encode_v2();
+    let value = multi_authorization_value(
+        Scheme::L402,
+        [other.as_slice(), svc.encode_v2().as_slice()],
+        &preimage,
+    );
+    format!("{value}\nsvc\nread").into_bytes()
+}
+
+/// A token for `service` with capability `read`, minted with [`VERIFY_KEY`]; `seed` picks its
+/// token id and preimage.
+fn verify_seed_token(seed: u8, service: &str) -> (Macaroon, l402_core::Preimage) {
     use l402_core::Preimage;
     use l402_core::TokenId;
     use l402_core::caveat::ServiceTier;
-    use l402_core::identifier::Identifier;
     use l402_core::keys::{KeyRing, MasterKey};
     use l402_core::mint::{DEFAULT_LOCATION, MintRequest, ServiceGrant, mint_with_root_key};
 
-    let preimage = Preimage([3; 32]);
-    let mut token_id = [9u8; 32];
+    let preimage = Preimage([seed.wrapping_sub(6); 32]);
+    let mut token_id = [seed; 32];
     token_id[..4].copy_from_slice(&1u32.to_be_bytes());
     let identifier = Identifier {
         payment_hash: preimage.payment_hash(),
@@ -228,7 +268,7 @@ pub fn valid_verify_input() -> Vec<u8> {
         payment_hash: identifier.payment_hash,
         grants: vec![ServiceGrant {
             service: ServiceTier {
-                name: "svc".into(),
+                name: service.into(),
                 tier: 0,
             },
             capabilities: vec!["read".into()],
@@ -243,8 +283,7 @@ pub fn valid_verify_input() -> Vec<u8> {
         &request,
         1_799_999_000,
     );
-    let [_, l402] = authorization_header_values(&macaroon.encode_v2(), &preimage);
-    format!("{l402}\nsvc\nread").into_bytes()
+    (macaroon, preimage)
 }
 
 /// The paywall's verification of a request: line 1 is the `Authorization` value, line 2 the
@@ -258,7 +297,7 @@ pub fn verify(data: &[u8]) {
 /// [`verify`], telling whether the credential verified.
 pub fn verifies(data: &[u8]) -> bool {
     use l402_core::keys::{KeyRing, MasterKey};
-    use l402_core::verify::{RequestContext, verify_credential};
+    use l402_core::verify::{RequestContext, verify_credential_all};
 
     let text = String::from_utf8_lossy(data);
     let mut lines = text.split('\n');
@@ -291,16 +330,36 @@ pub fn verifies(data: &[u8]) -> bool {
         now_unix: 1_800_000_000,
         custom: &[],
     };
-    match verify_credential(
+    match verify_credential_all(
         &credential,
         &keys,
         &l402_core::verify::NoRevocations,
         &request,
     ) {
-        Ok(token) => {
-            if let PreimageSource::Explicit(p) = &credential.preimage {
-                assert!(p.pays(&token.identifier.payment_hash));
-            }
+        Ok(verified) => {
+            // The granting token is paid for: by the preimage after `:` or by its own
+            // `preimage=` caveat; and it is for the requested service.
+            let hash = verified.token.identifier.payment_hash;
+            let explicit = match &credential.preimage {
+                PreimageSource::Explicit(p) => p.pays(&hash),
+                PreimageSource::InCaveat => false,
+            };
+            let in_caveat = Macaroon::decode_v2(&credential.macaroons[verified.position])
+                .ok()
+                .and_then(|m| {
+                    m.first_party_caveats()
+                        .filter_map(caveat::parse_caveat)
+                        .filter(|c| c.condition == caveat::PREIMAGE)
+                        .last()
+                        .and_then(|c| l402_core::Preimage::from_hex(c.value).ok())
+                })
+                .is_some_and(|p| p.pays(&hash));
+            assert!(explicit || in_caveat, "a verified token must be paid for");
+            assert!(verified.token.caveats.iter().any(|c| {
+                c.strip_prefix("services=")
+                    .is_some_and(|v| v.split(',').any(|s| s.split(':').next() == Some(service)))
+            }));
+            assert_eq!(verified.others.len(), credential.macaroons.len() - 1);
             true
         }
         Err(_) => false,

@@ -63,6 +63,7 @@ async fn fetch_pays_once_per_service_and_respects_budgets() {
             (json["status"].as_u64(), json["reused_token"].as_bool()),
             (Some(200), Some(true))
         );
+        assert!(json["token"]["ttl_secs"].as_u64().is_some(), "{json}");
         let out = fetch_post_json(&data, &[], &similarity, sim_body);
         assert!(
             out.status.success() && !stderr(&out).contains("* paid"),
@@ -72,6 +73,22 @@ async fn fetch_pays_once_per_service_and_respects_budgets() {
     }
     let paid = receipts(&data);
     assert_eq!(paid.len(), 2, "exactly one payment per service");
+    // What the server said about each token after use (L402-Token) is kept and shown.
+    let out = run(&data, &["tokens", "list", "--json"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tokens: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    for t in tokens.as_array().unwrap() {
+        let status = &t["status"];
+        assert!(status["reported_at"].is_u64(), "{t}");
+        assert_eq!(status["expires_at"], t["expires_at"], "{t}");
+        let ttl = status["ttl_secs"].as_u64().expect("sample tokens expire");
+        assert!(t["seconds_left"].as_u64().unwrap() <= ttl, "{t}");
+    }
+    let text = stdout(&run(&data, &["tokens", "list"], &[]));
+    assert!(
+        text.contains(" s left)") && text.contains("(server checked "),
+        "{text}"
+    );
     // Times as people read them: RFC 3339 in JSON, a UTC date and "… ago" on a terminal.
     assert!(
         paid[0]["paid_at_rfc3339"]

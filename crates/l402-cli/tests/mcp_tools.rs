@@ -53,6 +53,16 @@ async fn pays_once_then_reuses_the_token() {
     let summary = v["summary"].as_str().unwrap();
     assert!(summary.contains("Paid 2 sat"), "{summary}");
     assert!(summary.contains("Budget left"), "{summary}");
+    // The paid response told how long the token lasts (L402-Token).
+    let expires = v["token"]["expires_at"]
+        .as_u64()
+        .expect("token status reported");
+    let left = v["token"]["seconds_left"].as_u64().unwrap();
+    assert!(left > 0, "{v}");
+    assert!(
+        summary.contains(&format!("The token has {left} s left")),
+        "{summary}"
+    );
 
     let second = server.fetch(weather(&seller.base)).await;
     assert!(!is_error(&second), "{}", text(&second));
@@ -74,7 +84,13 @@ async fn pays_once_then_reuses_the_token() {
     let t = structured(&tokens);
     assert_eq!(t["tokens"].as_array().unwrap().len(), 1, "{t}");
     assert_eq!(t["tokens"][0]["amount_sat"], 2);
-    assert!(t["tokens"][0]["expires_at"].is_u64(), "{t}");
+    assert_eq!(t["tokens"][0]["expires_at"], expires, "{t}");
+    assert!(t["tokens"][0]["status_reported_at"].is_u64(), "{t}");
+    assert!(
+        t["tokens"][0]["seconds_left"].as_u64().unwrap() <= left,
+        "{t}"
+    );
+    assert_eq!(t["tokens"][0]["expired"], false, "{t}");
     // No secrets: neither the macaroon nor the preimage is listed.
     assert!(
         !shown.contains("macaroon") && !shown.contains("preimage"),

@@ -4,7 +4,8 @@
 use l402_core::PaymentHash;
 use l402_core::client::{Decision, PaidToken, PayPolicy, PaymentPlan, RequestFlow, ResponseView};
 use l402_core::invoice::Network;
-use l402_store::{Receipt, TokenRecord};
+use l402_core::token_status::TOKEN_STATUS_HEADER;
+use l402_store::{Receipt, ReportedStatus, TokenRecord};
 use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 
@@ -13,7 +14,7 @@ use crate::client::L402Client;
 use crate::error::ClientError;
 use crate::request::{IntoRequestSpec, RequestSpec};
 use crate::scope::Target;
-use crate::token::{authorization_value, is_expired};
+use crate::token::{authorization_value, is_expired, reported_status, status_changed};
 
 /// The final response of a request, and what it cost.
 #[derive(Debug)]
@@ -25,6 +26,9 @@ pub struct PaidResponse {
     /// True when the response was obtained with a token already held (no payment by this
     /// request).
     pub reused_token: bool,
+    /// What the server said about the token this request carried (its `L402-Token` header),
+    /// also kept with the held token; `None` without a token or without the header.
+    pub token_status: Option<ReportedStatus>,
 }
 
 impl L402Client {
@@ -122,11 +126,42 @@ impl L402Client {
                 }
             }
         }
+        let token_status = match &hop.sent {
+            Some(sent) => self.note_status(&hop.response, sent).await,
+            None => None,
+        };
         Ok(PaidResponse {
             response: hop.response,
             reused_token: payment.is_none() && hop.sent.is_some(),
             payment,
+            token_status,
         })
+    }
+
+    /// Reads the `L402-Token` header of the answer to a request that carried `sent` and keeps
+    /// what it says with the held token (a store write only when it says something new: see
+    /// [`status_changed`]). A store failure is logged, not returned: the answer is already here.
+    async fn note_status(
+        &self,
+        response: &reqwest::Response,
+        sent: &TokenRecord,
+    ) -> Option<ReportedStatus> {
+        let header = response
+            .headers()
+            .get(TOKEN_STATUS_HEADER)
+            .and_then(|v| v.to_str().ok());
+        let status = reported_status(header, sent, self.now())?;
+        if status_changed(sent.status.as_ref(), &status) {
+            let (scope, hash) = (sent.scope.clone(), sent.payment_hash);
+            let written = on_store(&self.inner.store, move |s| {
+                s.tokens().record_status(&scope, &hash, &status)
+            })
+            .await;
+            if let Err(error) = written {
+                tracing::warn!(scope = %sent.scope, %error, "cannot record the token's status");
+            }
+        }
+        Some(status)
     }
 
     /// Sends `spec`, following redirects by hand up to the configured number of hops. Before
@@ -448,6 +483,34 @@ impl L402Client {
         let url = parse_url(url)?;
         let (_, _, token) = self.token_for(&url).await?;
         Ok(token.map(HeldToken::from))
+    }
+
+    /// One `Authorization` value presenting the tokens held for each of `urls` together, for
+    /// a request that spans services of one server (see
+    /// [`combined_authorization_value`](crate::token::combined_authorization_value) for the
+    /// form and what servers do with it). Each URL's token is found as
+    /// [`held_token`](Self::held_token) finds it; URLs sharing a token add it once; URLs with
+    /// none add nothing. `None` when no URL has a token. Send it yourself (e.g. with
+    /// `reqwest`); [`execute`](Self::execute) sends only the one token of its URL's scope.
+    pub async fn combined_authorization(
+        &self,
+        urls: &[&str],
+    ) -> Result<Option<String>, ClientError> {
+        let mut tokens: Vec<TokenRecord> = Vec::new();
+        for url in urls {
+            let (_, _, token) = self.token_for(&parse_url(url)?).await?;
+            if let Some(t) = token
+                && !tokens
+                    .iter()
+                    .any(|held| held.payment_hash == t.payment_hash)
+            {
+                tokens.push(t);
+            }
+        }
+        if tokens.is_empty() {
+            return Ok(None);
+        }
+        crate::token::combined_authorization_value(&tokens).map(Some)
     }
 
     /// Pays the L402 challenge in `response`, an answer from `url` that asks for payment (HTTP

@@ -90,7 +90,7 @@ pub use discover::{Discovery, DiscoverySource, Listing, QuoteOutcome};
 pub use error::{ClientError, ErrorCategory};
 pub use execute::{ChallengePaid, HeldToken, PaidResponse};
 pub use l402_discovery as discovery;
-pub use l402_store::{Receipt, Store, StoreError};
+pub use l402_store::{Receipt, ReportedStatus, Store, StoreError};
 pub use recover::{RecoveryReport, UnresolvedPayment};
 pub use redirect::{DEFAULT_MAX_REDIRECTS, DestinationGuard};
 pub use request::{IntoRequestSpec, RequestSpec};

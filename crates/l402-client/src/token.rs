@@ -5,14 +5,15 @@
 use l402_core::caveat::{VALID_UNTIL_SUFFIX, parse_caveat, parse_timestamp};
 use l402_core::challenge::Scheme;
 use l402_core::credential::{
-    CredentialHeaders, CredentialScheme, PreimageSource, parse_credential,
-    single_authorization_value,
+    CredentialHeaders, CredentialScheme, PreimageSource, multi_authorization_value,
+    parse_credential, single_authorization_value,
 };
 use l402_core::identifier::Identifier;
 use l402_core::macaroon::Macaroon;
-use l402_core::mint::Attenuation;
+use l402_core::mint::{Attenuation, with_preimage_caveat};
+use l402_core::token_status::TokenStatus;
 use l402_core::{Msat, PaymentHash, Preimage, TokenId};
-use l402_store::TokenRecord;
+use l402_store::{ReportedStatus, TokenRecord};
 
 use crate::error::ClientError;
 
@@ -37,6 +38,21 @@ pub struct TokenInfo {
     pub expires_at: Option<u64>,
     /// A label (imported tokens say where from).
     pub label: Option<String>,
+    /// What the server last said about it in a paid response's `L402-Token` header (token
+    /// introspection; see [`l402_core::token_status`]), if it has.
+    pub status: Option<ReportedStatus>,
+}
+
+impl TokenInfo {
+    /// Seconds the token has left at the client's `now`: from the server's last report if
+    /// there is one (counted by the server's clock, see [`ReportedStatus::remaining_secs`]),
+    /// else from the expiry its caveats give. `None` when neither says it expires.
+    pub fn remaining_secs(&self, now: u64) -> Option<u64> {
+        match &self.status {
+            Some(status) => status.remaining_secs(now),
+            None => self.expires_at.map(|until| until.saturating_sub(now)),
+        }
+    }
 }
 
 impl From<&TokenRecord> for TokenInfo {
@@ -51,6 +67,7 @@ impl From<&TokenRecord> for TokenInfo {
             created_at: t.created_at,
             expires_at: t.expires_at,
             label: t.label.clone(),
+            status: t.status,
         }
     }
 }
@@ -60,6 +77,41 @@ impl From<&TokenRecord> for TokenInfo {
 /// v0.3.2, ours) accept either.
 pub fn authorization_value(t: &TokenRecord) -> String {
     single_authorization_value(t.scheme, &t.macaroon, &t.preimage)
+}
+
+/// One `Authorization` value presenting several held tokens at once
+/// (`L402 <mac>,<mac>:<preimage>`), for a request that spans services of one server: each
+/// token but the last carries its own preimage in a `preimage=` caveat (appended without a
+/// key, as any holder may), the last one's preimage follows the `:`. A server implementing
+/// multi-token credentials (ours) then grants the request if one of the tokens alone does, and
+/// refuses the whole credential if any of them is not valid; Aperture refuses lists outright.
+/// Errors with no token, more than
+/// [`MAX_MACAROONS_PER_CREDENTIAL`](l402_core::limits::MAX_MACAROONS_PER_CREDENTIAL), or a
+/// held macaroon that does not decode.
+pub fn combined_authorization_value(tokens: &[TokenRecord]) -> Result<String, ClientError> {
+    let max = l402_core::limits::MAX_MACAROONS_PER_CREDENTIAL;
+    let Some((last, others)) = tokens.split_last() else {
+        return Err(ClientError::InvalidToken("no token to present".into()));
+    };
+    if tokens.len() > max {
+        return Err(ClientError::InvalidToken(format!(
+            "{} tokens in one credential; servers take at most {max}",
+            tokens.len()
+        )));
+    }
+    let mut macaroons = Vec::with_capacity(tokens.len());
+    for t in others {
+        let mac = Macaroon::decode_v2(&t.macaroon).map_err(|e| {
+            ClientError::InvalidToken(format!("the held macaroon does not decode: {e}"))
+        })?;
+        macaroons.push(with_preimage_caveat(&mac, &t.preimage).encode_v2());
+    }
+    macaroons.push(last.macaroon.clone());
+    Ok(multi_authorization_value(
+        last.scheme,
+        macaroons.iter().map(Vec::as_slice),
+        &last.preimage,
+    ))
 }
 
 /// The token id in a macaroon's identifier, if it decodes.
@@ -159,6 +211,12 @@ pub fn import(
             "the token carries no preimage".into(),
         ));
     };
+    if cred.macaroons.len() > 1 {
+        return Err(ClientError::InvalidToken(format!(
+            "the credential lists {} tokens; import one token at a time",
+            cred.macaroons.len()
+        )));
+    }
     let macaroon = cred
         .macaroons
         .into_iter()
@@ -185,6 +243,7 @@ pub fn import(
         fee: Msat(0),
         created_at: now,
         label,
+        status: None,
     })
 }
 
@@ -207,7 +266,36 @@ pub(crate) fn paid_token(
         created_at: now,
         expires_at: expires_at(&payment.macaroon),
         label: None,
+        status: None,
     }
+}
+
+/// What a paid response's `L402-Token` header value says about `sent`, the token the request
+/// carried, read at the client's `now`. `None` when there is no such header, it does not parse,
+/// or it names another token (a server that answered with one of several tokens presented, or
+/// a confused one): only a report about the held token is kept.
+pub fn reported_status(
+    header: Option<&str>,
+    sent: &TokenRecord,
+    now: u64,
+) -> Option<ReportedStatus> {
+    let status = TokenStatus::parse(header?)?;
+    if token_id(&sent.macaroon) != Some(status.token_id) {
+        return None;
+    }
+    Some(ReportedStatus {
+        at: now,
+        expires_at: status.expires,
+        ttl_secs: status.ttl,
+        balance_msat: status.balance_msat,
+    })
+}
+
+/// True when `fresh` says something `held` (what the store keeps) does not: a first report, a
+/// new expiry or a new balance. The time left needs no rewrite while the expiry stands, since
+/// it is counted from the report, so a token reused on every request is written once.
+pub fn status_changed(held: Option<&ReportedStatus>, fresh: &ReportedStatus) -> bool {
+    held.is_none_or(|h| h.expires_at != fresh.expires_at || h.balance_msat != fresh.balance_msat)
 }
 
 #[cfg(test)]
@@ -240,6 +328,104 @@ mod tests {
         let m = mac_with(&["a_valid_until=100", "a_valid_until=70"], &p);
         assert_eq!(expires_at(&m), Some(70));
         assert_eq!(token_id(&m), Some(TokenId([5; 32])));
+    }
+
+    #[test]
+    fn a_reported_status_is_kept_only_for_the_token_sent() {
+        let p = Preimage([2; 32]);
+        let mac = mac_with(&["services=a:0"], &p);
+        let value = single_authorization_value(Scheme::L402, &mac, &p);
+        let held = import(&value, "http://h/a".into(), "http://h".into(), None, 9).unwrap();
+        let ours = TokenStatus::at(TokenId([5; 32]), Some(1_000), 400).header_value();
+        let status = reported_status(Some(&ours), &held, 77).unwrap();
+        assert_eq!(
+            status,
+            ReportedStatus {
+                at: 77,
+                expires_at: Some(1_000),
+                ttl_secs: Some(600),
+                balance_msat: None
+            }
+        );
+        let theirs = TokenStatus::at(TokenId([6; 32]), Some(1_000), 400).header_value();
+        assert_eq!(reported_status(Some(&theirs), &held, 77), None);
+        assert_eq!(reported_status(Some("garbage"), &held, 77), None);
+        assert_eq!(reported_status(None, &held, 77), None);
+
+        // Written once while nothing but the time left changes.
+        assert!(status_changed(None, &status));
+        let later = ReportedStatus {
+            at: 177,
+            ttl_secs: Some(500),
+            ..status
+        };
+        assert!(!status_changed(Some(&status), &later));
+        let extended = ReportedStatus {
+            expires_at: Some(2_000),
+            ..later
+        };
+        assert!(status_changed(Some(&status), &extended));
+        let spent = ReportedStatus {
+            balance_msat: Some(1),
+            ..later
+        };
+        assert!(status_changed(Some(&status), &spent));
+
+        // What a holder is told: the server's count first, the caveats' expiry otherwise.
+        let mut info = TokenInfo::from(&held);
+        assert_eq!(info.remaining_secs(100), None);
+        info.expires_at = Some(150);
+        assert_eq!(info.remaining_secs(100), Some(50));
+        info.status = Some(status);
+        assert_eq!(info.remaining_secs(100), Some(577));
+    }
+
+    #[test]
+    fn several_held_tokens_make_one_credential_that_verifies() {
+        use l402_core::verify::{NoRevocations, RequestContext, verify_credential_all};
+
+        let held: Vec<TokenRecord> = [("a", 7u8), ("b", 8)]
+            .into_iter()
+            .map(|(service, n)| {
+                let p = Preimage([n; 32]);
+                let mac = mac_with(&[&format!("services={service}:0")], &p);
+                let value = single_authorization_value(Scheme::L402, &mac, &p);
+                import(
+                    &value,
+                    format!("http://h/{service}"),
+                    "http://h".into(),
+                    None,
+                    0,
+                )
+                .unwrap()
+            })
+            .collect();
+        let value = combined_authorization_value(&held).unwrap();
+        let credential = parse_credential(&CredentialHeaders {
+            authorization: vec![&value],
+            ..CredentialHeaders::default()
+        })
+        .unwrap();
+        assert_eq!(credential.macaroons.len(), 2);
+        let key = RootKey::new(vec![1; 32]);
+        for (service, position) in [("a", 0), ("b", 1)] {
+            let request = RequestContext {
+                service,
+                required_capabilities: &[],
+                price: Msat(0),
+                base_price: Msat(0),
+                now_unix: 0,
+                custom: &[],
+            };
+            let granted =
+                verify_credential_all(&credential, &key, &NoRevocations, &request).unwrap();
+            assert_eq!(granted.position, position);
+        }
+        assert!(combined_authorization_value(&[]).is_err());
+        let refused = import(&value, "s".into(), "o".into(), None, 0).unwrap_err();
+        assert!(refused.to_string().contains("lists 2 tokens"), "{refused}");
+        let many = vec![held[0].clone(); l402_core::limits::MAX_MACAROONS_PER_CREDENTIAL + 1];
+        assert!(combined_authorization_value(&many).is_err());
     }
 
     #[test]

@@ -51,9 +51,11 @@ pub enum PreimageSource {
 pub struct Credential {
     /// Which header form carried it.
     pub scheme: CredentialScheme,
-    /// Raw macaroon bytes; the first is the primary macaroon, any others follow it in the order
-    /// sent (discharge macaroons in macaroon practice). Never empty when returned by
-    /// [`parse_credential`].
+    /// Raw macaroon bytes in the order sent. Each is a token of its own, verified in full (see
+    /// [`verify_credential`](crate::verify::verify_credential)); the first is the primary one.
+    /// Never empty and at most
+    /// [`MAX_MACAROONS_PER_CREDENTIAL`](crate::limits::MAX_MACAROONS_PER_CREDENTIAL) long when
+    /// returned by [`parse_credential`].
     pub macaroons: Vec<Vec<u8>>,
     /// The proof of payment.
     pub preimage: PreimageSource,
@@ -154,6 +156,16 @@ pub enum CredentialError {
     /// The preimage is not 64 lower-case hex characters.
     #[error("bad preimage: {0}")]
     BadPreimage(#[source] HexError),
+    /// More comma-separated macaroons than
+    /// [`MAX_MACAROONS_PER_CREDENTIAL`](crate::limits::MAX_MACAROONS_PER_CREDENTIAL); refused
+    /// before any is decoded.
+    #[error("{count} macaroons in one credential; the limit is {max}")]
+    TooManyMacaroons {
+        /// How many the list holds.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// An empty element in the comma-separated macaroon list.
     #[error("macaroon {index} is empty")]
     EmptyMacaroon {
@@ -235,6 +247,30 @@ pub fn single_authorization_value(scheme: Scheme, macaroon: &[u8], preimage: &Pr
     )
 }
 
+/// One `Authorization` value presenting several tokens, `<SCHEME> <mac>,<mac>,…:<preimage>`
+/// (the L402 grammar's list form): `macaroons` in order, then the preimage after the `:`. A
+/// verifier takes that preimage as the proof of payment of every macaroon it pays, and a
+/// macaroon's own last `preimage=` caveat for the others, so each macaroon but the one
+/// `preimage` pays should carry one (see
+/// [`with_preimage_caveat`](crate::mint::with_preimage_caveat)).
+pub fn multi_authorization_value<'a>(
+    scheme: Scheme,
+    macaroons: impl IntoIterator<Item = &'a [u8]>,
+    preimage: &Preimage,
+) -> String {
+    let mut value = String::from(scheme.as_str());
+    value.push(' ');
+    for (i, macaroon) in macaroons.into_iter().enumerate() {
+        if i > 0 {
+            value.push(',');
+        }
+        value.push_str(&base64_codec::encode_std(macaroon));
+    }
+    value.push(':');
+    value.push_str(&preimage.to_hex());
+    value
+}
+
 /// The two `Authorization` values Aperture's own client sends: `LSAT …` then `L402 …`, which
 /// old servers (first value, LSAT only) and new ones (last value, either scheme) both accept.
 pub fn authorization_header_values(macaroon: &[u8], preimage: &Preimage) -> [String; 2] {
@@ -307,8 +343,18 @@ fn check_size(value: &str) -> Result<(), CredentialError> {
     Ok(())
 }
 
-/// Decodes `b64[,b64...]`.
+/// Decodes `b64[,b64...]`, refusing more than
+/// [`MAX_MACAROONS_PER_CREDENTIAL`](crate::limits::MAX_MACAROONS_PER_CREDENTIAL) before
+/// decoding any.
 fn decode_macaroon_list(list: &str) -> Result<Vec<Vec<u8>>, CredentialError> {
+    let max = crate::limits::MAX_MACAROONS_PER_CREDENTIAL;
+    // One branch-free pass for the usual single macaroon; counting only for a list.
+    if crate::scan::any(list.as_bytes(), |b| b == b',') {
+        let count = 1 + list.bytes().filter(|&b| b == b',').count();
+        if count > max {
+            return Err(CredentialError::TooManyMacaroons { count, max });
+        }
+    }
     list.split(',')
         .enumerate()
         .map(|(index, b64)| {

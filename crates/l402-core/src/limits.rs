@@ -10,6 +10,10 @@ use l402_macaroon::Macaroon;
 
 use crate::caveat;
 
+/// Most macaroons one `Authorization` credential may list (`L402 <mac>,<mac>:<preimage>`):
+/// each is a token verified in full, so the count bounds the fixed cost per token (identifier,
+/// root key derivation, proof of payment) that the credential length limit does not.
+pub const MAX_MACAROONS_PER_CREDENTIAL: usize = 4;
 /// Largest macaroon accepted, in bytes of its binary (V2) form; also the most bytes the HMAC
 /// chain of a decoded macaroon may read (identifier, caveat ids and VIDs).
 pub const MAX_MACAROON_BYTES: usize = 2048;

@@ -88,6 +88,9 @@ impl TokenError {
     pub fn reason_code(&self) -> &'static str {
         match self {
             Self::Missing => "missing_credential",
+            Self::MalformedCredential(CredentialError::TooManyMacaroons { .. }) => {
+                "too_many_macaroons"
+            }
             Self::MalformedCredential(_) => "malformed_credential",
             Self::MalformedMacaroon(_) => "malformed_macaroon",
             Self::MalformedIdentifier(_) => "malformed_identifier",
@@ -171,27 +174,130 @@ pub struct VerifiedToken {
     pub valid_until: Option<u64>,
 }
 
-/// Verifies a parsed credential. The first macaroon is the token; extra macaroons (discharges)
-/// are ignored, since third-party caveats are refused anyway.
+/// A credential that verified: the token that authorized the request and the other tokens it
+/// presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedCredential {
+    /// The token that authorized the request: the first in the list whose caveats all pass.
+    pub token: VerifiedToken,
+    /// Its position in the credential's macaroon list, from 0.
+    pub position: usize,
+    /// The identifiers of the credential's other macaroons, in order: each is authentic (signed,
+    /// paid for, not revoked) but was not needed for this request. Empty for a one-macaroon
+    /// credential.
+    pub others: Vec<Identifier>,
+}
+
+/// Verifies a parsed credential and returns the token that authorized the request (see
+/// [`verify_credential_all`] for the rule with several macaroons).
 pub fn verify_credential(
     credential: &Credential,
     keys: &dyn RootKeySource,
     revocations: &dyn Revocations,
     request: &RequestContext<'_>,
 ) -> Result<VerifiedToken, TokenError> {
-    let bytes = credential.macaroons.first().ok_or(TokenError::Missing)?;
-    limits::check_encoded_len(bytes.len()).map_err(TokenError::LimitExceeded)?;
-    let macaroon = Macaroon::decode_v2(bytes).map_err(TokenError::MalformedMacaroon)?;
+    verify_credential_all(credential, keys, revocations, request).map(|v| v.token)
+}
+
+/// Verifies a parsed credential that may list several macaroons
+/// (`Authorization: L402 <mac>,<mac>:<preimage>`), each a token of its own.
+///
+/// The rule (see `docs/SECURITY.md`, "Several tokens in one credential"):
+///
+/// 1. **Every macaroon must be authentic**: within the [`crate::limits`], a v0 identifier, paid
+///    for, a root key, a signature that verifies, no third-party caveat, not revoked. One that
+///    is not refuses the whole credential with its error, before any caveat of any macaroon
+///    is looked at: a forged, unpaid or revoked macaroon never rides along with valid ones.
+/// 2. **One token must authorize the request on its own**: the first macaroon, in list order,
+///    whose caveats all pass for the request is the verified token. Caveats are never pooled
+///    across tokens (one token's capability does not complete another's grant), so the
+///    credential opens exactly the union of what each of its tokens opens alone.
+/// 3. When none does, the error is the first failure that is not
+///    [`CaveatFailure::WrongService`] (a token of another service is expected in such a
+///    list), or else the first failure.
+///
+/// Proof of payment, per macaroon: the preimage after the `:` if it pays the macaroon's payment
+/// hash, else the macaroon's last `preimage=` caveat (how a client presents tokens bought with
+/// different invoices together, and Aperture's gRPC form).
+pub fn verify_credential_all(
+    credential: &Credential,
+    keys: &dyn RootKeySource,
+    revocations: &dyn Revocations,
+    request: &RequestContext<'_>,
+) -> Result<VerifiedCredential, TokenError> {
     let explicit = match &credential.preimage {
         PreimageSource::Explicit(p) => Some(p),
         PreimageSource::InCaveat => None,
     };
-    verify_macaroon(&macaroon, explicit, keys, revocations, request)
+    let decode = |bytes: &Vec<u8>| {
+        limits::check_encoded_len(bytes.len()).map_err(TokenError::LimitExceeded)?;
+        Macaroon::decode_v2(bytes).map_err(TokenError::MalformedMacaroon)
+    };
+    match credential.macaroons.as_slice() {
+        [] => Err(TokenError::Missing),
+        // The common case, without the list's allocations.
+        [only] => {
+            let macaroon = decode(only)?;
+            let token = verify_macaroon(&macaroon, explicit, keys, revocations, request)?;
+            Ok(VerifiedCredential {
+                token,
+                position: 0,
+                others: Vec::new(),
+            })
+        }
+        list => {
+            if list.len() > limits::MAX_MACAROONS_PER_CREDENTIAL {
+                return Err(TokenError::MalformedCredential(
+                    CredentialError::TooManyMacaroons {
+                        count: list.len(),
+                        max: limits::MAX_MACAROONS_PER_CREDENTIAL,
+                    },
+                ));
+            }
+            let macaroons = list.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+            let authentic = macaroons
+                .iter()
+                .map(|m| authenticate(m, explicit, keys, revocations))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut refusal: Option<TokenError> = None;
+            for (position, token) in authentic.iter().enumerate() {
+                match authorize(token, request) {
+                    Ok(verified) => {
+                        let others = authentic
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| *i != position)
+                            .map(|(_, a)| a.identifier)
+                            .collect();
+                        return Ok(VerifiedCredential {
+                            token: verified,
+                            position,
+                            others,
+                        });
+                    }
+                    Err(e) => {
+                        let wrong_service =
+                            matches!(e, TokenError::Caveat(CaveatFailure::WrongService { .. }));
+                        match &refusal {
+                            None => refusal = Some(e),
+                            Some(TokenError::Caveat(CaveatFailure::WrongService { .. }))
+                                if !wrong_service =>
+                            {
+                                refusal = Some(e)
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                }
+            }
+            Err(refusal.unwrap_or(TokenError::Missing))
+        }
+    }
 }
 
-/// Verifies a decoded macaroon. With `preimage` `None`, the preimage comes from the macaroon's
-/// last `preimage=` caveat (Aperture's gRPC form). A macaroon beyond the [`crate::limits`] is
-/// refused before anything is hashed.
+/// Verifies a decoded macaroon. The proof of payment is `preimage` if it pays the payment
+/// hash, else the macaroon's last `preimage=` caveat (Aperture's gRPC form). A macaroon beyond
+/// the [`crate::limits`] is refused before anything is hashed.
 pub fn verify_macaroon(
     macaroon: &Macaroon,
     preimage: Option<&Preimage>,
@@ -199,6 +305,28 @@ pub fn verify_macaroon(
     revocations: &dyn Revocations,
     request: &RequestContext<'_>,
 ) -> Result<VerifiedToken, TokenError> {
+    authorize(
+        &authenticate(macaroon, preimage, keys, revocations)?,
+        request,
+    )
+}
+
+/// A macaroon that is within the limits, paid for, signed under a root key this verifier holds
+/// and not revoked; its caveats not yet checked against a request.
+struct Authentic<'a> {
+    identifier: Identifier,
+    caveats: Vec<CaveatRef<'a>>,
+}
+
+/// Everything but the caveats: limits, identifier, proof of payment, root key, signature,
+/// revocation (in that order: the signature is checked before revocation, so a forger learns
+/// nothing about which token ids are revoked).
+fn authenticate<'a>(
+    macaroon: &'a Macaroon,
+    preimage: Option<&Preimage>,
+    keys: &dyn RootKeySource,
+    revocations: &dyn Revocations,
+) -> Result<Authentic<'a>, TokenError> {
     limits::check_macaroon(macaroon).map_err(TokenError::LimitExceeded)?;
     let identifier =
         Identifier::decode(macaroon.identifier()).map_err(TokenError::MalformedIdentifier)?;
@@ -206,24 +334,7 @@ pub fn verify_macaroon(
         .first_party_caveats()
         .filter_map(caveat::parse_caveat)
         .collect();
-
-    let from_caveat;
-    let preimage = match preimage {
-        Some(p) => p,
-        None => {
-            let hex = caveats
-                .iter()
-                .rev()
-                .find(|c| c.condition == caveat::PREIMAGE)
-                .ok_or(TokenError::MissingPreimage)?;
-            from_caveat =
-                Preimage::from_hex(hex.value).map_err(|_| TokenError::MalformedPreimage)?;
-            &from_caveat
-        }
-    };
-    if !preimage.pays(&identifier.payment_hash) {
-        return Err(TokenError::WrongPreimage);
-    }
+    check_payment(&identifier, preimage, &caveats)?;
 
     let root_key = keys.root_key(&identifier).map_err(|e| match e {
         RootKeyError::UnknownEpoch(epoch) => TokenError::UnknownKeyEpoch(epoch),
@@ -237,7 +348,44 @@ pub fn verify_macaroon(
     if revocations.is_revoked(&identifier.token_id) {
         return Err(TokenError::Revoked);
     }
+    Ok(Authentic {
+        identifier,
+        caveats,
+    })
+}
 
+/// The proof of payment: `explicit` if it pays, else the last `preimage=` caveat.
+fn check_payment(
+    identifier: &Identifier,
+    explicit: Option<&Preimage>,
+    caveats: &[CaveatRef<'_>],
+) -> Result<(), TokenError> {
+    if explicit.is_some_and(|p| p.pays(&identifier.payment_hash)) {
+        return Ok(());
+    }
+    let Some(hex) = caveats
+        .iter()
+        .rev()
+        .find(|c| c.condition == caveat::PREIMAGE)
+    else {
+        return Err(match explicit {
+            Some(_) => TokenError::WrongPreimage,
+            None => TokenError::MissingPreimage,
+        });
+    };
+    let from_caveat = Preimage::from_hex(hex.value).map_err(|_| TokenError::MalformedPreimage)?;
+    if !from_caveat.pays(&identifier.payment_hash) {
+        return Err(TokenError::WrongPreimage);
+    }
+    Ok(())
+}
+
+/// Checks an authentic token's caveats against the request.
+fn authorize(
+    token: &Authentic<'_>,
+    request: &RequestContext<'_>,
+) -> Result<VerifiedToken, TokenError> {
+    let caveats = &token.caveats;
     let services = ServicesSatisfier {
         target: request.service.to_owned(),
     };
@@ -248,7 +396,7 @@ pub fn verify_macaroon(
     let mut satisfiers: Vec<&dyn Satisfier> = vec![&services, &capabilities, &price, &valid_until];
     satisfiers.extend_from_slice(request.custom);
     let checked_caveats =
-        check_caveats_canonical(&caveats, &satisfiers).map_err(TokenError::Caveat)?;
+        check_caveats_canonical(caveats, &satisfiers).map_err(TokenError::Caveat)?;
 
     let expiry_condition = caveat::valid_until_condition(request.service);
     let valid_until = caveats
@@ -257,7 +405,7 @@ pub fn verify_macaroon(
         .filter_map(|c| caveat::parse_timestamp(c.value).ok())
         .min();
     Ok(VerifiedToken {
-        identifier,
+        identifier: token.identifier,
         valid_until,
         checked_caveats,
         caveats: caveats

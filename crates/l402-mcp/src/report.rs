@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use l402_client::budget::Limit;
-use l402_client::{BudgetError, BudgetStatus, ClientError, Receipt, TokenInfo, WindowStatus};
+use l402_client::{
+    BudgetError, BudgetStatus, ClientError, Receipt, ReportedStatus, TokenInfo, WindowStatus,
+};
 use l402_core::Msat;
 use l402_core::client::StopReason;
 use l402_core::invoice::InvoiceCheckError;
@@ -99,6 +101,46 @@ impl PaymentReport {
     }
 }
 
+/// What a paid response said about its token (`L402-Token`; token introspection).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TokenStatusReport {
+    /// When the token expires for this service, Unix seconds (`null`: never).
+    pub expires_at: Option<u64>,
+    /// Seconds it had left, by the server's clock (`null`: never expires).
+    pub seconds_left: Option<u64>,
+    /// What it has left to spend, when the server meters it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance_msat: Option<u64>,
+}
+
+impl TokenStatusReport {
+    /// From what the client kept.
+    pub fn of(status: &ReportedStatus) -> Self {
+        Self {
+            expires_at: status.expires_at,
+            seconds_left: status.ttl_secs,
+            balance_msat: status.balance_msat,
+        }
+    }
+
+    /// One sentence.
+    pub fn sentence(&self) -> String {
+        let mut text = match self.seconds_left {
+            None => {
+                "The token does not expire: further fetches under its scope reuse it.".to_owned()
+            }
+            Some(0) => "The token has expired: the next fetch pays again.".to_owned(),
+            Some(s) => {
+                format!("The token has {s} s left: fetches under its scope reuse it until then.")
+            }
+        };
+        if let Some(balance) = self.balance_msat {
+            text.push_str(&format!(" Balance left: {balance} msat."));
+        }
+        text
+    }
+}
+
 /// What is left of each limit, in sat (`null`: no limit).
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct BudgetLeft {
@@ -155,6 +197,10 @@ pub(crate) struct FetchReport {
     pub content_type: Option<String>,
     /// What this call paid.
     pub payment: PaymentReport,
+    /// What the server said about the token this call carried (its `L402-Token` header):
+    /// whether the token is worth reusing. Absent without a token or without the header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenStatusReport>,
     /// What is left of the budget after this call.
     pub budget_left: Option<BudgetLeft>,
     /// The most this call could pay for one invoice.
@@ -514,8 +560,18 @@ pub(crate) struct TokenReport {
     pub created_at: u64,
     /// When it expires, Unix seconds (`null`: no expiry caveat).
     pub expires_at: Option<u64>,
+    /// Seconds it has left (`null`: it does not expire): counted from what the server last
+    /// said (`status_reported_at`) when it has, else from its caveats.
+    pub seconds_left: Option<u64>,
     /// True when it has expired (it will not be used; the next request pays again).
     pub expired: bool,
+    /// When the server last reported on it in a paid response (`L402-Token`), Unix seconds;
+    /// absent if it never has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reported_at: Option<u64>,
+    /// What it had left to spend then, when the server meters it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance_msat: Option<u64>,
     /// A label (imported tokens say where from).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -532,8 +588,11 @@ impl TokenReport {
             amount_sat: Sat(t.amount),
             fee_sat: Sat(t.fee),
             created_at: t.created_at,
-            expires_at: t.expires_at,
-            expired: t.expires_at.is_some_and(|e| now >= e),
+            expires_at: t.status.map_or(t.expires_at, |s| s.expires_at),
+            seconds_left: t.remaining_secs(now),
+            expired: t.remaining_secs(now) == Some(0),
+            status_reported_at: t.status.map(|s| s.at),
+            balance_msat: t.status.and_then(|s| s.balance_msat),
             label: t.label.clone(),
             payment_hash: t.payment_hash.to_hex(),
         }
@@ -552,6 +611,61 @@ pub(crate) struct TokensReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_reports_count_from_the_servers_report() {
+        use l402_core::PaymentHash;
+
+        let mut info = TokenInfo {
+            scope: "http://h/a".into(),
+            origin: "http://h".into(),
+            payment_hash: PaymentHash([1; 32]),
+            token_id: None,
+            amount: Msat(1000),
+            fee: Msat(0),
+            created_at: 0,
+            expires_at: Some(1_000),
+            label: None,
+            status: None,
+        };
+        let from_caveats = TokenReport::of(&info, 400);
+        assert_eq!(
+            (from_caveats.seconds_left, from_caveats.expired),
+            (Some(600), false)
+        );
+        assert_eq!(from_caveats.status_reported_at, None);
+        info.status = Some(ReportedStatus {
+            at: 300,
+            expires_at: Some(900),
+            ttl_secs: Some(50),
+            balance_msat: None,
+        });
+        let reported = TokenReport::of(&info, 340);
+        assert_eq!(
+            (reported.expires_at, reported.seconds_left, reported.expired),
+            (Some(900), Some(10), false)
+        );
+        assert_eq!(reported.status_reported_at, Some(300));
+        assert!(TokenReport::of(&info, 350).expired);
+
+        let status = TokenStatusReport::of(info.status.as_ref().unwrap());
+        assert_eq!(
+            status.sentence(),
+            "The token has 50 s left: fetches under its scope reuse it until then."
+        );
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"expires_at": 900, "seconds_left": 50})
+        );
+        let forever = TokenStatusReport {
+            expires_at: None,
+            seconds_left: None,
+            balance_msat: Some(7),
+        };
+        assert!(forever.sentence().starts_with("The token does not expire"));
+        assert!(forever.sentence().ends_with("Balance left: 7 msat."));
+    }
 
     #[test]
     fn sat_serializes_whole_and_fractional() {

@@ -19,7 +19,8 @@ use crate::error::McpError;
 use crate::network_guard::{PublicOnly, surface};
 use crate::report::{
     BudgetLeft, BudgetReport, ErrorReport, FetchReport, PaymentReport, ReceiptReport,
-    ReceiptsReport, TokenReport, TokensReport, WindowReport, classify, json_result, limit_text,
+    ReceiptsReport, TokenReport, TokenStatusReport, TokensReport, WindowReport, classify,
+    json_result, limit_text,
 };
 use l402_client::ScopeLocks;
 
@@ -384,6 +385,7 @@ impl L402McpServer {
             Err(e) => return self.failure(&e, cap, notes, Some(&target.domain)).await,
         };
         let payment = PaymentReport::of(paid.payment.as_ref(), paid.reused_token);
+        let token = paid.token_status.as_ref().map(TokenStatusReport::of);
         if let Some(r) = &paid.payment {
             tracing::info!(url = %args.url, amount = %r.amount, fee = %r.fee, "l402_fetch paid");
         }
@@ -427,6 +429,10 @@ impl L402McpServer {
         };
         summary.push(' ');
         summary.push_str(&payment.sentence());
+        if let Some(t) = &token {
+            summary.push(' ');
+            summary.push_str(&t.sentence());
+        }
         if let Some(b) = &budget_left {
             summary.push(' ');
             summary.push_str(&b.sentence());
@@ -441,6 +447,7 @@ impl L402McpServer {
             status: status.as_u16(),
             content_type,
             payment,
+            token,
             budget_left,
             max_cost_sat: crate::report::Sat(cap),
             notes,
@@ -695,7 +702,7 @@ impl L402McpServer {
 
     #[tool(
         name = "l402_tokens",
-        description = "Lists held tokens.",
+        description = "Lists held tokens and the seconds each has left.",
         annotations(
             title = "Held L402 tokens",
             read_only_hint = true,

@@ -30,4 +30,4 @@ pub use revocations::{Revocation, RevocationTable};
 pub use settings::SettingsTable;
 pub use spend::{SpendLedger, SpendQuery, SpendTotals};
 pub use store::{BUSY_TIMEOUT, Store, create_private_dir, write_private_file};
-pub use tokens::{TokenRecord, TokenTable};
+pub use tokens::{ReportedStatus, TokenRecord, TokenTable};

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// The SQL of each schema version; version `n` is `MIGRATIONS[n - 1]`. Never edit a released
 /// entry: append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -116,6 +116,17 @@ ALTER TABLE master_keys ADD COLUMN retired_at INTEGER;
 const V3: &str = "
 ALTER TABLE invoices ADD COLUMN expires_at INTEGER;
 CREATE INDEX invoices_unpaid_by_expiry ON invoices (expires_at) WHERE settled_at IS NULL;
+";
+
+/// Version 4: what the server last said about each held token in its `L402-Token` response
+/// header (token introspection): when the client read it (`status_at`, its own clock), the
+/// expiry and the seconds left by the server's clock then, and a balance for metered tokens.
+/// All empty until the token has been used against a server that sends the header.
+const V4: &str = "
+ALTER TABLE tokens ADD COLUMN status_at INTEGER;
+ALTER TABLE tokens ADD COLUMN status_expires_at INTEGER;
+ALTER TABLE tokens ADD COLUMN status_ttl_secs INTEGER;
+ALTER TABLE tokens ADD COLUMN status_balance_msat INTEGER;
 ";
 
 /// Why migrating failed: SQLite, or a file from a newer build.

@@ -33,6 +33,32 @@ pub struct TokenRecord {
     pub expires_at: Option<u64>,
     /// A free-form label (e.g. where an imported token came from).
     pub label: Option<String>,
+    /// What the server last reported about the token (its `L402-Token` header), if it has.
+    pub status: Option<ReportedStatus>,
+}
+
+/// What a server reported about a held token in a paid response's `L402-Token` header
+/// (`l402_core::token_status`), and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportedStatus {
+    /// When the client read it, Unix seconds by the client's clock.
+    pub at: u64,
+    /// When the token expires for the service it was used on, Unix seconds; `None` if never.
+    pub expires_at: Option<u64>,
+    /// Seconds it had left then, by the server's clock; `None` if it never expires.
+    pub ttl_secs: Option<u64>,
+    /// What it had left to spend then (metered tokens).
+    pub balance_msat: Option<u64>,
+}
+
+impl ReportedStatus {
+    /// Seconds left at the client's `now`, counted from the server's `ttl_secs` (so the
+    /// client's clock only has to measure the time elapsed since `at`); `None` if it never
+    /// expires.
+    pub fn remaining_secs(&self, now: u64) -> Option<u64> {
+        self.ttl_secs
+            .map(|ttl| ttl.saturating_sub(now.saturating_sub(self.at)))
+    }
 }
 
 impl std::fmt::Debug for TokenRecord {
@@ -48,6 +74,7 @@ impl std::fmt::Debug for TokenRecord {
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
             .field("label", &self.label)
+            .field("status", &self.status)
             .finish_non_exhaustive()
     }
 }
@@ -59,7 +86,8 @@ pub struct TokenTable<'a> {
 }
 
 const COLUMNS: &str = "scope, origin, scheme, macaroon, preimage, payment_hash, amount_msat, \
-                       fee_msat, created_at, expires_at, label";
+                       fee_msat, created_at, expires_at, label, status_at, status_expires_at, \
+                       status_ttl_secs, status_balance_msat";
 
 impl Store {
     /// The buyer's token cache.
@@ -113,6 +141,34 @@ impl TokenTable<'_> {
             .map(|n| n > 0)
     }
 
+    /// Records what the server reported about the token held for `scope`, only if it is still
+    /// the one paid by `payment_hash` (a newer token stored meanwhile keeps its own). Returns
+    /// whether a token was updated.
+    pub fn record_status(
+        &self,
+        scope: &str,
+        payment_hash: &PaymentHash,
+        status: &ReportedStatus,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE tokens SET status_at = ?3, status_expires_at = ?4, \
+                     status_ttl_secs = ?5, status_balance_msat = ?6 \
+                     WHERE scope = ?1 AND payment_hash = ?2",
+                    params![
+                        scope,
+                        hash(payment_hash),
+                        int(status.at),
+                        status.expires_at.map(int),
+                        status.ttl_secs.map(int),
+                        status.balance_msat.map(int),
+                    ],
+                )
+            })
+            .map(|n| n > 0)
+    }
+
     /// Removes every token. Returns how many there were.
     pub fn clear(&self) -> Result<usize, StoreError> {
         self.store.write(|tx| tx.execute("DELETE FROM tokens", []))
@@ -124,7 +180,7 @@ pub(crate) fn put_token(tx: &rusqlite::Transaction<'_>, t: &TokenRecord) -> rusq
     tx.execute(
         &format!(
             "INSERT OR REPLACE INTO tokens ({COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
         ),
         params![
             t.scope,
@@ -138,6 +194,10 @@ pub(crate) fn put_token(tx: &rusqlite::Transaction<'_>, t: &TokenRecord) -> rusq
             int(t.created_at),
             t.expires_at.map(int),
             t.label,
+            t.status.map(|s| int(s.at)),
+            t.status.and_then(|s| s.expires_at).map(int),
+            t.status.and_then(|s| s.ttl_secs).map(int),
+            t.status.and_then(|s| s.balance_msat).map(int),
         ],
     )?;
     Ok(())
@@ -159,5 +219,14 @@ fn read_token(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
         created_at: uint(r.get(8)?)?,
         expires_at: r.get::<_, Option<i64>>(9)?.map(uint).transpose()?,
         label: r.get(10)?,
+        status: match r.get::<_, Option<i64>>(11)? {
+            None => None,
+            Some(at) => Some(ReportedStatus {
+                at: uint(at)?,
+                expires_at: r.get::<_, Option<i64>>(12)?.map(uint).transpose()?,
+                ttl_secs: r.get::<_, Option<i64>>(13)?.map(uint).transpose()?,
+                balance_msat: r.get::<_, Option<i64>>(14)?.map(uint).transpose()?,
+            }),
+        },
     })
 }

@@ -10,8 +10,8 @@ use l402_core::keys::RootKeyError;
 use l402_core::{Msat, PaymentHash, Preimage, TokenId};
 use l402_store::{
     DailyRevenue, InvoiceFilter, InvoiceRecord, InvoiceUpdate, NewPayment, PaymentStatus,
-    PaymentSuccess, Retired, SCHEMA_VERSION, SpendQuery, SpendTotals, Store, StoreError,
-    TokenRecord,
+    PaymentSuccess, ReportedStatus, Retired, SCHEMA_VERSION, SpendQuery, SpendTotals, Store,
+    StoreError, TokenRecord,
 };
 use l402_testkit::process::rerun_test_binary;
 use l402_testkit::require_env;
@@ -35,6 +35,7 @@ fn token(scope: &str, n: u8) -> TokenRecord {
         created_at: 1_000,
         expires_at: Some(5_000),
         label: None,
+        status: None,
     }
 }
 
@@ -176,6 +177,55 @@ fn tokens_put_get_list_remove() {
     tokens.put(&a).unwrap();
     assert_eq!(tokens.clear().unwrap(), 1);
     assert!(tokens.list().unwrap().is_empty());
+}
+
+#[test]
+fn a_reported_status_is_kept_with_its_token_only() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    let tokens = store.tokens();
+    let a = token("http://a/x", 1);
+    tokens.put(&a).unwrap();
+    let status = ReportedStatus {
+        at: 2_000,
+        expires_at: Some(5_000),
+        ttl_secs: Some(2_990),
+        balance_msat: None,
+    };
+    assert!(
+        tokens
+            .record_status("http://a/x", &a.payment_hash, &status)
+            .unwrap()
+    );
+    let held = tokens.get("http://a/x").unwrap().unwrap();
+    assert_eq!(held.status, Some(status));
+    // Counted from the server's ttl: 100 s after reading it, 2,890 s are left.
+    assert_eq!(held.status.unwrap().remaining_secs(2_100), Some(2_890));
+    assert_eq!(held.status.unwrap().remaining_secs(9_000), Some(0));
+    // A report about a token no longer held for the scope changes nothing.
+    let b = token("http://a/x", 2);
+    tokens.put(&b).unwrap();
+    assert!(
+        !tokens
+            .record_status("http://a/x", &a.payment_hash, &status)
+            .unwrap()
+    );
+    assert_eq!(tokens.get("http://a/x").unwrap().unwrap().status, None);
+    // A token that never expires, with a balance, round-trips too.
+    let metered = ReportedStatus {
+        at: 3_000,
+        expires_at: None,
+        ttl_secs: None,
+        balance_msat: Some(42_000),
+    };
+    assert!(
+        tokens
+            .record_status("http://a/x", &b.payment_hash, &metered)
+            .unwrap()
+    );
+    let held = tokens.list().unwrap().remove(0);
+    assert_eq!(held.status, Some(metered));
+    assert_eq!(metered.remaining_secs(10_000), None);
 }
 
 #[test]

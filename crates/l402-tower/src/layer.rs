@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::HeaderName;
 use http::{Request, Response};
 use http_body_util::{Either, Full};
+use l402_core::token_status::TOKEN_STATUS_HEADER;
 use tower::{Layer, Service};
 
 use crate::forwarded::{strip_credential, strip_spoofed_headers};
@@ -17,6 +19,9 @@ use crate::paywall::{Paywall, Verdict};
 use crate::response::{
     ChallengeError, is_grpc, payment_required, rate_limited, too_many_unpaid, unavailable,
 };
+
+/// `L402-Token`, on paid responses.
+const TOKEN_STATUS: HeaderName = HeaderName::from_static(TOKEN_STATUS_HEADER);
 
 /// The response body: the paywall's own small bodies, or the inner service's.
 pub type ResponseBody<B> = Either<Full<Bytes>, B>;
@@ -59,7 +64,9 @@ impl<S> Layer<S> for L402Layer {
 
 /// The guarded service. A verified token reaches the inner service as a
 /// [`l402_core::verify::VerifiedToken`] request extension and as `X-L402-*` headers, with its
-/// [`TokenLease`](crate::TokenLease) as another extension.
+/// [`TokenLease`](crate::TokenLease) as another extension; the paid response gets an
+/// `L402-Token` header telling the holder what the token has left
+/// ([`l402_core::token_status`]).
 #[derive(Clone)]
 pub struct L402Service<S> {
     inner: S,
@@ -130,9 +137,16 @@ where
                 }
                 parts.extensions.insert(verified.token.clone());
                 parts.extensions.insert(self.paywall.lease(&verified.token));
+                let status = self.paywall.token_status(&verified);
                 let decision = decided(Outcome::Paid);
                 let future = inner.call(Request::from_parts(parts, body));
-                return Box::pin(async move { future.await.map(|r| tagged(r, decision)) });
+                return Box::pin(async move {
+                    future.await.map(|mut r| {
+                        // Ours, replacing any the upstream set.
+                        r.headers_mut().insert(TOKEN_STATUS, status);
+                        tagged(r, decision)
+                    })
+                });
             }
             Verdict::Challenge(reason) => reason,
         };

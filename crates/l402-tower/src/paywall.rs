@@ -9,7 +9,7 @@ use l402_core::challenge::challenge_header_values;
 use l402_core::credential::{CredentialError, CredentialHeaders, parse_credential};
 use l402_core::env::Clock;
 use l402_core::identifier::Identifier;
-use l402_core::verify::{TokenError, VerifiedToken, verify_credential};
+use l402_core::verify::{TokenError, VerifiedToken, verify_credential_all};
 use l402_core::{Msat, PaymentHash, TokenId};
 
 use crate::challenge_limit::{OUTSTANDING_WINDOW_SECS, OutstandingChallenges};
@@ -191,6 +191,12 @@ impl Paywall {
         .with_keys(self.keys.clone())
     }
 
+    /// The `L402-Token` response header value for a paid request's token, now (see
+    /// [`l402_core::token_status`]).
+    pub fn token_status(&self, verified: &Verified) -> http::HeaderValue {
+        verified.status_header(self.clock.now_unix())
+    }
+
     /// Decides about a request with no IO: verifies its credential against `offer` (its
     /// service, required capabilities and price).
     pub fn authorize(&self, parts: &Parts, offer: &Offer) -> Verdict {
@@ -225,13 +231,13 @@ impl Paywall {
                 }
                 self.counters.cache_miss();
                 let request = offer.request_context(now);
-                verify_credential(&credential, minter.keys(), &self.revocations, &request)
-                    .map(|token| (key, token))
+                verify_credential_all(&credential, minter.keys(), &self.revocations, &request)
+                    .map(|verified| (key, verified))
             }
         };
         match result {
-            Ok((key, token)) => {
-                let verified = Arc::new(Verified::new(&offer.service, token));
+            Ok((key, credential)) => {
+                let verified = Arc::new(Verified::from_credential(&offer.service, credential));
                 self.verified.insert(key, verified.clone());
                 self.settle(offer, &verified);
                 Verdict::Paid(verified)

@@ -1,41 +1,98 @@
 //! Recently verified credentials, so a token reused on every request is fully verified once.
 //!
 //! The key is a SHA-256 digest of exactly what verification reads and what it is checked
-//! against: the primary macaroon's binary form, the preimage sent beside it (or the marker that
-//! it is inside the macaroon), and what the request asks of the token (service, required
-//! capabilities, price, base price). How the credential was spelled (scheme, base64 or hex,
-//! extra `Authorization`, `Macaroon` or discharge values that verification ignores) does not
-//! change the key, so it cannot force a re-verification or churn the cache. Only credentials
-//! that passed full verification are stored. A hit re-checks what can change after
-//! verification: revocation, expiry, and whether the key ring still holds the token's epoch
-//! (`l402 keys retire`). The cache is bounded: when full it is cleared.
+//! against: every macaroon's binary form in order (a credential may list several, each
+//! verified), the preimage sent beside them (or the marker that it is inside the macaroon),
+//! and what the request asks of the token (service, required capabilities, price, base price).
+//! How the credential was spelled (scheme, base64 or hex, extra `Authorization` or `Macaroon`
+//! values that verification ignores) does not change the key, so it cannot force a
+//! re-verification or churn the cache. Only credentials that passed full verification are
+//! stored. A hit re-checks what can change after verification: the granting token's expiry,
+//! and for every token of the credential revocation and whether the key ring still holds its
+//! epoch (`l402 keys retire`), so a credential with a revoked companion is refused as it would
+//! be afresh. The cache is bounded: when full it is cleared.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use http::{HeaderName, HeaderValue};
+use l402_core::TokenId;
 use l402_core::credential::{Credential, PreimageSource};
 use l402_core::keys::{KeyRing, token_epoch};
-use l402_core::verify::{Revocations, VerifiedToken};
+use l402_core::token_status::status_prefix;
+use l402_core::verify::{Revocations, VerifiedCredential, VerifiedToken};
 use sha2::{Digest, Sha256};
 
 use crate::forwarded::token_headers;
 use crate::offer::Offer;
 
-/// A verified token and the forwarded headers prepared for it.
+/// A verified token and the headers prepared for it.
 #[derive(Debug)]
 pub struct Verified {
-    /// The token.
+    /// The token (with several in the credential, the one that authorized the request).
     pub token: VerifiedToken,
     /// `X-L402-*` headers for the upstream.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The other tokens the credential presented: authentic when verified, and re-checked
+    /// (revocation, key epoch) on every cache hit.
+    pub others: Vec<TokenId>,
+    /// The fixed part of the `L402-Token` response header (`id="…", expires=…`; see
+    /// [`l402_core::token_status`]), prepared once.
+    pub status_prefix: HeaderValue,
 }
 
 impl Verified {
-    /// Prepares the forwarded headers for `token`, verified for `service`.
+    /// Prepares the headers for `token`, verified for `service`.
     pub fn new(service: &str, token: VerifiedToken) -> Self {
+        Self::with_others(service, token, Vec::new())
+    }
+
+    /// Prepares the headers for a credential's granting token, verified for `service`.
+    pub fn from_credential(service: &str, credential: VerifiedCredential) -> Self {
+        let others = credential.others.iter().map(|i| i.token_id).collect();
+        Self::with_others(service, credential.token, others)
+    }
+
+    fn with_others(service: &str, token: VerifiedToken, others: Vec<TokenId>) -> Self {
         let headers = token_headers(service, &token);
-        Self { token, headers }
+        let prefix = status_prefix(&token.identifier.token_id, token.valid_until);
+        Self {
+            headers,
+            others,
+            // Hex digits, `=`, `"`, `,`, blanks and decimal digits: always a valid value.
+            status_prefix: HeaderValue::from_str(&prefix)
+                .unwrap_or_else(|_| HeaderValue::from_static("")),
+            token,
+        }
+    }
+
+    /// The `L402-Token` value at the server's `now`: the prepared prefix, plus `, ttl=…` for
+    /// a token that expires (one small allocation per response; none for one that does not).
+    pub fn status_header(&self, now: u64) -> HeaderValue {
+        let Some(until) = self.token.valid_until else {
+            return self.status_prefix.clone();
+        };
+        let prefix = self.status_prefix.as_bytes();
+        let mut value = Vec::with_capacity(prefix.len() + 26);
+        value.extend_from_slice(prefix);
+        value.extend_from_slice(b", ttl=");
+        let mut digits = [0u8; 20];
+        value.extend_from_slice(decimal(until.saturating_sub(now), &mut digits));
+        HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
+            .unwrap_or_else(|_| self.status_prefix.clone())
+    }
+}
+
+/// `n` in decimal, written into the end of `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
     }
 }
 
@@ -66,10 +123,10 @@ pub(crate) fn key(offer: &Offer, credential: &Credential) -> CacheKey {
     }
     hasher.update(offer.price.0.to_be_bytes());
     hasher.update(offer.base_price.0.to_be_bytes());
-    field(
-        &mut hasher,
-        credential.primary_macaroon().unwrap_or_default(),
-    );
+    hasher.update((credential.macaroons.len() as u64).to_be_bytes());
+    for macaroon in &credential.macaroons {
+        field(&mut hasher, macaroon);
+    }
     match &credential.preimage {
         PreimageSource::Explicit(preimage) => {
             hasher.update([1]);
@@ -95,9 +152,10 @@ impl VerifiedCache {
         // towards a stored credential.
         let verified = entries.get(key)?;
         let token = &verified.token;
+        let gone = |id: &TokenId| revocations.is_revoked(id) || !keys.holds(token_epoch(id));
         if token.valid_until.is_some_and(|until| now >= until)
-            || revocations.is_revoked(&token.identifier.token_id)
-            || !keys.holds(token_epoch(&token.identifier.token_id))
+            || gone(&token.identifier.token_id)
+            || verified.others.iter().any(gone)
         {
             return None;
         }

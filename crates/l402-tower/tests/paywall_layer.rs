@@ -653,6 +653,159 @@ async fn a_token_opens_only_what_was_paid_for() {
     assert_eq!(call(&h, cheap, get(Some(&auth))).await.0, StatusCode::OK);
 }
 
+/// The `L402-Token` header of a response, parsed.
+fn token_status(headers: &http::HeaderMap) -> Option<l402_core::token_status::TokenStatus> {
+    let value = headers.get(l402_core::token_status::TOKEN_STATUS_HEADER)?;
+    l402_core::token_status::TokenStatus::parse(value.to_str().unwrap())
+}
+
+/// The `reason` of a 402's JSON body.
+fn reason(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body).unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn paid_responses_tell_the_holder_what_the_token_has_left() {
+    let now = now();
+    let clock = Arc::new(TestClock(std::sync::atomic::AtomicU64::new(now)));
+    let h = harness_with_clock(PaywallSettings::default(), clock.clone());
+    let (status, headers, _) = call(&h, offer(), get(None)).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    assert!(
+        token_status(&headers).is_none(),
+        "a 402 has no token status"
+    );
+    let auth = pay(&h, &headers).await;
+
+    let (status, headers, body) = call(&h, offer(), get(Some(&auth))).await;
+    assert_eq!(status, StatusCode::OK);
+    let first = token_status(&headers).expect("a paid response carries L402-Token");
+    assert_eq!(first.token_id.to_hex(), std::str::from_utf8(&body).unwrap());
+    assert_eq!(
+        (first.expires, first.ttl, first.balance_msat),
+        (Some(now + 3600), Some(3600), None)
+    );
+    // Later, served from the verified cache: the same expiry, less time left.
+    clock
+        .0
+        .store(now + 100, std::sync::atomic::Ordering::SeqCst);
+    let (_, headers, _) = call(&h, offer(), get(Some(&auth))).await;
+    let later = token_status(&headers).unwrap();
+    assert_eq!((later.expires, later.ttl), (Some(now + 3600), Some(3500)));
+    assert_eq!(
+        headers[l402_core::token_status::TOKEN_STATUS_HEADER]
+            .to_str()
+            .unwrap(),
+        format!(
+            "id=\"{}\", expires={}, ttl=3500",
+            first.token_id.to_hex(),
+            now + 3600
+        )
+    );
+
+    // A token that never expires: only its id.
+    let mut forever = offer();
+    forever.token_lifetime_secs = None;
+    let (_, headers, _) = call(&h, forever.clone(), get(None)).await;
+    let auth = pay(&h, &headers).await;
+    let (status, headers, body) = call(&h, forever, get(Some(&auth))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[l402_core::token_status::TOKEN_STATUS_HEADER]
+            .to_str()
+            .unwrap(),
+        format!("id=\"{}\"", std::str::from_utf8(&body).unwrap())
+    );
+}
+
+/// `Authorization: L402 <a>,<b>:<b's preimage>`, `a` carrying its own preimage in a caveat.
+fn two_tokens(a: &str, b: &str) -> String {
+    let (a_mac, a_pre) = token_parts(a);
+    let (b_mac, b_pre) = token_parts(b);
+    let a_mac = l402_core::macaroon::Macaroon::decode_v2(&a_mac).unwrap();
+    let a_carrying = l402_core::mint::with_preimage_caveat(&a_mac, &a_pre).encode_v2();
+    l402_core::credential::multi_authorization_value(
+        l402_core::challenge::Scheme::L402,
+        [a_carrying.as_slice(), b_mac.as_slice()],
+        &b_pre,
+    )
+}
+
+#[tokio::test]
+async fn several_tokens_in_one_credential_open_the_union_of_their_services() {
+    let h = harness(PaywallSettings::default());
+    let weather = offer();
+    let news = Offer::new("news", Msat::from_sat(21));
+    let (_, headers, _) = call(&h, weather.clone(), get(None)).await;
+    let weather_auth = pay(&h, &headers).await;
+    let (_, headers, _) = call(&h, news.clone(), get(None)).await;
+    let news_auth = pay(&h, &headers).await;
+    // Each alone opens only its own service.
+    assert_eq!(
+        call(&h, news.clone(), get(Some(&weather_auth))).await.0,
+        StatusCode::PAYMENT_REQUIRED
+    );
+
+    let both = two_tokens(&weather_auth, &news_auth);
+    let (status, headers, weather_id) = call(&h, weather.clone(), get(Some(&both))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, news_headers, news_id) = call(&h, news.clone(), get(Some(&both))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(weather_id, news_id, "each service saw its own token");
+    // L402-Token names the token that authorized each request.
+    assert_eq!(
+        token_status(&headers).unwrap().token_id.to_hex(),
+        std::str::from_utf8(&weather_id).unwrap()
+    );
+    assert_eq!(
+        token_status(&news_headers).unwrap().token_id.to_hex(),
+        std::str::from_utf8(&news_id).unwrap()
+    );
+
+    // A valid token beside a forged one: the whole credential is refused, even though the
+    // valid one alone would do.
+    let (news_mac, news_pre) = token_parts(&news_auth);
+    let mut forged = news_mac.clone();
+    *forged.last_mut().unwrap() ^= 1;
+    let (weather_mac, weather_pre) = token_parts(&weather_auth);
+    let weather_carrying = l402_core::mint::with_preimage_caveat(
+        &l402_core::macaroon::Macaroon::decode_v2(&weather_mac).unwrap(),
+        &weather_pre,
+    )
+    .encode_v2();
+    let with_forgery = l402_core::credential::multi_authorization_value(
+        l402_core::challenge::Scheme::L402,
+        [weather_carrying.as_slice(), forged.as_slice()],
+        &news_pre,
+    );
+    let (status, headers, body) = call(&h, weather.clone(), get(Some(&with_forgery))).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(reason(&body), "bad_signature");
+    assert_eq!(headers["x-l402-reason"], "bad_signature");
+
+    // More macaroons than allowed: a clear reason, nothing verified.
+    let many = vec![news_mac.as_slice(); l402_core::limits::MAX_MACAROONS_PER_CREDENTIAL + 1];
+    let flood = l402_core::credential::multi_authorization_value(
+        l402_core::challenge::Scheme::L402,
+        many,
+        &news_pre,
+    );
+    let (status, _, body) = call(&h, news.clone(), get(Some(&flood))).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(reason(&body), "too_many_macaroons");
+
+    // The pair is cached; revoking the token not used for weather still refuses it there.
+    h.paywall
+        .revocations()
+        .revoke(TokenId::from_hex(std::str::from_utf8(&news_id).unwrap()).unwrap());
+    let (status, _, body) = call(&h, weather, get(Some(&both))).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(reason(&body), "revoked");
+}
+
 #[tokio::test]
 async fn oversized_credentials_are_refused_before_their_signature_is_checked() {
     let h = harness(PaywallSettings::default());

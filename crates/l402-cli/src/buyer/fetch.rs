@@ -240,6 +240,7 @@ async fn output(args: FetchArgs, paid: PaidResponse) -> anyhow::Result<()> {
         mut response,
         payment,
         reused_token,
+        token_status,
     } = paid;
     if args.client.json {
         let status = response.status().as_u16();
@@ -258,6 +259,10 @@ async fn output(args: FetchArgs, paid: PaidResponse) -> anyhow::Result<()> {
             "status": status,
             "headers": headers,
             "reused_token": reused_token,
+            // What the server said about the token sent (its `L402-Token` header).
+            "token": token_status.map(|s| serde_json::json!({
+                "expires_at": s.expires_at, "ttl_secs": s.ttl_secs, "balance_msat": s.balance_msat,
+            })),
             "paid": payment.as_ref().map(|r| serde_json::json!({
                 "amount_sat": r.amount.to_sat_ceil(), "amount_msat": r.amount.0, "fee_msat": r.fee.0,
                 "payment_hash": r.payment_hash.to_hex(), "scope": r.scope,

@@ -59,22 +59,37 @@ pub enum TokensCommand {
     },
 }
 
-fn token_json(t: &TokenInfo) -> serde_json::Value {
+/// A token in `--json`: its record, `seconds_left` at `now`, and `status`, what the server
+/// last said in a paid response's `L402-Token` header (`null` until it has).
+fn token_json(t: &TokenInfo, now: u64) -> serde_json::Value {
+    let status = t.status.map(|s| {
+        serde_json::json!({
+            "reported_at": s.at, "reported_at_rfc3339": crate::when::rfc3339(s.at),
+            "expires_at": s.expires_at, "ttl_secs": s.ttl_secs, "balance_msat": s.balance_msat,
+        })
+    });
     serde_json::json!({
         "scope": t.scope, "origin": t.origin, "payment_hash": t.payment_hash.to_hex(),
         "token_id": t.token_id.map(|id| id.to_hex()), "amount_msat": t.amount.0, "fee_msat": t.fee.0,
         "created_at": t.created_at, "created_at_rfc3339": crate::when::rfc3339(t.created_at),
         "expires_at": t.expires_at, "expires_at_rfc3339": t.expires_at.map(crate::when::rfc3339),
+        "seconds_left": t.remaining_secs(now), "status": status,
         "label": t.label,
     })
 }
 
+/// One line: scope, price, expiry, and what the server last said about it.
 fn token_line(t: &TokenInfo, now: u64) -> String {
-    let expiry = t.expires_at.map_or("no expiry".to_owned(), |e| {
-        let verb = if e > now { "expires" } else { "expired" };
-        format!("{verb} {}", crate::when::human(e, now))
+    let expires = t.status.map_or(t.expires_at, |s| s.expires_at);
+    let expiry = match (expires, t.remaining_secs(now)) {
+        (None, _) | (_, None) => "no expiry".to_owned(),
+        (Some(e), Some(0)) => format!("expired {}", crate::when::human(e, now)),
+        (Some(e), Some(left)) => format!("expires {} ({left} s left)", crate::when::human(e, now)),
+    };
+    let checked = t.status.map_or(String::new(), |s| {
+        format!("  (server checked {})", crate::when::relative(s.at, now))
     });
-    format!("{}  paid {}  {}", t.scope, t.amount, expiry)
+    format!("{}  paid {}  {expiry}{checked}", t.scope, t.amount)
 }
 
 /// Runs a `tokens` subcommand.
@@ -89,15 +104,15 @@ pub async fn run(command: TokensCommand) -> anyhow::Result<u8> {
                 .tokens()
                 .await
                 .map_err(client_error)?;
+            let now = l402_core::env::now_unix();
             if options.json {
                 println!(
                     "{}",
-                    serde_json::Value::Array(tokens.iter().map(token_json).collect())
+                    serde_json::Value::Array(tokens.iter().map(|t| token_json(t, now)).collect())
                 );
             } else if tokens.is_empty() {
                 println!("no tokens held");
             } else {
-                let now = l402_core::env::now_unix();
                 tokens
                     .iter()
                     .for_each(|t| println!("{}", token_line(t, now)));
@@ -119,10 +134,11 @@ pub async fn run(command: TokensCommand) -> anyhow::Result<u8> {
                         format!("no token held for {scope}; see `l402 tokens list`"),
                     )
                 })?;
+            let json = token_json(token, l402_core::env::now_unix());
             if client.json {
-                println!("{}", token_json(token));
+                println!("{json}");
             } else {
-                println!("{}", serde_json::to_string_pretty(&token_json(token))?);
+                println!("{}", serde_json::to_string_pretty(&json)?);
             }
         }
         TokensCommand::Rm { scope, client } => {
