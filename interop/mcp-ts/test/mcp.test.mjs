@@ -20,7 +20,7 @@ const need = (name) => {
 const SELLER = need('SELLER_URL');
 const WEATHER = `${SELLER}/api/weather?city=Paris`;
 const SIMILARITY = `${SELLER}/api/similarity`;
-const TOOLS = ['l402_budget', 'l402_fetch', 'l402_receipts', 'l402_tokens'];
+const TOOLS = ['l402_budget', 'l402_discover', 'l402_fetch', 'l402_quote', 'l402_receipts', 'l402_tokens'];
 const CALL_TIMEOUT = { timeout: 60_000 };
 
 /** The text of a tool result's content blocks. */
@@ -62,12 +62,13 @@ test('stdio: tools, a paid fetch, token reuse, an over-budget refusal', async (t
       t.diagnostic(`server ${server?.name} ${server?.version}, protocol negotiated over stdio`);
       assert.match(client.getInstructions() ?? '', /budget/i);
 
-      // 1. The four tools, with the budget in their descriptions.
+      // 1. The tools: the one that pays names the budget, every other one says it pays nothing.
       const { tools } = await client.listTools(undefined, CALL_TIMEOUT);
       const names = tools.map((x) => x.name).sort();
       assert.deepEqual(names, TOOLS);
       for (const tool of tools) {
-        assert.match(tool.description ?? '', /budget/i, `${tool.name} description mentions the budget`);
+        const promise = tool.name === 'l402_fetch' ? /budget/i : /pays nothing/i;
+        assert.match(tool.description ?? '', promise, `${tool.name}: ${tool.description}`);
       }
       const fetchTool = tools.find((x) => x.name === 'l402_fetch');
       assert.match(fetchTool.description, /max_cost_sat/);
@@ -125,6 +126,14 @@ test('stdio: tools, a paid fetch, token reuse, an over-budget refusal', async (t
       t.diagnostic(budget.summary);
       const tokens = await client.callTool({ name: 'l402_tokens', arguments: {} }, undefined, CALL_TIMEOUT);
       assert.doesNotMatch(textOf(tokens), /macaroon|preimage/i, 'no secrets');
+
+      // 6. Discovery through the SDK: the seller's prices, from its manifest, for nothing.
+      const found = dataOf(await client.callTool({ name: 'l402_discover', arguments: { url: SELLER } }, undefined, CALL_TIMEOUT));
+      assert.equal(found.source, 'manifest');
+      const similarity = found.listings.find((l) => l.method === 'POST' && l.path === '/api/similarity');
+      assert.equal(similarity?.price_sat, 5);
+      const after = dataOf(await client.callTool({ name: 'l402_receipts', arguments: {} }, undefined, CALL_TIMEOUT));
+      assert.equal(after.receipts.length, 1, 'discovery paid nothing');
     });
   } catch (e) {
     if (stderr) t.diagnostic(`server stderr:\n${stderr.slice(-4000)}`);
