@@ -95,6 +95,9 @@ pub enum AdminCommand {
     Keys,
     /// Rotate the master key: new tokens use a new epoch; older ones keep working.
     Rotate,
+    /// Read the seller's configuration file again and apply it without dropping a
+    /// connection (as SIGHUP does); a file that does not pass is refused with the reason.
+    Reload,
 }
 
 /// Runs `l402 admin`.
@@ -159,6 +162,7 @@ fn request(command: &AdminCommand) -> (Method, String, Option<Value>) {
         ),
         AdminCommand::Keys => (Method::Get, "/api/v1/keys".into(), None),
         AdminCommand::Rotate => (Method::Post, "/api/v1/keys/rotate".into(), None),
+        AdminCommand::Reload => (Method::Post, "/api/v1/reload".into(), None),
     }
 }
 
@@ -372,5 +376,14 @@ fn print_human(command: &AdminCommand, a: &Value) {
             "rotated: new tokens use epoch {} from the next store refresh (2 s); older tokens keep working",
             a["current_epoch"]
         ),
+        AdminCommand::Reload => {
+            for w in rows(&a["warnings"]) {
+                eprintln!("{}", w.as_str().unwrap_or_default());
+            }
+            println!(
+                "reloaded: {} services, {} routes in force for the next request",
+                a["services"], a["routes"]
+            );
+        }
     }
 }

@@ -27,7 +27,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
     }
     let seller = Seller::start(options).await.map_err(seller_error)?;
     print_summary(&seller);
-    shutdown_signal().await;
+    serve_until_shutdown(&seller).await;
     eprintln!("shutting down: draining in-flight requests...");
     seller.shutdown().await?;
     Ok(exit::SUCCESS)
@@ -77,6 +77,46 @@ pub fn print_summary(seller: &SellerHandle) {
             "    admin macaroons (paste one into the dashboard, or `l402 admin status`): {}/admin.macaroon, admin-readonly.macaroon",
             seller.data_dir().display()
         );
+    }
+}
+
+/// Waits for SIGTERM or SIGINT; on each SIGHUP, reads the configuration file again and puts
+/// it in force (a file that does not pass is refused with the reason, and the running
+/// configuration stays).
+async fn serve_until_shutdown(seller: &SellerHandle) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut hangup) = signal(SignalKind::hangup()) {
+            let shutdown = shutdown_signal();
+            tokio::pin!(shutdown);
+            loop {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    Some(()) = hangup.recv() => report_reload(seller.reload_from_file().await),
+                }
+            }
+        }
+    }
+    shutdown_signal().await;
+}
+
+/// Tells the operator what a SIGHUP did.
+fn report_reload(result: Result<l402_seller::ReloadReport, SellerError>) {
+    match result {
+        Ok(report) => {
+            for warning in &report.warnings {
+                eprintln!("{warning}");
+            }
+            eprintln!(
+                "SIGHUP: reloaded the configuration: {} services, {} routes in force for the next request",
+                report.services, report.routes
+            );
+        }
+        Err(e) => eprintln!(
+            "SIGHUP: reload refused, still serving the previous configuration: {:#}",
+            anyhow::Error::new(e)
+        ),
     }
 }
 

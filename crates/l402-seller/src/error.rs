@@ -74,6 +74,16 @@ pub enum SellerError {
     /// A background task of the seller panicked or was cancelled.
     #[error("the {0} task failed")]
     Task(&'static str, #[source] tokio::task::JoinError),
+    /// A reload asked to change a setting only a restart can change (named); the running
+    /// configuration is unchanged.
+    #[error("{0} cannot change while running: restart to apply it (the running configuration is unchanged)")]
+    NeedsRestart(&'static str),
+    /// The proxy refused the new configuration; the running one is unchanged.
+    #[error("the proxy refused the new configuration (the running configuration is unchanged)")]
+    Reload(#[source] ServerError),
+    /// A reload from the source was asked of a seller started from a configuration value.
+    #[error("this seller was started from a configuration value, not a file: there is nothing to read again")]
+    NoSource,
     /// The embedded dev wallet's API did not stop cleanly.
     #[error("stopping the dev wallet API")]
     WalletShutdown(#[source] std::io::Error),
@@ -86,6 +96,8 @@ impl SellerError {
             Self::Config(_) => true,
             Self::Backend(e) => e.is_bad_input(),
             Self::ProxyStart(ServerError::Config(_)) => true,
+            Self::NeedsRestart(_) => true,
+            Self::Reload(ServerError::Config(_) | ServerError::NeedsRestart(_)) => true,
             _ => false,
         }
     }

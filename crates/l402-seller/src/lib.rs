@@ -39,6 +39,7 @@ mod prune;
 mod readiness;
 mod recorder;
 mod refresh;
+mod reload;
 mod seller;
 mod zero_config;
 
@@ -46,4 +47,5 @@ pub use config::{SellerConfig, SellerOverrides};
 pub use error::SellerError;
 /// The `[backend]` section: one specification shared with the buyer's `[wallet]`.
 pub use l402_lightning::spec::{BackendKind, BackendSpec, SetupError};
+pub use reload::ReloadReport;
 pub use seller::{CheckReport, Seller, SellerHandle, SellerOptions};

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use l402_core::invoice::Network;
@@ -12,19 +12,18 @@ use l402_lightning::{LightningBackend, dev};
 use l402_server::Server;
 use l402_server::config::ConfigWarning;
 use l402_store::Store;
-use l402_tower::{L402Layer, OsRandom, Paywall, PaywallSettings, RevocationSet, SharedKeyRing};
+use l402_tower::{OsRandom, RevocationSet, SharedKeyRing};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tower::layer::util::Stack;
 
 use crate::admin::auth::AdminAuth;
 use crate::admin::{AdminServer, AdminState};
 use crate::config::{SellerConfig, SellerOverrides};
 use crate::error::SellerError;
-use crate::metrics::{MeteredBackend, MetricsLayer, SellerMetrics};
-use crate::pricing::{PriceTable, RoutePricer};
-use crate::readiness::BackendReadiness;
-use crate::{lease, prune, recorder, refresh};
+use crate::metrics::{MeteredBackend, SellerMetrics};
+use crate::pricing::PriceTable;
+use crate::reload::{Parts, Reload, ReloadReport, Source};
+use crate::{prune, recorder, refresh};
 use l402_core::env::now_unix;
 use l402_lightning::spec::{Context, Opened, Role};
 
@@ -97,7 +96,7 @@ impl SellerOptions {
     }
 
     /// Loads the file (or the zero-config setup selling `sample`) and applies the overrides.
-    fn load(&self, sample: SocketAddr) -> Result<SellerConfig, SellerError> {
+    pub(crate) fn load(&self, sample: SocketAddr) -> Result<SellerConfig, SellerError> {
         let mut config = match &self.config_file {
             Some(path) => SellerConfig::load(path)?,
             None => SellerConfig::zero_config(sample)?,
@@ -159,6 +158,10 @@ impl Seller {
         };
         match started {
             Ok(mut handle) => {
+                handle.running.reload.set_source(Source {
+                    options,
+                    sample: sample_addr,
+                });
                 handle.sample = sample;
                 Ok(handle)
             }
@@ -181,7 +184,8 @@ impl Seller {
                 .iter()
                 .map(ToString::to_string),
         );
-        let prices = PriceTable::new(&config)?;
+        // Prices are checked before anything is opened (the paywall builds its own table).
+        PriceTable::new(&config)?;
         let data_dir = config.data_dir();
         l402_store::create_private_dir(&data_dir).map_err(|source| SellerError::DataDir {
             path: data_dir.clone(),
@@ -226,10 +230,9 @@ impl Seller {
             store,
             keys,
             revocations,
-            prices,
             metrics,
         };
-        let started = Running::start(&config, backend, dev, state).await;
+        let started = Running::start(config, backend, dev, state).await;
         match started {
             Ok(running) => Ok(SellerHandle {
                 data_dir,
@@ -250,12 +253,11 @@ impl Seller {
     }
 }
 
-/// What the seller loaded before starting: store, keys, prices and the metrics to count into.
+/// What the seller loaded before starting: store, keys and the metrics to count into.
 struct State {
     store: Store,
     keys: KeyRing,
     revocations: RevocationSet,
-    prices: PriceTable,
     metrics: Arc<SellerMetrics>,
 }
 
@@ -267,13 +269,14 @@ struct Running {
     proxy: JoinHandle<Result<(), l402_server::ServerError>>,
     recorder: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
+    reload: Arc<Reload>,
 }
 
 impl Running {
     /// Checks the backend answers (on regtest for the dev wallet), then starts the background
     /// tasks and the proxy with the paywall as its layer.
     async fn start(
-        config: &SellerConfig,
+        config: SellerConfig,
         backend: Arc<dyn LightningBackend>,
         dev: bool,
         state: State,
@@ -282,7 +285,6 @@ impl Running {
             store,
             keys,
             revocations,
-            prices,
             metrics,
         } = state;
         let info = tokio::time::timeout(NODE_INFO_TIMEOUT, backend.node_info())
@@ -293,6 +295,7 @@ impl Running {
             return Err(SellerError::DevOffRegtest(info.network));
         }
 
+        let services_doc = Arc::new(RwLock::new(crate::admin::api::services_json(&config)));
         let admin_state = match config.l402.admin.listen {
             Some(_) => Some(AdminState {
                 auth: AdminAuth::load_or_create(&store, &config.data_dir())
@@ -302,7 +305,8 @@ impl Running {
                 metrics: metrics.clone(),
                 backend: backend.clone(),
                 backend_kind: config.l402.backend.kind.as_str().to_owned(),
-                services: crate::admin::api::services_json(config),
+                services: services_doc.clone(),
+                reload: OnceLock::new(),
                 started: std::time::Instant::now(),
             }),
             None => None,
@@ -312,31 +316,7 @@ impl Running {
         let key_refresh = refresh::key_ring(store.clone(), keys.clone(), STORE_REFRESH);
         let (observer, updates, recorder) = recorder::start(store.clone(), metrics.clone());
         let pruner = prune::expired_unpaid(store.clone(), prune::PRUNE_EVERY);
-        let discovery = config.l402.discovery.enabled;
-        let settings = PaywallSettings {
-            stream_grace: lease::stream_grace(&config.l402),
-            manifest_link: discovery
-                .then(|| http::HeaderValue::from_static(l402_discovery::MANIFEST_LINK)),
-            ..config.l402.clients.paywall_settings()
-        };
-        let paywall = Arc::new(
-            Paywall::new(keys, backend.clone(), revocations)
-                .with_settings(settings)
-                .with_observer(observer),
-        );
-        metrics.read_paywall(&paywall);
         let settlements = recorder::watch_settlements(backend.clone(), updates, metrics.clone());
-        let paywall = L402Layer::new(paywall, RoutePricer::new(prices));
-        // Metrics outermost, then the paywall, then its token leases as the forwarder's
-        // stream deadlines.
-        let layer = Stack::new(
-            Stack::new(lease::LeaseDeadlines, paywall),
-            MetricsLayer::new(metrics.clone()),
-        );
-        let readiness = BackendReadiness {
-            backend,
-            name: config.l402.backend.kind.as_str().to_owned(),
-        };
         let abort = || {
             refresh.abort();
             key_refresh.abort();
@@ -344,26 +324,29 @@ impl Running {
             settlements.abort();
             recorder.abort();
         };
-        let endpoints = if discovery {
-            let upstream = crate::discovery::upstream_documents(config).await;
-            Some(crate::discovery::Discovery::new(
-                config,
-                Some(info.pubkey_hex.clone()),
-                &upstream,
-            ))
-        } else {
-            None
+        let parts = Parts {
+            keys,
+            backend,
+            revocations,
+            observer,
+            metrics: metrics.clone(),
+            node_pubkey: info.pubkey_hex.clone(),
         };
-        let bound = match endpoints.transpose() {
-            Ok(endpoints) => Server::bind(&config.proxy, layer, readiness)
-                .await
-                .map(|server| match endpoints {
-                    Some(endpoints) => server.with_endpoints(endpoints),
-                    None => server,
-                })
-                .map_err(SellerError::ProxyStart),
-            Err(e) => Err(SellerError::from(e)),
+        let built = match parts.build(&config, None).await {
+            Ok(built) => built,
+            Err(e) => {
+                abort();
+                return Err(e);
+            }
         };
+        metrics.read_paywall(&built.paywall);
+        let bound = Server::bind(&config.proxy, built.layer, built.readiness)
+            .await
+            .map(|server| match built.endpoints {
+                Some(endpoints) => server.with_endpoints(endpoints),
+                None => server,
+            })
+            .map_err(SellerError::ProxyStart);
         let server = match bound {
             Ok(server) => server,
             Err(e) => {
@@ -371,14 +354,24 @@ impl Running {
                 return Err(e);
             }
         };
+        let reload = Arc::new(Reload::new(
+            parts,
+            server.reloader(),
+            config.clone(),
+            built.paywall,
+            services_doc,
+        ));
         let admin = match config.l402.admin.listen.zip(admin_state) {
-            Some((addr, state)) => match AdminServer::start(addr, state).await {
-                Ok(admin) => Some(admin),
-                Err(source) => {
-                    abort();
-                    return Err(SellerError::AdminStart { addr, source });
+            Some((addr, state)) => {
+                let _ = state.reload.set(Arc::downgrade(&reload));
+                match AdminServer::start(addr, state).await {
+                    Ok(admin) => Some(admin),
+                    Err(source) => {
+                        abort();
+                        return Err(SellerError::AdminStart { addr, source });
+                    }
                 }
-            },
+            }
             None => None,
         };
         let proxy_addr = server.local_addr();
@@ -393,6 +386,7 @@ impl Running {
             proxy,
             recorder,
             background: vec![refresh, key_refresh, settlements, pruner],
+            reload,
         })
     }
 }
@@ -445,6 +439,20 @@ impl SellerHandle {
         self.dev_wallet_url.as_deref()
     }
 
+    /// Puts `config` in force without dropping a connection, after checking it in full (see
+    /// [`ReloadReport`]). A configuration that does not pass, or that changes what only a
+    /// restart can (`data_dir`, `[backend]`, `[admin]`, `[listen] addr`, listener TLS on or
+    /// off), is refused with the reason and the running configuration stays.
+    pub async fn reload(&self, config: SellerConfig) -> Result<ReloadReport, SellerError> {
+        self.running.reload.apply(config).await
+    }
+
+    /// Reads the configuration again from the file it was started with (with the same
+    /// overrides) and applies it as [`SellerHandle::reload`] does: what SIGHUP does.
+    pub async fn reload_from_file(&self) -> Result<ReloadReport, SellerError> {
+        self.running.reload.from_source().await
+    }
+
     /// Configuration and backend warnings found at start, each starting with `warning:`.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
@@ -461,6 +469,9 @@ impl SellerHandle {
             ..
         } = self;
         let _ = running.shutdown.send(());
+        // The reload state holds the paywall's challenge recorder queue: gone before the
+        // recorder is awaited below.
+        drop(running.reload);
         let proxy = running.proxy.await;
         if let Some(admin) = running.admin {
             admin.shutdown().await;

@@ -29,6 +29,12 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    /// A reload asked to change a setting only a restart can change; nothing was changed.
+    #[error("{0} cannot change while running: restart to apply it (the running configuration is unchanged)")]
+    NeedsRestart(&'static str),
+    /// A reload came after the server stopped.
+    #[error("the server has stopped; nothing to reload")]
+    Stopped,
 }
 
 /// A certificate, key or CA file could not be used (from the workspace's TLS home).

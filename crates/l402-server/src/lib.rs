@@ -31,4 +31,4 @@ pub use forward::Forwarder;
 pub use forward::deadline::StreamDeadline;
 pub use health::{AlwaysReady, Readiness, ReadinessCheck};
 pub use routing::{RouteDecision, Router};
-pub use server::{ClientAddr, ConnectionInfo, ProxyService, Server, serve};
+pub use server::{ClientAddr, ConnectionInfo, ProxyService, Reloader, Server, serve};

@@ -73,6 +73,16 @@ impl ChildGuard {
         let _ = self.child.wait();
     }
 
+    /// Sends the signal `name` (`HUP`, `TERM`, …) with `kill`.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
     /// Sends SIGTERM and waits up to `limit` for the exit; the exit code, or `None` when the
     /// process is still running (or died of a signal).
     pub fn terminate(&mut self, limit: Duration) -> Option<i32> {

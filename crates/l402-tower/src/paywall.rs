@@ -93,19 +93,28 @@ pub struct MintedChallenge {
 /// hand the record to a channel and return.
 pub type ChallengeObserver = Arc<dyn Fn(&Offer, &MintedChallenge) + Send + Sync>;
 
+/// What the paywall learns while it runs: freebies given, challenges outstanding, rate-limit
+/// buckets, verified credentials and counters. Kept across a reconfiguration
+/// ([`Paywall::sharing_state_with`]), so a reload neither forgets a flood nor hands out
+/// freebies again.
+#[derive(Debug, Default)]
+struct RunState {
+    freebies: Freebies,
+    unpaid: OutstandingChallenges,
+    rate_limits: RateLimiter,
+    verified: VerifiedCache,
+    counters: Counters,
+}
+
 /// Shared paywall state: keys, backend, revocations and freebies.
 pub struct Paywall {
     keys: SharedKeyRing,
     backend: Arc<dyn LightningBackend>,
     revocations: RevocationSet,
-    freebies: Freebies,
-    unpaid: OutstandingChallenges,
-    rate_limits: RateLimiter,
-    verified: VerifiedCache,
+    state: Arc<RunState>,
     clock: Arc<dyn Clock + Send + Sync>,
     settings: PaywallSettings,
     observer: Option<ChallengeObserver>,
-    counters: Counters,
 }
 
 impl std::fmt::Debug for Paywall {
@@ -130,15 +139,19 @@ impl Paywall {
             keys: keys.into(),
             backend,
             revocations,
-            freebies: Freebies::default(),
-            unpaid: OutstandingChallenges::default(),
-            rate_limits: RateLimiter::default(),
-            verified: VerifiedCache::default(),
+            state: Arc::default(),
             clock: Arc::new(SystemClock),
             settings: PaywallSettings::default(),
             observer: None,
-            counters: Counters::default(),
         }
+    }
+
+    /// Shares what `previous` learned while running (freebies given, outstanding challenges,
+    /// rate-limit buckets, verified credentials, counters): build the paywall of a new
+    /// configuration with this so a reload forgets nothing a client could exploit.
+    pub fn sharing_state_with(mut self, previous: &Paywall) -> Self {
+        self.state = Arc::clone(&previous.state);
+        self
     }
 
     /// Replaces the settings.
@@ -172,7 +185,7 @@ impl Paywall {
     /// Its counters since it was built (verified-cache hits and misses, failed
     /// verifications).
     pub fn stats(&self) -> PaywallStats {
-        self.counters.snapshot()
+        self.state.counters.snapshot()
     }
 
     /// The Lightning backend.
@@ -222,14 +235,15 @@ impl Paywall {
             Ok(credential) => {
                 let key = verified_cache::key(offer, &credential);
                 if let Some(hit) = self
+                    .state
                     .verified
                     .get(&key, now, &self.revocations, minter.keys())
                 {
                     // Its first, uncached verification already settled its challenge.
-                    self.counters.cache_hit();
+                    self.state.counters.cache_hit();
                     return Verdict::Paid(hit);
                 }
-                self.counters.cache_miss();
+                self.state.counters.cache_miss();
                 let request = offer.request_context(now);
                 verify_credential_all(&credential, minter.keys(), &self.revocations, &request)
                     .map(|verified| (key, verified))
@@ -238,13 +252,13 @@ impl Paywall {
         match result {
             Ok((key, credential)) => {
                 let verified = Arc::new(Verified::from_credential(&offer.service, credential));
-                self.verified.insert(key, verified.clone());
+                self.state.verified.insert(key, verified.clone());
                 self.settle(offer, &verified);
                 Verdict::Paid(verified)
             }
             Err(TokenError::Missing)
                 if self.client(offer).is_some_and(|key| {
-                    self.freebies
+                    self.state.freebies
                         .take(&offer.service, key, offer.freebies_per_ip)
                 }) =>
             {
@@ -252,7 +266,7 @@ impl Paywall {
             }
             Err(e) => {
                 if !matches!(e, TokenError::Missing) {
-                    self.counters.verify_failure();
+                    self.state.counters.verify_failure();
                 }
                 Verdict::Challenge(e)
             }
@@ -263,7 +277,7 @@ impl Paywall {
     /// counts against the client.
     fn settle(&self, offer: &Offer, verified: &Verified) {
         if let Some((key, _)) = self.capped_client(offer) {
-            self.unpaid
+            self.state.unpaid
                 .paid(key, &verified.token.identifier.payment_hash);
         }
     }
@@ -296,7 +310,7 @@ impl Paywall {
                 None => return Ok(()),
             },
         };
-        self.rate_limits.take(rule, subject, self.clock.now_unix())
+        self.state.rate_limits.take(rule, subject, self.clock.now_unix())
     }
 
     /// Creates an invoice (bounded by the invoice timeout) and mints the token it pays for.
@@ -305,7 +319,7 @@ impl Paywall {
     pub async fn challenge(&self, offer: &Offer) -> Result<MintedChallenge, ChallengeError> {
         let _slot = match self.capped_client(offer) {
             Some((key, cap)) => Some(
-                self.unpaid
+                self.state.unpaid
                     .reserve(key, self.clock.now_unix(), cap)
                     .map_err(ChallengeError::TooManyUnpaid)?,
             ),
@@ -342,7 +356,7 @@ impl Paywall {
         if let Some((key, _)) = self.capped_client(offer) {
             let now = self.clock.now_unix();
             let counts_for = offer.invoice_expiry_secs.min(OUTSTANDING_WINDOW_SECS);
-            self.unpaid.record(
+            self.state.unpaid.record(
                 key,
                 minted.payment_hash,
                 now.saturating_add(counts_for),

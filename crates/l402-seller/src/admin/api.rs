@@ -4,7 +4,7 @@
 //! read-only macaroon on a write route, 400 bad input, 404 unknown, 503 store unavailable).
 //! The document describing it is served at `/api/v1/openapi.json` (no macaroon needed).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 use super::auth::{AdminAuth, AuthError, Role};
 use crate::config::SellerConfig;
+use crate::reload::Reload;
 use crate::metrics::SellerMetrics;
 
 /// Most rows one listing returns.
@@ -37,8 +38,10 @@ pub(crate) struct AdminState {
     pub(crate) metrics: Arc<SellerMetrics>,
     pub(crate) backend: Arc<dyn LightningBackend>,
     pub(crate) backend_kind: String,
-    /// The services and routes as configured, prepared once.
-    pub(crate) services: Value,
+    /// The services and routes as configured, prepared at start and at each reload.
+    pub(crate) services: Arc<RwLock<Value>>,
+    /// The seller's reload (set once the proxy is bound; weak: the seller owns it).
+    pub(crate) reload: OnceLock<Weak<Reload>>,
     pub(crate) started: Instant,
 }
 
@@ -186,7 +189,59 @@ pub(crate) async fn status(
 
 /// `GET /api/v1/services`: the services and routes with their prices.
 pub(crate) async fn services(State(s): State<Arc<AdminState>>, _caller: Caller) -> Json<Value> {
-    Json(s.services.clone())
+    Json(
+        s.services
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone(),
+    )
+}
+
+/// `POST /api/v1/reload` (full access): reads the configuration file again and puts it in
+/// force, as SIGHUP does. 200 with what is now served; 409 `reload_refused` with the reason
+/// when the file does not pass or changes what only a restart can (the running configuration
+/// stays).
+pub(crate) async fn reload(
+    State(s): State<Arc<AdminState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.full()?;
+    let reload = s.reload.get().and_then(Weak::upgrade).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopping",
+            "the seller is stopping",
+        )
+    })?;
+    match reload.from_source().await {
+        Ok(report) => Ok(Json(json!({
+            "reloaded": true,
+            "services": report.services,
+            "routes": report.routes,
+            "warnings": report.warnings,
+        }))),
+        Err(e) => {
+            let message = error_chain(&e);
+            tracing::warn!(error = %message, "admin API: reload refused");
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "reload_refused",
+                message,
+            ))
+        }
+    }
+}
+
+/// An error and its sources, `: `-separated (what an API caller needs to fix a file).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        message.push_str(": ");
+        message.push_str(&e.to_string());
+        source = e.source();
+    }
+    message
 }
 
 /// `?days=N` of `GET /api/v1/stats`.

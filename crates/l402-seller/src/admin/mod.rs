@@ -62,6 +62,7 @@ fn router(state: Arc<AdminState>) -> Router {
         )
         .route("/api/v1/keys", get(api::keys))
         .route("/api/v1/keys/rotate", post(api::rotate))
+        .route("/api/v1/reload", post(api::reload))
         .with_state(state)
 }
 

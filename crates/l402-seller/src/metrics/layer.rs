@@ -13,18 +13,21 @@ use l402_server::RouteDecision;
 use l402_tower::{Outcome, PaywallDecision};
 use tower::{Layer, Service};
 
-use super::SellerMetrics;
+use super::{SellerMetrics, SlotTable};
 
-/// Counts requests into [`SellerMetrics`].
+/// Counts requests into [`SellerMetrics`], in the slots of the configuration in force when
+/// the layer was made (build a new layer after [`SellerMetrics::reconfigure`]).
 #[derive(Debug, Clone)]
 pub struct MetricsLayer {
     metrics: Arc<SellerMetrics>,
+    table: Arc<SlotTable>,
 }
 
 impl MetricsLayer {
     /// A layer counting into `metrics`.
     pub fn new(metrics: Arc<SellerMetrics>) -> Self {
-        Self { metrics }
+        let table = metrics.table();
+        Self { metrics, table }
     }
 }
 
@@ -34,6 +37,7 @@ impl<S> Layer<S> for MetricsLayer {
         MetricsService {
             inner,
             metrics: self.metrics.clone(),
+            table: self.table.clone(),
         }
     }
 }
@@ -43,6 +47,7 @@ impl<S> Layer<S> for MetricsLayer {
 pub struct MetricsService<S> {
     inner: S,
     metrics: Arc<SellerMetrics>,
+    table: Arc<SlotTable>,
 }
 
 impl<S, B, RB> Service<Request<B>> for MetricsService<S>
@@ -66,6 +71,7 @@ where
             inner: self.inner.call(request),
             count: slot.map(|(service, route)| Count {
                 metrics: self.metrics.clone(),
+                table: self.table.clone(),
                 service,
                 route,
                 started: Instant::now(),
@@ -78,6 +84,7 @@ where
 #[derive(Debug)]
 struct Count {
     metrics: Arc<SellerMetrics>,
+    table: Arc<SlotTable>,
     service: usize,
     route: Option<usize>,
     started: Instant,
@@ -117,7 +124,7 @@ where
                 count.metrics.decision(d.took);
             }
             count
-                .metrics
+                .table
                 .request(count.service, count.route, outcome, status, took);
         }
         Poll::Ready(result)

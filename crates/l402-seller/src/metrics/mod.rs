@@ -7,8 +7,10 @@
 //! (`2xx`…), `operation` a backend call. No token id, payment hash, client address or request
 //! path is ever a label.
 //!
-//! Counting is a few relaxed atomic adds on slots resolved when the seller starts; the only
-//! lock is on the table of invoices waiting to settle (challenge and settlement paths only).
+//! Counting is a few relaxed atomic adds on slots resolved when the seller starts (and again
+//! at each reload: a service's and a route's counters carry over a reload by name, so
+//! counters never go backwards); the only lock is on the table of invoices waiting to settle
+//! (challenge and settlement paths only).
 //!
 //! | family | kind | labels |
 //! |---|---|---|
@@ -37,7 +39,7 @@ mod layer;
 mod settlements;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use l402_core::{Msat, PaymentHash};
@@ -79,16 +81,113 @@ impl RouteSlot {
 /// Picks one of a service's counters.
 type ServiceCounter = fn(&ServiceSlot) -> &AtomicU64;
 
-/// Everything counted per service.
+/// Everything counted per service, whatever its routes are.
 #[derive(Debug)]
 struct ServiceSlot {
     name: String,
-    /// One per `[[services.routes]]` rule, then the no-route slot.
-    routes: Vec<RouteSlot>,
     duration: Histogram,
     challenges: AtomicU64,
     settled: AtomicU64,
     revenue_msat: AtomicU64,
+}
+
+impl ServiceSlot {
+    fn new(name: String) -> Self {
+        Self {
+            name,
+            duration: Histogram::default(),
+            challenges: AtomicU64::new(0),
+            settled: AtomicU64::new(0),
+            revenue_msat: AtomicU64::new(0),
+        }
+    }
+}
+
+/// A service of the configuration in force: its counters and its routes'.
+#[derive(Debug)]
+struct ServiceEntry {
+    slot: Arc<ServiceSlot>,
+    /// One per `[[services.routes]]` rule, then the no-route slot.
+    routes: Vec<Arc<RouteSlot>>,
+}
+
+/// The slots of one configuration, indexed as its routing table is (service index, route
+/// index): the request layer built for that configuration counts into it.
+#[derive(Debug)]
+pub struct SlotTable {
+    services: Vec<ServiceEntry>,
+}
+
+/// The label of a route rule: its methods (or `*`) and its path pattern.
+fn route_label(route: &l402_server::config::RouteConfig) -> String {
+    let methods = if route.methods.is_empty() {
+        "*".to_owned()
+    } else {
+        route.methods.join(",")
+    };
+    format!("{methods} {}", route.path)
+}
+
+impl SlotTable {
+    /// Slots for every service and route of `config`, taking over `previous`'s slots of the
+    /// same service name and route label.
+    fn build(config: &SellerConfig, previous: Option<&SlotTable>) -> Self {
+        let services = config
+            .proxy
+            .services
+            .iter()
+            .map(|service| {
+                let old = previous.and_then(|t| t.entry(&service.name));
+                let labels = service
+                    .routes
+                    .iter()
+                    .map(route_label)
+                    .chain([NO_ROUTE.to_owned()]);
+                let routes = labels
+                    .map(|label| {
+                        old.and_then(|e| e.routes.iter().find(|r| r.label == label))
+                            .cloned()
+                            .unwrap_or_else(|| Arc::new(RouteSlot::new(label)))
+                    })
+                    .collect();
+                let slot = old.map_or_else(
+                    || Arc::new(ServiceSlot::new(service.name.clone())),
+                    |e| e.slot.clone(),
+                );
+                ServiceEntry { slot, routes }
+            })
+            .collect();
+        Self { services }
+    }
+
+    fn entry(&self, name: &str) -> Option<&ServiceEntry> {
+        self.services.iter().find(|e| e.slot.name == name)
+    }
+
+    fn route(&self, service: usize, route: Option<usize>) -> Option<(&ServiceSlot, &RouteSlot)> {
+        let entry = self.services.get(service)?;
+        let last = entry.routes.len() - 1;
+        let route = route.filter(|&r| r < last).unwrap_or(last);
+        Some((&entry.slot, &entry.routes[route]))
+    }
+
+    /// Counts one answered request of `service`'s `route` (`None`: no route matched).
+    pub(crate) fn request(
+        &self,
+        service: usize,
+        route: Option<usize>,
+        outcome: Outcome,
+        status: u16,
+        took: Duration,
+    ) {
+        let Some((slot, route)) = self.route(service, route) else {
+            return;
+        };
+        route.outcomes[outcome.index()].fetch_add(1, Ordering::Relaxed);
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        route.classes[class].fetch_add(1, Ordering::Relaxed);
+        slot.duration.observe(took);
+    }
 }
 
 /// Backend calls timed by [`MeteredBackend`].
@@ -129,56 +228,30 @@ struct BackendSlot {
 /// rendered by [`SellerMetrics::render`].
 #[derive(Debug)]
 pub struct SellerMetrics {
-    services: Vec<ServiceSlot>,
+    /// The slots of the configuration in force (replaced by [`SellerMetrics::reconfigure`]).
+    table: RwLock<Arc<SlotTable>>,
     decision: Histogram,
     backend_name: String,
     backend: [BackendSlot; Operation::ALL.len()],
     /// 1 after the last backend call succeeded, 0 after it failed; starts at 1 (the seller
     /// starts only once the backend answered).
     backend_up: AtomicU64,
-    pending: Pending,
+    pending: Pending<Arc<ServiceSlot>>,
     untracked: AtomicU64,
     store_write: Histogram,
     store_errors: AtomicU64,
     /// Weak: the paywall's challenge observer holds the recorder's queue, whose writer holds
     /// these metrics; a strong reference would keep the queue open forever.
-    paywall: OnceLock<Weak<Paywall>>,
+    /// Replaced at each reload (the new paywall shares the old one's counters).
+    paywall: RwLock<Weak<Paywall>>,
     started_unix: u64,
 }
 
 impl SellerMetrics {
     /// Slots for every service and route of `config`; `backend` names the backend kind.
     pub fn new(config: &SellerConfig, backend: &str) -> Self {
-        let services = config
-            .proxy
-            .services
-            .iter()
-            .map(|service| {
-                let mut routes: Vec<RouteSlot> = service
-                    .routes
-                    .iter()
-                    .map(|r| {
-                        let methods = if r.methods.is_empty() {
-                            "*".to_owned()
-                        } else {
-                            r.methods.join(",")
-                        };
-                        RouteSlot::new(format!("{methods} {}", r.path))
-                    })
-                    .collect();
-                routes.push(RouteSlot::new(NO_ROUTE.to_owned()));
-                ServiceSlot {
-                    name: service.name.clone(),
-                    routes,
-                    duration: Histogram::default(),
-                    challenges: AtomicU64::new(0),
-                    settled: AtomicU64::new(0),
-                    revenue_msat: AtomicU64::new(0),
-                }
-            })
-            .collect();
         Self {
-            services,
+            table: RwLock::new(Arc::new(SlotTable::build(config, None))),
             decision: Histogram::default(),
             backend_name: backend.to_owned(),
             backend: Default::default(),
@@ -187,39 +260,26 @@ impl SellerMetrics {
             untracked: AtomicU64::new(0),
             store_write: Histogram::default(),
             store_errors: AtomicU64::new(0),
-            paywall: OnceLock::new(),
+            paywall: RwLock::new(Weak::new()),
             started_unix: l402_core::env::now_unix(),
         }
     }
 
     /// Reads `paywall`'s own counters (verified cache, failed verifications) at each render.
     pub fn read_paywall(&self, paywall: &Arc<Paywall>) {
-        let _ = self.paywall.set(Arc::downgrade(paywall));
+        *self.paywall.write().unwrap_or_else(PoisonError::into_inner) = Arc::downgrade(paywall);
     }
 
-    fn route(&self, service: usize, route: Option<usize>) -> Option<(&ServiceSlot, &RouteSlot)> {
-        let slot = self.services.get(service)?;
-        let last = slot.routes.len() - 1;
-        let route = route.filter(|&r| r < last).unwrap_or(last);
-        Some((slot, &slot.routes[route]))
+    /// The slots of the configuration in force.
+    pub fn table(&self) -> Arc<SlotTable> {
+        Arc::clone(&self.table.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Counts one answered request of `service`'s `route` (`None`: no route matched).
-    pub(crate) fn request(
-        &self,
-        service: usize,
-        route: Option<usize>,
-        outcome: Outcome,
-        status: u16,
-        took: Duration,
-    ) {
-        let Some((slot, route)) = self.route(service, route) else {
-            return;
-        };
-        route.outcomes[outcome.index()].fetch_add(1, Ordering::Relaxed);
-        let class = usize::from(status / 100).clamp(1, 5) - 1;
-        route.classes[class].fetch_add(1, Ordering::Relaxed);
-        slot.duration.observe(took);
+    /// Takes `config`'s services and routes from now on (a reload): counters of a service or
+    /// route that stays carry over; a removed one is no longer exported.
+    pub fn reconfigure(&self, config: &SellerConfig) {
+        let next = Arc::new(SlotTable::build(config, Some(&self.table())));
+        *self.table.write().unwrap_or_else(PoisonError::into_inner) = next;
     }
 
     /// Records how long a paywall decision took.
@@ -227,29 +287,23 @@ impl SellerMetrics {
         self.decision.observe(took);
     }
 
-    fn service_index(&self, name: &str) -> Option<usize> {
-        self.services.iter().position(|s| s.name == name)
-    }
 
     /// A challenge was minted for `service`: its invoice is remembered until it settles or
     /// expires, so the settlement can be credited to the service.
     pub(crate) fn challenge(&self, service: &str, hash: PaymentHash, expires_at: u64) {
-        let Some(index) = self.service_index(service) else {
+        let Some(slot) = self.table().entry(service).map(|e| e.slot.clone()) else {
             return;
         };
-        self.services[index]
-            .challenges
-            .fetch_add(1, Ordering::Relaxed);
+        slot.challenges.fetch_add(1, Ordering::Relaxed);
         self.pending
-            .insert(hash, index, expires_at, l402_core::env::now_unix());
+            .insert(hash, slot, expires_at, l402_core::env::now_unix());
     }
 
     /// An invoice settled: credited to the service whose challenge it paid, if this process
     /// minted it; anything else on the node is counted as untracked.
     pub(crate) fn settled(&self, hash: &PaymentHash, received: Msat) {
         match self.pending.take(hash) {
-            Some(index) => {
-                let slot = &self.services[index];
+            Some(slot) => {
                 slot.settled.fetch_add(1, Ordering::Relaxed);
                 slot.revenue_msat.fetch_add(received.0, Ordering::Relaxed);
             }
@@ -282,8 +336,9 @@ impl SellerMetrics {
     /// left out.
     pub fn requests_json(&self) -> serde_json::Value {
         let mut rows = Vec::new();
-        for s in &self.services {
-            for r in &s.routes {
+        for e in &self.table().services {
+            let s = &e.slot;
+            for r in &e.routes {
                 let counts: Vec<u64> = r
                     .outcomes
                     .iter()
@@ -322,8 +377,10 @@ impl SellerMetrics {
             Kind::Counter,
             "Requests to priced services, by the paywall's outcome.",
         );
-        for s in &self.services {
-            for r in &s.routes {
+        let table = self.table();
+        for entry in &table.services {
+            let s = &entry.slot;
+            for r in &entry.routes {
                 for outcome in Outcome::ALL {
                     let labels = [
                         ("service", s.name.as_str()),
@@ -340,8 +397,9 @@ impl SellerMetrics {
         }
         let name = "l402_responses_total";
         e.family(name, Kind::Counter, "Responses sent, by status class.");
-        for s in &self.services {
-            for r in &s.routes {
+        for entry in &table.services {
+            let s = &entry.slot;
+            for r in &entry.routes {
                 for (i, class) in CLASSES.iter().enumerate() {
                     let labels = [
                         ("service", s.name.as_str()),
@@ -358,7 +416,8 @@ impl SellerMetrics {
             Kind::Histogram,
             "Time from a request's arrival to its response headers, upstream included.",
         );
-        for s in &self.services {
+        for entry in &table.services {
+            let s = &entry.slot;
             e.histogram(
                 name,
                 &[("service", s.name.as_str())],
@@ -392,9 +451,10 @@ impl SellerMetrics {
                 |s| &s.revenue_msat,
             ),
         ];
+        let table = self.table();
         for (name, help, field) in families {
             e.family(name, Kind::Counter, help);
-            for s in &self.services {
+            for s in table.services.iter().map(|entry| &entry.slot) {
                 e.sample(
                     name,
                     &[("service", s.name.as_str())],
@@ -463,8 +523,9 @@ impl SellerMetrics {
     fn render_internals(&self, e: &mut Encoder) {
         let stats = self
             .paywall
-            .get()
-            .and_then(Weak::upgrade)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .upgrade()
             .map(|p| p.stats())
             .unwrap_or_default();
         let counters = [

@@ -10,15 +10,24 @@ use l402_core::PaymentHash;
 /// Most invoices remembered.
 pub(crate) const CAPACITY: usize = 100_000;
 
-#[derive(Debug, Default)]
-pub(crate) struct Pending {
-    /// Payment hash → (service index, expiry in Unix seconds).
-    entries: Mutex<HashMap<PaymentHash, (usize, u64)>>,
+/// `T` is what a settlement is credited to (the service's counters).
+#[derive(Debug)]
+pub(crate) struct Pending<T> {
+    /// Payment hash → (service, expiry in Unix seconds).
+    entries: Mutex<HashMap<PaymentHash, (T, u64)>>,
 }
 
-impl Pending {
+impl<T> Default for Pending<T> {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T> Pending<T> {
     /// Remembers a minted invoice, making room when full.
-    pub(crate) fn insert(&self, hash: PaymentHash, service: usize, expires_at: u64, now: u64) {
+    pub(crate) fn insert(&self, hash: PaymentHash, service: T, expires_at: u64, now: u64) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= CAPACITY {
             entries.retain(|_, (_, expiry)| *expiry > now);
@@ -33,7 +42,7 @@ impl Pending {
     }
 
     /// The service of a settled invoice, forgotten from now on.
-    pub(crate) fn take(&self, hash: &PaymentHash) -> Option<usize> {
+    pub(crate) fn take(&self, hash: &PaymentHash) -> Option<T> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.remove(hash).map(|(service, _)| service)
     }
@@ -56,7 +65,7 @@ mod tests {
 
     #[test]
     fn a_settlement_is_credited_once() {
-        let p = Pending::default();
+        let p = Pending::<usize>::default();
         p.insert(hash(1), 3, 100, 0);
         assert_eq!(p.take(&hash(1)), Some(3));
         assert_eq!(p.take(&hash(1)), None);
@@ -65,7 +74,7 @@ mod tests {
 
     #[test]
     fn a_full_table_drops_expired_entries_first_and_stays_bounded() {
-        let p = Pending::default();
+        let p = Pending::<usize>::default();
         for i in 0..CAPACITY as u32 {
             // Every other entry has expired by `now = 50`.
             p.insert(hash(i), 0, if i % 2 == 0 { 10 } else { 100 }, 0);

@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
-use super::stack::Stack;
+use super::reload::Current;
 use super::{ConnectionInfo, ProxyService};
 use crate::body::{Body, BoxError};
 use crate::shutdown::{Signal, TaskToken};
@@ -118,7 +118,8 @@ impl http_body::Body for GuardedBody {
 
 /// The hyper service of one connection.
 struct ConnService<S> {
-    stack: Stack<S>,
+    /// Read at each request, so a reload applies to open connections too.
+    current: Arc<Current<S>>,
     info: ConnectionInfo,
     activity: Arc<Activity>,
 }
@@ -133,7 +134,7 @@ where
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let guard = self.activity.begin();
-        let stack = self.stack.clone();
+        let stack = self.current.load().stack.clone();
         let info = self.info;
         Box::pin(async move {
             let response = stack.handle(req, info).await;
@@ -153,8 +154,7 @@ pub(crate) async fn run<S>(
     tcp: TcpStream,
     remote: SocketAddr,
     local: SocketAddr,
-    params: Arc<ConnParams>,
-    stack: Stack<S>,
+    current: Arc<Current<S>>,
     draining: Signal,
     mut stopped: Signal,
     _token: TaskToken,
@@ -164,6 +164,7 @@ pub(crate) async fn run<S>(
     // The first request must arrive within header_read_timeout of the accept, TLS handshake
     // included: this is what stops clients that connect and then send nothing (or too little
     // for protocol detection).
+    let params = Arc::clone(&current.load().params);
     let first_request = Instant::now() + params.header_read_timeout;
     let info = ConnectionInfo {
         remote,
@@ -171,7 +172,7 @@ pub(crate) async fn run<S>(
         tls: params.tls.is_some(),
     };
     match params.tls.clone() {
-        None => serve_io(tcp, info, first_request, &params, stack, draining, stopped).await,
+        None => serve_io(tcp, info, first_request, &params, current, draining, stopped).await,
         Some(acceptor) => {
             let handshake = tokio::time::timeout_at(first_request, acceptor.accept(tcp));
             let stream = tokio::select! {
@@ -185,7 +186,7 @@ pub(crate) async fn run<S>(
                         info,
                         first_request,
                         &params,
-                        stack,
+                        current,
                         draining,
                         stopped,
                     )
@@ -203,7 +204,7 @@ async fn serve_io<I, S>(
     info: ConnectionInfo,
     first_request: Instant,
     params: &ConnParams,
-    stack: Stack<S>,
+    current: Arc<Current<S>>,
     mut draining: Signal,
     mut stopped: Signal,
 ) where
@@ -212,7 +213,7 @@ async fn serve_io<I, S>(
 {
     let activity = Activity::new();
     let service = ConnService {
-        stack,
+        current,
         info,
         activity: Arc::clone(&activity),
     };

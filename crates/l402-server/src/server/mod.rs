@@ -2,6 +2,7 @@
 //! and graceful shutdown.
 
 mod conn;
+mod reload;
 mod service;
 mod stack;
 pub(crate) mod tls;
@@ -14,17 +15,16 @@ use std::time::Duration;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
+use crate::endpoints::NoEndpoints;
 use crate::error::ServerError;
 use crate::forward::Forwarder;
 use crate::health::ReadinessCheck;
-use crate::routing::Router;
 use crate::shutdown::Controller;
-use conn::ConnParams;
+use reload::{Current, Generation, Lifecycle};
+pub use reload::Reloader;
 pub use service::ProxyService;
-use stack::{Shared, Stack};
 
 /// The client's socket address, inserted as a request extension before the application layer runs
 /// (per-client limits, logs).
@@ -55,8 +55,9 @@ impl ConnectionInfo {
 pub struct Server<S> {
     listener: TcpListener,
     local_addr: SocketAddr,
-    params: Arc<ConnParams>,
-    stack: Stack<S>,
+    /// The configured address (differs from `local_addr` for port 0).
+    configured_addr: SocketAddr,
+    current: Arc<Current<S>>,
     controller: Controller,
     drain_timeout: Duration,
 }
@@ -65,7 +66,7 @@ impl<S> std::fmt::Debug for Server<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("local_addr", &self.local_addr)
-            .field("tls", &self.params.tls.is_some())
+            .field("tls", &self.current.load().params.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -105,16 +106,18 @@ where
         for warning in config.check()? {
             tracing::warn!("{warning}");
         }
-        let router = Router::new(config)?;
         let controller = Controller::new();
-        let forwarder =
-            Forwarder::with_shutdown(config, controller.signal(), controller.token().downgrade())?;
-        let tls = match (&config.listen.tls_cert, &config.listen.tls_key) {
-            (Some(cert), Some(key)) => Some(TlsAcceptor::from(Arc::new(tls::load_server_config(
-                cert, key,
-            )?))),
-            _ => None,
+        let lifecycle = Lifecycle {
+            stop: controller.signal(),
+            tasks: controller.token().downgrade(),
         };
+        let generation = reload::build(
+            config,
+            layer,
+            readiness,
+            Arc::new(NoEndpoints),
+            &lifecycle,
+        )?;
         let addr = config.listen.addr;
         let listener = TcpListener::bind(addr)
             .await
@@ -122,38 +125,18 @@ where
         let local_addr = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
-        let idle = config.limits.idle_timeout;
-        let params = Arc::new(ConnParams {
-            builder: http_builder(config),
-            tls,
-            header_read_timeout: config.limits.header_read_timeout,
-            idle_timeout: (!idle.is_zero()).then_some(idle),
-        });
-        let stack = Stack {
-            inner: layer.layer(forwarder),
-            shared: Arc::new(Shared {
-                router,
-                readiness: Arc::new(readiness),
-                max_header_bytes: config.limits.max_header_bytes,
-                max_body_bytes: config.limits.max_body_bytes,
-                client_ip: crate::client_ip::ClientIpResolver::new(
-                    config.listen.trusted_proxies.clone(),
-                    config.listen.client_ip_header.as_deref(),
-                ),
-            }),
-            endpoints: Arc::new(crate::endpoints::NoEndpoints),
-        };
+        let tls = generation.params.tls.is_some();
         tracing::info!(
             addr = %local_addr,
-            tls = params.tls.is_some(),
+            tls,
             services = config.services.len(),
             "listening"
         );
         Ok(Self {
             listener,
             local_addr,
-            params,
-            stack,
+            configured_addr: addr,
+            current: Current::new(generation),
             controller,
             drain_timeout: config.limits.drain_timeout,
         })
@@ -161,9 +144,28 @@ where
 
     /// Answers `endpoints` before routing (see [`LocalEndpoints`](crate::endpoints::LocalEndpoints));
     /// call before [`run`](Server::run).
-    pub fn with_endpoints(mut self, endpoints: impl crate::endpoints::LocalEndpoints) -> Self {
-        self.stack.endpoints = Arc::new(endpoints);
+    pub fn with_endpoints(self, endpoints: impl crate::endpoints::LocalEndpoints) -> Self {
+        let now = self.current.load();
+        let mut stack = now.stack.clone();
+        stack.endpoints = Arc::new(endpoints);
+        self.current.replace(Generation {
+            params: Arc::clone(&now.params),
+            stack,
+        });
         self
+    }
+
+    /// A handle that replaces this server's configuration while it runs (see [`Reloader`]).
+    pub fn reloader(&self) -> Reloader<S> {
+        Reloader::new(
+            Arc::downgrade(&self.current),
+            Lifecycle {
+                stop: self.controller.signal(),
+                tasks: self.controller.token().downgrade(),
+            },
+            self.configured_addr,
+            self.current.load().params.tls.is_some(),
+        )
     }
 
     /// The address actually bound.
@@ -180,10 +182,10 @@ where
         let Self {
             listener,
             local_addr,
-            params,
-            stack,
+            current,
             controller,
             drain_timeout,
+            ..
         } = self;
         tokio::pin!(shutdown);
         loop {
@@ -197,8 +199,7 @@ where
                             tcp,
                             remote,
                             local_addr,
-                            Arc::clone(&params),
-                            stack.clone(),
+                            Arc::clone(&current),
                             controller.signal(),
                             controller.signal(),
                             controller.token(),
@@ -213,7 +214,7 @@ where
             }
         }
         drop(listener);
-        drop(stack);
+        drop(current);
         tracing::info!(
             drain_timeout_ms = drain_timeout.as_millis() as u64,
             "shutting down: draining"

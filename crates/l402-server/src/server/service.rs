@@ -6,7 +6,8 @@ use http::{Request, Response};
 use crate::body::{Body, BoxError};
 
 /// The service the application layer wraps around the [`Forwarder`](crate::Forwarder): a
-/// cloneable, sendable [`tower::Service`] of [`Request<Body>`] whose future is `Send` and whose
+/// cloneable, sendable and shareable (`Sync`: a reload swaps it under running connections)
+/// [`tower::Service`] of [`Request<Body>`] whose future is `Send` and whose
 /// response body yields [`Bytes`]; its errors (and its body's) convert into [`BoxError`].
 ///
 /// Implemented for every service that qualifies (a blanket impl): name it in bounds instead of
@@ -19,6 +20,7 @@ pub trait ProxyService:
         Error: Into<BoxError>,
     > + Clone
     + Send
+    + Sync
     + 'static
 {
     /// The body of the service's responses.
@@ -27,7 +29,7 @@ pub trait ProxyService:
 
 impl<S, B> ProxyService for S
 where
-    S: tower::Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S: tower::Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
     B: http_body::Body<Data = Bytes> + Send + 'static,

@@ -176,7 +176,8 @@ pub async fn proxy(toml: &str) -> Proxy {
 pub async fn proxy_with<L, R, ResB>(config: Config, layer: L, readiness: R) -> Proxy
 where
     L: tower::Layer<l402_server::Forwarder>,
-    L::Service: tower::Service<Request<Body>, Response = Response<ResB>> + Clone + Send + 'static,
+    L::Service:
+        tower::Service<Request<Body>, Response = Response<ResB>> + Clone + Send + Sync + 'static,
     <L::Service as tower::Service<Request<Body>>>::Future: Send + 'static,
     <L::Service as tower::Service<Request<Body>>>::Error: Into<l402_server::BoxError>,
     ResB: http_body::Body<Data = Bytes> + Send + 'static,

@@ -1,0 +1,271 @@
+//! A new configuration for a running seller (SIGHUP, the admin API's `POST /api/v1/reload`):
+//! validated in full first, then put in force for the next request without dropping a
+//! connection. A file that does not pass keeps the running configuration and says why.
+//!
+//! What a reload changes: services, routes, prices, capabilities, token terms, free paths and
+//! freebies, client limits, discovery documents, upstreams, limits, the listener's certificate.
+//! What needs a restart (refused, nothing changed): `data_dir`, `[backend]`, `[admin]`,
+//! `[listen] addr`, and turning listener TLS on or off.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use l402_lightning::LightningBackend;
+use l402_server::{Forwarder, Reloader};
+use l402_tower::{
+    ChallengeObserver, L402Layer, Paywall, PaywallSettings, RevocationSet, SharedKeyRing,
+};
+use serde_json::Value;
+use tower::layer::util::Stack;
+
+use crate::config::SellerConfig;
+use crate::discovery::Discovery;
+use crate::error::SellerError;
+use crate::lease;
+use crate::metrics::{MetricsLayer, SellerMetrics};
+use crate::pricing::{PriceTable, RoutePricer};
+use crate::readiness::BackendReadiness;
+use crate::seller::SellerOptions;
+
+/// The seller's layer around the forwarder: metrics outermost, then the paywall, then its
+/// token leases as the forwarder's stream deadlines.
+pub(crate) type SellerLayer = Stack<Stack<lease::LeaseDeadlines, L402Layer>, MetricsLayer>;
+/// The service [`SellerLayer`] makes.
+pub(crate) type SellerService = <SellerLayer as tower::Layer<Forwarder>>::Service;
+
+/// What a successful reload put in force.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReloadReport {
+    /// Services now sold.
+    pub services: usize,
+    /// Routes now priced, across services.
+    pub routes: usize,
+    /// Warnings about the new configuration, each starting with `warning:`.
+    pub warnings: Vec<String>,
+}
+
+/// What every configuration's paywall shares: keys, backend, revocations, the challenge
+/// recorder and the metrics.
+pub(crate) struct Parts {
+    pub(crate) keys: SharedKeyRing,
+    pub(crate) backend: Arc<dyn LightningBackend>,
+    pub(crate) revocations: RevocationSet,
+    pub(crate) observer: ChallengeObserver,
+    pub(crate) metrics: Arc<SellerMetrics>,
+    pub(crate) node_pubkey: String,
+}
+
+/// What one configuration builds on the [`Parts`].
+pub(crate) struct Built {
+    pub(crate) layer: SellerLayer,
+    pub(crate) paywall: Arc<Paywall>,
+    pub(crate) readiness: BackendReadiness,
+    pub(crate) endpoints: Option<Discovery>,
+}
+
+impl Parts {
+    /// Builds the layer, readiness and endpoints of `config` (already checked). The paywall
+    /// shares `previous`'s run state (freebies, rate-limit buckets, verified cache,
+    /// counters). The metrics layer counts into the metrics' slots in force: reconfigure
+    /// them for `config` first.
+    pub(crate) async fn build(
+        &self,
+        config: &SellerConfig,
+        previous: Option<&Paywall>,
+    ) -> Result<Built, SellerError> {
+        let prices = PriceTable::new(config)?;
+        let discovery = config.l402.discovery.enabled;
+        let endpoints = if discovery {
+            let upstream = crate::discovery::upstream_documents(config).await;
+            Some(Discovery::new(
+                config,
+                Some(self.node_pubkey.clone()),
+                &upstream,
+            )?)
+        } else {
+            None
+        };
+        let settings = PaywallSettings {
+            stream_grace: lease::stream_grace(&config.l402),
+            manifest_link: discovery
+                .then(|| http::HeaderValue::from_static(l402_discovery::MANIFEST_LINK)),
+            ..config.l402.clients.paywall_settings()
+        };
+        let mut paywall = Paywall::new(
+            self.keys.clone(),
+            self.backend.clone(),
+            self.revocations.clone(),
+        )
+        .with_settings(settings)
+        .with_observer(self.observer.clone());
+        if let Some(previous) = previous {
+            paywall = paywall.sharing_state_with(previous);
+        }
+        let paywall = Arc::new(paywall);
+        let layer = Stack::new(
+            Stack::new(
+                lease::LeaseDeadlines,
+                L402Layer::new(paywall.clone(), RoutePricer::new(prices)),
+            ),
+            MetricsLayer::new(self.metrics.clone()),
+        );
+        let readiness = BackendReadiness {
+            backend: self.backend.clone(),
+            name: config.l402.backend.kind.as_str().to_owned(),
+        };
+        Ok(Built {
+            layer,
+            paywall,
+            readiness,
+            endpoints,
+        })
+    }
+}
+
+/// Where the configuration came from, to read it again.
+pub(crate) struct Source {
+    pub(crate) options: SellerOptions,
+    /// The sample API's address in zero-config mode.
+    pub(crate) sample: Option<SocketAddr>,
+}
+
+/// A running seller's means to take a new configuration.
+pub(crate) struct Reload {
+    parts: Parts,
+    reloader: Reloader<SellerService>,
+    source: Mutex<Option<Source>>,
+    /// The configuration in force.
+    current: Mutex<SellerConfig>,
+    paywall: Mutex<Arc<Paywall>>,
+    /// The admin API's view of the services (shared with the admin listener).
+    services_doc: Arc<RwLock<Value>>,
+    /// One reload at a time.
+    running: tokio::sync::Mutex<()>,
+}
+
+impl Reload {
+    pub(crate) fn new(
+        parts: Parts,
+        reloader: Reloader<SellerService>,
+        config: SellerConfig,
+        paywall: Arc<Paywall>,
+        services_doc: Arc<RwLock<Value>>,
+    ) -> Self {
+        Self {
+            parts,
+            reloader,
+            source: Mutex::new(None),
+            current: Mutex::new(config),
+            paywall: Mutex::new(paywall),
+            services_doc,
+            running: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Remembers where the configuration came from, for [`Reload::from_source`].
+    pub(crate) fn set_source(&self, source: Source) {
+        *self.source.lock().unwrap_or_else(PoisonError::into_inner) = Some(source);
+    }
+
+    /// Reads the configuration again from where it came from (the file, with the same
+    /// command-line overrides) and applies it.
+    pub(crate) async fn from_source(&self) -> Result<ReloadReport, SellerError> {
+        let config = {
+            let source = self.source.lock().unwrap_or_else(PoisonError::into_inner);
+            let source = source.as_ref().ok_or(SellerError::NoSource)?;
+            source.options.load(
+                source
+                    .sample
+                    .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 1))),
+            )?
+        };
+        self.apply(config).await
+    }
+
+    /// Checks `config` in full, refuses changes only a restart can make, then puts it in
+    /// force. On any error the running configuration stays.
+    pub(crate) async fn apply(&self, config: SellerConfig) -> Result<ReloadReport, SellerError> {
+        let _one = self.running.lock().await;
+        let mut warnings: Vec<String> = config.check()?.iter().map(ToString::to_string).collect();
+        warnings.extend(
+            crate::openapi::config_warnings(&config)
+                .await
+                .iter()
+                .map(ToString::to_string),
+        );
+        let old = self
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        needs_restart(&old, &config).map_err(SellerError::NeedsRestart)?;
+        let previous = self
+            .paywall
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let metrics = &self.parts.metrics;
+        metrics.reconfigure(&config);
+        let built = match self.parts.build(&config, Some(&previous)).await {
+            Ok(built) => built,
+            Err(e) => {
+                metrics.reconfigure(&old);
+                return Err(e);
+            }
+        };
+        let Built {
+            layer,
+            paywall,
+            readiness,
+            endpoints,
+        } = built;
+        let endpoints = endpoints.map(|e| Arc::new(e) as Arc<dyn l402_server::LocalEndpoints>);
+        if let Err(e) = self
+            .reloader
+            .reload(&config.proxy, layer, readiness, endpoints)
+        {
+            metrics.reconfigure(&old);
+            return Err(SellerError::Reload(e));
+        }
+        metrics.read_paywall(&paywall);
+        *self.paywall.lock().unwrap_or_else(PoisonError::into_inner) = paywall;
+        *self
+            .services_doc
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = crate::admin::api::services_json(&config);
+        let report = ReloadReport {
+            services: config.proxy.services.len(),
+            routes: config.proxy.services.iter().map(|s| s.routes.len()).sum(),
+            warnings,
+        };
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = config;
+        tracing::info!(
+            services = report.services,
+            routes = report.routes,
+            "reloaded the configuration"
+        );
+        Ok(report)
+    }
+}
+
+/// The first setting that differs between `running` and `next` and only a restart can change.
+fn needs_restart(running: &SellerConfig, next: &SellerConfig) -> Result<(), &'static str> {
+    if running.data_dir() != next.data_dir() {
+        return Err("data_dir");
+    }
+    if running.l402.backend != next.l402.backend {
+        return Err("[backend]");
+    }
+    if running.l402.admin != next.l402.admin {
+        return Err("[admin]");
+    }
+    if running.proxy.listen.addr != next.proxy.listen.addr {
+        return Err("[listen] addr");
+    }
+    let tls = |c: &SellerConfig| c.proxy.listen.tls_cert.is_some();
+    if tls(running) != tls(next) {
+        return Err("[listen] tls_cert / tls_key (turning TLS on or off)");
+    }
+    Ok(())
+}
