@@ -163,14 +163,14 @@ impl Reload {
         }
     }
 
-    /// Remembers where the configuration came from, for [`Reload::from_source`].
+    /// Remembers where the configuration came from, for [`Reload::reread_source`].
     pub(crate) fn set_source(&self, source: Source) {
         *self.source.lock().unwrap_or_else(PoisonError::into_inner) = Some(source);
     }
 
     /// Reads the configuration again from where it came from (the file, with the same
     /// command-line overrides) and applies it.
-    pub(crate) async fn from_source(&self) -> Result<ReloadReport, SellerError> {
+    pub(crate) async fn reread_source(&self) -> Result<ReloadReport, SellerError> {
         let config = {
             let source = self.source.lock().unwrap_or_else(PoisonError::into_inner);
             let source = source.as_ref().ok_or(SellerError::NoSource)?;

@@ -450,7 +450,7 @@ impl SellerHandle {
     /// Reads the configuration again from the file it was started with (with the same
     /// overrides) and applies it as [`SellerHandle::reload`] does: what SIGHUP does.
     pub async fn reload_from_file(&self) -> Result<ReloadReport, SellerError> {
-        self.running.reload.from_source().await
+        self.running.reload.reread_source().await
     }
 
     /// Configuration and backend warnings found at start, each starting with `warning:`.

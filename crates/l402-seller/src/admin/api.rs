@@ -213,7 +213,7 @@ pub(crate) async fn reload(
             "the seller is stopping",
         )
     })?;
-    match reload.from_source().await {
+    match reload.reread_source().await {
         Ok(report) => Ok(Json(json!({
             "reloaded": true,
             "services": report.services,
