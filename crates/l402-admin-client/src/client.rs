@@ -73,6 +73,8 @@ pub enum Method {
     Get,
     /// Act.
     Post,
+    /// Put in place (a service's settings).
+    Put,
     /// Undo.
     Delete,
 }
@@ -136,6 +138,7 @@ impl AdminClient {
         let request = match method {
             Method::Get => self.http.get(&url),
             Method::Post => self.http.post(&url),
+            Method::Put => self.http.put(&url),
             Method::Delete => self.http.delete(&url),
         };
         let mut request = request.header("authorization", &self.authorization);

@@ -2,7 +2,7 @@
 //! with the admin macaroon from the seller's data directory. `--json` prints the API's answer
 //! as is; otherwise a short human summary.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use l402_admin_client::{
     AdminClient, AdminClientError, FULL_MACAROON_FILE, Method, READ_ONLY_MACAROON_FILE,
@@ -95,6 +95,20 @@ pub enum AdminCommand {
     Keys,
     /// Rotate the master key: new tokens use a new epoch; older ones keep working.
     Rotate,
+    /// Add a service, or replace the one of that name, in the seller's configuration file and
+    /// put it in force without a restart. FILE (`-` for stdin) holds the service's keys, as
+    /// the `[[services]]` table has them, in TOML or JSON.
+    ServicePut {
+        /// The service's name.
+        name: String,
+        /// The service's settings (TOML or JSON; `-` reads stdin).
+        file: PathBuf,
+    },
+    /// Remove a service from the seller's configuration file and from the running seller.
+    ServiceDelete {
+        /// The service's name.
+        name: String,
+    },
     /// Read the seller's configuration file again and apply it without dropping a
     /// connection (as SIGHUP does); a file that does not pass is refused with the reason.
     Reload,
@@ -112,7 +126,10 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<u8> {
         })
     });
     let client = AdminClient::new(&t.url, &macaroon).map_err(admin_error)?;
-    let (method, path, body) = request(&args.command);
+    let (method, path, mut body) = request(&args.command);
+    if let AdminCommand::ServicePut { file, .. } = &args.command {
+        body = Some(service_settings(file)?);
+    }
     let answer = client
         .call(method, &path, body.as_ref())
         .await
@@ -163,7 +180,45 @@ fn request(command: &AdminCommand) -> (Method, String, Option<Value>) {
         AdminCommand::Keys => (Method::Get, "/api/v1/keys".into(), None),
         AdminCommand::Rotate => (Method::Post, "/api/v1/keys/rotate".into(), None),
         AdminCommand::Reload => (Method::Post, "/api/v1/reload".into(), None),
+        // The body is read by `run` (it is a file).
+        AdminCommand::ServicePut { name, .. } => (
+            Method::Put,
+            format!("/api/v1/services/{}", encode(name)),
+            None,
+        ),
+        AdminCommand::ServiceDelete { name } => (
+            Method::Delete,
+            format!("/api/v1/services/{}", encode(name)),
+            None,
+        ),
     }
+}
+
+/// A service's settings from `file` (`-`: stdin), TOML or JSON, as the JSON the API takes.
+fn service_settings(file: &Path) -> anyhow::Result<Value> {
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(file)
+    }
+    .map_err(|e| {
+        exit::with_code(
+            exit::BAD_INPUT,
+            format!("cannot read {}: {e}", file.display()),
+        )
+    })?;
+    if let Ok(json) = serde_json::from_str::<Value>(&text) {
+        return Ok(json);
+    }
+    toml::from_str::<Value>(&text).map_err(|e| {
+        exit::with_code(
+            exit::BAD_INPUT,
+            format!(
+                "{} is neither JSON nor TOML: {e}\nhint: write the service's keys as in its [[services]] table, e.g. `upstream = \"http://127.0.0.1:8080\"` and `price_sat = 5`",
+                file.display()
+            ),
+        )
+    })
 }
 
 /// Percent-encodes everything but unreserved characters.
@@ -376,7 +431,9 @@ fn print_human(command: &AdminCommand, a: &Value) {
             "rotated: new tokens use epoch {} from the next store refresh (2 s); older tokens keep working",
             a["current_epoch"]
         ),
-        AdminCommand::Reload => {
+        AdminCommand::Reload
+        | AdminCommand::ServicePut { .. }
+        | AdminCommand::ServiceDelete { .. } => {
             for w in rows(&a["warnings"]) {
                 eprintln!("{}", w.as_str().unwrap_or_default());
             }

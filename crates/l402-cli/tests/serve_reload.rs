@@ -62,19 +62,109 @@ async fn sighup_and_admin_reload_apply_a_changed_file() {
     serve.signal("HUP");
     wait_log(&mut serve, "SIGHUP: reload refused").await;
     let log = serve.log();
-    assert!(log.contains("still serving the previous configuration"), "{log}");
+    assert!(
+        log.contains("still serving the previous configuration"),
+        "{log}"
+    );
     assert_eq!(price_msat(&weather).await, 4_000);
 
     // The same through the admin API, from the CLI.
     let url = format!("http://{admin_addr}");
     let refused = run(&data, &["admin", "--url", &url, "reload"], &[]);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    assert!(stderr(&refused).contains("reload_refused"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("reload_refused"),
+        "{}",
+        stderr(&refused)
+    );
     std::fs::write(&upstream.config, config_text(sample, &data, 6)).unwrap();
     let done = run(&data, &["admin", "--url", &url, "reload"], &[]);
     assert!(done.status.success(), "{}", stderr(&done));
-    assert!(stdout(&done).contains("reloaded: 1 services"), "{}", stdout(&done));
+    assert!(
+        stdout(&done).contains("reloaded: 1 services"),
+        "{}",
+        stdout(&done)
+    );
     assert_eq!(price_msat(&weather).await, 6_000);
 
-    assert_eq!(serve.terminate(Duration::from_secs(10)), Some(0), "{}", serve.log());
+    // A service added from a TOML snippet, then removed; the file follows.
+    let snippet = dir.path().join("similarity.toml");
+    std::fs::write(
+        &snippet,
+        format!(
+            "path_prefix = \"/api/similarity\"\nupstream = \"http://{sample}\"\nprice_sat = 3\n"
+        ),
+    )
+    .unwrap();
+    let put = run(
+        &data,
+        &[
+            "admin",
+            "--url",
+            &url,
+            "service-put",
+            "similarity",
+            &snippet.display().to_string(),
+        ],
+        &[],
+    );
+    assert!(put.status.success(), "{}", stderr(&put));
+    assert!(
+        stdout(&put).contains("reloaded: 2 services"),
+        "{}",
+        stdout(&put)
+    );
+    let unpaid = http_client()
+        .post(format!("{base}/api/similarity"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(challenged_invoice(unpaid).await.amount.unwrap().0, 3_000);
+    let file = std::fs::read_to_string(&upstream.config).unwrap();
+    assert!(file.contains("name = \"similarity\""), "{file}");
+    let del = run(
+        &data,
+        &["admin", "--url", &url, "service-delete", "similarity"],
+        &[],
+    );
+    assert!(del.status.success(), "{}", stderr(&del));
+    let gone = http_client()
+        .post(format!("{base}/api/similarity"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+    let missing = run(
+        &data,
+        &["admin", "--url", &url, "service-delete", "similarity"],
+        &[],
+    );
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    let nonsense = dir.path().join("nonsense.txt");
+    std::fs::write(&nonsense, "{ not json\n= nor toml").unwrap();
+    let bad = run(
+        &data,
+        &[
+            "admin",
+            "--url",
+            &url,
+            "service-put",
+            "x",
+            &nonsense.display().to_string(),
+        ],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("neither JSON nor TOML"),
+        "{}",
+        stderr(&bad)
+    );
+
+    assert_eq!(
+        serve.terminate(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        serve.log()
+    );
 }

@@ -76,14 +76,30 @@ pub enum SellerError {
     Task(&'static str, #[source] tokio::task::JoinError),
     /// A reload asked to change a setting only a restart can change (named); the running
     /// configuration is unchanged.
-    #[error("{0} cannot change while running: restart to apply it (the running configuration is unchanged)")]
+    #[error(
+        "{0} cannot change while running: restart to apply it (the running configuration is unchanged)"
+    )]
     NeedsRestart(&'static str),
     /// The proxy refused the new configuration; the running one is unchanged.
     #[error("the proxy refused the new configuration (the running configuration is unchanged)")]
     Reload(#[source] ServerError),
     /// A reload from the source was asked of a seller started from a configuration value.
-    #[error("this seller was started from a configuration value, not a file: there is nothing to read again")]
+    #[error(
+        "this seller was started from a configuration value, not a file: there is nothing to read again"
+    )]
     NoSource,
+    /// A change could not be made to the configuration file's text.
+    #[error("cannot change the configuration file")]
+    Edit(#[source] crate::config::edit::EditError),
+    /// The configuration file could not be read or replaced.
+    #[error("cannot read or replace the configuration file {}", path.display())]
+    WriteConfig {
+        /// The file.
+        path: PathBuf,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The embedded dev wallet's API did not stop cleanly.
     #[error("stopping the dev wallet API")]
     WalletShutdown(#[source] std::io::Error),
@@ -97,6 +113,7 @@ impl SellerError {
             Self::Backend(e) => e.is_bad_input(),
             Self::ProxyStart(ServerError::Config(_)) => true,
             Self::NeedsRestart(_) => true,
+            Self::Edit(_) => true,
             Self::Reload(ServerError::Config(_) | ServerError::NeedsRestart(_)) => true,
             _ => false,
         }

@@ -19,6 +19,7 @@ use serde_json::Value;
 use tower::layer::util::Stack;
 
 use crate::config::SellerConfig;
+use crate::config::edit::EditError;
 use crate::discovery::Discovery;
 use crate::error::SellerError;
 use crate::lease;
@@ -187,6 +188,47 @@ impl Reload {
     /// force. On any error the running configuration stays.
     pub(crate) async fn apply(&self, config: SellerConfig) -> Result<ReloadReport, SellerError> {
         let _one = self.running.lock().await;
+        self.apply_locked(config).await
+    }
+
+    /// Changes the configuration file's text with `edit`, loads the result as the file (with
+    /// the same overrides) and applies it; only once it is in force is the file replaced
+    /// (atomically, keeping its permissions). A change that does not pass leaves both the file
+    /// and the running configuration as they were.
+    pub(crate) async fn edit_file(
+        &self,
+        edit: impl FnOnce(&str) -> Result<String, EditError>,
+    ) -> Result<ReloadReport, SellerError> {
+        let _one = self.running.lock().await;
+        let (path, overrides) = {
+            let source = self.source.lock().unwrap_or_else(PoisonError::into_inner);
+            let options = &source.as_ref().ok_or(SellerError::NoSource)?.options;
+            let path = options.config_file.clone().ok_or(SellerError::NoSource)?;
+            (path, options.overrides())
+        };
+        let write_error = |source| SellerError::WriteConfig {
+            path: path.clone(),
+            source,
+        };
+        let text = std::fs::read_to_string(&path).map_err(write_error)?;
+        let changed = edit(&text).map_err(SellerError::Edit)?;
+        let mut config = SellerConfig::load_text(&changed, &path)?;
+        config.apply(&overrides);
+        let old = self
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let report = self.apply_locked(config).await?;
+        if let Err(e) = replace_file(&path, &changed) {
+            // The file could not take the change: go back to what it says.
+            let _ = self.apply_locked(old).await;
+            return Err(write_error(e));
+        }
+        Ok(report)
+    }
+
+    async fn apply_locked(&self, config: SellerConfig) -> Result<ReloadReport, SellerError> {
         let mut warnings: Vec<String> = config.check()?.iter().map(ToString::to_string).collect();
         warnings.extend(
             crate::openapi::config_warnings(&config)
@@ -247,6 +289,26 @@ impl Reload {
         );
         Ok(report)
     }
+}
+
+/// Writes `text` to a temporary file beside `path` with `path`'s permissions, then renames it
+/// over `path` (readers see the old file or the new one, never half of it).
+fn replace_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.l402-edit-{}", std::process::id()));
+    let permissions = std::fs::metadata(path)?.permissions();
+    let written = std::fs::write(&temp, text)
+        .and_then(|()| std::fs::set_permissions(&temp, permissions))
+        .and_then(|()| std::fs::File::open(&temp)?.sync_all())
+        .and_then(|()| std::fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }
 
 /// The first setting that differs between `running` and `next` and only a restart can change.

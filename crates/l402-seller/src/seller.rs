@@ -81,7 +81,7 @@ impl SellerOptions {
         self
     }
 
-    fn overrides(&self) -> SellerOverrides {
+    pub(crate) fn overrides(&self) -> SellerOverrides {
         let mut overrides = SellerOverrides::new();
         if let Some(addr) = self.listen {
             overrides = overrides.listen_addr(addr);

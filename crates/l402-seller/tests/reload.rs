@@ -187,7 +187,10 @@ async fn a_reload_changes_prices_and_services_and_refuses_what_does_not_pass() {
     assert_eq!(answer["reloaded"], true);
     assert_eq!(answer["services"], 1);
     assert_eq!(price_msat(&weather).await, 3_000);
-    let services = full.call(Method::Get, "/api/v1/services", None).await.unwrap();
+    let services = full
+        .call(Method::Get, "/api/v1/services", None)
+        .await
+        .unwrap();
     let names: Vec<&str> = services["services"]
         .as_array()
         .unwrap()
@@ -205,4 +208,150 @@ async fn a_reload_changes_prices_and_services_and_refuses_what_does_not_pass() {
     }
     assert_eq!(price_msat(&weather).await, 3_000);
     seller.shutdown().await.unwrap();
+}
+
+/// The API call's error status and code.
+async fn refused(call: Result<serde_json::Value, AdminClientError>) -> (u16, String) {
+    match call {
+        Err(AdminClientError::Api { status, code, .. }) => (status, code),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn services_are_put_and_deleted_live_through_the_admin_api_and_the_file_keeps_its_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = sample_upstream(dir.path(), |s| {
+        format!("# written by hand\n{}", config_text(s, 2, false))
+    })
+    .await;
+    let sample = upstream.addr;
+    let seller = Seller::start(
+        SellerOptions::new()
+            .config_file(&upstream.config)
+            .listen("127.0.0.1:0".parse().unwrap())
+            .admin_listen("127.0.0.1:0".parse().unwrap()),
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}", seller.proxy_addr());
+    let weather = format!("{base}/api/weather?city=Quito");
+    let similarity = format!("{base}/api/similarity");
+    let post_similarity = || async {
+        l402_testkit::wait::http_client()
+            .post(&similarity)
+            .send()
+            .await
+            .unwrap()
+    };
+    let full = admin(&seller, FULL_MACAROON_FILE);
+    let reader = admin(&seller, READ_ONLY_MACAROON_FILE);
+    let maps = serde_json::json!({
+        "path_prefix": "/api/similarity",
+        "upstream": format!("http://{sample}"),
+        "price_sat": 8,
+        "routes": [{"methods": ["GET"], "path": "/api/similarity", "free": true}],
+    });
+
+    assert_eq!(
+        refused(
+            reader
+                .call(Method::Put, "/api/v1/services/maps", Some(&maps))
+                .await
+        )
+        .await,
+        (403, "read_only".into())
+    );
+    let added = full
+        .call(Method::Put, "/api/v1/services/maps", Some(&maps))
+        .await
+        .unwrap();
+    assert_eq!(added["services"], 2);
+    assert_eq!(
+        challenged_invoice(post_similarity().await)
+            .await
+            .amount
+            .unwrap()
+            .0,
+        8_000
+    );
+    let file = std::fs::read_to_string(&upstream.config).unwrap();
+    assert!(file.starts_with("# written by hand\n"), "{file}");
+    assert!(file.contains("name = \"maps\""), "{file}");
+    assert!(file.contains("[[services.routes]]"), "{file}");
+
+    // Changing one: the new price for the next request.
+    let weather_terms = serde_json::json!({
+        "name": "weather", "path_prefix": "/api/weather",
+        "upstream": format!("http://{sample}"), "price_sat": 4,
+    });
+    full.call(
+        Method::Put,
+        "/api/v1/services/weather",
+        Some(&weather_terms),
+    )
+    .await
+    .unwrap();
+    assert_eq!(price_msat(&weather).await, 4_000);
+
+    // A service that does not pass: 400 with the checks' reason; file and prices unchanged.
+    let before = std::fs::read_to_string(&upstream.config).unwrap();
+    let broken = serde_json::json!({"upstream": "not a url", "price_sat": 4});
+    let (status, code) = refused(
+        full.call(Method::Put, "/api/v1/services/weather", Some(&broken))
+            .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (400, "invalid_service"));
+    let mismatch = serde_json::json!({"name": "other", "upstream": "http://x"});
+    let (status, _) = refused(
+        full.call(Method::Put, "/api/v1/services/weather", Some(&mismatch))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(std::fs::read_to_string(&upstream.config).unwrap(), before);
+    assert_eq!(price_msat(&weather).await, 4_000);
+
+    // Deleting: gone from the proxy and the file; deleting again is 404.
+    full.call(Method::Delete, "/api/v1/services/maps", None)
+        .await
+        .unwrap();
+    assert_eq!(post_similarity().await.status(), 404);
+    assert!(
+        !std::fs::read_to_string(&upstream.config)
+            .unwrap()
+            .contains("maps")
+    );
+    assert_eq!(
+        refused(
+            full.call(Method::Delete, "/api/v1/services/maps", None)
+                .await
+        )
+        .await,
+        (404, "not_found".into())
+    );
+    // SIGHUP-style reload of the file the API wrote gives the same configuration.
+    let report = seller.reload_from_file().await.unwrap();
+    assert_eq!(report.services, 1);
+    assert_eq!(price_msat(&weather).await, 4_000);
+    seller.shutdown().await.unwrap();
+
+    // Zero-config mode has no file to change: 409 with a clear code.
+    let zero = Seller::start(
+        SellerOptions::new()
+            .listen("127.0.0.1:0".parse().unwrap())
+            .admin_listen("127.0.0.1:0".parse().unwrap())
+            .data_dir(dir.path().join("zero")),
+    )
+    .await
+    .unwrap();
+    let (status, code) = refused(
+        admin(&zero, FULL_MACAROON_FILE)
+            .call(Method::Put, "/api/v1/services/maps", Some(&maps))
+            .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (409, "no_config_file"));
+    zero.shutdown().await.unwrap();
 }

@@ -30,7 +30,9 @@ pub enum ServerError {
         source: std::io::Error,
     },
     /// A reload asked to change a setting only a restart can change; nothing was changed.
-    #[error("{0} cannot change while running: restart to apply it (the running configuration is unchanged)")]
+    #[error(
+        "{0} cannot change while running: restart to apply it (the running configuration is unchanged)"
+    )]
     NeedsRestart(&'static str),
     /// A reload came after the server stopped.
     #[error("the server has stopped; nothing to reload")]

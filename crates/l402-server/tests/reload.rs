@@ -98,7 +98,11 @@ async fn a_reload_reroutes_open_connections_and_lets_running_requests_finish() {
 
     let (parts, body) = in_flight.await.unwrap();
     assert_eq!(parts.status, 200);
-    assert_eq!(body, Bytes::from("slow-old"), "started before: finishes there");
+    assert_eq!(
+        body,
+        Bytes::from("slow-old"),
+        "started before: finishes there"
+    );
 
     assert_eq!(get_on(&mut sender, "/a/x").await, (200, "new".into()));
     assert_eq!(get_on(&mut sender, "/c/x").await, (200, "new".into()));
@@ -117,7 +121,10 @@ async fn a_reload_reroutes_open_connections_and_lets_running_requests_finish() {
     );
     assert!(refused.to_string().contains("restart"), "{refused}");
     assert_eq!(get_on(&mut sender, "/a/x").await, (200, "new".into()));
-    assert!(!connection.is_finished(), "the connection was never dropped");
+    assert!(
+        !connection.is_finished(),
+        "the connection was never dropped"
+    );
 
     drop(sender);
     let _ = stop.send(());

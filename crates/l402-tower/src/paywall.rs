@@ -234,10 +234,10 @@ impl Paywall {
             Err(e) => Err(TokenError::MalformedCredential(e)),
             Ok(credential) => {
                 let key = verified_cache::key(offer, &credential);
-                if let Some(hit) = self
-                    .state
-                    .verified
-                    .get(&key, now, &self.revocations, minter.keys())
+                if let Some(hit) =
+                    self.state
+                        .verified
+                        .get(&key, now, &self.revocations, minter.keys())
                 {
                     // Its first, uncached verification already settled its challenge.
                     self.state.counters.cache_hit();
@@ -258,7 +258,8 @@ impl Paywall {
             }
             Err(TokenError::Missing)
                 if self.client(offer).is_some_and(|key| {
-                    self.state.freebies
+                    self.state
+                        .freebies
                         .take(&offer.service, key, offer.freebies_per_ip)
                 }) =>
             {
@@ -277,7 +278,8 @@ impl Paywall {
     /// counts against the client.
     fn settle(&self, offer: &Offer, verified: &Verified) {
         if let Some((key, _)) = self.capped_client(offer) {
-            self.state.unpaid
+            self.state
+                .unpaid
                 .paid(key, &verified.token.identifier.payment_hash);
         }
     }
@@ -310,7 +312,9 @@ impl Paywall {
                 None => return Ok(()),
             },
         };
-        self.state.rate_limits.take(rule, subject, self.clock.now_unix())
+        self.state
+            .rate_limits
+            .take(rule, subject, self.clock.now_unix())
     }
 
     /// Creates an invoice (bounded by the invoice timeout) and mints the token it pays for.
@@ -319,7 +323,8 @@ impl Paywall {
     pub async fn challenge(&self, offer: &Offer) -> Result<MintedChallenge, ChallengeError> {
         let _slot = match self.capped_client(offer) {
             Some((key, cap)) => Some(
-                self.state.unpaid
+                self.state
+                    .unpaid
                     .reserve(key, self.clock.now_unix(), cap)
                     .map_err(ChallengeError::TooManyUnpaid)?,
             ),

@@ -22,8 +22,10 @@ use serde_json::{Value, json};
 
 use super::auth::{AdminAuth, AuthError, Role};
 use crate::config::SellerConfig;
-use crate::reload::Reload;
+use crate::config::edit::EditError;
+use crate::error::SellerError;
 use crate::metrics::SellerMetrics;
+use crate::reload::Reload;
 
 /// Most rows one listing returns.
 pub const MAX_LIMIT: usize = 1_000;
@@ -228,6 +230,83 @@ pub(crate) async fn reload(
                 "reload_refused",
                 message,
             ))
+        }
+    }
+}
+
+/// `PUT /api/v1/services/{name}` (full access): the body is the service's `[[services]]` table
+/// as JSON (its keys as `CONFIG.md` lists them, `routes` a list of route objects). The file's
+/// table of that name is replaced (or one is added), the result checked in full and put in
+/// force, then the file is replaced: comments and everything else stay as written.
+pub(crate) async fn put_service(
+    State(s): State<Arc<AdminState>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    caller.full()?;
+    let body: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body must be the service's configuration as a JSON object: {e}"
+        ))
+    })?;
+    edit_services(&s, move |text| {
+        crate::config::edit::put_service(text, &name, &body)
+    })
+    .await
+}
+
+/// `DELETE /api/v1/services/{name}` (full access): removes the service from the file and from
+/// the running configuration. Tokens sold for it open nothing from then on.
+pub(crate) async fn delete_service(
+    State(s): State<Arc<AdminState>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.full()?;
+    edit_services(&s, move |text| {
+        crate::config::edit::delete_service(text, &name)
+    })
+    .await
+}
+
+/// Applies a change of the services to the file and the running seller, and answers as a
+/// reload does.
+async fn edit_services(
+    s: &AdminState,
+    edit: impl FnOnce(&str) -> Result<String, EditError>,
+) -> Result<Json<Value>, ApiError> {
+    let reload = s.reload.get().and_then(Weak::upgrade).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopping",
+            "the seller is stopping",
+        )
+    })?;
+    match reload.edit_file(edit).await {
+        Ok(report) => Ok(Json(json!({
+            "reloaded": true,
+            "services": report.services,
+            "routes": report.routes,
+            "warnings": report.warnings,
+        }))),
+        Err(e) => {
+            let message = error_chain(&e);
+            tracing::warn!(error = %message, "admin API: service change refused");
+            let (status, code) = match &e {
+                SellerError::Edit(EditError::NoSuchService(_)) => {
+                    (StatusCode::NOT_FOUND, "not_found")
+                }
+                SellerError::Edit(EditError::BadService(_)) | SellerError::Config(_) => {
+                    (StatusCode::BAD_REQUEST, "invalid_service")
+                }
+                SellerError::NoSource => (StatusCode::CONFLICT, "no_config_file"),
+                SellerError::WriteConfig { .. } => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "config_unwritable")
+                }
+                _ => (StatusCode::CONFLICT, "reload_refused"),
+            };
+            Err(ApiError::new(status, code, message))
         }
     }
 }

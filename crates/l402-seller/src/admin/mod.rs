@@ -20,7 +20,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -53,6 +53,10 @@ fn router(state: Arc<AdminState>) -> Router {
         )
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/services", get(api::services))
+        .route(
+            "/api/v1/services/{name}",
+            put(api::put_service).delete(api::delete_service),
+        )
         .route("/api/v1/stats", get(api::stats))
         .route("/api/v1/invoices", get(api::invoices))
         .route("/api/v1/revocations", get(api::revocations))

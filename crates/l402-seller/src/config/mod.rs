@@ -8,6 +8,7 @@ mod admin;
 mod check;
 mod clients;
 mod discovery;
+pub mod edit;
 mod overrides;
 mod terms;
 
@@ -99,6 +100,13 @@ impl SellerConfig {
     /// applying overrides.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let (proxy, l402) = Config::load_with::<L402Settings>(path)?;
+        Ok(Self { proxy, l402 })
+    }
+
+    /// Parses `text` as if it were the file at `path`: errors name it, relative paths resolve
+    /// against its directory (what [`SellerConfig::load`] does after reading).
+    pub fn load_text(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let (proxy, l402) = Config::load_text_with::<L402Settings>(text, path)?;
         Ok(Self { proxy, l402 })
     }
 

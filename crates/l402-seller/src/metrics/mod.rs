@@ -287,7 +287,6 @@ impl SellerMetrics {
         self.decision.observe(took);
     }
 
-
     /// A challenge was minted for `service`: its invoice is remembered until it settles or
     /// expires, so the settlement can be credited to the service.
     pub(crate) fn challenge(&self, service: &str, hash: PaymentHash, expires_at: u64) {

@@ -179,7 +179,16 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        let (mut config, mut extension) = Self::from_toml_with::<E>(&text, Some(path))?;
+        Self::load_text_with::<E>(&text, path)
+    }
+
+    /// Parses `text` as if it were the file at `path` (errors name it; relative paths resolve
+    /// against its directory), as [`Config::load_with`] does after reading the file.
+    pub fn load_text_with<E: ConfigExtension>(
+        text: &str,
+        path: &Path,
+    ) -> Result<(Self, E), ConfigError> {
+        let (mut config, mut extension) = Self::from_toml_with::<E>(text, Some(path))?;
         if let Some(base) = path.parent() {
             config.resolve_relative_paths(base);
             extension.resolve_relative_paths(base);

@@ -172,7 +172,18 @@ pub(crate) async fn run<S>(
         tls: params.tls.is_some(),
     };
     match params.tls.clone() {
-        None => serve_io(tcp, info, first_request, &params, current, draining, stopped).await,
+        None => {
+            serve_io(
+                tcp,
+                info,
+                first_request,
+                &params,
+                current,
+                draining,
+                stopped,
+            )
+            .await
+        }
         Some(acceptor) => {
             let handshake = tokio::time::timeout_at(first_request, acceptor.accept(tcp));
             let stream = tokio::select! {

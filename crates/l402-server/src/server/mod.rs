@@ -22,8 +22,8 @@ use crate::error::ServerError;
 use crate::forward::Forwarder;
 use crate::health::ReadinessCheck;
 use crate::shutdown::Controller;
-use reload::{Current, Generation, Lifecycle};
 pub use reload::Reloader;
+use reload::{Current, Generation, Lifecycle};
 pub use service::ProxyService;
 
 /// The client's socket address, inserted as a request extension before the application layer runs
@@ -111,13 +111,8 @@ where
             stop: controller.signal(),
             tasks: controller.token().downgrade(),
         };
-        let generation = reload::build(
-            config,
-            layer,
-            readiness,
-            Arc::new(NoEndpoints),
-            &lifecycle,
-        )?;
+        let generation =
+            reload::build(config, layer, readiness, Arc::new(NoEndpoints), &lifecycle)?;
         let addr = config.listen.addr;
         let listener = TcpListener::bind(addr)
             .await

@@ -175,7 +175,9 @@ impl<S: ProxyService> Reloader<S> {
             return Err(ServerError::NeedsRestart("[listen] addr"));
         }
         if tls != self.tls {
-            return Err(ServerError::NeedsRestart("[listen] tls_cert / tls_key (on or off)"));
+            return Err(ServerError::NeedsRestart(
+                "[listen] tls_cert / tls_key (on or off)",
+            ));
         }
         for warning in config.check()? {
             tracing::warn!("{warning}");
