@@ -83,7 +83,8 @@ pub enum Method {
 #[derive(Clone)]
 pub struct AdminClient {
     base: String,
-    authorization: String,
+    /// `None`: the client authenticates with its certificate only (mutual TLS).
+    authorization: Option<String>,
     http: reqwest::Client,
 }
 
@@ -111,8 +112,25 @@ impl AdminClient {
     /// A client presenting `macaroon_hex`. An `https://` admin URL is checked with the trust
     /// the environment selects ([`l402_tls::Trust::from_env`]).
     pub fn with_macaroon(base: &str, macaroon_hex: &str) -> Result<Self, AdminClientError> {
-        let http = l402_tls::reqwest_builder(&l402_tls::Trust::from_env())
-            .map_err(AdminClientError::Tls)?
+        Self::connect(base, Some(macaroon_hex), &l402_tls::Trust::from_env(), None)
+    }
+
+    /// A client of `base` that checks an `https://` listener with `trust`, presents
+    /// `identity` when the listener requires a client certificate (mutual TLS), and the
+    /// macaroon `macaroon_hex` when given (with a client certificate, the listener may need
+    /// none).
+    pub fn connect(
+        base: &str,
+        macaroon_hex: Option<&str>,
+        trust: &l402_tls::Trust,
+        identity: Option<&l402_tls::ClientIdentity>,
+    ) -> Result<Self, AdminClientError> {
+        let builder = match identity {
+            Some(identity) => l402_tls::reqwest_builder_with_identity(trust, identity),
+            None => l402_tls::reqwest_builder(trust),
+        }
+        .map_err(AdminClientError::Tls)?;
+        let http = builder
             .timeout(Duration::from_secs(15))
             .build()
             .map_err(|source| AdminClientError::Unreachable {
@@ -121,7 +139,7 @@ impl AdminClient {
             })?;
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
-            authorization: format!("Bearer {macaroon_hex}"),
+            authorization: macaroon_hex.map(|hex| format!("Bearer {hex}")),
             http,
         })
     }
@@ -141,7 +159,10 @@ impl AdminClient {
             Method::Put => self.http.put(&url),
             Method::Delete => self.http.delete(&url),
         };
-        let mut request = request.header("authorization", &self.authorization);
+        let mut request = request;
+        if let Some(authorization) = &self.authorization {
+            request = request.header("authorization", authorization);
+        }
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")

@@ -37,6 +37,17 @@ pub struct AdminTarget {
     /// Print the API's JSON answer.
     #[arg(long, global = true)]
     pub json: bool,
+    /// CA certificates (PEM) that sign an `https://` admin listener's certificate (default:
+    /// `SSL_CERT_FILE`, else the web PKI).
+    #[arg(long, env = "L402_ADMIN_CACERT", global = true)]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (PEM) for an admin listener that requires one (`[admin] client_ca`);
+    /// with it, no macaroon is sent unless `--macaroon` names one.
+    #[arg(long, env = "L402_ADMIN_CERT", global = true, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, env = "L402_ADMIN_KEY", global = true, requires = "cert")]
+    pub key: Option<PathBuf>,
 }
 
 /// `l402 admin` arguments.
@@ -116,16 +127,7 @@ pub enum AdminCommand {
 
 /// Runs `l402 admin`.
 pub async fn run(args: AdminArgs) -> anyhow::Result<u8> {
-    let t = &args.target;
-    let macaroon = t.macaroon.clone().unwrap_or_else(|| {
-        let dir = t.data_dir.clone().unwrap_or_else(l402_core::dirs::data_dir);
-        dir.join(if t.read_only {
-            READ_ONLY_MACAROON_FILE
-        } else {
-            FULL_MACAROON_FILE
-        })
-    });
-    let client = AdminClient::new(&t.url, &macaroon).map_err(admin_error)?;
+    let client = client(&args.target)?;
     let (method, path, mut body) = request(&args.command);
     if let AdminCommand::ServicePut { file, .. } = &args.command {
         body = Some(service_settings(file)?);
@@ -134,12 +136,53 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<u8> {
         .call(method, &path, body.as_ref())
         .await
         .map_err(admin_error)?;
-    if t.json {
+    if args.target.json {
         println!("{answer}");
     } else {
         print_human(&args.command, &answer);
     }
     Ok(exit::SUCCESS)
+}
+
+/// The client `target` describes: the macaroon file (unless a client certificate stands in
+/// for it), the trust for an `https://` listener, the client certificate.
+fn client(t: &AdminTarget) -> anyhow::Result<AdminClient> {
+    let identity = t
+        .cert
+        .as_ref()
+        .zip(t.key.as_ref())
+        .map(|(cert, key)| l402_tls::ClientIdentity::new(cert, key));
+    let macaroon_file = match (&t.macaroon, &identity) {
+        (Some(file), _) => Some(file.clone()),
+        (None, Some(_)) => None,
+        (None, None) => {
+            let dir = t.data_dir.clone().unwrap_or_else(l402_core::dirs::data_dir);
+            Some(dir.join(if t.read_only {
+                READ_ONLY_MACAROON_FILE
+            } else {
+                FULL_MACAROON_FILE
+            }))
+        }
+    };
+    let macaroon = match &macaroon_file {
+        Some(file) => Some(
+            std::fs::read_to_string(file)
+                .map_err(|source| AdminClientError::Macaroon {
+                    path: file.display().to_string(),
+                    source,
+                })
+                .map_err(admin_error)?
+                .trim()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let trust = match &t.cacert {
+        Some(ca) => l402_tls::Trust::CaFile(ca.clone()),
+        None => l402_tls::Trust::from_env(),
+    };
+    AdminClient::connect(&t.url, macaroon.as_deref(), &trust, identity.as_ref())
+        .map_err(admin_error)
 }
 
 /// The API call a command makes.

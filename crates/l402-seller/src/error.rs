@@ -74,6 +74,9 @@ pub enum SellerError {
     /// A background task of the seller panicked or was cancelled.
     #[error("the {0} task failed")]
     Task(&'static str, #[source] tokio::task::JoinError),
+    /// The admin listener's certificate, key or client CA could not be loaded.
+    #[error("loading the admin listener's TLS files (`[admin] tls_cert`, `tls_key`, `client_ca`)")]
+    AdminTls(#[source] l402_tls::TlsError),
     /// A reload asked to change a setting only a restart can change (named); the running
     /// configuration is unchanged.
     #[error(

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::admin::auth::AdminAuth;
 use crate::admin::{AdminServer, AdminState};
-use crate::config::{SellerConfig, SellerOverrides};
+use crate::config::{ClientRole, SellerConfig, SellerOverrides};
 use crate::error::SellerError;
 use crate::metrics::{MeteredBackend, SellerMetrics};
 use crate::pricing::PriceTable;
@@ -308,6 +308,12 @@ impl Running {
                 services: services_doc.clone(),
                 reload: OnceLock::new(),
                 started: std::time::Instant::now(),
+                client_role: config.l402.admin.client_ca.as_ref().map(|_| {
+                    match config.l402.admin.client_role.unwrap_or_default() {
+                        ClientRole::Full => crate::admin::auth::Role::Full,
+                        ClientRole::Read => crate::admin::auth::Role::Read,
+                    }
+                }),
             }),
             None => None,
         };
@@ -361,10 +367,17 @@ impl Running {
             built.paywall,
             services_doc,
         ));
+        let admin_tls = match config.l402.admin.server_tls() {
+            Ok(tls) => tls.map(Arc::new),
+            Err(e) => {
+                abort();
+                return Err(SellerError::AdminTls(e));
+            }
+        };
         let admin = match config.l402.admin.listen.zip(admin_state) {
             Some((addr, state)) => {
                 let _ = state.reload.set(Arc::downgrade(&reload));
-                match AdminServer::start(addr, state).await {
+                match AdminServer::start(addr, state, admin_tls).await {
                     Ok(admin) => Some(admin),
                     Err(source) => {
                         abort();

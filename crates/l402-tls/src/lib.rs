@@ -53,13 +53,13 @@ pub use error::TlsError;
 pub use inspect::{CertificateValidity, leaf_validity};
 pub use pem::{certs_from_pem, certs_from_pem_or_der, load_certs};
 pub use provider::{install_default_provider, provider};
-pub use server::server_config;
-pub use trust::Trust;
+pub use server::{server_config, server_config_requiring_client_certs};
+pub use trust::{ClientIdentity, Trust};
 
 #[cfg(feature = "hyper")]
 pub use hyper_client::{GrpcTlsConnector, grpc_tls_connector, https_connector};
 #[cfg(feature = "reqwest")]
-pub use reqwest_client::reqwest_builder;
+pub use reqwest_client::{reqwest_builder, reqwest_builder_with_identity};
 
 /// Re-exported so callers name the same rustls types as this crate.
 pub use rustls;

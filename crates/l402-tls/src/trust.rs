@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rustls::client::WantsClientCert;
 use rustls::pki_types::CertificateDer;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::{ClientConfig, ConfigBuilder, RootCertStore};
 
+use crate::server::load_chain_and_key;
 use crate::verifiers::{NoVerification, PinnedVerifier};
 use crate::{TlsError, load_certs, provider};
 
@@ -53,16 +55,31 @@ impl Trust {
     /// A rustls client configuration without ALPN (for WebSockets and connectors that set
     /// their own protocols).
     pub fn client_config(&self) -> Result<ClientConfig, TlsError> {
+        Ok(self.verifying_builder()?.with_no_client_auth())
+    }
+
+    /// [`Trust::client_config`] presenting `identity` to servers that ask for a client
+    /// certificate (mutual TLS).
+    pub fn client_config_with_identity(
+        &self,
+        identity: &ClientIdentity,
+    ) -> Result<ClientConfig, TlsError> {
+        let (chain, key) = load_chain_and_key(&identity.cert, &identity.key)?;
+        Ok(self
+            .verifying_builder()?
+            .with_client_auth_cert(chain, key)?)
+    }
+
+    /// A client configuration builder that verifies servers as `self` says.
+    fn verifying_builder(&self) -> Result<ConfigBuilder<ClientConfig, WantsClientCert>, TlsError> {
         let provider = provider();
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()?;
         let config = match self {
-            Self::WebPki => builder
-                .with_root_certificates(web_pki_roots())
-                .with_no_client_auth(),
-            Self::Pinned { certs, .. } if certs.is_empty() => builder
-                .with_root_certificates(web_pki_roots())
-                .with_no_client_auth(),
+            Self::WebPki => builder.with_root_certificates(web_pki_roots()),
+            Self::Pinned { certs, .. } if certs.is_empty() => {
+                builder.with_root_certificates(web_pki_roots())
+            }
             Self::CaFile(path) => {
                 let mut roots = RootCertStore::empty();
                 for cert in load_certs(path)? {
@@ -71,14 +88,13 @@ impl Trust {
                         source,
                     })?;
                 }
-                builder.with_root_certificates(roots).with_no_client_auth()
+                builder.with_root_certificates(roots)
             }
             Self::Pinned { certs, as_ca } => {
                 let verifier = PinnedVerifier::new(certs.clone(), *as_ca, &provider);
                 builder
                     .dangerous()
                     .with_custom_certificate_verifier(Arc::new(verifier))
-                    .with_no_client_auth()
             }
             Self::Insecure => {
                 tracing::warn!(
@@ -88,7 +104,6 @@ impl Trust {
                 builder
                     .dangerous()
                     .with_custom_certificate_verifier(Arc::new(NoVerification::new(&provider)))
-                    .with_no_client_auth()
             }
         };
         Ok(config)
@@ -97,9 +112,40 @@ impl Trust {
     /// [`Trust::client_config`] with ALPN `h2` then `http/1.1`, for HTTP clients that
     /// negotiate the version over TLS.
     pub fn http_client_config(&self) -> Result<ClientConfig, TlsError> {
-        let mut config = self.client_config()?;
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(config)
+        Ok(with_http_alpn(self.client_config()?))
+    }
+
+    /// [`Trust::client_config_with_identity`] with ALPN `h2` then `http/1.1`.
+    pub fn http_client_config_with_identity(
+        &self,
+        identity: &ClientIdentity,
+    ) -> Result<ClientConfig, TlsError> {
+        Ok(with_http_alpn(self.client_config_with_identity(identity)?))
+    }
+}
+
+fn with_http_alpn(mut config: ClientConfig) -> ClientConfig {
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config
+}
+
+/// A client certificate chain and its private key (PEM files), presented to servers that
+/// require mutual TLS.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClientIdentity {
+    /// The PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The PEM private key of the leaf.
+    pub key: PathBuf,
+}
+
+impl ClientIdentity {
+    /// The identity in `cert` and `key`.
+    pub fn new(cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        Self {
+            cert: cert.into(),
+            key: key.into(),
+        }
     }
 }
 

@@ -45,6 +45,9 @@ pub(crate) struct AdminState {
     /// The seller's reload (set once the proxy is bound; weak: the seller owns it).
     pub(crate) reload: OnceLock<Weak<Reload>>,
     pub(crate) started: Instant,
+    /// What a request without a macaroon gets on a listener that verified the client's
+    /// certificate (mutual TLS); `None` without client certificates.
+    pub(crate) client_role: Option<Role>,
 }
 
 /// An API error: status, stable code, message.
@@ -115,6 +118,11 @@ impl FromRequestParts<Arc<AdminState>> for Caller {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        // On a mutual-TLS listener every connection presented a certificate the handshake
+        // verified; a macaroon, when sent, still decides.
+        if let (None, Some(role)) = (value, state.client_role) {
+            return Ok(Caller(role));
+        }
         Ok(Caller(state.auth.check(value, now_unix())?))
     }
 }

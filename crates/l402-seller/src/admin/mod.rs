@@ -12,6 +12,7 @@
 pub(crate) mod api;
 pub mod auth;
 mod dashboard;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,19 +82,26 @@ async fn render(State(state): State<Arc<AdminState>>) -> impl IntoResponse {
 }
 
 impl AdminServer {
-    /// Binds `addr` and serves until [`AdminServer::shutdown`].
-    pub(crate) async fn start(addr: SocketAddr, state: AdminState) -> std::io::Result<Self> {
+    /// Binds `addr` and serves (over TLS when `tls` is given) until [`AdminServer::shutdown`].
+    pub(crate) async fn start(
+        addr: SocketAddr,
+        state: AdminState,
+        tls: Option<Arc<l402_tls::rustls::ServerConfig>>,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (shutdown, rx) = oneshot::channel::<()>();
         let app = router(Arc::new(state));
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-        });
+        let task = match tls {
+            None => tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.await;
+                    })
+                    .await
+            }),
+            Some(config) => tokio::spawn(tls::serve(listener, config, app, rx)),
+        };
         Ok(Self {
             addr,
             shutdown,

@@ -19,7 +19,7 @@ use l402_server::Config;
 use l402_server::config::{Checks, ConfigExtension, resolve_relative_path};
 use serde::Deserialize;
 
-pub use admin::AdminSettings;
+pub use admin::{AdminSettings, ClientRole};
 pub use clients::{ClientsSettings, RateLimitConfig};
 pub use discovery::DiscoverySettings;
 use l402_lightning::spec::{BackendSpec, Role, Severity};
@@ -72,6 +72,7 @@ impl ConfigExtension for L402Settings {
             resolve_relative_path(dir, base);
         }
         self.backend.resolve_relative_paths(base);
+        self.admin.resolve_relative_paths(base);
         for terms in &mut self.services {
             if let Some(doc) = terms.openapi.as_mut()
                 && !doc.starts_with("http://")
