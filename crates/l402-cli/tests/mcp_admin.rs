@@ -43,6 +43,7 @@ async fn an_operators_agent_reads_revenue_and_revokes_only_with_full_access() {
         [
             "admin_invoices",
             "admin_revocations",
+            "admin_services",
             "admin_stats",
             "admin_status"
         ]
@@ -64,7 +65,9 @@ async fn an_operators_agent_reads_revenue_and_revokes_only_with_full_access() {
     let full = AdminClient::new(&admin_url, &data.join(FULL_MACAROON_FILE)).unwrap();
     let operator = AdminMcpServer::connect(full).await.unwrap();
     assert!(operator.full_access());
-    assert_eq!(operator.tools().len(), 6);
+    assert_eq!(operator.tools().len(), 8);
+    let reloaded = text(&operator.reload().await);
+    assert!(reloaded.starts_with("Reloaded: 4 services"), "{reloaded}");
     let invoices = text(
         &operator
             .invoices(l402_mcp::admin::InvoicesArgs {

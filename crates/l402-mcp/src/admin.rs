@@ -1,8 +1,8 @@
 //! The operator's MCP server (`l402 mcp --admin`): the seller's admin API as tools, so an
 //! operator's agent can answer "what did we earn this week" or revoke a token. It talks to a
 //! running `l402 serve --admin-listen` through [`l402_admin_client`] with an admin macaroon:
-//! read-only tools always (`admin_status`, `admin_stats`, `admin_invoices`,
-//! `admin_revocations`); `admin_revoke` and `admin_restore` only when the macaroon given has
+//! read-only tools always (`admin_status`, `admin_stats`, `admin_invoices`, `admin_services`,
+//! `admin_revocations`); `admin_revoke`, `admin_restore` and `admin_reload` only when the macaroon given has
 //! full access (checked at start: a read-only macaroon never lists them).
 
 use std::fmt;
@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use crate::error::McpError;
 
 /// The write tools, listed only with a full-access macaroon.
-pub const WRITE_TOOLS: [&str; 2] = ["admin_revoke", "admin_restore"];
+pub const WRITE_TOOLS: [&str; 3] = ["admin_revoke", "admin_restore", "admin_reload"];
 
 /// `admin_stats` arguments.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -190,6 +190,17 @@ impl AdminMcpServer {
         }
     }
 
+    /// `admin_reload`.
+    pub async fn reload(&self) -> CallToolResult {
+        match self.client.call(Method::Post, "/api/v1/reload", None).await {
+            Ok(v) => text_result(format!(
+                "Reloaded: {} services, {} routes now in force. {v}",
+                v["services"], v["routes"]
+            )),
+            Err(e) => error_result(&e),
+        }
+    }
+
     /// `admin_revoke` (`undo` false) or `admin_restore`.
     pub async fn revoke(&self, args: TokenArgs, undo: bool) -> CallToolResult {
         let path = format!("/api/v1/tokens/{}/revoke", encode(args.token_id.trim()));
@@ -258,6 +269,37 @@ impl AdminMcpServer {
         Parameters(args): Parameters<InvoicesArgs>,
     ) -> Result<CallToolResult, ErrorData> {
         Ok(self.invoices(args).await)
+    }
+
+    #[tool(
+        name = "admin_services",
+        description = "What the seller sells now: each service with its path prefix, price, token lifetime and capabilities, and its routes with their prices.",
+        annotations(
+            title = "Services and prices",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn admin_services(&self) -> Result<CallToolResult, ErrorData> {
+        Ok(match self.get("/api/v1/services").await {
+            Ok(v) => text_result(format!("{v:#}")),
+            Err(e) => error_result(&e),
+        })
+    }
+
+    #[tool(
+        name = "admin_reload",
+        description = "Makes the seller read its configuration file again and apply it without a restart (after someone edited prices or services in it). A file that does not pass is refused with the reason and the running configuration stays. Ask the user before reloading.",
+        annotations(
+            title = "Reload the configuration",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn admin_reload(&self) -> Result<CallToolResult, ErrorData> {
+        Ok(self.reload().await)
     }
 
     #[tool(
