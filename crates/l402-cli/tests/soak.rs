@@ -1,9 +1,10 @@
 //! The soak run (`bench/soak.sh`; `#[ignore]`d in the plain `cargo test`): `l402 serve` under
 //! mixed load for `L402_SOAK_SECS` seconds (default 600): paid and unpaid requests, forged and
-//! malformed credentials, tricky paths, revocations through `l402 revoke`, and the dev wallet
-//! (the backend) stopped and restarted. It fails on any 5xx other than the expected 503s, any
-//! paid request refused, an unpaid request reaching the priced handler, a revocation not
-//! applied within 5 s, or resident memory or open files growing; it prints a Markdown report
+//! malformed credentials, tricky paths, revocations through `l402 revoke`, configuration
+//! reloads (SIGHUP, a service added and removed every 30 s), and the dev wallet (the backend)
+//! stopped and restarted. It fails on any 5xx other than the expected 503s, any paid request
+//! refused, an unpaid request reaching the priced handler, a revocation or reload not applied
+//! within 5 s, or resident memory or open files growing; it prints a Markdown report
 //! (also written to `L402_SOAK_REPORT` when set).
 
 mod common;
@@ -178,6 +179,14 @@ async fn soak() {
     })
     .await;
     let config = up.config.display().to_string();
+    // Every 30 s the file gains or loses a second service and SIGHUP reloads it: paid traffic
+    // must not notice.
+    let plain_config = std::fs::read_to_string(&up.config).unwrap();
+    let extended_config = format!(
+        "{plain_config}\n[[services]]\nname = \"extra\"\npath_prefix = \"/extra\"\n\
+         upstream = \"http://{}\"\nprice_sat = 3\n",
+        up.addr
+    );
     let mut serve = spawn(dir.path(), "serve", &["serve", "--config", &config]);
     let base = format!("http://{listen}");
     wait_for(&format!("{base}/readyz"), 200, &mut serve).await;
@@ -298,6 +307,8 @@ async fn soak() {
     // Revocations every 20 s, each checked within 5 s; the backend stopped for 15 s every 60 s;
     // a sample every 5 s.
     let mut revoked = 0;
+    let mut reloads = 0;
+    let mut next_reload = started + Duration::from_secs(30);
     let mut next_revoke = started + Duration::from_secs(20);
     let mut next_outage = started + Duration::from_secs(60);
     let mut outage_ends: Option<Instant> = None;
@@ -336,6 +347,41 @@ async fn soak() {
             }
             assert_eq!(assert_ok, 200, "the token worked before its revocation");
             revoked += 1;
+        }
+        if now >= next_reload {
+            next_reload = now + Duration::from_secs(30);
+            let extended = reloads % 2 == 0;
+            let text = if extended {
+                &extended_config
+            } else {
+                &plain_config
+            };
+            std::fs::write(&up.config, text).unwrap();
+            serve.signal("HUP");
+            let extra = format!("{base}/extra/x");
+            let applied = async {
+                loop {
+                    let status = l402_testkit::wait::http_client()
+                        .get(&extra)
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16());
+                    if matches!(status, Ok(s) if (s != 404) == extended) {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            };
+            if tokio::time::timeout(Duration::from_secs(5), applied)
+                .await
+                .is_err()
+            {
+                tally
+                    .lock()
+                    .unwrap()
+                    .violation("a SIGHUP reload was not applied within 5 s".into());
+            }
+            reloads += 1;
         }
         if outage_ends.is_none() && now >= next_outage {
             if let Some(mut w) = wallet.take() {
@@ -379,7 +425,8 @@ async fn soak() {
     let end = *samples.last().unwrap();
     let mut report = format!(
         "## Soak: {secs} s of mixed load against `l402 serve` (bench/soak.sh)\n\n\
-         {total} requests ({:.0}/s), {revoked} revocations, backend outages of 15 s every 60 s.\n\n\
+         {total} requests ({:.0}/s), {revoked} revocations, {reloads} configuration reloads \
+         (SIGHUP), backend outages of 15 s every 60 s.\n\n\
          | kind | status | count |\n|---|---|---|\n",
         total as f64 / secs.max(1) as f64
     );
