@@ -1,27 +1,37 @@
 //! Header rewriting for forwarded requests and responses: hop-by-hop removal and the
 //! `X-Forwarded-*` / `Forwarded` headers.
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
-use http::header::{CONNECTION, TE, UPGRADE};
+use http::header::{
+    CONNECTION, FORWARDED, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING,
+    UPGRADE,
+};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
 /// Hop-by-hop headers (RFC 9110 §7.6.1 plus the legacy `Proxy-Connection` and `Keep-Alive`).
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 9] = [
+    CONNECTION,
+    KEEP_ALIVE,
+    PROXY_CONNECTION,
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
 ];
 
 /// True if `name` is always hop-by-hop.
-pub(crate) fn is_hop_by_hop_name(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(&name.as_str())
+pub fn is_hop_by_hop_name(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name)
 }
 
 fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
@@ -34,14 +44,19 @@ fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
 }
 
 /// True if the headers ask for a protocol upgrade (`Connection: upgrade` and `Upgrade: …`).
-pub(crate) fn wants_upgrade(headers: &HeaderMap) -> bool {
+pub fn wants_upgrade(headers: &HeaderMap) -> bool {
     headers.contains_key(UPGRADE) && has_token(headers, &CONNECTION, "upgrade")
 }
 
 /// Removes hop-by-hop headers: `Connection` and every header it lists, and the fixed list.
 /// `te: trailers` is kept (gRPC needs it). With `keep_upgrade`, `Upgrade` survives and
 /// `Connection: upgrade` is set again.
-pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    // Only `Connection` can name other headers: without any hop-by-hop header (the usual
+    // request) there is nothing to do.
+    if !headers.keys().any(is_hop_by_hop_name) {
+        return;
+    }
     let listed: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
@@ -58,7 +73,7 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     for name in listed {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
     if te_trailers {
@@ -70,64 +85,101 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
-/// Characters allowed unquoted in a `Forwarded` value (RFC 7239 token).
-fn forwarded_value(value: &str) -> String {
+/// Writes `value` to `out` as a `Forwarded` value: bare when it is an RFC 7239 token, else
+/// quoted with `\` and `"` escaped.
+fn push_forwarded_value(out: &mut String, value: &str) {
     let token = !value.is_empty()
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if token {
-        value.to_owned()
+        out.push_str(value);
     } else {
-        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+        out.push('"');
+        for c in value.chars() {
+            if c == '\\' || c == '"' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
     }
 }
 
-fn append(headers: &mut HeaderMap, name: &'static str, value: String) {
-    let combined = match headers.get(name).and_then(|v| v.to_str().ok()) {
-        Some(existing) if !existing.is_empty() => format!("{existing}, {value}"),
-        _ => value,
+/// Appends `value` to the list header `name`: every value already there (joined with `, `,
+/// empty ones dropped), then `value`, as one header line.
+fn append(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    let mut combined = String::new();
+    for existing in headers
+        .get_all(&name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+    {
+        combined.push_str(existing);
+        combined.push_str(", ");
+    }
+    let line = if combined.is_empty() {
+        HeaderValue::from_str(value)
+    } else {
+        combined.push_str(value);
+        HeaderValue::from_str(&combined)
     };
-    headers.remove(name);
-    if let Ok(v) = HeaderValue::from_str(&combined) {
-        headers.insert(name, v);
+    match line {
+        Ok(line) => {
+            headers.insert(name, line);
+        }
+        Err(_) => {
+            headers.remove(name);
+        }
     }
 }
 
 /// Sets `X-Forwarded-For` (appended), `X-Forwarded-Proto`, `X-Forwarded-Host` (replaced) and
 /// `Forwarded` (appended).
-pub(crate) fn add_forwarded(
+pub fn add_forwarded(
     headers: &mut HeaderMap,
     client: Option<SocketAddr>,
     proto: &'static str,
     host: Option<&str>,
 ) {
     let ip = client.map(|c| c.ip());
+    // One buffer for the client's address, then the `Forwarded` element.
+    let mut text = String::with_capacity(96);
     if let Some(ip) = ip {
-        append(headers, "x-forwarded-for", ip.to_string());
+        let _ = write!(text, "{ip}");
+        append(headers, X_FORWARDED_FOR, &text);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     match host.and_then(|h| HeaderValue::from_str(h).ok()) {
         Some(h) => {
-            headers.insert("x-forwarded-host", h);
+            headers.insert(X_FORWARDED_HOST, h);
         }
         None => {
-            headers.remove("x-forwarded-host");
+            headers.remove(X_FORWARDED_HOST);
         }
     }
-    let mut forwarded = Vec::new();
+    let mut element = String::with_capacity(96);
     if let Some(ip) = ip {
-        let node = match ip {
-            IpAddr::V4(v4) => v4.to_string(),
-            IpAddr::V6(v6) => format!("[{v6}]"),
-        };
-        forwarded.push(format!("for={}", forwarded_value(&node)));
+        element.push_str("for=");
+        match ip {
+            IpAddr::V4(_) => push_forwarded_value(&mut element, &text),
+            IpAddr::V6(_) => {
+                text.insert(0, '[');
+                text.push(']');
+                push_forwarded_value(&mut element, &text);
+            }
+        }
+        element.push(';');
     }
     if let Some(host) = host {
-        forwarded.push(format!("host={}", forwarded_value(host)));
+        element.push_str("host=");
+        push_forwarded_value(&mut element, host);
+        element.push(';');
     }
-    forwarded.push(format!("proto={proto}"));
-    append(headers, "forwarded", forwarded.join(";"));
+    element.push_str("proto=");
+    element.push_str(proto);
+    append(headers, FORWARDED, &element);
 }
 
 #[cfg(test)]
@@ -188,5 +240,47 @@ mod tests {
             h["forwarded"],
             "for=\"[::1]\";host=api.example.com;proto=https"
         );
+    }
+
+    #[test]
+    fn every_previous_forwarded_line_is_kept_and_odd_hosts_are_quoted() {
+        let mut h = map(&[
+            ("x-forwarded-for", "10.0.0.1"),
+            ("x-forwarded-for", "10.0.0.2, 10.0.0.3"),
+            ("forwarded", "for=10.0.0.1"),
+        ]);
+        add_forwarded(
+            &mut h,
+            Some("192.0.2.9:443".parse().unwrap()),
+            "http",
+            Some("a b\"c"),
+        );
+        assert_eq!(h.get_all("x-forwarded-for").iter().count(), 1);
+        assert_eq!(
+            h["x-forwarded-for"],
+            "10.0.0.1, 10.0.0.2, 10.0.0.3, 192.0.2.9"
+        );
+        assert_eq!(
+            h["forwarded"],
+            "for=10.0.0.1, for=192.0.2.9;host=\"a b\\\"c\";proto=http"
+        );
+        assert_eq!(h["x-forwarded-host"], "a b\"c");
+    }
+
+    #[test]
+    fn a_head_without_hop_by_hop_headers_is_left_as_it_is() {
+        let before = map(&[("host", "h"), ("accept", "*/*"), ("x-custom", "1")]);
+        let mut h = before.clone();
+        strip_hop_by_hop(&mut h, true);
+        assert_eq!(h, before);
+        let mut h = map(&[
+            ("host", "h"),
+            ("te", "trailers, gzip"),
+            ("x-gone", "1"),
+            ("connection", "x-gone"),
+        ]);
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(h["te"], "trailers");
+        assert!(!h.contains_key("x-gone") && !h.contains_key("connection"));
     }
 }

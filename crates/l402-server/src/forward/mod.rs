@@ -4,7 +4,7 @@
 
 pub(crate) mod client;
 pub mod deadline;
-pub(crate) mod headers;
+pub mod headers;
 pub mod target;
 mod upgrade;
 mod upstream;
