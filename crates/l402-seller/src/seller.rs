@@ -192,7 +192,7 @@ impl Seller {
             move |source| SellerError::Store { what, dir, source }
         };
         let store =
-            Store::open(data_dir.join("l402.db")).map_err(store_error("opening the database"))?;
+            Store::open_url(&config.store_url()).map_err(store_error("opening the database"))?;
         let keys = store
             .master_keys()
             .load_or_create(&mut OsRandom, now_unix())

@@ -9,6 +9,7 @@ mod check;
 mod clients;
 mod discovery;
 mod overrides;
+mod store;
 mod terms;
 
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ pub use discovery::DiscoverySettings;
 use l402_lightning::spec::{BackendSpec, Role, Severity};
 pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
 pub use overrides::SellerOverrides;
+pub use store::StoreSettings;
 pub use terms::{RouteTerms, ServiceTerms};
 
 /// The L402 keys of the file, in its shape: `services[i]` holds the terms of the i-th
@@ -49,6 +51,9 @@ pub struct L402Settings {
     /// `[discovery]`: the manifest, OpenAPI document and quotes the seller publishes.
     #[serde(default)]
     pub discovery: DiscoverySettings,
+    /// `[store]`: where the shared state lives (SQLite in `data_dir`, or PostgreSQL).
+    #[serde(default)]
+    pub store: StoreSettings,
     /// The L402 terms of each `[[services]]` entry, in file order.
     #[serde(default)]
     pub services: Vec<ServiceTerms>,
@@ -62,6 +67,7 @@ impl ConfigExtension for L402Settings {
         "clients",
         "admin",
         "discovery",
+        "store",
     ];
     const SERVICE_KEYS: &'static [&'static str] = terms::SERVICE_KEYS;
     const ROUTE_KEYS: &'static [&'static str] = terms::ROUTE_KEYS;
@@ -122,6 +128,18 @@ impl SellerConfig {
             .unwrap_or_else(l402_core::dirs::data_dir)
     }
 
+    /// Where the store is: `[store] url`, else the SQLite file `l402.db` in the data
+    /// directory. A relative SQLite path is relative to the data directory.
+    pub fn store_url(&self) -> l402_store::StoreUrl {
+        match self.l402.store.url.as_deref().map(l402_store::StoreUrl::parse) {
+            Some(l402_store::StoreUrl::Sqlite(path)) => {
+                l402_store::StoreUrl::Sqlite(self.data_dir().join(path))
+            }
+            Some(url) => url,
+            None => l402_store::StoreUrl::Sqlite(self.data_dir().join("l402.db")),
+        }
+    }
+
     /// Checks every value (what `l402 serve --check` runs): the proxy's part, the backend's
     /// shape and secrets, and the L402 terms. Returns the warnings, or every problem found,
     /// sorted by line.
@@ -138,6 +156,7 @@ impl SellerConfig {
         clients::check(&self.l402.clients, &mut checks);
         admin::check(&self.l402.admin, &mut checks);
         discovery::check(&self.l402.discovery, &mut checks);
+        store::check(&self.l402.store, &mut checks);
         check::terms(&self.proxy, &self.l402.services, &mut checks);
         checks.finish()
     }
