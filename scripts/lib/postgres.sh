@@ -71,3 +71,14 @@ pg_psql() {
   bin=$(pg_bin) || fail "PostgreSQL is not installed"
   _pg_as "$bin/psql" -h "$dir" -p "$(cat "$dir/port")" -U l402 -d l402 -v ON_ERROR_STOP=1 -tAc "$2"
 }
+
+# Run directly (`bash scripts/lib/postgres.sh stop DIR`, `… start DIR`): one helper, for the
+# tests that restart the cluster. `start` reuses the cluster's port.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  case "${1:-}" in
+    start) pg_start "$2" "$(cat "$2/port")" ;;
+    stop) pg_stop "$2" ;;
+    *) fail "usage: postgres.sh start|stop DIR" ;;
+  esac
+fi

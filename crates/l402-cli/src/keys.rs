@@ -105,8 +105,8 @@ impl StoreArgs {
     /// The seller's store and where it is (for messages; passwords redacted).
     fn open(&self) -> anyhow::Result<(Store, String)> {
         let url = self.url()?;
-        let store = Store::open_url(&url)
-            .with_context(|| format!("opening the proxy's database {url}"))?;
+        let store =
+            Store::open_url(&url).with_context(|| format!("opening the proxy's database {url}"))?;
         Ok((store, url.to_string()))
     }
 }
@@ -198,10 +198,7 @@ fn retire(args: &RetireArgs) -> anyhow::Result<u8> {
         )),
         _ => Err(exit::with_code(
             exit::BAD_INPUT,
-            format!(
-                "no key epoch {epoch} in {} (see `l402 keys list`)",
-                dir
-            ),
+            format!("no key epoch {epoch} in {} (see `l402 keys list`)", dir),
         )),
     }
 }

@@ -62,10 +62,13 @@ impl MasterKeyTable<'_> {
     /// from `rng` if there is none. Safe when several processes start at once: exactly one key
     /// is generated.
     pub fn load_or_create(&self, rng: &mut dyn Rng, now: u64) -> Result<KeyRing, StoreError> {
+        // Generated before the transaction (which may run on another thread); stored only if
+        // there is no key yet.
+        let candidate = MasterKey::generate(rng);
         let keys = self.store.transact(|sql| {
             let mut keys = all(sql)?;
             if keys.is_empty() {
-                keys.push(insert(sql, FIRST_EPOCH, rng, now)?);
+                keys.push(insert(sql, FIRST_EPOCH, candidate, now)?);
             }
             Ok(keys)
         })?;
@@ -91,6 +94,7 @@ impl MasterKeyTable<'_> {
     /// and makes it current. Returns the new epoch.
     pub fn rotate(&self, rng: &mut dyn Rng, now: u64) -> Result<u32, StoreError> {
         let path = self.store.path().to_owned();
+        let key = MasterKey::generate(rng);
         let next = self.store.transact(|sql| {
             let highest = sql
                 .query_one("SELECT MAX(epoch) FROM master_keys", &[])?
@@ -103,7 +107,7 @@ impl MasterKeyTable<'_> {
                 return Ok(None);
             };
             sql.execute("UPDATE master_keys SET current = 0 WHERE current = 1", &[])?;
-            insert(sql, next, rng, now)?;
+            insert(sql, next, key, now)?;
             Ok(Some(next))
         })?;
         next.ok_or(StoreError::Corrupt {
@@ -176,10 +180,9 @@ fn ring(keys: &[StoredMasterKey]) -> Option<KeyRing> {
 fn insert(
     sql: &mut dyn Sql,
     epoch: u32,
-    rng: &mut dyn Rng,
+    key: MasterKey,
     now: u64,
 ) -> Result<StoredMasterKey, EngineError> {
-    let key = MasterKey::generate(rng);
     // The parameter's copy of the key is wiped once the statement ran.
     let params = [
         Param::int(i64::from(epoch)),

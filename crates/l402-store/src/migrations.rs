@@ -14,6 +14,7 @@ pub(crate) struct Migration {
     /// The SQLite SQL (every table).
     pub(crate) sqlite: &'static str,
     /// The PostgreSQL SQL (the seller's tables only; may be empty).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) postgres: &'static str,
 }
 

@@ -128,7 +128,7 @@ impl Store {
                 })?;
         let mut pg = crate::engine::pg::Pg::new(config);
         let path = PathBuf::from(url.redacted());
-        migrations::migrate_pg(&mut pg).map_err(|e| match e {
+        outside_runtime(|| migrations::migrate_pg(&mut pg)).map_err(|e| match e {
             migrations::PgMigrateError::Engine(e) => engine_error(&path, e),
             migrations::PgMigrateError::TooNew(found) => StoreError::TooNew {
                 path: path.clone(),
@@ -238,9 +238,9 @@ impl Store {
 
     /// Runs `f` (engine-neutral SQL, reads only) outside any explicit transaction. On
     /// PostgreSQL a call that finds the connection broken reconnects and runs once more.
-    pub(crate) fn read<R>(
+    pub(crate) fn read<R: Send>(
         &self,
-        f: impl Fn(&mut dyn Sql) -> Result<R, EngineError>,
+        f: impl Fn(&mut dyn Sql) -> Result<R, EngineError> + Send,
     ) -> Result<R, StoreError> {
         match &self.inner.engine {
             Engine::Sqlite(conn) => {
@@ -248,7 +248,7 @@ impl Store {
                 f(&mut Lite(&conn)).map_err(|e| self.engine_err(e))
             }
             #[cfg(feature = "postgres")]
-            Engine::Postgres(pg) => {
+            Engine::Postgres(pg) => outside_runtime(move || {
                 let mut pg = pg.lock().unwrap_or_else(PoisonError::into_inner);
                 let mut retried = false;
                 loop {
@@ -266,7 +266,7 @@ impl Store {
                         }
                     }
                 }
-            }
+            }),
         }
     }
 
@@ -274,9 +274,9 @@ impl Store {
     /// PostgreSQL a transaction that first takes the store's advisory write lock, so a
     /// read-check-write sequence cannot interleave with another instance's. Commits when `f`
     /// returns `Ok`, rolls back otherwise.
-    pub(crate) fn transact<R>(
+    pub(crate) fn transact<R: Send>(
         &self,
-        f: impl FnOnce(&mut dyn Sql) -> Result<R, EngineError>,
+        f: impl FnOnce(&mut dyn Sql) -> Result<R, EngineError> + Send,
     ) -> Result<R, StoreError> {
         match &self.inner.engine {
             Engine::Sqlite(conn) => {
@@ -290,7 +290,7 @@ impl Store {
                 Ok(r)
             }
             #[cfg(feature = "postgres")]
-            Engine::Postgres(pg) => {
+            Engine::Postgres(pg) => outside_runtime(move || {
                 let mut pg = pg.lock().unwrap_or_else(PoisonError::into_inner);
                 let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})");
                 if let Err(e) = pg.batch(&begin) {
@@ -319,7 +319,7 @@ impl Store {
                         Err(self.engine_err(e))
                     }
                 }
-            }
+            }),
         }
     }
 
@@ -327,6 +327,17 @@ impl Store {
     pub(crate) fn engine_err(&self, e: EngineError) -> StoreError {
         engine_error(&self.inner.path, e)
     }
+}
+
+/// Runs `f` on a thread of its own and waits for it. The blocking PostgreSQL client drives its
+/// own small async runtime, which cannot start on a thread that is already inside one (an
+/// async task calling the store directly, as SQLite allows): a fresh thread never is.
+#[cfg(feature = "postgres")]
+pub(crate) fn outside_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|scope| match scope.spawn(f).join() {
+        Ok(r) => r,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
 }
 
 /// Whether a PostgreSQL call failed because the connection is gone (worth reconnecting).

@@ -131,7 +131,13 @@ impl SellerConfig {
     /// Where the store is: `[store] url`, else the SQLite file `l402.db` in the data
     /// directory. A relative SQLite path is relative to the data directory.
     pub fn store_url(&self) -> l402_store::StoreUrl {
-        match self.l402.store.url.as_deref().map(l402_store::StoreUrl::parse) {
+        match self
+            .l402
+            .store
+            .url
+            .as_deref()
+            .map(l402_store::StoreUrl::parse)
+        {
             Some(l402_store::StoreUrl::Sqlite(path)) => {
                 l402_store::StoreUrl::Sqlite(self.data_dir().join(path))
             }

@@ -39,14 +39,15 @@ impl Pg {
     /// The connected client, connecting first if there is none or the last one was closed.
     pub(crate) fn client(&mut self) -> Result<&mut Client, EngineError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
-            self.client = None;
+            self.drop_connection();
             self.statements.clear();
             self.client = Some(self.config.connect(NoTls)?);
         }
         Ok(self.client.as_mut().unwrap_or_else(|| unreachable!()))
     }
 
-    /// Forgets the connection (after an error that may have broken it).
+    /// Forgets the connection (after an error that may have broken it). Called only outside
+    /// any async runtime (see `outside_runtime`), where closing the client may block.
     pub(crate) fn drop_connection(&mut self) {
         self.client = None;
         self.statements.clear();
@@ -67,6 +68,16 @@ impl Pg {
             .prepare_typed(&dollar_placeholders(sql), &types)?;
         self.statements.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
+    }
+}
+
+impl Drop for Pg {
+    /// Closing the client blocks on its runtime, which cannot happen inside another one: close
+    /// it on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            crate::store::outside_runtime(move || drop(client));
+        }
     }
 }
 
