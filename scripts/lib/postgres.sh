@@ -4,6 +4,7 @@
 #
 #   pg_install                    apt-get install -y postgresql, when no server binary exists
 #   pg_start DIR PORT             initdb (trust auth, superuser l402) + start; sets PG_URL
+#                                 ($PG_EXTRA_OPTS: more server options, e.g. `-c name=value`)
 #   pg_stop DIR / pg_restart DIR  fast stop / stop and start again (same data, same port)
 #   pg_psql DIR SQL               runs SQL as l402 on database l402
 #
@@ -44,7 +45,7 @@ pg_start() {
     echo "$port" >"$dir/port"
   fi
   _pg_as "$bin/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/log" \
-    -o "-k $dir -p $(cat "$dir/port") -c listen_addresses=127.0.0.1 -c max_connections=200" start \
+    -o "-k $dir -p $(cat "$dir/port") -c listen_addresses=127.0.0.1 -c max_connections=200 ${PG_EXTRA_OPTS:-}" start \
     >/dev/null || { tail -20 "$dir/log"; fail "starting PostgreSQL in $dir"; }
   if ! _pg_as "$bin/psql" -h "$dir" -p "$(cat "$dir/port")" -U l402 -d postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname = 'l402'" | grep -q 1; then

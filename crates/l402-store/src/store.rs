@@ -44,7 +44,7 @@ struct Inner {
 enum Engine {
     Sqlite(Mutex<Connection>),
     #[cfg(feature = "postgres")]
-    Postgres(Mutex<crate::engine::pg::Pg>),
+    Postgres(Box<Mutex<crate::engine::pg::Pg>>),
 }
 
 impl std::fmt::Debug for Store {
@@ -139,7 +139,7 @@ impl Store {
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
-                engine: Engine::Postgres(Mutex::new(pg)),
+                engine: Engine::Postgres(Box::new(Mutex::new(pg))),
             }),
         })
     }

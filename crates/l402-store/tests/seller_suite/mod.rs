@@ -12,8 +12,11 @@ use l402_store::{DailyRevenue, InvoiceFilter, InvoiceRecord, InvoiceUpdate, Reti
 /// Opens another handle on the database of one case (empty when the case starts).
 pub type Open = dyn Fn() -> Store + Sync;
 
+/// One case: it gets an opener of its (initially empty) database.
+pub type Case = fn(&Open);
+
 /// Every case, by name. Each runs on a fresh, empty database.
-pub const CASES: &[(&str, fn(&Open))] = &[
+pub const CASES: &[(&str, Case)] = &[
     ("revocations", revocations),
     ("invoices", invoices),
     (
