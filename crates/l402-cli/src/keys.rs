@@ -92,7 +92,9 @@ impl StoreArgs {
             None => None,
         };
         if let (Some(config), None) = (&config, &self.data_dir) {
-            return Ok(config.store_url());
+            return config
+                .store_url()
+                .map_err(|e| exit::with_code(exit::BAD_INPUT, format!("[store] url: {e}")));
         }
         let dir = self
             .data_dir

@@ -191,8 +191,8 @@ impl Seller {
             let dir = data_dir.clone();
             move |source| SellerError::Store { what, dir, source }
         };
-        let store =
-            Store::open_url(&config.store_url()).map_err(store_error("opening the database"))?;
+        let store_url = config.store_url().map_err(SellerError::StoreUrl)?;
+        let store = Store::open_url(&store_url).map_err(store_error("opening the database"))?;
         let keys = store
             .master_keys()
             .load_or_create(&mut OsRandom, now_unix())

@@ -28,8 +28,13 @@ pub async fn check(report: &mut Report, path: &Path, data_dir: Option<PathBuf>) 
     let data_dir = config.data_dir();
     files::data_dir(report, &data_dir);
     match config.store_url() {
-        StoreUrl::Sqlite(db) => store(report, &db),
-        url => shared_store(report, &url),
+        Ok(StoreUrl::Sqlite(db)) => store(report, &db),
+        Ok(url) => shared_store(report, &url),
+        Err(e) => report.fail(
+            "store",
+            format!("[store] url: {e}"),
+            "set the environment variable or create the file `[store] url` names",
+        ),
     }
     backend(report, &config, &data_dir).await;
     for service in &config.proxy.services {

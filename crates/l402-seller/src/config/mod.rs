@@ -77,6 +77,9 @@ impl ConfigExtension for L402Settings {
             resolve_relative_path(dir, base);
         }
         self.backend.resolve_relative_paths(base);
+        if let Some(url) = self.store.url.as_mut() {
+            url.resolve_relative_path(base);
+        }
         for terms in &mut self.services {
             if let Some(doc) = terms.openapi.as_mut()
                 && !doc.starts_with("http://")
@@ -128,22 +131,24 @@ impl SellerConfig {
             .unwrap_or_else(l402_core::dirs::data_dir)
     }
 
-    /// Where the store is: `[store] url`, else the SQLite file `l402.db` in the data
-    /// directory. A relative SQLite path is relative to the data directory.
-    pub fn store_url(&self) -> l402_store::StoreUrl {
-        match self
-            .l402
-            .store
-            .url
-            .as_deref()
-            .map(l402_store::StoreUrl::parse)
-        {
-            Some(l402_store::StoreUrl::Sqlite(path)) => {
+    /// Where the store is: `[store] url` (read now, from the environment or a file if it
+    /// says so), else the SQLite file `l402.db` in the data directory. A relative SQLite path is
+    /// relative to the data directory.
+    pub fn store_url(&self) -> Result<l402_store::StoreUrl, l402_secret::SecretError> {
+        let url = match &self.l402.store.url {
+            Some(source) => l402_store::StoreUrl::parse(&source.resolve()?),
+            None => {
+                return Ok(l402_store::StoreUrl::Sqlite(
+                    self.data_dir().join("l402.db"),
+                ));
+            }
+        };
+        Ok(match url {
+            l402_store::StoreUrl::Sqlite(path) => {
                 l402_store::StoreUrl::Sqlite(self.data_dir().join(path))
             }
-            Some(url) => url,
-            None => l402_store::StoreUrl::Sqlite(self.data_dir().join("l402.db")),
-        }
+            url => url,
+        })
     }
 
     /// Checks every value (what `l402 serve --check` runs): the proxy's part, the backend's
