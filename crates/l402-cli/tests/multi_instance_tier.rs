@@ -4,8 +4,9 @@
 //! (`l402 revoke --store-url`, or the admin API of another) is refused by all within the
 //! store refresh (2 s); one instance SIGKILLed under load loses at most its in-flight
 //! requests while the others keep serving; with PostgreSQL stopped, paid requests still pass
-//! (the paid path reads no database), unpaid ones still get their challenge, and only the
-//! paths that need the database answer 503, until it is back, by itself.
+//! (the paid path reads no database), unpaid ones still get their challenge (recorded once the
+//! database is back), and only the paths that need the database answer 503, until it is back,
+//! by itself.
 //!
 //! `scripts/tiers/postgres.sh` installs PostgreSQL and nginx from Debian, starts a throwaway
 //! cluster and runs this file with `L402_TEST_POSTGRES_URL` (an empty database),
@@ -356,6 +357,7 @@ async fn three_instances_on_one_postgres_behind_nginx() {
     }
     let unpaid = http_client().get(&url).send().await.unwrap();
     assert_eq!(unpaid.status(), 402, "a challenge needs no database");
+    let minted_while_down = challenged_invoice(unpaid).await.payment_hash;
     for instance in live {
         assert_eq!(
             admin_get(instance, "/api/v1/revocations").await,
@@ -379,6 +381,22 @@ async fn three_instances_on_one_postgres_behind_nginx() {
         "PASS PostgreSQL back: the admin API recovered by itself after {:?}",
         started.elapsed()
     );
+    // The challenge minted while the database was down is in the ledger once it is back.
+    loop {
+        let store = store.clone();
+        let found = tokio::task::spawn_blocking(move || store.invoices().get(&minted_while_down))
+            .await
+            .unwrap();
+        if matches!(found, Ok(Some(_))) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the challenge minted while PostgreSQL was down was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("PASS the challenge minted while PostgreSQL was down was recorded once it was back");
     // And the shared state still flows: a revocation on instance 1 reaches instance 2.
     let id = token_id(&store, &good.token).await;
     let r = http_client()
