@@ -87,7 +87,8 @@ async fn start_instance(
     }
 }
 
-/// nginx balancing over `instances`, on a free port; returns it and its base URL.
+/// nginx balancing over `instances`, on a free port; returns it and its base URL. One process
+/// (`master_process off`): killing it when the test ends leaves no worker behind.
 fn start_nginx(nginx: &str, dir: &Path, instances: &[&Instance]) -> (ChildGuard, String) {
     let listen = free_addr();
     let prefix = dir.join("nginx");
@@ -106,7 +107,7 @@ fn start_nginx(nginx: &str, dir: &Path, instances: &[&Instance]) -> (ChildGuard,
     std::fs::write(
         &conf,
         format!(
-            "worker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/error.log;\n\
+            "master_process off;\npid {p}/nginx.pid;\nerror_log {p}/error.log;\n\
              events {{ worker_connections 1024; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {tmp};\n  proxy_temp_path {tmp};\n\
              fastcgi_temp_path {tmp};\n  uwsgi_temp_path {tmp};\n  scgi_temp_path {tmp};\n\
