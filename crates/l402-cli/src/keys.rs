@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use l402_core::env::now_unix;
 use l402_seller::SellerConfig;
-use l402_store::{Retired, Store, StoredMasterKey};
+use l402_store::{Retired, Store, StoreUrl, StoredMasterKey};
 use l402_tower::OsRandom;
 
 use crate::exit;
@@ -37,6 +37,10 @@ pub struct StoreArgs {
     /// dir, as for `l402 serve`).
     #[arg(long, env = "L402_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The store, overriding the configuration's `[store] url`: `postgres://…` for a store
+    /// shared by several instances, or a SQLite file (default: `l402.db` in the data dir).
+    #[arg(long, env = "L402_STORE_URL", hide_env_values = true)]
+    pub store_url: Option<String>,
 }
 
 /// `l402 keys list` arguments.
@@ -61,7 +65,7 @@ pub struct RetireArgs {
 }
 
 /// What running proxies are told, after a change.
-const PICKUP: &str = "running proxies on this data directory follow within 2 s";
+const PICKUP: &str = "running proxies on this store follow within 2 s";
 
 /// Runs `l402 keys`.
 pub fn run(command: KeysCommand) -> anyhow::Result<u8> {
@@ -73,25 +77,39 @@ pub fn run(command: KeysCommand) -> anyhow::Result<u8> {
 }
 
 impl StoreArgs {
-    /// The data directory: `--data-dir`, else the configuration's, else the default.
-    fn data_dir(&self) -> anyhow::Result<PathBuf> {
-        if let Some(dir) = &self.data_dir {
-            return Ok(dir.clone());
+    /// Where the store is: `--store-url`, else the configuration's `[store] url`, else
+    /// `l402.db` in the data directory (`--data-dir`, else the configuration's, else the
+    /// default).
+    fn url(&self) -> anyhow::Result<StoreUrl> {
+        if let Some(url) = &self.store_url {
+            return Ok(StoreUrl::parse(url));
         }
-        match &self.config {
-            Some(path) => SellerConfig::load(path)
-                .map(|config| config.data_dir())
-                .map_err(|e| exit::with_code(exit::BAD_INPUT, e.to_string())),
-            None => Ok(l402_core::dirs::data_dir()),
+        let config = match &self.config {
+            Some(path) => Some(
+                SellerConfig::load(path)
+                    .map_err(|e| exit::with_code(exit::BAD_INPUT, e.to_string()))?,
+            ),
+            None => None,
+        };
+        if let (Some(config), None) = (&config, &self.data_dir) {
+            return config
+                .store_url()
+                .map_err(|e| exit::with_code(exit::BAD_INPUT, format!("[store] url: {e}")));
         }
+        let dir = self
+            .data_dir
+            .clone()
+            .or_else(|| config.map(|c| c.data_dir()))
+            .unwrap_or_else(l402_core::dirs::data_dir);
+        Ok(StoreUrl::Sqlite(dir.join("l402.db")))
     }
 
-    /// The seller's store and its data directory.
-    fn open(&self) -> anyhow::Result<(Store, PathBuf)> {
-        let dir = self.data_dir()?;
-        let store = Store::open(dir.join("l402.db"))
-            .with_context(|| format!("opening the proxy's database in {}", dir.display()))?;
-        Ok((store, dir))
+    /// The seller's store and where it is (for messages; passwords redacted).
+    fn open(&self) -> anyhow::Result<(Store, String)> {
+        let url = self.url()?;
+        let store =
+            Store::open_url(&url).with_context(|| format!("opening the proxy's database {url}"))?;
+        Ok((store, url.to_string()))
     }
 }
 
@@ -106,7 +124,7 @@ fn list(args: &ListArgs) -> anyhow::Result<u8> {
     if keys.is_empty() {
         println!(
             "no master keys in {} yet: `l402 serve` generates the first at start",
-            dir.display()
+            dir
         );
         return Ok(exit::SUCCESS);
     }
@@ -182,10 +200,7 @@ fn retire(args: &RetireArgs) -> anyhow::Result<u8> {
         )),
         _ => Err(exit::with_code(
             exit::BAD_INPUT,
-            format!(
-                "no key epoch {epoch} in {} (see `l402 keys list`)",
-                dir.display()
-            ),
+            format!("no key epoch {epoch} in {} (see `l402 keys list`)", dir),
         )),
     }
 }

@@ -65,6 +65,9 @@ pub enum SellerError {
         #[source]
         source: std::io::Error,
     },
+    /// `[store] url` names an environment variable or file that cannot be read.
+    #[error("reading `[store] url`")]
+    StoreUrl(#[source] l402_secret::SecretError),
     /// The admin macaroons could not be prepared.
     #[error("preparing the admin macaroons")]
     AdminSetup(#[source] crate::admin::auth::SetupError),
@@ -112,7 +115,7 @@ impl SellerError {
     /// True when the configuration must change (the binary exits with its "bad input" code).
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Self::Config(_) => true,
+            Self::Config(_) | Self::StoreUrl(_) => true,
             Self::Backend(e) => e.is_bad_input(),
             Self::ProxyStart(ServerError::Config(_)) => true,
             Self::NeedsRestart(_) => true,

@@ -2,7 +2,9 @@
 //! challenge records to a queue, the settlement watcher hands settlements to the same queue, and
 //! one background task writes what is queued in batches (one transaction, one durable commit per
 //! batch), in order. A settlement is therefore written after its challenge's row, even when the
-//! buyer pays before a backlog is written.
+//! buyer pays before a backlog is written. A batch the store cannot take because it is
+//! unavailable (a database restarting) is retried, for up to two minutes, while later updates
+//! queue behind it.
 
 use std::sync::Arc;
 
@@ -22,6 +24,13 @@ use crate::metrics::SellerMetrics;
 const QUEUE: usize = 10_000;
 /// Most updates written in one transaction.
 const BATCH: usize = 1_000;
+/// How long a batch is retried while the store is unavailable (a database restart) before it is
+/// dropped.
+const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(120);
+/// The first pause between tries (doubled each time).
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(200);
+/// The longest pause between tries.
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Starts the writer task and returns the observer to give the paywall, the queue's sender for
 /// [`watch_settlements`], and the task (it ends once every sender is dropped and the queue is
@@ -39,15 +48,30 @@ pub(crate) fn start(
     let writer = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(BATCH);
         while rx.recv_many(&mut batch, BATCH).await > 0 {
-            let store = store.clone();
-            let updates = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            let updates = Arc::new(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
             let count = updates.len();
-            let started = std::time::Instant::now();
-            let result =
-                tokio::task::spawn_blocking(move || store.invoices().apply(&updates)).await;
-            writer_metrics.store_write(started.elapsed(), matches!(result, Ok(Ok(_))));
-            if let Ok(Err(e)) = result {
-                tracing::warn!(error = %e, count, "could not record challenges and settlements");
+            let mut retry = RETRY_FIRST;
+            let give_up = std::time::Instant::now() + RETRY_FOR;
+            loop {
+                let (store, batch) = (store.clone(), updates.clone());
+                let started = std::time::Instant::now();
+                let result =
+                    tokio::task::spawn_blocking(move || store.invoices().apply(&batch)).await;
+                writer_metrics.store_write(started.elapsed(), matches!(result, Ok(Ok(_))));
+                match result {
+                    // A database that is down or busy (a PostgreSQL restart): the batch waits,
+                    // and what arrives meanwhile queues behind it.
+                    Ok(Err(e)) if e.is_transient() && std::time::Instant::now() < give_up => {
+                        tracing::warn!(error = %e, count, "store unavailable; retrying the batch");
+                        tokio::time::sleep(retry).await;
+                        retry = (retry * 2).min(RETRY_MAX);
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, count, "could not record challenges and settlements");
+                        break;
+                    }
+                    _ => break,
+                }
             }
         }
     });

@@ -4,7 +4,7 @@
 //!
 //! What a reload changes: services, routes, prices, capabilities, token terms, free paths and
 //! freebies, client limits, discovery documents, upstreams, limits, the listener's certificate.
-//! What needs a restart (refused, nothing changed): `data_dir`, `[backend]`, `[admin]`,
+//! What needs a restart (refused, nothing changed): `data_dir`, `[backend]`, `[store]`, `[admin]`,
 //! `[listen] addr`, and turning listener TLS on or off.
 
 use std::net::SocketAddr;
@@ -318,6 +318,9 @@ fn needs_restart(running: &SellerConfig, next: &SellerConfig) -> Result<(), &'st
     }
     if running.l402.backend != next.l402.backend {
         return Err("[backend]");
+    }
+    if running.l402.store != next.l402.store {
+        return Err("[store]");
     }
     if running.l402.admin != next.l402.admin {
         return Err("[admin]");

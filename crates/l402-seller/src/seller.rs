@@ -195,8 +195,8 @@ impl Seller {
             let dir = data_dir.clone();
             move |source| SellerError::Store { what, dir, source }
         };
-        let store =
-            Store::open(data_dir.join("l402.db")).map_err(store_error("opening the database"))?;
+        let store_url = config.store_url().map_err(SellerError::StoreUrl)?;
+        let store = Store::open_url(&store_url).map_err(store_error("opening the database"))?;
         let keys = store
             .master_keys()
             .load_or_create(&mut OsRandom, now_unix())
@@ -454,7 +454,7 @@ impl SellerHandle {
 
     /// Puts `config` in force without dropping a connection, after checking it in full (see
     /// [`ReloadReport`]). A configuration that does not pass, or that changes what only a
-    /// restart can (`data_dir`, `[backend]`, `[admin]`, `[listen] addr`, listener TLS on or
+    /// restart can (`data_dir`, `[backend]`, `[store]`, `[admin]`, `[listen] addr`, listener TLS on or
     /// off), is refused with the reason and the running configuration stays.
     pub async fn reload(&self, config: SellerConfig) -> Result<ReloadReport, SellerError> {
         self.running.reload.apply(config).await

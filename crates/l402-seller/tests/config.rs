@@ -481,3 +481,35 @@ fn discovery_settings_are_checked_at_their_line_and_default_to_on() {
     );
     assert!(unknown.is_err(), "unknown keys are refused");
 }
+
+#[test]
+fn the_store_url_defaults_to_sqlite_and_reads_postgres_from_a_secret_source() {
+    let service = "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n";
+    let plain =
+        SellerConfig::from_toml(&format!("data_dir = \"/srv/l402\"\n{service}"), None).unwrap();
+    assert_eq!(
+        plain.store_url().unwrap(),
+        l402_store::StoreUrl::Sqlite("/srv/l402/l402.db".into())
+    );
+
+    let inline = format!(
+        "data_dir = \"/srv/l402\"\n[store]\nurl = \"postgres://l402:s3cret@db:5432/l402\"\n{service}"
+    );
+    let config = SellerConfig::from_toml(&inline, None).unwrap();
+    let url = config.store_url().unwrap();
+    assert!(url.is_postgres());
+    assert_eq!(url.to_string(), "postgres://l402:***@db:5432/l402");
+    assert!(!format!("{config:?}").contains("s3cret"), "{config:?}");
+    let warnings = config.check().unwrap();
+    assert!(
+        warnings.iter().any(|w| w.to_string().contains("store.url")),
+        "a password written inline is warned about: {warnings:?}"
+    );
+
+    let var = "L402_TEST_STORE_URL_FROM_ENV";
+    let from_env = format!("[store]\nurl = {{ env = \"{var}\" }}\n{service}");
+    let config = SellerConfig::from_toml(&from_env, None).unwrap();
+    assert!(config.store_url().is_err(), "unset variable");
+    let empty = SellerConfig::from_toml(&format!("[store]\nurl = \"\"\n{service}"), None).unwrap();
+    assert!(empty.check().is_err());
+}

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use l402_core::PaymentHash;
 use rusqlite::ErrorCode;
 
-/// Why a store operation failed. Every message names the database file and says what to do.
+/// Why a store operation failed. Every message names the database (file, or PostgreSQL URL with
+/// its password redacted) and says what to do.
 ///
 /// Messages never contain secrets (preimages, macaroons, keys).
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +73,44 @@ pub enum StoreError {
     /// No journaled payment has this hash.
     #[error("no payment for {0} in the journal")]
     UnknownPayment(PaymentHash),
+    /// The database server cannot be reached now (down, restarting, refusing connections, or
+    /// the connection broke). Retrying later may succeed: the store reconnects by itself.
+    #[error("{}: the database is unavailable ({detail}); check that PostgreSQL is up and reachable", path.display())]
+    Unavailable {
+        /// The database (a PostgreSQL URL with its password redacted).
+        path: PathBuf,
+        /// What failed (never a secret value).
+        detail: String,
+    },
+    /// Any other PostgreSQL failure.
+    #[error("{}: PostgreSQL error: {detail}", path.display())]
+    Postgres {
+        /// The database (a PostgreSQL URL with its password redacted).
+        path: PathBuf,
+        /// PostgreSQL's description.
+        detail: String,
+    },
+    /// The PostgreSQL URL does not parse.
+    #[error(
+        "{database} is not a valid PostgreSQL URL (postgres://user:password@host:port/database)"
+    )]
+    BadUrl {
+        /// The URL, password redacted.
+        database: String,
+    },
+    /// A PostgreSQL URL was given to a build without the `postgres` feature.
+    #[error("{database}: this build of l402 has no PostgreSQL support (cargo feature `postgres`)")]
+    NoPostgres {
+        /// The URL, password redacted.
+        database: String,
+    },
+    /// A buyer's table (token cache, journal, receipts, spend) was used on PostgreSQL, where
+    /// only the seller's tables live.
+    #[error("{database}: the buyer's tables live only in SQLite; open a SQLite file for them")]
+    SqliteOnly {
+        /// The URL, password redacted.
+        database: String,
+    },
     /// Any other SQLite failure.
     #[error("{}: SQLite error: {detail}", path.display())]
     Sqlite {
@@ -117,9 +156,38 @@ impl StoreError {
         }
     }
 
-    /// True when retrying later may succeed (the database was busy).
+    /// Classifies a PostgreSQL error for the database at `path` (a redacted URL).
+    #[cfg(feature = "postgres")]
+    pub(crate) fn from_postgres(path: &Path, err: &postgres::Error) -> Self {
+        let path = path.to_owned();
+        let detail = match err.as_db_error() {
+            Some(db) => format!("{} ({})", db.message(), db.code().code()),
+            None => err.to_string(),
+        };
+        if crate::engine::pg::is_unavailable(err) {
+            return Self::Unavailable { path, detail };
+        }
+        match err.code() {
+            Some(c) if *c == postgres::error::SqlState::DISK_FULL => Self::DiskFull { path },
+            Some(c) if *c == postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION => {
+                Self::ReadOnly { path }
+            }
+            _ => Self::Postgres { path, detail },
+        }
+    }
+
+    /// True when retrying later may succeed (the database was busy or unreachable).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Locked { .. })
+        matches!(self, Self::Locked { .. } | Self::Unavailable { .. })
+    }
+
+    /// True when the database could not be reached or used now (down, busy, disk full): what a
+    /// server answers with 503 Service Unavailable rather than 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::Locked { .. } | Self::Unavailable { .. } | Self::DiskFull { .. }
+        )
     }
 }
 

@@ -3,9 +3,9 @@
 //! grow the store without bound). Never read on the request path.
 
 use l402_core::{Msat, PaymentHash, TokenId};
-use rusqlite::{OptionalExtension, Row, params};
 
-use crate::codec::{Hex32, hash, int, msat, token_id, uint};
+use crate::codec::int;
+use crate::engine::{Decode, Param, Row};
 use crate::error::StoreError;
 use crate::store::Store;
 
@@ -114,34 +114,34 @@ impl InvoiceTable<'_> {
     /// Each update behaves as [`record_challenge`](Self::record_challenge) or
     /// [`mark_settled`](Self::mark_settled) alone would.
     pub fn apply(&self, updates: &[InvoiceUpdate]) -> Result<usize, StoreError> {
-        self.store.write(|tx| {
-            let mut insert = tx.prepare_cached(&format!(
-                "INSERT OR IGNORE INTO invoices ({COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-            ))?;
-            let mut settle = tx.prepare_cached(
-                "UPDATE invoices SET settled_at = ?2
-                 WHERE payment_hash = ?1 AND settled_at IS NULL",
-            )?;
+        self.store.transact(|sql| {
             let mut changed = 0;
             for update in updates {
                 changed += match update {
-                    InvoiceUpdate::Challenge(invoice) => insert.execute(params![
-                        hash(&invoice.payment_hash),
-                        invoice.service,
-                        int(invoice.amount.0),
-                        invoice.bolt11,
-                        int(invoice.created_at),
-                        invoice.settled_at.map(int),
-                        token_id(&invoice.token_id),
-                        invoice.expires_at.map(int),
-                    ])?,
-                    InvoiceUpdate::Settled { payment_hash, at } => {
-                        settle.execute(params![hash(payment_hash), int(*at)])?
-                    }
+                    InvoiceUpdate::Challenge(invoice) => sql.execute(
+                        &format!(
+                            "INSERT INTO invoices ({COLUMNS})
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"
+                        ),
+                        &[
+                            hex_param(&invoice.payment_hash.0),
+                            Param::text(invoice.service.as_str()),
+                            Param::int(int(invoice.amount.0)),
+                            Param::text(invoice.bolt11.as_str()),
+                            Param::int(int(invoice.created_at)),
+                            Param::Int(invoice.settled_at.map(int)),
+                            hex_param(&invoice.token_id.0),
+                            Param::Int(invoice.expires_at.map(int)),
+                        ],
+                    )?,
+                    InvoiceUpdate::Settled { payment_hash, at } => sql.execute(
+                        "UPDATE invoices SET settled_at = ?2
+                         WHERE payment_hash = ?1 AND settled_at IS NULL",
+                        &[hex_param(&payment_hash.0), Param::int(int(*at))],
+                    )?,
                 };
             }
-            Ok(changed)
+            Ok(usize::try_from(changed).unwrap_or(usize::MAX))
         })
     }
 
@@ -149,45 +149,39 @@ impl InvoiceTable<'_> {
     /// returns how many went. Settled invoices, and rows with no known expiry, are never
     /// deleted.
     pub fn prune_unpaid(&self, expired_by: u64) -> Result<usize, StoreError> {
-        self.store.write(|tx| {
-            tx.execute(
-                "DELETE FROM invoices
-                 WHERE settled_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?1",
-                [int(expired_by)],
-            )
-        })
+        self.store
+            .transact(|sql| {
+                sql.execute(
+                    "DELETE FROM invoices
+                     WHERE settled_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?1",
+                    &[Param::int(int(expired_by))],
+                )
+            })
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     /// How many invoices are recorded.
     pub fn count(&self) -> Result<u64, StoreError> {
-        self.store.with_conn(|c| {
-            c.query_row("SELECT COUNT(*) FROM invoices", [], |r| r.get::<_, i64>(0))
-                .and_then(uint)
+        self.store.read(|sql| {
+            let row = sql.query_one("SELECT COUNT(*) FROM invoices", &[])?;
+            Ok(row.uint(0)?)
         })
     }
 
     /// The invoice with this payment hash.
     pub fn get(&self, payment_hash: &PaymentHash) -> Result<Option<InvoiceRecord>, StoreError> {
-        self.store.with_conn(|c| {
-            c.query_row(
+        self.store.read(|sql| {
+            let row = sql.query_opt(
                 &format!("SELECT {COLUMNS} FROM invoices WHERE payment_hash = ?1"),
-                [hash(payment_hash)],
-                read_invoice,
-            )
-            .optional()
+                &[hex_param(&payment_hash.0)],
+            )?;
+            Ok(row.as_ref().map(read_invoice).transpose()?)
         })
     }
 
     /// The latest `limit` invoices, newest first.
     pub fn list(&self, limit: usize) -> Result<Vec<InvoiceRecord>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.store.with_conn(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM invoices ORDER BY created_at DESC, payment_hash LIMIT ?1"
-            ))?;
-            let rows = stmt.query_map([limit], read_invoice)?;
-            rows.collect()
-        })
+        self.search(&InvoiceFilter::default(), limit)
     }
 
     /// The latest `limit` invoices matching `filter`, newest first.
@@ -196,62 +190,99 @@ impl InvoiceTable<'_> {
         filter: &InvoiceFilter,
         limit: usize,
     ) -> Result<Vec<InvoiceRecord>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let settled = filter.settled.map(i64::from);
-        let since = filter.since.map(int);
-        let before = filter.before.map(int);
-        let token = filter.token_id.as_ref().map(token_id);
-        self.store.with_conn(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM invoices
-                 WHERE (?1 IS NULL OR service = ?1)
-                   AND (?2 IS NULL OR (settled_at IS NOT NULL) = ?2)
-                   AND (?3 IS NULL OR created_at >= ?3)
-                   AND (?4 IS NULL OR created_at < ?4)
-                   AND (?5 IS NULL OR token_id = ?5)
-                 ORDER BY created_at DESC, payment_hash LIMIT ?6"
-            ))?;
-            let rows = stmt.query_map(
-                params![filter.service, settled, since, before, token, limit],
-                read_invoice,
+        let params = [
+            Param::Text(filter.service.clone()),
+            Param::Int(filter.settled.map(i64::from)),
+            Param::Int(filter.since.map(int)),
+            Param::Int(filter.before.map(int)),
+            Param::Text(filter.token_id.as_ref().map(|t| hex::encode(t.0))),
+            Param::int(i64::try_from(limit).unwrap_or(i64::MAX)),
+        ];
+        self.store.read(|sql| {
+            let rows = sql.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM invoices
+                     WHERE (?1 IS NULL OR service = ?1)
+                       AND (?2 IS NULL
+                            OR (CASE WHEN settled_at IS NULL THEN 0 ELSE 1 END) = ?2)
+                       AND (?3 IS NULL OR created_at >= ?3)
+                       AND (?4 IS NULL OR created_at < ?4)
+                       AND (?5 IS NULL OR token_id = ?5)
+                     ORDER BY created_at DESC, payment_hash LIMIT ?6"
+                ),
+                &params,
             )?;
-            rows.collect()
+            Ok(rows.iter().map(read_invoice).collect::<Result<_, _>>()?)
         })
     }
 
     /// Settled invoices per UTC day and service, for settlements at or after `since` (Unix
     /// seconds), oldest day first.
     pub fn revenue_by_day(&self, since: u64) -> Result<Vec<DailyRevenue>, StoreError> {
-        self.store.with_conn(|c| {
-            let mut stmt = c.prepare(
-                "SELECT date(settled_at, 'unixepoch') AS day, service, COUNT(*), SUM(amount_msat)
+        self.store.read(|sql| {
+            // Days since the epoch (settlement times are never negative, so integer division
+            // is the floor on both engines); formatted as dates below.
+            let rows = sql.query(
+                "SELECT settled_at / 86400 AS day, service, COUNT(*),
+                        CAST(SUM(amount_msat) AS BIGINT)
                  FROM invoices WHERE settled_at IS NOT NULL AND settled_at >= ?1
                  GROUP BY day, service ORDER BY day, service",
+                &[Param::int(int(since))],
             )?;
-            let rows = stmt.query_map([int(since)], |r| {
+            let read = |r: &Row| -> Result<DailyRevenue, Decode> {
                 Ok(DailyRevenue {
-                    day: r.get(0)?,
-                    service: r.get(1)?,
-                    settled: uint(r.get(2)?)?,
-                    revenue: msat(r.get(3)?)?,
+                    day: civil_date(r.uint(0)?),
+                    service: r.text(1)?,
+                    settled: r.uint(2)?,
+                    revenue: Msat(r.uint(3)?),
                 })
-            })?;
-            rows.collect()
+            };
+            Ok(rows.iter().map(read).collect::<Result<_, _>>()?)
         })
     }
 }
 
-fn read_invoice(r: &Row<'_>) -> rusqlite::Result<InvoiceRecord> {
-    let payment_hash: Hex32 = r.get(0)?;
-    let id: Hex32 = r.get(6)?;
+/// A 32-byte hash or id as its hex text column.
+fn hex_param(bytes: &[u8; 32]) -> Param {
+    Param::text(hex::encode(bytes))
+}
+
+/// `days` since 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian, Howard Hinnant's algorithm).
+fn civil_date(days: u64) -> String {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+fn read_invoice(r: &Row) -> Result<InvoiceRecord, Decode> {
     Ok(InvoiceRecord {
-        payment_hash: PaymentHash(payment_hash.0),
-        service: r.get(1)?,
-        amount: msat(r.get(2)?)?,
-        bolt11: r.get(3)?,
-        created_at: uint(r.get(4)?)?,
-        settled_at: r.get::<_, Option<i64>>(5)?.map(uint).transpose()?,
-        token_id: TokenId(id.0),
-        expires_at: r.get::<_, Option<i64>>(7)?.map(uint).transpose()?,
+        payment_hash: PaymentHash(r.hex32(0)?),
+        service: r.text(1)?,
+        amount: Msat(r.uint(2)?),
+        bolt11: r.text(3)?,
+        created_at: r.uint(4)?,
+        settled_at: r.opt_uint(5)?,
+        token_id: TokenId(r.hex32(6)?),
+        expires_at: r.opt_uint(7)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::civil_date;
+
+    #[test]
+    fn days_format_as_utc_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+        assert_eq!(civil_date(20_454), "2026-01-01");
+        assert_eq!(civil_date(20_453), "2025-12-31");
+    }
 }

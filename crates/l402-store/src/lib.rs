@@ -1,6 +1,8 @@
 //! Embedded SQLite storage for L402 (does file IO, blocking): the buyer's token cache, payment
 //! journal, receipts and spend ledger, and the seller's revocations, invoices, master keys and
-//! settings, in one file that several threads and processes can share.
+//! settings, in one file that several threads and processes can share. With the `postgres`
+//! feature the seller's tables can live in PostgreSQL instead ([`Store::open_url`]), shared by
+//! several seller instances; the queries are written once for both engines.
 //!
 //! Open a [`Store`] with [`Store::open`], then reach each table through its handle:
 //! [`Store::tokens`], [`Store::journal`], [`Store::receipts`], [`Store::spend`],
@@ -8,6 +10,7 @@
 //! Every method blocks; async code calls them inside `tokio::task::spawn_blocking`.
 
 mod codec;
+mod engine;
 mod error;
 mod invoices;
 mod journal;
@@ -19,6 +22,7 @@ mod settings;
 mod spend;
 mod store;
 mod tokens;
+mod url;
 
 pub use error::StoreError;
 pub use invoices::{DailyRevenue, InvoiceFilter, InvoiceRecord, InvoiceTable, InvoiceUpdate};
@@ -31,3 +35,4 @@ pub use settings::SettingsTable;
 pub use spend::{SpendLedger, SpendQuery, SpendTotals};
 pub use store::{BUSY_TIMEOUT, Store, create_private_dir, write_private_file};
 pub use tokens::{ReportedStatus, TokenRecord, TokenTable};
+pub use url::{PostgresUrl, StoreUrl};

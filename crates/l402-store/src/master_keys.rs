@@ -5,10 +5,10 @@
 
 use l402_core::env::Rng;
 use l402_core::keys::{KeyRing, MasterKey};
-use rusqlite::{OptionalExtension, Row, Transaction, params};
 use zeroize::Zeroizing;
 
-use crate::codec::{int, uint};
+use crate::codec::int;
+use crate::engine::{Decode, EngineError, Param, Row, Sql};
 use crate::error::StoreError;
 use crate::store::Store;
 
@@ -62,10 +62,13 @@ impl MasterKeyTable<'_> {
     /// from `rng` if there is none. Safe when several processes start at once: exactly one key
     /// is generated.
     pub fn load_or_create(&self, rng: &mut dyn Rng, now: u64) -> Result<KeyRing, StoreError> {
-        let keys = self.store.write(|tx| {
-            let mut keys = all(tx)?;
+        // Generated before the transaction (which may run on another thread); stored only if
+        // there is no key yet.
+        let candidate = MasterKey::generate(rng);
+        let keys = self.store.transact(|sql| {
+            let mut keys = all(sql)?;
             if keys.is_empty() {
-                keys.push(insert(tx, FIRST_EPOCH, rng, now)?);
+                keys.push(insert(sql, FIRST_EPOCH, candidate, now)?);
             }
             Ok(keys)
         })?;
@@ -84,16 +87,18 @@ impl MasterKeyTable<'_> {
 
     /// Every stored key, retired ones included, by epoch.
     pub fn list(&self) -> Result<Vec<StoredMasterKey>, StoreError> {
-        self.store.with_conn(all)
+        self.store.read(all)
     }
 
     /// Generates a key for a new epoch (one above the highest ever used, retired ones included)
     /// and makes it current. Returns the new epoch.
     pub fn rotate(&self, rng: &mut dyn Rng, now: u64) -> Result<u32, StoreError> {
         let path = self.store.path().to_owned();
-        let next = self.store.write(|tx| {
-            let highest: Option<i64> =
-                tx.query_row("SELECT MAX(epoch) FROM master_keys", [], |r| r.get(0))?;
+        let key = MasterKey::generate(rng);
+        let next = self.store.transact(|sql| {
+            let highest = sql
+                .query_one("SELECT MAX(epoch) FROM master_keys", &[])?
+                .opt_int(0)?;
             let next = match highest {
                 None => Some(FIRST_EPOCH),
                 Some(h) => u32::try_from(h).ok().and_then(|h| h.checked_add(1)),
@@ -101,8 +106,8 @@ impl MasterKeyTable<'_> {
             let Some(next) = next else {
                 return Ok(None);
             };
-            tx.execute("UPDATE master_keys SET current = 0 WHERE current = 1", [])?;
-            insert(tx, next, rng, now)?;
+            sql.execute("UPDATE master_keys SET current = 0 WHERE current = 1", &[])?;
+            insert(sql, next, key, now)?;
             Ok(Some(next))
         })?;
         next.ok_or(StoreError::Corrupt {
@@ -114,29 +119,32 @@ impl MasterKeyTable<'_> {
     /// Retires a non-current epoch: its stored key is overwritten by zeros and every token
     /// minted under it stops verifying. The current epoch is never retired.
     pub fn retire(&self, epoch: u32, now: u64) -> Result<Retired, StoreError> {
-        let outcome = self.store.write(|tx| {
-            let row: Option<(bool, Option<i64>)> = tx
-                .query_row(
-                    "SELECT current, retired_at FROM master_keys WHERE epoch = ?1",
-                    [i64::from(epoch)],
-                    |r| Ok((r.get::<_, i64>(0)? == 1, r.get(1)?)),
-                )
-                .optional()?;
+        let outcome = self.store.transact(|sql| {
+            let row = sql.query_opt(
+                "SELECT current, retired_at FROM master_keys WHERE epoch = ?1",
+                &[Param::int(i64::from(epoch))],
+            )?;
+            let row = match row {
+                None => return Ok(Retired::Unknown),
+                Some(r) => (r.int(0)? == 1, r.opt_uint(1)?),
+            };
             Ok(match row {
-                None => Retired::Unknown,
-                Some((true, _)) => Retired::Current,
-                Some((false, Some(at))) => Retired::Already(uint(at)?),
-                Some((false, None)) => {
-                    tx.execute(
-                        "UPDATE master_keys SET retired_at = ?2, key = zeroblob(32)
-                         WHERE epoch = ?1",
-                        params![i64::from(epoch), int(now)],
+                (true, _) => Retired::Current,
+                (false, Some(at)) => Retired::Already(at),
+                (false, None) => {
+                    sql.execute(
+                        "UPDATE master_keys SET retired_at = ?2, key = ?3 WHERE epoch = ?1",
+                        &[
+                            Param::int(i64::from(epoch)),
+                            Param::int(int(now)),
+                            Param::Blob(Some(vec![0; 32])),
+                        ],
                     )?;
                     Retired::Now
                 }
             })
         })?;
-        if outcome == Retired::Now {
+        if outcome == Retired::Now && !self.store.is_postgres() {
             // Best effort: move the overwritten page into the database file and truncate the
             // write-ahead log, which still holds the page with the old key. Busy while another
             // connection reads; the log is then reused and overwritten later.
@@ -170,16 +178,26 @@ fn ring(keys: &[StoredMasterKey]) -> Option<KeyRing> {
 }
 
 fn insert(
-    tx: &Transaction<'_>,
+    sql: &mut dyn Sql,
     epoch: u32,
-    rng: &mut dyn Rng,
+    key: MasterKey,
     now: u64,
-) -> rusqlite::Result<StoredMasterKey> {
-    let key = MasterKey::generate(rng);
-    tx.execute(
+) -> Result<StoredMasterKey, EngineError> {
+    // The parameter's copy of the key is wiped once the statement ran.
+    let params = [
+        Param::int(i64::from(epoch)),
+        Param::Blob(Some(key.as_bytes().to_vec())),
+        Param::int(int(now)),
+    ];
+    let done = sql.execute(
         "INSERT INTO master_keys (epoch, key, created_at, current) VALUES (?1, ?2, ?3, 1)",
-        params![i64::from(epoch), key.as_bytes().as_slice(), int(now)],
-    )?;
+        &params,
+    );
+    let [_, Param::Blob(Some(mut bytes)), _] = params else {
+        unreachable!("the key parameter is a blob")
+    };
+    zeroize::Zeroize::zeroize(&mut bytes);
+    done?;
     Ok(StoredMasterKey {
         epoch,
         key: Some(key),
@@ -189,42 +207,37 @@ fn insert(
     })
 }
 
-fn all(c: &rusqlite::Connection) -> rusqlite::Result<Vec<StoredMasterKey>> {
-    let mut stmt = c.prepare(
+fn all(sql: &mut dyn Sql) -> Result<Vec<StoredMasterKey>, EngineError> {
+    let rows = sql.query(
         "SELECT epoch, key, created_at, current, retired_at FROM master_keys ORDER BY epoch",
+        &[],
     )?;
-    let rows = stmt.query_map([], read_key)?;
-    rows.collect()
+    Ok(rows.iter().map(read_key).collect::<Result<_, _>>()?)
 }
 
-fn read_key(r: &Row<'_>) -> rusqlite::Result<StoredMasterKey> {
-    let epoch = uint(r.get(0)?)?;
-    let retired_at = r.get::<_, Option<i64>>(4)?.map(uint).transpose()?;
+fn read_key(r: &Row) -> Result<StoredMasterKey, Decode> {
+    let epoch = r.uint(0)?;
+    let retired_at = r.opt_uint(4)?;
     let key = match retired_at {
         Some(_) => None,
         None => Some(read_secret(r)?),
     };
     Ok(StoredMasterKey {
-        epoch: u32::try_from(epoch)
-            .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(0, int(epoch)))?,
+        epoch: u32::try_from(epoch).map_err(|_| Decode(format!("epoch {epoch} is too large")))?,
         key,
-        created_at: uint(r.get(2)?)?,
-        current: r.get::<_, i64>(3)? == 1,
+        created_at: r.uint(2)?,
+        current: r.int(3)? == 1,
         retired_at,
     })
 }
 
-/// The key column, copied through buffers that are zeroized on drop.
-fn read_secret(r: &Row<'_>) -> rusqlite::Result<MasterKey> {
-    let bytes = Zeroizing::new(r.get::<_, Vec<u8>>(1)?);
+/// The key column, copied through a buffer that is zeroized on drop.
+fn read_secret(r: &Row) -> Result<MasterKey, Decode> {
     let mut key = Zeroizing::new([0u8; 32]);
+    let bytes = r.blob(1)?;
     if bytes.len() != key.len() {
-        return Err(rusqlite::Error::FromSqlConversionFailure(
-            1,
-            rusqlite::types::Type::Blob,
-            "a master key must be 32 bytes".into(),
-        ));
+        return Err(Decode("a master key must be 32 bytes".into()));
     }
-    key.copy_from_slice(&bytes);
+    key.copy_from_slice(bytes);
     Ok(MasterKey::from_bytes(*key))
 }

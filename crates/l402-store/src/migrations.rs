@@ -1,12 +1,43 @@
 //! Versioned schema migrations: a `schema_version` table and the SQL of each version, applied in
-//! order inside one `BEGIN IMMEDIATE` transaction, so processes that open the same file at the
-//! same moment migrate it exactly once.
+//! order inside one transaction (SQLite's `BEGIN IMMEDIATE`; on PostgreSQL one holding the
+//! store's advisory write lock), so processes that open the same database at the same moment
+//! migrate it exactly once.
+//!
+//! Both engines share the version numbers: each [`Migration`] holds a version's SQL for SQLite
+//! and for PostgreSQL side by side, so adding a table is one new entry. PostgreSQL holds only
+//! the seller's tables (its text is empty for a version that changes only the buyer's).
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-/// The SQL of each schema version; version `n` is `MIGRATIONS[n - 1]`. Never edit a released
-/// entry: append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+/// One schema version, in each engine's dialect.
+pub(crate) struct Migration {
+    /// The SQLite SQL (every table).
+    pub(crate) sqlite: &'static str,
+    /// The PostgreSQL SQL (the seller's tables only; may be empty).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) postgres: &'static str,
+}
+
+/// Each schema version; version `n` is `MIGRATIONS[n - 1]`. Never edit a released entry:
+/// append a new one.
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        sqlite: V1,
+        postgres: PG_V1,
+    },
+    Migration {
+        sqlite: V2,
+        postgres: PG_V2,
+    },
+    Migration {
+        sqlite: V3,
+        postgres: PG_V3,
+    },
+    Migration {
+        sqlite: V4,
+        postgres: "",
+    },
+];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -129,6 +160,51 @@ ALTER TABLE tokens ADD COLUMN status_ttl_secs INTEGER;
 ALTER TABLE tokens ADD COLUMN status_balance_msat INTEGER;
 ";
 
+/// PostgreSQL version 1: the seller's tables of SQLite's version 1 (`BIGINT` for integers,
+/// `BYTEA` for blobs).
+const PG_V1: &str = "
+CREATE TABLE revocations (
+    token_id   TEXT PRIMARY KEY,
+    revoked_at BIGINT NOT NULL,
+    reason     TEXT NOT NULL
+);
+
+CREATE TABLE invoices (
+    payment_hash TEXT PRIMARY KEY,
+    service      TEXT NOT NULL,
+    amount_msat  BIGINT NOT NULL CHECK (amount_msat >= 0),
+    bolt11       TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    settled_at   BIGINT,
+    token_id     TEXT NOT NULL
+);
+CREATE INDEX invoices_by_time ON invoices (created_at);
+
+CREATE TABLE master_keys (
+    epoch      BIGINT PRIMARY KEY CHECK (epoch >= 0 AND epoch <= 4294967295),
+    key        BYTEA NOT NULL CHECK (octet_length(key) = 32),
+    created_at BIGINT NOT NULL,
+    current    BIGINT NOT NULL DEFAULT 0 CHECK (current IN (0, 1))
+);
+CREATE UNIQUE INDEX master_keys_one_current ON master_keys (current) WHERE current = 1;
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
+
+/// PostgreSQL version 2: as SQLite's.
+const PG_V2: &str = "
+ALTER TABLE master_keys ADD COLUMN retired_at BIGINT;
+";
+
+/// PostgreSQL version 3: as SQLite's.
+const PG_V3: &str = "
+ALTER TABLE invoices ADD COLUMN expires_at BIGINT;
+CREATE INDEX invoices_unpaid_by_expiry ON invoices (expires_at) WHERE settled_at IS NULL;
+";
+
 /// Why migrating failed: SQLite, or a file from a newer build.
 #[derive(Debug)]
 pub(crate) enum MigrateError {
@@ -162,8 +238,8 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<u32, MigrateError> {
     if found > SCHEMA_VERSION {
         return Err(MigrateError::TooNew(found));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        tx.execute_batch(sql)?;
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(m.sqlite)?;
         tx.execute(
             "INSERT INTO schema_version (id, version) VALUES (1, ?1)
              ON CONFLICT (id) DO UPDATE SET version = excluded.version",
@@ -172,6 +248,64 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<u32, MigrateError> {
     }
     tx.commit()?;
     Ok(found)
+}
+
+/// Why migrating PostgreSQL failed: the engine, or a database from a newer build.
+#[cfg(feature = "postgres")]
+#[derive(Debug)]
+pub(crate) enum PgMigrateError {
+    /// PostgreSQL failed.
+    Engine(crate::engine::EngineError),
+    /// The database's schema is newer than [`SCHEMA_VERSION`].
+    TooNew(u32),
+}
+
+/// Brings a PostgreSQL database up to [`SCHEMA_VERSION`], in one transaction holding the
+/// store's advisory write lock. Returns the version found before migrating.
+#[cfg(feature = "postgres")]
+pub(crate) fn migrate_pg(pg: &mut crate::engine::pg::Pg) -> Result<u32, PgMigrateError> {
+    use crate::engine::{Param, Sql};
+    let run = |pg: &mut crate::engine::pg::Pg| -> Result<u32, PgMigrateError> {
+        let e = PgMigrateError::Engine;
+        pg.batch(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({});
+             CREATE TABLE IF NOT EXISTS schema_version (
+                 id      INTEGER PRIMARY KEY CHECK (id = 1),
+                 version BIGINT NOT NULL
+             );",
+            crate::store::WRITE_LOCK
+        ))
+        .map_err(e)?;
+        let found = pg
+            .query_opt("SELECT version FROM schema_version WHERE id = 1", &[])
+            .map_err(e)?
+            .map(|r| r.uint(0))
+            .transpose()
+            .map_err(|d| e(d.into()))?
+            .unwrap_or(0);
+        let found = u32::try_from(found).unwrap_or(u32::MAX);
+        if found > SCHEMA_VERSION {
+            return Err(PgMigrateError::TooNew(found));
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            if !m.postgres.is_empty() {
+                pg.batch(m.postgres).map_err(e)?;
+            }
+            pg.execute(
+                "INSERT INTO schema_version (id, version) VALUES (1, ?1)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+                &[Param::int(i64::try_from(i + 1).unwrap_or(i64::MAX))],
+            )
+            .map_err(e)?;
+        }
+        pg.batch("COMMIT").map_err(e)?;
+        Ok(found)
+    };
+    let outcome = run(pg);
+    if outcome.is_err() && pg.batch("ROLLBACK").is_err() {
+        pg.drop_connection();
+    }
+    outcome
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 
 use l402_core::TokenId;
-use rusqlite::{Row, params};
 
-use crate::codec::{Hex32, int, token_id, uint};
+use crate::codec::int;
+use crate::engine::{Decode, Param, Row};
 use crate::error::StoreError;
 use crate::store::Store;
 
@@ -38,11 +38,15 @@ impl RevocationTable<'_> {
     /// Revokes `id`. Returns `false` if it was already revoked (the first reason is kept).
     pub fn revoke(&self, id: &TokenId, reason: &str, at: u64) -> Result<bool, StoreError> {
         self.store
-            .write(|tx| {
-                tx.execute(
-                    "INSERT OR IGNORE INTO revocations (token_id, revoked_at, reason)
-                     VALUES (?1, ?2, ?3)",
-                    params![token_id(id), int(at), reason],
+            .transact(|sql| {
+                sql.execute(
+                    "INSERT INTO revocations (token_id, revoked_at, reason)
+                     VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    &[
+                        Param::text(hex::encode(id.0)),
+                        Param::int(int(at)),
+                        Param::text(reason),
+                    ],
                 )
             })
             .map(|n| n > 0)
@@ -51,10 +55,10 @@ impl RevocationTable<'_> {
     /// Lifts the revocation of `id`. Returns whether it was revoked.
     pub fn unrevoke(&self, id: &TokenId) -> Result<bool, StoreError> {
         self.store
-            .write(|tx| {
-                tx.execute(
+            .transact(|sql| {
+                sql.execute(
                     "DELETE FROM revocations WHERE token_id = ?1",
-                    [token_id(id)],
+                    &[Param::text(hex::encode(id.0))],
                 )
             })
             .map(|n| n > 0)
@@ -62,13 +66,13 @@ impl RevocationTable<'_> {
 
     /// Every revocation, oldest first.
     pub fn load_all(&self) -> Result<Vec<Revocation>, StoreError> {
-        self.store.with_conn(|c| {
-            let mut stmt = c.prepare(
+        self.store.read(|sql| {
+            let rows = sql.query(
                 "SELECT token_id, revoked_at, reason FROM revocations
                  ORDER BY revoked_at, token_id",
+                &[],
             )?;
-            let rows = stmt.query_map([], read_revocation)?;
-            rows.collect()
+            Ok(rows.iter().map(read_revocation).collect::<Result<_, _>>()?)
         })
     }
 
@@ -79,11 +83,10 @@ impl RevocationTable<'_> {
     }
 }
 
-fn read_revocation(r: &Row<'_>) -> rusqlite::Result<Revocation> {
-    let id: Hex32 = r.get(0)?;
+fn read_revocation(r: &Row) -> Result<Revocation, Decode> {
     Ok(Revocation {
-        token_id: TokenId(id.0),
-        revoked_at: uint(r.get(1)?)?,
-        reason: r.get(2)?,
+        token_id: TokenId(r.hex32(0)?),
+        revoked_at: r.uint(1)?,
+        reason: r.text(2)?,
     })
 }

@@ -1,7 +1,6 @@
 //! Small key-value settings (text values), for either side.
 
-use rusqlite::{OptionalExtension, params};
-
+use crate::engine::Param;
 use crate::error::StoreError;
 use crate::store::Store;
 
@@ -21,21 +20,22 @@ impl Store {
 impl SettingsTable<'_> {
     /// The value of `key`, if set.
     pub fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.store.with_conn(|c| {
-            c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()
+        self.store.read(|sql| {
+            let row = sql.query_opt(
+                "SELECT value FROM settings WHERE key = ?1",
+                &[Param::text(key)],
+            )?;
+            Ok(row.map(|r| r.text(0)).transpose()?)
         })
     }
 
     /// Sets `key` to `value`.
     pub fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.store.write(|tx| {
-            tx.execute(
+        self.store.transact(|sql| {
+            sql.execute(
                 "INSERT INTO settings (key, value) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
+                &[Param::text(key), Param::text(value)],
             )
             .map(|_| ())
         })
@@ -44,21 +44,23 @@ impl SettingsTable<'_> {
     /// The value of `key`, set to `value` first if it was unset: when several processes race
     /// to set it, every one gets the first writer's value.
     pub fn get_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {
-        self.store.write(|tx| {
-            tx.execute(
+        self.store.transact(|sql| {
+            sql.execute(
                 "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-                params![key, value],
+                &[Param::text(key), Param::text(value)],
             )?;
-            tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
+            let row = sql.query_one(
+                "SELECT value FROM settings WHERE key = ?1",
+                &[Param::text(key)],
+            )?;
+            Ok(row.text(0)?)
         })
     }
 
     /// Removes `key`. Returns whether it was set.
     pub fn remove(&self, key: &str) -> Result<bool, StoreError> {
         self.store
-            .write(|tx| tx.execute("DELETE FROM settings WHERE key = ?1", [key]))
+            .transact(|sql| sql.execute("DELETE FROM settings WHERE key = ?1", &[Param::text(key)]))
             .map(|n| n > 0)
     }
 }

@@ -1,4 +1,5 @@
-//! [`Store`]: one SQLite file, opened safely for use by several threads and processes.
+//! [`Store`]: one SQLite file, opened safely for use by several threads and processes, or
+//! (feature `postgres`) a PostgreSQL database shared by several seller instances.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -7,8 +8,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+use crate::engine::sqlite::Lite;
+use crate::engine::{EngineError, Sql};
 use crate::error::StoreError;
 use crate::migrations::{self, MigrateError};
+use crate::url::StoreUrl;
 
 /// How long a connection waits for another one (in this or another process) to release the
 /// database lock before failing with [`StoreError::Locked`].
@@ -20,14 +24,27 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Safe for concurrent use: within a process a mutex serializes the connection; across
 /// processes SQLite's file locks (WAL mode, a 5 s busy timeout) do, and every
 /// read-check-write sequence runs in a `BEGIN IMMEDIATE` transaction.
+///
+/// On PostgreSQL ([`Store::open_url`] with a `postgres://` URL, feature `postgres`) only the
+/// seller's tables exist (revocations, invoices, master keys, settings); every write
+/// transaction first takes one advisory lock, the equivalent of SQLite's `BEGIN IMMEDIATE`
+/// across instances. The buyer's tables (tokens, journal, receipts, spend) answer
+/// [`StoreError::SqliteOnly`] there.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
 }
 
 struct Inner {
+    /// The SQLite file, or the redacted PostgreSQL URL (for messages).
     path: PathBuf,
-    conn: Mutex<Connection>,
+    engine: Engine,
+}
+
+enum Engine {
+    Sqlite(Mutex<Connection>),
+    #[cfg(feature = "postgres")]
+    Postgres(Box<Mutex<crate::engine::pg::Pg>>),
 }
 
 impl std::fmt::Debug for Store {
@@ -37,6 +54,10 @@ impl std::fmt::Debug for Store {
             .finish_non_exhaustive()
     }
 }
+
+/// The PostgreSQL advisory lock every write transaction takes first (any constant; "l402").
+#[cfg(feature = "postgres")]
+pub(crate) const WRITE_LOCK: i64 = 0x6c34_3032;
 
 impl Store {
     /// Opens (creating if needed) the database at `path`.
@@ -76,19 +97,71 @@ impl Store {
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
-                conn: Mutex::new(conn),
+                engine: Engine::Sqlite(Mutex::new(conn)),
             }),
         })
     }
 
-    /// The database file.
+    /// Opens the store at `url`: a SQLite file ([`Store::open`]) or, with the `postgres`
+    /// feature, a PostgreSQL database (connected and migrated now; reconnected by itself after
+    /// the server went away). Without the feature a PostgreSQL URL is refused with
+    /// [`StoreError::NoPostgres`].
+    pub fn open_url(url: &StoreUrl) -> Result<Self, StoreError> {
+        match url {
+            StoreUrl::Sqlite(path) => Self::open(path),
+            #[cfg(feature = "postgres")]
+            StoreUrl::Postgres(pg) => Self::connect_postgres(pg),
+            #[cfg(not(feature = "postgres"))]
+            StoreUrl::Postgres(pg) => Err(StoreError::NoPostgres {
+                database: pg.redacted(),
+            }),
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    fn connect_postgres(url: &crate::url::PostgresUrl) -> Result<Self, StoreError> {
+        let config: postgres::Config =
+            url.expose()
+                .parse()
+                .map_err(|_: postgres::Error| StoreError::BadUrl {
+                    database: url.redacted(),
+                })?;
+        let mut pg = crate::engine::pg::Pg::new(config);
+        let path = PathBuf::from(url.redacted());
+        outside_runtime(|| migrations::migrate_pg(&mut pg)).map_err(|e| match e {
+            migrations::PgMigrateError::Engine(e) => engine_error(&path, e),
+            migrations::PgMigrateError::TooNew(found) => StoreError::TooNew {
+                path: path.clone(),
+                found,
+                supported: migrations::SCHEMA_VERSION,
+            },
+        })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                engine: Engine::Postgres(Box::new(Mutex::new(pg))),
+            }),
+        })
+    }
+
+    /// The database file; on PostgreSQL, the URL with its password redacted.
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
+    /// True when the store is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        !matches!(self.inner.engine, Engine::Sqlite(_))
+    }
+
     /// Checks the database can be used for writing now: SQLite's `quick_check` finds no
     /// corruption, and the write lock can be taken (then released without a change).
+    ///
+    /// On PostgreSQL: the server answers and the write lock can be taken.
     pub fn health_check(&self) -> Result<(), StoreError> {
+        if self.is_postgres() {
+            return self.transact(|_| Ok(()));
+        }
         let verdict: String =
             self.with_conn(|c| c.query_row("PRAGMA quick_check", [], |r| r.get(0)))?;
         if verdict != "ok" {
@@ -106,13 +179,7 @@ impl Store {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<R>,
     ) -> Result<R, StoreError> {
-        // A panic while holding the lock cannot leave a transaction open (dropping a
-        // `Transaction` rolls it back), so a poisoned connection is still usable.
-        let conn = self
-            .inner
-            .conn
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let conn = self.sqlite()?;
         f(&conn).map_err(|e| StoreError::from_sqlite(&self.inner.path, e))
     }
 
@@ -123,11 +190,7 @@ impl Store {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<Result<R, E>, StoreError>,
     ) -> Result<Result<R, E>, StoreError> {
-        let mut conn = self
-            .inner
-            .conn
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut conn = self.sqlite()?;
         let sql = |e| StoreError::from_sqlite(&self.inner.path, e);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -157,6 +220,142 @@ impl Store {
     /// Converts a SQLite error for this database.
     pub(crate) fn err(&self, e: rusqlite::Error) -> StoreError {
         StoreError::from_sqlite(&self.inner.path, e)
+    }
+
+    /// The SQLite connection, locked; [`StoreError::SqliteOnly`] on PostgreSQL (the buyer's
+    /// tables live only in SQLite).
+    fn sqlite(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+        match &self.inner.engine {
+            // A panic while holding the lock cannot leave a transaction open (dropping a
+            // `Transaction` rolls it back), so a poisoned connection is still usable.
+            Engine::Sqlite(conn) => Ok(conn.lock().unwrap_or_else(PoisonError::into_inner)),
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(_) => Err(StoreError::SqliteOnly {
+                database: self.inner.path.display().to_string(),
+            }),
+        }
+    }
+
+    /// Runs `f` (engine-neutral SQL, reads only) outside any explicit transaction. On
+    /// PostgreSQL a call that finds the connection broken reconnects and runs once more.
+    pub(crate) fn read<R: Send>(
+        &self,
+        f: impl Fn(&mut dyn Sql) -> Result<R, EngineError> + Send,
+    ) -> Result<R, StoreError> {
+        match &self.inner.engine {
+            Engine::Sqlite(conn) => {
+                let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+                f(&mut Lite(&conn)).map_err(|e| self.engine_err(e))
+            }
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(pg) => outside_runtime(move || {
+                let mut pg = pg.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut retried = false;
+                loop {
+                    match f(&mut *pg) {
+                        Ok(r) => return Ok(r),
+                        Err(e) => {
+                            let broken = pg_broken(&e);
+                            if broken {
+                                pg.drop_connection();
+                            }
+                            if !broken || retried {
+                                return Err(self.engine_err(e));
+                            }
+                            retried = true;
+                        }
+                    }
+                }
+            }),
+        }
+    }
+
+    /// Runs `f` (engine-neutral SQL) in a write transaction: SQLite's `BEGIN IMMEDIATE`, or on
+    /// PostgreSQL a transaction that first takes the store's advisory write lock, so a
+    /// read-check-write sequence cannot interleave with another instance's. Commits when `f`
+    /// returns `Ok`, rolls back otherwise.
+    pub(crate) fn transact<R: Send>(
+        &self,
+        f: impl FnOnce(&mut dyn Sql) -> Result<R, EngineError> + Send,
+    ) -> Result<R, StoreError> {
+        match &self.inner.engine {
+            Engine::Sqlite(conn) => {
+                let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+                let sql = |e| StoreError::from_sqlite(&self.inner.path, e);
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql)?;
+                let r = f(&mut Lite(&tx)).map_err(|e| self.engine_err(e))?;
+                tx.commit().map_err(sql)?;
+                Ok(r)
+            }
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(pg) => outside_runtime(move || {
+                let mut pg = pg.lock().unwrap_or_else(PoisonError::into_inner);
+                let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})");
+                if let Err(e) = pg.batch(&begin) {
+                    // A connection found broken before anything was sent: once more.
+                    pg.drop_connection();
+                    if !pg_broken(&e) {
+                        return Err(self.engine_err(e));
+                    }
+                    pg.batch(&begin).map_err(|e| {
+                        pg.drop_connection();
+                        self.engine_err(e)
+                    })?;
+                }
+                match f(&mut *pg) {
+                    Ok(r) => {
+                        pg.batch("COMMIT").map_err(|e| {
+                            pg.drop_connection();
+                            self.engine_err(e)
+                        })?;
+                        Ok(r)
+                    }
+                    Err(e) => {
+                        if pg.batch("ROLLBACK").is_err() {
+                            pg.drop_connection();
+                        }
+                        Err(self.engine_err(e))
+                    }
+                }
+            }),
+        }
+    }
+
+    /// Converts an engine error for this database.
+    pub(crate) fn engine_err(&self, e: EngineError) -> StoreError {
+        engine_error(&self.inner.path, e)
+    }
+}
+
+/// Runs `f` on a thread of its own and waits for it. The blocking PostgreSQL client drives its
+/// own small async runtime, which cannot start on a thread that is already inside one (an
+/// async task calling the store directly, as SQLite allows): a fresh thread never is.
+#[cfg(feature = "postgres")]
+pub(crate) fn outside_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|scope| match scope.spawn(f).join() {
+        Ok(r) => r,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+/// Whether a PostgreSQL call failed because the connection is gone (worth reconnecting).
+#[cfg(feature = "postgres")]
+fn pg_broken(e: &EngineError) -> bool {
+    matches!(e, EngineError::Postgres(e) if crate::engine::pg::is_unavailable(e))
+}
+
+/// An engine error as a [`StoreError`] naming the database at `path`.
+fn engine_error(path: &Path, e: EngineError) -> StoreError {
+    match e {
+        EngineError::Sqlite(e) => StoreError::from_sqlite(path, e),
+        EngineError::Decode(d) => StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: d.0,
+        },
+        #[cfg(feature = "postgres")]
+        EngineError::Postgres(e) => StoreError::from_postgres(path, &e),
     }
 }
 

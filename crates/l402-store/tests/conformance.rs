@@ -5,16 +5,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
 use l402_core::challenge::Scheme;
-use l402_core::env::Rng;
-use l402_core::keys::RootKeyError;
 use l402_core::{Msat, PaymentHash, Preimage, TokenId};
 use l402_store::{
-    DailyRevenue, InvoiceFilter, InvoiceRecord, InvoiceUpdate, NewPayment, PaymentStatus,
-    PaymentSuccess, ReportedStatus, Retired, SCHEMA_VERSION, SpendQuery, SpendTotals, Store,
-    StoreError, TokenRecord,
+    NewPayment, PaymentStatus, PaymentSuccess, ReportedStatus, Retired, SCHEMA_VERSION, SpendQuery,
+    SpendTotals, Store, StoreError, TokenRecord,
 };
 use l402_testkit::process::rerun_test_binary;
 use l402_testkit::require_env;
+
+mod seller_suite;
 
 fn temp() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -554,297 +553,25 @@ fn another_process_sees_writes() {
 }
 
 #[test]
-fn revocations() {
-    let (_dir, path) = temp();
-    let store = Store::open(&path).unwrap();
-    let r = store.revocations();
-    let (a, b) = (TokenId([1; 32]), TokenId([2; 32]));
-    assert!(r.load_all().unwrap().is_empty());
-    assert!(r.revoke(&a, "abuse", 10).unwrap());
-    assert!(!r.revoke(&a, "again", 11).unwrap());
-    assert!(r.revoke(&b, "refund", 12).unwrap());
-    let all = r.load_all().unwrap();
-    assert_eq!(all.len(), 2);
-    assert_eq!(
-        (all[0].token_id, all[0].revoked_at, all[0].reason.as_str()),
-        (a, 10, "abuse")
-    );
-    assert!(r.load_set().unwrap().contains(&b));
-    assert!(r.unrevoke(&a).unwrap());
-    assert!(!r.unrevoke(&a).unwrap());
-    assert_eq!(r.load_set().unwrap().len(), 1);
+fn seller_suite_on_sqlite() {
+    seller_suite::run_all(&|_case| {
+        let (dir, path) = temp();
+        Box::new(move || {
+            let _keep = &dir;
+            Store::open(&path).unwrap()
+        })
+    });
 }
 
 #[test]
-fn invoices() {
+fn a_retired_master_key_is_wiped_in_the_file() {
     let (_dir, path) = temp();
-    let store = Store::open(&path).unwrap();
-    let inv = store.invoices();
-    let rec = InvoiceRecord {
-        payment_hash: PaymentHash([3; 32]),
-        service: "weather".into(),
-        amount: Msat::from_sat(21),
-        bolt11: "lnbcrt210n1...".into(),
-        created_at: 500,
-        settled_at: None,
-        token_id: TokenId([4; 32]),
-        expires_at: Some(1_100),
-    };
-    assert!(inv.record_challenge(&rec).unwrap());
-    assert!(!inv.record_challenge(&rec).unwrap());
-    assert_eq!(inv.get(&rec.payment_hash).unwrap(), Some(rec.clone()));
-    assert!(inv.mark_settled(&rec.payment_hash, 510).unwrap());
-    assert!(!inv.mark_settled(&rec.payment_hash, 520).unwrap());
-    assert!(!inv.mark_settled(&PaymentHash([0; 32]), 520).unwrap());
-    assert_eq!(
-        inv.get(&rec.payment_hash).unwrap().unwrap().settled_at,
-        Some(510)
-    );
-    let second = InvoiceRecord {
-        payment_hash: PaymentHash([5; 32]),
-        created_at: 600,
-        ..rec.clone()
-    };
-    inv.record_challenge(&second).unwrap();
-    let list = inv.list(10).unwrap();
-    assert_eq!(list.len(), 2);
-    assert_eq!(list[0].payment_hash, second.payment_hash, "newest first");
-    assert_eq!(inv.list(1).unwrap().len(), 1);
-}
-
-#[test]
-fn invoices_are_searched_by_filter_and_summed_per_day() {
-    let (_dir, path) = temp();
-    let store = Store::open(&path).unwrap();
-    let inv = store.invoices();
-    const DAY: u64 = 86_400;
-    // 2026-01-01T00:00:00Z and the next day.
-    let day1 = 1_767_225_600;
-    let record =
-        |n: u8, service: &str, sat: u64, created: u64, settled: Option<u64>| InvoiceRecord {
-            payment_hash: PaymentHash([n; 32]),
-            service: service.into(),
-            amount: Msat::from_sat(sat),
-            bolt11: format!("lnbcrt{n}"),
-            created_at: created,
-            settled_at: settled,
-            token_id: TokenId([n; 32]),
-            expires_at: Some(created + 3600),
-        };
-    for r in [
-        record(1, "weather", 2, day1 + 10, Some(day1 + 20)),
-        record(2, "weather", 2, day1 + 30, None),
-        record(3, "similarity", 5, day1 + 40, Some(day1 + 50)),
-        record(4, "weather", 3, day1 + DAY + 5, Some(day1 + DAY + 6)),
-        record(5, "weather", 2, day1 + DAY - 1, Some(day1 + DAY + 1)),
-    ] {
-        inv.record_challenge(&r).unwrap();
-    }
-    let hashes = |filter: InvoiceFilter, limit| -> Vec<u8> {
-        inv.search(&filter, limit)
-            .unwrap()
-            .iter()
-            .map(|r| r.payment_hash.0[0])
-            .collect()
-    };
-    assert_eq!(hashes(InvoiceFilter::default(), 10), [4, 5, 3, 2, 1]);
-    assert_eq!(hashes(InvoiceFilter::default(), 2), [4, 5]);
-    let weather = InvoiceFilter {
-        service: Some("weather".into()),
-        ..Default::default()
-    };
-    assert_eq!(hashes(weather.clone(), 10), [4, 5, 2, 1]);
-    let unpaid = InvoiceFilter {
-        settled: Some(false),
-        ..weather.clone()
-    };
-    assert_eq!(hashes(unpaid, 10), [2]);
-    let paid = InvoiceFilter {
-        settled: Some(true),
-        ..Default::default()
-    };
-    assert_eq!(hashes(paid, 10), [4, 5, 3, 1]);
-    let page = InvoiceFilter {
-        before: Some(day1 + DAY - 1),
-        since: Some(day1 + 30),
-        ..Default::default()
-    };
-    assert_eq!(hashes(page, 10), [3, 2]);
-    let by_token = InvoiceFilter {
-        token_id: Some(TokenId([3; 32])),
-        ..Default::default()
-    };
-    assert_eq!(hashes(by_token, 10), [3]);
-
-    // Revenue counts by the day of settlement: invoice 5, made on day 1, settled on day 2.
-    let days = inv.revenue_by_day(day1).unwrap();
-    fn row(d: &DailyRevenue) -> (&str, &str, u64, u64) {
-        (d.day.as_str(), d.service.as_str(), d.settled, d.revenue.0)
-    }
-    assert_eq!(
-        days.iter().map(row).collect::<Vec<_>>(),
-        [
-            ("2026-01-01", "similarity", 1, 5_000),
-            ("2026-01-01", "weather", 1, 2_000),
-            ("2026-01-02", "weather", 2, 5_000),
-        ]
-    );
-    assert_eq!(inv.revenue_by_day(day1 + DAY).unwrap().len(), 1);
-}
-
-#[test]
-fn invoice_updates_apply_in_order_in_one_batch() {
-    let (_dir, path) = temp();
-    let store = Store::open(&path).unwrap();
-    let inv = store.invoices();
-    let rec = |n: u8| InvoiceRecord {
-        payment_hash: PaymentHash([n; 32]),
-        service: "weather".into(),
-        amount: Msat::from_sat(1),
-        bolt11: format!("lnbcrt10n1{n}"),
-        created_at: 100 + u64::from(n),
-        settled_at: None,
-        token_id: TokenId([n; 32]),
-        expires_at: Some(1_000),
-    };
-    let settled = |n: u8, at: u64| InvoiceUpdate::Settled {
-        payment_hash: PaymentHash([n; 32]),
-        at,
-    };
-    let mut updates: Vec<InvoiceUpdate> = (1..=200)
-        .map(|n| InvoiceUpdate::Challenge(rec(n)))
-        .collect();
-    // A settlement queued right behind its challenge finds the row; one before it does not.
-    updates.push(settled(7, 150));
-    updates.push(settled(7, 160));
-    updates.insert(0, settled(9, 140));
-    updates.push(InvoiceUpdate::Challenge(rec(1)));
-    assert_eq!(
-        inv.apply(&updates).unwrap(),
-        201,
-        "200 rows and one settlement"
-    );
-    assert_eq!(inv.count().unwrap(), 200);
-    assert_eq!(
-        inv.get(&PaymentHash([7; 32])).unwrap().unwrap().settled_at,
-        Some(150)
-    );
-    assert_eq!(
-        inv.get(&PaymentHash([9; 32])).unwrap().unwrap().settled_at,
-        None
-    );
-    assert_eq!(inv.apply(&[]).unwrap(), 0);
-}
-
-#[test]
-fn expired_unpaid_invoices_are_pruned_and_paid_ones_stay() {
-    let (_dir, path) = temp();
-    let store = Store::open(&path).unwrap();
-    let inv = store.invoices();
-    let rec = |n: u8, expires_at: Option<u64>| InvoiceRecord {
-        payment_hash: PaymentHash([n; 32]),
-        service: "weather".into(),
-        amount: Msat::from_sat(1),
-        bolt11: "lnbcrt10n1...".into(),
-        created_at: 100,
-        settled_at: None,
-        token_id: TokenId([n; 32]),
-        expires_at,
-    };
-    let unpaid_expired = rec(1, Some(700));
-    let paid_expired = rec(2, Some(700));
-    let unpaid_live = rec(3, Some(2_000));
-    let unknown_expiry = rec(4, None);
-    for r in [
-        &unpaid_expired,
-        &paid_expired,
-        &unpaid_live,
-        &unknown_expiry,
-    ] {
-        inv.record_challenge(r).unwrap();
-    }
-    inv.mark_settled(&paid_expired.payment_hash, 650).unwrap();
-    assert_eq!(inv.count().unwrap(), 4);
-    assert_eq!(inv.prune_unpaid(699).unwrap(), 0, "nothing expired yet");
-    assert_eq!(inv.prune_unpaid(700).unwrap(), 1);
-    assert_eq!(inv.get(&unpaid_expired.payment_hash).unwrap(), None);
-    assert!(
-        inv.get(&paid_expired.payment_hash).unwrap().is_some(),
-        "paid stays"
-    );
-    assert!(inv.get(&unpaid_live.payment_hash).unwrap().is_some());
-    assert!(inv.get(&unknown_expiry.payment_hash).unwrap().is_some());
-    assert_eq!(
-        inv.prune_unpaid(u64::MAX).unwrap(),
-        1,
-        "the live one, once expired"
-    );
-    assert_eq!(
-        inv.count().unwrap(),
-        2,
-        "the paid row and the row of unknown expiry"
-    );
-}
-
-struct CountingRng(u8);
-
-impl Rng for CountingRng {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            *b = self.0;
-            self.0 = self.0.wrapping_add(1);
-        }
-    }
-}
-
-#[test]
-fn master_keys_create_once_rotate_and_retire() {
-    let (_dir, path) = temp();
-    let store = Store::open(&path).unwrap();
-    let keys = store.master_keys();
-    let ring = keys.load_or_create(&mut CountingRng(0), 100).unwrap();
-    assert_eq!(ring.current_epoch(), l402_store::FIRST_EPOCH);
-    let again = keys.load_or_create(&mut CountingRng(200), 101).unwrap();
-    let id = ring.new_token_id(&mut CountingRng(9));
-    assert_eq!(
-        ring.derive(&id).unwrap().as_bytes(),
-        again.derive(&id).unwrap().as_bytes(),
-        "the second call loads, it does not generate"
-    );
-    let listed = keys.list().unwrap();
-    assert_eq!(listed.len(), 1);
-    assert!(listed[0].current);
-    assert_eq!(listed[0].created_at, 100);
-    assert!(!format!("{listed:?}").contains("[0, 1, 2"), "key redacted");
-
-    let next = keys.rotate(&mut CountingRng(50), 200).unwrap();
-    assert_eq!(next, 2);
-    let ring2 = keys.load_or_create(&mut CountingRng(0), 201).unwrap();
-    assert_eq!(ring2.current_epoch(), 2);
-    assert!(ring2.derive(&id).is_ok(), "old epochs keep verifying");
-    assert_eq!(
-        keys.retire(2, 202).unwrap(),
-        Retired::Current,
-        "the current epoch is never retired"
-    );
-    assert_eq!(keys.retire(7, 202).unwrap(), Retired::Unknown);
-    assert_eq!(keys.retire(1, 202).unwrap(), Retired::Now);
-    assert_eq!(keys.retire(1, 203).unwrap(), Retired::Already(202));
-    let ring3 = keys.load_or_create(&mut CountingRng(0), 202).unwrap();
-    assert_eq!(
-        ring3.derive(&id).unwrap_err(),
-        RootKeyError::RetiredEpoch(1)
-    );
-    let reloaded = keys.load().unwrap().expect("keys exist");
-    assert_eq!(reloaded.current_epoch(), 2);
-    assert_eq!(reloaded.retired_epochs().collect::<Vec<_>>(), [1]);
-
-    // The retired epoch stays listed, without its key, and the stored key is wiped.
-    let listed = keys.list().unwrap();
-    assert_eq!(listed.len(), 2);
-    assert_eq!(listed[0].retired_at, Some(202));
-    assert!(listed[0].key.is_none());
-    assert!(listed[1].key.is_some() && listed[1].retired_at.is_none());
+    let keys = Store::open(&path).unwrap();
+    let keys = keys.master_keys();
+    keys.load_or_create(&mut seller_suite::CountingRng(0), 1)
+        .unwrap();
+    keys.rotate(&mut seller_suite::CountingRng(100), 2).unwrap();
+    assert_eq!(keys.retire(1, 3).unwrap(), Retired::Now);
     let raw = rusqlite::Connection::open(&path).unwrap();
     let stored: Vec<u8> = raw
         .query_row("SELECT key FROM master_keys WHERE epoch = 1", [], |r| {
@@ -852,68 +579,6 @@ fn master_keys_create_once_rotate_and_retire() {
         })
         .unwrap();
     assert_eq!(stored, [0u8; 32]);
-
-    // Epochs are never reused, even after the highest non-current one is retired.
-    assert_eq!(keys.rotate(&mut CountingRng(70), 300).unwrap(), 3);
-    assert_eq!(keys.retire(2, 301).unwrap(), Retired::Now);
-    assert_eq!(keys.rotate(&mut CountingRng(90), 302).unwrap(), 4);
-}
-
-#[test]
-fn master_keys_load_does_not_create() {
-    let (_dir, path) = temp();
-    let store = Store::open(&path).unwrap();
-    assert!(store.master_keys().load().unwrap().is_none());
-    assert!(store.master_keys().list().unwrap().is_empty());
-}
-
-#[test]
-fn master_keys_concurrent_first_start_generates_one_key() {
-    let (_dir, path) = temp();
-    drop(Store::open(&path).unwrap());
-    let barrier = Arc::new(Barrier::new(4));
-    let handles: Vec<_> = (0..4u8)
-        .map(|i| {
-            let (path, barrier) = (path.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                let store = Store::open(&path).unwrap();
-                barrier.wait();
-                let ring = store
-                    .master_keys()
-                    .load_or_create(&mut CountingRng(i * 40), 1)
-                    .unwrap();
-                let id = ring.new_token_id(&mut CountingRng(0));
-                ring.derive(&id).unwrap().as_bytes().to_vec()
-            })
-        })
-        .collect();
-    let derived: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert!(derived.windows(2).all(|w| w[0] == w[1]));
-    assert_eq!(
-        Store::open(&path)
-            .unwrap()
-            .master_keys()
-            .list()
-            .unwrap()
-            .len(),
-        1
-    );
-}
-
-#[test]
-fn settings() {
-    let (_dir, path) = temp();
-    let store = Store::open(&path).unwrap();
-    let s = store.settings();
-    assert_eq!(s.get("x").unwrap(), None);
-    s.set("x", "1").unwrap();
-    s.set("x", "2").unwrap();
-    assert_eq!(s.get("x").unwrap().as_deref(), Some("2"));
-    assert!(s.remove("x").unwrap());
-    assert!(!s.remove("x").unwrap());
-    assert_eq!(s.get_or_insert("y", "first").unwrap(), "first");
-    assert_eq!(s.get_or_insert("y", "second").unwrap(), "first");
-    assert_eq!(s.get("y").unwrap().as_deref(), Some("first"));
 }
 
 #[test]

@@ -9,7 +9,7 @@ use l402_lightning::spec::{BackendKind, Context, Role};
 use l402_lightning::{BackendError, LightningBackend};
 use l402_seller::{SellerConfig, SellerOverrides};
 use l402_server::config::ServiceConfig;
-use l402_store::Store;
+use l402_store::{Store, StoreUrl};
 
 use super::files;
 use super::report::Report;
@@ -27,7 +27,15 @@ pub async fn check(report: &mut Report, path: &Path, data_dir: Option<PathBuf>) 
     };
     let data_dir = config.data_dir();
     files::data_dir(report, &data_dir);
-    store(report, &data_dir.join("l402.db"));
+    match config.store_url() {
+        Ok(StoreUrl::Sqlite(db)) => store(report, &db),
+        Ok(url) => shared_store(report, &url),
+        Err(e) => report.fail(
+            "store",
+            format!("[store] url: {e}"),
+            "set the environment variable or create the file `[store] url` names",
+        ),
+    }
     backend(report, &config, &data_dir).await;
     for service in &config.proxy.services {
         upstream(report, service).await;
@@ -79,6 +87,21 @@ async fn config(
     }
 }
 
+/// A PostgreSQL store: reachable, migrated and writable; its master keys.
+fn shared_store(report: &mut Report, url: &StoreUrl) {
+    match Store::open_url(url).and_then(|s| s.health_check().map(|()| s)) {
+        Ok(store) => {
+            report.pass("store", format!("{url} answers and is writable"));
+            master_keys(report, &store);
+        }
+        Err(e) => report.fail(
+            "store",
+            exit::describe(&e),
+            "start PostgreSQL, or check the host, port, user and password of [store] url",
+        ),
+    }
+}
+
 /// The database and the master keys in it (their file's permissions are a secret-file check).
 fn store(report: &mut Report, db: &Path) {
     if !db.exists() {
@@ -101,6 +124,11 @@ fn store(report: &mut Report, db: &Path) {
         }
     };
     report.pass("store", format!("{} is writable and intact", db.display()));
+    master_keys(report, &store);
+}
+
+/// The master keys in the store.
+fn master_keys(report: &mut Report, store: &Store) {
     match store.master_keys().list() {
         Ok(keys) if keys.is_empty() => {
             report.pass("master keys", "none yet: generated at first start")
@@ -116,7 +144,7 @@ fn store(report: &mut Report, db: &Path) {
         Err(e) => report.fail(
             "master keys",
             exit::describe(&e),
-            "restore l402.db from a backup",
+            "restore the store from a backup",
         ),
     }
 }

@@ -71,13 +71,22 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// 503 when the database is unreachable or busy (retry later), 500 otherwise.
     fn store(error: StoreError) -> Self {
         tracing::warn!(%error, "admin API: store error");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            "the store could not answer; see the server log",
-        )
+        if error.is_unavailable() {
+            Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the store could not answer; see the server log",
+            )
+        } else {
+            Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "store_error",
+                "the store failed; see the server log",
+            )
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod clients;
 mod discovery;
 pub mod edit;
 mod overrides;
+mod store;
 mod terms;
 
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ pub use discovery::DiscoverySettings;
 use l402_lightning::spec::{BackendSpec, Role, Severity};
 pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
 pub use overrides::SellerOverrides;
+pub use store::StoreSettings;
 pub use terms::{RouteTerms, ServiceTerms};
 
 /// The L402 keys of the file, in its shape: `services[i]` holds the terms of the i-th
@@ -50,6 +52,9 @@ pub struct L402Settings {
     /// `[discovery]`: the manifest, OpenAPI document and quotes the seller publishes.
     #[serde(default)]
     pub discovery: DiscoverySettings,
+    /// `[store]`: where the shared state lives (SQLite in `data_dir`, or PostgreSQL).
+    #[serde(default)]
+    pub store: StoreSettings,
     /// The L402 terms of each `[[services]]` entry, in file order.
     #[serde(default)]
     pub services: Vec<ServiceTerms>,
@@ -63,6 +68,7 @@ impl ConfigExtension for L402Settings {
         "clients",
         "admin",
         "discovery",
+        "store",
     ];
     const SERVICE_KEYS: &'static [&'static str] = terms::SERVICE_KEYS;
     const ROUTE_KEYS: &'static [&'static str] = terms::ROUTE_KEYS;
@@ -73,6 +79,9 @@ impl ConfigExtension for L402Settings {
         }
         self.backend.resolve_relative_paths(base);
         self.admin.resolve_relative_paths(base);
+        if let Some(url) = self.store.url.as_mut() {
+            url.resolve_relative_path(base);
+        }
         for terms in &mut self.services {
             if let Some(doc) = terms.openapi.as_mut()
                 && !doc.starts_with("http://")
@@ -131,6 +140,26 @@ impl SellerConfig {
             .unwrap_or_else(l402_core::dirs::data_dir)
     }
 
+    /// Where the store is: `[store] url` (read now, from the environment or a file if it
+    /// says so), else the SQLite file `l402.db` in the data directory. A relative SQLite path is
+    /// relative to the data directory.
+    pub fn store_url(&self) -> Result<l402_store::StoreUrl, l402_secret::SecretError> {
+        let url = match &self.l402.store.url {
+            Some(source) => l402_store::StoreUrl::parse(&source.resolve()?),
+            None => {
+                return Ok(l402_store::StoreUrl::Sqlite(
+                    self.data_dir().join("l402.db"),
+                ));
+            }
+        };
+        Ok(match url {
+            l402_store::StoreUrl::Sqlite(path) => {
+                l402_store::StoreUrl::Sqlite(self.data_dir().join(path))
+            }
+            url => url,
+        })
+    }
+
     /// Checks every value (what `l402 serve --check` runs): the proxy's part, the backend's
     /// shape and secrets, and the L402 terms. Returns the warnings, or every problem found,
     /// sorted by line.
@@ -147,6 +176,7 @@ impl SellerConfig {
         clients::check(&self.l402.clients, &mut checks);
         admin::check(&self.l402.admin, &mut checks);
         discovery::check(&self.l402.discovery, &mut checks);
+        store::check(&self.l402.store, &mut checks);
         check::terms(&self.proxy, &self.l402.services, &mut checks);
         checks.finish()
     }
