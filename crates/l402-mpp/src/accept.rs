@@ -35,7 +35,11 @@ pub fn parse(value: &str) -> Vec<PaymentRange> {
             for p in parts {
                 let (k, v) = p.trim().split_once('=')?;
                 if k.trim().eq_ignore_ascii_case("q") {
-                    q = v.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q))?;
+                    q = v
+                        .trim()
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|q| (0.0..=1.0).contains(q))?;
                 }
             }
             Some(PaymentRange {
@@ -86,8 +90,14 @@ mod tests {
         assert_eq!(weight(&r, "lightning", "charge"), 1.0);
         assert_eq!(weight(&r, "lightning", "session"), 0.5);
         assert_eq!(weight(&r, "tempo", "charge"), 0.1);
-        assert_eq!(weight(&parse("lightning/*;q=0"), "lightning", "charge"), 0.0);
+        assert_eq!(
+            weight(&parse("lightning/*;q=0"), "lightning", "charge"),
+            0.0
+        );
         assert_eq!(weight(&[], "tempo", "charge"), 1.0);
-        assert_eq!(format(&r), "lightning/charge, lightning/session;q=0.5, */*;q=0.1");
+        assert_eq!(
+            format(&r),
+            "lightning/charge, lightning/session;q=0.5, */*;q=0.1"
+        );
     }
 }

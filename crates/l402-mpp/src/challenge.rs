@@ -62,8 +62,8 @@ impl Challenge {
 
     /// The id the parameters bind to under `secret`.
     pub fn compute_id(&self, secret: &[u8]) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
-            .expect("HMAC accepts any key length");
+        let mut mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC accepts any key length");
         mac.update(self.hmac_input().as_bytes());
         crate::b64::encode(&mac.finalize().into_bytes())
     }

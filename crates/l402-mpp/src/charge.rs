@@ -312,7 +312,11 @@ impl ChargeVerifier {
         if expect.now_unix >= expires_unix {
             return Err(ChargeError::Expired);
         }
-        let wanted = expect.scope.map(scope_opaque).transpose().map_err(|_| ChargeError::WrongScope)?;
+        let wanted = expect
+            .scope
+            .map(scope_opaque)
+            .transpose()
+            .map_err(|_| ChargeError::WrongScope)?;
         if c.opaque != wanted {
             return Err(ChargeError::WrongScope);
         }

@@ -20,14 +20,16 @@ pub mod charge;
 pub mod credential;
 pub mod jcs;
 mod params;
-pub mod time;
 pub mod problem;
 pub mod receipt;
+pub mod time;
 
 pub use challenge::Challenge;
-pub use params::HeaderError;
-pub use charge::{ChargeError, ChargeOffer, ChargeRequest, ChargeVerifier, Expectation, VerifiedCharge};
+pub use charge::{
+    ChargeError, ChargeOffer, ChargeRequest, ChargeVerifier, Expectation, VerifiedCharge,
+};
 pub use credential::Credential;
+pub use params::HeaderError;
 pub use problem::{Problem, ProblemType};
 pub use receipt::Receipt;
 

@@ -21,7 +21,10 @@ pub(crate) fn push_quoted(
     name: &'static str,
     value: &str,
 ) -> Result<(), HeaderError> {
-    if value.chars().any(|c| (c.is_control() && c != '\t') || c == '\u{7f}') {
+    if value
+        .chars()
+        .any(|c| (c.is_control() && c != '\t') || c == '\u{7f}')
+    {
         return Err(HeaderError::Unquotable(name));
     }
     out.push_str(name);

@@ -39,7 +39,11 @@ pub enum ReceiptError {
 
 impl Receipt {
     /// A successful Lightning charge receipt.
-    pub fn lightning_charge(timestamp: String, payment_hash_hex: String, challenge_id: String) -> Self {
+    pub fn lightning_charge(
+        timestamp: String,
+        payment_hash_hex: String,
+        challenge_id: String,
+    ) -> Self {
         Receipt {
             status: "success".into(),
             method: crate::METHOD_LIGHTNING.into(),

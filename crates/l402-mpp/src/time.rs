@@ -103,7 +103,10 @@ mod tests {
         // `date -u -d 2026-03-15T12:05:00Z +%s` is 1773576300.
         assert_eq!(super::format(1_773_576_300), "2026-03-15T12:05:00Z");
         assert_eq!(super::parse("2026-03-15T12:05:00Z"), Some(1_773_576_300));
-        assert_eq!(super::parse("2026-03-15T13:05:00.5+01:00"), Some(1_773_576_300));
+        assert_eq!(
+            super::parse("2026-03-15T13:05:00.5+01:00"),
+            Some(1_773_576_300)
+        );
         assert_eq!(super::parse("2026-03-15 12:05:00Z"), None);
         assert_eq!(super::parse("2026-03-15T12:05:00"), None);
         for t in [0, 951_782_400, 4_102_444_799, 1_773_576_300] {

@@ -119,7 +119,10 @@ fn credentials() {
         assert_eq!(again, credential, "{name}");
         // The header is the base64url of exactly the vector's JSON bytes.
         let token = s(&v, "header").split_once(' ').unwrap().1;
-        assert_eq!(b64::decode(token).unwrap(), s(&v, "credentialJson").as_bytes());
+        assert_eq!(
+            b64::decode(token).unwrap(),
+            s(&v, "credentialJson").as_bytes()
+        );
     }
 }
 
@@ -137,12 +140,14 @@ fn receipts() {
         let want: Value = serde_json::from_str(json).unwrap();
         if want.get("status").is_none() {
             // A session's need-top-up event: integers beyond 2^53 read exactly.
-            let got: Value = serde_json::from_slice(&b64::decode(s(&v, "header")).unwrap()).unwrap();
+            let got: Value =
+                serde_json::from_slice(&b64::decode(s(&v, "header")).unwrap()).unwrap();
             assert_eq!(got, want, "{name}");
             assert_eq!(got["balanceSpent"].as_u64(), want["balanceSpent"].as_u64());
             continue;
         }
-        let receipt = Receipt::from_header(s(&v, "header")).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let receipt =
+            Receipt::from_header(s(&v, "header")).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(serde_json::to_value(&receipt).unwrap(), want, "{name}");
         if json.starts_with("{\"status\"") {
             // Charge receipts: we write Aperture's field order, byte for byte.
