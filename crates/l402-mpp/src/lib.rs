@@ -1,14 +1,14 @@
 //! The HTTP `Payment` authentication scheme (the Machine Payments Protocol, "MPP") with the
 //! Lightning `charge` method, sans-IO.
 //!
-//! - [`challenge`]: the `WWW-Authenticate: Payment` parameters, their HMAC-bound `id`
+//! - [`challenge`] - the `WWW-Authenticate: Payment` parameters, their HMAC-bound `id`
 //!   (stateless: verifying needs the server secret only) and the comma-folded list parser;
-//! - [`credential`]: `Authorization: Payment <base64url JSON>`;
-//! - [`receipt`]: `Payment-Receipt`;
-//! - [`problem`]: RFC 9457 problem details with the draft's problem types;
-//! - [`charge`]: the Lightning charge method (request object, minting, verification);
-//! - [`accept`]: the client's `Accept-Payment` preference;
-//! - [`jcs`] and [`b64`]: RFC 8785 canonical JSON and strict base64url.
+//! - [`credential`] - `Authorization: Payment <base64url JSON>`;
+//! - [`receipt`] - `Payment-Receipt`;
+//! - [`problem`] - RFC 9457 problem details with the draft's problem types;
+//! - [`charge`] - the Lightning charge method (request object, minting, verification);
+//! - [`accept`] - the client's `Accept-Payment` preference;
+//! - [`jcs`] and [`b64`] - RFC 8785 canonical JSON and strict base64url.
 //!
 //! Replay protection (a charge credential is single-use) needs state; this crate tells the
 //! caller which payment hash to consume, the caller's store does it.
