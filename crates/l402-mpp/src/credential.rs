@@ -35,6 +35,9 @@ pub enum CredentialError {
     /// Not the credential's JSON object.
     #[error("credential is not the expected JSON object")]
     Json(#[source] serde_json::Error),
+    /// Several `Payment` credentials in one request (the draft: answer 400 or refuse).
+    #[error("several Payment credentials in one request")]
+    Several,
     /// A required echoed parameter is empty.
     #[error("credential's challenge.{0} is empty")]
     Empty(&'static str),
