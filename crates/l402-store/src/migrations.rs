@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// The SQL of each schema version; version `n` is `MIGRATIONS[n - 1]`. Never edit a released
 /// entry: append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -127,6 +127,21 @@ ALTER TABLE tokens ADD COLUMN status_at INTEGER;
 ALTER TABLE tokens ADD COLUMN status_expires_at INTEGER;
 ALTER TABLE tokens ADD COLUMN status_ttl_secs INTEGER;
 ALTER TABLE tokens ADD COLUMN status_balance_msat INTEGER;
+";
+
+/// Version 5: the seller's consumed `Payment` (MPP) charge credentials, one row per paid
+/// invoice (lower-case hex payment hash), kept until the challenge expires (`keep_until`, Unix
+/// seconds) so a charge is accepted once.
+const V5: &str = "
+CREATE TABLE mpp_charges (
+    payment_hash TEXT PRIMARY KEY,
+    challenge_id TEXT NOT NULL,
+    service      TEXT NOT NULL,
+    amount_msat  INTEGER NOT NULL,
+    used_at      INTEGER NOT NULL,
+    keep_until   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX mpp_charges_by_expiry ON mpp_charges (keep_until);
 ";
 
 /// Why migrating failed: SQLite, or a file from a newer build.
