@@ -312,6 +312,7 @@ impl Running {
         let key_refresh = refresh::key_ring(store.clone(), keys.clone(), STORE_REFRESH);
         let (observer, updates, recorder) = recorder::start(store.clone(), metrics.clone());
         let pruner = prune::expired_unpaid(store.clone(), prune::PRUNE_EVERY);
+        let charge_pruner = prune::expired_charges(store.clone(), prune::PRUNE_EVERY);
         let discovery = config.l402.discovery.enabled;
         let settings = PaywallSettings {
             stream_grace: lease::stream_grace(&config.l402),
@@ -319,11 +320,19 @@ impl Running {
                 .then(|| http::HeaderValue::from_static(l402_discovery::MANIFEST_LINK)),
             ..config.l402.clients.paywall_settings()
         };
-        let paywall = Arc::new(
-            Paywall::new(keys, backend.clone(), revocations)
-                .with_settings(settings)
-                .with_observer(observer),
-        );
+        let mut paywall = Paywall::new(keys, backend.clone(), revocations)
+            .with_settings(settings)
+            .with_observer(observer);
+        if let Some(mpp) = crate::mpp::settings(config, &store, info.network).map_err(|source| {
+            SellerError::Store {
+                what: "loading the Payment challenge secret",
+                dir: config.data_dir(),
+                source,
+            }
+        })? {
+            paywall = paywall.with_mpp(mpp);
+        }
+        let paywall = Arc::new(paywall);
         metrics.read_paywall(&paywall);
         let settlements = recorder::watch_settlements(backend.clone(), updates, metrics.clone());
         let paywall = L402Layer::new(paywall, RoutePricer::new(prices));
@@ -341,6 +350,7 @@ impl Running {
             refresh.abort();
             key_refresh.abort();
             pruner.abort();
+            charge_pruner.abort();
             settlements.abort();
             recorder.abort();
         };
@@ -392,7 +402,7 @@ impl Running {
             shutdown,
             proxy,
             recorder,
-            background: vec![refresh, key_refresh, settlements, pruner],
+            background: vec![refresh, key_refresh, settlements, pruner, charge_pruner],
         })
     }
 }

@@ -24,7 +24,7 @@ pub use discovery::DiscoverySettings;
 use l402_lightning::spec::{BackendSpec, Role, Severity};
 pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
 pub use overrides::SellerOverrides;
-pub use terms::{RouteTerms, ServiceTerms};
+pub use terms::{Protocol, RouteTerms, ServiceTerms};
 
 /// The L402 keys of the file, in its shape: `services[i]` holds the terms of the i-th
 /// `[[services]]` entry.
@@ -49,6 +49,8 @@ pub struct L402Settings {
     /// `[discovery]`: the manifest, OpenAPI document and quotes the seller publishes.
     #[serde(default)]
     pub discovery: DiscoverySettings,
+    /// The realm of `Payment` (MPP) challenges. Unset: `l402`.
+    pub mpp_realm: Option<String>,
     /// The L402 terms of each `[[services]]` entry, in file order.
     #[serde(default)]
     pub services: Vec<ServiceTerms>,
@@ -62,6 +64,7 @@ impl ConfigExtension for L402Settings {
         "clients",
         "admin",
         "discovery",
+        "mpp_realm",
     ];
     const SERVICE_KEYS: &'static [&'static str] = terms::SERVICE_KEYS;
     const ROUTE_KEYS: &'static [&'static str] = terms::ROUTE_KEYS;
@@ -139,6 +142,11 @@ impl SellerConfig {
         admin::check(&self.l402.admin, &mut checks);
         discovery::check(&self.l402.discovery, &mut checks);
         check::terms(&self.proxy, &self.l402.services, &mut checks);
+        if let Some(realm) = &self.l402.mpp_realm
+            && (realm.is_empty() || realm.chars().any(char::is_control))
+        {
+            checks.error("mpp_realm", "must be non-empty, without control characters");
+        }
         checks.finish()
     }
 
