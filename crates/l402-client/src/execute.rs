@@ -29,6 +29,9 @@ pub struct PaidResponse {
     /// What the server said about the token this request carried (its `L402-Token` header),
     /// also kept with the held token; `None` without a token or without the header.
     pub token_status: Option<ReportedStatus>,
+    /// The server's `Payment-Receipt`, when this request paid a `Payment` (MPP) charge and
+    /// the answer carried a readable one.
+    pub payment_receipt: Option<l402_mpp::Receipt>,
 }
 
 impl L402Client {
@@ -76,6 +79,12 @@ impl L402Client {
             };
             if flow.is_none() && !view.is_payment_required() {
                 break;
+            }
+            if flow.is_none()
+                && hop.response.status() == reqwest::StatusCode::PAYMENT_REQUIRED
+                && let Some(charge) = crate::mpp::choose(&self.inner.prefer, &values)
+            {
+                return self.pay_charge(hop, charge).await;
             }
             let decision = match &mut flow {
                 Some(f) => f.on_response(&view),
@@ -135,6 +144,51 @@ impl L402Client {
             reused_token: payment.is_none() && hop.sent.is_some(),
             payment,
             token_status,
+            payment_receipt: None,
+        })
+    }
+
+    /// Pays a `Payment` charge challenge of the 402 `hop` got, and sends the request again
+    /// once with the credential (to the origin that asked). A second 402 is not paid again.
+    async fn pay_charge(
+        &self,
+        hop: Hop,
+        charge: l402_mpp::Challenge,
+    ) -> Result<PaidResponse, ClientError> {
+        let plan = crate::mpp::plan(&charge, &self.policy().await?)?;
+        if !self.inner.auto_pay {
+            return Err(ClientError::PaymentRequired {
+                amount: plan.amount,
+                scope: hop.target.scope.clone(),
+                payment_hash: plan.payment_hash,
+            });
+        }
+        self.resolve_before_paying(&hop.target).await?;
+        let (paid, receipt) = self.pay(&hop.target, hop.spec.url.as_str(), &plan).await?;
+        let credential = crate::mpp::credential(charge, &paid.preimage);
+        let mut spec = hop.spec;
+        let mut value = HeaderValue::from_str(&credential.to_authorization())
+            .map_err(|_| ClientError::Internal("the credential is not a header value".into()))?;
+        value.set_sensitive(true);
+        spec.headers.insert(AUTHORIZATION, value);
+        let response = self.send(&spec, None).await?;
+        if response.status() == reqwest::StatusCode::PAYMENT_REQUIRED {
+            tracing::warn!(payment_hash = %plan.payment_hash, "the server still asks for payment after the Payment credential");
+            return Err(ClientError::Refused(
+                l402_core::client::StopReason::StillRequiredAfterPayment,
+            ));
+        }
+        let payment_receipt = response
+            .headers()
+            .get(l402_mpp::RECEIPT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| l402_mpp::Receipt::from_header(v).ok());
+        Ok(PaidResponse {
+            response,
+            payment: Some(receipt),
+            reused_token: false,
+            token_status: None,
+            payment_receipt,
         })
     }
 
@@ -398,6 +452,14 @@ impl L402Client {
         token: Option<&TokenRecord>,
     ) -> Result<reqwest::Response, ClientError> {
         let mut headers = spec.headers.clone();
+        if let Some(accept) = crate::mpp::accept_payment(&self.inner.prefer)
+            && !headers.contains_key(l402_mpp::ACCEPT_PAYMENT_HEADER)
+        {
+            headers.insert(
+                l402_mpp::ACCEPT_PAYMENT_HEADER,
+                HeaderValue::from_static(accept),
+            );
+        }
         if let Some(t) = token {
             let mut value = HeaderValue::from_str(&authorization_value(t)).map_err(|_| {
                 ClientError::InvalidToken("the held token is not a valid header value".into())

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
+use l402_core::env::Rng as _;
 use l402_core::env::now_unix;
 use l402_core::{Msat, Network};
 use l402_mpp::VerifiedCharge;
 use l402_store::{ConsumedCharge, Store, StoreError};
-use l402_core::env::Rng as _;
 use l402_tower::{ChargeLedger, LedgerError, MppSettings, OsRandom};
 
 use crate::config::SellerConfig;

@@ -86,8 +86,10 @@ impl MppChargeTable<'_> {
     /// How many consumed charges are recorded.
     pub fn count(&self) -> Result<u64, StoreError> {
         self.store.with_conn(|c| {
-            c.query_row("SELECT COUNT(*) FROM mpp_charges", [], |r| r.get::<_, i64>(0))
-                .and_then(uint)
+            c.query_row("SELECT COUNT(*) FROM mpp_charges", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .and_then(uint)
         })
     }
 }

@@ -63,7 +63,10 @@ fn check_sellable(
 /// `protocols`: at least one, none twice.
 fn check_protocols(c: &mut Checks<'_>, key: &str, terms: &ServiceTerms) {
     if terms.protocols.is_empty() {
-        c.error(key, "sell at least one protocol: [\"l402\"], [\"mpp\"] or both");
+        c.error(
+            key,
+            "sell at least one protocol: [\"l402\"], [\"mpp\"] or both",
+        );
     }
     for (j, p) in terms.protocols.iter().enumerate() {
         if terms.protocols[..j].contains(p) {
