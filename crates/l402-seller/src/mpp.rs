@@ -1,6 +1,7 @@
 //! The seller's side of the `Payment` scheme (MPP): the single-use ledger over the store, the
-//! challenge-id secret (32 random bytes made on first start and kept in the store's
-//! `settings`), and the paywall's [`MppSettings`].
+//! challenge-id secret (32 random bytes made on first start, kept as 64 hex digits in the
+//! store's `settings` and used as the HMAC key in that text form), and the paywall's
+//! [`MppSettings`].
 
 use std::sync::Arc;
 
@@ -62,10 +63,12 @@ pub(crate) fn settings(
     }
     let mut fresh = [0u8; 32];
     OsRandom.fill(&mut fresh);
-    let stored = store
+    // The key is the stored text itself (64 hex digits, 256 random bits): what a string-keyed
+    // implementation (mppx's `secretKey`) configured with the same value computes too.
+    let secret = store
         .settings()
-        .get_or_insert(SECRET_KEY, &hex::encode(fresh))?;
-    let secret = hex::decode(stored).unwrap_or_else(|_| fresh.to_vec());
+        .get_or_insert(SECRET_KEY, &hex::encode(fresh))?
+        .into_bytes();
     Ok(Some(MppSettings {
         realm: config
             .l402
