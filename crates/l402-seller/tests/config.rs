@@ -496,17 +496,31 @@ fn protocols_are_per_service_l402_by_default_and_checked() {
     assert_eq!(
         sold,
         [
-            Protocols { l402: true, mpp: false },
-            Protocols { l402: false, mpp: true },
-            Protocols { l402: true, mpp: true },
+            Protocols {
+                l402: true,
+                mpp: false
+            },
+            Protocols {
+                l402: false,
+                mpp: true
+            },
+            Protocols {
+                l402: true,
+                mpp: true
+            },
         ]
     );
     let base = "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n";
     let err = check_error(&format!("{base}protocols = []\n"));
     assert_eq!(located(&err), [(Some(5), "services[0].protocols")], "{err}");
     let err = check_error(&format!("{base}protocols = [\"mpp\", \"mpp\"]\n"));
-    assert_eq!(located(&err), [(Some(5), "services[0].protocols[1]")], "{err}");
-    let err = SellerConfig::from_toml(&format!("{base}protocols = [\"x402\"]\n"), None).unwrap_err();
+    assert_eq!(
+        located(&err),
+        [(Some(5), "services[0].protocols[1]")],
+        "{err}"
+    );
+    let err =
+        SellerConfig::from_toml(&format!("{base}protocols = [\"x402\"]\n"), None).unwrap_err();
     assert!(err.to_string().contains("protocols"), "{err}");
     let err = check_error(&format!("mpp_realm = \"\"\n{base}"));
     assert_eq!(located(&err), [(Some(1), "mpp_realm")], "{err}");
