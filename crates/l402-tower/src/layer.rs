@@ -132,6 +132,12 @@ where
         }
         let paywall = self.paywall.clone();
         let grpc = is_grpc(&parts);
+        // A client whose `Accept-Payment` refuses `lightning/charge` (q=0) is not offered it
+        // when L402 is offered too: no invoice minted in vain.
+        let mut offer = offer;
+        if offer.protocols.l402 && offer.protocols.mpp && refuses_charge(&parts) {
+            offer.protocols.mpp = false;
+        }
         let reason = match (mpp, verdict) {
             (Some(MppVerdict::Verified(charge)), _) => {
                 let took = started.elapsed();
@@ -287,6 +293,20 @@ async fn challenge<B>(
         .extensions_mut()
         .insert(PaywallDecision { outcome, took });
     response.map(Either::Left)
+}
+
+/// Whether the request's `Accept-Payment` gives `lightning/charge` weight 0.
+fn refuses_charge(parts: &http::request::Parts) -> bool {
+    let ranges: Vec<_> = parts
+        .headers
+        .get_all(l402_mpp::ACCEPT_PAYMENT_HEADER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(l402_mpp::accept::parse)
+        .collect();
+    !ranges.is_empty()
+        && l402_mpp::accept::weight(&ranges, l402_mpp::METHOD_LIGHTNING, l402_mpp::INTENT_CHARGE)
+            == 0.0
 }
 
 /// The inner service's response, tagged with the paywall's decision.

@@ -92,8 +92,20 @@ fn offer(sat: u64, l402: bool, mpp: bool) -> Offer {
 }
 
 async fn call(h: &Harness, offer: Offer, auth: Option<&str>) -> (StatusCode, HeaderMap, Bytes) {
+    call_with(h, offer, auth, None).await
+}
+
+async fn call_with(
+    h: &Harness,
+    offer: Offer,
+    auth: Option<&str>,
+    accept_payment: Option<&str>,
+) -> (StatusCode, HeaderMap, Bytes) {
     let svc = L402Layer::new(h.paywall.clone(), FixedPrice(offer)).layer(service_fn(upstream));
     let mut b = Request::get("http://x/weather");
+    if let Some(a) = accept_payment {
+        b = b.header("accept-payment", a);
+    }
     if let Some(a) = auth {
         b = b.header("authorization", a);
     }
@@ -285,6 +297,34 @@ async fn refusals_carry_their_problem_types() {
     // None of these consumed it: it still pays once.
     let (status, _, _) = call(&h, offer(21, false, true), Some(&auth)).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn accept_payment_refusing_the_charge_drops_its_challenge_when_l402_is_offered() {
+    let h = harness();
+    let count = |headers: &HeaderMap| challenges(headers).len();
+    let (_, headers, _) = call_with(
+        &h,
+        offer(21, true, true),
+        None,
+        Some("lightning/charge;q=0, */*"),
+    )
+    .await;
+    assert_eq!(count(&headers), 2, "L402 only");
+    let (_, headers, _) =
+        call_with(&h, offer(21, true, true), None, Some("lightning/charge")).await;
+    assert_eq!(count(&headers), 3);
+    let (_, headers, _) = call_with(&h, offer(21, true, true), None, Some("tempo/*")).await;
+    assert_eq!(count(&headers), 2, "nothing matches: weight 0");
+    // Never the only way to pay.
+    let (_, headers, _) = call_with(
+        &h,
+        offer(21, false, true),
+        None,
+        Some("lightning/charge;q=0"),
+    )
+    .await;
+    assert_eq!(count(&headers), 1);
 }
 
 #[tokio::test]
