@@ -67,6 +67,13 @@ async fn fetch_pays_payment_charges_and_l402_by_preference() {
         "https://paymentauth.org/problems/payment-required"
     );
 
+    // A dry run shows the price and pays nothing.
+    let out = run(&data, &["fetch", "--dry-run", "--json", &weather], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dry: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(dry["payment_required"], true, "{dry}");
+    assert_eq!(dry["price_sat"], 2, "{dry}");
+
     // 2. `l402 fetch` pays it (default preference: L402 when offered, else Payment), each
     //    request anew: a charge buys one request.
     for city in ["Paris", "Oslo"] {

@@ -84,7 +84,7 @@ impl L402Client {
                 && hop.response.status() == reqwest::StatusCode::PAYMENT_REQUIRED
                 && let Some(charge) = crate::mpp::choose(&self.inner.prefer, &values)
             {
-                return self.pay_charge(hop, charge).await;
+                return self.pay_charge(&hop.target, hop.spec, charge).await;
             }
             let decision = match &mut flow {
                 Some(f) => f.on_response(&view),
@@ -145,50 +145,6 @@ impl L402Client {
             payment,
             token_status,
             payment_receipt: None,
-        })
-    }
-
-    /// Pays a `Payment` charge challenge of the 402 `hop` got, and sends the request again
-    /// once with the credential (to the origin that asked). A second 402 is not paid again.
-    async fn pay_charge(
-        &self,
-        hop: Hop,
-        charge: l402_mpp::Challenge,
-    ) -> Result<PaidResponse, ClientError> {
-        let plan = crate::mpp::plan(&charge, &self.policy().await?)?;
-        if !self.inner.auto_pay {
-            return Err(ClientError::PaymentRequired {
-                amount: plan.amount,
-                scope: hop.target.scope.clone(),
-                payment_hash: plan.payment_hash,
-            });
-        }
-        self.resolve_before_paying(&hop.target).await?;
-        let (paid, receipt) = self.pay(&hop.target, hop.spec.url.as_str(), &plan).await?;
-        let credential = crate::mpp::credential(charge, &paid.preimage);
-        let mut spec = hop.spec;
-        let mut value = HeaderValue::from_str(&credential.to_authorization())
-            .map_err(|_| ClientError::Internal("the credential is not a header value".into()))?;
-        value.set_sensitive(true);
-        spec.headers.insert(AUTHORIZATION, value);
-        let response = self.send(&spec, None).await?;
-        if response.status() == reqwest::StatusCode::PAYMENT_REQUIRED {
-            tracing::warn!(payment_hash = %plan.payment_hash, "the server still asks for payment after the Payment credential");
-            return Err(ClientError::Refused(
-                l402_core::client::StopReason::StillRequiredAfterPayment,
-            ));
-        }
-        let payment_receipt = response
-            .headers()
-            .get(l402_mpp::RECEIPT_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| l402_mpp::Receipt::from_header(v).ok());
-        Ok(PaidResponse {
-            response,
-            payment: Some(receipt),
-            reused_token: false,
-            token_status: None,
-            payment_receipt,
         })
     }
 
@@ -416,7 +372,7 @@ impl L402Client {
     }
 
     /// What the decision machine may pay: the wallet's network, `max_cost`, now.
-    async fn policy(&self) -> Result<PayPolicy, ClientError> {
+    pub(crate) async fn policy(&self) -> Result<PayPolicy, ClientError> {
         Ok(PayPolicy {
             network: self.network().await?,
             max_amount: self.inner.max_cost,
@@ -446,7 +402,7 @@ impl L402Client {
     }
 
     /// Sends one attempt, with `token` as the `Authorization` header when given.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         spec: &RequestSpec,
         token: Option<&TokenRecord>,

@@ -4,16 +4,24 @@
 //! must agree with the request object: payment hash, amount, network, expiry, `max_cost`), and
 //! the credential sent after paying. The payment itself goes through the same path as an L402
 //! one (budget, journal, wallet, spend ledger, receipt); a charge buys one request, so no token
-//! is kept.
+//! is kept, and the request is sent once more with the credential
+//! ([`L402Client::execute`](crate::L402Client::execute) calls this when the preference picks
+//! `Payment`).
 
 use l402_core::challenge::{Scheme, parse_first_challenge};
-use l402_core::client::{PayPolicy, PaymentPlan};
+use l402_core::client::{PayPolicy, PaymentPlan, StopReason};
 use l402_core::invoice::{InvoiceCheck, parse_bolt11};
 use l402_core::{Msat, Preimage};
 use l402_mpp::{Challenge, ChargeRequest, Credential};
 use serde::Deserialize;
 
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+
+use crate::client::L402Client;
 use crate::error::ClientError;
+use crate::execute::PaidResponse;
+use crate::request::RequestSpec;
+use crate::scope::Target;
 
 /// A payment scheme the client answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -81,7 +89,7 @@ pub fn plan(challenge: &Challenge, policy: &PayPolicy) -> Result<PaymentPlan, Cl
         ))
     })?;
     let invoice = parse_bolt11(&request.method_details.invoice)
-        .map_err(|e| ClientError::Refused(l402_core::client::StopReason::BadInvoice(e)))?;
+        .map_err(|e| ClientError::Refused(StopReason::BadInvoice(e)))?;
     let expected_hash = match &request.method_details.payment_hash {
         Some(_) => request
             .payment_hash()
@@ -95,7 +103,7 @@ pub fn plan(challenge: &Challenge, policy: &PayPolicy) -> Result<PaymentPlan, Cl
         now_unix: policy.now_unix,
     }
     .check(&invoice)
-    .map_err(|e| ClientError::Refused(l402_core::client::StopReason::InvoiceRefused(e)))?;
+    .map_err(|e| ClientError::Refused(StopReason::InvoiceRefused(e)))?;
     if amount != Msat::from_sat(sat) {
         return Err(bad(format!(
             "the invoice asks {amount}, the request says {sat} sat"
@@ -112,6 +120,52 @@ pub fn plan(challenge: &Challenge, policy: &PayPolicy) -> Result<PaymentPlan, Cl
         invoice,
         amount,
     })
+}
+
+impl L402Client {
+    /// Pays a `Payment` charge challenge of the 402 that `spec` (for `target`) got, and sends
+    /// `spec` again once with the credential (to the origin that asked). A second 402 is not
+    /// paid again.
+    pub(crate) async fn pay_charge(
+        &self,
+        target: &Target,
+        spec: RequestSpec,
+        charge: Challenge,
+    ) -> Result<PaidResponse, ClientError> {
+        let plan = plan(&charge, &self.policy().await?)?;
+        if !self.inner.auto_pay {
+            return Err(ClientError::PaymentRequired {
+                amount: plan.amount,
+                scope: target.scope.clone(),
+                payment_hash: plan.payment_hash,
+            });
+        }
+        self.resolve_before_paying(target).await?;
+        let (paid, receipt) = self.pay(target, spec.url.as_str(), &plan).await?;
+        let credential = credential(charge, &paid.preimage);
+        let mut spec = spec;
+        let mut value = HeaderValue::from_str(&credential.to_authorization())
+            .map_err(|_| ClientError::Internal("the credential is not a header value".into()))?;
+        value.set_sensitive(true);
+        spec.headers.insert(AUTHORIZATION, value);
+        let response = self.send(&spec, None).await?;
+        if response.status() == reqwest::StatusCode::PAYMENT_REQUIRED {
+            tracing::warn!(payment_hash = %plan.payment_hash, "the server still asks for payment after the Payment credential");
+            return Err(ClientError::Refused(StopReason::StillRequiredAfterPayment));
+        }
+        let payment_receipt = response
+            .headers()
+            .get(l402_mpp::RECEIPT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| l402_mpp::Receipt::from_header(v).ok());
+        Ok(PaidResponse {
+            response,
+            payment: Some(receipt),
+            reused_token: false,
+            token_status: None,
+            payment_receipt,
+        })
+    }
 }
 
 /// The credential proving the payment of `challenge` with `preimage`.
