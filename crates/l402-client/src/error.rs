@@ -69,6 +69,10 @@ pub enum ClientError {
     /// charge, or a request object that disagrees with its invoice). Nothing was paid.
     #[error("unusable Payment challenge: {0}")]
     BadPaymentChallenge(String),
+    /// The server asked for payment only in schemes this client is configured not to pay
+    /// (`[payment] prefer`). Nothing was paid.
+    #[error("the server asks for payment only in schemes this client does not pay: {0}")]
+    SchemeNotAllowed(String),
     /// The server could not be reached, or the HTTP exchange failed.
     #[error("network error: {0}")]
     Http(#[from] reqwest::Error),
@@ -132,6 +136,7 @@ impl ClientError {
             | ClientError::PaymentPending { .. }
             | ClientError::Refused(_)
             | ClientError::BadPaymentChallenge(_)
+            | ClientError::SchemeNotAllowed(_)
             | ClientError::Wallet(_) => ErrorCategory::PaymentFailed,
             ClientError::Http(_) => ErrorCategory::Network,
             ClientError::Config(_)
@@ -157,6 +162,7 @@ impl ClientError {
                 | ClientError::DestinationRefused { .. }
                 | ClientError::Config(_)
                 | ClientError::BadPaymentChallenge(_)
+                | ClientError::SchemeNotAllowed(_)
         ) || matches!(self, ClientError::Refused(r) if *r != StopReason::StillRequiredAfterPayment
             && *r != StopReason::PreimageMismatch)
     }

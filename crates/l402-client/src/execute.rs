@@ -86,6 +86,9 @@ impl L402Client {
             {
                 return self.pay_charge(&hop.target, hop.spec, charge).await;
             }
+            if flow.is_none() {
+                self.check_l402_allowed()?;
+            }
             let decision = match &mut flow {
                 Some(f) => f.on_response(&view),
                 None => {
@@ -558,6 +561,7 @@ impl L402Client {
                 "the response does not ask for payment".into(),
             ));
         }
+        self.check_l402_allowed()?;
         let url = parse_url(url)?;
         let mut target = Target::of(&url, self.inner.scope_rule)
             .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;

@@ -123,6 +123,17 @@ pub fn plan(challenge: &Challenge, policy: &PayPolicy) -> Result<PaymentPlan, Cl
 }
 
 impl L402Client {
+    /// Refuses to go on to an L402 payment when the preference does not list L402.
+    pub(crate) fn check_l402_allowed(&self) -> Result<(), ClientError> {
+        if self.inner.prefer.contains(&PaymentScheme::L402) {
+            return Ok(());
+        }
+        Err(ClientError::SchemeNotAllowed(format!(
+            "no usable Payment challenge, and L402 is not in [payment] prefer = {:?}",
+            self.inner.prefer
+        )))
+    }
+
     /// Pays a `Payment` charge challenge of the 402 that `spec` (for `target`) got, and sends
     /// `spec` again once with the credential (to the origin that asked). A second 402 is not
     /// paid again.

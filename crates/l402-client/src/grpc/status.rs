@@ -45,6 +45,7 @@ pub(crate) fn status_with(err: &ClientError, metadata: MetadataMap) -> Status {
         ClientError::PaymentRequired { .. }
         | ClientError::Refused(_)
         | ClientError::BadPaymentChallenge(_)
+        | ClientError::SchemeNotAllowed(_)
         | ClientError::RedirectRefused { .. }
         | ClientError::DestinationRefused { .. } => Code::FailedPrecondition,
         ClientError::PaymentFailed(_)
