@@ -27,6 +27,8 @@ pub const TARGETS: &[&str] = &[
     "bolt11",
     "verify",
     "seller_config",
+    "mpp_challenge",
+    "mpp_credential",
 ];
 
 /// Runs the target called `name` on `data`. Returns false for an unknown name.
@@ -41,6 +43,8 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "bolt11" => bolt11(data),
         "verify" => verify(data),
         "seller_config" => seller_config(data),
+        "mpp_challenge" => mpp_challenge(data),
+        "mpp_credential" => mpp_credential(data),
         _ => return false,
     }
     true
@@ -375,5 +379,40 @@ pub fn seller_config(data: &[u8]) {
     if let Ok(config) = l402_seller::SellerConfig::from_toml(text, None) {
         let _ = config.check();
         let _ = l402_seller::pricing::PriceTable::new(&config);
+    }
+}
+
+/// Parses a `WWW-Authenticate` value for `Payment` challenges (a folded list, other schemes
+/// mixed in); each one found re-emits to a value that parses back to it.
+pub fn mpp_challenge(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(found) = l402_mpp::Challenge::parse_list(&text) {
+        for c in found {
+            let Ok(again) = c.to_header() else {
+                continue; // a control character a quoted-string cannot carry
+            };
+            let reparsed =
+                l402_mpp::Challenge::parse_list(&again).expect("emitted challenge must parse");
+            assert_eq!(reparsed, vec![c]);
+        }
+    }
+}
+
+/// Reads an `Authorization: Payment …` value and verifies it as a Lightning charge (never
+/// accepted: no challenge of this fuzz run was bound under the secret); whatever reads
+/// re-encodes to a value that reads back the same.
+pub fn mpp_credential(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let verifier = l402_mpp::ChargeVerifier::new("fuzz", b"fuzz-secret".to_vec());
+    let expect = l402_mpp::Expectation {
+        price_sat: 1,
+        scope: Some("svc"),
+        now_unix: 1_700_000_000,
+    };
+    assert!(verifier.verify_header(&text, &expect).is_err());
+    if let Ok(c) = l402_mpp::Credential::from_authorization(&text) {
+        let again = l402_mpp::Credential::from_authorization(&c.to_authorization())
+            .expect("emitted credential must parse");
+        assert_eq!(again, c);
     }
 }

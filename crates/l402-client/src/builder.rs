@@ -50,6 +50,7 @@ pub struct L402ClientBuilder {
     user_agent: String,
     scope_rule: ScopeRule,
     auto_pay: bool,
+    prefer: Vec<crate::mpp::PaymentScheme>,
     clock: Arc<dyn Clock + Send + Sync>,
     http: Option<reqwest::Client>,
     trust: l402_tls::Trust,
@@ -84,6 +85,7 @@ impl Default for L402ClientBuilder {
             user_agent: format!("l402-client/{}", env!("CARGO_PKG_VERSION")),
             scope_rule: ScopeRule::default(),
             auto_pay: true,
+            prefer: crate::mpp::DEFAULT_PREFERENCE.to_vec(),
             clock: Arc::new(SystemClock),
             http: None,
             trust: l402_tls::Trust::from_env(),
@@ -164,6 +166,15 @@ impl L402ClientBuilder {
     /// asked (once, at the first challenge).
     pub fn network(mut self, network: Network) -> Self {
         self.network = Some(network);
+        self
+    }
+
+    /// Which payment schemes to answer, most preferred first (default
+    /// [`DEFAULT_PREFERENCE`](crate::mpp::DEFAULT_PREFERENCE): L402, then `Payment`). A `402`
+    /// offering both is answered in the first listed scheme; a scheme not listed is never paid.
+    /// With `Payment` listed, every request carries `Accept-Payment: lightning/charge`.
+    pub fn prefer(mut self, schemes: Vec<crate::mpp::PaymentScheme>) -> Self {
+        self.prefer = schemes;
         self
     }
 
@@ -302,6 +313,7 @@ impl L402ClientBuilder {
             payment_timeout: self.payment_timeout,
             scope_rule: self.scope_rule,
             auto_pay: self.auto_pay,
+            prefer: self.prefer,
             clock: self.clock,
             locks: ScopeLocks::default(),
             recovered: tokio::sync::Mutex::new(false),

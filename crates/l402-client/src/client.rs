@@ -38,6 +38,8 @@ pub(crate) struct Inner {
     pub(crate) payment_timeout: Duration,
     pub(crate) scope_rule: ScopeRule,
     pub(crate) auto_pay: bool,
+    /// Which scheme to answer when a 402 offers several, most preferred first.
+    pub(crate) prefer: Vec<crate::mpp::PaymentScheme>,
     pub(crate) clock: Arc<dyn Clock + Send + Sync>,
     pub(crate) locks: ScopeLocks,
     /// Whether the journal's leftovers were resolved once (see `recover`).

@@ -65,6 +65,14 @@ pub enum ClientError {
         /// The invoice's payment hash.
         payment_hash: PaymentHash,
     },
+    /// A `Payment` (MPP) charge challenge that cannot be paid as offered (expired, not a sat
+    /// charge, or a request object that disagrees with its invoice). Nothing was paid.
+    #[error("unusable Payment challenge: {0}")]
+    BadPaymentChallenge(String),
+    /// The server asked for payment only in schemes this client is configured not to pay
+    /// (`[payment] prefer`). Nothing was paid.
+    #[error("the server asks for payment only in schemes this client does not pay: {0}")]
+    SchemeNotAllowed(String),
     /// The server could not be reached, or the HTTP exchange failed.
     #[error("network error: {0}")]
     Http(#[from] reqwest::Error),
@@ -127,6 +135,8 @@ impl ClientError {
             ClientError::PaymentFailed(_)
             | ClientError::PaymentPending { .. }
             | ClientError::Refused(_)
+            | ClientError::BadPaymentChallenge(_)
+            | ClientError::SchemeNotAllowed(_)
             | ClientError::Wallet(_) => ErrorCategory::PaymentFailed,
             ClientError::Http(_) => ErrorCategory::Network,
             ClientError::Config(_)
@@ -151,6 +161,8 @@ impl ClientError {
                 | ClientError::RedirectRefused { .. }
                 | ClientError::DestinationRefused { .. }
                 | ClientError::Config(_)
+                | ClientError::BadPaymentChallenge(_)
+                | ClientError::SchemeNotAllowed(_)
         ) || matches!(self, ClientError::Refused(r) if *r != StopReason::StillRequiredAfterPayment
             && *r != StopReason::PreimageMismatch)
     }

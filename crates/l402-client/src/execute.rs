@@ -29,6 +29,9 @@ pub struct PaidResponse {
     /// What the server said about the token this request carried (its `L402-Token` header),
     /// also kept with the held token; `None` without a token or without the header.
     pub token_status: Option<ReportedStatus>,
+    /// The server's `Payment-Receipt`, when this request paid a `Payment` (MPP) charge and
+    /// the answer carried a readable one.
+    pub payment_receipt: Option<l402_mpp::Receipt>,
 }
 
 impl L402Client {
@@ -76,6 +79,15 @@ impl L402Client {
             };
             if flow.is_none() && !view.is_payment_required() {
                 break;
+            }
+            if flow.is_none()
+                && hop.response.status() == reqwest::StatusCode::PAYMENT_REQUIRED
+                && let Some(charge) = crate::mpp::choose(&self.inner.prefer, &values)
+            {
+                return self.pay_charge(&hop.target, hop.spec, charge).await;
+            }
+            if flow.is_none() {
+                self.check_l402_allowed()?;
             }
             let decision = match &mut flow {
                 Some(f) => f.on_response(&view),
@@ -135,6 +147,7 @@ impl L402Client {
             reused_token: payment.is_none() && hop.sent.is_some(),
             payment,
             token_status,
+            payment_receipt: None,
         })
     }
 
@@ -362,7 +375,7 @@ impl L402Client {
     }
 
     /// What the decision machine may pay: the wallet's network, `max_cost`, now.
-    async fn policy(&self) -> Result<PayPolicy, ClientError> {
+    pub(crate) async fn policy(&self) -> Result<PayPolicy, ClientError> {
         Ok(PayPolicy {
             network: self.network().await?,
             max_amount: self.inner.max_cost,
@@ -392,12 +405,20 @@ impl L402Client {
     }
 
     /// Sends one attempt, with `token` as the `Authorization` header when given.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         spec: &RequestSpec,
         token: Option<&TokenRecord>,
     ) -> Result<reqwest::Response, ClientError> {
         let mut headers = spec.headers.clone();
+        if let Some(accept) = crate::mpp::accept_payment(&self.inner.prefer)
+            && !headers.contains_key(l402_mpp::ACCEPT_PAYMENT_HEADER)
+        {
+            headers.insert(
+                l402_mpp::ACCEPT_PAYMENT_HEADER,
+                HeaderValue::from_static(accept),
+            );
+        }
         if let Some(t) = token {
             let mut value = HeaderValue::from_str(&authorization_value(t)).map_err(|_| {
                 ClientError::InvalidToken("the held token is not a valid header value".into())
@@ -540,6 +561,7 @@ impl L402Client {
                 "the response does not ask for payment".into(),
             ));
         }
+        self.check_l402_allowed()?;
         let url = parse_url(url)?;
         let mut target = Target::of(&url, self.inner.scope_rule)
             .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;

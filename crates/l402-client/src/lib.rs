@@ -69,6 +69,7 @@ mod error;
 mod execute;
 #[cfg(feature = "grpc")]
 pub mod grpc;
+pub mod mpp;
 mod pay;
 mod recover;
 mod redirect;

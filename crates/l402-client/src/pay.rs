@@ -111,7 +111,8 @@ impl L402Client {
                 preimage,
                 fee,
                 at: now,
-                token: valid.then_some(&stored),
+                // A `Payment` charge (no macaroon) buys one request: no token to keep.
+                token: (valid && !stored.macaroon.is_empty()).then_some(&stored),
                 token_id,
             })?;
             s.receipts().get(&hash)

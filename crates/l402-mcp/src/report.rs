@@ -346,7 +346,9 @@ pub(crate) fn classify(
              tell the user (see l402_receipts for what was paid)."
                 .to_owned(),
         ),
-        ClientError::Refused(_) => (
+        ClientError::Refused(_)
+        | ClientError::BadPaymentChallenge(_)
+        | ClientError::SchemeNotAllowed(_) => (
             "refused",
             "The server's payment request (L402 challenge or invoice) is unusable or failed a \
              safety check, so it was not paid. Do not retry; pick another resource or tell the \

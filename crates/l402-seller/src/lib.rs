@@ -33,6 +33,7 @@ pub mod discovery;
 mod error;
 mod lease;
 pub mod metrics;
+mod mpp;
 pub mod openapi;
 pub mod pricing;
 mod prune;

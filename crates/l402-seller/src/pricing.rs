@@ -79,6 +79,7 @@ pub(crate) fn offer(service: &str, terms: &ServiceTerms, price: RoutePrice) -> O
         memo: terms.memo.clone().unwrap_or_else(|| "L402".to_owned()),
         freebies_per_ip: terms.freebies_per_ip,
         forward_credential: terms.forward_credential,
+        protocols: terms.protocols(),
         client_ip: None,
         rate_limit: None,
     }

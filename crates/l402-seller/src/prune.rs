@@ -32,6 +32,22 @@ pub(crate) fn expired_unpaid(store: Store, every: Duration) -> JoinHandle<()> {
     )
 }
 
+/// Every `every`, deletes the consumed `Payment` charges whose challenge expired more than
+/// [`GRACE_SECS`] ago (their credentials are refused as expired before the ledger is asked).
+pub(crate) fn expired_charges(store: Store, every: Duration) -> JoinHandle<()> {
+    crate::refresh::poll(
+        store,
+        every,
+        "expired Payment charges",
+        |s| s.mpp_charges().prune(now_unix().saturating_sub(GRACE_SECS)),
+        |pruned| {
+            if pruned > 0 {
+                tracing::debug!(pruned, "deleted expired Payment charges");
+            }
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

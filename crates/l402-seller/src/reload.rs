@@ -55,6 +55,10 @@ pub(crate) struct Parts {
     pub(crate) observer: ChallengeObserver,
     pub(crate) metrics: Arc<SellerMetrics>,
     pub(crate) node_pubkey: String,
+    /// The store, for the `Payment` scheme's secret and single-use ledger.
+    pub(crate) store: l402_store::Store,
+    /// The backend's network (the `Payment` challenges name it).
+    pub(crate) network: l402_core::invoice::Network,
 }
 
 /// What one configuration builds on the [`Parts`].
@@ -102,6 +106,16 @@ impl Parts {
         .with_observer(self.observer.clone());
         if let Some(previous) = previous {
             paywall = paywall.sharing_state_with(previous);
+        }
+        let mpp = crate::mpp::settings(config, &self.store, self.network).map_err(|source| {
+            SellerError::Store {
+                what: "loading the Payment challenge secret",
+                dir: config.data_dir(),
+                source,
+            }
+        })?;
+        if let Some(mpp) = mpp {
+            paywall = paywall.with_mpp(mpp);
         }
         let paywall = Arc::new(paywall);
         let layer = Stack::new(

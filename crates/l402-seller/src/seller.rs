@@ -322,11 +322,13 @@ impl Running {
         let key_refresh = refresh::key_ring(store.clone(), keys.clone(), STORE_REFRESH);
         let (observer, updates, recorder) = recorder::start(store.clone(), metrics.clone());
         let pruner = prune::expired_unpaid(store.clone(), prune::PRUNE_EVERY);
+        let charge_pruner = prune::expired_charges(store.clone(), prune::PRUNE_EVERY);
         let settlements = recorder::watch_settlements(backend.clone(), updates, metrics.clone());
         let abort = || {
             refresh.abort();
             key_refresh.abort();
             pruner.abort();
+            charge_pruner.abort();
             settlements.abort();
             recorder.abort();
         };
@@ -337,6 +339,8 @@ impl Running {
             observer,
             metrics: metrics.clone(),
             node_pubkey: info.pubkey_hex.clone(),
+            store: store.clone(),
+            network: info.network,
         };
         let built = match parts.build(&config, None).await {
             Ok(built) => built,
@@ -398,7 +402,7 @@ impl Running {
             shutdown,
             proxy,
             recorder,
-            background: vec![refresh, key_refresh, settlements, pruner],
+            background: vec![refresh, key_refresh, settlements, pruner, charge_pruner],
             reload,
         })
     }

@@ -513,3 +513,47 @@ fn the_store_url_defaults_to_sqlite_and_reads_postgres_from_a_secret_source() {
     let empty = SellerConfig::from_toml(&format!("[store]\nurl = \"\"\n{service}"), None).unwrap();
     assert!(empty.check().is_err());
 }
+
+#[test]
+fn protocols_are_per_service_l402_by_default_and_checked() {
+    use l402_tower::Protocols;
+    let text = "mpp_realm = \"api.example\"\n\
+        [[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n\
+        [[services]]\nname = \"b\"\nupstream = \"http://127.0.0.1:1\"\npath_prefix = \"/b\"\nprice_sat = 1\nprotocols = [\"mpp\"]\n\
+        [[services]]\nname = \"c\"\nupstream = \"http://127.0.0.1:1\"\npath_prefix = \"/c\"\nprice_sat = 1\nprotocols = [\"l402\", \"mpp\"]\n";
+    let config = SellerConfig::from_toml(text, None).unwrap();
+    assert!(config.check().is_ok(), "{:?}", config.check());
+    assert_eq!(config.l402.mpp_realm.as_deref(), Some("api.example"));
+    let sold: Vec<Protocols> = config.l402.services.iter().map(|t| t.protocols()).collect();
+    assert_eq!(
+        sold,
+        [
+            Protocols {
+                l402: true,
+                mpp: false
+            },
+            Protocols {
+                l402: false,
+                mpp: true
+            },
+            Protocols {
+                l402: true,
+                mpp: true
+            },
+        ]
+    );
+    let base = "[[services]]\nname = \"a\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 1\n";
+    let err = check_error(&format!("{base}protocols = []\n"));
+    assert_eq!(located(&err), [(Some(5), "services[0].protocols")], "{err}");
+    let err = check_error(&format!("{base}protocols = [\"mpp\", \"mpp\"]\n"));
+    assert_eq!(
+        located(&err),
+        [(Some(5), "services[0].protocols[1]")],
+        "{err}"
+    );
+    let err =
+        SellerConfig::from_toml(&format!("{base}protocols = [\"x402\"]\n"), None).unwrap_err();
+    assert!(err.to_string().contains("protocols"), "{err}");
+    let err = check_error(&format!("mpp_realm = \"\"\n{base}"));
+    assert_eq!(located(&err), [(Some(1), "mpp_realm")], "{err}");
+}

@@ -1,12 +1,13 @@
 //! Embedded SQLite storage for L402 (does file IO, blocking): the buyer's token cache, payment
 //! journal, receipts and spend ledger, and the seller's revocations, invoices, master keys and
-//! settings, in one file that several threads and processes can share. With the `postgres`
-//! feature the seller's tables can live in PostgreSQL instead ([`Store::open_url`]), shared by
-//! several seller instances; the queries are written once for both engines.
+//! settings and consumed `Payment` charges, in one file that several threads and processes can
+//! share. With the `postgres` feature the seller's tables can live in PostgreSQL instead
+//! ([`Store::open_url`]), shared by several seller instances; the queries are written once for
+//! both engines.
 //!
 //! Open a [`Store`] with [`Store::open`], then reach each table through its handle:
 //! [`Store::tokens`], [`Store::journal`], [`Store::receipts`], [`Store::spend`],
-//! [`Store::revocations`], [`Store::invoices`], [`Store::master_keys`], [`Store::settings`].
+//! [`Store::revocations`], [`Store::invoices`], [`Store::mpp_charges`], [`Store::master_keys`], [`Store::settings`].
 //! Every method blocks; async code calls them inside `tokio::task::spawn_blocking`.
 
 mod codec;
@@ -16,6 +17,7 @@ mod invoices;
 mod journal;
 mod master_keys;
 mod migrations;
+mod mpp_charges;
 mod receipts;
 mod revocations;
 mod settings;
@@ -29,6 +31,7 @@ pub use invoices::{DailyRevenue, InvoiceFilter, InvoiceRecord, InvoiceTable, Inv
 pub use journal::{NewPayment, PaymentJournal, PaymentRecord, PaymentStatus, PaymentSuccess};
 pub use master_keys::{FIRST_EPOCH, MasterKeyTable, Retired, StoredMasterKey};
 pub use migrations::SCHEMA_VERSION;
+pub use mpp_charges::{ConsumedCharge, MppChargeTable};
 pub use receipts::{Receipt, ReceiptLog};
 pub use revocations::{Revocation, RevocationTable};
 pub use settings::SettingsTable;

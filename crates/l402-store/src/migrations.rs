@@ -37,6 +37,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: V4,
         postgres: "",
     },
+    Migration {
+        sqlite: V5,
+        postgres: PG_V5,
+    },
 ];
 
 /// The newest schema version this build knows.
@@ -203,6 +207,35 @@ ALTER TABLE master_keys ADD COLUMN retired_at BIGINT;
 const PG_V3: &str = "
 ALTER TABLE invoices ADD COLUMN expires_at BIGINT;
 CREATE INDEX invoices_unpaid_by_expiry ON invoices (expires_at) WHERE settled_at IS NULL;
+";
+
+/// Version 5: the seller's consumed `Payment` (MPP) charge credentials, one row per paid
+/// invoice (lower-case hex payment hash), kept until the challenge expires (`keep_until`, Unix
+/// seconds) so a charge is accepted once.
+const V5: &str = "
+CREATE TABLE mpp_charges (
+    payment_hash TEXT PRIMARY KEY,
+    challenge_id TEXT NOT NULL,
+    service      TEXT NOT NULL,
+    amount_msat  INTEGER NOT NULL,
+    used_at      INTEGER NOT NULL,
+    keep_until   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX mpp_charges_by_expiry ON mpp_charges (keep_until);
+";
+
+/// PostgreSQL version 5: as SQLite's, so instances sharing one database accept a charge once
+/// between them.
+const PG_V5: &str = "
+CREATE TABLE mpp_charges (
+    payment_hash TEXT PRIMARY KEY,
+    challenge_id TEXT NOT NULL,
+    service      TEXT NOT NULL,
+    amount_msat  BIGINT NOT NULL,
+    used_at      BIGINT NOT NULL,
+    keep_until   BIGINT NOT NULL
+);
+CREATE INDEX mpp_charges_by_expiry ON mpp_charges (keep_until);
 ";
 
 /// Why migrating failed: SQLite, or a file from a newer build.

@@ -74,13 +74,16 @@ pub fn strip_spoofed_headers(headers: &mut HeaderMap) {
     }
 }
 
-/// Removes the L402 credential from a verified request: `Authorization` values in the `L402`
-/// or `LSAT` scheme (others, meant for the upstream, stay) and gRPC `macaroon` metadata.
+/// Removes the buyer's credential from a verified request: `Authorization` values in the
+/// `L402`, `LSAT` or `Payment` scheme (others, meant for the upstream, stay) and gRPC
+/// `macaroon` metadata.
 pub fn strip_credential(headers: &mut HeaderMap) {
     let is_l402 = |v: &HeaderValue| {
         let bytes = v.as_bytes();
         let scheme = bytes.split(|b| *b == b' ').next().unwrap_or_default();
-        scheme.eq_ignore_ascii_case(b"L402") || scheme.eq_ignore_ascii_case(b"LSAT")
+        scheme.eq_ignore_ascii_case(b"L402")
+            || scheme.eq_ignore_ascii_case(b"LSAT")
+            || scheme.eq_ignore_ascii_case(b"Payment")
     };
     let kept: Vec<HeaderValue> = headers
         .get_all(AUTHORIZATION)

@@ -13,15 +13,18 @@ use l402_core::token_status::TOKEN_STATUS_HEADER;
 use tower::{Layer, Service};
 
 use crate::forwarded::{strip_credential, strip_spoofed_headers};
+use crate::mpp::MppVerdict;
 use crate::offer::Pricer;
 use crate::outcome::{Outcome, PaywallDecision};
 use crate::paywall::{Paywall, Verdict};
 use crate::response::{
-    ChallengeError, is_grpc, payment_required, rate_limited, too_many_unpaid, unavailable,
+    ChallengeError, Refusal, is_grpc, payment_required, rate_limited, too_many_unpaid, unavailable,
 };
 
 /// `L402-Token`, on paid responses.
 const TOKEN_STATUS: HeaderName = HeaderName::from_static(TOKEN_STATUS_HEADER);
+/// `Payment-Receipt`, on responses paid with the `Payment` scheme.
+const PAYMENT_RECEIPT: HeaderName = HeaderName::from_static(l402_mpp::RECEIPT_HEADER);
 
 /// The response body: the paywall's own small bodies, or the inner service's.
 pub type ResponseBody<B> = Either<Full<Bytes>, B>;
@@ -108,7 +111,12 @@ where
             return Box::pin(async move { future.await.map(|r| r.map(Either::Right)) });
         };
         let started = std::time::Instant::now();
-        let verdict = self.paywall.authorize(&parts, &offer);
+        let mpp = self.paywall.authorize_mpp(&parts, &offer);
+        let verdict = match mpp {
+            // Counted against the client, as an unpaid request would be.
+            Some(_) => Verdict::Free,
+            None => self.paywall.authorize(&parts, &offer),
+        };
         let admitted = self.paywall.admit_request(&offer, &verdict);
         let decided = |outcome| PaywallDecision {
             outcome,
@@ -122,13 +130,59 @@ where
                 .insert(decided(Outcome::RateLimited));
             return Box::pin(async move { Ok(response.map(Either::Left)) });
         }
-        let reason = match verdict {
-            Verdict::Free => {
+        let paywall = self.paywall.clone();
+        let grpc = is_grpc(&parts);
+        // A client whose `Accept-Payment` refuses `lightning/charge` (q=0) is not offered it
+        // when L402 is offered too: no invoice minted in vain.
+        let mut offer = offer;
+        if offer.protocols.l402 && offer.protocols.mpp && refuses_charge(&parts) {
+            offer.protocols.mpp = false;
+        }
+        let reason = match (mpp, verdict) {
+            (Some(MppVerdict::Verified(charge)), _) => {
+                let took = started.elapsed();
+                return Box::pin(async move {
+                    let refusal = match paywall.consume(&offer, &charge).await {
+                        Ok(true) => {
+                            return serve_charge(
+                                inner, parts, body, &paywall, &offer, &charge, took,
+                            )
+                            .await;
+                        }
+                        Ok(false) => Refusal::Mpp {
+                            error: l402_mpp::ChargeError::Replayed,
+                            challenge_id: Some(charge.challenge_id.clone()),
+                        },
+                        Err(error) => {
+                            tracing::warn!(service = %offer.service, %error, "cannot record a Payment credential");
+                            let mut response =
+                                unavailable(grpc, paywall.settings().retry_after_secs);
+                            response.extensions_mut().insert(PaywallDecision {
+                                outcome: Outcome::Unavailable,
+                                took,
+                            });
+                            return Ok(response.map(Either::Left));
+                        }
+                    };
+                    Ok(challenge(&paywall, &offer, grpc, refusal, took).await)
+                });
+            }
+            (
+                Some(MppVerdict::Refused {
+                    error,
+                    challenge_id,
+                }),
+                _,
+            ) => Refusal::Mpp {
+                error,
+                challenge_id,
+            },
+            (None, Verdict::Free) => {
                 let decision = decided(Outcome::Free);
                 let future = inner.call(Request::from_parts(parts, body));
                 return Box::pin(async move { future.await.map(|r| tagged(r, decision)) });
             }
-            Verdict::Paid(verified) => {
+            (None, Verdict::Paid(verified)) => {
                 if !offer.forward_credential {
                     strip_credential(&mut parts.headers);
                 }
@@ -148,41 +202,111 @@ where
                     })
                 });
             }
-            Verdict::Challenge(reason) => reason,
+            (None, Verdict::Challenge(reason)) => Refusal::L402(reason),
         };
         let took = started.elapsed();
-        let paywall = self.paywall.clone();
-        let grpc = is_grpc(&parts);
-        Box::pin(async move {
-            let (mut response, outcome) = match paywall.challenge(&offer).await {
-                Ok(challenge) => {
-                    tracing::debug!(service = %offer.service, reason = reason.reason_code(), "payment required");
-                    let mut response = payment_required(grpc, &offer, &challenge, &reason);
-                    if let Some(link) = &paywall.settings().manifest_link {
-                        response
-                            .headers_mut()
-                            .insert(http::header::LINK, link.clone());
-                    }
-                    (response, Outcome::Challenged)
-                }
-                Err(ChallengeError::TooManyUnpaid(retry_after)) => {
-                    tracing::info!(service = %offer.service, client = ?offer.client_ip, retry_after, "too many unpaid challenges");
-                    (too_many_unpaid(grpc, retry_after), Outcome::TooManyUnpaid)
-                }
-                Err(error) => {
-                    tracing::warn!(service = %offer.service, %error, "cannot mint a challenge");
-                    (
-                        unavailable(grpc, paywall.settings().retry_after_secs),
-                        Outcome::Unavailable,
-                    )
-                }
-            };
-            response
-                .extensions_mut()
-                .insert(PaywallDecision { outcome, took });
-            Ok(response.map(Either::Left))
-        })
+        Box::pin(async move { Ok(challenge(&paywall, &offer, grpc, reason, took).await) })
     }
+}
+
+/// Serves a request paid with a consumed `Payment` credential: the upstream sees
+/// `X-L402-Service` and `X-L402-Payment-Hash` (not the credential, unless forwarded), the
+/// answer carries `Payment-Receipt` and `Cache-Control: private`.
+async fn serve_charge<S, ReqBody, ResBody>(
+    mut inner: S,
+    mut parts: http::request::Parts,
+    body: ReqBody,
+    paywall: &Paywall,
+    offer: &crate::Offer,
+    charge: &l402_mpp::VerifiedCharge,
+    took: std::time::Duration,
+) -> Result<Response<ResponseBody<ResBody>>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    if !offer.forward_credential {
+        strip_credential(&mut parts.headers);
+    }
+    let hash = charge.payment_hash.to_hex();
+    for (name, value) in [
+        (crate::HEADER_SERVICE, offer.service.as_str()),
+        (crate::HEADER_PAYMENT_HASH, hash.as_str()),
+    ] {
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            parts.headers.insert(name, v);
+        }
+    }
+    parts.extensions.insert(charge.clone());
+    let receipt = l402_mpp::Receipt::lightning_charge(
+        l402_mpp::time::format(paywall.now_unix()),
+        hash,
+        charge.challenge_id.clone(),
+    );
+    let decision = PaywallDecision {
+        outcome: Outcome::Paid,
+        took,
+    };
+    let mut response = inner.call(Request::from_parts(parts, body)).await?;
+    let headers = response.headers_mut();
+    if let Ok(v) = http::HeaderValue::from_str(&receipt.to_header()) {
+        headers.insert(PAYMENT_RECEIPT, v);
+    }
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("private"),
+    );
+    Ok(tagged(response, decision))
+}
+
+/// Mints every challenge the offer sells and answers with them (or 429 / 503).
+async fn challenge<B>(
+    paywall: &Paywall,
+    offer: &crate::Offer,
+    grpc: bool,
+    reason: Refusal,
+    took: std::time::Duration,
+) -> Response<ResponseBody<B>> {
+    let (mut response, outcome) = match paywall.challenges(offer).await {
+        Ok(challenges) => {
+            tracing::debug!(service = %offer.service, reason = reason.reason_code(), "payment required");
+            let mut response = payment_required(grpc, offer, &challenges, &reason);
+            if let Some(link) = &paywall.settings().manifest_link {
+                response
+                    .headers_mut()
+                    .insert(http::header::LINK, link.clone());
+            }
+            (response, Outcome::Challenged)
+        }
+        Err(ChallengeError::TooManyUnpaid(retry_after)) => {
+            tracing::info!(service = %offer.service, client = ?offer.client_ip, retry_after, "too many unpaid challenges");
+            (too_many_unpaid(grpc, retry_after), Outcome::TooManyUnpaid)
+        }
+        Err(error) => {
+            tracing::warn!(service = %offer.service, %error, "cannot mint a challenge");
+            (
+                unavailable(grpc, paywall.settings().retry_after_secs),
+                Outcome::Unavailable,
+            )
+        }
+    };
+    response
+        .extensions_mut()
+        .insert(PaywallDecision { outcome, took });
+    response.map(Either::Left)
+}
+
+/// Whether the request's `Accept-Payment` gives `lightning/charge` weight 0.
+fn refuses_charge(parts: &http::request::Parts) -> bool {
+    let ranges: Vec<_> = parts
+        .headers
+        .get_all(l402_mpp::ACCEPT_PAYMENT_HEADER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(l402_mpp::accept::parse)
+        .collect();
+    !ranges.is_empty()
+        && l402_mpp::accept::weight(&ranges, l402_mpp::METHOD_LIGHTNING, l402_mpp::INTENT_CHARGE)
+            == 0.0
 }
 
 /// The inner service's response, tagged with the paywall's decision.

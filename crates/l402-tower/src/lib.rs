@@ -66,6 +66,7 @@ mod forwarded;
 mod freebies;
 mod layer;
 mod lease;
+mod mpp;
 mod offer;
 mod offer_check;
 mod outcome;
@@ -89,9 +90,12 @@ pub use forwarded::{
 pub use freebies::Freebies;
 pub use layer::{L402Layer, L402Service, ResponseBody};
 pub use lease::{DEFAULT_STREAM_GRACE, LeaseEnd, TokenLease};
+pub use mpp::{ChargeLedger, LedgerError, MppSettings, MppVerdict, Protocols};
 pub use offer::{FixedPrice, Offer, Pricer};
 pub use outcome::{Outcome, PaywallDecision, PaywallStats};
-pub use paywall::{ChallengeObserver, MintedChallenge, Paywall, PaywallSettings, Verdict};
+pub use paywall::{
+    ChallengeObserver, Challenges, MintedChallenge, Paywall, PaywallSettings, Verdict,
+};
 pub use rate_limit::{MAX_BUCKETS, RateLimitRule, RateLimiter, Subject};
 pub use response::{ChallengeError, is_grpc};
 pub use revocations::RevocationSet;

@@ -41,10 +41,13 @@ pub struct Offer {
     /// The rate limit this request counts against, if any: per token for a request carrying a
     /// valid credential, per client otherwise (see [`Paywall::admit_request`](crate::Paywall::admit_request)).
     pub rate_limit: Option<RateLimitRule>,
-    /// Forward the buyer's L402 credential (`Authorization: L402|LSAT …`, gRPC `macaroon`
+    /// Forward the buyer's credential (`Authorization: L402|LSAT|Payment …`, gRPC `macaroon`
     /// metadata) to the upstream. Off (the default), the upstream sees the `X-L402-*` headers
     /// instead and never holds a credential it could replay elsewhere.
     pub forward_credential: bool,
+    /// The payment schemes sold: L402, the `Payment` scheme (MPP, Lightning charge), or both.
+    /// [`Offer::new`]: L402 only.
+    pub protocols: crate::Protocols,
 }
 
 impl Offer {
@@ -64,6 +67,7 @@ impl Offer {
             client_ip: None,
             rate_limit: None,
             forward_credential: false,
+            protocols: crate::Protocols::default(),
         }
     }
 }

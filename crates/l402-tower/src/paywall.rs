@@ -16,6 +16,7 @@ use crate::challenge_limit::{OUTSTANDING_WINDOW_SECS, OutstandingChallenges};
 use crate::client::{DEFAULT_IPV6_PREFIX_LEN, client_key};
 use crate::freebies::Freebies;
 use crate::lease::{DEFAULT_STREAM_GRACE, TokenLease};
+use crate::mpp::{Mpp, MppSettings, MppVerdict};
 use crate::offer::Offer;
 use crate::outcome::{Counters, PaywallStats};
 use crate::rate_limit::{RateLimiter, Subject};
@@ -89,6 +90,17 @@ pub struct MintedChallenge {
     pub amount: Msat,
 }
 
+/// Every challenge minted for one unpaid request: the L402 pair and the `Payment` one, as the
+/// offer's [`Protocols`](crate::Protocols) ask (each on its own invoice).
+#[derive(Debug, Clone, Default)]
+pub struct Challenges {
+    /// The L402 challenge, if the offer sells L402.
+    pub l402: Option<MintedChallenge>,
+    /// The `WWW-Authenticate: Payment …` value, if the offer sells MPP and the paywall has
+    /// [`MppSettings`].
+    pub payment: Option<String>,
+}
+
 /// Called after each challenge is minted, e.g. to record it for a dashboard. Must not block:
 /// hand the record to a channel and return.
 pub type ChallengeObserver = Arc<dyn Fn(&Offer, &MintedChallenge) + Send + Sync>;
@@ -115,6 +127,7 @@ pub struct Paywall {
     clock: Arc<dyn Clock + Send + Sync>,
     settings: PaywallSettings,
     observer: Option<ChallengeObserver>,
+    mpp: Option<Mpp>,
 }
 
 impl std::fmt::Debug for Paywall {
@@ -143,6 +156,7 @@ impl Paywall {
             clock: Arc::new(SystemClock),
             settings: PaywallSettings::default(),
             observer: None,
+            mpp: None,
         }
     }
 
@@ -160,6 +174,18 @@ impl Paywall {
         self
     }
 
+    /// Sells the `Payment` scheme (Lightning charge) to offers whose
+    /// [`Protocols`](crate::Protocols) include it.
+    pub fn with_mpp(mut self, settings: MppSettings) -> Self {
+        self.mpp = Some(Mpp::new(settings));
+        self
+    }
+
+    /// Whether the paywall can sell the `Payment` scheme.
+    pub fn sells_mpp(&self) -> bool {
+        self.mpp.is_some()
+    }
+
     /// Replaces the clock (tests).
     pub fn with_clock(mut self, clock: Arc<dyn Clock + Send + Sync>) -> Self {
         self.clock = clock;
@@ -170,6 +196,11 @@ impl Paywall {
     pub fn with_observer(mut self, observer: ChallengeObserver) -> Self {
         self.observer = Some(observer);
         self
+    }
+
+    /// Unix seconds now, by the paywall's clock.
+    pub fn now_unix(&self) -> u64 {
+        self.clock.now_unix()
     }
 
     /// The settings.
@@ -274,6 +305,75 @@ impl Paywall {
         }
     }
 
+    /// Decides about a request carrying an `Authorization: Payment …` credential, with no IO:
+    /// `None` when it carries none or the offer does not sell MPP (the L402 path then
+    /// decides). Single use is the caller's next step ([`Paywall::consume`]).
+    pub fn authorize_mpp(&self, parts: &Parts, offer: &Offer) -> Option<MppVerdict> {
+        let mpp = self.mpp.as_ref().filter(|_| offer.protocols.mpp)?;
+        let mut values = parts
+            .headers
+            .get_all(http::header::AUTHORIZATION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter(|v| l402_mpp::Credential::is_payment(v));
+        let value = values.next()?;
+        if values.next().is_some() {
+            self.state.counters.verify_failure();
+            return Some(MppVerdict::Refused {
+                error: l402_mpp::ChargeError::Malformed(
+                    l402_mpp::credential::CredentialError::Several,
+                ),
+                challenge_id: None,
+            });
+        }
+        let credential = match l402_mpp::Credential::from_authorization(value) {
+            Ok(c) => c,
+            Err(e) => {
+                self.state.counters.verify_failure();
+                return Some(MppVerdict::Refused {
+                    error: l402_mpp::ChargeError::Malformed(e),
+                    challenge_id: None,
+                });
+            }
+        };
+        Some(
+            match mpp.verify(&credential, offer, self.clock.now_unix()) {
+                Ok(charge) => MppVerdict::Verified(charge),
+                Err(error) => {
+                    self.state.counters.verify_failure();
+                    MppVerdict::Refused {
+                        error,
+                        challenge_id: Some(credential.challenge.id),
+                    }
+                }
+            },
+        )
+    }
+
+    /// Consumes a verified charge in the ledger (on a blocking thread): `Ok(true)` the first
+    /// time, `Ok(false)` for a replay. Frees the charge's slot under the unpaid-challenge cap.
+    pub async fn consume(
+        &self,
+        offer: &Offer,
+        charge: &l402_mpp::VerifiedCharge,
+    ) -> Result<bool, crate::mpp::LedgerError> {
+        let Some(mpp) = &self.mpp else {
+            return Ok(false);
+        };
+        let ledger = mpp.ledger.clone();
+        let owned = charge.clone();
+        let service = offer.service.clone();
+        let fresh = tokio::task::spawn_blocking(move || {
+            ledger.consume(&owned, &service, owned.expires_unix)
+        })
+        .await
+        .map_err(|e| crate::mpp::LedgerError(Box::new(e)))??;
+        if fresh && let Some((key, _)) = self.capped_client(offer) {
+            self.state.unpaid.paid(key, &charge.payment_hash);
+        }
+        Ok(fresh)
+    }
+
     /// A paid token came back (verified afresh, not from the cache): its challenge no longer
     /// counts against the client.
     fn settle(&self, offer: &Offer, verified: &Verified) {
@@ -321,7 +421,52 @@ impl Paywall {
     /// The client's slot under the unpaid-challenge cap is held from the start, so concurrent
     /// requests cannot overshoot the cap ([`ChallengeError::TooManyUnpaid`]).
     pub async fn challenge(&self, offer: &Offer) -> Result<MintedChallenge, ChallengeError> {
-        let _slot = match self.capped_client(offer) {
+        let _slot = self.reserve(offer)?;
+        self.mint_l402(offer).await
+    }
+
+    /// Every challenge the offer's protocols ask for (see [`Challenges`]), under one slot of
+    /// the unpaid-challenge cap.
+    pub async fn challenges(&self, offer: &Offer) -> Result<Challenges, ChallengeError> {
+        let _slot = self.reserve(offer)?;
+        let mpp = self.mpp.as_ref().filter(|_| offer.protocols.mpp);
+        if !offer.protocols.l402 && mpp.is_none() {
+            return Err(ChallengeError::Internal(
+                "the offer sells neither L402 nor a configured Payment scheme",
+            ));
+        }
+        let l402 = async {
+            match offer.protocols.l402 {
+                true => self.mint_l402(offer).await.map(Some),
+                false => Ok(None),
+            }
+        };
+        let payment = async {
+            let Some(mpp) = mpp else { return Ok(None) };
+            let now = self.clock.now_unix();
+            let invoice = self.create_invoice(offer).await?;
+            // No later than the invoice's own expiry: it was created after `now`.
+            let expires = now.saturating_add(offer.invoice_expiry_secs);
+            self.record_unpaid(offer, invoice.payment_hash);
+            mpp.challenge_header(offer, &invoice.bolt11, invoice.payment_hash, expires)
+                .map(Some)
+                .ok_or(ChallengeError::Internal(
+                    "cannot write the Payment challenge",
+                ))
+        };
+        let (l402, payment) = tokio::join!(l402, payment);
+        Ok(Challenges {
+            l402: l402?,
+            payment: payment?,
+        })
+    }
+
+    /// Holds the offer's client's slot under the unpaid-challenge cap.
+    fn reserve(
+        &self,
+        offer: &Offer,
+    ) -> Result<Option<crate::challenge_limit::Reservation<'_>>, ChallengeError> {
+        Ok(match self.capped_client(offer) {
             Some((key, cap)) => Some(
                 self.state
                     .unpaid
@@ -329,19 +474,41 @@ impl Paywall {
                     .map_err(ChallengeError::TooManyUnpaid)?,
             ),
             None => None,
-        };
+        })
+    }
+
+    /// Creates the offer's invoice, bounded by the invoice timeout.
+    async fn create_invoice(
+        &self,
+        offer: &Offer,
+    ) -> Result<l402_backend::CreatedInvoice, ChallengeError> {
         let request = CreateInvoice {
             amount: offer.price,
             memo: offer.memo.clone(),
             expiry_secs: offer.invoice_expiry_secs,
         };
-        let invoice = tokio::time::timeout(
+        tokio::time::timeout(
             self.settings.invoice_timeout,
             self.backend.create_invoice(request),
         )
         .await
         .map_err(|_| ChallengeError::Timeout(self.settings.invoice_timeout))?
-        .map_err(ChallengeError::Backend)?;
+        .map_err(ChallengeError::Backend)
+    }
+
+    /// Counts an unpaid invoice against the offer's client.
+    fn record_unpaid(&self, offer: &Offer, payment_hash: PaymentHash) {
+        if let Some((key, _)) = self.capped_client(offer) {
+            let now = self.clock.now_unix();
+            let counts_for = offer.invoice_expiry_secs.min(OUTSTANDING_WINDOW_SECS);
+            self.state.unpaid
+                .record(key, payment_hash, now.saturating_add(counts_for), now);
+        }
+    }
+
+    /// Creates an invoice and mints the L402 token it pays for.
+    async fn mint_l402(&self, offer: &Offer) -> Result<MintedChallenge, ChallengeError> {
+        let invoice = self.create_invoice(offer).await?;
         let mint = offer.mint_request(invoice.payment_hash);
         let macaroon = self
             .keys
@@ -358,16 +525,7 @@ impl Paywall {
             token_id,
             amount: offer.price,
         };
-        if let Some((key, _)) = self.capped_client(offer) {
-            let now = self.clock.now_unix();
-            let counts_for = offer.invoice_expiry_secs.min(OUTSTANDING_WINDOW_SECS);
-            self.state.unpaid.record(
-                key,
-                minted.payment_hash,
-                now.saturating_add(counts_for),
-                now,
-            );
-        }
+        self.record_unpaid(offer, minted.payment_hash);
         if let Some(observer) = &self.observer {
             observer(offer, &minted);
         }

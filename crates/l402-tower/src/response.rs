@@ -13,7 +13,9 @@ use l402_core::keys::RootKeyError;
 use l402_core::verify::TokenError;
 
 use crate::offer::Offer;
-use crate::paywall::MintedChallenge;
+use l402_mpp::{Problem, ProblemType};
+
+use crate::paywall::Challenges;
 
 /// Why no challenge could be minted.
 #[derive(Debug, thiserror::Error)]
@@ -64,44 +66,112 @@ fn grpc_response(code: u16, message: &'static str) -> Response<Full<Bytes>> {
     response
 }
 
-/// The payment-required answer: HTTP 402 with both challenges and a JSON body naming the
-/// reason, or for gRPC an HTTP 200 Trailers-Only answer with `grpc-status: 13`,
-/// `grpc-message: payment required` and the challenges in `www-authenticate`.
+/// Why a request is answered with challenges.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The L402 path: no credential, or an L402 credential that did not verify.
+    L402(TokenError),
+    /// A `Payment` credential that did not verify (or was already used).
+    Mpp {
+        /// Why.
+        error: l402_mpp::ChargeError,
+        /// The challenge it answered, if readable.
+        challenge_id: Option<String>,
+    },
+}
+
+impl Refusal {
+    /// The stable reason code of `X-L402-Reason` and logs.
+    pub(crate) fn reason_code(&self) -> &'static str {
+        match self {
+            Refusal::L402(e) => e.reason_code(),
+            Refusal::Mpp { error, .. } => match error.problem_type() {
+                ProblemType::PaymentInsufficient => "mpp_payment_insufficient",
+                ProblemType::PaymentExpired => "mpp_payment_expired",
+                ProblemType::MethodUnsupported => "mpp_method_unsupported",
+                ProblemType::InvalidChallenge => "mpp_invalid_challenge",
+                ProblemType::LightningInvalidPreimage => "mpp_invalid_preimage",
+                _ => "mpp_malformed_credential",
+            },
+        }
+    }
+
+    /// The problem details of this refusal.
+    fn problem(&self) -> Problem {
+        match self {
+            Refusal::L402(TokenError::Missing) => Problem::payment_required(),
+            Refusal::L402(e) => Problem::new(ProblemType::PaymentRequired, e.to_string()),
+            Refusal::Mpp {
+                error,
+                challenge_id,
+            } => error.to_problem(challenge_id.as_deref()),
+        }
+    }
+}
+
+/// The payment-required answer. For a service selling L402 only: HTTP 402 with the L402
+/// challenges and a JSON body naming the reason, as before. For a service selling the
+/// `Payment` scheme: the status of the problem (402, or 400 for an unsupported method), an
+/// `application/problem+json` body with the draft's problem type (plus `service`, `price_sat`
+/// and the L402 `reason`), and every challenge (the L402 pair, then `Payment`). For gRPC, an
+/// HTTP 200 Trailers-Only answer with `grpc-status: 13`, `grpc-message: payment required` and
+/// the challenges in `www-authenticate`.
 pub(crate) fn payment_required(
     grpc: bool,
     offer: &Offer,
-    challenge: &MintedChallenge,
-    reason: &TokenError,
+    challenges: &Challenges,
+    reason: &Refusal,
 ) -> Response<Full<Bytes>> {
     let mut response = if grpc {
         grpc_response(13, "payment required")
+    } else if challenges.payment.is_some() {
+        let problem = reason.problem();
+        let mut body = serde_json::to_value(&problem).unwrap_or_default();
+        body["service"] = offer.service.clone().into();
+        body["price_sat"] = offer.price.to_sat_ceil().into();
+        body["reason"] = reason.reason_code().into();
+        let mut response = json_response(
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::PAYMENT_REQUIRED),
+            body,
+        );
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(l402_mpp::problem::CONTENT_TYPE),
+        );
+        response
     } else {
-        json_response(
-            StatusCode::PAYMENT_REQUIRED,
-            serde_json::json!({
-                "error": "payment_required",
-                "reason": reason.reason_code(),
-                "detail": reason.to_string(),
-                "service": offer.service,
-                "price_sat": offer.price.to_sat_ceil(),
-                "price_msat": offer.price.0,
-                "invoice": challenge.bolt11,
-                "payment_hash": challenge.payment_hash.to_hex(),
-            }),
-        )
+        let mut body = serde_json::json!({
+            "error": "payment_required",
+            "reason": reason.reason_code(),
+            "service": offer.service,
+            "price_sat": offer.price.to_sat_ceil(),
+            "price_msat": offer.price.0,
+        });
+        if let Refusal::L402(e) = reason {
+            body["detail"] = e.to_string().into();
+        }
+        if let Some(l402) = &challenges.l402 {
+            body["invoice"] = l402.bolt11.clone().into();
+            body["payment_hash"] = l402.payment_hash.to_hex().into();
+        }
+        json_response(StatusCode::PAYMENT_REQUIRED, body)
     };
     let headers = response.headers_mut();
-    for value in &challenge.header_values {
+    let l402 = challenges.l402.iter().flat_map(|c| c.header_values.iter());
+    for value in l402.chain(challenges.payment.iter()) {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.append(WWW_AUTHENTICATE, v);
         }
     }
     // As Aperture does: a browser client on another origin (e.g. a web page using Alby) must be
-    // able to read the challenge. The answer holds nothing but a fresh invoice and macaroon.
+    // able to read the challenge. The answer holds nothing but fresh invoices and a macaroon.
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     headers.insert(
         "access-control-expose-headers",
-        HeaderValue::from_static("WWW-Authenticate"),
+        HeaderValue::from_static(match challenges.payment {
+            Some(_) => "WWW-Authenticate, Payment-Receipt",
+            None => "WWW-Authenticate",
+        }),
     );
     if let Ok(v) = HeaderValue::from_str(reason.reason_code()) {
         headers.insert("x-l402-reason", v);

@@ -241,6 +241,7 @@ async fn output(args: FetchArgs, paid: PaidResponse) -> anyhow::Result<()> {
         payment,
         reused_token,
         token_status,
+        payment_receipt,
     } = paid;
     if args.client.json {
         let status = response.status().as_u16();
@@ -266,7 +267,11 @@ async fn output(args: FetchArgs, paid: PaidResponse) -> anyhow::Result<()> {
             "paid": payment.as_ref().map(|r| serde_json::json!({
                 "amount_sat": r.amount.to_sat_ceil(), "amount_msat": r.amount.0, "fee_msat": r.fee.0,
                 "payment_hash": r.payment_hash.to_hex(), "scope": r.scope,
+                // `l402`: a token was bought; `mpp`: one request was paid (`Payment` charge).
+                "scheme": if r.token_id.is_some() { "l402" } else { "mpp" },
             })),
+            // The server's `Payment-Receipt`, after a `Payment` charge.
+            "payment_receipt": payment_receipt.map(|r| serde_json::to_value(r).unwrap_or_default()),
         });
         if let Some(path) = &args.output {
             let bytes = download(&mut response, path).await?;

@@ -178,12 +178,17 @@ pub struct McpConfig {
 pub struct PaymentConfig {
     /// How long one payment may take, seconds.
     pub timeout_secs: u64,
+    /// Which payment schemes to answer, most preferred first: `["l402", "mpp"]` (default:
+    /// L402 when offered, else the `Payment` scheme's Lightning charge), `["mpp", "l402"]`,
+    /// `["l402"]` (never pay `Payment` challenges), `["mpp"]`.
+    pub prefer: Vec<crate::mpp::PaymentScheme>,
 }
 
 impl Default for PaymentConfig {
     fn default() -> Self {
         Self {
             timeout_secs: DEFAULT_PAYMENT_TIMEOUT.as_secs(),
+            prefer: crate::mpp::DEFAULT_PREFERENCE.to_vec(),
         }
     }
 }
@@ -310,6 +315,7 @@ impl ClientConfig {
             .budget(self.budget())
             .max_cost(self.max_cost())
             .payment_timeout(Duration::from_secs(self.payment.timeout_secs))
+            .prefer(self.payment.prefer.clone())
             .http_timeout(Duration::from_secs(self.http.timeout_secs))
             .trust(self.http.trust());
         if let Some(n) = self.network {

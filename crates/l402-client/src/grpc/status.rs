@@ -44,6 +44,8 @@ pub(crate) fn status_with(err: &ClientError, metadata: MetadataMap) -> Status {
         ) => Code::PermissionDenied,
         ClientError::PaymentRequired { .. }
         | ClientError::Refused(_)
+        | ClientError::BadPaymentChallenge(_)
+        | ClientError::SchemeNotAllowed(_)
         | ClientError::RedirectRefused { .. }
         | ClientError::DestinationRefused { .. } => Code::FailedPrecondition,
         ClientError::PaymentFailed(_)

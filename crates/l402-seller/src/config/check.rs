@@ -60,6 +60,21 @@ fn check_sellable(
     }
 }
 
+/// `protocols`: at least one, none twice.
+fn check_protocols(c: &mut Checks<'_>, key: &str, terms: &ServiceTerms) {
+    if terms.protocols.is_empty() {
+        c.error(
+            key,
+            "sell at least one protocol: [\"l402\"], [\"mpp\"] or both",
+        );
+    }
+    for (j, p) in terms.protocols.iter().enumerate() {
+        if terms.protocols[..j].contains(p) {
+            c.error(&format!("{key}[{j}]"), "listed twice");
+        }
+    }
+}
+
 /// Checks the terms of every service and route of `proxy`.
 pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) {
     for i in 0..proxy.services.len() {
@@ -70,6 +85,7 @@ pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) 
         };
         let at = |key: &str| format!("{base}.{key}");
         check_price(c, &at("price_sat"), terms.price_sat);
+        check_protocols(c, &at("protocols"), terms);
         if terms.invoice_expiry_secs == 0 {
             c.error(&at("invoice_expiry_secs"), "must be greater than 0");
         }

@@ -27,7 +27,7 @@ use l402_lightning::spec::{BackendSpec, Role, Severity};
 pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
 pub use overrides::SellerOverrides;
 pub use store::StoreSettings;
-pub use terms::{RouteTerms, ServiceTerms};
+pub use terms::{Protocol, RouteTerms, ServiceTerms};
 
 /// The L402 keys of the file, in its shape: `services[i]` holds the terms of the i-th
 /// `[[services]]` entry.
@@ -55,6 +55,8 @@ pub struct L402Settings {
     /// `[store]`: where the shared state lives (SQLite in `data_dir`, or PostgreSQL).
     #[serde(default)]
     pub store: StoreSettings,
+    /// The realm of `Payment` (MPP) challenges. Unset: `l402`.
+    pub mpp_realm: Option<String>,
     /// The L402 terms of each `[[services]]` entry, in file order.
     #[serde(default)]
     pub services: Vec<ServiceTerms>,
@@ -69,6 +71,7 @@ impl ConfigExtension for L402Settings {
         "admin",
         "discovery",
         "store",
+        "mpp_realm",
     ];
     const SERVICE_KEYS: &'static [&'static str] = terms::SERVICE_KEYS;
     const ROUTE_KEYS: &'static [&'static str] = terms::ROUTE_KEYS;
@@ -178,6 +181,11 @@ impl SellerConfig {
         discovery::check(&self.l402.discovery, &mut checks);
         store::check(&self.l402.store, &mut checks);
         check::terms(&self.proxy, &self.l402.services, &mut checks);
+        if let Some(realm) = &self.l402.mpp_realm
+            && (realm.is_empty() || realm.chars().any(char::is_control))
+        {
+            checks.error("mpp_realm", "must be non-empty, without control characters");
+        }
         checks.finish()
     }
 

@@ -17,6 +17,7 @@ pub(super) const SERVICE_KEYS: &[&str] = &[
     "forward_credential",
     "openapi",
     "rate_limit",
+    "protocols",
 ];
 
 /// The keys of [`RouteTerms`] in a `[[services.routes]]` rule.
@@ -25,6 +26,20 @@ pub(super) const ROUTE_KEYS: &[&str] =
 
 fn default_invoice_expiry() -> u64 {
     3600
+}
+
+fn default_protocols() -> Vec<Protocol> {
+    vec![Protocol::L402]
+}
+
+/// A payment scheme a service sells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// L402 (`WWW-Authenticate: L402 …`, and the legacy `LSAT`).
+    L402,
+    /// The HTTP `Payment` scheme (MPP), Lightning charge.
+    Mpp,
 }
 
 /// What one service (`[[services]]`) sells, and on which terms.
@@ -63,6 +78,10 @@ pub struct ServiceTerms {
     /// token for the whole service, routes with their own limit excepted).
     #[serde(default)]
     pub rate_limit: Option<RateLimitConfig>,
+    /// The payment schemes sold: `["l402"]` (default), `["mpp"]` or `["l402", "mpp"]`. An
+    /// unpaid request gets one 402 with a challenge for each.
+    #[serde(default = "default_protocols")]
+    pub protocols: Vec<Protocol>,
     /// The terms of each `[[services.routes]]` rule of this service, in file order.
     #[serde(default)]
     pub routes: Vec<RouteTerms>,
@@ -83,4 +102,14 @@ pub struct RouteTerms {
     /// This route's rate limit, replacing the service's (a bucket of its own).
     #[serde(default)]
     pub rate_limit: Option<RateLimitConfig>,
+}
+
+impl ServiceTerms {
+    /// The schemes sold, as the paywall reads them.
+    pub fn protocols(&self) -> l402_tower::Protocols {
+        l402_tower::Protocols {
+            l402: self.protocols.contains(&Protocol::L402),
+            mpp: self.protocols.contains(&Protocol::Mpp),
+        }
+    }
 }

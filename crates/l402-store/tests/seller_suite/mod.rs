@@ -1,5 +1,5 @@
 //! The seller's store conformance suite: every method of the tables several seller instances
-//! share (revocations, invoices, master keys, settings), written once and run on each engine:
+//! share (revocations, invoices, master keys, settings, consumed `Payment` charges), written once and run on each engine:
 //! on SQLite by `tests/conformance.rs`, on PostgreSQL by `tests/postgres.rs`.
 
 use std::sync::Barrier;
@@ -48,6 +48,10 @@ pub const CASES: &[(&str, Case)] = &[
         a_second_handle_sees_the_first_ones_writes,
     ),
     ("settings", settings),
+    (
+        "mpp_charges_are_consumed_once_across_handles_and_pruned",
+        mpp_charges_are_consumed_once_across_handles_and_pruned,
+    ),
 ];
 
 /// Runs every case, each on the fresh database `fresh(name)` returns an opener for, and
@@ -424,4 +428,39 @@ fn settings(open: &Open) {
     assert_eq!(s.get_or_insert("y", "first").unwrap(), "first");
     assert_eq!(s.get_or_insert("y", "second").unwrap(), "first");
     assert_eq!(s.get("y").unwrap().as_deref(), Some("first"));
+}
+
+fn mpp_charges_are_consumed_once_across_handles_and_pruned(open: &Open) {
+    let charge = |h: u8, keep_until: u64| l402_store::ConsumedCharge {
+        payment_hash: PaymentHash([h; 32]),
+        challenge_id: "id",
+        service: "weather",
+        amount: Msat(2_000),
+        used_at: 10,
+        keep_until,
+    };
+    // Eight handles (as eight instances) race for one charge: exactly one wins.
+    let barrier = Barrier::new(8);
+    let wins: usize = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    let store = open();
+                    barrier.wait();
+                    usize::from(store.mpp_charges().consume(&charge(1, 100)).unwrap())
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).sum()
+    });
+    assert_eq!(wins, 1);
+    let store = open();
+    let table = store.mpp_charges();
+    assert!(table.is_consumed(&PaymentHash([1; 32])).unwrap());
+    assert!(!table.is_consumed(&PaymentHash([2; 32])).unwrap());
+    assert!(table.consume(&charge(2, 200)).unwrap());
+    assert_eq!(table.count().unwrap(), 2);
+    assert_eq!(table.prune(100).unwrap(), 1);
+    assert!(!table.is_consumed(&PaymentHash([1; 32])).unwrap());
+    assert!(table.is_consumed(&PaymentHash([2; 32])).unwrap());
 }

@@ -1,0 +1,215 @@
+//! Paying the HTTP `Payment` scheme (MPP), Lightning `charge` intent: which scheme to answer
+//! when a `402` offers L402 and `Payment` ([`PaymentScheme`] preference, advertised as
+//! `Accept-Payment`), the pre-payment checks of a charge challenge (the invoice is decoded and
+//! must agree with the request object: payment hash, amount, network, expiry, `max_cost`), and
+//! the credential sent after paying. The payment itself goes through the same path as an L402
+//! one (budget, journal, wallet, spend ledger, receipt); a charge buys one request, so no token
+//! is kept, and the request is sent once more with the credential
+//! ([`L402Client::execute`](crate::L402Client::execute) calls this when the preference picks
+//! `Payment`).
+
+use l402_core::challenge::{Scheme, parse_first_challenge};
+use l402_core::client::{PayPolicy, PaymentPlan, StopReason};
+use l402_core::invoice::{InvoiceCheck, parse_bolt11};
+use l402_core::{Msat, Preimage};
+use l402_mpp::{Challenge, ChargeRequest, Credential};
+use serde::Deserialize;
+
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+
+use crate::client::L402Client;
+use crate::error::ClientError;
+use crate::execute::PaidResponse;
+use crate::request::RequestSpec;
+use crate::scope::Target;
+
+/// A payment scheme the client answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentScheme {
+    /// L402: buy a token (a macaroon and its preimage), reused until it expires.
+    L402,
+    /// The `Payment` scheme, Lightning charge: pay one request, present the preimage once.
+    Mpp,
+}
+
+/// The default preference: L402 when offered (a token serves many requests), else `Payment`.
+pub const DEFAULT_PREFERENCE: [PaymentScheme; 2] = [PaymentScheme::L402, PaymentScheme::Mpp];
+
+/// The `Accept-Payment` value a client with preference `prefer` sends: the one `Payment`
+/// method and intent it pays, `lightning/charge`; `None` when it does not pay `Payment`
+/// challenges.
+pub fn accept_payment(prefer: &[PaymentScheme]) -> Option<&'static str> {
+    prefer
+        .contains(&PaymentScheme::Mpp)
+        .then_some("lightning/charge")
+}
+
+/// The `Payment` charge challenge to answer in a `402` whose `WWW-Authenticate` values are
+/// `values`, if the preference picks it: `Payment` must be allowed, a `lightning`/`charge`
+/// challenge present, and no L402 challenge the client prefers.
+pub fn choose(prefer: &[PaymentScheme], values: &[&str]) -> Option<Challenge> {
+    let mpp_rank = prefer.iter().position(|s| *s == PaymentScheme::Mpp)?;
+    let charge = Challenge::parse_list(&values.join(", "))
+        .ok()?
+        .into_iter()
+        .find(|c| {
+            c.method.eq_ignore_ascii_case(l402_mpp::METHOD_LIGHTNING)
+                && c.intent.eq_ignore_ascii_case(l402_mpp::INTENT_CHARGE)
+        })?;
+    let l402_rank = prefer.iter().position(|s| *s == PaymentScheme::L402);
+    let l402_offered = parse_first_challenge(values.iter().copied()).is_ok();
+    match l402_rank {
+        Some(rank) if l402_offered && rank < mpp_rank => None,
+        _ => Some(charge),
+    }
+}
+
+/// Checks a charge challenge before paying it, as the Lightning charge draft asks of clients:
+/// the challenge has not expired, the request is a `sat` charge, and the invoice (decoded here)
+/// carries the request's payment hash and exact amount, on the wallet's network, unexpired,
+/// within `max_cost`. Returns the plan [`L402Client::pay`](crate::L402Client) takes (no
+/// macaroon: nothing is kept as a token).
+pub fn plan(challenge: &Challenge, policy: &PayPolicy) -> Result<PaymentPlan, ClientError> {
+    let bad = |why: String| ClientError::BadPaymentChallenge(why);
+    if let Some(expires) = &challenge.expires {
+        let at = l402_mpp::time::parse(expires)
+            .ok_or_else(|| bad(format!("expires {expires:?} is not an RFC 3339 time")))?;
+        if policy.now_unix >= at {
+            return Err(bad(format!("the challenge expired at {expires}")));
+        }
+    }
+    let request: ChargeRequest = challenge
+        .decode_request()
+        .map_err(|e| bad(format!("the request object does not decode: {e}")))?;
+    let sat = request.amount_sat().ok_or_else(|| {
+        bad(format!(
+            "amount {:?} {:?} is not whole sats",
+            request.amount, request.currency
+        ))
+    })?;
+    let invoice = parse_bolt11(&request.method_details.invoice)
+        .map_err(|e| ClientError::Refused(StopReason::BadInvoice(e)))?;
+    let expected_hash = match &request.method_details.payment_hash {
+        Some(_) => request
+            .payment_hash()
+            .ok_or_else(|| bad("paymentHash is not 64 lower-case hex digits".into()))?,
+        None => invoice.payment_hash,
+    };
+    let amount = InvoiceCheck {
+        expected_hash,
+        network: policy.network,
+        max_amount: policy.max_amount,
+        now_unix: policy.now_unix,
+    }
+    .check(&invoice)
+    .map_err(|e| ClientError::Refused(StopReason::InvoiceRefused(e)))?;
+    if amount != Msat::from_sat(sat) {
+        return Err(bad(format!(
+            "the invoice asks {amount}, the request says {sat} sat"
+        )));
+    }
+    Ok(PaymentPlan {
+        challenge: l402_core::challenge::Challenge {
+            scheme: Scheme::L402,
+            macaroon: Vec::new(),
+            invoice: invoice.bolt11.clone(),
+            version: None,
+        },
+        payment_hash: invoice.payment_hash,
+        invoice,
+        amount,
+    })
+}
+
+impl L402Client {
+    /// Refuses to go on to an L402 payment when the preference does not list L402.
+    pub(crate) fn check_l402_allowed(&self) -> Result<(), ClientError> {
+        if self.inner.prefer.contains(&PaymentScheme::L402) {
+            return Ok(());
+        }
+        Err(ClientError::SchemeNotAllowed(format!(
+            "no usable Payment challenge, and L402 is not in [payment] prefer = {:?}",
+            self.inner.prefer
+        )))
+    }
+
+    /// Pays a `Payment` charge challenge of the 402 that `spec` (for `target`) got, and sends
+    /// `spec` again once with the credential (to the origin that asked). A second 402 is not
+    /// paid again.
+    pub(crate) async fn pay_charge(
+        &self,
+        target: &Target,
+        spec: RequestSpec,
+        charge: Challenge,
+    ) -> Result<PaidResponse, ClientError> {
+        let plan = plan(&charge, &self.policy().await?)?;
+        if !self.inner.auto_pay {
+            return Err(ClientError::PaymentRequired {
+                amount: plan.amount,
+                scope: target.scope.clone(),
+                payment_hash: plan.payment_hash,
+            });
+        }
+        self.resolve_before_paying(target).await?;
+        let (paid, receipt) = self.pay(target, spec.url.as_str(), &plan).await?;
+        let credential = credential(charge, &paid.preimage);
+        let mut spec = spec;
+        let mut value = HeaderValue::from_str(&credential.to_authorization())
+            .map_err(|_| ClientError::Internal("the credential is not a header value".into()))?;
+        value.set_sensitive(true);
+        spec.headers.insert(AUTHORIZATION, value);
+        let response = self.send(&spec, None).await?;
+        if response.status() == reqwest::StatusCode::PAYMENT_REQUIRED {
+            tracing::warn!(payment_hash = %plan.payment_hash, "the server still asks for payment after the Payment credential");
+            return Err(ClientError::Refused(StopReason::StillRequiredAfterPayment));
+        }
+        let payment_receipt = response
+            .headers()
+            .get(l402_mpp::RECEIPT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| l402_mpp::Receipt::from_header(v).ok());
+        Ok(PaidResponse {
+            response,
+            payment: Some(receipt),
+            reused_token: false,
+            token_status: None,
+            payment_receipt,
+        })
+    }
+}
+
+/// The credential proving the payment of `challenge` with `preimage`.
+pub fn credential(challenge: Challenge, preimage: &Preimage) -> Credential {
+    let mut payload = serde_json::Map::new();
+    payload.insert("preimage".into(), preimage.to_hex().into());
+    Credential {
+        challenge,
+        source: None,
+        payload,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAYMENT: &str =
+        "Payment id=\"a\", realm=\"r\", method=\"lightning\", intent=\"charge\", request=\"cQ\"";
+    const L402: &str = "L402 macaroon=\"AgEEbHNhdAJCAAAA\", invoice=\"lnbcrt1\"";
+
+    #[test]
+    fn the_preference_decides() {
+        use PaymentScheme::{L402 as L, Mpp as M};
+        assert!(
+            choose(&[L, M], &[PAYMENT]).is_some(),
+            "only Payment offered"
+        );
+        assert!(choose(&[M, L], &[L402, PAYMENT]).is_some());
+        assert!(choose(&[M], &[L402, PAYMENT]).is_some());
+        assert!(choose(&[L], &[PAYMENT]).is_none(), "Payment not allowed");
+        assert!(choose(&[L, M], &["Payment id=\"a\", realm=\"r\", method=\"lightning\", intent=\"session\", request=\"cQ\""]).is_none());
+        assert_eq!(accept_payment(&[L]), None);
+        assert_eq!(accept_payment(&[L, M]), Some("lightning/charge"));
+    }
+}
