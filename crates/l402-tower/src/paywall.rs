@@ -501,7 +501,8 @@ impl Paywall {
         if let Some((key, _)) = self.capped_client(offer) {
             let now = self.clock.now_unix();
             let counts_for = offer.invoice_expiry_secs.min(OUTSTANDING_WINDOW_SECS);
-            self.state.unpaid
+            self.state
+                .unpaid
                 .record(key, payment_hash, now.saturating_add(counts_for), now);
         }
     }
