@@ -50,6 +50,17 @@ echo "hello from the both upstream" >"$WORK/www/both/hello.txt"
 UPSTREAM_PORT=$(free_port)
 python3 -m http.server "$UPSTREAM_PORT" --bind 127.0.0.1 --directory "$WORK/www" >"$WORK/upstream.log" 2>&1 &
 UPSTREAM_PID=$!
+# Python takes a moment to start (seconds on a loaded machine): wait for it to answer.
+upstream_up=
+for _ in $(seq 200); do # up to 20 s
+  kill -0 "$UPSTREAM_PID" 2>/dev/null || fail "the upstream (python3 -m http.server) exited"
+  if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$UPSTREAM_PORT/mpp/hello.txt" 2>/dev/null; then
+    upstream_up=1
+    break
+  fi
+  sleep 0.1
+done
+[ -n "$upstream_up" ] || fail "the upstream does not answer on port $UPSTREAM_PORT within 20s"
 PORT=$(free_port)
 BASE_URL="http://127.0.0.1:$PORT"
 DATA_DIR=$WORK/data
@@ -89,7 +100,6 @@ for _ in $(seq 600); do # up to 60 s
   sleep 0.1
 done
 [ -n "$ready" ] || fail "l402 serve not ready on $BASE_URL/readyz within 60s"
-curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$UPSTREAM_PORT/mpp/hello.txt" || fail "the upstream does not answer"
 echo "PASS l402 serve ready on $BASE_URL (pid $SERVER_PID)"
 
 # The challenge-id secret, as the seller keeps it (made at start, because a service sells MPP).
