@@ -120,6 +120,22 @@ fn start_wallet(dir: &Path, data: &Path, port: u16) -> ChildGuard {
     wallet
 }
 
+/// Whether `check` comes true within 5 s (tried every 200 ms).
+async fn within_5s<F, Fut>(check: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let wait = async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), wait)
+        .await
+        .is_ok()
+}
+
 fn token_id_hex(token: &PaidToken) -> String {
     let mac = l402_core::macaroon::Macaroon::decode_v2(&token.macaroon).unwrap();
     let id = l402_core::identifier::Identifier::decode(mac.identifier()).unwrap();
@@ -328,18 +344,7 @@ async fn soak() {
                 .output()
                 .unwrap();
             assert!(out.status.success(), "{}", stderr(&out));
-            let applied = async {
-                loop {
-                    if get_with(&url, &token).await.status() != 200 {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            };
-            if tokio::time::timeout(Duration::from_secs(5), applied)
-                .await
-                .is_err()
-            {
+            if !within_5s(|| async { get_with(&url, &token).await.status() != 200 }).await {
                 tally
                     .lock()
                     .unwrap()
@@ -359,23 +364,16 @@ async fn soak() {
             std::fs::write(&up.config, text).unwrap();
             serve.signal("HUP");
             let extra = format!("{base}/extra/x");
-            let applied = async {
-                loop {
-                    let status = l402_testkit::wait::http_client()
-                        .get(&extra)
-                        .send()
-                        .await
-                        .map(|r| r.status().as_u16());
-                    if matches!(status, Ok(s) if (s != 404) == extended) {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            };
-            if tokio::time::timeout(Duration::from_secs(5), applied)
-                .await
-                .is_err()
-            {
+            let applied = within_5s(|| async {
+                let status = l402_testkit::wait::http_client()
+                    .get(&extra)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16());
+                matches!(status, Ok(s) if (s != 404) == extended)
+            })
+            .await;
+            if !applied {
                 tally
                     .lock()
                     .unwrap()

@@ -243,13 +243,7 @@ impl Reload {
     }
 
     async fn apply_locked(&self, config: SellerConfig) -> Result<ReloadReport, SellerError> {
-        let mut warnings: Vec<String> = config.check()?.iter().map(ToString::to_string).collect();
-        warnings.extend(
-            crate::openapi::config_warnings(&config)
-                .await
-                .iter()
-                .map(ToString::to_string),
-        );
+        let warnings = crate::seller::checked_warnings(&config).await?;
         let old = self
             .current
             .lock()

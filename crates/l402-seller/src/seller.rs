@@ -177,13 +177,7 @@ impl Seller {
     /// Starts the seller for an already loaded configuration (checked here); returns once the
     /// proxy is listening.
     pub async fn start_config(config: SellerConfig) -> Result<SellerHandle, SellerError> {
-        let mut warnings: Vec<String> = config.check()?.iter().map(ToString::to_string).collect();
-        warnings.extend(
-            crate::openapi::config_warnings(&config)
-                .await
-                .iter()
-                .map(ToString::to_string),
-        );
+        let mut warnings = checked_warnings(&config).await?;
         // Prices are checked before anything is opened (the paywall builds its own table).
         PriceTable::new(&config)?;
         let data_dir = config.data_dir();
@@ -251,6 +245,19 @@ impl Seller {
             }
         }
     }
+}
+
+/// Checks `config` in full (as `l402 serve --check` does, the services' OpenAPI documents
+/// included) and returns its warnings as the operator reads them.
+pub(crate) async fn checked_warnings(config: &SellerConfig) -> Result<Vec<String>, SellerError> {
+    let mut warnings: Vec<String> = config.check()?.iter().map(ToString::to_string).collect();
+    warnings.extend(
+        crate::openapi::config_warnings(config)
+            .await
+            .iter()
+            .map(ToString::to_string),
+    );
+    Ok(warnings)
 }
 
 /// What the seller loaded before starting: store, keys and the metrics to count into.

@@ -64,6 +64,18 @@ async fn metric(seller: &SellerHandle, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {key} in\n{text}"))
 }
 
+/// The seller of `config`, with its admin listener.
+async fn start(config: &Path) -> SellerHandle {
+    Seller::start(
+        SellerOptions::new()
+            .config_file(config)
+            .listen("127.0.0.1:0".parse().unwrap())
+            .admin_listen("127.0.0.1:0".parse().unwrap()),
+    )
+    .await
+    .unwrap()
+}
+
 fn admin(seller: &SellerHandle, file: &str) -> AdminClient {
     let base = format!("http://{}", seller.admin_addr().unwrap());
     AdminClient::new(&base, &seller.data_dir().join(file)).unwrap()
@@ -89,14 +101,7 @@ async fn a_reload_changes_prices_and_services_and_refuses_what_does_not_pass() {
     let dir = tempfile::tempdir().unwrap();
     let upstream = sample_upstream(dir.path(), |s| config_text(s, 2, false)).await;
     let sample = upstream.addr;
-    let seller = Seller::start(
-        SellerOptions::new()
-            .config_file(&upstream.config)
-            .listen("127.0.0.1:0".parse().unwrap())
-            .admin_listen("127.0.0.1:0".parse().unwrap()),
-    )
-    .await
-    .unwrap();
+    let seller = start(&upstream.config).await;
     let base = format!("http://{}", seller.proxy_addr());
     let weather = format!("{base}/api/weather?city=Oslo");
     let similarity = format!("{base}/api/similarity");
@@ -226,14 +231,7 @@ async fn services_are_put_and_deleted_live_through_the_admin_api_and_the_file_ke
     })
     .await;
     let sample = upstream.addr;
-    let seller = Seller::start(
-        SellerOptions::new()
-            .config_file(&upstream.config)
-            .listen("127.0.0.1:0".parse().unwrap())
-            .admin_listen("127.0.0.1:0".parse().unwrap()),
-    )
-    .await
-    .unwrap();
+    let seller = start(&upstream.config).await;
     let base = format!("http://{}", seller.proxy_addr());
     let weather = format!("{base}/api/weather?city=Quito");
     let similarity = format!("{base}/api/similarity");

@@ -25,7 +25,7 @@ use crate::config::SellerConfig;
 use crate::config::edit::EditError;
 use crate::error::SellerError;
 use crate::metrics::SellerMetrics;
-use crate::reload::Reload;
+use crate::reload::{Reload, ReloadReport};
 
 /// Most rows one listing returns.
 pub const MAX_LIMIT: usize = 1_000;
@@ -225,30 +225,10 @@ pub(crate) async fn reload(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     caller.full()?;
-    let reload = s.reload.get().and_then(Weak::upgrade).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "stopping",
-            "the seller is stopping",
-        )
-    })?;
-    match reload.reread_source().await {
-        Ok(report) => Ok(Json(json!({
-            "reloaded": true,
-            "services": report.services,
-            "routes": report.routes,
-            "warnings": report.warnings,
-        }))),
-        Err(e) => {
-            let message = error_chain(&e);
-            tracing::warn!(error = %message, "admin API: reload refused");
-            Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "reload_refused",
-                message,
-            ))
-        }
-    }
+    let reload = running_reload(&s)?;
+    reloaded(reload.reread_source().await, |_| {
+        (StatusCode::CONFLICT, "reload_refused")
+    })
 }
 
 /// `PUT /api/v1/services/{name}` (full access): the body is the service's `[[services]]` table
@@ -293,14 +273,36 @@ async fn edit_services(
     s: &AdminState,
     edit: impl FnOnce(&str) -> Result<String, EditError>,
 ) -> Result<Json<Value>, ApiError> {
-    let reload = s.reload.get().and_then(Weak::upgrade).ok_or_else(|| {
+    let reload = running_reload(s)?;
+    reloaded(reload.edit_file(edit).await, |e| match e {
+        SellerError::Edit(EditError::NoSuchService(_)) => (StatusCode::NOT_FOUND, "not_found"),
+        SellerError::Edit(EditError::BadService(_)) | SellerError::Config(_) => {
+            (StatusCode::BAD_REQUEST, "invalid_service")
+        }
+        SellerError::NoSource => (StatusCode::CONFLICT, "no_config_file"),
+        SellerError::WriteConfig { .. } => (StatusCode::SERVICE_UNAVAILABLE, "config_unwritable"),
+        _ => (StatusCode::CONFLICT, "reload_refused"),
+    })
+}
+
+/// The seller's reload, unless the seller is stopping.
+fn running_reload(s: &AdminState) -> Result<Arc<Reload>, ApiError> {
+    s.reload.get().and_then(Weak::upgrade).ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "stopping",
             "the seller is stopping",
         )
-    })?;
-    match reload.edit_file(edit).await {
+    })
+}
+
+/// What a reload (or a services edit) answers: what is now served, or the refusal with the
+/// status and code `classify` picks and the whole error chain as the message.
+fn reloaded(
+    result: Result<ReloadReport, SellerError>,
+    classify: impl FnOnce(&SellerError) -> (StatusCode, &'static str),
+) -> Result<Json<Value>, ApiError> {
+    match result {
         Ok(report) => Ok(Json(json!({
             "reloaded": true,
             "services": report.services,
@@ -309,20 +311,8 @@ async fn edit_services(
         }))),
         Err(e) => {
             let message = error_chain(&e);
-            tracing::warn!(error = %message, "admin API: service change refused");
-            let (status, code) = match &e {
-                SellerError::Edit(EditError::NoSuchService(_)) => {
-                    (StatusCode::NOT_FOUND, "not_found")
-                }
-                SellerError::Edit(EditError::BadService(_)) | SellerError::Config(_) => {
-                    (StatusCode::BAD_REQUEST, "invalid_service")
-                }
-                SellerError::NoSource => (StatusCode::CONFLICT, "no_config_file"),
-                SellerError::WriteConfig { .. } => {
-                    (StatusCode::SERVICE_UNAVAILABLE, "config_unwritable")
-                }
-                _ => (StatusCode::CONFLICT, "reload_refused"),
-            };
+            tracing::warn!(error = %message, "admin API: configuration change refused");
+            let (status, code) = classify(&e);
             Err(ApiError::new(status, code, message))
         }
     }
