@@ -2,12 +2,13 @@
 # The PostgreSQL tier: the seller's store on a real PostgreSQL, and three `l402 serve` on it
 # behind a real nginx.
 #
-# 1. Installs Debian's `postgresql` and `nginx` when missing; starts a throwaway cluster in a
-#    temporary directory (as the `postgres` user: initdb refuses root), loopback only.
+# 1. Installs Debian's `postgresql`, `nginx` and `prometheus` when missing; starts a throwaway
+#    cluster in a temporary directory (as the `postgres` user: initdb refuses root), loopback
+#    only.
 # 2. The store conformance suite on PostgreSQL (crates/l402-store/tests/postgres.rs, ignored in
 #    the plain `cargo test`): every seller-table case, migrations, unavailability and recovery.
 # 3. The multi-instance test (crates/l402-cli/tests/multi_instance_tier.rs): tokens and
-#    revocations shared by three instances, an instance SIGKILLed under load, PostgreSQL
+#    revocations shared by three instances, a real Prometheus scraping the three, an instance SIGKILLed under load, PostgreSQL
 #    stopped and started again.
 # Every wait is bounded; anything missing fails the tier.
 set -euo pipefail
@@ -20,6 +21,10 @@ if ! command -v nginx >/dev/null; then
   step "apt-get install nginx" 900 env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx
 fi
 NGINX=$(command -v nginx) || fail "nginx not found after installing it"
+if ! command -v prometheus >/dev/null; then
+  step "apt-get install prometheus" 900 env DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus
+fi
+PROMETHEUS=$(command -v prometheus) || fail "prometheus not found after installing it"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-postgres-tier.XXXXXX")
 PGDIR=$WORK/pg
@@ -45,5 +50,5 @@ pg_psql "$PGDIR" "SELECT 1" >/dev/null
 _pg_as "$(pg_bin)/createdb" -h "$PGDIR" -p "$PORT" -U l402 l402_multi
 step "three instances on one PostgreSQL behind nginx" 2400 \
   env L402_TEST_POSTGRES_URL="postgres://l402@127.0.0.1:$PORT/l402_multi" \
-  L402_TEST_POSTGRES_DIR="$PGDIR" L402_NGINX="$NGINX" \
+  L402_TEST_POSTGRES_DIR="$PGDIR" L402_NGINX="$NGINX" L402_PROMETHEUS="$PROMETHEUS" \
   cargo test -p l402-cli --locked --test multi_instance_tier -- --include-ignored --nocapture

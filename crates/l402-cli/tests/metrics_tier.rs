@@ -11,10 +11,11 @@ mod common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use l402_lightning::dev::DevWalletClient;
+use l402_testkit::prometheus::Prometheus;
 use l402_testkit::require_env;
 
 /// Runs `promtool check metrics` on `text`; panics with its output unless it passes.
@@ -40,24 +41,6 @@ fn promtool_check(promtool: &str, text: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// The value of the first sample a Prometheus instant query returns, if any.
-async fn query(prometheus: &str, expr: &str) -> Option<f64> {
-    let url =
-        reqwest::Url::parse_with_params(&format!("{prometheus}/api/v1/query"), &[("query", expr)])
-            .unwrap();
-    let body: serde_json::Value = http_client()
-        .get(url)
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    body["data"]["result"][0]["value"][1]
-        .as_str()
-        .and_then(|v| v.parse().ok())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -90,66 +73,25 @@ async fn promtool_accepts_the_metrics_and_prometheus_scrapes_them() {
     );
 
     // A real Prometheus scraping the admin listener every second.
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: l402\n    \
-             static_configs:\n      - targets: ['{admin}']\n"
-        ),
-    )
-    .unwrap();
-    let web = free_addr().to_string();
-    let mut prometheus = ChildGuard::spawn(
-        Command::new(&prometheus_bin).args([
-            &format!("--config.file={}", config.display()),
-            &format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()),
-            &format!("--web.listen-address={web}"),
-        ]),
-        &dir.path().join("prometheus.log"),
-    );
-    let prometheus_url = format!("http://{web}");
+    let mut prometheus =
+        Prometheus::start(&prometheus_bin, dir.path(), std::slice::from_ref(&admin));
+    let limit = Duration::from_secs(60);
+    prometheus
+        .wait_for(r#"up{job="l402"}"#, |v| v == Some(1.0), limit)
+        .await;
     let paid_expr = r#"sum(l402_requests_total{job="l402",service="weather",outcome="paid"})"#;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let up = query(&prometheus_url, r#"up{job="l402"}"#).await;
-        let paid = query(&prometheus_url, paid_expr).await;
-        if up == Some(1.0) && paid == Some(1.0) {
-            println!("PASS Prometheus scraped the admin listener: up=1, paid requests=1");
-            break;
-        }
-        assert!(
-            prometheus.exited().is_none(),
-            "prometheus exited:\n{}",
-            prometheus.log()
-        );
-        assert!(
-            Instant::now() < deadline,
-            "Prometheus did not see the paid request within 60 s (up={up:?}, paid={paid:?}):\n{}",
-            prometheus.log()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let revenue = query(
-        &prometheus_url,
-        r#"l402_revenue_msat_total{job="l402",service="weather"}"#,
-    )
-    .await;
+    prometheus
+        .wait_for(paid_expr, |v| v == Some(1.0), limit)
+        .await;
+    println!("PASS Prometheus scraped the admin listener: up=1, paid requests=1");
     // The settlement may reach the counter a scrape after the paid request.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut revenue = revenue;
-    while revenue != Some(paid.plan.amount.0 as f64) {
-        assert!(
-            Instant::now() < deadline,
-            "revenue in Prometheus is {revenue:?}, expected {} msat",
-            paid.plan.amount.0
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        revenue = query(
-            &prometheus_url,
+    let amount = paid.plan.amount.0 as f64;
+    let revenue = prometheus
+        .wait_for(
             r#"l402_revenue_msat_total{job="l402",service="weather"}"#,
+            |v| v == Some(amount),
+            Duration::from_secs(30),
         )
         .await;
-    }
     println!("PASS Prometheus reports the revenue: {revenue:?} msat");
 }

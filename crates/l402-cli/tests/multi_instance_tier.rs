@@ -1,6 +1,7 @@
 //! The multi-instance tier: three `l402 serve` on one PostgreSQL store behind a real nginx.
 //!
-//! A token bought through the balancer works on every instance; a revocation made on one
+//! A token bought through the balancer works on every instance, and a real Prometheus scraping
+//! the three admin listeners sees them all up and their paid requests; a revocation made on one
 //! (`l402 revoke --store-url`, or the admin API of another) is refused by all within the
 //! store refresh (2 s); one instance SIGKILLed under load loses at most its in-flight
 //! requests while the others keep serving; with PostgreSQL stopped, paid requests still pass
@@ -8,10 +9,10 @@
 //! database is back), and only the paths that need the database answer 503, until it is back,
 //! by itself.
 //!
-//! `scripts/tiers/postgres.sh` installs PostgreSQL and nginx from Debian, starts a throwaway
+//! `scripts/tiers/postgres.sh` installs PostgreSQL, nginx and Prometheus from Debian, starts a throwaway
 //! cluster and runs this file with `L402_TEST_POSTGRES_URL` (an empty database),
 //! `L402_TEST_POSTGRES_DIR` (the cluster, for `scripts/lib/postgres.sh stop|start`) and
-//! `L402_NGINX` set. `#[ignore]`d for the plain `cargo test`; without them it fails.
+//! `L402_NGINX` and `L402_PROMETHEUS` set. `#[ignore]`d for the plain `cargo test`; without them it fails.
 
 mod common;
 
@@ -26,6 +27,7 @@ use common::*;
 use l402_core::client::PaidToken;
 use l402_lightning::dev::DevWalletClient;
 use l402_store::{Store, StoreUrl};
+use l402_testkit::prometheus::Prometheus;
 use l402_testkit::require_env;
 
 const WHO: &str = "scripts/tiers/postgres.sh";
@@ -210,6 +212,7 @@ async fn three_instances_on_one_postgres_behind_nginx() {
     let store_url = require_env("L402_TEST_POSTGRES_URL", WHO);
     let pg_dir = require_env("L402_TEST_POSTGRES_DIR", WHO);
     let nginx = require_env("L402_NGINX", WHO);
+    let prometheus_bin = require_env("L402_PROMETHEUS", WHO);
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
 
@@ -259,6 +262,23 @@ async fn three_instances_on_one_postgres_behind_nginx() {
         );
     }
     println!("PASS a token bought through nginx opens all three instances");
+
+    // A real Prometheus scrapes the three admin listeners: all up, and the paid requests of
+    // every instance add up (one through nginx, one on each instance).
+    let targets: Vec<String> = all
+        .iter()
+        .map(|i| i.admin.trim_start_matches("http://").to_owned())
+        .collect();
+    let mut prometheus = Prometheus::start(&prometheus_bin, dir, &targets);
+    let limit = Duration::from_secs(60);
+    prometheus
+        .wait_for(r#"count(up{job="l402"} == 1)"#, |v| v == Some(3.0), limit)
+        .await;
+    let paid_expr = r#"sum(l402_requests_total{job="l402",outcome="paid"})"#;
+    prometheus
+        .wait_for(paid_expr, |v| v == Some(3.0), limit)
+        .await;
+    println!("PASS Prometheus scrapes all three instances: up, 3 paid requests in all");
 
     // 2. Revoked with `l402 revoke` on the shared store: refused by all within the refresh.
     let id = token_id(&store, &paid.token).await;

@@ -12,6 +12,8 @@
 //!   overrides it (counting, crashing or deliberately broken wallets).
 //! - `paid_server` (feature `paid-server`): an in-process paid HTTP seller and a
 //!   payment-counting wallet wrapper.
+//! - `prometheus` (feature `prometheus`): a real Prometheus scraping admin listeners, and its
+//!   instant queries.
 //! - `raw_http` (feature `raw-http`): requests written byte for byte on a socket.
 //! - `redirector` (feature `paid-server`): a loopback server recording `Authorization` headers
 //!   that redirects every request to another base URL (or answers `200 ok`).
@@ -37,6 +39,8 @@ pub mod hooked;
 pub mod nwc;
 #[cfg(feature = "paid-server")]
 pub mod paid_server;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
 #[cfg(feature = "raw-http")]
 pub mod raw_http;
 #[cfg(feature = "paid-server")]
