@@ -203,6 +203,11 @@ async fn a_reload_changes_prices_and_services_and_refuses_what_does_not_pass() {
         .filter_map(|s| s["name"].as_str())
         .collect();
     assert_eq!(names, ["weather"], "{services}");
+    assert_eq!(
+        services["services"][0]["protocols"],
+        serde_json::json!(["l402"]),
+        "{services}"
+    );
     // A refused reload through the API: 409 with the reason.
     write(&upstream.config, "not toml at all = = =");
     match full.call(Method::Post, "/api/v1/reload", None).await {

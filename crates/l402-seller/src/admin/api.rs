@@ -539,6 +539,14 @@ pub(crate) async fn rotate(
 }
 
 /// The services and routes of `config` as the API shows them.
+/// The schemes a service sells, as its `protocols` key spells them.
+fn protocol_names(sold: l402_tower::Protocols) -> Vec<&'static str> {
+    [(sold.l402, "l402"), (sold.mpp, "mpp")]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+}
+
 pub(crate) fn services_json(config: &SellerConfig) -> Value {
     let services: Vec<Value> = config
         .proxy
@@ -562,6 +570,7 @@ pub(crate) fn services_json(config: &SellerConfig) -> Value {
                 "name": service.name, "path_prefix": service.path_prefix, "hosts": service.hosts,
                 "price_sat": terms.price_sat, "capabilities": terms.capabilities,
                 "token_lifetime_secs": terms.token_lifetime_secs, "free_paths": terms.free_paths,
+                "protocols": protocol_names(terms.protocols()),
                 "routes": routes,
             })
         })

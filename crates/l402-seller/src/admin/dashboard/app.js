@@ -192,8 +192,14 @@ function renderTables(invoices, revocations, services) {
   sbody.replaceChildren();
   for (const s of services.services) {
     const routes = s.routes.map((r) => `${r.methods.length ? r.methods.join(",") : "*"} ${r.path}: ${r.free ? "free" : r.price_sat + " sat"}`).join("; ");
-    sbody.append(el("tr", {}, el("td", { text: s.name }), el("td", { class: "mono", text: s.path_prefix }), el("td", { text: s.price_sat ? `${s.price_sat} sat` : "free" }), el("td", { text: routes || "–" })));
+    sbody.append(el("tr", {}, el("td", { text: s.name }), el("td", { class: "mono", text: s.path_prefix }), el("td", { text: (s.price_sat ? `${s.price_sat} sat` : "free") + sold(s.protocols) }), el("td", { text: routes || "–" })));
   }
+}
+
+// The schemes a service sells, shown after its price when it sells more than L402.
+function sold(protocols) {
+  if (!protocols || (protocols.length === 1 && protocols[0] === "l402")) return "";
+  return " · " + protocols.map((p) => (p === "mpp" ? "Payment" : "L402")).join(" + ");
 }
 
 async function act(method, token, button) {
