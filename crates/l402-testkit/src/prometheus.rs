@@ -54,14 +54,15 @@ impl Prometheus {
             &[("query", expr)],
         )
         .ok()?;
-        let body: serde_json::Value = crate::wait::http_client()
+        let bytes = crate::wait::http_client()
             .get(url)
             .send()
             .await
             .ok()?
-            .json()
+            .bytes()
             .await
             .ok()?;
+        let body: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         body["data"]["result"][0]["value"][1]
             .as_str()
             .and_then(|v| v.parse().ok())
