@@ -81,13 +81,13 @@ for doc, schema in (("openapi.json", "openapi-payment.schema.json"),
     if errors:
         sys.exit(1)
     print(f"{doc} matches {schema}")
-# The sample's priced operations carry their offers (a document without them would pass).
+# The sample's priced operations carry their price and a 402 (a document without them would
+# pass); the sample sells L402 only, so no MPP offer (x-payment-info) is advertised.
 op = json.load(open(f"{work}/openapi.json"))["paths"]["/api/similarity"]["post"]
-offer = op["x-payment-info"]["offers"][0]
-assert offer == {"intent": "charge", "method": "lightning", "amount": "5", "currency": "sat",
-                 "description": "one L402 token for service similarity"}, offer
+assert op["x-l402-price-msat"] == 5000 and op["x-l402-service"] == "similarity", op
+assert "x-payment-info" not in op, op
 assert "402" in op["responses"], op["responses"]
-print("POST /api/similarity is offered at 5 sat with a 402 response")
+print("POST /api/similarity is priced at 5 sat with a 402 response, and no MPP offer")
 PY
 step "JSON Schemas (docs/schemas) and the sample's offers" 60 \
   "$WORK/venv/bin/python" "$WORK/check.py" "$ROOT/docs/schemas" "$WORK"

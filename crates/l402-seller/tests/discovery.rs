@@ -110,16 +110,16 @@ async fn the_openapi_document_is_the_samples_own_priced_and_matches_its_schema()
         doc["info"]["title"], sample["info"]["title"],
         "merged into the sample's document"
     );
+    // The sample sells L402 only: priced, with a 402, and no MPP offer an MPP-only agent
+    // could not pay.
     let post = &doc["paths"]["/api/similarity"]["post"];
-    assert_eq!(
-        post["x-payment-info"],
-        json!({"offers": [{"intent": "charge", "method": "lightning", "amount": "5",
-            "currency": "sat", "description": "one L402 token for service similarity"}]})
-    );
+    assert_eq!(post["x-l402-price-msat"], 5_000);
+    assert_eq!(post["x-l402-service"], "similarity");
     assert!(post["responses"]["402"].is_object());
+    assert!(post.get("x-payment-info").is_none(), "{post}");
     assert_eq!(
-        doc["paths"]["/api/weather"]["get"]["x-payment-info"]["offers"][0]["amount"],
-        "2"
+        doc["paths"]["/api/weather"]["get"]["x-l402-price-msat"],
+        2_000
     );
     // Free operations are not priced.
     assert!(
@@ -275,6 +275,7 @@ async fn a_configured_upstream_document_is_merged_and_unlisted_priced_routes_are
             "data_dir = \"state\"\n[listen]\naddr = \"127.0.0.1:0\"\n[backend]\nkind = \"dev\"\n\
              [[services]]\nname = \"shop\"\npath_prefix = \"/shop\"\nstrip_path_prefix = true\n\
              upstream = \"http://{sample}/v1\"\nprice_sat = 7\nopenapi = \"upstream-openapi.json\"\n\
+             protocols = [\"l402\", \"mpp\"]\n\
              [[services.routes]]\nmethods = [\"POST\"]\npath = \"/shop/orders\"\nprice_sat = 21\n"
         )
     })
@@ -299,8 +300,9 @@ async fn a_configured_upstream_document_is_merged_and_unlisted_priced_routes_are
         "7"
     );
     assert_eq!(
-        doc["paths"]["/shop/orders"]["post"]["x-payment-info"]["offers"][0]["amount"],
-        "21"
+        doc["paths"]["/shop/orders"]["post"]["x-payment-info"],
+        json!({"offers": [{"intent": "charge", "method": "lightning", "amount": "21",
+            "currency": "sat", "description": "one Lightning charge for service shop"}]})
     );
     seller.shutdown().await.unwrap();
 }

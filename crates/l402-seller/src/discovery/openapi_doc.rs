@@ -1,7 +1,8 @@
 //! The seller's `/openapi.json`: the upstreams' own documents (`openapi` in a `[[services]]`
 //! entry) merged, their paths rewritten to the proxy's, plus an operation for each priced
-//! route they do not describe; each priced operation gets `x-payment-info` (one Lightning
-//! `charge` offer in satoshis) and a `402` response. Pure.
+//! route they do not describe; each priced operation gets its service and price
+//! (`x-l402-service`, `x-l402-price-msat`), a `402` response, and, when its service sells the
+//! `Payment` scheme, `x-payment-info` (one Lightning `charge` offer in satoshis). Pure.
 
 use l402_discovery::{MANIFEST_PATH, PaymentInfo};
 use serde_json::{Map, Value, json};
@@ -25,7 +26,7 @@ pub(crate) fn document(
             "info": {
                 "title": title,
                 "version": env!("CARGO_PKG_VERSION"),
-                "description": "The HTTP operations this L402 seller sells; priced ones carry x-payment-info.",
+                "description": "The HTTP operations this L402 seller sells; priced ones carry x-l402-price-msat, and x-payment-info where the Payment scheme is sold.",
             },
         }),
     };
@@ -133,7 +134,9 @@ fn add_priced_routes(config: &SellerConfig, catalog: &Catalog, paths: &mut Map<S
     }
 }
 
-/// `x-payment-info` and a `402` response on every operation a request would pay for.
+/// `x-l402-service`, `x-l402-price-msat` and a `402` response on every operation a request
+/// would pay for, and `x-payment-info` (an MPP Lightning charge offer) where its service sells
+/// the `Payment` scheme.
 fn price_operations(catalog: &Catalog, paths: &mut Map<String, Value>) {
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else {
@@ -151,15 +154,22 @@ fn price_operations(catalog: &Catalog, paths: &mut Map<String, Value>) {
             if price.free {
                 continue;
             }
-            let description = format!("one L402 token for service {}", price.service);
-            op.insert(
-                "x-payment-info".into(),
-                serde_json::to_value(PaymentInfo::lightning_charge(
-                    price.price_msat,
-                    Some(description),
-                ))
-                .unwrap_or(Value::Null),
-            );
+            // The MPP offer only where the service sells the `Payment` scheme: an agent that
+            // speaks only MPP must not be sent to an L402-only 402.
+            let sells_mpp = catalog
+                .service(&price.service)
+                .is_some_and(|(_, s)| s.terms.protocols().mpp);
+            if sells_mpp {
+                let description = format!("one Lightning charge for service {}", price.service);
+                op.insert(
+                    "x-payment-info".into(),
+                    serde_json::to_value(PaymentInfo::lightning_charge(
+                        price.price_msat,
+                        Some(description),
+                    ))
+                    .unwrap_or(Value::Null),
+                );
+            }
             op.insert("x-l402-service".into(), json!(price.service));
             op.insert("x-l402-price-msat".into(), json!(price.price_msat));
             let responses = op
