@@ -17,8 +17,10 @@
 //! ```
 
 mod client;
+mod encode;
 
 pub use client::{AdminClient, AdminClientError, Method};
+pub use encode::encode_component;
 
 /// The full-access admin macaroon's file name in the seller's data directory.
 pub const FULL_MACAROON_FILE: &str = "admin.macaroon";

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use l402_admin_client::{
     AdminClient, AdminClientError, FULL_MACAROON_FILE, Method, READ_ONLY_MACAROON_FILE,
+    encode_component,
 };
 use l402_core::env::now_unix;
 use serde_json::{Value, json};
@@ -204,7 +205,7 @@ fn request(command: &AdminCommand) -> (Method, String, Option<Value>) {
                 ("token_id", token_id),
             ] {
                 if let Some(v) = value {
-                    query.push_str(&format!("&{key}={}", encode(v)));
+                    query.push_str(&format!("&{key}={}", encode_component(v)));
                 }
             }
             (Method::Get, format!("/api/v1/invoices?{query}"), None)
@@ -212,12 +213,12 @@ fn request(command: &AdminCommand) -> (Method, String, Option<Value>) {
         AdminCommand::Revocations => (Method::Get, "/api/v1/revocations".into(), None),
         AdminCommand::Revoke { token_id, reason } => (
             Method::Post,
-            format!("/api/v1/tokens/{}/revoke", encode(token_id)),
+            format!("/api/v1/tokens/{}/revoke", encode_component(token_id)),
             reason.as_ref().map(|r| json!({ "reason": r })),
         ),
         AdminCommand::Restore { token_id } => (
             Method::Delete,
-            format!("/api/v1/tokens/{}/revoke", encode(token_id)),
+            format!("/api/v1/tokens/{}/revoke", encode_component(token_id)),
             None,
         ),
         AdminCommand::Keys => (Method::Get, "/api/v1/keys".into(), None),
@@ -226,12 +227,12 @@ fn request(command: &AdminCommand) -> (Method, String, Option<Value>) {
         // The body is read by `run` (it is a file).
         AdminCommand::ServicePut { name, .. } => (
             Method::Put,
-            format!("/api/v1/services/{}", encode(name)),
+            format!("/api/v1/services/{}", encode_component(name)),
             None,
         ),
         AdminCommand::ServiceDelete { name } => (
             Method::Delete,
-            format!("/api/v1/services/{}", encode(name)),
+            format!("/api/v1/services/{}", encode_component(name)),
             None,
         ),
     }
@@ -262,19 +263,6 @@ fn service_settings(file: &Path) -> anyhow::Result<Value> {
             ),
         )
     })
-}
-
-/// Percent-encodes everything but unreserved characters.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn admin_error(error: AdminClientError) -> anyhow::Error {

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use l402_admin_client::{AdminClient, AdminClientError, Method};
+use l402_admin_client::{AdminClient, AdminClientError, Method, encode_component};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
@@ -74,19 +74,6 @@ impl fmt::Debug for AdminMcpServer {
             .field("full", &self.full)
             .finish_non_exhaustive()
     }
-}
-
-/// Percent-encodes everything but unreserved characters (query values).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn text_result(text: String) -> CallToolResult {
@@ -179,10 +166,10 @@ impl AdminMcpServer {
     pub async fn invoices(&self, args: InvoicesArgs) -> CallToolResult {
         let mut query = format!("limit={}", args.limit.unwrap_or(20));
         if let Some(s) = &args.service {
-            query.push_str(&format!("&service={}", encode(s)));
+            query.push_str(&format!("&service={}", encode_component(s)));
         }
         if let Some(s) = &args.state {
-            query.push_str(&format!("&state={}", encode(s)));
+            query.push_str(&format!("&state={}", encode_component(s)));
         }
         match self.get(&format!("/api/v1/invoices?{query}")).await {
             Ok(v) => text_result(format!("{v:#}")),
@@ -203,7 +190,10 @@ impl AdminMcpServer {
 
     /// `admin_revoke` (`undo` false) or `admin_restore`.
     pub async fn revoke(&self, args: TokenArgs, undo: bool) -> CallToolResult {
-        let path = format!("/api/v1/tokens/{}/revoke", encode(args.token_id.trim()));
+        let path = format!(
+            "/api/v1/tokens/{}/revoke",
+            encode_component(args.token_id.trim())
+        );
         let result = if undo {
             self.client.call(Method::Delete, &path, None).await
         } else {
