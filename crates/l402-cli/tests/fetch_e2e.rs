@@ -16,16 +16,6 @@ fn fetch_post_json(data_dir: &Path, flags: &[&str], url: &str, body: &str) -> Ou
     run(data_dir, &args, &[])
 }
 
-fn receipts(data: &Path) -> Vec<serde_json::Value> {
-    let out = run(data, &["receipts", "--json"], &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_str::<serde_json::Value>(&stdout(&out))
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn fetch_pays_once_per_service_and_respects_budgets() {
     let dir = tempfile::tempdir().unwrap();

@@ -17,16 +17,6 @@ fn fetch_json(data: &Path, url: &str, env: &[(&str, &str)]) -> serde_json::Value
     serde_json::from_str(&stdout(&out)).unwrap()
 }
 
-fn receipts(data: &Path) -> Vec<serde_json::Value> {
-    let out = run(data, &["receipts", "--json"], &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_str::<serde_json::Value>(&stdout(&out))
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn fetch_pays_payment_charges_and_l402_by_preference() {
     let dir = tempfile::tempdir().unwrap();

@@ -152,6 +152,17 @@ pub fn run(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process
     cmd.output().unwrap()
 }
 
+/// `l402 receipts --json` of the buyer in `data`, as its rows.
+pub fn receipts(data: &Path) -> Vec<serde_json::Value> {
+    let out = run(data, &["receipts", "--json"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str::<serde_json::Value>(&stdout(&out))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
 /// A finished command's stdout.
 pub fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
