@@ -1,12 +1,15 @@
 //! Mint and verify end to end through the header codecs, with every refusal reason.
 
+mod common;
+
 use std::collections::HashSet;
 
+use common::{NOW, SeqRng, ring};
 use l402_core::caveat::ServiceTier;
 use l402_core::credential::{
     CredentialHeaders, authorization_header_values, macaroon_metadata_value, parse_credential,
 };
-use l402_core::env::{FixedClock, Rng};
+use l402_core::env::FixedClock;
 use l402_core::keys::{KeyRing, MasterKey};
 use l402_core::macaroon::{Macaroon, RootKey};
 use l402_core::mint::{Attenuation, MintRequest, Minter, ServiceGrant, with_preimage_caveat};
@@ -16,22 +19,6 @@ use l402_core::verify::{
 };
 use l402_core::{Preimage, TokenId};
 use proptest::prelude::*;
-
-struct SeqRng(u8);
-impl Rng for SeqRng {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            *b = self.0;
-            self.0 = self.0.wrapping_add(37);
-        }
-    }
-}
-
-const NOW: u64 = 1_700_000_000;
-
-fn ring() -> KeyRing {
-    KeyRing::new(3, &MasterKey::from_bytes([0x42; 32]))
-}
 
 fn grant(name: &str, caps: &[&str], lifetime: Option<u64>) -> ServiceGrant {
     ServiceGrant {

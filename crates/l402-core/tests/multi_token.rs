@@ -2,16 +2,18 @@
 //! macaroon must be authentic, one must authorize the request on its own, and the credential
 //! opens the union of what its tokens open alone.
 
+mod common;
+
 use std::collections::HashSet;
 
+use common::{NOW, SeqRng, ring};
 use l402_core::caveat::ServiceTier;
 use l402_core::challenge::Scheme;
 use l402_core::credential::{
     Credential, CredentialError, CredentialHeaders, CredentialScheme, PreimageSource,
     multi_authorization_value, parse_credential,
 };
-use l402_core::env::{FixedClock, Rng};
-use l402_core::keys::{KeyRing, MasterKey};
+use l402_core::env::FixedClock;
 use l402_core::limits::MAX_MACAROONS_PER_CREDENTIAL;
 use l402_core::macaroon::Macaroon;
 use l402_core::mint::{MintRequest, Minter, ServiceGrant, with_preimage_caveat};
@@ -22,22 +24,6 @@ use l402_core::verify::{
 };
 use l402_core::{Msat, Preimage, TokenId};
 use proptest::prelude::*;
-
-struct SeqRng(u8);
-impl Rng for SeqRng {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            *b = self.0;
-            self.0 = self.0.wrapping_add(37);
-        }
-    }
-}
-
-const NOW: u64 = 1_700_000_000;
-
-fn ring() -> KeyRing {
-    KeyRing::new(3, &MasterKey::from_bytes([0x42; 32]))
-}
 
 /// A paid token: its macaroon, minted for `service` with `caps` (token id seeded by `seed`),
 /// and the preimage that pays it.
