@@ -29,6 +29,18 @@ poll() {
   done
 }
 
+# wait_ready PID URL [FILE] [SECS]: until `GET URL` answers 2xx (and FILE, when given, is not
+# empty), checking every 0.1 s for SECS (default 60); fails at once if process PID exits.
+wait_ready() {
+  local pid=$1 url=$2 file=${3:-} secs=${4:-60}
+  local deadline=$(( $(date +%s) + secs ))
+  until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null && { [ -z "$file" ] || [ -s "$file" ]; }; do
+    kill -0 "$pid" 2>/dev/null || fail "process $pid exited before $url answered"
+    [ "$(date +%s)" -lt "$deadline" ] || fail "$url did not answer within ${secs}s"
+    sleep 0.1
+  done
+}
+
 # stop_pid PID: SIGTERM, up to 5 s, then SIGKILL; nothing when PID is empty.
 stop_pid() {
   local pid=$1

@@ -42,16 +42,7 @@ mkdir -p "$DATA_DIR"
 echo "---- l402 serve --data-dir $DATA_DIR --listen 127.0.0.1:$PORT"
 NO_COLOR=1 "$BIN" serve --data-dir "$DATA_DIR" --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
-ready=
-for _ in $(seq 600); do # up to 60 s
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "l402 serve exited before it was ready"
-  if curl -fsS -o /dev/null --max-time 2 "$BASE_URL/readyz" 2>/dev/null && [ -s "$DATA_DIR/dev-wallet.json" ]; then
-    ready=1
-    break
-  fi
-  sleep 0.1
-done
-[ -n "$ready" ] || fail "l402 serve not ready on $BASE_URL/readyz within 60s"
+wait_ready "$SERVER_PID" "$BASE_URL/readyz" "$DATA_DIR/dev-wallet.json"
 echo "PASS l402 serve ready on $BASE_URL (pid $SERVER_PID)"
 
 # 4. The Node tests (one PASS/FAIL line per test, then "interop-js: N passed, N failed").

@@ -51,16 +51,7 @@ UPSTREAM_PORT=$(free_port)
 python3 -m http.server "$UPSTREAM_PORT" --bind 127.0.0.1 --directory "$WORK/www" >"$WORK/upstream.log" 2>&1 &
 UPSTREAM_PID=$!
 # Python takes a moment to start (seconds on a loaded machine): wait for it to answer.
-upstream_up=
-for _ in $(seq 200); do # up to 20 s
-  kill -0 "$UPSTREAM_PID" 2>/dev/null || fail "the upstream (python3 -m http.server) exited"
-  if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$UPSTREAM_PORT/mpp/hello.txt" 2>/dev/null; then
-    upstream_up=1
-    break
-  fi
-  sleep 0.1
-done
-[ -n "$upstream_up" ] || fail "the upstream does not answer on port $UPSTREAM_PORT within 20s"
+wait_ready "$UPSTREAM_PID" "http://127.0.0.1:$UPSTREAM_PORT/mpp/hello.txt" "" 20
 PORT=$(free_port)
 BASE_URL="http://127.0.0.1:$PORT"
 DATA_DIR=$WORK/data
@@ -90,16 +81,7 @@ TOML
 echo "---- l402 serve --config $WORK/l402.toml"
 NO_COLOR=1 "$BIN" serve --config "$WORK/l402.toml" >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
-ready=
-for _ in $(seq 600); do # up to 60 s
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "l402 serve exited before it was ready"
-  if curl -fsS -o /dev/null --max-time 2 "$BASE_URL/readyz" 2>/dev/null && [ -s "$DATA_DIR/dev-wallet.json" ]; then
-    ready=1
-    break
-  fi
-  sleep 0.1
-done
-[ -n "$ready" ] || fail "l402 serve not ready on $BASE_URL/readyz within 60s"
+wait_ready "$SERVER_PID" "$BASE_URL/readyz" "$DATA_DIR/dev-wallet.json"
 echo "PASS l402 serve ready on $BASE_URL (pid $SERVER_PID)"
 
 # The challenge-id secret, as the seller keeps it (made at start, because a service sells MPP).
