@@ -111,3 +111,24 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # Microseconds per clock tick.
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+# buy_token URL WALLET_JSON: pays the L402 challenge `GET URL` answers through the dev wallet
+# whose connection file is WALLET_JSON (scratch files in $WORK) and prints the Authorization
+# value, `L402 <macaroon>:<preimage>`.
+buy_token() {
+  local url=$1 wallet=$2 invoice macaroon wallet_url wallet_token preimage
+  curl -s -D "$WORK/challenge.headers" -o "$WORK/challenge.json" "$url"
+  grep -q '^HTTP/1.1 402' "$WORK/challenge.headers" || die "$url did not answer 402"
+  invoice=$(json_field invoice <"$WORK/challenge.json")
+  macaroon=$(sed -n 's/^[Ww][Ww][Ww]-[Aa]uthenticate: L402 macaroon="\([^"]*\)".*/\1/p' \
+    "$WORK/challenge.headers" | head -n1)
+  [[ -n $invoice && -n $macaroon ]] || die "no L402 challenge in the 402 answer"
+  wallet_url=$(json_field url <"$wallet")
+  wallet_token=$(json_field access_token <"$wallet")
+  curl -s -X POST "$wallet_url/v1/payments" \
+    -H "Authorization: Bearer $wallet_token" -H 'Content-Type: application/json' \
+    -d "{\"bolt11\":\"$invoice\",\"max_fee_msat\":0,\"timeout_ms\":10000}" >"$WORK/payment.json"
+  preimage=$(json_field preimage <"$WORK/payment.json")
+  [[ -n $preimage ]] || die "payment failed: $(cat "$WORK/payment.json")"
+  echo "L402 $macaroon:$preimage"
+}

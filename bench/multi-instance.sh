@@ -148,19 +148,7 @@ for _ in $(seq 100); do [[ $(status "$LB/paid$QUERY") == 402 ]] && break; sleep 
 [[ $(status "$LB/paid$QUERY") == 402 ]] || die "nginx does not reach the instances"
 
 # --- pay once -----------------------------------------------------------------------------------
-curl -s -D "$WORK/challenge.headers" -o "$WORK/challenge.json" "$LB/paid$QUERY"
-INVOICE=$(json_field invoice <"$WORK/challenge.json")
-MACAROON=$(sed -n 's/^[Ww][Ww][Ww]-[Aa]uthenticate: L402 macaroon="\([^"]*\)".*/\1/p' \
-  "$WORK/challenge.headers" | head -n1)
-[[ -n $INVOICE && -n $MACAROON ]] || die "no L402 challenge in the 402 answer"
-WALLET_URL=$(json_field url <"$WORK/wallet/dev-wallet.json")
-WALLET_TOKEN=$(json_field access_token <"$WORK/wallet/dev-wallet.json")
-curl -s -X POST "$WALLET_URL/v1/payments" \
-  -H "Authorization: Bearer $WALLET_TOKEN" -H 'Content-Type: application/json' \
-  -d "{\"bolt11\":\"$INVOICE\",\"max_fee_msat\":0,\"timeout_ms\":10000}" >"$WORK/payment.json"
-PREIMAGE=$(json_field preimage <"$WORK/payment.json")
-[[ -n $PREIMAGE ]] || die "payment failed: $(cat "$WORK/payment.json")"
-AUTH="L402 $MACAROON:$PREIMAGE"
+AUTH=$(buy_token "$LB/paid$QUERY" "$WORK/wallet/dev-wallet.json")
 for inst in "${INSTANCES[@]}"; do
   [[ $(status -H "Authorization: $AUTH" "http://$inst/paid$QUERY") == 200 ]] \
     || die "instance $inst refuses the token"

@@ -100,21 +100,7 @@ status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [[ $(status "http://$UPSTREAM$QUERY") == 200 ]] || die "upstream does not answer 200"
 [[ $(status "http://$PROXY/free$QUERY") == 200 ]] || die "free service does not answer 200"
 
-curl -s -D "$WORK/challenge.headers" -o "$WORK/challenge.json" "http://$PROXY/paid$QUERY"
-grep -q '^HTTP/1.1 402' "$WORK/challenge.headers" || die "paid service did not answer 402"
-INVOICE=$(json_field invoice <"$WORK/challenge.json")
-MACAROON=$(sed -n 's/^[Ww][Ww][Ww]-[Aa]uthenticate: L402 macaroon="\([^"]*\)".*/\1/p' \
-  "$WORK/challenge.headers" | head -n1)
-[[ -n $INVOICE && -n $MACAROON ]] || die "no L402 challenge in the 402 answer"
-
-WALLET_URL=$(json_field url <"$WORK/proxy/dev-wallet.json")
-WALLET_TOKEN=$(json_field access_token <"$WORK/proxy/dev-wallet.json")
-curl -s -X POST "$WALLET_URL/v1/payments" \
-  -H "Authorization: Bearer $WALLET_TOKEN" -H 'Content-Type: application/json' \
-  -d "{\"bolt11\":\"$INVOICE\",\"max_fee_msat\":0,\"timeout_ms\":10000}" >"$WORK/payment.json"
-PREIMAGE=$(json_field preimage <"$WORK/payment.json")
-[[ -n $PREIMAGE ]] || die "payment failed: $(cat "$WORK/payment.json")"
-AUTH="L402 $MACAROON:$PREIMAGE"
+AUTH=$(buy_token "http://$PROXY/paid$QUERY" "$WORK/proxy/dev-wallet.json")
 [[ $(status -H "Authorization: $AUTH" "http://$PROXY/paid$QUERY") == 200 ]] \
   || die "the paid token is refused"
 log "paid once through the dev wallet; the token is accepted"
