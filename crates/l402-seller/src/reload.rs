@@ -150,13 +150,16 @@ pub(crate) struct Reload {
     parts: Parts,
     reloader: Reloader<SellerService>,
     source: Mutex<Option<Source>>,
-    /// The configuration in force.
-    current: Mutex<SellerConfig>,
-    paywall: Mutex<Arc<Paywall>>,
+    /// What is in force; held for a whole reload, so reloads run one at a time.
+    in_force: tokio::sync::Mutex<InForce>,
     /// The admin API's view of the services (shared with the admin listener).
     services_doc: Arc<RwLock<Value>>,
-    /// One reload at a time.
-    running: tokio::sync::Mutex<()>,
+}
+
+/// The configuration in force and the paywall built from it.
+struct InForce {
+    config: SellerConfig,
+    paywall: Arc<Paywall>,
 }
 
 impl Reload {
@@ -171,10 +174,8 @@ impl Reload {
             parts,
             reloader,
             source: Mutex::new(None),
-            current: Mutex::new(config),
-            paywall: Mutex::new(paywall),
+            in_force: tokio::sync::Mutex::new(InForce { config, paywall }),
             services_doc,
-            running: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -201,8 +202,8 @@ impl Reload {
     /// Checks `config` in full, refuses changes only a restart can make, then puts it in
     /// force. On any error the running configuration stays.
     pub(crate) async fn apply(&self, config: SellerConfig) -> Result<ReloadReport, SellerError> {
-        let _one = self.running.lock().await;
-        self.apply_locked(config).await
+        let mut in_force = self.in_force.lock().await;
+        self.apply_locked(&mut in_force, config).await
     }
 
     /// Changes the configuration file's text with `edit`, loads the result as the file (with
@@ -213,7 +214,7 @@ impl Reload {
         &self,
         edit: impl FnOnce(&str) -> Result<String, EditError>,
     ) -> Result<ReloadReport, SellerError> {
-        let _one = self.running.lock().await;
+        let mut in_force = self.in_force.lock().await;
         let (path, overrides) = {
             let source = self.source.lock().unwrap_or_else(PoisonError::into_inner);
             let options = &source.as_ref().ok_or(SellerError::NoSource)?.options;
@@ -228,39 +229,31 @@ impl Reload {
         let changed = edit(&text).map_err(SellerError::Edit)?;
         let mut config = SellerConfig::load_text(&changed, &path)?;
         config.apply(&overrides);
-        let old = self
-            .current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let report = self.apply_locked(config).await?;
+        let old = in_force.config.clone();
+        let report = self.apply_locked(&mut in_force, config).await?;
         if let Err(e) = replace_file(&path, &changed) {
             // The file could not take the change: go back to what it says.
-            let _ = self.apply_locked(old).await;
+            let _ = self.apply_locked(&mut in_force, old).await;
             return Err(write_error(e));
         }
         Ok(report)
     }
 
-    async fn apply_locked(&self, config: SellerConfig) -> Result<ReloadReport, SellerError> {
+    /// Puts `config` in force over `in_force` (whose lock the caller holds).
+    async fn apply_locked(
+        &self,
+        in_force: &mut InForce,
+        config: SellerConfig,
+    ) -> Result<ReloadReport, SellerError> {
         let warnings = crate::seller::checked_warnings(&config).await?;
-        let old = self
-            .current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        needs_restart(&old, &config).map_err(SellerError::NeedsRestart)?;
-        let previous = self
-            .paywall
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let old = &in_force.config;
+        needs_restart(old, &config).map_err(SellerError::NeedsRestart)?;
         let metrics = &self.parts.metrics;
         metrics.reconfigure(&config);
-        let built = match self.parts.build(&config, Some(&previous)).await {
+        let built = match self.parts.build(&config, Some(&in_force.paywall)).await {
             Ok(built) => built,
             Err(e) => {
-                metrics.reconfigure(&old);
+                metrics.reconfigure(old);
                 return Err(e);
             }
         };
@@ -275,11 +268,10 @@ impl Reload {
             .reloader
             .reload(&config.proxy, layer, readiness, endpoints)
         {
-            metrics.reconfigure(&old);
+            metrics.reconfigure(old);
             return Err(SellerError::Reload(e));
         }
         metrics.read_paywall(&paywall);
-        *self.paywall.lock().unwrap_or_else(PoisonError::into_inner) = paywall;
         *self
             .services_doc
             .write()
@@ -289,7 +281,7 @@ impl Reload {
             routes: config.proxy.services.iter().map(|s| s.routes.len()).sum(),
             warnings,
         };
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = config;
+        *in_force = InForce { config, paywall };
         tracing::info!(
             services = report.services,
             routes = report.routes,
