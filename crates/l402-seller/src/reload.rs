@@ -311,7 +311,8 @@ fn replace_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     written
 }
 
-/// The first setting that differs between `running` and `next` and only a restart can change.
+/// The first of the seller's own settings that differs between `running` and `next` and only a
+/// restart can change.
 fn needs_restart(running: &SellerConfig, next: &SellerConfig) -> Result<(), &'static str> {
     if running.data_dir() != next.data_dir() {
         return Err("data_dir");
@@ -325,12 +326,6 @@ fn needs_restart(running: &SellerConfig, next: &SellerConfig) -> Result<(), &'st
     if running.l402.admin != next.l402.admin {
         return Err("[admin]");
     }
-    if running.proxy.listen.addr != next.proxy.listen.addr {
-        return Err("[listen] addr");
-    }
-    let tls = |c: &SellerConfig| c.proxy.listen.tls_cert.is_some();
-    if tls(running) != tls(next) {
-        return Err("[listen] tls_cert / tls_key (turning TLS on or off)");
-    }
+    // `[listen] addr` and TLS on or off: the proxy's reloader refuses those itself.
     Ok(())
 }
