@@ -79,6 +79,17 @@ pub enum Method {
     Delete,
 }
 
+/// The hex of the admin macaroon in `file`, as the seller writes it (surrounding whitespace
+/// dropped).
+pub fn read_macaroon(file: &Path) -> Result<String, AdminClientError> {
+    std::fs::read_to_string(file)
+        .map(|text| text.trim().to_owned())
+        .map_err(|source| AdminClientError::Macaroon {
+            path: file.display().to_string(),
+            source,
+        })
+}
+
 /// A client of one admin listener.
 #[derive(Clone)]
 pub struct AdminClient {
@@ -100,13 +111,7 @@ impl AdminClient {
     /// A client of the admin API at `base` (e.g. `http://127.0.0.1:9402`) presenting the
     /// macaroon in `macaroon_file` (hex, as the seller writes it).
     pub fn new(base: &str, macaroon_file: &Path) -> Result<Self, AdminClientError> {
-        let text = std::fs::read_to_string(macaroon_file).map_err(|source| {
-            AdminClientError::Macaroon {
-                path: macaroon_file.display().to_string(),
-                source,
-            }
-        })?;
-        Self::with_macaroon(base, text.trim())
+        Self::with_macaroon(base, &read_macaroon(macaroon_file)?)
     }
 
     /// A client presenting `macaroon_hex`. An `https://` admin URL is checked with the trust

@@ -19,7 +19,7 @@
 mod client;
 mod encode;
 
-pub use client::{AdminClient, AdminClientError, Method};
+pub use client::{AdminClient, AdminClientError, Method, read_macaroon};
 pub use encode::encode_component;
 
 /// The full-access admin macaroon's file name in the seller's data directory.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use l402_admin_client::{
     AdminClient, AdminClientError, FULL_MACAROON_FILE, Method, READ_ONLY_MACAROON_FILE,
-    encode_component,
+    encode_component, read_macaroon,
 };
 use l402_core::env::now_unix;
 use serde_json::{Value, json};
@@ -165,19 +165,11 @@ fn client(t: &AdminTarget) -> anyhow::Result<AdminClient> {
             }))
         }
     };
-    let macaroon = match &macaroon_file {
-        Some(file) => Some(
-            std::fs::read_to_string(file)
-                .map_err(|source| AdminClientError::Macaroon {
-                    path: file.display().to_string(),
-                    source,
-                })
-                .map_err(admin_error)?
-                .trim()
-                .to_owned(),
-        ),
-        None => None,
-    };
+    let macaroon = macaroon_file
+        .as_deref()
+        .map(read_macaroon)
+        .transpose()
+        .map_err(admin_error)?;
     let trust = match &t.cacert {
         Some(ca) => l402_tls::Trust::CaFile(ca.clone()),
         None => l402_tls::Trust::from_env(),
