@@ -149,6 +149,20 @@ pub trait LightningBackend: Send + Sync {
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError>;
 
+    /// Pays a BOLT11 invoice that names no amount, sending `amount` (a session's refund to the
+    /// buyer's return invoice). Backends that cannot refuse it.
+    async fn pay_amount(
+        &self,
+        bolt11: &str,
+        amount: Msat,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        let _ = (bolt11, amount, opts);
+        Err(BackendError::InvalidInvoice(
+            "this backend cannot pay an invoice without an amount".into(),
+        ))
+    }
+
     /// What became of a payment to `hash` made by this node.
     async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError>;
 
@@ -182,6 +196,15 @@ impl<T: LightningBackend + ?Sized> LightningBackend for Arc<T> {
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError> {
         (**self).pay_invoice(bolt11, opts).await
+    }
+
+    async fn pay_amount(
+        &self,
+        bolt11: &str,
+        amount: Msat,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        (**self).pay_amount(bolt11, amount, opts).await
     }
 
     async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {

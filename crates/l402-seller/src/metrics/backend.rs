@@ -67,7 +67,17 @@ impl LightningBackend for MeteredBackend {
         .await
     }
 
-    /// A seller's backend never pays; passed through untimed.
+    /// A session's refund; passed through untimed.
+    async fn pay_amount(
+        &self,
+        bolt11: &str,
+        amount: l402_core::Msat,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        self.inner.pay_amount(bolt11, amount, opts).await
+    }
+
+    /// A seller's backend pays only refunds; passed through untimed.
     async fn pay_invoice(
         &self,
         bolt11: &str,
