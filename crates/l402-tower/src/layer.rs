@@ -7,10 +7,10 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
-use l402_mpp::session::SessionError;
 use http::{Request, Response};
 use http_body_util::{Either, Full};
 use l402_core::token_status::TOKEN_STATUS_HEADER;
+use l402_mpp::session::SessionError;
 use tower::{Layer, Service};
 
 use crate::forwarded::{strip_credential, strip_spoofed_headers};
@@ -18,10 +18,10 @@ use crate::mpp::MppVerdict;
 use crate::offer::Pricer;
 use crate::outcome::{Outcome, PaywallDecision};
 use crate::paywall::{Paywall, Verdict};
-use crate::session_flow;
 use crate::response::{
     ChallengeError, Refusal, is_grpc, payment_required, rate_limited, too_many_unpaid, unavailable,
 };
+use crate::session_flow;
 
 /// `L402-Token`, on paid responses.
 const TOKEN_STATUS: HeaderName = HeaderName::from_static(TOKEN_STATUS_HEADER);
@@ -185,7 +185,18 @@ where
                         String::new(),
                         Some(challenge_id),
                     );
-                    finish(inner, parts, body, &paywall, &offer, grpc, step, Paid::Session(receipt), took).await
+                    finish(
+                        inner,
+                        parts,
+                        body,
+                        &paywall,
+                        &offer,
+                        grpc,
+                        step,
+                        Paid::Session(receipt),
+                        took,
+                    )
+                    .await
                 });
             }
             (
@@ -228,7 +239,18 @@ where
                         )
                         .await;
                         let status = paywall.token_status(&verified);
-                        finish(inner, parts, body, &paywall, &offer, grpc, step, Paid::Token(status), took).await
+                        finish(
+                            inner,
+                            parts,
+                            body,
+                            &paywall,
+                            &offer,
+                            grpc,
+                            step,
+                            Paid::Token(status),
+                            took,
+                        )
+                        .await
                     });
                 }
                 let status = self.paywall.token_status(&verified);
@@ -335,7 +357,9 @@ where
                 Paid::Token(status) => {
                     let mut value = status.as_bytes().to_vec();
                     value.extend_from_slice(format!(", balance_msat={}", balance.0).as_bytes());
-                    HeaderValue::from_bytes(&value).ok().map(|v| (TOKEN_STATUS, v))
+                    HeaderValue::from_bytes(&value)
+                        .ok()
+                        .map(|v| (TOKEN_STATUS, v))
                 }
             };
             let decision = PaywallDecision {
@@ -353,7 +377,9 @@ where
             .await
         }
         session_flow::Step::Answer(response) => Ok(session_flow::answered(response, took)),
-        session_flow::Step::Refuse(reason) => Ok(challenge(paywall, offer, grpc, reason, took).await),
+        session_flow::Step::Refuse(reason) => {
+            Ok(challenge(paywall, offer, grpc, reason, took).await)
+        }
         session_flow::Step::Unavailable => Ok(unavailable_tagged(paywall, grpc, took)),
     }
 }

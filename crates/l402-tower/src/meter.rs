@@ -21,7 +21,7 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use tower::{Layer, Service};
 
-use crate::session::{MAX_UNITS_HEADER, BalanceReservation, USAGE_EVENT, USAGE_HEADER};
+use crate::session::{BalanceReservation, MAX_UNITS_HEADER, USAGE_EVENT, USAGE_HEADER};
 
 /// The most of a stream's end kept to find its usage event.
 const TAIL_BYTES: usize = 4096;
@@ -60,7 +60,10 @@ where
         if let Some(r) = &reservation {
             let headers = request.headers_mut();
             headers.remove(http::header::ACCEPT_ENCODING);
-            headers.insert(MAX_UNITS_HEADER, HeaderValue::from(r.metering.reserve_units));
+            headers.insert(
+                MAX_UNITS_HEADER,
+                HeaderValue::from(r.metering.reserve_units),
+            );
         }
         let future = self.0.call(request);
         Box::pin(async move {

@@ -17,16 +17,16 @@ use crate::client::{DEFAULT_IPV6_PREFIX_LEN, client_key};
 use crate::freebies::Freebies;
 use crate::lease::{DEFAULT_STREAM_GRACE, TokenLease};
 use crate::mpp::{Mpp, MppSettings, MppVerdict};
-use crate::session::SessionLedger;
-use l402_mpp::session::SessionError;
 use crate::offer::Offer;
 use crate::outcome::{Counters, PaywallStats};
 use crate::rate_limit::{RateLimiter, Subject};
 use crate::response::ChallengeError;
 use crate::revocations::RevocationSet;
+use crate::session::SessionLedger;
 use crate::shared_keys::SharedKeyRing;
 use crate::system::{OsRandom, SystemClock};
 use crate::verified_cache::{self, Verified, VerifiedCache};
+use l402_mpp::session::SessionError;
 
 /// Tunables of the paywall.
 #[derive(Debug, Clone)]
@@ -492,9 +492,9 @@ impl Paywall {
                 None => mpp.challenge_header(offer, &invoice.bolt11, invoice.payment_hash, expires),
             }
             .map(Some)
-                .ok_or(ChallengeError::Internal(
-                    "cannot write the Payment challenge",
-                ))
+            .ok_or(ChallengeError::Internal(
+                "cannot write the Payment challenge",
+            ))
         };
         let (l402, payment) = tokio::join!(l402, payment);
         Ok(Challenges {

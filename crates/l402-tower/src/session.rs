@@ -89,7 +89,12 @@ pub trait SessionLedger: Send + Sync + 'static {
         amount: Msat,
     ) -> Result<Reserve, LedgerError>;
     /// Gives back what a reservation did not use (`used` at most `reserved`).
-    fn settle(&self, session_id: &PaymentHash, reserved: Msat, used: Msat) -> Result<(), LedgerError>;
+    fn settle(
+        &self,
+        session_id: &PaymentHash,
+        reserved: Msat,
+        used: Msat,
+    ) -> Result<(), LedgerError>;
     /// Closes an open session; its balance becomes the refund owed.
     fn close(&self, session_id: &PaymentHash) -> Result<Close, LedgerError>;
     /// Records how the refund ended.

@@ -22,7 +22,9 @@ use crate::offer::Offer;
 use crate::outcome::{Outcome, PaywallDecision};
 use crate::paywall::Paywall;
 use crate::response::Refusal;
-use crate::session::{Metering, OpenSession, BalanceReservation, SESSION_STATUS_HEADER, SessionLedger};
+use crate::session::{
+    BalanceReservation, Metering, OpenSession, SESSION_STATUS_HEADER, SessionLedger,
+};
 
 /// `Payment-Receipt`.
 const PAYMENT_RECEIPT: HeaderName = HeaderName::from_static(l402_mpp::RECEIPT_HEADER);
@@ -248,7 +250,11 @@ async fn close(
                 max_fee: Msat((amount.0 / 100).max(1_000)),
                 timeout: REFUND_TIMEOUT,
             };
-            match paywall.backend().pay_amount(&invoice, amount, options).await {
+            match paywall
+                .backend()
+                .pay_amount(&invoice, amount, options)
+                .await
+            {
                 Ok(_) => RefundOutcome::Succeeded,
                 Err(error) => {
                     tracing::warn!(service = %offer.service, session = %session_id.to_hex(), %error, "refund failed: the amount stays owed in the session's ledger");
