@@ -482,6 +482,7 @@ fn new_session(id: u8, deposit: u64) -> NewSession<'static> {
         service: "llm",
         deposit: Msat(deposit),
         return_invoice: Some("lnbcrt1preturn"),
+        idle_timeout_secs: 300,
         now: 1_000,
     }
 }
@@ -634,7 +635,8 @@ fn sessions_concurrent_reservations_never_overspend(open: &Open) {
     let session = open().sessions().get(&sid).unwrap().unwrap();
     assert_eq!(session.balance(), Msat(0));
     assert_eq!(session.spent, Msat(25_000));
-    let idle = open().sessions().idle(2_000, 10).unwrap();
+    // Last used at 2_000 with a 300 s idle timeout.
+    let idle = open().sessions().idle(2_300, 10).unwrap();
     assert_eq!(idle.len(), 1);
-    assert!(open().sessions().idle(1_999, 10).unwrap().is_empty());
+    assert!(open().sessions().idle(2_299, 10).unwrap().is_empty());
 }
