@@ -222,7 +222,8 @@ async fn close(
     session_id: PaymentHash,
     challenge_id: String,
 ) -> Step {
-    let closed = crate::session::close_session(paywall.backend().as_ref(), ledger, session_id).await;
+    let closed =
+        crate::session::close_session(paywall.backend().as_ref(), ledger, session_id).await;
     let Closed { refund, outcome } = match logged(offer, "close a session", closed) {
         None => return Step::Unavailable,
         Some(Ok(closed)) => closed,
