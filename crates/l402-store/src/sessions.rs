@@ -345,6 +345,28 @@ impl SessionTable<'_> {
         })
     }
 
+    /// Sessions, the most recently used first, at most `limit`; only open (`Some(true)`) or
+    /// closed (`Some(false)`) ones when asked.
+    pub fn list(&self, open: Option<bool>, limit: u32) -> Result<Vec<SessionRecord>, StoreError> {
+        let status = open.map(|o| if o { "open" } else { "closed" });
+        self.store.read(|sql| {
+            sql.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM mpp_sessions
+                     WHERE (?1 IS NULL OR status = ?1)
+                     ORDER BY updated_at DESC, session_id LIMIT ?2"
+                ),
+                &[
+                    Param::Text(status.map(str::to_owned)),
+                    Param::int(i64::from(limit)),
+                ],
+            )?
+            .iter()
+            .map(record)
+            .collect()
+        })
+    }
+
     /// A session's ledger, oldest line first.
     pub fn ledger(&self, session_id: &PaymentHash) -> Result<Vec<LedgerLine>, StoreError> {
         self.store.read(|sql| {
