@@ -273,8 +273,8 @@ done
 # --- scale: l402-paid at 1 .. 10,000 connections, resident memory -------------------------------
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 SCALE=(1 64 1000)
-if [[ $(ulimit -n) == unlimited || $(ulimit -n) -ge 21000 ]]; then SCALE+=(10000); else
-  log "ulimit -n $(ulimit -n): skipping 10,000 connections (needs 21,000 descriptors)"; fi
+if [[ $(ulimit -n) == unlimited || $(ulimit -n) -ge 12000 ]]; then SCALE+=(10000); else
+  log "ulimit -n $(ulimit -n): skipping 10,000 connections (needs 12,000 descriptors)"; fi
 declare -A SRPS SP99 SRSS
 for conns in "${SCALE[@]}"; do
   rm -f "$WORK/h1-l402-paid"
