@@ -347,7 +347,14 @@ async fn fifty_concurrent_requests_never_overspend_one_session() {
         .filter(|(s, _)| *s == 402)
         .map(|(_, t)| t)
         .collect();
-    assert_eq!(served.len() + refused.len(), 50, "only 200s and 402s");
+    // Each refusal mints fresh (top-up) invoices, so a burst this size may also meet the cap on
+    // unpaid challenges per client (429): both are refusals, neither is served.
+    let capped = answers.iter().filter(|(s, _)| *s == 429).count();
+    assert_eq!(
+        served.len() + refused.len() + capped,
+        50,
+        "only 200s, 402s and 429s"
+    );
     assert!(
         !refused.is_empty(),
         "the balance cannot pay 50 reservations"
