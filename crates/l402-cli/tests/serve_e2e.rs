@@ -244,7 +244,7 @@ fn demo_runs_the_whole_flow_and_exits_0() {
         "(no new payment)",
         "reused its cached token",
         "402 with a Payment session challenge: 1 sat per token, deposit 200 sat",
-        "refund to the refund invoice",
+        ") to the refund invoice",
         "in 5 payments for 9 paid calls",
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
