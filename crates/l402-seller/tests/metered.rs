@@ -462,3 +462,92 @@ where
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_session_is_closed_and_refunded_by_the_seller() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = l402_testkit::sample::sample_upstream(dir.path(), |sample| {
+        format!(
+            r#"
+data_dir = "state"
+
+[listen]
+addr = "127.0.0.1:0"
+
+[[services]]
+name = "complete"
+path_prefix = "/api/complete"
+upstream = "http://{sample}"
+price_sat = 1
+protocols = ["mpp"]
+billing = "metered"
+
+[services.metering]
+unit = "token"
+reserve_units = 64
+deposit_units = 200
+idle_timeout_secs = 2
+"#
+        )
+    })
+    .await;
+    let seller = Seller::start(SellerOptions::new().config_file(&upstream.config))
+        .await
+        .unwrap();
+    let base = format!("http://{}", seller.proxy_addr());
+    let http = l402_testkit::wait::http_client();
+    let wallet = wallet(&seller);
+    let store = Store::open(seller.data_dir().join("l402.db")).unwrap();
+
+    let challenge = session_challenge(&complete(&http, &base, None, false).await);
+    let deposit = pay_deposit(&wallet, &challenge).await;
+    let sid = deposit.payment_hash();
+    let refund_to = wallet
+        .create_invoice(CreateInvoice {
+            amount: Msat(0),
+            memo: "refund".into(),
+            expiry_secs: 86_400,
+        })
+        .await
+        .unwrap();
+    let open = session::open_credential(&challenge, &deposit, &refund_to.bolt11);
+    let first = complete(&http, &base, Some(open.to_authorization()), false).await;
+    assert_eq!(first.status(), 200);
+    let used: u64 = first.headers()["l402-usage"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let left = DEPOSIT_MSAT - used * 1000;
+
+    // Unused for its 2 s idle timeout: the seller's sweep (every second here) closes it and
+    // refunds the balance, without any request from the buyer.
+    let start = Instant::now();
+    let closed = loop {
+        let record = store.sessions().get(&sid).unwrap().unwrap();
+        if record.refund_status.is_some() {
+            break record;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "not closed after 20 s: {record:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(!closed.open);
+    assert_eq!(closed.refund, Some(Msat(left)));
+    assert_eq!(closed.refund_status.as_deref(), Some("succeeded"));
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "closed before its idle timeout"
+    );
+    let state = wallet.invoice_state(&refund_to.payment_hash).await.unwrap();
+    assert!(
+        matches!(state, l402_lightning::InvoiceState::Settled { amount_received, .. } if amount_received == Msat(left)),
+        "{state:?}"
+    );
+    let bearer = session::bearer_credential(&challenge, &sid, &deposit).to_authorization();
+    let after = complete(&http, &base, Some(bearer), false).await;
+    assert_eq!(after.status(), 402);
+    seller.shutdown().await.unwrap();
+}
