@@ -93,7 +93,7 @@ pub use forwarded::{
 pub use freebies::Freebies;
 pub use layer::{L402Layer, L402Service, ResponseBody};
 pub use lease::{DEFAULT_STREAM_GRACE, LeaseEnd, TokenLease};
-pub use meter::{MeterLayer, MeterService, Metered};
+pub use meter::{MeterFuture, MeterLayer, MeterService, Metered};
 pub use mpp::{ChargeLedger, LedgerError, MppSettings, MppVerdict, Protocols};
 pub use offer::{FixedPrice, Offer, Pricer};
 pub use outcome::{Outcome, PaywallDecision, PaywallStats};

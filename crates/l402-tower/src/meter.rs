@@ -45,11 +45,10 @@ pub struct MeterService<S>(S);
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MeterService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    S::Future: Send + 'static,
 {
     type Response = Response<Metered<ResBody>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+    type Future = MeterFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.0.poll_ready(cx)
@@ -65,26 +64,49 @@ where
                 HeaderValue::from(r.metering.reserve_units),
             );
         }
-        let future = self.0.call(request);
-        Box::pin(async move {
-            let response = future.await?;
-            Ok(match reservation {
-                None => response.map(|inner| Metered { inner, meter: None }),
-                Some(reservation) => {
-                    let meter = Meter {
-                        units: usage_of(response.headers()),
-                        success: response.status().is_success(),
-                        sse: is_event_stream(response.headers()),
-                        tail: Vec::new(),
-                        reservation: Some(reservation),
-                    };
-                    response.map(|inner| Metered {
-                        inner,
-                        meter: Some(meter),
-                    })
-                }
-            })
-        })
+        MeterFuture {
+            inner: self.0.call(request),
+            reservation,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`MeterService`]: the inner service's, its response body wrapped in
+    /// [`Metered`] (no allocation for requests that are not metered).
+    pub struct MeterFuture<F> {
+        #[pin]
+        inner: F,
+        reservation: Option<BalanceReservation>,
+    }
+}
+
+impl<F: std::fmt::Debug> std::fmt::Debug for MeterFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeterFuture")
+            .field("inner", &self.inner)
+            .field("metered", &self.reservation.is_some())
+            .finish()
+    }
+}
+
+impl<F, B, E> Future for MeterFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<Metered<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.inner.poll(cx))?;
+        let meter = this.reservation.take().map(|reservation| Meter {
+            units: usage_of(response.headers()),
+            success: response.status().is_success(),
+            sse: is_event_stream(response.headers()),
+            tail: Vec::new(),
+            reservation: Some(reservation),
+        });
+        Poll::Ready(Ok(response.map(|inner| Metered { inner, meter })))
     }
 }
 
