@@ -123,7 +123,9 @@ buy_token() {
   fi
   curl -s "${how[@]}" -D "$WORK/challenge.headers" -o "$WORK/challenge.json" "$url"
   grep -q '^HTTP/1.1 402' "$WORK/challenge.headers" || die "$url did not answer 402"
-  invoice=$(json_field invoice <"$WORK/challenge.json")
+  # From the L402 challenge itself (a service that also sells `Payment` answers problem+json).
+  invoice=$(sed -n 's/^[Ww][Ww][Ww]-[Aa]uthenticate: L402 .*invoice="\([^"]*\)".*/\1/p' \
+    "$WORK/challenge.headers" | head -n1)
   macaroon=$(sed -n 's/^[Ww][Ww][Ww]-[Aa]uthenticate: L402 macaroon="\([^"]*\)".*/\1/p' \
     "$WORK/challenge.headers" | head -n1)
   [[ -n $invoice && -n $macaroon ]] || die "no L402 challenge in the 402 answer"

@@ -75,8 +75,8 @@ billing = "metered"
 [services.metering]
 unit = "token"
 reserve_units = 64
-# Deep enough never to run out during the runs: 5,000 sat buys 5,000 tokens.
-deposit_units = 5000
+# Deep enough never to run out during the runs: 0.5 BTC of regtest tokens.
+deposit_units = 50000000
 idle_timeout_secs = 3600
 EOF
 start_proxy "$WORK/bench.toml" "$WORK/proxy" "$WORK/proxy.log"

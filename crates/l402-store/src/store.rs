@@ -39,6 +39,9 @@ struct Inner {
     /// The SQLite file, or the redacted PostgreSQL URL (for messages).
     path: PathBuf,
     engine: Engine,
+    /// SQLite: a second connection for the hot single-statement writes ([`Store::single`]),
+    /// opened on first use with `synchronous=NORMAL`.
+    fast: std::sync::OnceLock<Mutex<Connection>>,
 }
 
 enum Engine {
@@ -98,6 +101,7 @@ impl Store {
             inner: Arc::new(Inner {
                 path,
                 engine: Engine::Sqlite(Mutex::new(conn)),
+                fast: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -140,6 +144,7 @@ impl Store {
             inner: Arc::new(Inner {
                 path,
                 engine: Engine::Postgres(Box::new(Mutex::new(pg))),
+                fast: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -272,14 +277,22 @@ impl Store {
 
     /// Runs `f`, one write statement that is atomic by itself (a conditional `UPDATE`), with no
     /// explicit transaction: a single round trip to PostgreSQL and no store-wide lock, for the
-    /// hot writes (a metered request's debit). Not retried on a broken connection: the
-    /// statement may have committed before the connection broke.
+    /// hot writes (a metered request's reservation and settlement). Not retried on a broken
+    /// connection: the statement may have committed before the connection broke.
+    ///
+    /// On SQLite these run on a connection of their own with `synchronous=NORMAL`: atomic and
+    /// isolated as any other write (no overspending), and durable across a crash of the process
+    /// (the WAL is in the file), but not flushed to the disk one by one: a power loss may forget
+    /// the last ones (the seller then loses the last reservations, or the buyer the return of
+    /// their unused part). The next `synchronous=FULL` commit of the store (any other write)
+    /// flushes them with it. Two flushes per metered request cost more than the request itself.
     pub(crate) fn single<R: Send>(
         &self,
         f: impl FnOnce(&mut dyn Sql) -> Result<R, EngineError> + Send,
     ) -> Result<R, StoreError> {
         match &self.inner.engine {
-            Engine::Sqlite(conn) => {
+            Engine::Sqlite(_) => {
+                let conn = self.fast_connection()?;
                 let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
                 f(&mut Lite(&conn)).map_err(|e| self.engine_err(e))
             }
@@ -347,6 +360,23 @@ impl Store {
                 }
             }),
         }
+    }
+
+    /// The SQLite connection of [`Store::single`], opened on first use.
+    fn fast_connection(&self) -> Result<&Mutex<Connection>, StoreError> {
+        if let Some(conn) = self.inner.fast.get() {
+            return Ok(conn);
+        }
+        let path = &self.inner.path;
+        let sql = |e| StoreError::from_sqlite(path, e);
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(sql)?;
+        // Another thread may have opened one meanwhile: either serves.
+        let _ = self.inner.fast.set(Mutex::new(conn));
+        Ok(self.inner.fast.get().expect("set just above"))
     }
 
     /// Converts an engine error for this database.
