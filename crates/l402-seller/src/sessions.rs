@@ -14,6 +14,56 @@ use crate::config::SellerConfig;
 pub(crate) struct StoreSessions {
     store: Store,
     network: Network,
+    settler: Settler,
+}
+
+/// How long settlements wait to be written together.
+const SETTLE_BATCH: std::time::Duration = std::time::Duration::from_millis(5);
+/// The most settlements written in one transaction.
+const SETTLE_BATCH_MAX: usize = 1024;
+
+/// Writes settlements in batches on a thread of its own: one transaction (one flush) per
+/// [`SETTLE_BATCH`] however many requests ended in it, each session's releases summed into one
+/// ledger line. A metered request thus costs one store statement on its way in (the
+/// reservation) and a share of one batch on its way out. Settlements still queued when the
+/// process is killed are lost: those requests stay billed their reservation, as a request cut
+/// short is. Dropping the last sender ends the thread after it wrote what was queued.
+#[derive(Clone)]
+struct Settler(std::sync::mpsc::Sender<(PaymentHash, Msat)>);
+
+impl Settler {
+    fn start(store: Store) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<(PaymentHash, Msat)>();
+        let spawned = std::thread::Builder::new()
+            .name("l402-settle".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let deadline = std::time::Instant::now() + SETTLE_BATCH;
+                    let mut batch = vec![first];
+                    while batch.len() < SETTLE_BATCH_MAX {
+                        let left = deadline.saturating_duration_since(std::time::Instant::now());
+                        match rx.recv_timeout(left) {
+                            Ok(next) => batch.push(next),
+                            Err(_) => break,
+                        }
+                    }
+                    let mut summed: Vec<(PaymentHash, Msat)> = Vec::new();
+                    for (id, release) in batch {
+                        match summed.iter_mut().find(|(s, _)| *s == id) {
+                            Some((_, total)) => total.0 = total.0.saturating_add(release.0),
+                            None => summed.push((id, release)),
+                        }
+                    }
+                    if let Err(error) = store.sessions().settle_many(&summed, now_unix()) {
+                        tracing::warn!(%error, sessions = summed.len(), "cannot settle metered requests: billed their reservations");
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "cannot start the settlement thread");
+        }
+        Settler(tx)
+    }
 }
 
 impl StoreSessions {
@@ -32,6 +82,7 @@ impl StoreSessions {
             .then(|| StoreSessions {
                 store: store.clone(),
                 network,
+                settler: Settler::start(store.clone()),
             })
     }
 }
@@ -106,6 +157,14 @@ impl SessionLedger for StoreSessions {
         reserved: Msat,
         used: Msat,
     ) -> Result<(), LedgerError> {
+        let release = Msat(reserved.0.saturating_sub(used.0));
+        if release.0 == 0 {
+            return Ok(());
+        }
+        if self.settler.0.send((*session_id, release)).is_ok() {
+            return Ok(());
+        }
+        // No settlement thread: write this one now.
         self.store
             .sessions()
             .settle(session_id, reserved, used, now_unix())
@@ -158,6 +217,7 @@ pub(crate) fn close_idle(
     let ledger: std::sync::Arc<dyn SessionLedger> = std::sync::Arc::new(StoreSessions {
         store: store.clone(),
         network,
+        settler: Settler::start(store.clone()),
     });
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);

@@ -267,6 +267,34 @@ impl SessionTable<'_> {
             .map(|n| n > 0)
     }
 
+    /// Settles many reservations in one transaction (one flush), each session's releases summed
+    /// into one ledger line: `(session, total released)`. Closed sessions are skipped, as with
+    /// [`settle`](Self::settle). Returns how many sessions changed.
+    pub fn settle_many(
+        &self,
+        releases: &[(PaymentHash, Msat)],
+        now: u64,
+    ) -> Result<usize, StoreError> {
+        if releases.is_empty() {
+            return Ok(0);
+        }
+        self.store.transact(|sql| {
+            let mut changed = 0;
+            for (session_id, release) in releases {
+                if release.0 == 0 {
+                    continue;
+                }
+                changed += sql.execute(
+                    "UPDATE mpp_sessions SET spent_msat = spent_msat - ?2, updated_at = ?3,
+                         last_op = 'settle', last_amount_msat = ?2
+                     WHERE session_id = ?1 AND status = 'open' AND spent_msat >= ?2",
+                    &[id_param(session_id), msat(release.0), msat(now)],
+                )? as usize;
+            }
+            Ok(changed)
+        })
+    }
+
     /// Closes an open session: its balance becomes the refund owed (see
     /// [`record_refund`](Self::record_refund)).
     pub fn close(&self, session_id: &PaymentHash, now: u64) -> Result<Close, StoreError> {
