@@ -62,7 +62,7 @@ func mppChallenge(path, secret string) {
 			"method":    params.Method,
 			"realm":     params.Realm,
 			"expires":   params.Expires,
-			"id_valid":  mpp.VerifyChallengeID([]byte(secret), params),
+			"id_valid":  mpp.VerifyChallengeID([]byte(secret), params, params.ID),
 			"has_scope": params.Opaque != "",
 		}
 		switch params.Intent {
@@ -107,7 +107,7 @@ func mppCredential(value, secret string) {
 		fail("mpp.ParseCredential: %v", err)
 	}
 	params := cred.Challenge.ToChallengeParams()
-	idValid := mpp.VerifyChallengeID([]byte(secret), params)
+	idValid := mpp.VerifyChallengeID([]byte(secret), params, params.ID)
 	result := map[string]any{"intent": params.Intent, "id_valid": idValid}
 	paid := false
 	switch params.Intent {
