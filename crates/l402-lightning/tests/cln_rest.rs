@@ -966,9 +966,14 @@ async fn invoice(seller: &ClnRest, sat: u64) -> l402_lightning::CreatedInvoice {
 async fn run_conformance(opts: NodeOpts) {
     let (net, seller_node, payer_node) = two_nodes(opts).await;
     let (seller, payer) = (seller_node.client(), payer_node.client());
-    let results = conformance::run_all(&seller, &payer, Network::Regtest)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let results = conformance::run_all(
+        &seller,
+        &payer,
+        Network::Regtest,
+        conformance::Supports::NONE,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     for (name, outcome) in &results {
         assert_eq!(*outcome, conformance::Outcome::Passed, "{name}");
     }

@@ -97,10 +97,6 @@ mod wallet {
         let w = open_wallet(dir.path());
         for bad in [
             CreateInvoice {
-                amount: Msat(0),
-                ..req(1)
-            },
-            CreateInvoice {
                 expiry_secs: 0,
                 ..req(1)
             },

@@ -104,9 +104,14 @@ async fn run_conformance(mode: Mode, expected: Encryption) {
     let w = world(mode).await;
     assert_eq!(w.seller.request_encryption().await.unwrap(), expected);
     assert_ne!(w.seller.client_pubkey_hex(), w.payer.client_pubkey_hex());
-    let outcomes = conformance::run_all(&w.seller, &w.payer, Network::Regtest)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let outcomes = conformance::run_all(
+        &w.seller,
+        &w.payer,
+        Network::Regtest,
+        conformance::Supports::NONE,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     for (check, outcome) in &outcomes {
         assert_eq!(*outcome, Outcome::Passed, "{check}");
     }
