@@ -132,6 +132,10 @@ pub struct Balance {
 /// [`LightningBackend::pay_amount`] returns where a backend cannot pay an amountless invoice.
 pub const PAY_AMOUNT_OPERATION: &str = "pay an amountless invoice with an explicit amount";
 
+/// The `operation` of the [`BackendError::Unsupported`] with which a backend that cannot issue
+/// amountless invoices refuses [`CreateInvoice`] with an amount of zero.
+pub const AMOUNTLESS_INVOICE_OPERATION: &str = "issue an amountless invoice (an amount of 0)";
+
 /// A Lightning node as L402 uses it: the seller creates invoices and watches them settle, the
 /// buyer pays invoices with a fee cap and can ask what became of a payment.
 #[async_trait]

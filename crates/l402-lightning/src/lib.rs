@@ -37,7 +37,7 @@ pub use l402_backend::conformance;
 /// The trait and types every backend here implements, from `l402-backend` (re-exported so
 /// `l402_lightning::backend::…` and `l402_lightning::LightningBackend` keep working).
 pub use l402_backend::{
-    BackendError, Balance, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, Msat,
-    Network, NodeInfo, PAY_AMOUNT_OPERATION, PayOptions, PaymentHash, PaymentResult, PaymentState,
-    Preimage, Settlement, backend, error,
+    AMOUNTLESS_INVOICE_OPERATION, BackendError, Balance, CreateInvoice, CreatedInvoice,
+    InvoiceState, LightningBackend, Msat, Network, NodeInfo, PAY_AMOUNT_OPERATION, PayOptions,
+    PaymentHash, PaymentResult, PaymentState, Preimage, Settlement, backend, error,
 };
