@@ -4,8 +4,11 @@
 
 use l402_backend::BackendError;
 use l402_core::Msat;
+#[cfg(any(feature = "lnbits", feature = "lnd", feature = "nwc", feature = "cln"))]
 use l402_core::env::now_unix;
-use l402_core::invoice::{ParsedInvoice, parse_bolt11};
+use l402_core::invoice::ParsedInvoice;
+#[cfg(any(feature = "lnbits", feature = "lnd", feature = "nwc", feature = "cln"))]
+use l402_core::invoice::parse_bolt11;
 #[cfg(any(feature = "lnbits", feature = "nwc"))]
 use l402_core::{PaymentHash, Preimage};
 
@@ -47,6 +50,7 @@ pub(crate) fn payable_with_amount(
 
 /// The amount a payment of `amount` to `invoice` must name (see [`payable_with_amount`]), or
 /// why `amount` cannot be sent to it: zero, or not the amount the invoice names.
+#[cfg(any(feature = "dev", feature = "lnd", feature = "nwc", feature = "cln"))]
 pub(crate) fn amount_to_name(
     invoice: &ParsedInvoice,
     amount: Msat,
