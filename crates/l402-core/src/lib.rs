@@ -20,6 +20,7 @@ pub mod network;
 pub mod price_bound;
 pub mod satisfier;
 mod scan;
+pub mod session;
 pub mod time;
 pub mod token_status;
 pub mod types;

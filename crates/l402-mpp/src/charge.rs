@@ -217,6 +217,18 @@ impl std::fmt::Debug for ChargeVerifier {
     }
 }
 
+/// `payload[field]` as a preimage, if it is 64 lowercase hex digits.
+pub(crate) fn payload_preimage(
+    payload: &serde_json::Map<String, serde_json::Value>,
+    field: &str,
+) -> Option<Preimage> {
+    payload
+        .get(field)
+        .and_then(|v| v.as_str())
+        .filter(|p| p.len() == 64 && p.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .and_then(|p| Preimage::from_hex(p).ok())
+}
+
 /// The `opaque` object binding a challenge to a resource.
 fn scope_opaque(scope: &str) -> Result<String, JcsError> {
     jcs::encode_b64(&BTreeMap::from([("scope", scope)]))
@@ -257,16 +269,68 @@ impl ChargeVerifier {
                 network: Some(offer.network.to_owned()),
             },
         };
+        self.bind(
+            crate::INTENT_CHARGE,
+            &request,
+            offer.expires_unix,
+            offer.scope,
+            offer.description,
+        )
+    }
+
+    /// Checks what a challenge of every intent must satisfy: method `lightning` and `intent`,
+    /// this realm, an id bound under one of the secrets, and the resource `scope`. Returns its
+    /// expiry (`None` when it has none or it does not parse); enforcing it is the caller's.
+    pub(crate) fn check_binding(
+        &self,
+        c: &Challenge,
+        intent: &str,
+        scope: Option<&str>,
+    ) -> Result<Option<u64>, ChargeError> {
+        if c.method != crate::METHOD_LIGHTNING || c.intent != intent {
+            return Err(ChargeError::Unsupported {
+                method: c.method.clone(),
+                intent: c.intent.clone(),
+            });
+        }
+        if c.realm != self.realm {
+            return Err(ChargeError::WrongRealm(c.realm.clone()));
+        }
+        let bound = std::iter::once(&self.secret)
+            .chain(&self.previous)
+            .fold(false, |ok, s| ok | c.id_matches(s));
+        if !bound {
+            return Err(ChargeError::Forged);
+        }
+        let wanted = scope
+            .map(scope_opaque)
+            .transpose()
+            .map_err(|_| ChargeError::WrongScope)?;
+        if c.opaque != wanted {
+            return Err(ChargeError::WrongScope);
+        }
+        Ok(c.expires.as_deref().and_then(crate::time::parse))
+    }
+
+    /// Binds a challenge of `intent` whose request object is `request` (see [`Challenge::bind`]).
+    pub(crate) fn bind<T: Serialize>(
+        &self,
+        intent: &str,
+        request: &T,
+        expires_unix: u64,
+        scope: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<Challenge, JcsError> {
         let challenge = Challenge {
             id: String::new(),
             realm: self.realm.clone(),
             method: crate::METHOD_LIGHTNING.into(),
-            intent: crate::INTENT_CHARGE.into(),
-            request: jcs::encode_b64(&request)?,
-            expires: Some(crate::time::format(offer.expires_unix)),
+            intent: intent.into(),
+            request: jcs::encode_b64(request)?,
+            expires: Some(crate::time::format(expires_unix)),
             digest: None,
-            description: offer.description.map(str::to_owned),
-            opaque: offer.scope.map(scope_opaque).transpose()?,
+            description: description.map(str::to_owned),
+            opaque: scope.map(scope_opaque).transpose()?,
         };
         Ok(challenge.bind(&self.secret))
     }
@@ -289,36 +353,11 @@ impl ChargeVerifier {
         expect: &Expectation<'_>,
     ) -> Result<VerifiedCharge, ChargeError> {
         let c = &credential.challenge;
-        if c.method != crate::METHOD_LIGHTNING || c.intent != crate::INTENT_CHARGE {
-            return Err(ChargeError::Unsupported {
-                method: c.method.clone(),
-                intent: c.intent.clone(),
-            });
-        }
-        if c.realm != self.realm {
-            return Err(ChargeError::WrongRealm(c.realm.clone()));
-        }
-        let bound = std::iter::once(&self.secret)
-            .chain(&self.previous)
-            .fold(false, |ok, s| ok | c.id_matches(s));
-        if !bound {
-            return Err(ChargeError::Forged);
-        }
-        let expires_unix = c
-            .expires
-            .as_deref()
-            .and_then(crate::time::parse)
+        let expires_unix = self
+            .check_binding(c, crate::INTENT_CHARGE, expect.scope)?
             .ok_or(ChargeError::NoExpiry)?;
         if expect.now_unix >= expires_unix {
             return Err(ChargeError::Expired);
-        }
-        let wanted = expect
-            .scope
-            .map(scope_opaque)
-            .transpose()
-            .map_err(|_| ChargeError::WrongScope)?;
-        if c.opaque != wanted {
-            return Err(ChargeError::WrongScope);
         }
         let request: ChargeRequest = c.decode_request().map_err(ChargeError::Request)?;
         let paid = request.amount_sat().ok_or(ChargeError::BadRequest)?;
@@ -329,13 +368,8 @@ impl ChargeVerifier {
                 price: expect.price_sat,
             });
         }
-        let preimage = credential
-            .payload
-            .get("preimage")
-            .and_then(|v| v.as_str())
-            .filter(|p| p.len() == 64 && p.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-            .and_then(|p| Preimage::from_hex(p).ok())
-            .ok_or(ChargeError::BadPreimage)?;
+        let preimage =
+            payload_preimage(&credential.payload, "preimage").ok_or(ChargeError::BadPreimage)?;
         if !preimage.pays(&payment_hash) {
             return Err(ChargeError::WrongPreimage);
         }

@@ -7,6 +7,7 @@
 //! - [`receipt`] - `Payment-Receipt`;
 //! - [`problem`] - RFC 9457 problem details with the draft's problem types;
 //! - [`charge`] - the Lightning charge method (request object, minting, verification);
+//! - [`session`] - the Lightning session intent (deposit, bearer, top-up, close);
 //! - [`accept`] - the client's `Accept-Payment` preference;
 //! - [`jcs`] and [`b64`] - RFC 8785 canonical JSON and strict base64url.
 //!
@@ -22,6 +23,7 @@ pub mod jcs;
 mod params;
 pub mod problem;
 pub mod receipt;
+pub mod session;
 pub mod time;
 
 pub use challenge::Challenge;
@@ -41,5 +43,7 @@ pub const RECEIPT_HEADER: &str = "payment-receipt";
 pub const ACCEPT_PAYMENT_HEADER: &str = "accept-payment";
 /// The method this crate implements.
 pub const METHOD_LIGHTNING: &str = "lightning";
-/// The intent this crate implements.
+/// The one-payment-per-request intent.
 pub const INTENT_CHARGE: &str = "charge";
+/// The prepaid, metered intent.
+pub const INTENT_SESSION: &str = "session";

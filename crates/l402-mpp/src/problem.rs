@@ -28,6 +28,17 @@ pub enum ProblemType {
     LightningInvalidPreimage,
     /// Lightning: the invoice has expired.
     LightningExpiredInvoice,
+    /// Lightning session: no session with this id.
+    SessionNotFound,
+    /// Lightning session: the session was closed.
+    SessionClosed,
+    /// Lightning session: the balance does not cover this request (top up).
+    InsufficientBalance,
+    /// Lightning session: the top-up challenge answered has expired.
+    ChallengeExpired,
+    /// Lightning session: the `returnInvoice` is missing, unreadable, names an amount or is
+    /// for another network.
+    InvalidReturnInvoice,
 }
 
 impl ProblemType {
@@ -49,6 +60,17 @@ impl ProblemType {
             }
             Self::LightningExpiredInvoice => {
                 "https://paymentauth.org/problems/lightning/expired-invoice"
+            }
+            Self::SessionNotFound => "https://paymentauth.org/problems/lightning/session-not-found",
+            Self::SessionClosed => "https://paymentauth.org/problems/lightning/session-closed",
+            Self::InsufficientBalance => {
+                "https://paymentauth.org/problems/lightning/insufficient-balance"
+            }
+            Self::ChallengeExpired => {
+                "https://paymentauth.org/problems/lightning/challenge-expired"
+            }
+            Self::InvalidReturnInvoice => {
+                "https://paymentauth.org/problems/lightning/invalid-return-invoice"
             }
         }
     }
@@ -75,6 +97,11 @@ impl ProblemType {
             Self::InvalidChallenge => "Invalid Challenge",
             Self::LightningInvalidPreimage => "Invalid Preimage",
             Self::LightningExpiredInvoice => "Expired Invoice",
+            Self::SessionNotFound => "Session Not Found",
+            Self::SessionClosed => "Session Closed",
+            Self::InsufficientBalance => "Insufficient Balance",
+            Self::ChallengeExpired => "Challenge Expired",
+            Self::InvalidReturnInvoice => "Invalid Return Invoice",
         }
     }
 }

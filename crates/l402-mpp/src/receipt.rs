@@ -55,6 +55,24 @@ impl Receipt {
         }
     }
 
+    /// A successful Lightning session receipt: `reference` is the session id (the deposit's
+    /// payment hash).
+    pub fn lightning_session(
+        timestamp: String,
+        session_id_hex: String,
+        challenge_id: Option<String>,
+    ) -> Self {
+        Receipt {
+            status: "success".into(),
+            method: crate::METHOD_LIGHTNING.into(),
+            timestamp,
+            reference: session_id_hex,
+            challenge_id,
+            refund_sats: None,
+            refund_status: None,
+        }
+    }
+
     /// The header value.
     pub fn to_header(&self) -> String {
         crate::b64::encode(&serde_json::to_vec(self).expect("a receipt serialises"))

@@ -5,12 +5,14 @@
 //! |---|---|
 //! | `POST /api/similarity` | cosine similarity of two vectors `{"a": [..], "b": [..]}` |
 //! | `GET /api/weather?city=Paris` | a small deterministic weather report |
+//! | `POST /api/complete` | an LLM-like completion `{"prompt": ".."}`, streamed as server-sent events, one per generated token, usage reported at the end (sold per token) |
 //! | `GET /` | a free landing page listing the endpoints |
 //! | `GET /openapi.json` | the OpenAPI 3.1 document of the HTTP endpoints |
 //! | gRPC `helloworld.Greeter/SayHello` | a greeting, priced per call |
 //!
 //! Does network IO (it is a server).
 
+mod complete;
 pub mod greeter;
 mod similarity;
 mod weather;
@@ -29,11 +31,12 @@ pub fn router() -> Router {
         .route("/openapi.json", get(openapi))
         .route("/api/similarity", post(similarity::handler))
         .route("/api/weather", get(weather::handler))
+        .route("/api/complete", post(complete::handler))
         .route_service(greeter::SAY_HELLO_PATH, greeter::service())
 }
 
 async fn landing() -> &'static str {
-    "l402 sample API\n\nPOST /api/similarity  {\"a\":[1,2],\"b\":[2,4]}\nGET  /api/weather?city=Paris\ngRPC helloworld.Greeter/SayHello\n"
+    "l402 sample API\n\nPOST /api/similarity  {\"a\":[1,2],\"b\":[2,4]}\nGET  /api/weather?city=Paris\nPOST /api/complete    {\"prompt\":\"hello\"}  (server-sent events, per token)\ngRPC helloworld.Greeter/SayHello\n"
 }
 
 /// The OpenAPI document of the sample's HTTP endpoints.

@@ -42,6 +42,7 @@ mod recorder;
 mod refresh;
 mod reload;
 mod seller;
+mod sessions;
 mod zero_config;
 
 pub use config::{SellerConfig, SellerOverrides};

@@ -68,10 +68,27 @@ impl RoutePrice {
 /// unknown address. The token it sells carries the route's required capabilities and is bound
 /// to `price`; tokens minted before that binding count as bought at the service's price.
 pub(crate) fn offer(service: &str, terms: &ServiceTerms, price: RoutePrice) -> Offer {
+    let metering = terms.metered().map(|m| {
+        std::sync::Arc::new(l402_tower::Metering {
+            unit_price: Msat(price.price_msat),
+            unit: m.unit,
+            reserve_units: m.reserve_units,
+            deposit_units: m.deposit_units,
+            idle_timeout_secs: m.idle_timeout_secs,
+        })
+    });
+    // A metered offer sells a deposit; the unit price is in its metering.
+    let price_msat = metering
+        .as_ref()
+        .map_or(price.price_msat, |m| m.deposit().0);
+    let base_msat = match &metering {
+        Some(m) => sat_to_msat(terms.price_sat).saturating_mul(m.deposit_units),
+        None => sat_to_msat(terms.price_sat),
+    };
     Offer {
         service: service.to_owned(),
-        price: Msat(price.price_msat),
-        base_price: Msat(sat_to_msat(terms.price_sat)),
+        price: Msat(price_msat),
+        base_price: Msat(base_msat),
         required_capabilities: price.required_capabilities,
         grant_capabilities: terms.capabilities.clone(),
         token_lifetime_secs: (terms.token_lifetime_secs > 0).then_some(terms.token_lifetime_secs),
@@ -82,6 +99,7 @@ pub(crate) fn offer(service: &str, terms: &ServiceTerms, price: RoutePrice) -> O
         protocols: terms.protocols(),
         client_ip: None,
         rate_limit: None,
+        metering,
     }
 }
 

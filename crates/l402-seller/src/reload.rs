@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use l402_lightning::LightningBackend;
 use l402_server::{Forwarder, Reloader};
 use l402_tower::{
-    ChallengeObserver, L402Layer, Paywall, PaywallSettings, RevocationSet, SharedKeyRing,
+    ChallengeObserver, L402Layer, MeterLayer, Paywall, PaywallSettings, RevocationSet,
+    SharedKeyRing,
 };
 use serde_json::Value;
 use tower::layer::util::Stack;
@@ -30,7 +31,8 @@ use crate::seller::SellerOptions;
 
 /// The seller's layer around the forwarder: metrics outermost, then the paywall, then its
 /// token leases as the forwarder's stream deadlines.
-pub(crate) type SellerLayer = Stack<Stack<lease::LeaseDeadlines, L402Layer>, MetricsLayer>;
+pub(crate) type SellerLayer =
+    Stack<Stack<Stack<lease::LeaseDeadlines, MeterLayer>, L402Layer>, MetricsLayer>;
 /// The service [`SellerLayer`] makes.
 pub(crate) type SellerService = <SellerLayer as tower::Layer<Forwarder>>::Service;
 
@@ -117,10 +119,15 @@ impl Parts {
         if let Some(mpp) = mpp {
             paywall = paywall.with_mpp(mpp);
         }
+        if let Some(sessions) =
+            crate::sessions::StoreSessions::for_config(config, &self.store, self.network)
+        {
+            paywall = paywall.with_sessions(Arc::new(sessions));
+        }
         let paywall = Arc::new(paywall);
         let layer = Stack::new(
             Stack::new(
-                lease::LeaseDeadlines,
+                Stack::new(lease::LeaseDeadlines, MeterLayer),
                 L402Layer::new(paywall.clone(), RoutePricer::new(prices)),
             ),
             MetricsLayer::new(self.metrics.clone()),

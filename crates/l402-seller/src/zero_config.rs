@@ -49,6 +49,32 @@ path = "/api/weather"
 path = "/api/weather"
 free = true
 
+# Sold per generated token: a buyer deposits 200 tokens' worth (a `Payment` session, or an
+# L402 token whose payment becomes a balance), each completion reserves up to 64 tokens and
+# pays for the ones the sample reports it generated.
+[[services]]
+name = "complete"
+path_prefix = "/api/complete"
+upstream = "http://{sample}"
+price_sat = 1
+protocols = ["l402", "mpp"]
+billing = "metered"
+memo = "l402 sample: completion, per token"
+
+[services.metering]
+unit = "token"
+reserve_units = 64
+deposit_units = 200
+idle_timeout_secs = 300
+
+[[services.routes]]
+methods = ["POST"]
+path = "/api/complete"
+
+[[services.routes]]
+path = "/api/complete"
+free = true
+
 [[services]]
 name = "greeter"
 path_prefix = "/helloworld.Greeter"

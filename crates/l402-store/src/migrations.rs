@@ -41,6 +41,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: V5,
         postgres: PG_V5,
     },
+    Migration {
+        sqlite: V6,
+        postgres: PG_V6,
+    },
 ];
 
 /// The newest schema version this build knows.
@@ -236,6 +240,108 @@ CREATE TABLE mpp_charges (
     keep_until   BIGINT NOT NULL
 );
 CREATE INDEX mpp_charges_by_expiry ON mpp_charges (keep_until);
+";
+
+/// Version 6: prepaid, metered sessions (the `Payment` scheme's Lightning session, and L402
+/// tokens sold as a balance). `mpp_sessions` holds each session's balance as three running
+/// totals (`deposit_msat` credited, `spent_msat` used or reserved, `refunded_msat` paid back),
+/// so a debit is one conditional `UPDATE` that cannot overspend (the `CHECK` holds even against
+/// a wrong query). Every change writes one `mpp_session_ledger` row through a trigger (the
+/// statement names its operation and signed amount in `last_op` / `last_amount_msat`), in the
+/// same statement: no change without its ledger line. `mpp_session_credits` credits each paid
+/// deposit or top-up once, whatever the retries.
+const V6: &str = "
+CREATE TABLE mpp_sessions (
+    session_id       TEXT PRIMARY KEY,
+    service          TEXT NOT NULL,
+    deposit_msat     INTEGER NOT NULL CHECK (deposit_msat >= 0),
+    spent_msat       INTEGER NOT NULL CHECK (spent_msat >= 0),
+    refunded_msat    INTEGER NOT NULL DEFAULT 0 CHECK (refunded_msat >= 0),
+    return_invoice   TEXT,
+    status           TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+    refund_msat      INTEGER,
+    refund_status    TEXT,
+    idle_timeout     INTEGER NOT NULL CHECK (idle_timeout >= 0),
+    opened_at        INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    last_op          TEXT NOT NULL,
+    last_amount_msat INTEGER NOT NULL,
+    CHECK (spent_msat + refunded_msat <= deposit_msat)
+) STRICT;
+CREATE INDEX mpp_sessions_by_idle ON mpp_sessions (status, (updated_at + idle_timeout));
+CREATE TABLE mpp_session_credits (
+    payment_hash TEXT PRIMARY KEY,
+    session_id   TEXT NOT NULL,
+    amount_msat  INTEGER NOT NULL,
+    credited_at  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE mpp_session_ledger (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id   TEXT NOT NULL,
+    op           TEXT NOT NULL,
+    amount_msat  INTEGER NOT NULL,
+    balance_msat INTEGER NOT NULL,
+    at           INTEGER NOT NULL
+) STRICT;
+CREATE INDEX mpp_session_ledger_by_session ON mpp_session_ledger (session_id, id);
+CREATE TRIGGER mpp_session_opened AFTER INSERT ON mpp_sessions BEGIN
+    INSERT INTO mpp_session_ledger (session_id, op, amount_msat, balance_msat, at)
+    VALUES (NEW.session_id, NEW.last_op, NEW.last_amount_msat,
+            NEW.deposit_msat - NEW.spent_msat - NEW.refunded_msat, NEW.updated_at);
+END;
+CREATE TRIGGER mpp_session_changed AFTER UPDATE ON mpp_sessions BEGIN
+    INSERT INTO mpp_session_ledger (session_id, op, amount_msat, balance_msat, at)
+    VALUES (NEW.session_id, NEW.last_op, NEW.last_amount_msat,
+            NEW.deposit_msat - NEW.spent_msat - NEW.refunded_msat, NEW.updated_at);
+END;
+";
+
+/// PostgreSQL version 6: as SQLite's (the ledger trigger as a PL/pgSQL function), so
+/// instances sharing one database share every balance.
+const PG_V6: &str = "
+CREATE TABLE mpp_sessions (
+    session_id       TEXT PRIMARY KEY,
+    service          TEXT NOT NULL,
+    deposit_msat     BIGINT NOT NULL CHECK (deposit_msat >= 0),
+    spent_msat       BIGINT NOT NULL CHECK (spent_msat >= 0),
+    refunded_msat    BIGINT NOT NULL DEFAULT 0 CHECK (refunded_msat >= 0),
+    return_invoice   TEXT,
+    status           TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+    refund_msat      BIGINT,
+    refund_status    TEXT,
+    idle_timeout     BIGINT NOT NULL CHECK (idle_timeout >= 0),
+    opened_at        BIGINT NOT NULL,
+    updated_at       BIGINT NOT NULL,
+    last_op          TEXT NOT NULL,
+    last_amount_msat BIGINT NOT NULL,
+    CHECK (spent_msat + refunded_msat <= deposit_msat)
+);
+CREATE INDEX mpp_sessions_by_idle ON mpp_sessions (status, (updated_at + idle_timeout));
+CREATE TABLE mpp_session_credits (
+    payment_hash TEXT PRIMARY KEY,
+    session_id   TEXT NOT NULL,
+    amount_msat  BIGINT NOT NULL,
+    credited_at  BIGINT NOT NULL
+);
+CREATE TABLE mpp_session_ledger (
+    id           BIGSERIAL PRIMARY KEY,
+    session_id   TEXT NOT NULL,
+    op           TEXT NOT NULL,
+    amount_msat  BIGINT NOT NULL,
+    balance_msat BIGINT NOT NULL,
+    at           BIGINT NOT NULL
+);
+CREATE INDEX mpp_session_ledger_by_session ON mpp_session_ledger (session_id, id);
+CREATE FUNCTION mpp_session_ledger_line() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO mpp_session_ledger (session_id, op, amount_msat, balance_msat, at)
+    VALUES (NEW.session_id, NEW.last_op, NEW.last_amount_msat,
+            NEW.deposit_msat - NEW.spent_msat - NEW.refunded_msat, NEW.updated_at);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER mpp_session_ledger_line AFTER INSERT OR UPDATE ON mpp_sessions
+    FOR EACH ROW EXECUTE FUNCTION mpp_session_ledger_line();
 ";
 
 /// Why migrating failed: SQLite, or a file from a newer build.

@@ -270,6 +270,32 @@ impl Store {
         }
     }
 
+    /// Runs `f`, one write statement that is atomic by itself (a conditional `UPDATE`), with no
+    /// explicit transaction: a single round trip to PostgreSQL and no store-wide lock, for the
+    /// hot writes (a metered request's debit). Not retried on a broken connection: the
+    /// statement may have committed before the connection broke.
+    pub(crate) fn single<R: Send>(
+        &self,
+        f: impl FnOnce(&mut dyn Sql) -> Result<R, EngineError> + Send,
+    ) -> Result<R, StoreError> {
+        match &self.inner.engine {
+            Engine::Sqlite(conn) => {
+                let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+                f(&mut Lite(&conn)).map_err(|e| self.engine_err(e))
+            }
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(pg) => outside_runtime(move || {
+                let mut pg = pg.lock().unwrap_or_else(PoisonError::into_inner);
+                f(&mut *pg).map_err(|e| {
+                    if pg_broken(&e) {
+                        pg.drop_connection();
+                    }
+                    self.engine_err(e)
+                })
+            }),
+        }
+    }
+
     /// Runs `f` (engine-neutral SQL) in a write transaction: SQLite's `BEGIN IMMEDIATE`, or on
     /// PostgreSQL a transaction that first takes the store's advisory write lock, so a
     /// read-check-write sequence cannot interleave with another instance's. Commits when `f`

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::HeaderName;
+use http::{HeaderName, HeaderValue};
 use http::{Request, Response};
 use http_body_util::{Either, Full};
 use l402_core::token_status::TOKEN_STATUS_HEADER;
+use l402_mpp::session::SessionError;
 use tower::{Layer, Service};
 
 use crate::forwarded::{strip_credential, strip_spoofed_headers};
@@ -20,6 +21,7 @@ use crate::paywall::{Paywall, Verdict};
 use crate::response::{
     ChallengeError, Refusal, is_grpc, payment_required, rate_limited, too_many_unpaid, unavailable,
 };
+use crate::session_flow;
 
 /// `L402-Token`, on paid responses.
 const TOKEN_STATUS: HeaderName = HeaderName::from_static(TOKEN_STATUS_HEADER);
@@ -150,21 +152,51 @@ where
                             .await;
                         }
                         Ok(false) => Refusal::Mpp {
-                            error: l402_mpp::ChargeError::Replayed,
+                            error: SessionError::Challenge(l402_mpp::ChargeError::Replayed),
                             challenge_id: Some(charge.challenge_id.clone()),
                         },
                         Err(error) => {
                             tracing::warn!(service = %offer.service, %error, "cannot record a Payment credential");
-                            let mut response =
-                                unavailable(grpc, paywall.settings().retry_after_secs);
-                            response.extensions_mut().insert(PaywallDecision {
-                                outcome: Outcome::Unavailable,
-                                took,
-                            });
-                            return Ok(response.map(Either::Left));
+                            return Ok(unavailable_tagged(&paywall, grpc, took));
                         }
                     };
                     Ok(challenge(&paywall, &offer, grpc, refusal, took).await)
+                });
+            }
+            (Some(MppVerdict::Session(verified)), _) => {
+                let took = started.elapsed();
+                let (Some(metering), Some(ledger)) =
+                    (offer.metering.clone(), paywall.sessions().cloned())
+                else {
+                    // `authorize_mpp` verifies sessions only for metered offers, and `challenges`
+                    // sells those only with a ledger.
+                    return Box::pin(async move { Ok(unavailable_tagged(&paywall, grpc, took)) });
+                };
+                if !offer.forward_credential {
+                    strip_credential(&mut parts.headers);
+                }
+                return Box::pin(async move {
+                    let challenge_id = verified.challenge_id.clone();
+                    let step =
+                        session_flow::session_step(&paywall, &ledger, &offer, &metering, verified)
+                            .await;
+                    let receipt = l402_mpp::Receipt::lightning_session(
+                        l402_mpp::time::format(paywall.now_unix()),
+                        String::new(),
+                        Some(challenge_id),
+                    );
+                    finish(
+                        inner,
+                        parts,
+                        body,
+                        &paywall,
+                        &offer,
+                        grpc,
+                        step,
+                        Paid::Session(receipt),
+                        took,
+                    )
+                    .await
                 });
             }
             (
@@ -191,6 +223,36 @@ where
                 }
                 parts.extensions.insert(verified.token.clone());
                 parts.extensions.insert(self.paywall.lease(&verified.token));
+                if let (Some(metering), Some(ledger)) =
+                    (offer.metering.clone(), self.paywall.sessions().cloned())
+                {
+                    let took = started.elapsed();
+                    return Box::pin(async move {
+                        let token = &verified.token;
+                        let deposit = session_flow::token_deposit(token, &offer);
+                        let step = session_flow::reserve(
+                            &ledger,
+                            &offer,
+                            &metering,
+                            token.identifier.payment_hash,
+                            Some(deposit),
+                        )
+                        .await;
+                        let status = paywall.token_status(&verified);
+                        finish(
+                            inner,
+                            parts,
+                            body,
+                            &paywall,
+                            &offer,
+                            grpc,
+                            step,
+                            Paid::Token(status),
+                            took,
+                        )
+                        .await
+                    });
+                }
                 let status = self.paywall.token_status(&verified);
                 let decision = decided(Outcome::Paid);
                 let future = inner.call(Request::from_parts(parts, body));
@@ -256,6 +318,84 @@ where
         http::HeaderValue::from_static("private"),
     );
     Ok(tagged(response, decision))
+}
+
+/// What paid for a metered request, for its answer's headers.
+enum Paid {
+    /// A `Payment` session: its receipt (the reference is filled in with the session id).
+    Session(l402_mpp::Receipt),
+    /// An L402 token: its `L402-Token` status (the balance is appended).
+    Token(HeaderValue),
+}
+
+/// Answers a metered request after its session step: forwards it with its reservation, or
+/// answers with the paywall's own response, fresh challenges or 503.
+#[allow(clippy::too_many_arguments)]
+async fn finish<S, ReqBody, ResBody>(
+    inner: S,
+    parts: http::request::Parts,
+    body: ReqBody,
+    paywall: &Paywall,
+    offer: &crate::Offer,
+    grpc: bool,
+    step: session_flow::Step,
+    paid: Paid,
+    took: std::time::Duration,
+) -> Result<Response<ResponseBody<ResBody>>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    match step {
+        session_flow::Step::Serve(reservation, balance) => {
+            let extra = match paid {
+                Paid::Session(mut receipt) => {
+                    receipt.reference = reservation.session_id.to_hex();
+                    HeaderValue::from_str(&receipt.to_header())
+                        .map(|v| (PAYMENT_RECEIPT, v))
+                        .ok()
+                }
+                Paid::Token(status) => {
+                    let mut value = status.as_bytes().to_vec();
+                    value.extend_from_slice(format!(", balance_msat={}", balance.0).as_bytes());
+                    HeaderValue::from_bytes(&value)
+                        .ok()
+                        .map(|v| (TOKEN_STATUS, v))
+                }
+            };
+            let decision = PaywallDecision {
+                outcome: Outcome::Paid,
+                took,
+            };
+            session_flow::serve_reserved(
+                inner,
+                Request::from_parts(parts, body),
+                reservation,
+                balance,
+                extra.into_iter().collect(),
+                decision,
+            )
+            .await
+        }
+        session_flow::Step::Answer(response) => Ok(session_flow::answered(response, took)),
+        session_flow::Step::Refuse(reason) => {
+            Ok(challenge(paywall, offer, grpc, reason, took).await)
+        }
+        session_flow::Step::Unavailable => Ok(unavailable_tagged(paywall, grpc, took)),
+    }
+}
+
+/// 503 with `Retry-After`, tagged `Unavailable`.
+fn unavailable_tagged<B>(
+    paywall: &Paywall,
+    grpc: bool,
+    took: std::time::Duration,
+) -> Response<ResponseBody<B>> {
+    let mut response = unavailable(grpc, paywall.settings().retry_after_secs);
+    response.extensions_mut().insert(PaywallDecision {
+        outcome: Outcome::Unavailable,
+        took,
+    });
+    response.map(Either::Left)
 }
 
 /// Mints every challenge the offer sells and answers with them (or 429 / 503).

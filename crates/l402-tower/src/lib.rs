@@ -66,6 +66,7 @@ mod forwarded;
 mod freebies;
 mod layer;
 mod lease;
+mod meter;
 mod mpp;
 mod offer;
 mod offer_check;
@@ -74,6 +75,8 @@ mod paywall;
 mod rate_limit;
 mod response;
 mod revocations;
+mod session;
+mod session_flow;
 mod shared_keys;
 mod system;
 mod verified_cache;
@@ -90,6 +93,7 @@ pub use forwarded::{
 pub use freebies::Freebies;
 pub use layer::{L402Layer, L402Service, ResponseBody};
 pub use lease::{DEFAULT_STREAM_GRACE, LeaseEnd, TokenLease};
+pub use meter::{MeterLayer, MeterService, Metered};
 pub use mpp::{ChargeLedger, LedgerError, MppSettings, MppVerdict, Protocols};
 pub use offer::{FixedPrice, Offer, Pricer};
 pub use outcome::{Outcome, PaywallDecision, PaywallStats};
@@ -99,6 +103,10 @@ pub use paywall::{
 pub use rate_limit::{MAX_BUCKETS, RateLimitRule, RateLimiter, Subject};
 pub use response::{ChallengeError, is_grpc};
 pub use revocations::RevocationSet;
+pub use session::{
+    BalanceReservation, Closed, MAX_UNITS_HEADER, Metering, OpenSession, SESSION_STATUS_HEADER,
+    SessionLedger, USAGE_EVENT, USAGE_HEADER, close_session,
+};
 pub use shared_keys::SharedKeyRing;
 pub use system::{OsRandom, SystemClock};
 pub use verified_cache::Verified;

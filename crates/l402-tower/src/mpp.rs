@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use l402_core::PaymentHash;
+use l402_mpp::session::{SessionError, SessionExpectation, SessionOffer, VerifiedSession};
 use l402_mpp::{ChargeError, ChargeOffer, ChargeVerifier, Credential, Expectation, VerifiedCharge};
 
 use crate::offer::Offer;
@@ -109,6 +110,49 @@ impl Mpp {
         self.verifier.verify(credential, &expect)
     }
 
+    /// Verifies a session credential for a metered `offer` (everything but the balance).
+    pub fn verify_session(
+        &self,
+        credential: &Credential,
+        offer: &Offer,
+        now_unix: u64,
+    ) -> Result<VerifiedSession, SessionError> {
+        self.verifier.verify_session(
+            credential,
+            &SessionExpectation {
+                scope: Some(&offer.service),
+                now_unix,
+            },
+        )
+    }
+
+    /// The `WWW-Authenticate` value of a session challenge (open or top-up) for a fresh
+    /// deposit invoice.
+    pub fn session_header(
+        &self,
+        offer: &Offer,
+        metering: &crate::Metering,
+        bolt11: &str,
+        payment_hash: PaymentHash,
+        expires_unix: u64,
+    ) -> Option<String> {
+        let challenge = self
+            .verifier
+            .session_challenge(&SessionOffer {
+                deposit_invoice: Some(bolt11),
+                payment_hash,
+                unit_price_sat: metering.unit_price.to_sat_ceil(),
+                deposit_sat: Some(offer.price.to_sat_ceil()),
+                unit_type: Some(&metering.unit),
+                idle_timeout_secs: Some(metering.idle_timeout_secs),
+                expires_unix,
+                scope: Some(&offer.service),
+                description: None,
+            })
+            .ok()?;
+        challenge.to_header().ok()
+    }
+
     /// The `WWW-Authenticate` value for a fresh invoice.
     pub fn challenge_header(
         &self,
@@ -136,12 +180,14 @@ impl Mpp {
 /// What the paywall decided about a request carrying a `Payment` credential.
 #[derive(Debug)]
 pub enum MppVerdict {
-    /// The credential verified; consume it once, then serve.
+    /// A charge credential verified; consume it once, then serve.
     Verified(VerifiedCharge),
+    /// A session credential verified (a metered service); its action is the next step.
+    Session(l402_mpp::session::VerifiedSession),
     /// Refused: answer with the problem and fresh challenges.
     Refused {
-        /// Why.
-        error: ChargeError,
+        /// Why (a charge's reasons are wrapped in [`SessionError::Challenge`]).
+        error: SessionError,
         /// The challenge the credential answered, if it could be read.
         challenge_id: Option<String>,
     },

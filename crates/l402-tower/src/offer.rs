@@ -48,6 +48,10 @@ pub struct Offer {
     /// The payment schemes sold: L402, the `Payment` scheme (MPP, Lightning charge), or both.
     /// [`Offer::new`]: L402 only.
     pub protocols: crate::Protocols,
+    /// Prepaid, metered billing ([`Metering`](crate::Metering)): `price` is then the deposit
+    /// (what an L402 token or a session's opening costs) and each request reserves from the
+    /// buyer's balance. `None` (the default): every token opens the service until it expires.
+    pub metering: Option<std::sync::Arc<crate::Metering>>,
 }
 
 impl Offer {
@@ -68,6 +72,7 @@ impl Offer {
             rate_limit: None,
             forward_credential: false,
             protocols: crate::Protocols::default(),
+            metering: None,
         }
     }
 }

@@ -22,9 +22,11 @@ use crate::outcome::{Counters, PaywallStats};
 use crate::rate_limit::{RateLimiter, Subject};
 use crate::response::ChallengeError;
 use crate::revocations::RevocationSet;
+use crate::session::SessionLedger;
 use crate::shared_keys::SharedKeyRing;
 use crate::system::{OsRandom, SystemClock};
 use crate::verified_cache::{self, Verified, VerifiedCache};
+use l402_mpp::session::SessionError;
 
 /// Tunables of the paywall.
 #[derive(Debug, Clone)]
@@ -128,6 +130,7 @@ pub struct Paywall {
     settings: PaywallSettings,
     observer: Option<ChallengeObserver>,
     mpp: Option<Mpp>,
+    sessions: Option<Arc<dyn SessionLedger>>,
 }
 
 impl std::fmt::Debug for Paywall {
@@ -157,6 +160,7 @@ impl Paywall {
             settings: PaywallSettings::default(),
             observer: None,
             mpp: None,
+            sessions: None,
         }
     }
 
@@ -179,6 +183,17 @@ impl Paywall {
     pub fn with_mpp(mut self, settings: MppSettings) -> Self {
         self.mpp = Some(Mpp::new(settings));
         self
+    }
+
+    /// Sells metered offers ([`Offer::metering`]), keeping their balances in `ledger`.
+    pub fn with_sessions(mut self, ledger: Arc<dyn SessionLedger>) -> Self {
+        self.sessions = Some(ledger);
+        self
+    }
+
+    /// The ledger of metered balances, if the paywall sells metered offers.
+    pub fn sessions(&self) -> Option<&Arc<dyn SessionLedger>> {
+        self.sessions.as_ref()
     }
 
     /// Whether the paywall can sell the `Payment` scheme.
@@ -320,9 +335,9 @@ impl Paywall {
         if values.next().is_some() {
             self.state.counters.verify_failure();
             return Some(MppVerdict::Refused {
-                error: l402_mpp::ChargeError::Malformed(
+                error: SessionError::Challenge(l402_mpp::ChargeError::Malformed(
                     l402_mpp::credential::CredentialError::Several,
-                ),
+                )),
                 challenge_id: None,
             });
         }
@@ -331,23 +346,28 @@ impl Paywall {
             Err(e) => {
                 self.state.counters.verify_failure();
                 return Some(MppVerdict::Refused {
-                    error: l402_mpp::ChargeError::Malformed(e),
+                    error: SessionError::Challenge(l402_mpp::ChargeError::Malformed(e)),
                     challenge_id: None,
                 });
             }
         };
-        Some(
-            match mpp.verify(&credential, offer, self.clock.now_unix()) {
-                Ok(charge) => MppVerdict::Verified(charge),
-                Err(error) => {
-                    self.state.counters.verify_failure();
-                    MppVerdict::Refused {
-                        error,
-                        challenge_id: Some(credential.challenge.id),
-                    }
-                }
-            },
-        )
+        let now = self.clock.now_unix();
+        let verdict = match offer.metering {
+            Some(_) => mpp
+                .verify_session(&credential, offer, now)
+                .map(MppVerdict::Session),
+            None => mpp
+                .verify(&credential, offer, now)
+                .map(MppVerdict::Verified)
+                .map_err(SessionError::Challenge),
+        };
+        Some(verdict.unwrap_or_else(|error| {
+            self.state.counters.verify_failure();
+            MppVerdict::Refused {
+                error,
+                challenge_id: Some(credential.challenge.id),
+            }
+        }))
     }
 
     /// Consumes a verified charge in the ledger (on a blocking thread): `Ok(true)` the first
@@ -372,6 +392,14 @@ impl Paywall {
             self.state.unpaid.paid(key, &charge.payment_hash);
         }
         Ok(fresh)
+    }
+
+    /// A session's deposit or top-up was paid: its challenge no longer counts against the
+    /// client.
+    pub(crate) fn settle_deposit(&self, offer: &Offer, payment_hash: &PaymentHash) {
+        if let Some((key, _)) = self.capped_client(offer) {
+            self.state.unpaid.paid(key, payment_hash);
+        }
     }
 
     /// A paid token came back (verified afresh, not from the cache): its challenge no longer
@@ -435,6 +463,11 @@ impl Paywall {
                 "the offer sells neither L402 nor a configured Payment scheme",
             ));
         }
+        if offer.metering.is_some() && self.sessions.is_none() {
+            return Err(ChallengeError::Internal(
+                "a metered offer on a paywall without a session ledger",
+            ));
+        }
         let l402 = async {
             match offer.protocols.l402 {
                 true => self.mint_l402(offer).await.map(Some),
@@ -448,11 +481,20 @@ impl Paywall {
             // No later than the invoice's own expiry: it was created after `now`.
             let expires = now.saturating_add(offer.invoice_expiry_secs);
             self.record_unpaid(offer, invoice.payment_hash);
-            mpp.challenge_header(offer, &invoice.bolt11, invoice.payment_hash, expires)
-                .map(Some)
-                .ok_or(ChallengeError::Internal(
-                    "cannot write the Payment challenge",
-                ))
+            match &offer.metering {
+                Some(metering) => mpp.session_header(
+                    offer,
+                    metering,
+                    &invoice.bolt11,
+                    invoice.payment_hash,
+                    expires,
+                ),
+                None => mpp.challenge_header(offer, &invoice.bolt11, invoice.payment_hash, expires),
+            }
+            .map(Some)
+            .ok_or(ChallengeError::Internal(
+                "cannot write the Payment challenge",
+            ))
         };
         let (l402, payment) = tokio::join!(l402, payment);
         Ok(Challenges {

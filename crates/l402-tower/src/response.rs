@@ -69,12 +69,15 @@ fn grpc_response(code: u16, message: &'static str) -> Response<Full<Bytes>> {
 /// Why a request is answered with challenges.
 #[derive(Debug)]
 pub(crate) enum Refusal {
+    /// A metered request whose balance (a session's, or an L402 token's) cannot pay for it.
+    Session(l402_mpp::session::SessionError),
     /// The L402 path: no credential, or an L402 credential that did not verify.
     L402(TokenError),
-    /// A `Payment` credential that did not verify (or was already used).
+    /// A `Payment` credential that did not verify (or was already used), or a session that
+    /// cannot pay for the request.
     Mpp {
         /// Why.
-        error: l402_mpp::ChargeError,
+        error: l402_mpp::session::SessionError,
         /// The challenge it answered, if readable.
         challenge_id: Option<String>,
     },
@@ -85,12 +88,22 @@ impl Refusal {
     pub(crate) fn reason_code(&self) -> &'static str {
         match self {
             Refusal::L402(e) => e.reason_code(),
+            Refusal::Session(e) => match e.problem_type() {
+                ProblemType::InsufficientBalance => "insufficient_balance",
+                ProblemType::SessionClosed => "session_closed",
+                _ => "session_not_found",
+            },
             Refusal::Mpp { error, .. } => match error.problem_type() {
                 ProblemType::PaymentInsufficient => "mpp_payment_insufficient",
                 ProblemType::PaymentExpired => "mpp_payment_expired",
                 ProblemType::MethodUnsupported => "mpp_method_unsupported",
                 ProblemType::InvalidChallenge => "mpp_invalid_challenge",
                 ProblemType::LightningInvalidPreimage => "mpp_invalid_preimage",
+                ProblemType::SessionNotFound => "mpp_session_not_found",
+                ProblemType::SessionClosed => "mpp_session_closed",
+                ProblemType::InsufficientBalance => "mpp_insufficient_balance",
+                ProblemType::ChallengeExpired => "mpp_challenge_expired",
+                ProblemType::InvalidReturnInvoice => "mpp_invalid_return_invoice",
                 _ => "mpp_malformed_credential",
             },
         }
@@ -101,6 +114,7 @@ impl Refusal {
         match self {
             Refusal::L402(TokenError::Missing) => Problem::payment_required(),
             Refusal::L402(e) => Problem::new(ProblemType::PaymentRequired, e.to_string()),
+            Refusal::Session(e) => e.to_problem(None),
             Refusal::Mpp {
                 error,
                 challenge_id,
@@ -147,8 +161,10 @@ pub(crate) fn payment_required(
             "price_sat": offer.price.to_sat_ceil(),
             "price_msat": offer.price.0,
         });
-        if let Refusal::L402(e) = reason {
-            body["detail"] = e.to_string().into();
+        match reason {
+            Refusal::L402(e) => body["detail"] = e.to_string().into(),
+            Refusal::Session(e) => body["detail"] = e.to_string().into(),
+            Refusal::Mpp { .. } => {}
         }
         if let Some(l402) = &challenges.l402 {
             body["invoice"] = l402.bolt11.clone().into();

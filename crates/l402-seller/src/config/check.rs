@@ -75,6 +75,52 @@ fn check_protocols(c: &mut Checks<'_>, key: &str, terms: &ServiceTerms) {
     }
 }
 
+/// `billing` and `[services.metering]`: a deposit that can pay a request, sensible units.
+fn check_metering(c: &mut Checks<'_>, key: &str, terms: &ServiceTerms) {
+    let Some(m) = terms.metered() else {
+        if terms.metering.is_some() {
+            c.error(
+                &format!("{key}.metering"),
+                "set billing = \"metered\" for these terms to apply",
+            );
+        }
+        return;
+    };
+    if m.reserve_units == 0 {
+        c.error(
+            &format!("{key}.metering.reserve_units"),
+            "must be at least 1",
+        );
+    }
+    if m.deposit_units < m.reserve_units {
+        c.error(
+            &format!("{key}.metering.deposit_units"),
+            format!(
+                "{} units cannot pay one request, which reserves {} (reserve_units)",
+                m.deposit_units, m.reserve_units
+            ),
+        );
+    }
+    if m.idle_timeout_secs == 0 {
+        c.error(
+            &format!("{key}.metering.idle_timeout_secs"),
+            "must be at least 1",
+        );
+    }
+    if m.unit.is_empty()
+        || m.unit.len() > 32
+        || !m
+            .unit
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        c.error(
+            &format!("{key}.metering.unit"),
+            "1 to 32 letters, digits, '-' or '_' (e.g. \"token\")",
+        );
+    }
+}
+
 /// Checks the terms of every service and route of `proxy`.
 pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) {
     for i in 0..proxy.services.len() {
@@ -86,6 +132,7 @@ pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) 
         let at = |key: &str| format!("{base}.{key}");
         check_price(c, &at("price_sat"), terms.price_sat);
         check_protocols(c, &at("protocols"), terms);
+        check_metering(c, &base, terms);
         if terms.invoice_expiry_secs == 0 {
             c.error(&at("invoice_expiry_secs"), "must be greater than 0");
         }

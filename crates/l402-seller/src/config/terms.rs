@@ -18,6 +18,8 @@ pub(super) const SERVICE_KEYS: &[&str] = &[
     "openapi",
     "rate_limit",
     "protocols",
+    "billing",
+    "metering",
 ];
 
 /// The keys of [`RouteTerms`] in a `[[services.routes]]` rule.
@@ -40,6 +42,64 @@ pub enum Protocol {
     L402,
     /// The HTTP `Payment` scheme (MPP), Lightning charge.
     Mpp,
+}
+
+/// How a service bills.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Billing {
+    /// A paid token opens the service until it expires (default).
+    #[default]
+    Token,
+    /// Prepaid and metered: `price_sat` is the price of one unit, a buyer deposits
+    /// `[services.metering] deposit_units` of them (a `Payment` session, or an L402 token whose
+    /// payment becomes a balance) and each request spends what the upstream reports it used.
+    Metered,
+}
+
+fn default_unit() -> String {
+    "unit".to_owned()
+}
+fn default_reserve_units() -> u64 {
+    1
+}
+fn default_deposit_units() -> u64 {
+    20
+}
+fn default_idle_timeout() -> u64 {
+    300
+}
+
+/// `[services.metering]`: the terms of a metered service.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeteringTerms {
+    /// What a unit is (`token`, `result`, `second`, …), shown to buyers. Default `unit`.
+    #[serde(default = "default_unit")]
+    pub unit: String,
+    /// The most units one request may bill: reserved before it is forwarded and told to the
+    /// upstream in `X-L402-Max-Units`. Default 1 (one unit per request).
+    #[serde(default = "default_reserve_units")]
+    pub reserve_units: u64,
+    /// The units a deposit (an open, a top-up, an L402 token) buys. Default 20 (the draft's
+    /// recommendation); at least `reserve_units`.
+    #[serde(default = "default_deposit_units")]
+    pub deposit_units: u64,
+    /// Seconds without use after which a session is closed and its balance refunded. Default
+    /// 300.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for MeteringTerms {
+    fn default() -> Self {
+        Self {
+            unit: default_unit(),
+            reserve_units: default_reserve_units(),
+            deposit_units: default_deposit_units(),
+            idle_timeout_secs: default_idle_timeout(),
+        }
+    }
 }
 
 /// What one service (`[[services]]`) sells, and on which terms.
@@ -82,6 +142,12 @@ pub struct ServiceTerms {
     /// unpaid request gets one 402 with a challenge for each.
     #[serde(default = "default_protocols")]
     pub protocols: Vec<Protocol>,
+    /// `token` (default) or `metered` (see [`Billing`]).
+    #[serde(default)]
+    pub billing: Billing,
+    /// The metering terms of a `billing = "metered"` service (defaults if absent).
+    #[serde(default)]
+    pub metering: Option<MeteringTerms>,
     /// The terms of each `[[services.routes]]` rule of this service, in file order.
     #[serde(default)]
     pub routes: Vec<RouteTerms>,
@@ -105,6 +171,11 @@ pub struct RouteTerms {
 }
 
 impl ServiceTerms {
+    /// The metering terms when the service is metered.
+    pub fn metered(&self) -> Option<MeteringTerms> {
+        (self.billing == Billing::Metered).then(|| self.metering.clone().unwrap_or_default())
+    }
+
     /// The schemes sold, as the paywall reads them.
     pub fn protocols(&self) -> l402_tower::Protocols {
         l402_tower::Protocols {

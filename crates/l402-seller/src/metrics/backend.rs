@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use l402_core::{Msat, PaymentHash};
+use l402_core::PaymentHash;
 use l402_lightning::{
     BackendError, Balance, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo,
     PayOptions, PaymentResult, PaymentState, Settlement,
@@ -67,23 +67,23 @@ impl LightningBackend for MeteredBackend {
         .await
     }
 
-    /// A seller's backend never pays; passed through untimed.
+    /// A session's refund; passed through untimed.
+    async fn pay_amount(
+        &self,
+        bolt11: &str,
+        amount: l402_core::Msat,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        self.inner.pay_amount(bolt11, amount, opts).await
+    }
+
+    /// A seller's backend pays only refunds; passed through untimed.
     async fn pay_invoice(
         &self,
         bolt11: &str,
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError> {
         self.inner.pay_invoice(bolt11, opts).await
-    }
-
-    /// Passed through untimed (a refund to the buyer's amountless invoice).
-    async fn pay_amount(
-        &self,
-        bolt11: &str,
-        amount: Msat,
-        opts: PayOptions,
-    ) -> Result<PaymentResult, BackendError> {
-        self.inner.pay_amount(bolt11, amount, opts).await
     }
 
     /// Passed through untimed.

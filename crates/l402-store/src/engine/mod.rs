@@ -96,6 +96,15 @@ impl Row {
         }
     }
 
+    /// Column `i` as text, or `None` when NULL.
+    pub(crate) fn opt_text(&self, i: usize) -> Result<Option<String>, Decode> {
+        match self.cell(i)? {
+            Cell::Null => Ok(None),
+            Cell::Text(s) => Ok(Some(s.clone())),
+            _ => Err(Decode(format!("column {i} should be text"))),
+        }
+    }
+
     /// Column `i` as bytes.
     pub(crate) fn blob(&self, i: usize) -> Result<&[u8], Decode> {
         match self.cell(i)? {

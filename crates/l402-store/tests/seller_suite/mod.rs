@@ -1,5 +1,5 @@
 //! The seller's store conformance suite: every method of the tables several seller instances
-//! share (revocations, invoices, master keys, settings, consumed `Payment` charges), written once and run on each engine:
+//! share (revocations, invoices, master keys, settings, consumed `Payment` charges, prepaid sessions), written once and run on each engine:
 //! on SQLite by `tests/conformance.rs`, on PostgreSQL by `tests/postgres.rs`.
 
 use std::sync::Barrier;
@@ -7,7 +7,10 @@ use std::sync::Barrier;
 use l402_core::env::Rng;
 use l402_core::keys::RootKeyError;
 use l402_core::{Msat, PaymentHash, TokenId};
-use l402_store::{DailyRevenue, InvoiceFilter, InvoiceRecord, InvoiceUpdate, Retired, Store};
+use l402_store::{
+    Close, Credit, DailyRevenue, InvoiceFilter, InvoiceRecord, InvoiceUpdate, NewSession, Opened,
+    RefundOutcome, Reserve, Retired, Store,
+};
 
 /// Opens another handle on the database of one case (empty when the case starts).
 pub type Open = dyn Fn() -> Store + Sync;
@@ -51,6 +54,14 @@ pub const CASES: &[(&str, Case)] = &[
     (
         "mpp_charges_are_consumed_once_across_handles_and_pruned",
         mpp_charges_are_consumed_once_across_handles_and_pruned,
+    ),
+    (
+        "sessions_open_credit_reserve_settle_close_with_a_ledger",
+        sessions_open_credit_reserve_settle_close_with_a_ledger,
+    ),
+    (
+        "sessions_concurrent_reservations_never_overspend",
+        sessions_concurrent_reservations_never_overspend,
     ),
 ];
 
@@ -463,4 +474,176 @@ fn mpp_charges_are_consumed_once_across_handles_and_pruned(open: &Open) {
     assert_eq!(table.prune(100).unwrap(), 1);
     assert!(!table.is_consumed(&PaymentHash([1; 32])).unwrap());
     assert!(table.is_consumed(&PaymentHash([2; 32])).unwrap());
+}
+
+fn new_session(id: u8, deposit: u64) -> NewSession<'static> {
+    NewSession {
+        session_id: PaymentHash([id; 32]),
+        service: "llm",
+        deposit: Msat(deposit),
+        return_invoice: Some("lnbcrt1preturn"),
+        idle_timeout_secs: 300,
+        now: 1_000,
+    }
+}
+
+fn sessions_open_credit_reserve_settle_close_with_a_ledger(open: &Open) {
+    let store = open();
+    let table = store.sessions();
+    let sid = PaymentHash([1; 32]);
+    assert_eq!(table.open(&new_session(1, 10_000)).unwrap(), Opened::Opened);
+    assert_eq!(
+        table.open(&new_session(1, 10_000)).unwrap(),
+        Opened::AlreadyOpen,
+        "a repeated open credits nothing"
+    );
+    // A top-up is credited once, whichever handle retries it.
+    let top = PaymentHash([2; 32]);
+    assert_eq!(
+        table.credit(&sid, &top, Msat(5_000), 1_001).unwrap(),
+        Credit::Credited(Msat(15_000))
+    );
+    assert_eq!(
+        open()
+            .sessions()
+            .credit(&sid, &top, Msat(5_000), 1_002)
+            .unwrap(),
+        Credit::AlreadyCredited
+    );
+    assert_eq!(
+        table
+            .credit(&PaymentHash([9; 32]), &PaymentHash([8; 32]), Msat(1), 1)
+            .unwrap(),
+        Credit::NotFound
+    );
+    // Reserve, settle at the real usage.
+    assert_eq!(
+        table.reserve(&sid, "llm", Msat(4_000), 1_003).unwrap(),
+        Reserve::Reserved(Msat(11_000))
+    );
+    assert!(table.settle(&sid, Msat(4_000), Msat(1_500), 1_004).unwrap());
+    assert_eq!(table.get(&sid).unwrap().unwrap().balance(), Msat(13_500));
+    // Usage above the reservation is billed as the reservation.
+    table.reserve(&sid, "llm", Msat(1_000), 1_005).unwrap();
+    assert!(table.settle(&sid, Msat(1_000), Msat(9_999), 1_006).unwrap());
+    assert_eq!(table.get(&sid).unwrap().unwrap().balance(), Msat(12_500));
+    assert_eq!(
+        table.reserve(&sid, "llm", Msat(12_501), 1_007).unwrap(),
+        Reserve::Insufficient(Msat(12_500))
+    );
+    assert_eq!(
+        table.reserve(&sid, "weather", Msat(1), 1_007).unwrap(),
+        Reserve::WrongService
+    );
+    assert_eq!(
+        table
+            .reserve(&PaymentHash([7; 32]), "llm", Msat(1), 1_007)
+            .unwrap(),
+        Reserve::NotFound
+    );
+    // An in-flight reservation when the session closes stays billed.
+    table.reserve(&sid, "llm", Msat(500), 1_008).unwrap();
+    assert_eq!(
+        table.close(&sid, 1_009).unwrap(),
+        Close::Closed {
+            refund: Msat(12_000),
+            return_invoice: Some("lnbcrt1preturn".into())
+        }
+    );
+    assert_eq!(table.close(&sid, 1_010).unwrap(), Close::AlreadyClosed);
+    assert_eq!(
+        table.close(&PaymentHash([7; 32]), 1_010).unwrap(),
+        Close::NotFound
+    );
+    assert!(!table.settle(&sid, Msat(500), Msat(0), 1_011).unwrap());
+    assert_eq!(
+        table.reserve(&sid, "llm", Msat(1), 1_012).unwrap(),
+        Reserve::Closed
+    );
+    assert_eq!(
+        table
+            .credit(&sid, &PaymentHash([3; 32]), Msat(1), 1_012)
+            .unwrap(),
+        Credit::Closed
+    );
+    table
+        .record_refund(&sid, RefundOutcome::Succeeded, 1_013)
+        .unwrap();
+    // Recorded once.
+    table
+        .record_refund(&sid, RefundOutcome::Failed, 1_014)
+        .unwrap();
+    let closed = table.get(&sid).unwrap().unwrap();
+    assert!(!closed.open);
+    assert_eq!(closed.refund, Some(Msat(12_000)));
+    assert_eq!(closed.refund_status.as_deref(), Some("succeeded"));
+    assert_eq!(closed.balance(), Msat(0));
+    // The ledger tells the whole story and adds up to the sat.
+    let ledger = table.ledger(&sid).unwrap();
+    let ops: Vec<(&str, i64)> = ledger
+        .iter()
+        .map(|l| (l.op.as_str(), l.amount_msat))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("open", 10_000),
+            ("topup", 5_000),
+            ("reserve", -4_000),
+            ("settle", 2_500),
+            ("reserve", -1_000),
+            ("reserve", -500),
+            ("close", 0),
+            ("refund", -12_000),
+        ]
+    );
+    assert_eq!(ledger.iter().map(|l| l.amount_msat).sum::<i64>(), 0);
+    assert_eq!(ledger.last().unwrap().balance, Msat(0));
+    assert_eq!(table.idle(u64::MAX, 10).unwrap(), vec![]);
+    table.open(&new_session(4, 1_000)).unwrap();
+    let open_ones = table.list(Some(true), 10).unwrap();
+    assert_eq!(open_ones.len(), 1);
+    assert_eq!(open_ones[0].session_id, PaymentHash([4; 32]));
+    assert_eq!(table.list(Some(false), 10).unwrap()[0].session_id, sid);
+    assert_eq!(table.list(None, 10).unwrap().len(), 2);
+    assert_eq!(table.list(None, 1).unwrap().len(), 1);
+}
+
+fn sessions_concurrent_reservations_never_overspend(open: &Open) {
+    open().sessions().open(&new_session(5, 25_000)).unwrap();
+    let sid = PaymentHash([5; 32]);
+    let barrier = Barrier::new(10);
+    let granted: u64 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..10)
+            .map(|_| {
+                s.spawn(|| {
+                    let store = open();
+                    barrier.wait();
+                    (0..5)
+                        .filter(|_| {
+                            matches!(
+                                store
+                                    .sessions()
+                                    .reserve(&sid, "llm", Msat(1_000), 2_000)
+                                    .unwrap(),
+                                Reserve::Reserved(_)
+                            )
+                        })
+                        .count() as u64
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(
+        granted, 25,
+        "50 tries at 1 sat on a 25 sat balance: exactly 25 granted"
+    );
+    let session = open().sessions().get(&sid).unwrap().unwrap();
+    assert_eq!(session.balance(), Msat(0));
+    assert_eq!(session.spent, Msat(25_000));
+    // Last used at 2_000 with a 300 s idle timeout.
+    let idle = open().sessions().idle(2_300, 10).unwrap();
+    assert_eq!(idle.len(), 1);
+    assert!(open().sessions().idle(2_299, 10).unwrap().is_empty());
 }
