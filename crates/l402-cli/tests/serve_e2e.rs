@@ -265,7 +265,10 @@ fn demo_runs_the_whole_flow_and_exits_0() {
         format!("total {} sat in 5 payments", 10 + used),
         format!("refund {} sat (succeeded)", 200 - used),
     ] {
-        assert!(stdout.contains(needle.as_str()), "missing {needle:?} in:\n{stdout}");
+        assert!(
+            stdout.contains(needle.as_str()),
+            "missing {needle:?} in:\n{stdout}"
+        );
     }
 }
 
