@@ -16,7 +16,9 @@ use crate::error::BackendError;
 /// What the seller asks its node for when it issues a challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateInvoice {
-    /// The price.
+    /// The price. `Msat(0)` asks for an *amountless* invoice (no amount field; the payer picks
+    /// the amount, see [`LightningBackend::pay_amount`]). Backends that cannot issue one refuse
+    /// it with [`BackendError::Unsupported`] or [`BackendError::InvalidInvoice`].
     pub amount: Msat,
     /// The invoice description (`d` field).
     pub memo: String,
@@ -126,11 +128,22 @@ pub struct Balance {
     pub spendable: Option<Msat>,
 }
 
+/// The `operation` of the [`BackendError::Unsupported`] that
+/// [`LightningBackend::pay_amount`] returns where a backend cannot pay an amountless invoice.
+pub const PAY_AMOUNT_OPERATION: &str = "pay an amountless invoice with an explicit amount";
+
+/// The `operation` of the [`BackendError::Unsupported`] with which a backend that cannot issue
+/// amountless invoices refuses [`CreateInvoice`] with an amount of zero.
+pub const AMOUNTLESS_INVOICE_OPERATION: &str = "issue an amountless invoice (an amount of 0)";
+
 /// A Lightning node as L402 uses it: the seller creates invoices and watches them settle, the
 /// buyer pays invoices with a fee cap and can ask what became of a payment.
 #[async_trait]
 pub trait LightningBackend: Send + Sync {
-    /// Issues an invoice.
+    /// Issues an invoice. With `req.amount` of zero the invoice is *amountless* (it carries no
+    /// amount; it settles with whatever the payer sends, which [`InvoiceState::Settled`] and
+    /// [`Settlement`] report). Backends that cannot issue amountless invoices refuse a zero
+    /// amount with [`BackendError::Unsupported`] or [`BackendError::InvalidInvoice`].
     async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError>;
 
     /// Looks up the state of an invoice this node issued.
@@ -142,15 +155,32 @@ pub trait LightningBackend: Send + Sync {
         &self,
     ) -> Result<Option<broadcast::Receiver<Settlement>>, BackendError>;
 
-    /// Pays a BOLT11 invoice, spending at most `opts.max_fee` on fees.
+    /// Pays a BOLT11 invoice, spending at most `opts.max_fee` on fees. An amountless invoice is
+    /// refused with [`BackendError::InvalidInvoice`] (pay those with
+    /// [`pay_amount`](Self::pay_amount)).
     async fn pay_invoice(
         &self,
         bolt11: &str,
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError>;
 
-    /// Pays a BOLT11 invoice that names no amount, sending `amount` (a session's refund to the
-    /// buyer's return invoice). Backends that cannot refuse it.
+    /// Pays a BOLT11 invoice that names no amount, sending `amount` (fee excluded) and spending
+    /// at most `opts.max_fee` on fees: how a seller refunds to a "return invoice" its buyer
+    /// supplied without an amount.
+    ///
+    /// * An amountless invoice is paid with `amount`; [`PaymentResult::amount`] is `amount` and
+    ///   the payee's invoice settles with it.
+    /// * An invoice that names an amount is refused with [`BackendError::InvalidInvoice`] unless
+    ///   its amount equals `amount`; then it is paid as [`pay_invoice`](Self::pay_invoice)
+    ///   would pay it.
+    /// * An `amount` of zero is refused with [`BackendError::InvalidInvoice`].
+    ///
+    /// Expired, already paid and malformed invoices fail as with `pay_invoice`. Nothing is sent
+    /// when the call is refused.
+    ///
+    /// The default implementation, for backends whose API cannot send an amount of the payer's
+    /// choosing, fails with [`BackendError::Unsupported`] (operation
+    /// [`PAY_AMOUNT_OPERATION`]) without looking at the invoice.
     async fn pay_amount(
         &self,
         bolt11: &str,
@@ -158,9 +188,10 @@ pub trait LightningBackend: Send + Sync {
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError> {
         let _ = (bolt11, amount, opts);
-        Err(BackendError::InvalidInvoice(
-            "this backend cannot pay an invoice without an amount".into(),
-        ))
+        Err(BackendError::Unsupported {
+            backend: std::any::type_name::<Self>().to_owned(),
+            operation: PAY_AMOUNT_OPERATION,
+        })
     }
 
     /// What became of a payment to `hash` made by this node.

@@ -7,6 +7,13 @@
 //! legitimately lacks the feature (a node that cannot stream settlements), and
 //! [`ConformanceFailure`] naming the check otherwise.
 //!
+//! Amountless invoices and [`LightningBackend::pay_amount`] are optional: the caller declares
+//! what the backends under test support in [`Supports`], and the suite holds them to it. A
+//! declared feature must work; an undeclared one must be refused (with
+//! [`BackendError::Unsupported`], or [`BackendError::InvalidInvoice`] for a zero amount at
+//! `create_invoice`), and its checks then end [`Outcome::Skipped`] with the reason, so a report
+//! shows what was not covered.
+//!
 //! ```no_run
 //! # async fn demo(
 //! #     seller: &dyn l402_backend::LightningBackend,
@@ -16,7 +23,8 @@
 //!
 //! // `seller` issues invoices, `payer` can pay them (two dev wallets sharing a ledger, two
 //! // nodes with a channel, ...).
-//! for (check, outcome) in conformance::run_all(seller, payer, Network::Regtest).await? {
+//! let supports = conformance::Supports::ALL;
+//! for (check, outcome) in conformance::run_all(seller, payer, Network::Regtest, supports).await? {
 //!     println!("{check}: {outcome:?}");
 //! }
 //! # Ok(())
@@ -47,6 +55,9 @@ pub const PAY_OPTIONS: PayOptions = PayOptions {
     max_fee: Msat::from_sat(10),
     timeout: Duration::from_secs(60),
 };
+/// What the amountless checks send with [`LightningBackend::pay_amount`]: 13.001 sat, unlike
+/// [`AMOUNT`], and not a whole number of satoshis.
+pub const AMOUNTLESS_PAY: Msat = Msat(13_001);
 /// How long the settlement check waits for the settlement.
 pub const STREAM_WAIT: Duration = Duration::from_secs(10);
 
@@ -67,6 +78,29 @@ pub enum Outcome {
     Passed,
     /// The backend lacks the optional feature this check covers (the reason says which).
     Skipped(&'static str),
+}
+
+/// The optional features the backends under test claim; the checks of a claimed feature must
+/// pass, and an unclaimed one must be refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Supports {
+    /// The seller issues amountless invoices (`create_invoice` with amount 0).
+    pub amountless_invoices: bool,
+    /// The payer pays with [`LightningBackend::pay_amount`].
+    pub pay_amount: bool,
+}
+
+impl Supports {
+    /// Every optional feature.
+    pub const ALL: Supports = Supports {
+        amountless_invoices: true,
+        pay_amount: true,
+    };
+    /// No optional feature.
+    pub const NONE: Supports = Supports {
+        amountless_invoices: false,
+        pay_amount: false,
+    };
 }
 
 type CheckResult = Result<Outcome, ConformanceFailure>;
@@ -512,11 +546,305 @@ pub async fn invalid_invoice_is_rejected(payer: &dyn LightningBackend) -> CheckR
     }
 }
 
+/// The skip reason of the `pay_amount` checks when the payer does not claim it.
+const NO_PAY_AMOUNT: &str = "the payer does not support pay_amount";
+/// The skip reason of checks that need an amountless invoice the seller cannot issue.
+const NO_AMOUNTLESS: &str = "the seller cannot issue amountless invoices";
+
+/// `result` of a `pay_amount` the payer does not claim to support: it must be
+/// [`BackendError::Unsupported`], and the check is then skipped.
+fn refused_as_unsupported(
+    check: &'static str,
+    result: Result<PaymentResult, BackendError>,
+) -> CheckResult {
+    match result {
+        Err(BackendError::Unsupported { .. }) => Ok(Outcome::Skipped(NO_PAY_AMOUNT)),
+        Err(e) => Err(fail(
+            check,
+            format!("pay_amount is not claimed, yet it failed with {e:?}, not Unsupported"),
+        )),
+        Ok(_) => Err(fail(check, "pay_amount is not claimed, yet it paid")),
+    }
+}
+
+/// An amountless invoice the seller issues (or, without [`Supports::amountless_invoices`], the
+/// reason to skip). Checks that it parses without an amount, with the returned hash.
+async fn create_amountless(
+    check: &'static str,
+    seller: &dyn LightningBackend,
+    supports: Supports,
+    memo: &str,
+) -> Result<Result<CreatedInvoice, &'static str>, ConformanceFailure> {
+    let result = seller
+        .create_invoice(CreateInvoice {
+            amount: Msat(0),
+            memo: memo.to_owned(),
+            expiry_secs: EXPIRY_SECS,
+        })
+        .await;
+    if !supports.amountless_invoices {
+        return match result {
+            Err(BackendError::Unsupported { .. } | BackendError::InvalidInvoice(_)) => {
+                Ok(Err(NO_AMOUNTLESS))
+            }
+            Err(e) => Err(fail(
+                check,
+                format!(
+                    "amountless invoices are not claimed, yet create_invoice(0) failed with \
+                     {e:?}, not Unsupported or InvalidInvoice"
+                ),
+            )),
+            Ok(c) => Err(fail(
+                check,
+                format!(
+                    "amountless invoices are not claimed, yet create_invoice(0) issued {}",
+                    c.bolt11
+                ),
+            )),
+        };
+    }
+    let created = result.map_err(|e| fail(check, format!("create_invoice(0) failed: {e}")))?;
+    let parsed = parse_bolt11(&created.bolt11)
+        .map_err(|e| fail(check, format!("the amountless invoice does not parse: {e}")))?;
+    if let Some(amount) = parsed.amount {
+        return Err(fail(
+            check,
+            format!("create_invoice(0) issued an invoice for {amount}, not an amountless one"),
+        ));
+    }
+    if parsed.payment_hash != created.payment_hash {
+        return Err(fail(
+            check,
+            format!(
+                "bolt11 hash {} but returned hash {}",
+                parsed.payment_hash, created.payment_hash
+            ),
+        ));
+    }
+    Ok(Ok(created))
+}
+
+/// Checks a `pay_amount` result against the invoice paid and the amount sent.
+fn check_paid(
+    check: &'static str,
+    created: &CreatedInvoice,
+    paid: &PaymentResult,
+    amount: Msat,
+) -> Result<(), ConformanceFailure> {
+    if !paid.preimage.pays(&created.payment_hash) || paid.payment_hash != created.payment_hash {
+        return Err(fail(
+            check,
+            "the payment's preimage or hash does not match the invoice",
+        ));
+    }
+    if paid.amount != amount {
+        return Err(fail(
+            check,
+            format!("pay_amount({amount}) reports {} paid", paid.amount),
+        ));
+    }
+    if paid.fee > PAY_OPTIONS.max_fee {
+        return Err(fail(
+            check,
+            format!("fee {} exceeds the limit {}", paid.fee, PAY_OPTIONS.max_fee),
+        ));
+    }
+    Ok(())
+}
+
+/// `create_invoice` with amount 0 issues an amountless invoice that reads `Open` (or, where
+/// not claimed, is refused).
+pub async fn amountless_invoice_is_open(
+    seller: &dyn LightningBackend,
+    supports: Supports,
+) -> CheckResult {
+    const CHECK: &str = "amountless_invoice_is_open";
+    let created =
+        match create_amountless(CHECK, seller, supports, "l402 conformance: amountless").await? {
+            Ok(created) => created,
+            Err(reason) => return Ok(Outcome::Skipped(reason)),
+        };
+    match state(CHECK, seller, &created.payment_hash).await? {
+        InvoiceState::Open => Ok(Outcome::Passed),
+        other => Err(fail(
+            CHECK,
+            format!("new amountless invoice is {other:?}, not Open"),
+        )),
+    }
+}
+
+/// An amountless invoice is refused by `pay_invoice`, and `pay_amount` pays it with exactly
+/// [`AMOUNTLESS_PAY`]: the payer reports that amount, the seller settles the invoice with it,
+/// and the payer's `payment_state` is `Succeeded`.
+pub async fn pay_amount_settles_amountless_invoice(
+    seller: &dyn LightningBackend,
+    payer: &dyn LightningBackend,
+    supports: Supports,
+) -> CheckResult {
+    const CHECK: &str = "pay_amount_settles_amountless_invoice";
+    let memo = "l402 conformance: pay amount";
+    let created = match create_amountless(CHECK, seller, supports, memo).await? {
+        Ok(created) => created,
+        Err(reason) if supports.pay_amount => return Ok(Outcome::Skipped(reason)),
+        Err(_) => {
+            // Still make sure the payer refuses as it should.
+            let created = create(CHECK, seller, memo, EXPIRY_SECS).await?;
+            let result = payer.pay_amount(&created.bolt11, AMOUNT, PAY_OPTIONS).await;
+            return refused_as_unsupported(CHECK, result);
+        }
+    };
+    match payer.pay_invoice(&created.bolt11, PAY_OPTIONS).await {
+        Err(BackendError::InvalidInvoice(_)) => {}
+        other => {
+            return Err(fail(
+                CHECK,
+                format!(
+                    "pay_invoice of an amountless invoice gave {:?}, not InvalidInvoice",
+                    other.map(|p| p.amount)
+                ),
+            ));
+        }
+    }
+    let result = payer
+        .pay_amount(&created.bolt11, AMOUNTLESS_PAY, PAY_OPTIONS)
+        .await;
+    if !supports.pay_amount {
+        return refused_as_unsupported(CHECK, result);
+    }
+    let paid = result.map_err(|e| fail(CHECK, format!("pay_amount failed: {e}")))?;
+    check_paid(CHECK, &created, &paid, AMOUNTLESS_PAY)?;
+    match state(CHECK, seller, &created.payment_hash).await? {
+        InvoiceState::Settled {
+            amount_received, ..
+        } if amount_received == AMOUNTLESS_PAY => {}
+        other => {
+            return Err(fail(
+                CHECK,
+                format!("after paying {AMOUNTLESS_PAY} the invoice is {other:?}"),
+            ));
+        }
+    }
+    match payer.payment_state(&created.payment_hash).await {
+        Ok(PaymentState::Succeeded { preimage, .. }) if preimage == paid.preimage => {
+            Ok(Outcome::Passed)
+        }
+        Ok(other) => Err(fail(
+            CHECK,
+            format!("payment state is {other:?}, not Succeeded with the preimage"),
+        )),
+        Err(e) => Err(fail(CHECK, format!("payment_state failed: {e}"))),
+    }
+}
+
+/// `pay_amount` refuses an invoice that names another amount with
+/// [`BackendError::InvalidInvoice`] and pays nothing; with the invoice's own amount it pays the
+/// invoice as `pay_invoice` would.
+pub async fn pay_amount_checks_the_named_amount(
+    seller: &dyn LightningBackend,
+    payer: &dyn LightningBackend,
+    supports: Supports,
+) -> CheckResult {
+    const CHECK: &str = "pay_amount_checks_the_named_amount";
+    let created = create(CHECK, seller, "l402 conformance: named amount", EXPIRY_SECS).await?;
+    let other = Msat(AMOUNT.0 + 1_000);
+    let result = payer.pay_amount(&created.bolt11, other, PAY_OPTIONS).await;
+    if !supports.pay_amount {
+        return refused_as_unsupported(CHECK, result);
+    }
+    match result {
+        Err(BackendError::InvalidInvoice(_)) => {}
+        Err(e) => {
+            return Err(fail(
+                CHECK,
+                format!(
+                    "pay_amount({other}) of an invoice for {AMOUNT} failed with {e:?}, not InvalidInvoice"
+                ),
+            ));
+        }
+        Ok(_) => {
+            return Err(fail(
+                CHECK,
+                format!("pay_amount({other}) paid an invoice for {AMOUNT}"),
+            ));
+        }
+    }
+    match state(CHECK, seller, &created.payment_hash).await? {
+        InvoiceState::Open => {}
+        other => {
+            return Err(fail(
+                CHECK,
+                format!("after a refused pay_amount the invoice is {other:?}, not Open"),
+            ));
+        }
+    }
+    let paid = payer
+        .pay_amount(&created.bolt11, AMOUNT, PAY_OPTIONS)
+        .await
+        .map_err(|e| {
+            fail(
+                CHECK,
+                format!("pay_amount with the invoice's amount failed: {e}"),
+            )
+        })?;
+    check_paid(CHECK, &created, &paid, AMOUNT)?;
+    match state(CHECK, seller, &created.payment_hash).await? {
+        InvoiceState::Settled {
+            amount_received, ..
+        } if amount_received >= AMOUNT => Ok(Outcome::Passed),
+        other => Err(fail(
+            CHECK,
+            format!("after pay_amount({AMOUNT}) the invoice is {other:?}, not Settled"),
+        )),
+    }
+}
+
+/// `pay_amount` with an amount of zero is refused with [`BackendError::InvalidInvoice`] (for an
+/// amountless invoice where the seller can issue one), and the invoice stays `Open`.
+pub async fn pay_amount_refuses_zero(
+    seller: &dyn LightningBackend,
+    payer: &dyn LightningBackend,
+    supports: Supports,
+) -> CheckResult {
+    const CHECK: &str = "pay_amount_refuses_zero";
+    let memo = "l402 conformance: zero";
+    let created = match create_amountless(CHECK, seller, supports, memo).await? {
+        Ok(created) => created,
+        Err(_) => create(CHECK, seller, memo, EXPIRY_SECS).await?,
+    };
+    let result = payer
+        .pay_amount(&created.bolt11, Msat(0), PAY_OPTIONS)
+        .await;
+    if !supports.pay_amount {
+        return refused_as_unsupported(CHECK, result);
+    }
+    match result {
+        Err(BackendError::InvalidInvoice(_)) => {}
+        other => {
+            return Err(fail(
+                CHECK,
+                format!(
+                    "pay_amount(0) gave {:?}, not InvalidInvoice",
+                    other.map(|p| p.amount)
+                ),
+            ));
+        }
+    }
+    match state(CHECK, seller, &created.payment_hash).await? {
+        InvoiceState::Open => Ok(Outcome::Passed),
+        other => Err(fail(
+            CHECK,
+            format!("after a refused pay_amount(0) the invoice is {other:?}, not Open"),
+        )),
+    }
+}
+
 /// Runs every check in order and returns each check's name and outcome, or the first failure.
+/// `supports` declares the optional features the seller and payer have (see [`Supports`]).
 pub async fn run_all(
     seller: &dyn LightningBackend,
     payer: &dyn LightningBackend,
     network: Network,
+    supports: Supports,
 ) -> Result<Vec<(&'static str, Outcome)>, ConformanceFailure> {
     Ok(vec![
         (
@@ -562,6 +890,22 @@ pub async fn run_all(
         (
             "invalid_invoice_is_rejected",
             invalid_invoice_is_rejected(payer).await?,
+        ),
+        (
+            "amountless_invoice_is_open",
+            amountless_invoice_is_open(seller, supports).await?,
+        ),
+        (
+            "pay_amount_settles_amountless_invoice",
+            pay_amount_settles_amountless_invoice(seller, payer, supports).await?,
+        ),
+        (
+            "pay_amount_checks_the_named_amount",
+            pay_amount_checks_the_named_amount(seller, payer, supports).await?,
+        ),
+        (
+            "pay_amount_refuses_zero",
+            pay_amount_refuses_zero(seller, payer, supports).await?,
         ),
     ])
 }

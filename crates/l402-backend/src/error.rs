@@ -97,6 +97,19 @@ pub enum BackendError {
     /// The backend knows no invoice with this payment hash.
     #[error("unknown invoice {0}")]
     UnknownInvoice(PaymentHash),
+    /// The backend cannot do this operation at all (its API has no way to), whatever the
+    /// arguments. Permanent: the operator must configure a backend that can (the message says
+    /// which backend and what it cannot do).
+    #[error(
+        "the {backend} Lightning backend cannot {operation}; configure a backend that supports it"
+    )]
+    Unsupported {
+        /// Which backend, e.g. `lnbits`.
+        backend: String,
+        /// What it cannot do, as a phrase completing "cannot ...", e.g. "pay an amountless
+        /// invoice with an explicit amount".
+        operation: &'static str,
+    },
     /// Anything else the backend reported.
     #[error("Lightning backend error: {0}")]
     Other(String),
@@ -165,10 +178,27 @@ mod tests {
             BackendError::InvalidInvoice("x".into()),
             BackendError::FeeTooHigh,
             BackendError::UnknownInvoice(PaymentHash([0; 32])),
+            BackendError::Unsupported {
+                backend: "lnbits".into(),
+                operation: "pay an amountless invoice with an explicit amount",
+            },
             BackendError::Other("x".into()),
         ];
         assert!(transient.iter().all(BackendError::is_transient));
         assert!(!permanent.iter().any(BackendError::is_transient));
+    }
+
+    #[test]
+    fn unsupported_message_names_backend_and_operation() {
+        let e = BackendError::Unsupported {
+            backend: "lnbits".into(),
+            operation: "pay an amountless invoice with an explicit amount",
+        };
+        assert_eq!(
+            e.to_string(),
+            "the lnbits Lightning backend cannot pay an amountless invoice with an explicit \
+             amount; configure a backend that supports it"
+        );
     }
 
     #[test]

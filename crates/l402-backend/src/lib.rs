@@ -22,8 +22,9 @@ pub mod conformance;
 pub mod error;
 
 pub use backend::{
-    Balance, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo, PayOptions,
-    PaymentResult, PaymentState, Settlement,
+    AMOUNTLESS_INVOICE_OPERATION, Balance, CreateInvoice, CreatedInvoice, InvoiceState,
+    LightningBackend, NodeInfo, PAY_AMOUNT_OPERATION, PayOptions, PaymentResult, PaymentState,
+    Settlement,
 };
 pub use error::{BackendError, ErrorSource};
 pub use l402_core::Network;

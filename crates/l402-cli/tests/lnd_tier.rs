@@ -171,9 +171,16 @@ async fn lnd_tier() {
 async fn conformance_suite(env: &Env, api: Api) {
     let t = Instant::now();
     let (seller, payer) = (env.bob_seller(api), env.alice(api));
-    let results = conformance::run_all(&*seller, &*payer, Network::Regtest)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    // Amountless invoices (AddInvoice with value 0) and pay_amount (SendPaymentV2 amt_msat)
+    // included.
+    let results = conformance::run_all(
+        &*seller,
+        &*payer,
+        Network::Regtest,
+        conformance::Supports::ALL,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     for (name, outcome) in &results {
         println!("  conformance {name}: {outcome:?}");
         assert_eq!(*outcome, conformance::Outcome::Passed, "{name} was skipped");

@@ -20,7 +20,13 @@ pub mod lnd;
 mod node_http;
 #[cfg(feature = "nwc")]
 pub mod nwc;
-#[cfg(any(feature = "lnbits", feature = "nwc", feature = "cln"))]
+#[cfg(any(
+    feature = "dev",
+    feature = "lnbits",
+    feature = "lnd",
+    feature = "nwc",
+    feature = "cln"
+))]
 mod pay_checks;
 #[cfg(feature = "spec")]
 pub mod spec;
@@ -31,7 +37,7 @@ pub use l402_backend::conformance;
 /// The trait and types every backend here implements, from `l402-backend` (re-exported so
 /// `l402_lightning::backend::…` and `l402_lightning::LightningBackend` keep working).
 pub use l402_backend::{
-    BackendError, Balance, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, Msat,
-    Network, NodeInfo, PayOptions, PaymentHash, PaymentResult, PaymentState, Preimage, Settlement,
-    backend, error,
+    AMOUNTLESS_INVOICE_OPERATION, BackendError, Balance, CreateInvoice, CreatedInvoice,
+    InvoiceState, LightningBackend, Msat, Network, NodeInfo, PAY_AMOUNT_OPERATION, PayOptions,
+    PaymentHash, PaymentResult, PaymentState, Preimage, Settlement, backend, error,
 };

@@ -73,7 +73,10 @@ struct Inv {
     bolt11: String,
     hash: [u8; 32],
     preimage: [u8; 32],
+    /// 0 for an amountless invoice (`any`).
     amount_msat: u64,
+    /// What its payment delivered (once paid).
+    received_msat: u64,
     created_index: u64,
     expires_at: u64,
     paid: Option<(u64, u64)>, // (pay_index, paid_at)
@@ -413,7 +416,7 @@ impl Node {
             .invoices
             .iter()
             .filter(|i| i.owner == self.id && i.paid.is_some())
-            .map(|i| i.amount_msat)
+            .map(|i| i.received_msat)
             .sum();
         let channel = json!({
             "peer_id": PublicKey::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[7; 32]).unwrap()).to_string(),
@@ -438,11 +441,9 @@ impl Node {
 
     fn invoice(&self, params: &Value) -> RpcResult {
         let r: rq::InvoiceRequest = self.parse("invoice", params)?;
-        let AmountOrAny::Amount(amount) = r.amount_msat else {
-            return Err((
-                500,
-                rpc_err(-32602, "mock: amount `any` not supported", None),
-            ));
+        let amount_msat = match r.amount_msat {
+            AmountOrAny::Amount(amount) => amount.msat(),
+            AmountOrAny::Any => 0,
         };
         let mut ledger = self.net.ledger.lock().unwrap();
         if ledger
@@ -457,14 +458,17 @@ impl Node {
         let payment_secret: [u8; 32] = rand::random();
         let created = now();
         let expiry = r.expiry.unwrap_or(604_800);
-        let bolt11 = InvoiceBuilder::new(Currency::Regtest)
+        let mut builder = InvoiceBuilder::new(Currency::Regtest)
             .description(r.description.clone())
             .payment_hash(sha256::Hash::from_byte_array(hash))
             .payment_secret(PaymentSecret(payment_secret))
             .duration_since_epoch(Duration::from_secs(created))
             .min_final_cltv_expiry_delta(18)
-            .amount_milli_satoshis(amount.msat())
-            .expiry_time(Duration::from_secs(expiry))
+            .expiry_time(Duration::from_secs(expiry));
+        if amount_msat > 0 {
+            builder = builder.amount_milli_satoshis(amount_msat);
+        }
+        let bolt11 = builder
             .build_signed(|msg| Secp256k1::new().sign_ecdsa_recoverable(msg, &self.key))
             .unwrap()
             .to_string();
@@ -476,7 +480,8 @@ impl Node {
             bolt11: bolt11.clone(),
             hash,
             preimage,
-            amount_msat: amount.msat(),
+            amount_msat,
+            received_msat: 0,
             created_index: ledger.created_index,
             expires_at: created + expiry,
             paid: None,
@@ -516,8 +521,8 @@ impl Node {
                     None => rs::ListinvoicesInvoicesStatus::UNPAID,
                 };
                 rs::ListinvoicesInvoices {
-                    amount_msat: Some(Amount::from_msat(i.amount_msat)),
-                    amount_received_msat: i.paid.map(|_| Amount::from_msat(i.amount_msat)),
+                    amount_msat: (i.amount_msat > 0).then(|| Amount::from_msat(i.amount_msat)),
+                    amount_received_msat: i.paid.map(|_| Amount::from_msat(i.received_msat)),
                     bolt11: Some(i.bolt11.clone()),
                     bolt12: None,
                     description: Some(i.description.clone()),
@@ -565,8 +570,8 @@ impl Node {
             if let Some(i) = self.next_paid_after(last) {
                 let (pay_index, paid_at) = i.paid.unwrap();
                 return self.answer(rs::WaitanyinvoiceResponse {
-                    amount_msat: Some(Amount::from_msat(i.amount_msat)),
-                    amount_received_msat: Some(Amount::from_msat(i.amount_msat)),
+                    amount_msat: (i.amount_msat > 0).then(|| Amount::from_msat(i.amount_msat)),
+                    amount_received_msat: Some(Amount::from_msat(i.received_msat)),
                     bolt11: Some(i.bolt11),
                     bolt12: None,
                     description: Some(i.description),
@@ -647,6 +652,21 @@ impl Node {
                 ),
             ));
         }
+        // lightning-pay.json: `amount_msat` is required for an invoice without an amount and
+        // must not be given for one with an amount.
+        let paying = match (target.amount_msat, r.amount_msat.map(|a| a.msat())) {
+            (0, Some(a)) => a,
+            (0, None) => {
+                return Err((500, rpc_err(-32602, "amount_msat parameter required", None)));
+            }
+            (_, Some(_)) => {
+                return Err((
+                    500,
+                    rpc_err(-32602, "amount_msat parameter unnecessary", None),
+                ));
+            }
+            (named, None) => named,
+        };
         let t = now();
         if t >= target.expires_at {
             return Err((
@@ -667,7 +687,7 @@ impl Node {
                     "Route wanted fee of 1000msat",
                     Some(
                         json!({"fee": FEE_MSAT, "feepercent": 100.0 * FEE_MSAT as f64
-                        / target.amount_msat as f64}),
+                        / paying as f64}),
                     ),
                 ),
             ));
@@ -676,6 +696,7 @@ impl Node {
         *index += 1;
         let pay_index = *index;
         ledger.invoices[pos].paid = Some((pay_index, t));
+        ledger.invoices[pos].received_msat = paying;
         ledger.sendpay_id += 1;
         let destination = invoice.recover_payee_pub_key();
         let rec = PayRec {
@@ -684,8 +705,8 @@ impl Node {
             hash,
             bolt11: r.bolt11,
             preimage: Some(target.preimage),
-            amount_msat: target.amount_msat,
-            sent_msat: target.amount_msat + FEE_MSAT,
+            amount_msat: paying,
+            sent_msat: paying + FEE_MSAT,
             created_at: t,
             status: PayStatus::Complete,
             destination,
@@ -966,13 +987,18 @@ async fn invoice(seller: &ClnRest, sat: u64) -> l402_lightning::CreatedInvoice {
 async fn run_conformance(opts: NodeOpts) {
     let (net, seller_node, payer_node) = two_nodes(opts).await;
     let (seller, payer) = (seller_node.client(), payer_node.client());
-    let results = conformance::run_all(&seller, &payer, Network::Regtest)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let results = conformance::run_all(
+        &seller,
+        &payer,
+        Network::Regtest,
+        conformance::Supports::ALL,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     for (name, outcome) in &results {
         assert_eq!(*outcome, conformance::Outcome::Passed, "{name}");
     }
-    assert_eq!(results.len(), 11);
+    assert_eq!(results.len(), 15);
     net.assert_no_violations();
     for m in ["getinfo", "invoice", "listinvoices", "waitanyinvoice"] {
         assert!(seller_node.node.called(m), "the seller never called {m}");

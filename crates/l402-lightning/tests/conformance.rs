@@ -27,8 +27,8 @@ mod broken_backends {
     use async_trait::async_trait;
     use l402_lightning::conformance as c;
     use l402_lightning::{
-        BackendError, InvoiceState, LightningBackend, Network, NodeInfo, PayOptions, PaymentHash,
-        PaymentResult, PaymentState, Preimage, Settlement,
+        BackendError, InvoiceState, LightningBackend, Msat, Network, NodeInfo, PayOptions,
+        PaymentHash, PaymentResult, PaymentState, Preimage, Settlement,
     };
     use l402_testkit::hooked::{Hooked, WalletHook};
     use l402_testkit::wallet::TestWallet;
@@ -48,6 +48,10 @@ mod broken_backends {
         ForgetsPayments,
         /// Reports mainnet.
         WrongNetwork,
+        /// `pay_amount` ignores the amount and pays the invoice's own.
+        IgnoresAmount,
+        /// `pay_amount` is not implemented (the trait's default).
+        NoPayAmount,
     }
 
     /// A dev wallet with `bug` (the hook keeps the wallet's directory alive).
@@ -122,6 +126,22 @@ mod broken_backends {
                     Err(BackendError::NoRoute)
                 }
                 (_, r) => r,
+            }
+        }
+        async fn pay_amount(
+            &self,
+            inner: &dyn LightningBackend,
+            bolt11: &str,
+            amount: Msat,
+            opts: PayOptions,
+        ) -> Result<PaymentResult, BackendError> {
+            match self.bug {
+                Bug::IgnoresAmount => inner.pay_invoice(bolt11, opts).await,
+                Bug::NoPayAmount => Err(BackendError::Unsupported {
+                    backend: "broken".into(),
+                    operation: l402_lightning::PAY_AMOUNT_OPERATION,
+                }),
+                _ => inner.pay_amount(bolt11, amount, opts).await,
             }
         }
         async fn payment_state(
@@ -207,7 +227,75 @@ mod broken_backends {
             failed_check(c::create_invoice_is_open(&*b).await),
             "create_invoice_is_open"
         );
-        let err = c::run_all(&b, &b, Network::Regtest).await.unwrap_err();
+        let err = c::run_all(&b, &b, Network::Regtest, c::Supports::ALL)
+            .await
+            .unwrap_err();
         assert_eq!(err.check, "node_info_reports_network");
+    }
+
+    #[tokio::test]
+    async fn an_ignored_amount_fails_the_pay_amount_checks() {
+        let b = broken(Bug::IgnoresAmount);
+        let all = c::Supports::ALL;
+        assert_eq!(
+            failed_check(c::pay_amount_settles_amountless_invoice(&*b, &*b, all).await),
+            "pay_amount_settles_amountless_invoice"
+        );
+        assert_eq!(
+            failed_check(c::pay_amount_checks_the_named_amount(&*b, &*b, all).await),
+            "pay_amount_checks_the_named_amount"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_pay_amount_fails_when_claimed_and_is_skipped_when_not() {
+        let b = broken(Bug::NoPayAmount);
+        let claimed = c::Supports::ALL;
+        assert_eq!(
+            failed_check(c::pay_amount_settles_amountless_invoice(&*b, &*b, claimed).await),
+            "pay_amount_settles_amountless_invoice"
+        );
+        assert_eq!(
+            failed_check(c::pay_amount_refuses_zero(&*b, &*b, claimed).await),
+            "pay_amount_refuses_zero"
+        );
+        let not_claimed = c::Supports {
+            pay_amount: false,
+            ..c::Supports::ALL
+        };
+        let outcomes = c::run_all(&b, &b, Network::Regtest, not_claimed)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let skipped: Vec<_> = outcomes
+            .iter()
+            .filter(|(_, o)| *o != c::Outcome::Passed)
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                "pay_amount_settles_amountless_invoice",
+                "pay_amount_checks_the_named_amount",
+                "pay_amount_refuses_zero"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn features_that_work_but_are_not_claimed_fail() {
+        let wallet = TestWallet::new();
+        let w = &*wallet.wallet;
+        assert_eq!(
+            failed_check(c::amountless_invoice_is_open(w, c::Supports::NONE).await),
+            "amountless_invoice_is_open"
+        );
+        let no_pay_amount = c::Supports {
+            pay_amount: false,
+            ..c::Supports::ALL
+        };
+        assert_eq!(
+            failed_check(c::pay_amount_refuses_zero(w, w, no_pay_amount).await),
+            "pay_amount_refuses_zero"
+        );
     }
 }

@@ -97,10 +97,6 @@ mod wallet {
         let w = open_wallet(dir.path());
         for bad in [
             CreateInvoice {
-                amount: Msat(0),
-                ..req(1)
-            },
-            CreateInvoice {
                 expiry_secs: 0,
                 ..req(1)
             },
@@ -241,6 +237,109 @@ mod wallet {
             }
             assert_eq!(ok, 1, "round {round}");
         }
+    }
+
+    /// An amountless invoice settles with what `pay_amount` sent: in the payer's result, the
+    /// settlement stream, the invoice state (also after reopening the ledger) and the payment
+    /// record; it can be paid once only, and `pay_invoice` refuses it without writing anything.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn amountless_invoices_settle_with_the_amount_paid_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let seller = open_wallet(dir.path());
+        let payer = open_wallet(dir.path());
+        let mut settlements = seller.subscribe_settlements().await.unwrap().unwrap();
+        let created = seller
+            .create_invoice(CreateInvoice {
+                amount: Msat(0),
+                ..req(1)
+            })
+            .await
+            .unwrap();
+        assert_eq!(parse_bolt11(&created.bolt11).unwrap().amount, None);
+
+        let err = payer.pay_invoice(&created.bolt11, OPTS).await.unwrap_err();
+        assert!(matches!(err, BackendError::InvalidInvoice(_)), "{err:?}");
+        assert_eq!(
+            payer.payment_state(&created.payment_hash).await.unwrap(),
+            PaymentState::Unknown,
+            "a refused payment leaves no record"
+        );
+
+        let amount = Msat(4_321);
+        let paid = payer
+            .pay_amount(&created.bolt11, amount, OPTS)
+            .await
+            .unwrap();
+        assert_eq!((paid.amount, paid.fee), (amount, Msat(0)));
+        assert!(paid.preimage.pays(&created.payment_hash));
+        let settled = tokio::time::timeout(Duration::from_secs(5), settlements.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (settled.payment_hash, settled.amount_received),
+            (created.payment_hash, amount)
+        );
+        for again in [
+            payer.pay_amount(&created.bolt11, amount, OPTS).await,
+            payer.pay_amount(&created.bolt11, Msat(1), OPTS).await,
+        ] {
+            assert_eq!(again.unwrap_err(), BackendError::AlreadyPaid);
+        }
+
+        drop((seller, payer));
+        let reopened = open_wallet(dir.path());
+        match reopened.invoice_state(&created.payment_hash).await.unwrap() {
+            InvoiceState::Settled {
+                amount_received, ..
+            } => assert_eq!(amount_received, amount),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            reopened.payment_state(&created.payment_hash).await.unwrap(),
+            PaymentState::Succeeded {
+                preimage: paid.preimage,
+                fee: Msat(0),
+            }
+        );
+        let ledger = fs::read_to_string(dir.path().join(LEDGER_FILE_NAME)).unwrap();
+        assert!(
+            ledger.contains("\"amount_received_msat\": 4321"),
+            "{ledger}"
+        );
+    }
+
+    #[tokio::test]
+    async fn pay_amount_refuses_zero_and_other_amounts_before_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = open_wallet(dir.path());
+        let priced = invoice(&*w, 3).await;
+        for wrong in [Msat(0), Msat(2_999), Msat(3_001)] {
+            let err = w.pay_amount(&priced.bolt11, wrong, OPTS).await.unwrap_err();
+            assert!(
+                matches!(err, BackendError::InvalidInvoice(_)),
+                "{wrong}: {err:?}"
+            );
+        }
+        assert_eq!(
+            w.payment_state(&priced.payment_hash).await.unwrap(),
+            PaymentState::Unknown
+        );
+        assert_eq!(
+            w.invoice_state(&priced.payment_hash).await.unwrap(),
+            InvoiceState::Open
+        );
+        // Zero is refused before the payee is even looked at.
+        let err = w
+            .pay_amount(FOREIGN_REGTEST, Msat(0), OPTS)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, BackendError::InvalidInvoice(_)), "{err:?}");
+        let paid = w
+            .pay_amount(&priced.bolt11, Msat(3_000), OPTS)
+            .await
+            .unwrap();
+        assert_eq!(paid.amount, Msat(3_000));
     }
 
     #[tokio::test]
@@ -503,6 +602,62 @@ mod http {
             fs::read_to_string(dir.path().join("dev-wallet.json"))
                 .unwrap()
                 .contains(&token)
+        );
+    }
+
+    /// The buyer's dev wallet reached through its connection file creates amountless
+    /// invoices and pays them with `pay_amount`; refusals keep their type over the wire.
+    #[tokio::test]
+    async fn amountless_invoices_and_pay_amount_over_http() {
+        let served = served_wallet().await;
+        write_connection_file(
+            served.dir.path(),
+            &ConnectionInfo {
+                url: served.server.url(),
+                access_token: served.token.clone(),
+            },
+        )
+        .unwrap();
+        let client = DevWalletClient::from_data_dir(served.dir.path()).unwrap();
+        let created = client
+            .create_invoice(l402_lightning::CreateInvoice {
+                amount: Msat(0),
+                memo: "refund".into(),
+                expiry_secs: 60,
+            })
+            .await
+            .unwrap();
+        let err = client
+            .pay_amount(&created.bolt11, Msat(0), OPTS)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, BackendError::InvalidInvoice(_)), "{err:?}");
+        let err = client.pay_invoice(&created.bolt11, OPTS).await.unwrap_err();
+        assert!(matches!(err, BackendError::InvalidInvoice(_)), "{err:?}");
+        let paid = client
+            .pay_amount(&created.bolt11, Msat(2_500), OPTS)
+            .await
+            .unwrap();
+        assert_eq!(paid.amount, Msat(2_500));
+        match served
+            .wallet
+            .invoice_state(&created.payment_hash)
+            .await
+            .unwrap()
+        {
+            l402_lightning::InvoiceState::Settled {
+                amount_received, ..
+            } => assert_eq!(amount_received, Msat(2_500)),
+            other => panic!("{other:?}"),
+        }
+        let priced = invoice(&*served.wallet, 2).await;
+        let err = client
+            .pay_amount(&priced.bolt11, Msat(2_001), OPTS)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, BackendError::InvalidInvoice(m) if m.contains("asks for 2 sat")),
+            "{err:?}"
         );
     }
 

@@ -525,8 +525,32 @@ async fn sub_satoshi_amounts_are_refused_without_a_request() {
             })
             .await
             .unwrap_err();
-        assert!(matches!(err, BackendError::Other(_)), "{err:?}");
+        if amount == Msat(0) {
+            // No amountless invoices: LNbits would read 0 as its default amount.
+            assert!(matches!(err, BackendError::Unsupported { .. }), "{err:?}");
+        } else {
+            assert!(matches!(err, BackendError::Other(_)), "{err:?}");
+        }
     }
+    assert_eq!(mock.requests.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn pay_amount_is_unsupported_without_a_request() {
+    let (url, mock) = mock(Script::default()).await;
+    let opts = PayOptions {
+        max_fee: Msat(0),
+        timeout: Duration::from_secs(5),
+    };
+    let err = payer(&url)
+        .pay_amount("lnbcrt1anything", Msat(1_000), opts)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, BackendError::Unsupported { backend, .. } if backend == "lnbits"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("lnbits"), "{err}");
     assert_eq!(mock.requests.load(Ordering::SeqCst), 0);
 }
 

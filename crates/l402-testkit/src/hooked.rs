@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use l402_lightning::{
-    BackendError, Balance, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, NodeInfo,
-    PayOptions, PaymentHash, PaymentResult, PaymentState, Settlement,
+    BackendError, Balance, CreateInvoice, CreatedInvoice, InvoiceState, LightningBackend, Msat,
+    NodeInfo, PayOptions, PaymentHash, PaymentResult, PaymentState, Settlement,
 };
 use tokio::sync::broadcast;
 
@@ -45,6 +45,16 @@ pub trait WalletHook: Send + Sync {
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError> {
         inner.pay_invoice(bolt11, opts).await
+    }
+    /// `pay_amount`.
+    async fn pay_amount(
+        &self,
+        inner: &dyn LightningBackend,
+        bolt11: &str,
+        amount: Msat,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        inner.pay_amount(bolt11, amount, opts).await
     }
     /// `payment_state`.
     async fn payment_state(
@@ -94,6 +104,16 @@ impl<H: WalletHook> LightningBackend for Hooked<H> {
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError> {
         self.hook.pay_invoice(&*self.inner, bolt11, opts).await
+    }
+    async fn pay_amount(
+        &self,
+        bolt11: &str,
+        amount: Msat,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        self.hook
+            .pay_amount(&*self.inner, bolt11, amount, opts)
+            .await
     }
     async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {
         self.hook.payment_state(&*self.inner, hash).await

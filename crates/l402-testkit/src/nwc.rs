@@ -373,7 +373,12 @@ impl Service {
                     max_fee: Msat::from_sat(1000),
                     timeout: Duration::from_secs(30),
                 };
-                match w.pay_invoice(&p.invoice, opts).await {
+                // NIP-47's optional `amount` (msat) pays an amountless invoice.
+                let paying = match p.amount {
+                    Some(amount) => w.pay_amount(&p.invoice, Msat(amount), opts).await,
+                    None => w.pay_invoice(&p.invoice, opts).await,
+                };
+                match paying {
                     Ok(paid) => {
                         *self.spent.lock().unwrap().entry(client).or_default() +=
                             paid.amount.0 + paid.fee.0;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use l402_core::invoice::Network;
+use l402_core::invoice::{Network, ParsedInvoice};
 use l402_core::{Msat, PaymentHash, Preimage};
 use rand::Rng as _;
 use rand::rand_core::UnwrapErr;
@@ -60,6 +60,64 @@ impl std::fmt::Debug for ClnRest {
 }
 
 impl ClnRest {
+    /// `pay` of a checked invoice, naming `explicit` as `amount_msat` (for an amountless
+    /// invoice); `amount` is what the payee must receive.
+    async fn pay(
+        &self,
+        parsed: ParsedInvoice,
+        explicit: Option<Msat>,
+        amount: Msat,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        // `pay` answers a paid invoice with the old success: ask first.
+        if let PaymentState::Succeeded { .. } = self.payment_state(&parsed.payment_hash).await? {
+            return Err(BackendError::AlreadyPaid);
+        }
+        let retry_for = opts.timeout.as_secs().clamp(1, u64::from(u16::MAX));
+        let mut params = json!({
+            "bolt11": parsed.bolt11,
+            "maxfee": msat_param(opts.max_fee),
+            "retry_for": retry_for,
+        });
+        if let Some(explicit) = explicit {
+            // Only for an amountless invoice: CLN refuses an amount for one that names its own.
+            params["amount_msat"] = msat_param(explicit).into();
+        }
+        let r: PayResponse = self
+            .transport
+            .call("pay", &params, Duration::from_secs(retry_for) + PAY_GRACE)
+            .await
+            .map_err(|f| map_pay(f, self.transport.base()))?;
+        match r.status.as_str() {
+            "complete" => {}
+            // Parts still in flight: the outcome is not known yet.
+            "pending" => return Err(BackendError::Timeout),
+            other => {
+                return Err(BackendError::Other(format!(
+                    "CLN `pay` ended with status {other:?}"
+                )));
+            }
+        }
+        if parse_hash(&r.payment_hash, "payment_hash")? != parsed.payment_hash {
+            return Err(BackendError::Other(
+                "CLN paid another payment hash than the invoice's".into(),
+            ));
+        }
+        let delivered = r.amount_msat.0;
+        if delivered < amount.0 {
+            return Err(BackendError::Other(format!(
+                "CLN delivered {delivered} msat for an invoice of {} msat",
+                amount.0
+            )));
+        }
+        Ok(PaymentResult {
+            preimage: parse_preimage(&r.payment_preimage, &parsed.payment_hash)?,
+            fee: Msat(r.amount_sent_msat.0.saturating_sub(delivered)),
+            amount: Msat(delivered),
+            payment_hash: parsed.payment_hash,
+        })
+    }
+
     /// A client for the configured CLNRest server. Does no IO: a wrong URL or rune shows on
     /// the first call (e.g. [`LightningBackend::node_info`]).
     pub fn new(config: ClnConfig) -> Result<Self, ClnSetupError> {
@@ -172,7 +230,12 @@ impl LightningBackend for ClnRest {
             .call(
                 "invoice",
                 json!({
-                    "amount_msat": msat_param(req.amount),
+                    // `any`: an amountless invoice.
+                    "amount_msat": if req.amount.0 == 0 {
+                        "any".to_owned()
+                    } else {
+                        msat_param(req.amount)
+                    },
                     "label": random_label(),
                     "description": req.memo,
                     "expiry": req.expiry_secs,
@@ -245,49 +308,18 @@ impl LightningBackend for ClnRest {
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError> {
         let (parsed, amount) = crate::pay_checks::payable_invoice(bolt11, "Core Lightning")?;
-        // `pay` answers a paid invoice with the old success: ask first.
-        if let PaymentState::Succeeded { .. } = self.payment_state(&parsed.payment_hash).await? {
-            return Err(BackendError::AlreadyPaid);
-        }
-        let retry_for = opts.timeout.as_secs().clamp(1, u64::from(u16::MAX));
-        let params = json!({
-            "bolt11": parsed.bolt11,
-            "maxfee": msat_param(opts.max_fee),
-            "retry_for": retry_for,
-        });
-        let r: PayResponse = self
-            .transport
-            .call("pay", &params, Duration::from_secs(retry_for) + PAY_GRACE)
-            .await
-            .map_err(|f| map_pay(f, self.transport.base()))?;
-        match r.status.as_str() {
-            "complete" => {}
-            // Parts still in flight: the outcome is not known yet.
-            "pending" => return Err(BackendError::Timeout),
-            other => {
-                return Err(BackendError::Other(format!(
-                    "CLN `pay` ended with status {other:?}"
-                )));
-            }
-        }
-        if parse_hash(&r.payment_hash, "payment_hash")? != parsed.payment_hash {
-            return Err(BackendError::Other(
-                "CLN paid another payment hash than the invoice's".into(),
-            ));
-        }
-        let delivered = r.amount_msat.0;
-        if delivered < amount.0 {
-            return Err(BackendError::Other(format!(
-                "CLN delivered {delivered} msat for an invoice of {} msat",
-                amount.0
-            )));
-        }
-        Ok(PaymentResult {
-            preimage: parse_preimage(&r.payment_preimage, &parsed.payment_hash)?,
-            fee: Msat(r.amount_sent_msat.0.saturating_sub(delivered)),
-            amount: Msat(delivered),
-            payment_hash: parsed.payment_hash,
-        })
+        self.pay(parsed, None, amount, opts).await
+    }
+
+    /// `pay` with `amount_msat` for an amountless invoice.
+    async fn pay_amount(
+        &self,
+        bolt11: &str,
+        amount: Msat,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        let (parsed, explicit) = crate::pay_checks::payable_with_amount(bolt11, amount)?;
+        self.pay(parsed, explicit, amount, opts).await
     }
 
     async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {

@@ -14,10 +14,11 @@
 //!
 //! | trait method | CLN method |
 //! |---|---|
-//! | `create_invoice` | `invoice` (label `l402-<random>`) |
+//! | `create_invoice` | `invoice` (label `l402-<random>`; amount `any` for an amount of 0) |
 //! | `invoice_state` | `listinvoices` by `payment_hash` |
 //! | `subscribe_settlements` | `waitanyinvoice` long polls from the newest `pay_index`, reconnecting with backoff |
 //! | `pay_invoice` | `listpays` (already paid?), then `pay` with `maxfee` and `retry_for` (also served by xpay when `xpay-handle-pay` is on) |
+//! | `pay_amount` | the same, with `amount_msat` for an amountless invoice |
 //! | `payment_state` | `listpays` by `payment_hash` (`listsendpays` when the pay plugin is disabled) |
 //! | `node_info` | `getinfo` |
 //!

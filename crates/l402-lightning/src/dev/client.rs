@@ -192,6 +192,34 @@ impl DevWalletClient {
         }
         self.call(req, None).await
     }
+
+    /// `POST /v1/payments`; `amount` is `pay_amount`'s, `None` for `pay_invoice`.
+    async fn pay(
+        &self,
+        bolt11: &str,
+        amount: Option<Msat>,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        let body = PayBody {
+            bolt11: bolt11.to_owned(),
+            amount_msat: amount.map(|a| a.0),
+            max_fee_msat: opts.max_fee.0,
+            timeout_ms: u64::try_from(opts.timeout.as_millis()).unwrap_or(u64::MAX),
+        };
+        let paid: PaymentBody = self
+            .post(
+                "/v1/payments",
+                &body,
+                Some(opts.timeout.saturating_add(PAY_GRACE)),
+            )
+            .await?;
+        Ok(PaymentResult {
+            preimage: preimage_from_wire(&paid.preimage)?,
+            fee: Msat(paid.fee_msat),
+            amount: Msat(paid.amount_msat),
+            payment_hash: hash_from_wire(&paid.payment_hash)?,
+        })
+    }
 }
 
 fn hash_from_wire(s: &str) -> Result<PaymentHash, BackendError> {
@@ -251,24 +279,16 @@ impl LightningBackend for DevWalletClient {
         bolt11: &str,
         opts: PayOptions,
     ) -> Result<PaymentResult, BackendError> {
-        let body = PayBody {
-            bolt11: bolt11.to_owned(),
-            max_fee_msat: opts.max_fee.0,
-            timeout_ms: u64::try_from(opts.timeout.as_millis()).unwrap_or(u64::MAX),
-        };
-        let paid: PaymentBody = self
-            .post(
-                "/v1/payments",
-                &body,
-                Some(opts.timeout.saturating_add(PAY_GRACE)),
-            )
-            .await?;
-        Ok(PaymentResult {
-            preimage: preimage_from_wire(&paid.preimage)?,
-            fee: Msat(paid.fee_msat),
-            amount: Msat(paid.amount_msat),
-            payment_hash: hash_from_wire(&paid.payment_hash)?,
-        })
+        self.pay(bolt11, None, opts).await
+    }
+
+    async fn pay_amount(
+        &self,
+        bolt11: &str,
+        amount: Msat,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        self.pay(bolt11, Some(amount), opts).await
     }
 
     async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {

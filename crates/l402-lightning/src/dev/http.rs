@@ -3,11 +3,14 @@
 //!
 //! | method | path | body | answer |
 //! |---|---|---|---|
-//! | POST | `/v1/invoices` | `{amount_msat, memo, expiry_secs}` | `{bolt11, payment_hash, expires_at_unix}` |
+//! | POST | `/v1/invoices` | `{amount_msat, memo, expiry_secs}` (`amount_msat` 0: amountless) | `{bolt11, payment_hash, expires_at_unix}` |
 //! | GET | `/v1/invoices/{hash}` | | `{state: open\|settled\|expired\|canceled, ...}` |
-//! | POST | `/v1/payments` | `{bolt11, max_fee_msat, timeout_ms}` | `{preimage, fee_msat, amount_msat, payment_hash}` |
+//! | POST | `/v1/payments` | `{bolt11, amount_msat?, max_fee_msat, timeout_ms}` | `{preimage, fee_msat, amount_msat, payment_hash}` |
 //! | GET | `/v1/payments/{hash}` | | `{state: succeeded\|in_flight\|failed\|unknown, ...}` |
 //! | GET | `/v1/info` | | `{network, alias, pubkey}` |
+//!
+//! A payment with `amount_msat` is [`pay_amount`](crate::LightningBackend::pay_amount) (it pays
+//! an amountless invoice), one without it [`pay_invoice`](crate::LightningBackend::pay_invoice).
 //!
 //! Every request needs `Authorization: Bearer <token>`; the token is compared in constant time.
 //! Errors are `{"error": {"code", "message"}}` with a matching status (401 unauthorized,
@@ -234,7 +237,15 @@ async fn pay_invoice(
         max_fee: Msat(body.max_fee_msat),
         timeout: Duration::from_millis(body.timeout_ms).min(MAX_PAY_TIMEOUT),
     };
-    let paid = state.wallet.pay_invoice(&body.bolt11, opts).await?;
+    let paid = match body.amount_msat {
+        Some(amount) => {
+            state
+                .wallet
+                .pay_amount(&body.bolt11, Msat(amount), opts)
+                .await?
+        }
+        None => state.wallet.pay_invoice(&body.bolt11, opts).await?,
+    };
     Ok(Json(PaymentBody {
         preimage: paid.preimage.to_hex(),
         fee_msat: paid.fee.0,

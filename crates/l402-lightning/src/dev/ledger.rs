@@ -69,6 +69,8 @@ pub(crate) struct InvoiceRecord {
     pub bolt11: String,
     /// The preimage, hex (secret).
     pub preimage: String,
+    /// The amount the invoice names; 0 for an amountless invoice (it settles with what is
+    /// paid, recorded in [`InvoiceRecordState::Settled`]).
     pub amount_msat: u64,
     pub memo: String,
     pub created_at_unix: u64,

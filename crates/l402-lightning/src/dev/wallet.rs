@@ -190,10 +190,31 @@ impl DevWallet {
             .map_err(|e| BackendError::Other(format!("dev wallet ledger: {e}")))
     }
 
-    async fn pay(&self, bolt11: &str) -> Result<PaymentResult, BackendError> {
+    /// Pays `bolt11`: its own amount when `requested` is `None` ([`pay_invoice`]), else
+    /// `requested` under the rules of [`pay_amount`].
+    ///
+    /// [`pay_invoice`]: LightningBackend::pay_invoice
+    /// [`pay_amount`]: LightningBackend::pay_amount
+    async fn pay(
+        &self,
+        bolt11: &str,
+        requested: Option<Msat>,
+    ) -> Result<PaymentResult, BackendError> {
         self.apply_fault().await?;
         let parsed =
             parse_bolt11(bolt11).map_err(|e| BackendError::InvalidInvoice(e.to_string()))?;
+        let amount = match (requested, parsed.amount) {
+            (Some(requested), _) => {
+                crate::pay_checks::amount_to_name(&parsed, requested)?;
+                requested
+            }
+            (None, Some(named)) => named,
+            (None, None) => {
+                return Err(BackendError::InvalidInvoice(
+                    "amountless invoices cannot be paid without an amount (use pay_amount)".into(),
+                ));
+            }
+        };
         if parsed.network != Network::Regtest {
             return Err(BackendError::InvalidInvoice(format!(
                 "the invoice is for {}, the dev wallet only pays regtest invoices",
@@ -204,9 +225,6 @@ impl DevWallet {
             // Only invoices of this ledger's node are reachable.
             return Err(BackendError::NoRoute);
         }
-        let amount = parsed.amount.ok_or_else(|| {
-            BackendError::InvalidInvoice("amountless invoices cannot be paid".into())
-        })?;
         let hash = parsed.payment_hash;
         let now = now_unix();
 
@@ -227,7 +245,9 @@ impl DevWallet {
     }
 }
 
-/// Settles invoice `hash` in the ledger and records the payment; returns the preimage (hex).
+/// Settles invoice `hash` with `amount` in the ledger and records the payment; returns the
+/// preimage (hex). An amountless invoice (recorded with amount 0) settles with any amount the
+/// caller checked to be positive; any other only with its own amount.
 fn settle(
     l: &mut LedgerData,
     hash: &PaymentHash,
@@ -251,7 +271,7 @@ fn settle(
             BackendError::InvalidInvoice("the invoice was canceled".into())
         }
         InvoiceRecordState::Open if now >= rec.expires_at_unix => BackendError::InvoiceExpired,
-        InvoiceRecordState::Open if rec.amount_msat != amount.0 => {
+        InvoiceRecordState::Open if rec.amount_msat != 0 && rec.amount_msat != amount.0 => {
             return Err(BackendError::InvalidInvoice(
                 "the amount does not match the issued invoice".into(),
             ));
@@ -308,13 +328,9 @@ fn fee_free_payment(amount: Msat, now: u64, outcome: PaymentOutcome) -> PaymentR
 
 #[async_trait]
 impl LightningBackend for DevWallet {
+    /// An amount of zero issues an amountless invoice, which settles with what its payer sends.
     async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError> {
         self.apply_fault().await?;
-        if req.amount.0 == 0 {
-            return Err(BackendError::InvalidInvoice(
-                "the amount must be at least 1 msat".into(),
-            ));
-        }
         if req.expiry_secs == 0 {
             return Err(BackendError::InvalidInvoice(
                 "the expiry must be at least 1 second".into(),
@@ -324,14 +340,17 @@ impl LightningBackend for DevWallet {
         let payment_hash = preimage.payment_hash();
         let now = now_unix();
         let expires_at_unix = now.saturating_add(req.expiry_secs);
-        let invoice = InvoiceBuilder::new(Currency::Regtest)
+        let mut builder = InvoiceBuilder::new(Currency::Regtest)
             .description(req.memo.clone())
             .payment_hash(sha256::Hash::from_byte_array(payment_hash.0))
             .payment_secret(PaymentSecret(random_bytes()))
             .duration_since_epoch(Duration::from_secs(now))
             .min_final_cltv_expiry_delta(MIN_FINAL_CLTV_EXPIRY_DELTA)
-            .amount_milli_satoshis(req.amount.0)
-            .expiry_time(Duration::from_secs(req.expiry_secs))
+            .expiry_time(Duration::from_secs(req.expiry_secs));
+        if req.amount.0 > 0 {
+            builder = builder.amount_milli_satoshis(req.amount.0);
+        }
+        let invoice = builder
             .build_signed(|msg| self.secp.sign_ecdsa_recoverable(msg, &self.node_key))
             .map_err(|e| BackendError::InvalidInvoice(e.to_string()))?;
         let bolt11 = invoice.to_string();
@@ -401,7 +420,19 @@ impl LightningBackend for DevWallet {
     ) -> Result<PaymentResult, BackendError> {
         // The fee is always 0, so any `max_fee` is met. A timeout leaves the outcome unknown to
         // the caller (the ledger write may still complete), exactly like a real node.
-        tokio::time::timeout(opts.timeout, self.pay(bolt11))
+        tokio::time::timeout(opts.timeout, self.pay(bolt11, None))
+            .await
+            .map_err(|_| BackendError::Timeout)?
+    }
+
+    /// As `pay_invoice`, sending `amount`: an amountless invoice settles with it.
+    async fn pay_amount(
+        &self,
+        bolt11: &str,
+        amount: Msat,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        tokio::time::timeout(opts.timeout, self.pay(bolt11, Some(amount)))
             .await
             .map_err(|_| BackendError::Timeout)?
     }

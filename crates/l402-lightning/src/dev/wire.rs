@@ -43,6 +43,9 @@ pub(crate) enum InvoiceStateBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct PayBody {
     pub bolt11: String,
+    /// The amount to send (`pay_amount`); absent: the invoice's own amount (`pay_invoice`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_msat: Option<u64>,
     pub max_fee_msat: u64,
     pub timeout_ms: u64,
 }

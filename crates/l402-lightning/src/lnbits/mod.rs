@@ -20,14 +20,16 @@
 //! | `create_invoice` | `POST /api/v1/payments` `{out: false, amount, unit: "sat", memo, expiry}` |
 //! | `invoice_state` | `GET /api/v1/payments/{hash}` (`paid`, `details.status`, `details.updated_at`) |
 //! | `pay_invoice` | `GET /api/v1/payments/fee-reserve`, then `POST /api/v1/payments` `{out: true, bolt11}`; a pending answer is polled |
+//! | `pay_amount` | none: [`BackendError::Unsupported`] |
 //! | `payment_state` | `GET /api/v1/payments/{hash}` (the wallet's outgoing record) |
 //! | `node_info` | `GET /api/v1/wallet` (alias = wallet name) plus the identity below |
 //! | `subscribe_settlements` | websocket `/api/v1/ws/{invoice key}` (`ws://`, or `wss://` for an `https://` instance) |
 //!
 //! **Amounts.** The trait counts millisatoshis, LNbits invoices whole satoshis: asking for an
-//! amount that is not a whole number of satoshis (or zero) fails with
-//! [`BackendError::Other`] instead of rounding (LNbits would silently create an *amountless*
-//! invoice for half a satoshi).
+//! amount that is not a whole number of satoshis fails with [`BackendError::Other`] instead of
+//! rounding (LNbits would silently create an *amountless* invoice for half a satoshi). Asking
+//! for zero (an amountless invoice) fails with [`BackendError::Unsupported`], and so does
+//! `pay_amount`: this backend neither issues nor pays amountless invoices.
 //!
 //! **Network and public key.** LNbits reports neither. The backend reads both from a BOLT11
 //! invoice of this wallet: the first one it creates, or, when `node_info` is asked first, a
@@ -568,11 +570,11 @@ impl LnbitsBackend {
 impl LightningBackend for LnbitsBackend {
     async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError> {
         if req.amount.0 == 0 {
-            return Err(BackendError::Other(
-                "LNbits cannot create an invoice of 0 msat (amountless invoices are not \
-                 supported)"
-                    .into(),
-            ));
+            // LNbits reads an amount of 0 as its own default, not as "amountless".
+            return Err(BackendError::Unsupported {
+                backend: BACKEND_NAME.into(),
+                operation: crate::AMOUNTLESS_INVOICE_OPERATION,
+            });
         }
         if !req.amount.0.is_multiple_of(1000) {
             return Err(BackendError::Other(format!(
@@ -727,6 +729,19 @@ impl LightningBackend for LnbitsBackend {
             // Pending (or an LNbits that does not say): wait for the outcome.
             _ => self.await_payment(&invoice, started + opts.timeout).await,
         }
+    }
+
+    /// Not supported: this backend's LNbits payment call takes no amount of the payer's choosing.
+    async fn pay_amount(
+        &self,
+        _bolt11: &str,
+        _amount: Msat,
+        _opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        Err(BackendError::Unsupported {
+            backend: BACKEND_NAME.into(),
+            operation: crate::PAY_AMOUNT_OPERATION,
+        })
     }
 
     async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {

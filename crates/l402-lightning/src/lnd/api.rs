@@ -73,10 +73,11 @@ pub(crate) trait LndApi: Send + Sync + 'static {
         &self,
         settle_index: u64,
     ) -> Result<Box<dyn MsgStream<Invoice>>, Failure>;
-    /// `SendPaymentV2` with only final updates.
+    /// `SendPaymentV2` with only final updates; `amt_msat` only for an amountless invoice.
     async fn send_payment(
         &self,
         bolt11: &str,
+        amt_msat: Option<u64>,
         fee_limit_msat: u64,
         timeout_seconds: i32,
     ) -> Result<Box<dyn MsgStream<Payment>>, Failure>;

@@ -246,14 +246,37 @@ impl Core {
             parse_bolt11(bolt11).map_err(|e| BackendError::InvalidInvoice(e.to_string()))?;
         if parsed.amount.is_none() {
             return Err(BackendError::InvalidInvoice(
-                "amountless invoices are not paid".into(),
+                "amountless invoices are not paid (pay_amount pays them)".into(),
             ));
         }
         if parsed.expires_at_unix() <= now_unix() {
             return Err(BackendError::InvoiceExpired);
         }
+        self.pay(bolt11, None, opts, parsed.payment_hash).await
+    }
+
+    /// `SendPaymentV2` with `amt_msat` for an amountless invoice (LND refuses `amt_msat` for an
+    /// invoice that names an amount, so an equal amount is sent as a plain payment).
+    pub(crate) async fn pay_amount(
+        &self,
+        bolt11: &str,
+        amount: Msat,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        let bolt11 = bolt11.trim();
+        let (parsed, explicit) = crate::pay_checks::payable_with_amount(bolt11, amount)?;
+        self.pay(bolt11, explicit, opts, parsed.payment_hash).await
+    }
+
+    async fn pay(
+        &self,
+        bolt11: &str,
+        amt_msat: Option<Msat>,
+        opts: PayOptions,
+        hash: PaymentHash,
+    ) -> Result<PaymentResult, BackendError> {
         let deadline = opts.timeout.saturating_add(PAY_GRACE);
-        tokio::time::timeout(deadline, self.pay_stream(bolt11, opts, parsed.payment_hash))
+        tokio::time::timeout(deadline, self.pay_stream(bolt11, amt_msat, opts, hash))
             .await
             .map_err(|_| BackendError::Timeout)?
     }
@@ -261,13 +284,19 @@ impl Core {
     async fn pay_stream(
         &self,
         bolt11: &str,
+        amt_msat: Option<Msat>,
         opts: PayOptions,
         hash: PaymentHash,
     ) -> Result<PaymentResult, BackendError> {
         let timeout_seconds = opts.timeout.as_secs().clamp(1, i32::MAX as u64) as i32;
         let mut stream = self
             .api
-            .send_payment(bolt11, opts.max_fee.0, timeout_seconds)
+            .send_payment(
+                bolt11,
+                amt_msat.map(|a| a.0),
+                opts.max_fee.0,
+                timeout_seconds,
+            )
             .await
             .map_err(|f| match f {
                 Failure::Rpc(s) => self.map_pay_status(s),
@@ -593,6 +622,7 @@ mod tests {
         async fn send_payment(
             &self,
             _: &str,
+            _: Option<u64>,
             _: u64,
             _: i32,
         ) -> Result<Box<dyn super::super::api::MsgStream<Payment>>, Failure> {

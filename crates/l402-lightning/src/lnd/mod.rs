@@ -13,10 +13,11 @@
 //!
 //! | trait method | LND REST call | gRPC |
 //! |---|---|---|
-//! | `create_invoice` | `POST /v1/invoices` | `Lightning.AddInvoice` |
+//! | `create_invoice` | `POST /v1/invoices` (`value_msat` 0: amountless) | `Lightning.AddInvoice` |
 //! | `invoice_state` | `GET /v1/invoice/{r_hash_str}` | `Lightning.LookupInvoice` |
 //! | `subscribe_settlements` | `GET /v1/invoices/subscribe` (streamed) | `Lightning.SubscribeInvoices` |
 //! | `pay_invoice` | `POST /v2/router/send` (streamed until `SUCCEEDED` or `FAILED`) | `Router.SendPaymentV2` |
+//! | `pay_amount` | the same, with `amt_msat` for an amountless invoice | `Router.SendPaymentV2` |
 //! | `payment_state` | `GET /v2/router/track/{payment_hash}` (first update) | `Router.TrackPaymentV2` |
 //! | `node_info` | `GET /v1/getinfo` | `Lightning.GetInfo` |
 //! | `balance` | `GET /v1/balance/channels` | `Lightning.ChannelBalance` |
@@ -121,6 +122,14 @@ macro_rules! lnd_client {
                 opts: $crate::PayOptions,
             ) -> Result<$crate::PaymentResult, $crate::BackendError> {
                 self.core.pay_invoice(bolt11, opts).await
+            }
+            async fn pay_amount(
+                &self,
+                bolt11: &str,
+                amount: $crate::Msat,
+                opts: $crate::PayOptions,
+            ) -> Result<$crate::PaymentResult, $crate::BackendError> {
+                self.core.pay_amount(bolt11, amount, opts).await
             }
             async fn payment_state(
                 &self,

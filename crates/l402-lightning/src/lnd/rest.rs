@@ -163,11 +163,13 @@ impl LndApi for RestApi {
     async fn send_payment(
         &self,
         bolt11: &str,
+        amt_msat: Option<u64>,
         fee_limit_msat: u64,
         timeout_seconds: i32,
     ) -> Result<Box<dyn MsgStream<Payment>>, Failure> {
         let body = to_json(&SendPayment {
             payment_request: bolt11,
+            amt_msat: amt_msat.map(|a| a.to_string()),
             fee_limit_msat: fee_limit_msat.to_string(),
             timeout_seconds,
             no_inflight_updates: true,

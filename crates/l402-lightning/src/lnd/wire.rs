@@ -67,6 +67,9 @@ pub(crate) struct Invoice {
 #[derive(Debug, Serialize)]
 pub(crate) struct SendPayment<'a> {
     pub payment_request: &'a str,
+    /// Only for an amountless invoice (LND refuses it for one that names an amount).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amt_msat: Option<String>,
     pub fee_limit_msat: String,
     pub timeout_seconds: i32,
     pub no_inflight_updates: bool,
@@ -155,11 +158,22 @@ mod tests {
         assert_eq!((p.value_msat, p.fee_msat), (21_000, 0));
         let body = serde_json::to_value(SendPayment {
             payment_request: "lnbcrt1",
+            amt_msat: None,
             fee_limit_msat: "1000".into(),
             timeout_seconds: 60,
             no_inflight_updates: true,
         })
         .unwrap();
         assert_eq!(body["fee_limit_msat"], "1000");
+        assert!(body.get("amt_msat").is_none(), "{body}");
+        let body = serde_json::to_value(SendPayment {
+            payment_request: "lnbcrt1",
+            amt_msat: Some("13001".into()),
+            fee_limit_msat: "1000".into(),
+            timeout_seconds: 60,
+            no_inflight_updates: true,
+        })
+        .unwrap();
+        assert_eq!(body["amt_msat"], "13001");
     }
 }

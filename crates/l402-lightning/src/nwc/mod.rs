@@ -36,9 +36,10 @@
 //!
 //! | trait | NIP-47 |
 //! |---|---|
-//! | `create_invoice` | `make_invoice` `{amount (msat), description, expiry}` |
+//! | `create_invoice` | `make_invoice` `{amount (msat), description, expiry}` (an amount of 0 is refused: [`BackendError::Unsupported`]) |
 //! | `invoice_state` | `lookup_invoice` `{payment_hash}`, an `incoming` transaction |
 //! | `pay_invoice` | `pay_invoice` `{invoice}` |
+//! | `pay_amount` | `pay_invoice` `{invoice, amount (msat)}`, `amount` only for an amountless invoice |
 //! | `payment_state` | `lookup_invoice` `{payment_hash}`, an `outgoing` transaction |
 //! | `node_info` | `get_info` (`network`, `alias`, `pubkey`) |
 //! | `subscribe_settlements` | `payment_received` notifications (kinds 23196/23197), when the info event lists them; `Ok(None)` otherwise |
@@ -200,6 +201,44 @@ fn bad_hash(what: &str) -> BackendError {
 }
 
 impl NwcBackend {
+    /// NIP-47 `pay_invoice` of a checked `invoice`, naming `explicit` as its `amount` (for an
+    /// amountless invoice); `amount` is what the payee receives.
+    async fn pay(
+        &self,
+        invoice: ParsedInvoice,
+        explicit: Option<Msat>,
+        amount: Msat,
+        opts: PayOptions,
+        deadline: Instant,
+    ) -> Result<PaymentResult, BackendError> {
+        let hash = invoice.payment_hash;
+        let mut params = PayInvoiceRequest::new(invoice.bolt11);
+        params.amount = explicit.map(|a| a.0);
+        let request = Request::pay_invoice(params);
+        let ResponseResult::PayInvoice(paid) = self
+            .call_result(request, Call::Pay, deadline, false)
+            .await?
+        else {
+            return Err(unexpected("pay_invoice"));
+        };
+        let preimage = checked_preimage(Some(&paid.preimage), &hash)?;
+        let fee = Msat(paid.fees_paid.unwrap_or(0));
+        if fee > opts.max_fee {
+            tracing::warn!(
+                %fee,
+                max_fee = %opts.max_fee,
+                payment_hash = %hash,
+                "the NWC wallet paid a routing fee above the cap (NIP-47 cannot pass a fee limit)"
+            );
+        }
+        Ok(PaymentResult {
+            preimage,
+            fee,
+            amount,
+            payment_hash: hash,
+        })
+    }
+
     /// A backend for the wallet behind `uri` (`nostr+walletconnect://…`). Does no IO: the relay
     /// connection opens on the first call (inside a tokio runtime). Only the first relay of the
     /// URI is used.
@@ -483,9 +522,11 @@ fn checked_preimage(hex: Option<&str>, hash: &PaymentHash) -> Result<Preimage, B
 impl LightningBackend for NwcBackend {
     async fn create_invoice(&self, req: CreateInvoice) -> Result<CreatedInvoice, BackendError> {
         if req.amount.0 == 0 {
-            return Err(BackendError::Other(
-                "cannot create an invoice of 0 msat (amountless invoices are not supported)".into(),
-            ));
+            // NIP-47 `make_invoice` requires an amount.
+            return Err(BackendError::Unsupported {
+                backend: BACKEND_NAME.into(),
+                operation: crate::AMOUNTLESS_INVOICE_OPERATION,
+            });
         }
         let parsed = self
             .make_invoice(req.amount, &req.memo, req.expiry_secs.max(1))
@@ -542,30 +583,19 @@ impl LightningBackend for NwcBackend {
     ) -> Result<PaymentResult, BackendError> {
         let deadline = Instant::now() + opts.timeout;
         let (invoice, amount) = crate::pay_checks::payable_invoice(bolt11, "the NWC backend")?;
-        let hash = invoice.payment_hash;
-        let request = Request::pay_invoice(PayInvoiceRequest::new(invoice.bolt11.clone()));
-        let ResponseResult::PayInvoice(paid) = self
-            .call_result(request, Call::Pay, deadline, false)
-            .await?
-        else {
-            return Err(unexpected("pay_invoice"));
-        };
-        let preimage = checked_preimage(Some(&paid.preimage), &hash)?;
-        let fee = Msat(paid.fees_paid.unwrap_or(0));
-        if fee > opts.max_fee {
-            tracing::warn!(
-                %fee,
-                max_fee = %opts.max_fee,
-                payment_hash = %hash,
-                "the NWC wallet paid a routing fee above the cap (NIP-47 cannot pass a fee limit)"
-            );
-        }
-        Ok(PaymentResult {
-            preimage,
-            fee,
-            amount,
-            payment_hash: hash,
-        })
+        self.pay(invoice, None, amount, opts, deadline).await
+    }
+
+    /// NIP-47 `pay_invoice` with its optional `amount` (msat) for an amountless invoice.
+    async fn pay_amount(
+        &self,
+        bolt11: &str,
+        amount: Msat,
+        opts: PayOptions,
+    ) -> Result<PaymentResult, BackendError> {
+        let deadline = Instant::now() + opts.timeout;
+        let (invoice, explicit) = crate::pay_checks::payable_with_amount(bolt11, amount)?;
+        self.pay(invoice, explicit, amount, opts, deadline).await
     }
 
     async fn payment_state(&self, hash: &PaymentHash) -> Result<PaymentState, BackendError> {

@@ -337,6 +337,7 @@ impl LndApi for GrpcApi {
     async fn send_payment(
         &self,
         bolt11: &str,
+        amt_msat: Option<u64>,
         fee_limit_msat: u64,
         timeout_seconds: i32,
     ) -> Result<Box<dyn MsgStream<Payment>>, Failure> {
@@ -345,6 +346,8 @@ impl LndApi for GrpcApi {
             client.send_payment_v2(routerrpc::SendPaymentRequest {
                 payment_request: bolt11.to_owned(),
                 timeout_seconds,
+                // 0 is "not set" in proto3, which is what an invoice with an amount needs.
+                amt_msat: amt_msat.map_or(0, |a| i64::try_from(a).unwrap_or(i64::MAX)),
                 fee_limit_msat: i64::try_from(fee_limit_msat).unwrap_or(i64::MAX),
                 no_inflight_updates: true,
             }),

@@ -6,6 +6,8 @@ pub struct SendPaymentRequest {
     pub payment_request: ::prost::alloc::string::String,
     #[prost(int32, tag = "6")]
     pub timeout_seconds: i32,
+    #[prost(int64, tag = "12")]
+    pub amt_msat: i64,
     #[prost(int64, tag = "13")]
     pub fee_limit_msat: i64,
     #[prost(bool, tag = "18")]
