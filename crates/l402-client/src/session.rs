@@ -140,20 +140,20 @@ impl L402Client {
         spec: &RequestSpec,
         held: HeldSession,
     ) -> Result<Option<PaidResponse>, ClientError> {
-        match self.bearer(target, spec, held, true, false).await? {
+        match self.bearer(target, spec, held, None).await? {
             Spent::Served(paid) => Ok(Some(*paid)),
             Spent::Gone => Ok(None),
         }
     }
 
-    /// One bearer request; on `insufficient-balance` (and `may_top_up`) a top-up and one more.
+    /// One bearer request; on `insufficient-balance` a top-up and one more, unless this
+    /// request already topped up (`top_up`: the receipt of its deposit).
     async fn bearer(
         &self,
         target: &Target,
         spec: &RequestSpec,
         held: HeldSession,
-        may_top_up: bool,
-        topped_up: bool,
+        top_up: Option<l402_store::Receipt>,
     ) -> Result<Spent, ClientError> {
         self.check_destination(&spec.url)?;
         let challenge = stored_challenge(&held)?;
@@ -162,13 +162,15 @@ impl L402Client {
             .send_authorized(spec, &credential.to_authorization())
             .await?;
         if response.status() != StatusCode::PAYMENT_REQUIRED {
-            let session = self.note_balance(&held, &response, false, topped_up).await;
-            return Ok(Spent::Served(Box::new(served(response, None, session))));
+            let session = self
+                .note_balance(&held, &response, false, top_up.is_some())
+                .await;
+            return Ok(Spent::Served(Box::new(served(response, top_up, session))));
         }
         let values = www_authenticate(&response);
         let problem = problem_type(response).await;
         if problem == Some(ProblemType::InsufficientBalance.uri()) {
-            if !may_top_up {
+            if top_up.is_some() {
                 tracing::warn!(session = %held.session_id, "the seller still wants a top-up after one");
                 return Err(ClientError::Refused(StopReason::StillRequiredAfterPayment));
             }
@@ -178,8 +180,8 @@ impl L402Client {
                     "insufficient-balance without a session challenge to top up with".into(),
                 ));
             };
-            let held = self.top_up(target, spec, held, fresh).await?;
-            return Box::pin(self.bearer(target, spec, held, false, true)).await;
+            let (held, receipt) = self.top_up(target, spec, held, fresh).await?;
+            return Box::pin(self.bearer(target, spec, held, Some(receipt))).await;
         }
         tracing::info!(session = %held.session_id, problem = ?problem, "the seller no longer accepts the session; ending it");
         self.end_gone(&held).await?;
@@ -187,14 +189,14 @@ impl L402Client {
     }
 
     /// Pays the deposit of `fresh` (a top-up challenge), sends the `topUp` credential, and
-    /// returns the session with the deposit added.
+    /// returns the session with the deposit added, and the deposit's receipt.
     async fn top_up(
         &self,
         target: &Target,
         spec: &RequestSpec,
         held: HeldSession,
         fresh: Challenge,
-    ) -> Result<HeldSession, ClientError> {
+    ) -> Result<(HeldSession, l402_store::Receipt), ClientError> {
         let (plan, _) = session_plan(&fresh, &self.policy().await?)?;
         if !self.inner.auto_pay {
             return Err(ClientError::PaymentRequired {
@@ -204,7 +206,7 @@ impl L402Client {
             });
         }
         self.resolve_before_paying(target).await?;
-        let (paid, _receipt) = self.pay(target, spec.url.as_str(), &plan).await?;
+        let (paid, receipt) = self.pay(target, spec.url.as_str(), &plan).await?;
         let (id, amount, now) = (held.session_id, plan.amount, self.now());
         on_store(&self.inner.store, move |s| {
             s.held_sessions().add_deposit(&id, amount, now)
@@ -224,7 +226,7 @@ impl L402Client {
         let mut held = held;
         held.deposits += 1;
         held.deposit = Msat(held.deposit.0.saturating_add(amount.0));
-        Ok(held)
+        Ok((held, receipt))
     }
 
     /// Opens a session with `challenge` (a session challenge of the 402 that `spec` got, for
