@@ -90,13 +90,25 @@ async fn fetch_opens_keeps_reuses_and_closes_a_metered_session() {
     assert_eq!(first["paid"]["amount_msat"], DEPOSIT_MSAT, "{first}");
     let session = &first["session"];
     let sid = PaymentHash::from_hex(session["id"].as_str().unwrap()).unwrap();
-    assert_eq!(first["paid"]["payment_hash"], sid.to_hex(), "the deposit's hash names the session");
+    assert_eq!(
+        first["paid"]["payment_hash"],
+        sid.to_hex(),
+        "the deposit's hash names the session"
+    );
     assert_eq!(session["opened"], true, "{first}");
     assert_eq!(session["closed"], false, "--keep-session: {first}");
     assert_eq!(session["deposit_msat"], DEPOSIT_MSAT);
     assert_eq!(session["reserved_msat"], RESERVE_MSAT, "{first}");
-    assert_eq!(session["balance_msat"], DEPOSIT_MSAT - RESERVE_MSAT, "{first}");
-    assert_eq!(first["payment_receipt"]["reference"], sid.to_hex(), "{first}");
+    assert_eq!(
+        session["balance_msat"],
+        DEPOSIT_MSAT - RESERVE_MSAT,
+        "{first}"
+    );
+    assert_eq!(
+        first["payment_receipt"]["reference"],
+        sid.to_hex(),
+        "{first}"
+    );
     let used_first = streamed_tokens(&first);
     assert!((1..=64).contains(&used_first), "{first}");
     wait_balance(&seller, &sid, DEPOSIT_MSAT - used_first * 1000);
@@ -127,7 +139,10 @@ async fn fetch_opens_keeps_reuses_and_closes_a_metered_session() {
     //    bearer, then closed at the end of the fetch with the rest refunded to the msat.
     let second = fetch(&data, &url, &[]);
     assert_eq!(second["status"], 200, "{second}\nlog:\n{}", serve.log());
-    assert_eq!(second["paid"]["amount_msat"], DEPOSIT_MSAT, "the top-up: {second}");
+    assert_eq!(
+        second["paid"]["amount_msat"], DEPOSIT_MSAT,
+        "the top-up: {second}"
+    );
     let session = &second["session"];
     assert_eq!(session["id"], sid.to_hex(), "{second}");
     assert_eq!(session["opened"], false);
@@ -138,7 +153,11 @@ async fn fetch_opens_keeps_reuses_and_closes_a_metered_session() {
     assert_eq!(session["deposits"], 2);
     assert_eq!(session["deposit_msat"], deposited);
     assert_eq!(session["spent_msat"], used, "{second}");
-    assert_eq!(session["refund_msat"], deposited - used, "to the msat: {second}");
+    assert_eq!(
+        session["refund_msat"],
+        deposited - used,
+        "to the msat: {second}"
+    );
     assert_eq!(session["refund_status"], "succeeded", "{second}");
     assert_eq!(
         session["refund_received_msat"],
@@ -157,7 +176,10 @@ async fn fetch_opens_keeps_reuses_and_closes_a_metered_session() {
     // received (what the usage cost), and the session is held no more.
     let paid = receipts(&data);
     assert_eq!(paid.len(), 2, "{paid:?}");
-    assert!(paid.iter().all(|r| r["amount_msat"] == DEPOSIT_MSAT), "{paid:?}");
+    assert!(
+        paid.iter().all(|r| r["amount_msat"] == DEPOSIT_MSAT),
+        "{paid:?}"
+    );
     assert_eq!(budget_total_spent(&data), used);
     let buyer_store = Store::open(data.join("client.db")).unwrap();
     let buyer = buyer_store.held_sessions();
@@ -176,7 +198,11 @@ async fn fetch_opens_keeps_reuses_and_closes_a_metered_session() {
     assert_eq!(third["session"]["opened"], true);
     assert_eq!(third["session"]["closed"], true);
     let used_third = streamed_tokens(&third) * 1000;
-    assert_eq!(third["session"]["refund_msat"], DEPOSIT_MSAT - used_third, "{third}");
+    assert_eq!(
+        third["session"]["refund_msat"],
+        DEPOSIT_MSAT - used_third,
+        "{third}"
+    );
     assert_eq!(third["session"]["refund_status"], "succeeded", "{third}");
     assert_eq!(receipts(&data).len(), 3);
     assert!(buyer.list_open().unwrap().is_empty());

@@ -286,9 +286,18 @@ mod tests {
         assert!(choose(&[M, L], &[L402, PAYMENT]).is_some());
         assert!(choose(&[M], &[L402, PAYMENT]).is_some());
         assert!(choose(&[L], &[PAYMENT]).is_none(), "Payment not allowed");
-        assert!(matches!(choose(&[L, M], &[SESSION]), Some(Offered::Session(_))));
-        assert!(matches!(choose(&[M], &[L402, SESSION, PAYMENT]), Some(Offered::Session(_))));
-        assert!(choose(&[L, M], &[L402, SESSION]).is_none(), "L402 preferred");
+        assert!(matches!(
+            choose(&[L, M], &[SESSION]),
+            Some(Offered::Session(_))
+        ));
+        assert!(matches!(
+            choose(&[M], &[L402, SESSION, PAYMENT]),
+            Some(Offered::Session(_))
+        ));
+        assert!(
+            choose(&[L, M], &[L402, SESSION]).is_none(),
+            "L402 preferred"
+        );
         assert!(choose(&[L, M], &["Payment id=\"a\", realm=\"r\", method=\"other\", intent=\"session\", request=\"cQ\""]).is_none());
         assert_eq!(accept_payment(&[L]), None);
         assert_eq!(

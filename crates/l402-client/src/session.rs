@@ -92,7 +92,8 @@ impl ClosedSession {
     /// failed is still owed by the seller, and counted as not spent here; see
     /// [`refund_received`](Self::refund_received) for what arrived).
     pub fn spent(&self) -> Option<Msat> {
-        self.refund.map(|r| Msat(self.deposit.0.saturating_sub(r.0)))
+        self.refund
+            .map(|r| Msat(self.deposit.0.saturating_sub(r.0)))
     }
 }
 
@@ -625,6 +626,13 @@ mod tests {
             receipt: None,
         };
         assert_eq!(closed.spent(), Some(Msat(250_000)));
-        assert_eq!(ClosedSession { refund: None, ..closed }.spent(), None);
+        assert_eq!(
+            ClosedSession {
+                refund: None,
+                ..closed
+            }
+            .spent(),
+            None
+        );
     }
 }

@@ -296,7 +296,14 @@ pub(crate) fn refunds(
              COALESCE(SUM(CASE WHEN domain = ?3 THEN refund_received_msat END), 0)
          FROM held_sessions WHERE refund_received_msat IS NOT NULL",
         params![int(q.hour_since), int(q.day_since), q.domain],
-        |r| Ok([uint(r.get(0)?)?, uint(r.get(1)?)?, uint(r.get(2)?)?, uint(r.get(3)?)?]),
+        |r| {
+            Ok([
+                uint(r.get(0)?)?,
+                uint(r.get(1)?)?,
+                uint(r.get(2)?)?,
+                uint(r.get(3)?)?,
+            ])
+        },
     )
 }
 
@@ -336,10 +343,21 @@ mod tests {
         let (old, new) = (session("a", 1, 100), session("a", 2, 200));
         table.put(&old).unwrap();
         table.put(&new).unwrap();
-        assert_eq!(table.open_for("a").unwrap().unwrap().session_id, new.session_id);
+        assert_eq!(
+            table.open_for("a").unwrap().unwrap().session_id,
+            new.session_id
+        );
         assert!(table.open_for("b").unwrap().is_none());
-        assert!(table.add_deposit(&new.session_id, Msat(200_000), 300).unwrap());
-        assert!(table.record_balance(&new.session_id, Msat(150_000), 300).unwrap());
+        assert!(
+            table
+                .add_deposit(&new.session_id, Msat(200_000), 300)
+                .unwrap()
+        );
+        assert!(
+            table
+                .record_balance(&new.session_id, Msat(150_000), 300)
+                .unwrap()
+        );
         let held = table.get(&new.session_id).unwrap().unwrap();
         assert_eq!((held.deposits, held.deposit), (2, Msat(400_000)));
         assert_eq!(held.balance, Some(Msat(150_000)));
@@ -352,9 +370,15 @@ mod tests {
             refund_received: Some(Msat(150_000)),
         };
         assert!(table.close(&new.session_id, &closing).unwrap());
-        assert!(!table.close(&new.session_id, &closing).unwrap(), "closed once");
+        assert!(
+            !table.close(&new.session_id, &closing).unwrap(),
+            "closed once"
+        );
         assert!(!table.add_deposit(&new.session_id, Msat(1), 500).unwrap());
-        assert_eq!(table.open_for("a").unwrap().unwrap().session_id, old.session_id);
+        assert_eq!(
+            table.open_for("a").unwrap().unwrap().session_id,
+            old.session_id
+        );
         assert_eq!(table.list_open().unwrap().len(), 1);
         assert_eq!(table.list(10).unwrap().len(), 2);
 
