@@ -1,4 +1,5 @@
-//! Paying the HTTP `Payment` scheme (MPP), Lightning `charge` intent: which scheme to answer
+//! Paying the HTTP `Payment` scheme (MPP), Lightning `charge` intent (the `session` intent is
+//! [`crate::session`]'s; its challenge is checked by [`session_plan`] here): which scheme to answer
 //! when a `402` offers L402 and `Payment` ([`PaymentScheme`] preference, advertised as
 //! `Accept-Payment`), the pre-payment checks of a charge challenge (the invoice is decoded and
 //! must agree with the request object: payment hash, amount, network, expiry, `max_cost`), and
@@ -30,7 +31,8 @@ use crate::scope::Target;
 pub enum PaymentScheme {
     /// L402: buy a token (a macaroon and its preimage), reused until it expires.
     L402,
-    /// The `Payment` scheme, Lightning charge: pay one request, present the preimage once.
+    /// The `Payment` scheme, Lightning `charge` (pay one request, present the preimage once)
+    /// or `session` (a prepaid balance spent over many requests; see [`crate::session`]).
     Mpp,
 }
 
