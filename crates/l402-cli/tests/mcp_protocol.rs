@@ -40,6 +40,7 @@ async fn an_mcp_client_lists_the_tools_and_calls_them() {
         names,
         [
             "l402_budget",
+            "l402_close_sessions",
             "l402_discover",
             "l402_fetch",
             "l402_quote",
