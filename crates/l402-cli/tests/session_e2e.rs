@@ -6,9 +6,12 @@
 //! buyer's return invoice, and opens a fresh one afterwards. Usage, deposits and the refund
 //! are checked against the seller's ledger and the buyer's store, receipts and budget.
 //!
+//! The MCP tools do the same: `l402_fetch` opens then spends, `l402_close_sessions` refunds.
+//!
 //! Needs a wallet that makes and pays amountless invoices (the return invoice).
 
 mod common;
+mod mcp_common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -207,4 +210,76 @@ async fn fetch_opens_keeps_reuses_and_closes_a_metered_session() {
     assert_eq!(receipts(&data).len(), 3);
     assert!(buyer.list_open().unwrap().is_empty());
     assert_eq!(budget_total_spent(&data), used + used_third);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_fetch_spends_a_session_and_close_sessions_refunds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let seller = mcp_common::start_seller(dir.path()).await;
+    let mut config = mcp_common::buyer_config(dir.path(), &seller);
+    config.payment.prefer = vec![l402_client::mpp::PaymentScheme::Mpp];
+    let server = mcp_common::mcp_server(&config).await;
+    let complete = || l402_mcp::FetchArgs {
+        url: format!("{}/api/complete", seller.base),
+        method: Some("POST".into()),
+        headers: Some([("content-type".to_owned(), "application/json".to_owned())].into()),
+        body: Some(BODY.into()),
+        ..l402_mcp::FetchArgs::default()
+    };
+
+    let first = server.fetch(complete()).await;
+    assert!(
+        !mcp_common::is_error(&first),
+        "{}",
+        mcp_common::text(&first)
+    );
+    let v = mcp_common::structured(&first);
+    assert_eq!(v["status"], 200, "{v}");
+    assert_eq!(v["payment"]["amount_sat"], DEPOSIT_MSAT / 1000, "{v}");
+    assert_eq!(v["session"]["opened"], true, "{v}");
+    let id = v["session"]["id"].as_str().unwrap().to_owned();
+    let mut used = streamed_tokens(&v) * 1000;
+    let summary = v["summary"].as_str().unwrap();
+    assert!(summary.contains("Opened a prepaid session"), "{summary}");
+
+    let second = mcp_common::structured(&server.fetch(complete()).await);
+    assert_eq!(second["status"], 200, "{second}");
+    assert_eq!(
+        second["payment"]["paid"], false,
+        "no second deposit: {second}"
+    );
+    assert_eq!(second["session"]["id"], id.as_str());
+    assert_eq!(second["session"]["opened"], false);
+    used += streamed_tokens(&second) * 1000;
+    let sid = PaymentHash::from_hex(&id).unwrap();
+    let ledger = Store::open(seller.data_dir.join("l402.db")).unwrap();
+    wait_balance(&ledger, &sid, DEPOSIT_MSAT - used);
+
+    let closed = server.close_sessions().await;
+    assert!(
+        !mcp_common::is_error(&closed),
+        "{}",
+        mcp_common::text(&closed)
+    );
+    let closed = mcp_common::structured(&closed);
+    let sessions = closed["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{closed}");
+    assert_eq!(sessions[0]["id"], id.as_str());
+    assert_eq!(sessions[0]["spent_msat"], used, "{closed}");
+    assert_eq!(sessions[0]["refund_msat"], DEPOSIT_MSAT - used, "{closed}");
+    assert_eq!(sessions[0]["refund_status"], "succeeded", "{closed}");
+    assert_eq!(
+        sessions[0]["refund_received_msat"],
+        DEPOSIT_MSAT - used,
+        "{closed}"
+    );
+    let again = mcp_common::structured(&server.close_sessions().await);
+    assert_eq!(again["sessions"].as_array().unwrap().len(), 0, "{again}");
+
+    let budget = mcp_common::structured(&server.budget().await);
+    assert_eq!(
+        budget["total"]["spent_sat"],
+        used / 1000,
+        "deposit less refund: {budget}"
+    );
 }
