@@ -99,6 +99,11 @@ async fn fetch_opens_keeps_reuses_and_closes_a_metered_session() {
         "the deposit's hash names the session"
     );
     assert_eq!(session["opened"], true, "{first}");
+    assert_eq!(
+        session["scope"],
+        url.as_str(),
+        "kept for its exact path, never sent to other services' paths: {first}"
+    );
     assert_eq!(session["closed"], false, "--keep-session: {first}");
     assert_eq!(session["deposit_msat"], DEPOSIT_MSAT);
     assert_eq!(session["reserved_msat"], RESERVE_MSAT, "{first}");

@@ -98,7 +98,7 @@ impl L402Client {
                         self.pay_charge(&hop.target, hop.spec, charge).await
                     }
                     crate::mpp::Offered::Session(session) => {
-                        self.open_session(&hop.target, hop.spec, session).await
+                        self.open_session(hop.spec, session).await
                     }
                 };
             }

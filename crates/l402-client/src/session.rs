@@ -3,7 +3,7 @@
 //! * **Open**: a `402` whose session challenge the preference picks ([`crate::mpp::choose`]) is
 //!   checked ([`crate::mpp::session_plan`]), its deposit paid through the ordinary payment
 //!   path (budget, journal, spend ledger, receipt), an amountless return invoice created with
-//!   the client's wallet, the session stored for the token scope, and the request sent again
+//!   the client's wallet, the session stored for the URL's path, and the request sent again
 //!   with the `open` credential.
 //! * **Spend**: later requests to the scope carry the `bearer` credential (like a held token).
 //! * **Top up**: a `402` `insufficient-balance` to a bearer request carries a fresh session
@@ -16,9 +16,11 @@
 //!   usage and refunds add up in the store (`l402_store::HeldSession`) while no seller can
 //!   raise a buyer's budget by claiming a refund.
 //!
-//! A seller answering `session-closed` or `session-not-found` to a held session ends it on
-//! the client too (recorded closed, with no refund), and the request goes on unpaid, as a
-//! first request would.
+//! Sessions are kept per exact path (origin and path, no query), not per token scope: the
+//! paths behind one token scope may be different services, and a seller answers a session
+//! sent to another service's path as unknown. A seller answering `session-closed` or
+//! `session-not-found` to a held session ends it on the client too (recorded closed, with no
+//! refund), and the request goes on unpaid, as a first request would.
 
 use l402_core::client::StopReason;
 use l402_core::{Msat, PaymentHash};
@@ -50,7 +52,7 @@ const RETURN_INVOICE_EXPIRY_SECS: u64 = 30 * 24 * 3600;
 pub struct SessionUse {
     /// The session id (the opening deposit's payment hash).
     pub session_id: PaymentHash,
-    /// The token scope the session is held for.
+    /// The scope the session is held for (the origin and path it was opened at).
     pub scope: String,
     /// True when this request opened the session (and paid its deposit).
     pub opened: bool,
@@ -69,7 +71,7 @@ pub struct SessionUse {
 pub struct ClosedSession {
     /// The session id.
     pub session_id: PaymentHash,
-    /// The token scope it was held for.
+    /// The scope it was held for (the origin and path it was opened at).
     pub scope: String,
     /// How many deposits were paid (the opening one and each top-up).
     pub deposits: u32,
@@ -106,31 +108,19 @@ enum Spent {
 }
 
 impl L402Client {
-    /// The open session held for `url` (its exact path, then its scope), with its target.
+    /// The open session held for `url` (kept per exact path: see the module docs), with its
+    /// target (whose scope is that path).
     pub(crate) async fn session_for(
         &self,
         url: &Url,
     ) -> Result<Option<(Target, HeldSession)>, ClientError> {
-        let mut target = Target::of(url, self.inner.scope_rule)
-            .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
-        let exact = target.exact_path_scope(url);
-        let mut scopes = vec![exact];
-        if scopes[0] != target.scope {
-            scopes.push(target.scope.clone());
-        }
+        let target = session_target(url, self.inner.scope_rule)?;
+        let scope = target.scope.clone();
         let found = on_store(&self.inner.store, move |s| {
-            for scope in scopes {
-                if let Some(held) = s.held_sessions().open_for(&scope)? {
-                    return Ok(Some(held));
-                }
-            }
-            Ok(None)
+            s.held_sessions().open_for(&scope)
         })
         .await?;
-        Ok(found.map(|held| {
-            target.scope = held.scope.clone();
-            (target, held)
-        }))
+        Ok(found.map(|held| (target, held)))
     }
 
     /// Sends `spec` with the held session's `bearer` credential, topping the session up once
@@ -236,10 +226,10 @@ impl L402Client {
     /// session for the scope meanwhile is reused instead.
     pub(crate) async fn open_session(
         &self,
-        target: &Target,
         spec: RequestSpec,
         challenge: Challenge,
     ) -> Result<PaidResponse, ClientError> {
+        let target = &session_target(&spec.url, self.inner.scope_rule)?;
         let (plan, _) = session_plan(&challenge, &self.policy().await?)?;
         if !self.inner.auto_pay {
             return Err(ClientError::PaymentRequired {
@@ -470,6 +460,15 @@ impl L402Client {
         spec.headers.insert(AUTHORIZATION, value);
         self.send(&spec, None).await
     }
+}
+
+/// Where a session for `url` is kept: its exact path (the scope of everything the session
+/// pays: journal, receipts, the held session).
+fn session_target(url: &Url, rule: crate::scope::ScopeRule) -> Result<Target, ClientError> {
+    let mut target =
+        Target::of(url, rule).map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+    target.scope = target.exact_path_scope(url);
+    Ok(target)
 }
 
 /// The final answer of a session request.

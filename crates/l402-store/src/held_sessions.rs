@@ -1,7 +1,7 @@
 //! The buyer's `Payment` sessions: a prepaid balance at a seller, opened with a deposit whose
 //! preimage is the bearer secret, topped up with further deposits, closed with the rest
-//! refunded to the client's return invoice. One open session per token scope is used (the
-//! newest); closed sessions stay listed with what they cost.
+//! refunded to the client's return invoice. One open session per scope is used (the newest;
+//! the client keys them by exact path); closed sessions stay listed with what they cost.
 //!
 //! Budget accounting: every deposit is an ordinary payment (journal, spend ledger, receipt),
 //! counted in full when paid. A refund is credited back only once the client's own wallet saw

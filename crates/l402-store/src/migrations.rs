@@ -347,7 +347,8 @@ CREATE TRIGGER mpp_session_ledger_line AFTER INSERT OR UPDATE ON mpp_sessions
 ";
 
 /// Version 7 (buyer only): the `Payment` sessions the client holds, one open session per
-/// token scope (the newest wins), kept after closing with what was deposited and refunded.
+/// scope (the newest wins; the client keys them by exact path), kept after closing with what
+/// was deposited and refunded.
 /// `preimage` (the opening deposit's, the session's bearer secret) is a blob; `challenge` is the
 /// opening challenge as a `WWW-Authenticate` value (echoed in `bearer` and `close`); `url` and
 /// `method` are the opening request's (a top-up or close goes to a priced request of the
