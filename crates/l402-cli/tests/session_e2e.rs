@@ -288,3 +288,102 @@ async fn mcp_fetch_spends_a_session_and_close_sessions_refunds_it() {
         "deposit less refund: {budget}"
     );
 }
+
+/// The tokens streamed in a completion's body.
+fn tokens_in(body: &str) -> u64 {
+    body.lines()
+        .filter(|l| l.starts_with("data: {\"index\""))
+        .count() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_on_a_low_balance_top_up_once() {
+    use l402_client::mpp::PaymentScheme;
+    use l402_client::{L402Client, RequestSpec};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_serve, base) = serve(dir.path(), &[]).await;
+    let data = dir.path().join("data");
+    let wallet = l402_lightning::dev::DevWalletClient::from_data_dir(&data).unwrap();
+    let buyer_db = dir.path().join("buyer.db");
+    let client = std::sync::Arc::new(
+        L402Client::builder()
+            .wallet(std::sync::Arc::new(wallet))
+            .network(l402_core::invoice::Network::Regtest)
+            .store_path(&buyer_db)
+            .prefer(vec![PaymentScheme::Mpp])
+            .build()
+            .unwrap(),
+    );
+    let url = format!("{base}/api/complete");
+    let request = move || {
+        RequestSpec::new(http::Method::POST, &url)
+            .unwrap()
+            .header("content-type", "application/json")
+            .unwrap()
+            .body(BODY.as_bytes().to_vec())
+    };
+    let seller = Store::open(data.join("l402.db")).unwrap();
+
+    // Opened, then spent until the balance cannot pay a reservation.
+    let first = client.execute(request()).await.unwrap();
+    let session = first.session.clone().expect("a session");
+    assert!(session.opened && first.payment.is_some());
+    let sid = session.session_id;
+    let mut used = tokens_in(&first.response.text().await.unwrap()) * 1000;
+    wait_balance(&seller, &sid, DEPOSIT_MSAT - used);
+    while DEPOSIT_MSAT - used >= RESERVE_MSAT {
+        let again = client.execute(request()).await.unwrap();
+        assert!(
+            again.payment.is_none(),
+            "no deposit while the balance lasts"
+        );
+        used += tokens_in(&again.response.text().await.unwrap()) * 1000;
+        wait_balance(&seller, &sid, DEPOSIT_MSAT - used);
+    }
+
+    // Three at once on the low balance: one top-up between them, all three served.
+    let answers: Vec<_> = (0..3)
+        .map(|_| {
+            let (client, spec) = (client.clone(), request());
+            tokio::spawn(async move {
+                let paid = client.execute(spec).await.unwrap();
+                let status = paid.response.status().as_u16();
+                let topped = paid.session.as_ref().map(|s| s.topped_up);
+                let deposit = paid.payment.is_some();
+                let body = paid.response.text().await.unwrap();
+                (status, topped, deposit, tokens_in(&body))
+            })
+        })
+        .collect();
+    let mut top_ups = 0;
+    for answer in answers {
+        let (status, topped, deposit, tokens) = answer.await.unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(
+            topped,
+            Some(deposit),
+            "a request reports the top-up it paid"
+        );
+        top_ups += u32::from(deposit);
+        used += tokens * 1000;
+    }
+    assert_eq!(top_ups, 1, "one top-up for the three");
+    let buyer = Store::open(&buyer_db).unwrap();
+    assert_eq!(
+        buyer.receipts().count().unwrap(),
+        2,
+        "the deposit and one top-up"
+    );
+    assert_eq!(
+        buyer.held_sessions().get(&sid).unwrap().unwrap().deposits,
+        2
+    );
+    wait_balance(&seller, &sid, 2 * DEPOSIT_MSAT - used);
+
+    let closed = client.close_sessions().await.unwrap();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].deposit.0, 2 * DEPOSIT_MSAT);
+    assert_eq!(closed[0].refund.map(|r| r.0), Some(2 * DEPOSIT_MSAT - used));
+    assert_eq!(closed[0].spent().map(|s| s.0), Some(used));
+}

@@ -99,6 +99,15 @@ impl ClosedSession {
     }
 }
 
+/// Whether a bearer request topped its session up.
+enum TopUp {
+    /// Not yet: an `insufficient-balance` may be answered with one top-up.
+    NotYet,
+    /// Done (with the receipt of the deposit it paid; none when another request's top-up was
+    /// reused): a further `insufficient-balance` ends the request.
+    Done(Option<l402_store::Receipt>),
+}
+
 /// How a bearer request ended.
 enum Spent {
     /// The seller served it (or answered something other than a payment request).
@@ -131,20 +140,20 @@ impl L402Client {
         spec: &RequestSpec,
         held: HeldSession,
     ) -> Result<Option<PaidResponse>, ClientError> {
-        match self.bearer(target, spec, held, None).await? {
+        match self.bearer(target, spec, held, TopUp::NotYet).await? {
             Spent::Served(paid) => Ok(Some(*paid)),
             Spent::Gone => Ok(None),
         }
     }
 
     /// One bearer request; on `insufficient-balance` a top-up and one more, unless this
-    /// request already topped up (`top_up`: the receipt of its deposit).
+    /// request already topped up.
     async fn bearer(
         &self,
         target: &Target,
         spec: &RequestSpec,
         held: HeldSession,
-        top_up: Option<l402_store::Receipt>,
+        top_up: TopUp,
     ) -> Result<Spent, ClientError> {
         self.check_destination(&spec.url)?;
         let challenge = stored_challenge(&held)?;
@@ -153,15 +162,19 @@ impl L402Client {
             .send_authorized(spec, &credential.to_authorization())
             .await?;
         if response.status() != StatusCode::PAYMENT_REQUIRED {
+            let receipt = match top_up {
+                TopUp::NotYet => None,
+                TopUp::Done(receipt) => receipt,
+            };
             let session = self
-                .note_balance(&held, &response, false, top_up.is_some())
+                .note_balance(&held, &response, false, receipt.is_some())
                 .await;
-            return Ok(Spent::Served(Box::new(served(response, top_up, session))));
+            return Ok(Spent::Served(Box::new(served(response, receipt, session))));
         }
         let values = www_authenticate(&response);
         let problem = problem_type(response).await;
         if problem == Some(ProblemType::InsufficientBalance.uri()) {
-            if top_up.is_some() {
+            if matches!(top_up, TopUp::Done(_)) {
                 tracing::warn!(session = %held.session_id, "the seller still wants a top-up after one");
                 return Err(ClientError::Refused(StopReason::StillRequiredAfterPayment));
             }
@@ -172,7 +185,7 @@ impl L402Client {
                 ));
             };
             let (held, receipt) = self.top_up(target, spec, held, fresh).await?;
-            return Box::pin(self.bearer(target, spec, held, Some(receipt))).await;
+            return Box::pin(self.bearer(target, spec, held, TopUp::Done(receipt))).await;
         }
         tracing::info!(session = %held.session_id, problem = ?problem, "the seller no longer accepts the session; ending it");
         self.end_gone(&held).await?;
@@ -180,14 +193,16 @@ impl L402Client {
     }
 
     /// Pays the deposit of `fresh` (a top-up challenge), sends the `topUp` credential, and
-    /// returns the session with the deposit added, and the deposit's receipt.
+    /// returns the session with the deposit added, and the deposit's receipt. One top-up per
+    /// session at a time: a request that finds the session topped up by another meanwhile
+    /// pays nothing and returns it (without a receipt).
     async fn top_up(
         &self,
         target: &Target,
         spec: &RequestSpec,
         held: HeldSession,
         fresh: Challenge,
-    ) -> Result<(HeldSession, l402_store::Receipt), ClientError> {
+    ) -> Result<(HeldSession, Option<l402_store::Receipt>), ClientError> {
         let (plan, _) = session_plan(&fresh, &self.policy().await?)?;
         if !self.inner.auto_pay {
             return Err(ClientError::PaymentRequired {
@@ -195,6 +210,21 @@ impl L402Client {
                 scope: target.scope.clone(),
                 payment_hash: plan.payment_hash,
             });
+        }
+        let turn = self.inner.locks.lock(&target.scope).await;
+        let id = held.session_id;
+        let now_held = on_store(&self.inner.store, move |s| s.held_sessions().get(&id)).await?;
+        match now_held {
+            Some(now) if now.closed_at.is_none() && now.deposits > held.deposits => {
+                tracing::debug!(session = %id, "reusing a top-up paid meanwhile");
+                return Ok((now, None));
+            }
+            Some(now) if now.closed_at.is_none() => {}
+            _ => {
+                return Err(ClientError::InvalidRequest(format!(
+                    "the session {id} was closed meanwhile"
+                )));
+            }
         }
         self.resolve_before_paying(target).await?;
         let (paid, receipt) = self.pay(target, spec.url.as_str(), &plan).await?;
@@ -213,11 +243,12 @@ impl L402Client {
             tracing::warn!(session = %held.session_id, %status, %body, "the seller did not confirm the top-up");
             return Err(ClientError::Refused(StopReason::StillRequiredAfterPayment));
         }
+        drop(turn);
         tracing::info!(session = %held.session_id, amount = %amount, "session topped up");
         let mut held = held;
         held.deposits += 1;
         held.deposit = Msat(held.deposit.0.saturating_add(amount.0));
-        Ok((held, receipt))
+        Ok((held, Some(receipt)))
     }
 
     /// Opens a session with `challenge` (a session challenge of the 402 that `spec` got, for
