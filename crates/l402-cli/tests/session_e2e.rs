@@ -38,9 +38,7 @@ fn fetch(data: &Path, url: &str, extra: &[&str]) -> serde_json::Value {
     ];
     args.extend_from_slice(extra);
     args.push(url);
-    let out = run(data, &args, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_str(&stdout(&out)).unwrap()
+    cli_json(data, &args)
 }
 
 /// The tokens a completion streamed (its `data:` events that carry one).
@@ -117,6 +115,15 @@ async fn fetch_opens_keeps_reuses_and_closes_a_metered_session() {
         sid.to_hex(),
         "{first}"
     );
+    let listed = cli_json(&data, &["sessions", "list", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], sid.to_hex());
+    assert_eq!(
+        listed[0]["balance_msat"],
+        DEPOSIT_MSAT - RESERVE_MSAT,
+        "{listed}"
+    );
+    assert!(listed[0].get("preimage").is_none(), "{listed}");
     let used_first = streamed_tokens(&first);
     assert!((1..=64).contains(&used_first), "{first}");
     wait_balance(&seller, &sid, DEPOSIT_MSAT - used_first * 1000);
@@ -215,6 +222,37 @@ async fn fetch_opens_keeps_reuses_and_closes_a_metered_session() {
     assert_eq!(receipts(&data).len(), 3);
     assert!(buyer.list_open().unwrap().is_empty());
     assert_eq!(budget_total_spent(&data), used + used_third);
+
+    // 5. `l402 sessions close` closes a kept session; `list --all` shows the closed ones.
+    let kept = fetch(&data, &url, &["--keep-session"]);
+    let kept_id = kept["session"]["id"].as_str().unwrap().to_owned();
+    let used_kept = streamed_tokens(&kept) * 1000;
+    wait_balance(
+        &seller,
+        &PaymentHash::from_hex(&kept_id).unwrap(),
+        DEPOSIT_MSAT - used_kept,
+    );
+    let closed = cli_json(&data, &["sessions", "close", "--json"]);
+    assert_eq!(closed.as_array().unwrap().len(), 1, "{closed}");
+    assert_eq!(closed[0]["id"], kept_id.as_str());
+    assert_eq!(
+        closed[0]["refund_msat"],
+        DEPOSIT_MSAT - used_kept,
+        "{closed}"
+    );
+    assert_eq!(closed[0]["refund_status"], "succeeded", "{closed}");
+    let open = cli_json(&data, &["sessions", "list", "--json"]);
+    assert_eq!(open.as_array().unwrap().len(), 0, "{open}");
+    let all = cli_json(&data, &["sessions", "list", "--all", "--json"]);
+    assert_eq!(all.as_array().unwrap().len(), 3, "{all}");
+    assert_eq!(budget_total_spent(&data), used + used_third + used_kept);
+}
+
+/// `l402 <args>` (which must succeed); its JSON.
+fn cli_json(data: &Path, args: &[&str]) -> serde_json::Value {
+    let out = run(data, args, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

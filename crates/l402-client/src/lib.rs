@@ -97,6 +97,6 @@ pub use recover::{RecoveryReport, UnresolvedPayment};
 pub use redirect::{DEFAULT_MAX_REDIRECTS, DestinationGuard};
 pub use request::{IntoRequestSpec, RequestSpec};
 pub use scope::{ScopeRule, Target};
-pub use session::{ClosedSession, SessionUse};
+pub use session::{ClosedSession, SessionInfo, SessionUse};
 pub use token::TokenInfo;
 pub use wallet_slot::WalletOpener;

@@ -108,6 +108,54 @@ enum TopUp {
     Done(Option<l402_store::Receipt>),
 }
 
+/// A session the client holds or held, without its secret (the deposit preimage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The session id.
+    pub session_id: PaymentHash,
+    /// The scope it is held for (the origin and path it was opened at).
+    pub scope: String,
+    /// The method and URL of the request that opened it (top-ups and the close go there).
+    pub method: String,
+    /// The opening request's URL.
+    pub url: String,
+    /// How many deposits were paid.
+    pub deposits: u32,
+    /// What the deposits paid together.
+    pub deposit: Msat,
+    /// The balance the seller last reported.
+    pub balance: Option<Msat>,
+    /// When it was opened, Unix seconds.
+    pub opened_at: u64,
+    /// When it was closed, Unix seconds; `None` while open.
+    pub closed_at: Option<u64>,
+    /// The refund the seller announced on close.
+    pub refund: Option<Msat>,
+    /// The seller's word on the refund, or `gone`.
+    pub refund_status: Option<String>,
+    /// What the wallet saw arrive on the return invoice.
+    pub refund_received: Option<Msat>,
+}
+
+impl From<&HeldSession> for SessionInfo {
+    fn from(s: &HeldSession) -> Self {
+        Self {
+            session_id: s.session_id,
+            scope: s.scope.clone(),
+            method: s.method.clone(),
+            url: s.url.clone(),
+            deposits: s.deposits,
+            deposit: s.deposit,
+            balance: s.balance,
+            opened_at: s.opened_at,
+            closed_at: s.closed_at,
+            refund: s.refund,
+            refund_status: s.refund_status.clone(),
+            refund_received: s.refund_received,
+        }
+    }
+}
+
 /// How a bearer request ended.
 enum Spent {
     /// The seller served it (or answered something other than a payment request).
@@ -331,6 +379,24 @@ impl L402Client {
         }
         let session = self.note_balance(&held, &response, true, false).await;
         Ok(served(response, Some(receipt), session))
+    }
+
+    /// The open sessions, oldest first; with `closed`, the latest `limit` sessions, open or
+    /// closed, newest first.
+    pub async fn sessions(
+        &self,
+        closed: bool,
+        limit: usize,
+    ) -> Result<Vec<SessionInfo>, ClientError> {
+        let held = on_store(&self.inner.store, move |s| {
+            if closed {
+                s.held_sessions().list(limit)
+            } else {
+                s.held_sessions().list_open()
+            }
+        })
+        .await?;
+        Ok(held.iter().map(SessionInfo::from).collect())
     }
 
     /// Closes every open session the client holds (see [`close_session`](Self::close_session));
