@@ -117,7 +117,11 @@ TICK_US=$((1000000 / $(getconf CLK_TCK)))
 # value, `L402 <macaroon>:<preimage>`.
 buy_token() {
   local url=$1 wallet=$2 invoice macaroon wallet_url wallet_token preimage
-  curl -s -D "$WORK/challenge.headers" -o "$WORK/challenge.json" "$url"
+  local -a how=()
+  if [[ -n ${BUY_BODY:-} ]]; then
+    how=(-X "${BUY_METHOD:-POST}" -H 'Content-Type: application/json' -d "$BUY_BODY")
+  fi
+  curl -s "${how[@]}" -D "$WORK/challenge.headers" -o "$WORK/challenge.json" "$url"
   grep -q '^HTTP/1.1 402' "$WORK/challenge.headers" || die "$url did not answer 402"
   invoice=$(json_field invoice <"$WORK/challenge.json")
   macaroon=$(sed -n 's/^[Ww][Ww][Ww]-[Aa]uthenticate: L402 macaroon="\([^"]*\)".*/\1/p' \
@@ -131,4 +135,65 @@ buy_token() {
   preimage=$(json_field preimage <"$WORK/payment.json")
   [[ -n $preimage ]] || die "payment failed: $(cat "$WORK/payment.json")"
   echo "L402 $macaroon:$preimage"
+}
+
+# Opens a `Payment` (MPP) Lightning session on the metered endpoint $1 (POST of JSON $3): pays the
+# deposit of its 402's session challenge through the dev wallet whose connection file is $2, gives
+# an amountless invoice of the same wallet for the refund, and prints the bearer Authorization
+# value for the session.
+open_session() {
+  local url=$1 wallet=$2 body=$3
+  curl -s -X POST -H 'Content-Type: application/json' -d "$body" \
+    -D "$WORK/session.headers" -o /dev/null "$url"
+  python3 - "$url" "$wallet" "$body" "$WORK/session.headers" <<'PY'
+import base64, json, re, sys, urllib.request
+
+url, wallet_file, body, headers_file = sys.argv[1:5]
+wallet = json.load(open(wallet_file))
+
+def b64(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+def unb64(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+def call(path, payload):
+    req = urllib.request.Request(
+        wallet["url"] + path, data=json.dumps(payload).encode(),
+        headers={"Authorization": "Bearer " + wallet["access_token"],
+                 "Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req, timeout=15))
+
+challenge = None
+for line in open(headers_file):
+    name, _, value = line.partition(":")
+    if name.strip().lower() != "www-authenticate" or not value.strip().startswith("Payment "):
+        continue
+    params = dict(re.findall(r'(\w+)="([^"]*)"', value))
+    if params.get("intent") == "session":
+        challenge = {k: params[k] for k in
+                     ("id", "realm", "method", "intent", "request", "expires", "opaque")
+                     if k in params}
+if challenge is None:
+    sys.exit("no Payment session challenge in the 402 answer")
+request = json.loads(unb64(challenge["request"]))
+paid = call("/v1/payments", {"bolt11": request["depositInvoice"], "max_fee_msat": 0,
+                             "timeout_ms": 10000})
+refund = call("/v1/invoices", {"amount_msat": 0, "memo": "bench refund", "expiry_secs": 86400})
+
+def credential(payload):
+    return "Payment " + b64(json.dumps({"challenge": challenge, "payload": payload}).encode())
+
+open_value = credential({"action": "open", "preimage": paid["preimage"],
+                         "returnInvoice": refund["bolt11"]})
+req = urllib.request.Request(url, data=body.encode(), method="POST",
+                             headers={"Authorization": open_value,
+                                      "Content-Type": "application/json"})
+with urllib.request.urlopen(req, timeout=15) as answer:
+    if answer.status != 200:
+        sys.exit(f"opening the session answered {answer.status}")
+    answer.read()
+print(credential({"action": "bearer", "sessionId": request["paymentHash"],
+                  "preimage": paid["preimage"]}))
+PY
 }

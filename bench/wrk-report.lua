@@ -11,6 +11,13 @@ local auth = os.getenv("WRK_AUTHORIZATION")
 if auth ~= nil and auth ~= "" then
   wrk.headers["Authorization"] = auth
 end
+-- * If WRK_BODY is set, every request is a POST of it as JSON (bench/metered.sh).
+local body = os.getenv("WRK_BODY")
+if body ~= nil and body ~= "" then
+  wrk.method = "POST"
+  wrk.body = body
+  wrk.headers["Content-Type"] = "application/json"
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -107,20 +107,20 @@ if [ "$WHAT" = all ] || [ "$WHAT" = aperture ]; then
     github.com/lightninglabs/aperture/cmd/aperture \
     "google.golang.org/protobuf => github.com/lightninglabs/protobuf-go-hex-display v1.34.2-hex-display"
 fi
-# l402check (interop/aperture/l402check): Aperture's own l402 package run on our challenges and
-# credentials, built in aperture's wrapper module so it links the versions aperture pins.
-# Rebuilt when its source changes.
+# l402check (interop/aperture/l402check): Aperture's own l402 and mpp packages run on our
+# challenges and credentials, built in aperture's wrapper module so it links the versions
+# aperture pins. Rebuilt when its sources change.
 build_l402check() {
   local src mod sum stamp=$BIN/.l402check.sha256
-  src=$(cd "$(dirname "$0")/../.." && pwd)/interop/aperture/l402check/main.go
+  src=$(cd "$(dirname "$0")/../.." && pwd)/interop/aperture/l402check
   mod=$CACHE/aperturebuild-$APERTURE_VERSION
-  [ -f "$src" ] || { echo "l402check=unavailable:$src missing"; return 0; }
-  sum="$APERTURE_VERSION $(sha256sum "$src" | cut -d' ' -f1)"
+  [ -f "$src/main.go" ] || { echo "l402check=unavailable:$src/main.go missing"; return 0; }
+  sum="$APERTURE_VERSION $(cat "$src"/*.go | sha256sum | cut -d' ' -f1)"
   if [ -x "$BIN/l402check" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then
     log "cached: l402check ($sum)"; echo "l402check=ok"; return 0
   fi
   [ -f "$mod/go.mod" ] || { echo "l402check=unavailable:aperture wrapper module missing"; return 0; }
-  mkdir -p "$mod/l402check" && cp "$src" "$mod/l402check/main.go"
+  rm -rf "$mod/l402check" && mkdir -p "$mod/l402check" && cp "$src"/*.go "$mod/l402check/"
   (cd "$mod" && go build -trimpath -ldflags "-s -w -buildid=" -o "$BIN/l402check" ./l402check >&2)
   echo "$sum" >"$stamp"
   log "built l402check"

@@ -95,6 +95,9 @@ UP_PORT=$(free_port)
 SECRET="upstream-secret-$(date +%s%N)"
 mkdir -p "$WORK/upstream/api"
 echo "$SECRET" >"$WORK/upstream/api/hello.txt"
+mkdir -p "$WORK/upstream/mpp" "$WORK/upstream/metered"
+echo "$SECRET" >"$WORK/upstream/mpp/hello.txt"
+echo "$SECRET" >"$WORK/upstream/metered/hello.txt"
 python3 -m http.server "$UP_PORT" --bind 127.0.0.1 --directory "$WORK/upstream" \
   >"$WORK/upstream.log" 2>&1 &
 PIDS+=($!)
@@ -243,6 +246,8 @@ PRICE_OURS=5
 OURS_PORT=$(free_port)
 mkdir -p "$WORK/ours/data"
 cat >"$WORK/ours/l402.toml" <<EOF
+mpp_realm = "ours.test"
+
 [listen]
 addr = "127.0.0.1:$OURS_PORT"
 
@@ -253,13 +258,34 @@ kind = "lnd"
 address = "127.0.0.1:$RPC_BOB"
 rest_address = "127.0.0.1:$REST_BOB"
 tls_cert_path = "$WORK/bob/tls.cert"
-macaroon_path = "$BOB_MACDIR/invoice.macaroon"
+# admin: section d refunds a session (pays)
+macaroon_path = "$BOB_MACDIR/admin.macaroon"
 
 [[services]]
 name = "hello"
 path_prefix = "/api/"
 upstream = "http://127.0.0.1:$UP_PORT"
 price_sat = $PRICE_OURS
+
+# Section d: the Payment scheme, charge and (metered) session, checked by Aperture's mpp code.
+[[services]]
+name = "mpp"
+path_prefix = "/mpp/"
+upstream = "http://127.0.0.1:$UP_PORT"
+price_sat = 3
+protocols = ["l402", "mpp"]
+
+[[services]]
+name = "metered"
+path_prefix = "/metered/"
+upstream = "http://127.0.0.1:$UP_PORT"
+price_sat = 1
+protocols = ["mpp"]
+billing = "metered"
+
+[services.metering]
+reserve_units = 2
+deposit_units = 10
 EOF
 "$L402" serve --config "$WORK/ours/l402.toml" --data-dir "$WORK/ours/data" >"$WORK/ours/stdout.log" 2>&1 &
 PIDS+=($!)
@@ -342,4 +368,141 @@ print(last.get("payment_preimage", ""))')
   pass "b') lnget-style credential (macaroon + preimage= caveat, one L402 value) accepted by l402 serve ($(( $(date +%s) - T_B ))s)"
 else
   skip "b'/c) l402check (Aperture's parsers) not built: ${CHECK_STATUS#unavailable:}"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# d. The HTTP Payment scheme (MPP) on real software: Aperture v0.5.0's own mpp package checks our
+#    charge and session challenges, credentials and receipts (l402check), a session on our proxy
+#    is refunded through bob's LND to alice's amountless invoice, and `l402 fetch` pays the
+#    Payment charge of an Aperture configured `l402+mpp`. Credentials are built by a small Python
+#    client (interop/aperture/mpp_credential.py), not by our Rust code.
+T_D=$(date +%s)
+MPP_SECRET=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT value FROM settings WHERE key = ?", ("mpp_challenge_secret",)).fetchone()[0])' \
+  "$WORK/ours/data/l402.db") || fail "reading our challenge-id secret"
+cred() { python3 "$ROOT/interop/aperture/mpp_credential.py" "$@"; }
+# pay_inv BOLT11: pays from alice, prints the preimage.
+pay_inv() {
+  lncli alice payinvoice --force --json "$1" 2>/dev/null | python3 -c '
+import json, sys
+txt = sys.stdin.read(); dec = json.JSONDecoder(); i = 0; last = {}
+while i < len(txt):
+    j = txt.find("{", i)
+    if j < 0: break
+    try: last, i = dec.raw_decode(txt, j)
+    except ValueError: i = j + 1
+print(last.get("payment_preimage", ""))'
+}
+# challenges_of URL FILE: the WWW-Authenticate values of URL's answer, one per line, in FILE.
+challenges_of() {
+  curl -s -D "$2.headers" -o /dev/null --max-time 10 "$1"
+  grep -i '^www-authenticate:' "$2.headers" | sed 's/^[^:]*: *//; s/\r$//' >"$2"
+}
+receipt_of() { sed -n 's/^[Pp]ayment-[Rr]eceipt: *//p' "$1" | tr -d '\r'; }
+if [ "${CHECK_STATUS%%:*}" = ok ]; then
+  MPP_URL=http://127.0.0.1:$OURS_PORT/mpp/hello.txt
+  challenges_of "$MPP_URL" "$WORK/ours/mpp-challenges.txt"
+  "$BIN/l402check" mpp-challenge "$WORK/ours/mpp-challenges.txt" "$MPP_SECRET" >"$WORK/ours/mpp-check.json" \
+    || fail "Aperture's mpp package rejects our charge challenge: $(cat "$WORK/ours/mpp-check.json")"
+  [ "$(json '[(c["intent"], c["amount"], c["id_valid"]) for c in d["challenges"]]' <"$WORK/ours/mpp-check.json")" \
+    = "[('charge', '3', True)]" ] || fail "our charge challenge as Aperture reads it: $(cat "$WORK/ours/mpp-check.json")"
+  pass "d) Aperture's mpp.ParseChallengeHeader/VerifyChallengeID/DecodeRequest accept our charge challenge (id bound, 3 sat)"
+  PRE=$(pay_inv "$(cred "$WORK/ours/mpp-challenges.txt" field invoice)")
+  [ ${#PRE} -eq 64 ] || fail "alice could not pay our charge invoice"
+  CHARGE=$(cred "$WORK/ours/mpp-challenges.txt" charge "$PRE")
+  "$BIN/l402check" mpp-credential "$CHARGE" "$MPP_SECRET" >/dev/null \
+    || fail "Aperture's mpp package rejects our charge credential"
+  body=$(curl -s -D "$WORK/ours/mpp-paid.headers" --max-time 10 -H "Authorization: $CHARGE" "$MPP_URL")
+  [ "$body" = "$SECRET" ] || fail "our proxy refused a charge credential built outside our code: $body"
+  RECEIPT=$("$BIN/l402check" mpp-receipt "$(receipt_of "$WORK/ours/mpp-paid.headers")") \
+    || fail "Aperture cannot read our receipt"
+  [ "$(json 'd["reference"]' <<<"$RECEIPT")" = "$(cred "$WORK/ours/mpp-challenges.txt" field paymentHash)" ] \
+    || fail "receipt reference is not the payment hash: $RECEIPT"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Authorization: $CHARGE" "$MPP_URL")" = 402 ] \
+    || fail "a replayed charge credential was accepted"
+  pass "d) a charge credential from an independent client, checked by Aperture's mpp code: served once, receipt read by mpp.ParseReceiptHeader, replay refused"
+
+  MET_URL=http://127.0.0.1:$OURS_PORT/metered/hello.txt
+  challenges_of "$MET_URL" "$WORK/ours/met-challenges.txt"
+  "$BIN/l402check" mpp-challenge "$WORK/ours/met-challenges.txt" "$MPP_SECRET" >"$WORK/ours/met-check.json" \
+    || fail "Aperture's mpp package rejects our session challenge: $(cat "$WORK/ours/met-check.json")"
+  [ "$(json '[(c["intent"], c["amount"], c["deposit_amount"], c["id_valid"]) for c in d["challenges"]]' <"$WORK/ours/met-check.json")" \
+    = "[('session', '1', '10', True)]" ] || fail "our session challenge as Aperture reads it: $(cat "$WORK/ours/met-check.json")"
+  DEPOSIT=$(pay_inv "$(cred "$WORK/ours/met-challenges.txt" field depositInvoice)")
+  [ ${#DEPOSIT} -eq 64 ] || fail "alice could not pay the deposit"
+  SID=$(cred "$WORK/ours/met-challenges.txt" field paymentHash)
+  RETURN=$(lncli alice addinvoice --amt 0 --memo refund | json 'd["payment_request"]')
+  OPEN=$(cred "$WORK/ours/met-challenges.txt" open "$DEPOSIT" "$RETURN")
+  BEARER=$(cred "$WORK/ours/met-challenges.txt" bearer "$DEPOSIT" "$SID")
+  CLOSE=$(cred "$WORK/ours/met-challenges.txt" close "$DEPOSIT" "$SID")
+  for c in "$OPEN" "$BEARER" "$CLOSE"; do
+    "$BIN/l402check" mpp-credential "$c" "$MPP_SECRET" >/dev/null \
+      || fail "Aperture's mpp package rejects a session credential"
+  done
+  body=$(curl -s -D "$WORK/ours/met-open.headers" --max-time 10 -H "Authorization: $OPEN" "$MET_URL")
+  [ "$body" = "$SECRET" ] || fail "open refused: $body"
+  [ "$("$BIN/l402check" mpp-receipt "$(receipt_of "$WORK/ours/met-open.headers")" | json 'd["reference"]')" = "$SID" ] \
+    || fail "the session receipt does not name the session"
+  body=$(curl -s --max-time 10 -H "Authorization: $BEARER" "$MET_URL")
+  [ "$body" = "$SECRET" ] || fail "bearer refused: $body"
+  sleep 1
+  CLOSED=$(curl -s --max-time 70 -H "Authorization: $CLOSE" "$MET_URL")
+  echo "close: $CLOSED"
+  # 10 sat deposited; two requests reserved 2 sat each and reported no usage (2xx: billed in full).
+  [ "$(json '(d["status"], d["refundSats"], d["refundStatus"])' <<<"$CLOSED")" = "('closed', 6, 'succeeded')" ] \
+    || fail "close: $CLOSED"
+  RETURN_HASH=$(lncli alice decodepayreq "$RETURN" | json 'd["payment_hash"]')
+  [ "$(lncli alice lookupinvoice "$RETURN_HASH" | json '(d["state"], d["amt_paid_sat"])')" = "('SETTLED', '6')" ] \
+    || fail "alice's return invoice was not paid 6 sat: $(lncli alice lookupinvoice "$RETURN_HASH")"
+  pass "d) a metered session on l402 serve (LND): challenges and open/bearer/close credentials accepted by Aperture's mpp code, 6 sat refunded by bob's LND to alice's amountless invoice"
+else
+  skip "d) l402check (Aperture's mpp package) not built: ${CHECK_STATUS#unavailable:}"
+fi
+
+if [ "${APERTURE_STATUS%%:*}" = ok ]; then
+  AP2_PORT=$(free_port)
+  mkdir -p "$WORK/aperture-mpp"
+  cat >"$WORK/aperture-mpp/aperture.yaml" <<EOF
+listenaddr: "127.0.0.1:$AP2_PORT"
+insecure: true
+debuglevel: "info"
+dbbackend: "sqlite"
+authenticator:
+  network: "regtest"
+  lndhost: "127.0.0.1:$RPC_BOB"
+  tlspath: "$WORK/bob/tls.cert"
+  macdir: "$BOB_MACDIR"
+  enablempp: true
+  mpprealm: "aperture.test"
+services:
+  - name: "mpp"
+    hostregexp: ".*"
+    pathregexp: "^/mpp/.*$"
+    address: "127.0.0.1:$UP_PORT"
+    protocol: http
+    price: 4
+    authscheme: "l402+mpp"
+EOF
+  "$BIN/aperture" --configfile="$WORK/aperture-mpp/aperture.yaml" --basedir="$WORK/aperture-mpp" \
+    --sqlite.dbfile="$WORK/aperture-mpp/aperture.db" >"$WORK/aperture-mpp/stdout.log" 2>&1 &
+  PIDS+=($!)
+  AP2_URL=http://127.0.0.1:$AP2_PORT/mpp/hello.txt
+  poll 60 "aperture (mpp) answers 402" is_402 "$AP2_URL"
+  cat >"$WORK/client/prefer-mpp.toml" <<EOF
+[payment]
+prefer = ["mpp"]
+[wallet]
+kind = "lnd"
+[wallet.lnd]
+rest_address = "127.0.0.1:$REST_ALICE"
+tls_cert_path = "$WORK/alice/tls.cert"
+macaroon_path = "$ALICE_MACDIR/admin.macaroon"
+EOF
+  before=$(alice_payments)
+  OUT=$(L402_CLIENT_CONFIG="$WORK/client/prefer-mpp.toml" L402_DATA_DIR="$WORK/client" \
+    timeout 120 "$L402" fetch --json "$AP2_URL") || fail "l402 fetch (prefer mpp) on Aperture: $OUT"
+  echo "fetch (mpp): $OUT"
+  [ "$(json '(d["status"], d["body"].strip(), d["paid"]["scheme"], d["paid"]["amount_sat"])' <<<"$OUT")" \
+    = "(200, '$SECRET', 'mpp', 4)" ] || fail "l402 fetch did not pay Aperture's Payment charge: $OUT"
+  [ $(( $(alice_payments) - before )) -eq 1 ] || fail "expected exactly one payment for the charge"
+  pass "d) l402 fetch (prefer mpp) pays Aperture v0.5.0's Payment charge (l402+mpp service): 200, upstream body, 4 sat ($(( $(date +%s) - T_D ))s for d)"
 fi

@@ -88,6 +88,20 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Metered balances (Payment sessions, L402 tokens sold as a balance), last used first.
+    Sessions {
+        /// Only open or closed ones.
+        #[arg(long, value_parser = ["open", "closed", "all"])]
+        state: Option<String>,
+        /// Rows (at most 1000).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// One metered session and its ledger (every credit and debit).
+    Session {
+        /// The session id (64 hex characters: the opening deposit's payment hash).
+        id: String,
+    },
     /// Revoked tokens.
     Revocations,
     /// Revoke a token: refused everywhere within 2 s.
@@ -202,6 +216,18 @@ fn request(command: &AdminCommand) -> (Method, String, Option<Value>) {
             }
             (Method::Get, format!("/api/v1/invoices?{query}"), None)
         }
+        AdminCommand::Sessions { state, limit } => {
+            let mut query = format!("limit={limit}");
+            if let Some(state) = state {
+                query.push_str(&format!("&state={}", encode_component(state)));
+            }
+            (Method::Get, format!("/api/v1/sessions?{query}"), None)
+        }
+        AdminCommand::Session { id } => (
+            Method::Get,
+            format!("/api/v1/sessions/{}", encode_component(id)),
+            None,
+        ),
         AdminCommand::Revocations => (Method::Get, "/api/v1/revocations".into(), None),
         AdminCommand::Revoke { token_id, reason } => (
             Method::Post,
@@ -402,6 +428,46 @@ fn print_human(command: &AdminCommand, a: &Value) {
             }
             if let Some(before) = a["next_before"].as_u64() {
                 println!("more: add --json and page with the API's before={before}");
+            }
+        }
+        AdminCommand::Sessions { .. } => {
+            let list = rows(&a["sessions"]);
+            if list.is_empty() {
+                println!("no sessions");
+            }
+            for r in list {
+                println!(
+                    "{}  {:<10} {:<6}  balance {} of {} deposited  used {}",
+                    r["session_id"].as_str().unwrap_or("?"),
+                    r["service"].as_str().unwrap_or("?"),
+                    r["state"].as_str().unwrap_or("?"),
+                    sat(&r["balance_msat"]),
+                    sat(&r["deposit_msat"]),
+                    when(&r["updated_at"], now)
+                );
+            }
+        }
+        AdminCommand::Session { .. } => {
+            println!(
+                "session {} ({}, {}): deposited {}, spent {}, refunded {}, balance {}",
+                a["session_id"].as_str().unwrap_or("?"),
+                a["service"].as_str().unwrap_or("?"),
+                a["state"].as_str().unwrap_or("?"),
+                sat(&a["deposit_msat"]),
+                sat(&a["spent_msat"]),
+                sat(&a["refunded_msat"]),
+                sat(&a["balance_msat"])
+            );
+            for l in rows(&a["ledger"]) {
+                let amount = l["amount_msat"].as_i64().unwrap_or(0);
+                let sign = if amount < 0 { "-" } else { "+" };
+                println!(
+                    "  {:<8} {sign}{:>14}  balance {:>14}  {}",
+                    l["op"].as_str().unwrap_or("?"),
+                    l402_core::Msat(amount.unsigned_abs()).to_string(),
+                    sat(&l["balance_msat"]),
+                    when(&l["at"], now)
+                );
             }
         }
         AdminCommand::Revocations => {

@@ -127,6 +127,171 @@ async fn http_purchase(
     Ok(token)
 }
 
+/// What the metered call cost.
+struct Metered {
+    session: String,
+    deposit: Msat,
+    used: Msat,
+    refund: Msat,
+}
+
+/// The `Payment` session challenge of a 402, if any.
+fn session_challenge(response: &reqwest::Response) -> Option<l402_mpp::Challenge> {
+    response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|v| l402_mpp::Challenge::parse_list(v.to_str().ok()?).ok())
+        .flatten()
+        .find(|c| c.intent == l402_mpp::INTENT_SESSION)
+}
+
+/// A completion sold per generated token: a `Payment` session opened with a deposit, two calls
+/// (a stream, then a JSON answer) billed what they generated, and the rest refunded on close.
+async fn metered_call(
+    http: &reqwest::Client,
+    wallet: &DevWalletClient,
+    base: &str,
+) -> anyhow::Result<Metered> {
+    use l402_mpp::session::{self, SessionRequest};
+
+    println!(
+        "\n[4/4] POST /api/complete  (metered: per generated token, streamed, refunded on close)"
+    );
+    let url = format!("{base}/api/complete");
+    let call = |authorization: &str, stream: bool| {
+        http.post(&url).header("authorization", authorization).json(
+            &serde_json::json!({"prompt": "explain lightning", "stream": stream, "delay_ms": 15}),
+        )
+    };
+    println!("  → request without credentials");
+    let r = http
+        .post(&url)
+        .json(&serde_json::json!({"prompt": "explain lightning"}))
+        .send()
+        .await?;
+    let challenge = session_challenge(&r).context("expected a Payment session challenge")?;
+    let request: SessionRequest = challenge
+        .decode_request()
+        .context("reading the session challenge")?;
+    let deposit_sat = request
+        .deposit_sat()
+        .context("the challenge names no deposit")?;
+    println!(
+        "  ← 402 with a Payment session challenge: {} sat per {}, deposit {deposit_sat} sat",
+        request.amount,
+        request.unit_type.as_deref().unwrap_or("unit")
+    );
+    let invoice = request
+        .deposit_invoice
+        .context("the challenge has no deposit invoice")?;
+    println!("  ⚡ paying the {deposit_sat} sat deposit through the dev wallet ...");
+    let paid = wallet
+        .pay_invoice(
+            &invoice,
+            PayOptions {
+                max_fee: Msat::from_sat(1),
+                timeout: Duration::from_secs(10),
+            },
+        )
+        .await
+        .context("paying the deposit")?;
+    let sid = paid.payment_hash;
+    let refund_to = wallet
+        .create_invoice(l402_lightning::CreateInvoice {
+            amount: Msat(0),
+            memo: "l402 demo: session refund".into(),
+            expiry_secs: 86_400,
+        })
+        .await
+        .context("creating the refund invoice")?;
+    println!(
+        "  ✓ paid; session {} (the deposit's payment hash); refunds go to an invoice without amount",
+        short(&sid.to_hex())
+    );
+    let open = session::open_credential(&challenge, &paid.preimage, &refund_to.bolt11);
+    println!("  → open the session and stream the completion:");
+    let mut stream = call(&open.to_authorization(), true).send().await?;
+    if !stream.status().is_success() {
+        bail!("the session did not open: {}", stream.status());
+    }
+    let held = stream
+        .headers()
+        .get(l402_tower::SESSION_STATUS_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut text = String::new();
+    let mut tokens = 0u64;
+    print!("     ");
+    while let Some(chunk) = stream.chunk().await? {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = text.find("\n\n") {
+            let event: String = text.drain(..end + 2).collect();
+            if let Some(data) = event.strip_prefix("data: ")
+                && let Ok(json) = serde_json::from_str::<serde_json::Value>(data.trim())
+                && let Some(word) = json["token"].as_str()
+            {
+                tokens += 1;
+                print!("{word} ");
+                use std::io::Write as _;
+                let _ = std::io::stdout().flush();
+            }
+        }
+    }
+    println!();
+    println!("  ← 200, {tokens} tokens streamed ({held} while it ran: 64 tokens reserved)");
+    let bearer = session::bearer_credential(&challenge, &sid, &paid.preimage);
+    let r = call(&bearer.to_authorization(), false).send().await?;
+    let more: u64 = r
+        .headers()
+        .get(l402_tower::USAGE_HEADER)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .context("the JSON answer reports no usage")?;
+    println!(
+        "  → again, bearer, JSON answer  ← {}: {more} tokens",
+        r.status()
+    );
+    let close = session::close_credential(&challenge, &sid, &paid.preimage);
+    // Settlement runs when a response ends; give the last one a moment before closing.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let closed: serde_json::Value = call(&close.to_authorization(), false)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let refund = Msat(
+        closed["refundMsat"]
+            .as_u64()
+            .context("no refund in the close answer")?,
+    );
+    println!(
+        "  → close  ← refund {refund} ({}) to the refund invoice",
+        closed["refundStatus"].as_str().unwrap_or("?")
+    );
+    let deposit = Msat::from_sat(deposit_sat);
+    let used = Msat(deposit.0.saturating_sub(refund.0));
+    let expected = Msat::from_sat(tokens + more);
+    println!(
+        "  deposit {deposit} = {} tokens × 1 sat ({used}) + refund {refund}{}",
+        tokens + more,
+        if used == expected {
+            " ✓"
+        } else {
+            "  ✗ does not add up"
+        }
+    );
+    if used != expected {
+        bail!("the session does not add up: used {used}, tokens {expected}");
+    }
+    Ok(Metered {
+        session: sid.to_hex(),
+        deposit,
+        used,
+        refund,
+    })
+}
+
 /// Runs the demo.
 pub async fn run() -> anyhow::Result<u8> {
     let dir = tempfile_dir()?;
@@ -160,7 +325,7 @@ async fn agent(base: &str, data_dir: &std::path::Path) -> anyhow::Result<()> {
     let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)?.build()?;
     let mut receipts = Vec::new();
 
-    println!("[1/3] GET /api/weather?city=Paris  (HTTP)");
+    println!("[1/4] GET /api/weather?city=Paris  (HTTP)");
     let weather_url = format!("{base}/api/weather?city=Paris");
     let weather = http_purchase(
         &http,
@@ -171,7 +336,7 @@ async fn agent(base: &str, data_dir: &std::path::Path) -> anyhow::Result<()> {
     )
     .await?;
 
-    println!("\n[2/3] POST /api/similarity  (HTTP, JSON body)");
+    println!("\n[2/4] POST /api/similarity  (HTTP, JSON body)");
     let sim_url = format!("{base}/api/similarity");
     let body = serde_json::json!({"a": [0.1, 0.7, 0.2], "b": [0.2, 0.6, 0.1]});
     http_purchase(
@@ -183,7 +348,7 @@ async fn agent(base: &str, data_dir: &std::path::Path) -> anyhow::Result<()> {
     )
     .await?;
 
-    println!("\n[3/3] gRPC helloworld.Greeter/SayHello  (HTTP/2)");
+    println!("\n[3/4] gRPC helloworld.Greeter/SayHello  (HTTP/2)");
     let channel = tonic::transport::Endpoint::from_shared(base.to_owned())?
         .connect()
         .await
@@ -240,6 +405,8 @@ async fn agent(base: &str, data_dir: &std::path::Path) -> anyhow::Result<()> {
         r.text().await?.trim()
     );
 
+    let metered = metered_call(&http, &wallet, base).await?;
+
     println!(
         "\n[agent] the same in one call with the auto-paying client (l402-client, budgets on)"
     );
@@ -289,8 +456,18 @@ async fn agent(base: &str, data_dir: &std::path::Path) -> anyhow::Result<()> {
         total = total.checked_add(r.amount).unwrap_or(total);
     }
     println!(
-        "  total {total} in {} payments for 7 paid calls",
-        receipts.len() + auto.len()
+        "  {:<11} {:>6}  session {} (deposit {}, used {}, refunded {})",
+        "complete",
+        metered.deposit.to_string(),
+        short(&metered.session),
+        metered.deposit,
+        metered.used,
+        metered.refund
+    );
+    total = total.checked_add(metered.used).unwrap_or(total);
+    println!(
+        "  total {total} in {} payments for 9 paid calls (the session's refund deducted)",
+        receipts.len() + auto.len() + 1
     );
     println!(
         "\nnext: `l402 serve` runs this proxy on 127.0.0.1:8402; `l402 fetch URL` pays like the agent above."

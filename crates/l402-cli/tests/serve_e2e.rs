@@ -243,9 +243,29 @@ fn demo_runs_the_whole_flow_and_exits_0() {
         "Hello, agent! (paid with L402)",
         "(no new payment)",
         "reused its cached token",
-        "total 10 sat in 4 payments",
+        "402 with a Payment session challenge: 1 sat per token, deposit 200 sat",
+        ") to the refund invoice",
+        "in 5 payments for 9 paid calls",
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+    // The metered call adds up to the sat: deposit = tokens used + refund.
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("deposit 200 sat = "))
+        .unwrap_or_else(|| panic!("no deposit line in:\n{stdout}"));
+    assert!(line.ends_with('✓'), "{line}");
+    let used: u64 = line
+        .split(" tokens")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    for needle in [
+        format!("total {} sat in 5 payments", 10 + used),
+        format!("refund {} sat (succeeded)", 200 - used),
+    ] {
+        assert!(stdout.contains(&needle), "missing {needle:?} in:\n{stdout}");
     }
 }
 

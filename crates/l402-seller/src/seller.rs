@@ -330,12 +330,19 @@ impl Running {
         let (observer, updates, recorder) = recorder::start(store.clone(), metrics.clone());
         let pruner = prune::expired_unpaid(store.clone(), prune::PRUNE_EVERY);
         let charge_pruner = prune::expired_charges(store.clone(), prune::PRUNE_EVERY);
+        let idle_sessions = crate::sessions::close_idle(
+            store.clone(),
+            backend.clone(),
+            info.network,
+            crate::sessions::sweep_every(&config),
+        );
         let settlements = recorder::watch_settlements(backend.clone(), updates, metrics.clone());
         let abort = || {
             refresh.abort();
             key_refresh.abort();
             pruner.abort();
             charge_pruner.abort();
+            idle_sessions.abort();
             settlements.abort();
             recorder.abort();
         };
@@ -409,7 +416,14 @@ impl Running {
             shutdown,
             proxy,
             recorder,
-            background: vec![refresh, key_refresh, settlements, pruner, charge_pruner],
+            background: vec![
+                refresh,
+                key_refresh,
+                settlements,
+                pruner,
+                charge_pruner,
+                idle_sessions,
+            ],
             reload,
         })
     }

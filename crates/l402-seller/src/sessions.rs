@@ -70,6 +70,7 @@ impl SessionLedger for StoreSessions {
                 service: session.service,
                 deposit: session.deposit,
                 return_invoice: session.return_invoice,
+                idle_timeout_secs: session.idle_timeout_secs,
                 now: now_unix(),
             })
             .map_err(ledger_err)
@@ -129,4 +130,66 @@ impl SessionLedger for StoreSessions {
             .record_refund(session_id, outcome, now_unix())
             .map_err(ledger_err)
     }
+}
+
+/// How often sessions past their idle timeout are looked for: every 15 s, or half the
+/// shortest idle timeout of the configuration's metered services (at least 1 s).
+pub(crate) fn sweep_every(config: &SellerConfig) -> std::time::Duration {
+    let shortest = config
+        .l402
+        .services
+        .iter()
+        .filter_map(|t| t.metered())
+        .map(|m| m.idle_timeout_secs / 2)
+        .min()
+        .unwrap_or(15);
+    std::time::Duration::from_secs(shortest.clamp(1, 15))
+}
+
+/// Every `every`, closes the sessions whose idle timeout has run out and refunds them through
+/// `backend` (at most 50 a sweep; one instance or several, each session is closed once: the
+/// store's close is conditional).
+pub(crate) fn close_idle(
+    store: Store,
+    backend: std::sync::Arc<dyn l402_lightning::LightningBackend>,
+    network: Network,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    let ledger: std::sync::Arc<dyn SessionLedger> = std::sync::Arc::new(StoreSessions {
+        store: store.clone(),
+        network,
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let s = store.clone();
+            let idle = tokio::task::spawn_blocking(move || s.sessions().idle(now_unix(), 50)).await;
+            let idle = match idle {
+                Ok(Ok(idle)) => idle,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cannot look for idle sessions");
+                    continue;
+                }
+                Err(_) => continue,
+            };
+            for session in idle {
+                let id = session.session_id;
+                match l402_tower::close_session(backend.as_ref(), &ledger, id).await {
+                    Ok(Ok(closed)) => tracing::info!(
+                        session = %id.to_hex(),
+                        service = %session.service,
+                        refund_msat = closed.refund.0,
+                        refund = closed.outcome.as_str(),
+                        "closed an idle session"
+                    ),
+                    Ok(Err(_)) => {}
+                    Err(error) => {
+                        tracing::warn!(session = %id.to_hex(), %error, "cannot close an idle session")
+                    }
+                }
+            }
+        }
+    })
 }

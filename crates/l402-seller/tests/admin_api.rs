@@ -194,5 +194,94 @@ async fn the_admin_api_sees_sales_and_revokes_at_once() {
     );
     assert_eq!(get_with(&url, &paid.token).await.status(), 200);
 
+    // A metered balance (an L402 token of the per-token completion) is listed with its ledger.
+    let complete = format!("http://{}/api/complete", seller.proxy_addr());
+    let http = l402_testkit::wait::http_client();
+    let ask = || {
+        http.post(&complete)
+            .json(&json!({"prompt": "admin", "stream": false}))
+    };
+    let unpaid = ask().send().await.unwrap();
+    let values: Vec<String> = unpaid
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let challenge =
+        l402_core::challenge::parse_first_challenge(values.iter().map(String::as_str)).unwrap();
+    let preimage = l402_lightning::LightningBackend::pay_invoice(
+        &wallet,
+        &challenge.invoice,
+        l402_lightning::PayOptions {
+            max_fee: l402_core::Msat(0),
+            timeout: Duration::from_secs(10),
+        },
+    )
+    .await
+    .unwrap()
+    .preimage;
+    let proof = l402_core::credential::single_authorization_value(
+        l402_core::challenge::Scheme::L402,
+        &challenge.macaroon,
+        &preimage,
+    );
+    let served = ask().header("authorization", proof).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    let used: u64 = served.headers()["l402-usage"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sid = preimage.payment_hash().to_hex();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let one = loop {
+        let one = reader
+            .call(Method::Get, &format!("/api/v1/sessions/{sid}"), None)
+            .await
+            .unwrap();
+        if one["ledger"].as_array().unwrap().len() == 3 || Instant::now() > deadline {
+            break one;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(one["state"], "open", "{one}");
+    assert_eq!(one["service"], "complete", "{one}");
+    assert_eq!(one["deposit_msat"], 200_000, "{one}");
+    assert_eq!(one["balance_msat"], 200_000 - used * 1000, "{one}");
+    let ops: Vec<&str> = one["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["op"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["open", "reserve", "settle"], "{one}");
+    let listed = reader
+        .call(Method::Get, "/api/v1/sessions?state=open", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["sessions"][0]["session_id"],
+        sid.as_str(),
+        "{listed}"
+    );
+    let closed = reader
+        .call(Method::Get, "/api/v1/sessions?state=closed", None)
+        .await
+        .unwrap();
+    assert_eq!(closed["sessions"].as_array().unwrap().len(), 0);
+    for bad in ["/api/v1/sessions?state=maybe", "/api/v1/sessions/xyz"] {
+        assert_eq!(
+            api_code(reader.call(Method::Get, bad, None).await.unwrap_err()).0,
+            400,
+            "{bad}"
+        );
+    }
+    let missing = format!("/api/v1/sessions/{}", "ab".repeat(32));
+    assert_eq!(
+        api_code(reader.call(Method::Get, &missing, None).await.unwrap_err()),
+        (404, "not_found".into())
+    );
+
     seller.shutdown().await.unwrap();
 }

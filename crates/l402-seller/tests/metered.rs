@@ -1,9 +1,9 @@
 //! Metered billing end to end on the zero-config seller, whose sample completion endpoint is
 //! sold per generated token (`billing = "metered"`, 1 sat a token, 200-token deposits, 64
 //! reserved per request): a `Payment` session opened, spent by streams and JSON answers,
-//! drained by 50 concurrent requests without overspending, topped up once (a retried top-up
-//! credits nothing), closed with the rest refunded to the buyer's invoice; and an L402 token
-//! whose payment became a balance. Every balance is checked against the store's ledger.
+//! topped up once (a retried top-up credits nothing), closed with the rest refunded to the
+//! buyer's invoice; 50 concurrent requests on one session without overspending; and an L402
+//! token whose payment became a balance. Every balance is checked against the store's ledger.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -217,44 +217,6 @@ async fn a_payment_session_is_opened_spent_topped_up_once_and_refunded_to_the_sa
     let r = complete(&http, &base, Some(forged.to_authorization()), true).await;
     assert_eq!(r.status(), 402);
 
-    // 50 concurrent requests on what is left: never more reserved than the balance.
-    let answers = futures_join_all((0..50).map(|_| {
-        let (http, base, bearer) = (http.clone(), base.clone(), bearer.clone());
-        async move {
-            let r = complete(&http, &base, Some(bearer), true).await;
-            let status = r.status().as_u16();
-            let text = r.text().await.unwrap();
-            (status, text)
-        }
-    }))
-    .await;
-    let served: Vec<&String> = answers
-        .iter()
-        .filter(|(s, _)| *s == 200)
-        .map(|(_, t)| t)
-        .collect();
-    let refused: Vec<&String> = answers
-        .iter()
-        .filter(|(s, _)| *s == 402)
-        .map(|(_, t)| t)
-        .collect();
-    assert_eq!(served.len() + refused.len(), 50, "only 200s and 402s");
-    assert!(
-        !refused.is_empty(),
-        "the balance cannot pay 50 reservations"
-    );
-    assert!(
-        refused.iter().all(|t| t.contains("insufficient-balance")),
-        "{refused:?}"
-    );
-    let billed: u64 = served.iter().map(|t| streamed_tokens(t)).sum::<u64>() * 1000;
-    assert!(
-        billed <= balance,
-        "billed {billed} of a {balance} msat balance"
-    );
-    balance -= billed;
-    wait_balance(&store, &sid, balance).await;
-
     // Drain until a request is refused, then top up once with the fresh challenge it carries.
     let low = loop {
         let r = complete(&http, &base, Some(bearer.clone()), false).await;
@@ -328,6 +290,100 @@ async fn a_payment_session_is_opened_spent_topped_up_once_and_refunded_to_the_sa
     assert_eq!(record.deposit, Msat(2 * DEPOSIT_MSAT));
     assert_eq!(record.refunded, Msat(balance));
     assert_eq!(record.spent.0 + record.refunded.0, record.deposit.0);
+    seller.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_concurrent_requests_never_overspend_one_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let seller = start(&data).await;
+    let base = format!("http://{}", seller.proxy_addr());
+    let http = l402_testkit::wait::http_client();
+    let wallet = wallet(&seller);
+    let store = Store::open(data.join("l402.db")).unwrap();
+    let unpaid = complete(&http, &base, None, false).await;
+    let challenge = session_challenge(&unpaid);
+    let deposit = pay_deposit(&wallet, &challenge).await;
+    let sid = deposit.payment_hash();
+    let refund_to = wallet
+        .create_invoice(CreateInvoice {
+            amount: Msat(0),
+            memo: "refund".into(),
+            expiry_secs: 86_400,
+        })
+        .await
+        .unwrap();
+    let open = session::open_credential(&challenge, &deposit, &refund_to.bolt11);
+    let first = complete(&http, &base, Some(open.to_authorization()), false).await;
+    assert_eq!(first.status(), 200);
+    let used: u64 = first.headers()["l402-usage"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut balance = DEPOSIT_MSAT - used * 1000;
+    wait_balance(&store, &sid, balance).await;
+    let bearer = session::bearer_credential(&challenge, &sid, &deposit).to_authorization();
+
+    // 50 concurrent requests on what is left: never more reserved than the balance.
+    let answers = futures_join_all((0..50).map(|_| {
+        let (http, base, bearer) = (http.clone(), base.clone(), bearer.clone());
+        async move {
+            let r = complete(&http, &base, Some(bearer), true).await;
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            (status, text)
+        }
+    }))
+    .await;
+    let served: Vec<&String> = answers
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, t)| t)
+        .collect();
+    let refused: Vec<&String> = answers
+        .iter()
+        .filter(|(s, _)| *s == 402)
+        .map(|(_, t)| t)
+        .collect();
+    // Each refusal mints fresh (top-up) invoices, so a burst this size may also meet the cap on
+    // unpaid challenges per client (429): both are refusals, neither is served.
+    let capped = answers.iter().filter(|(s, _)| *s == 429).count();
+    assert_eq!(
+        served.len() + refused.len() + capped,
+        50,
+        "only 200s, 402s and 429s"
+    );
+    assert!(
+        !refused.is_empty(),
+        "the balance cannot pay 50 reservations"
+    );
+    assert!(
+        refused.iter().all(|t| t.contains("insufficient-balance")),
+        "{refused:?}"
+    );
+    let billed: u64 = served.iter().map(|t| streamed_tokens(t)).sum::<u64>() * 1000;
+    assert!(
+        billed <= balance,
+        "billed {billed} of a {balance} msat balance"
+    );
+    balance -= billed;
+    wait_balance(&store, &sid, balance).await;
+
+    let ledger = store.sessions().ledger(&sid).unwrap();
+    let reserves = ledger.iter().filter(|l| l.op == "reserve").count();
+    assert_eq!(
+        reserves,
+        1 + served.len(),
+        "one reservation per served request: {ledger:?}"
+    );
+    assert_eq!(
+        ledger.iter().map(|l| l.amount_msat).sum::<i64>(),
+        balance as i64,
+        "{ledger:?}"
+    );
+    assert!(ledger.iter().all(|l| l.balance.0 <= DEPOSIT_MSAT));
     seller.shutdown().await.unwrap();
 }
 

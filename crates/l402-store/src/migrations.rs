@@ -265,13 +265,14 @@ CREATE TABLE mpp_sessions (
     status           TEXT NOT NULL CHECK (status IN ('open', 'closed')),
     refund_msat      INTEGER,
     refund_status    TEXT,
+    idle_timeout     INTEGER NOT NULL CHECK (idle_timeout >= 0),
     opened_at        INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL,
     last_op          TEXT NOT NULL,
     last_amount_msat INTEGER NOT NULL,
     CHECK (spent_msat + refunded_msat <= deposit_msat)
 ) STRICT;
-CREATE INDEX mpp_sessions_by_update ON mpp_sessions (status, updated_at);
+CREATE INDEX mpp_sessions_by_idle ON mpp_sessions (status, (updated_at + idle_timeout));
 CREATE TABLE mpp_session_credits (
     payment_hash TEXT PRIMARY KEY,
     session_id   TEXT NOT NULL,
@@ -312,13 +313,14 @@ CREATE TABLE mpp_sessions (
     status           TEXT NOT NULL CHECK (status IN ('open', 'closed')),
     refund_msat      BIGINT,
     refund_status    TEXT,
+    idle_timeout     BIGINT NOT NULL CHECK (idle_timeout >= 0),
     opened_at        BIGINT NOT NULL,
     updated_at       BIGINT NOT NULL,
     last_op          TEXT NOT NULL,
     last_amount_msat BIGINT NOT NULL,
     CHECK (spent_msat + refunded_msat <= deposit_msat)
 );
-CREATE INDEX mpp_sessions_by_update ON mpp_sessions (status, updated_at);
+CREATE INDEX mpp_sessions_by_idle ON mpp_sessions (status, (updated_at + idle_timeout));
 CREATE TABLE mpp_session_credits (
     payment_hash TEXT PRIMARY KEY,
     session_id   TEXT NOT NULL,

@@ -35,6 +35,8 @@ pub struct NewSession<'a> {
     pub deposit: Msat,
     /// Where the rest is refunded on close (`None`: not refundable, e.g. an L402 token).
     pub return_invoice: Option<&'a str>,
+    /// Seconds without use after which the session may be closed and refunded; 0: never.
+    pub idle_timeout_secs: u64,
     /// Unix seconds now.
     pub now: u64,
 }
@@ -144,14 +146,16 @@ impl SessionTable<'_> {
             }
             sql.execute(
                 "INSERT INTO mpp_sessions (session_id, service, deposit_msat, spent_msat,
-                     return_invoice, status, opened_at, updated_at, last_op, last_amount_msat)
-                 VALUES (?1, ?2, ?3, 0, ?4, 'open', ?5, ?5, 'open', ?3)",
+                     return_invoice, status, idle_timeout, opened_at, updated_at, last_op,
+                     last_amount_msat)
+                 VALUES (?1, ?2, ?3, 0, ?4, 'open', ?6, ?5, ?5, 'open', ?3)",
                 &[
                     id_param(&new.session_id),
                     Param::text(new.service),
                     msat(new.deposit.0),
                     Param::Text(new.return_invoice.map(str::to_owned)),
                     msat(new.now),
+                    msat(new.idle_timeout_secs),
                 ],
             )?;
             Ok(Opened::Opened)
@@ -322,16 +326,40 @@ impl SessionTable<'_> {
         self.store.read(|sql| find(sql, session_id))
     }
 
-    /// Open sessions idle since `before` (Unix seconds) or longer, oldest first, at most
-    /// `limit`: candidates for closing on the idle timeout.
-    pub fn idle(&self, before: u64, limit: u32) -> Result<Vec<SessionRecord>, StoreError> {
+    /// Open sessions whose idle timeout has run out at `now` (Unix seconds), the longest idle
+    /// first, at most `limit`: to be closed and refunded. Sessions without a timeout never are.
+    pub fn idle(&self, now: u64, limit: u32) -> Result<Vec<SessionRecord>, StoreError> {
         self.store.read(|sql| {
             sql.query(
                 &format!(
                     "SELECT {COLUMNS} FROM mpp_sessions
-                     WHERE status = 'open' AND updated_at <= ?1 ORDER BY updated_at LIMIT ?2"
+                     WHERE status = 'open' AND idle_timeout > 0
+                       AND updated_at + idle_timeout <= ?1
+                     ORDER BY updated_at + idle_timeout LIMIT ?2"
                 ),
-                &[msat(before), Param::int(i64::from(limit))],
+                &[msat(now), Param::int(i64::from(limit))],
+            )?
+            .iter()
+            .map(record)
+            .collect()
+        })
+    }
+
+    /// Sessions, the most recently used first, at most `limit`; only open (`Some(true)`) or
+    /// closed (`Some(false)`) ones when asked.
+    pub fn list(&self, open: Option<bool>, limit: u32) -> Result<Vec<SessionRecord>, StoreError> {
+        let status = open.map(|o| if o { "open" } else { "closed" });
+        self.store.read(|sql| {
+            sql.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM mpp_sessions
+                     WHERE (?1 IS NULL OR status = ?1)
+                     ORDER BY updated_at DESC, session_id LIMIT ?2"
+                ),
+                &[
+                    Param::Text(status.map(str::to_owned)),
+                    Param::int(i64::from(limit)),
+                ],
             )?
             .iter()
             .map(record)

@@ -104,8 +104,8 @@ pub use rate_limit::{MAX_BUCKETS, RateLimitRule, RateLimiter, Subject};
 pub use response::{ChallengeError, is_grpc};
 pub use revocations::RevocationSet;
 pub use session::{
-    BalanceReservation, MAX_UNITS_HEADER, Metering, OpenSession, SESSION_STATUS_HEADER,
-    SessionLedger, USAGE_EVENT, USAGE_HEADER,
+    BalanceReservation, Closed, MAX_UNITS_HEADER, Metering, OpenSession, SESSION_STATUS_HEADER,
+    SessionLedger, USAGE_EVENT, USAGE_HEADER, close_session,
 };
 pub use shared_keys::SharedKeyRing;
 pub use system::{OsRandom, SystemClock};

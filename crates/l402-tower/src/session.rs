@@ -63,6 +63,9 @@ pub struct OpenSession<'a> {
     pub deposit: Msat,
     /// Where the rest is refunded on close (`None` for an L402 token's balance).
     pub return_invoice: Option<&'a str>,
+    /// Seconds without use after which the seller closes and refunds it; 0: never (an L402
+    /// token's balance, which has nowhere to be refunded).
+    pub idle_timeout_secs: u64,
 }
 
 /// The balances of metered sessions. Blocking: the paywall calls it on a blocking thread. Each
@@ -164,3 +167,60 @@ pub const USAGE_HEADER: &str = "l402-usage";
 /// The server-sent event in which a streaming upstream reports the units used, as its last
 /// event: `event: l402-usage` with `data: {"units": N}`.
 pub const USAGE_EVENT: &str = "l402-usage";
+
+/// How a close ended: the refund owed at closing and what became of its payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed {
+    /// The balance at closing.
+    pub refund: Msat,
+    /// Whether it was paid back.
+    pub outcome: RefundOutcome,
+}
+
+/// How long a refund payment may take.
+const REFUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Closes an open session and pays its balance back to its return invoice through `backend`
+/// (the seller pays the routing fee, up to 1 % or 1 sat, whichever is more: the buyer gets the
+/// balance to the millisatoshi), then records the outcome. `Ok(None)` when the session is not
+/// open (already closed, or unknown). A failed refund stays owed in the ledger.
+pub async fn close_session(
+    backend: &dyn l402_backend::LightningBackend,
+    ledger: &Arc<dyn SessionLedger>,
+    session_id: PaymentHash,
+) -> Result<Result<Closed, Close>, LedgerError> {
+    let closing = {
+        let ledger = ledger.clone();
+        tokio::task::spawn_blocking(move || ledger.close(&session_id))
+            .await
+            .map_err(|e| LedgerError(Box::new(e)))??
+    };
+    let (refund, return_invoice) = match closing {
+        Close::Closed {
+            refund,
+            return_invoice,
+        } => (refund, return_invoice),
+        other => return Ok(Err(other)),
+    };
+    let outcome = match (refund, return_invoice) {
+        (Msat(0), _) | (_, None) => RefundOutcome::Skipped,
+        (amount, Some(invoice)) => {
+            let options = l402_backend::PayOptions {
+                max_fee: Msat((amount.0 / 100).max(1_000)),
+                timeout: REFUND_TIMEOUT,
+            };
+            match backend.pay_amount(&invoice, amount, options).await {
+                Ok(_) => RefundOutcome::Succeeded,
+                Err(error) => {
+                    tracing::warn!(session = %session_id.to_hex(), %error, "refund failed: the amount stays owed in the session's ledger");
+                    RefundOutcome::Failed
+                }
+            }
+        }
+    };
+    let ledger = ledger.clone();
+    tokio::task::spawn_blocking(move || ledger.record_refund(&session_id, outcome))
+        .await
+        .map_err(|e| LedgerError(Box::new(e)))??;
+    Ok(Ok(Closed { refund, outcome }))
+}

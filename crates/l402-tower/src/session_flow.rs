@@ -10,8 +10,7 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
-use l402_backend::PayOptions;
-use l402_core::session::{Close, Credit, Opened, RefundOutcome, Reserve};
+use l402_core::session::{Close, Credit, Opened, Reserve};
 use l402_core::{Msat, PaymentHash};
 use l402_mpp::session::{SessionAction, SessionError, VerifiedSession};
 use tower::Service;
@@ -23,13 +22,11 @@ use crate::outcome::{Outcome, PaywallDecision};
 use crate::paywall::Paywall;
 use crate::response::Refusal;
 use crate::session::{
-    BalanceReservation, Metering, OpenSession, SESSION_STATUS_HEADER, SessionLedger,
+    BalanceReservation, Closed, Metering, OpenSession, SESSION_STATUS_HEADER, SessionLedger,
 };
 
 /// `Payment-Receipt`.
 const PAYMENT_RECEIPT: HeaderName = HeaderName::from_static(l402_mpp::RECEIPT_HEADER);
-/// How long a refund payment may take.
-const REFUND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What a metered step came to before the upstream is called.
 pub(crate) enum Step {
@@ -99,6 +96,7 @@ pub(crate) async fn reserve(
                     service: &service,
                     deposit,
                     return_invoice: None,
+                    idle_timeout_secs: 0,
                 })
             })
             .await
@@ -156,12 +154,14 @@ pub(crate) async fn session_step(
             }
             let service = offer.service.clone();
             let session_id = deposit.payment_hash;
+            let idle_timeout_secs = metering.idle_timeout_secs;
             let opened = blocking(ledger, move |l| {
                 l.open(&OpenSession {
                     session_id,
                     service: &service,
                     deposit: Msat::from_sat(deposit.amount_sat),
                     return_invoice: Some(&return_invoice),
+                    idle_timeout_secs,
                 })
             })
             .await;
@@ -222,49 +222,22 @@ async fn close(
     session_id: PaymentHash,
     challenge_id: String,
 ) -> Step {
-    let closed = blocking(ledger, move |l| l.close(&session_id)).await;
-    let (refund, return_invoice) = match logged(offer, "close a session", closed) {
+    let closed =
+        crate::session::close_session(paywall.backend().as_ref(), ledger, session_id).await;
+    let Closed { refund, outcome } = match logged(offer, "close a session", closed) {
         None => return Step::Unavailable,
-        Some(Close::Closed {
-            refund,
-            return_invoice,
-        }) => (refund, return_invoice),
-        Some(Close::AlreadyClosed) => {
-            return Step::Refuse(Refusal::Mpp {
-                error: SessionError::Closed,
-                challenge_id: Some(challenge_id),
-            });
-        }
-        Some(Close::NotFound) => {
-            return Step::Refuse(Refusal::Mpp {
-                error: SessionError::NotFound,
-                challenge_id: Some(challenge_id),
-            });
-        }
-    };
-    let outcome = match (refund, return_invoice) {
-        (Msat(0), _) | (_, None) => RefundOutcome::Skipped,
-        (amount, Some(invoice)) => {
-            // The seller pays the routing fee on top: the buyer gets the balance to the msat.
-            let options = PayOptions {
-                max_fee: Msat((amount.0 / 100).max(1_000)),
-                timeout: REFUND_TIMEOUT,
+        Some(Ok(closed)) => closed,
+        Some(Err(not_open)) => {
+            let error = match not_open {
+                Close::NotFound => SessionError::NotFound,
+                _ => SessionError::Closed,
             };
-            match paywall
-                .backend()
-                .pay_amount(&invoice, amount, options)
-                .await
-            {
-                Ok(_) => RefundOutcome::Succeeded,
-                Err(error) => {
-                    tracing::warn!(service = %offer.service, session = %session_id.to_hex(), %error, "refund failed: the amount stays owed in the session's ledger");
-                    RefundOutcome::Failed
-                }
-            }
+            return Step::Refuse(Refusal::Mpp {
+                error,
+                challenge_id: Some(challenge_id),
+            });
         }
     };
-    let recorded = blocking(ledger, move |l| l.record_refund(&session_id, outcome)).await;
-    logged(offer, "record a refund", recorded);
     let mut receipt = l402_mpp::Receipt::lightning_session(
         l402_mpp::time::format(paywall.now_unix()),
         session_id.to_hex(),

@@ -7,6 +7,7 @@
 //
 //	l402check challenge FILE      FILE: one WWW-Authenticate value per line (as received)
 //	l402check credential MAC_B64 PREIMAGE_HEX
+//	l402check mpp-challenge|mpp-credential|mpp-receipt …   (the Payment scheme: see mpp.go)
 //
 // `challenge` parses the first value matching Aperture's client regex (l402/client_interceptor.go
 // authHeaderRegex, copied: it is unexported), base64-decodes the macaroon strictly (StdEncoding, as
@@ -183,6 +184,21 @@ func main() {
 			fail("usage: l402check credential MAC_B64 PREIMAGE_HEX")
 		}
 		credential(os.Args[2], os.Args[3])
+	case "mpp-challenge":
+		if len(os.Args) != 4 {
+			fail("usage: l402check mpp-challenge FILE SECRET")
+		}
+		mppChallenge(os.Args[2], os.Args[3])
+	case "mpp-credential":
+		if len(os.Args) != 4 {
+			fail("usage: l402check mpp-credential VALUE SECRET")
+		}
+		mppCredential(os.Args[2], os.Args[3])
+	case "mpp-receipt":
+		if len(os.Args) != 3 {
+			fail("usage: l402check mpp-receipt VALUE")
+		}
+		mppReceipt(os.Args[2])
 	default:
 		fail("unknown command %q", os.Args[1])
 	}

@@ -447,6 +447,88 @@ pub(crate) async fn invoices(
     })))
 }
 
+/// The query of `GET /api/v1/sessions`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct SessionQuery {
+    state: Option<String>,
+    limit: Option<usize>,
+}
+
+fn session_json(r: &l402_store::SessionRecord) -> Value {
+    json!({
+        "session_id": r.session_id.to_hex(),
+        "service": r.service,
+        "state": if r.open { "open" } else { "closed" },
+        "deposit_msat": r.deposit.0,
+        "spent_msat": r.spent.0,
+        "refunded_msat": r.refunded.0,
+        "balance_msat": r.balance().0,
+        "refund_msat": r.refund.map(|m| m.0),
+        "refund_status": r.refund_status,
+        "opened_at": r.opened_at,
+        "updated_at": r.updated_at,
+    })
+}
+
+/// `GET /api/v1/sessions`: metered balances, the most recently used first.
+pub(crate) async fn sessions(
+    State(s): State<Arc<AdminState>>,
+    _caller: Caller,
+    Query(q): Query<SessionQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let open = match q.state.as_deref() {
+        None | Some("all") => None,
+        Some("open") => Some(true),
+        Some("closed") => Some(false),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "state must be open, closed or all, not {other:?}"
+            )));
+        }
+    };
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+    let rows = blocking(&s.store, move |store| store.sessions().list(open, limit)).await?;
+    Ok(Json(json!({
+        "sessions": rows.iter().map(session_json).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /api/v1/sessions/{id}`: one session and its ledger (every credit and debit).
+pub(crate) async fn session(
+    State(s): State<Arc<AdminState>>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = l402_core::PaymentHash::from_hex(&id)
+        .ok()
+        .filter(|_| id.len() == 64)
+        .ok_or_else(|| ApiError::bad_request("a session id is 64 hex characters"))?;
+    let (record, ledger) = blocking(&s.store, move |store| {
+        let sessions = store.sessions();
+        Ok((sessions.get(&id)?, sessions.ledger(&id)?))
+    })
+    .await?;
+    let record = record.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no session with this id",
+        )
+    })?;
+    let mut body = session_json(&record);
+    body["ledger"] = ledger
+        .iter()
+        .map(|l| json!({"op": l.op, "amount_msat": l.amount_msat, "balance_msat": l.balance.0, "at": l.at}))
+        .collect();
+    Ok(Json(body))
+}
+
 /// `GET /api/v1/revocations`.
 pub(crate) async fn revocations(
     State(s): State<Arc<AdminState>>,

@@ -61,6 +61,8 @@ fn router(state: Arc<AdminState>) -> Router {
         .route("/api/v1/stats", get(api::stats))
         .route("/api/v1/invoices", get(api::invoices))
         .route("/api/v1/revocations", get(api::revocations))
+        .route("/api/v1/sessions", get(api::sessions))
+        .route("/api/v1/sessions/{id}", get(api::session))
         .route(
             "/api/v1/tokens/{id}/revoke",
             post(api::revoke).delete(api::restore),

@@ -482,6 +482,7 @@ fn new_session(id: u8, deposit: u64) -> NewSession<'static> {
         service: "llm",
         deposit: Msat(deposit),
         return_invoice: Some("lnbcrt1preturn"),
+        idle_timeout_secs: 300,
         now: 1_000,
     }
 }
@@ -599,6 +600,13 @@ fn sessions_open_credit_reserve_settle_close_with_a_ledger(open: &Open) {
     assert_eq!(ledger.iter().map(|l| l.amount_msat).sum::<i64>(), 0);
     assert_eq!(ledger.last().unwrap().balance, Msat(0));
     assert_eq!(table.idle(u64::MAX, 10).unwrap(), vec![]);
+    table.open(&new_session(4, 1_000)).unwrap();
+    let open_ones = table.list(Some(true), 10).unwrap();
+    assert_eq!(open_ones.len(), 1);
+    assert_eq!(open_ones[0].session_id, PaymentHash([4; 32]));
+    assert_eq!(table.list(Some(false), 10).unwrap()[0].session_id, sid);
+    assert_eq!(table.list(None, 10).unwrap().len(), 2);
+    assert_eq!(table.list(None, 1).unwrap().len(), 1);
 }
 
 fn sessions_concurrent_reservations_never_overspend(open: &Open) {
@@ -634,7 +642,8 @@ fn sessions_concurrent_reservations_never_overspend(open: &Open) {
     let session = open().sessions().get(&sid).unwrap().unwrap();
     assert_eq!(session.balance(), Msat(0));
     assert_eq!(session.spent, Msat(25_000));
-    let idle = open().sessions().idle(2_000, 10).unwrap();
+    // Last used at 2_000 with a 300 s idle timeout.
+    let idle = open().sessions().idle(2_300, 10).unwrap();
     assert_eq!(idle.len(), 1);
-    assert!(open().sessions().idle(1_999, 10).unwrap().is_empty());
+    assert!(open().sessions().idle(2_299, 10).unwrap().is_empty());
 }
