@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::buyer::{self, budget, fetch, receipts, tokens};
+use crate::buyer::{self, budget, fetch, receipts, sessions, tokens};
 use crate::{serve, wallet};
 
 /// `0.1.0 (commit 1a2b3c4d5e6f; backends: dev, lnd, lnbits, nwc, cln)`: the version, the commit
@@ -64,6 +64,9 @@ pub enum Command {
     /// Held tokens: list, show, remove, attenuate for a sub-agent, import.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// Prepaid `Payment` sessions (metered APIs): list, close (the rest is refunded).
+    #[command(subcommand)]
+    Sessions(sessions::SessionsCommand),
     /// Payments made.
     Receipts(receipts::ReceiptsArgs),
     /// Budget limits, spent and remaining.
@@ -136,6 +139,7 @@ pub async fn dispatch(command: Command, verbose: u8) -> anyhow::Result<u8> {
         Command::Fetch(args) => fetch::run(args, verbose).await,
         Command::Discover(args) => crate::buyer::discover::run(args).await,
         Command::Tokens(command) => tokens::run(command).await,
+        Command::Sessions(command) => sessions::run(command).await,
         Command::Receipts(args) => receipts::run(args).await,
         Command::Budget(options) => budget::run(options).await,
     }

@@ -40,6 +40,7 @@ async fn an_mcp_client_lists_the_tools_and_calls_them() {
         names,
         [
             "l402_budget",
+            "l402_close_sessions",
             "l402_discover",
             "l402_fetch",
             "l402_quote",
@@ -233,7 +234,7 @@ async fn streamable_http_serves_the_tools_on_loopback_only() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 6, "{names:?}");
+    assert_eq!(names.len(), 7, "{names:?}");
     assert!(names.contains(&"l402_fetch"), "{names:?}");
 
     // DNS-rebinding protection: a foreign Host is refused.

@@ -172,7 +172,8 @@ impl L402ClientBuilder {
     /// Which payment schemes to answer, most preferred first (default
     /// [`DEFAULT_PREFERENCE`](crate::mpp::DEFAULT_PREFERENCE): L402, then `Payment`). A `402`
     /// offering both is answered in the first listed scheme; a scheme not listed is never paid.
-    /// With `Payment` listed, every request carries `Accept-Payment: lightning/charge`.
+    /// With `Payment` listed, every request carries
+    /// `Accept-Payment: lightning/charge, lightning/session`.
     pub fn prefer(mut self, schemes: Vec<crate::mpp::PaymentScheme>) -> Self {
         self.prefer = schemes;
         self

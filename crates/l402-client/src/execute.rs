@@ -29,9 +29,12 @@ pub struct PaidResponse {
     /// What the server said about the token this request carried (its `L402-Token` header),
     /// also kept with the held token; `None` without a token or without the header.
     pub token_status: Option<ReportedStatus>,
-    /// The server's `Payment-Receipt`, when this request paid a `Payment` (MPP) charge and
-    /// the answer carried a readable one.
+    /// The server's `Payment-Receipt`, when this request paid a `Payment` (MPP) charge or
+    /// used a `Payment` session and the answer carried a readable one.
     pub payment_receipt: Option<l402_mpp::Receipt>,
+    /// What this request did with a `Payment` session (opened, spent from, topped up), when
+    /// it used one.
+    pub session: Option<crate::session::SessionUse>,
 }
 
 impl L402Client {
@@ -58,6 +61,12 @@ impl L402Client {
         request: impl IntoRequestSpec,
     ) -> Result<PaidResponse, ClientError> {
         let spec = request.into_request_spec()?;
+        // A session held for the scope is spent first (like a held token).
+        if let Some((target, held)) = self.session_for(&spec.url).await?
+            && let Some(paid) = self.spend_session(&target, &spec, held).await?
+        {
+            return Ok(paid);
+        }
         let mut hop = self.send_following(spec, None).await?;
         let mut flow: Option<RequestFlow> = None;
         let mut payment: Option<Receipt> = None;
@@ -82,9 +91,16 @@ impl L402Client {
             }
             if flow.is_none()
                 && hop.response.status() == reqwest::StatusCode::PAYMENT_REQUIRED
-                && let Some(charge) = crate::mpp::choose(&self.inner.prefer, &values)
+                && let Some(offered) = crate::mpp::choose(&self.inner.prefer, &values)
             {
-                return self.pay_charge(&hop.target, hop.spec, charge).await;
+                return match offered {
+                    crate::mpp::Offered::Charge(charge) => {
+                        self.pay_charge(&hop.target, hop.spec, charge).await
+                    }
+                    crate::mpp::Offered::Session(session) => {
+                        self.open_session(hop.spec, session).await
+                    }
+                };
             }
             if flow.is_none() {
                 self.check_l402_allowed()?;
@@ -148,6 +164,7 @@ impl L402Client {
             payment,
             token_status,
             payment_receipt: None,
+            session: None,
         })
     }
 

@@ -1,4 +1,5 @@
-//! Paying the HTTP `Payment` scheme (MPP), Lightning `charge` intent: which scheme to answer
+//! Paying the HTTP `Payment` scheme (MPP), Lightning `charge` intent (the `session` intent is
+//! [`crate::session`]'s; its challenge is checked by [`session_plan`] here): which scheme to answer
 //! when a `402` offers L402 and `Payment` ([`PaymentScheme`] preference, advertised as
 //! `Accept-Payment`), the pre-payment checks of a charge challenge (the invoice is decoded and
 //! must agree with the request object: payment hash, amount, network, expiry, `max_cost`), and
@@ -12,6 +13,7 @@ use l402_core::challenge::{Scheme, parse_first_challenge};
 use l402_core::client::{PayPolicy, PaymentPlan, StopReason};
 use l402_core::invoice::{InvoiceCheck, parse_bolt11};
 use l402_core::{Msat, Preimage};
+use l402_mpp::session::SessionRequest;
 use l402_mpp::{Challenge, ChargeRequest, Credential};
 use serde::Deserialize;
 
@@ -29,39 +31,56 @@ use crate::scope::Target;
 pub enum PaymentScheme {
     /// L402: buy a token (a macaroon and its preimage), reused until it expires.
     L402,
-    /// The `Payment` scheme, Lightning charge: pay one request, present the preimage once.
+    /// The `Payment` scheme, Lightning `charge` (pay one request, present the preimage once)
+    /// or `session` (a prepaid balance spent over many requests; see [`crate::session`]).
     Mpp,
 }
 
 /// The default preference: L402 when offered (a token serves many requests), else `Payment`.
 pub const DEFAULT_PREFERENCE: [PaymentScheme; 2] = [PaymentScheme::L402, PaymentScheme::Mpp];
 
-/// The `Accept-Payment` value a client with preference `prefer` sends: the one `Payment`
-/// method and intent it pays, `lightning/charge`; `None` when it does not pay `Payment`
-/// challenges.
+/// The `Accept-Payment` value a client with preference `prefer` sends: the `Payment` method
+/// and intents it pays, `lightning/charge` and `lightning/session`; `None` when it does not pay
+/// `Payment` challenges.
 pub fn accept_payment(prefer: &[PaymentScheme]) -> Option<&'static str> {
     prefer
         .contains(&PaymentScheme::Mpp)
-        .then_some("lightning/charge")
+        .then_some("lightning/charge, lightning/session")
 }
 
-/// The `Payment` charge challenge to answer in a `402` whose `WWW-Authenticate` values are
-/// `values`, if the preference picks it: `Payment` must be allowed, a `lightning`/`charge`
-/// challenge present, and no L402 challenge the client prefers.
-pub fn choose(prefer: &[PaymentScheme], values: &[&str]) -> Option<Challenge> {
+/// A `Payment` challenge the client answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Offered {
+    /// A Lightning `charge`: pay one request.
+    Charge(Challenge),
+    /// A Lightning `session`: pay a deposit, spend it over many requests, get the rest back on
+    /// close.
+    Session(Challenge),
+}
+
+/// The `Payment` challenge to answer in a `402` whose `WWW-Authenticate` values are `values`,
+/// if the preference picks it: `Payment` must be allowed, a `lightning` `charge` or `session`
+/// challenge present (the first offered wins), and no L402 challenge the client prefers.
+pub fn choose(prefer: &[PaymentScheme], values: &[&str]) -> Option<Offered> {
     let mpp_rank = prefer.iter().position(|s| *s == PaymentScheme::Mpp)?;
-    let charge = Challenge::parse_list(&values.join(", "))
+    let offered = Challenge::parse_list(&values.join(", "))
         .ok()?
         .into_iter()
-        .find(|c| {
-            c.method.eq_ignore_ascii_case(l402_mpp::METHOD_LIGHTNING)
-                && c.intent.eq_ignore_ascii_case(l402_mpp::INTENT_CHARGE)
+        .filter(|c| c.method.eq_ignore_ascii_case(l402_mpp::METHOD_LIGHTNING))
+        .find_map(|c| {
+            if c.intent.eq_ignore_ascii_case(l402_mpp::INTENT_CHARGE) {
+                Some(Offered::Charge(c))
+            } else if c.intent.eq_ignore_ascii_case(l402_mpp::INTENT_SESSION) {
+                Some(Offered::Session(c))
+            } else {
+                None
+            }
         })?;
     let l402_rank = prefer.iter().position(|s| *s == PaymentScheme::L402);
     let l402_offered = parse_first_challenge(values.iter().copied()).is_ok();
     match l402_rank {
         Some(rank) if l402_offered && rank < mpp_rank => None,
-        _ => Some(charge),
+        _ => Some(offered),
     }
 }
 
@@ -72,13 +91,6 @@ pub fn choose(prefer: &[PaymentScheme], values: &[&str]) -> Option<Challenge> {
 /// macaroon: nothing is kept as a token).
 pub fn plan(challenge: &Challenge, policy: &PayPolicy) -> Result<PaymentPlan, ClientError> {
     let bad = |why: String| ClientError::BadPaymentChallenge(why);
-    if let Some(expires) = &challenge.expires {
-        let at = l402_mpp::time::parse(expires)
-            .ok_or_else(|| bad(format!("expires {expires:?} is not an RFC 3339 time")))?;
-        if policy.now_unix >= at {
-            return Err(bad(format!("the challenge expired at {expires}")));
-        }
-    }
     let request: ChargeRequest = challenge
         .decode_request()
         .map_err(|e| bad(format!("the request object does not decode: {e}")))?;
@@ -88,16 +100,81 @@ pub fn plan(challenge: &Challenge, policy: &PayPolicy) -> Result<PaymentPlan, Cl
             request.amount, request.currency
         ))
     })?;
-    let invoice = parse_bolt11(&request.method_details.invoice)
-        .map_err(|e| ClientError::Refused(StopReason::BadInvoice(e)))?;
     let expected_hash = match &request.method_details.payment_hash {
-        Some(_) => request
-            .payment_hash()
-            .ok_or_else(|| bad("paymentHash is not 64 lower-case hex digits".into()))?,
-        None => invoice.payment_hash,
+        Some(_) => Some(
+            request
+                .payment_hash()
+                .ok_or_else(|| bad("paymentHash is not 64 lower-case hex digits".into()))?,
+        ),
+        None => None,
     };
-    let amount = InvoiceCheck {
+    check_invoice(
+        challenge,
+        &request.method_details.invoice,
         expected_hash,
+        sat,
+        policy,
+    )
+}
+
+/// Checks a session challenge before paying its deposit, with the charge's checks (see
+/// [`plan`]): the challenge has not expired, the request names a positive `sat` unit price, a
+/// deposit invoice, its payment hash and the deposit amount, and the invoice carries that hash
+/// and exactly that amount, on the wallet's network, unexpired, within `max_cost` (a deposit is
+/// one payment). Returns the plan and the decoded request.
+pub fn session_plan(
+    challenge: &Challenge,
+    policy: &PayPolicy,
+) -> Result<(PaymentPlan, SessionRequest), ClientError> {
+    let bad = |why: String| ClientError::BadPaymentChallenge(why);
+    let request: SessionRequest = challenge
+        .decode_request()
+        .map_err(|e| bad(format!("the session request object does not decode: {e}")))?;
+    request.unit_price_sat().ok_or_else(|| {
+        bad(format!(
+            "unit price {:?} {:?} is not whole sats",
+            request.amount, request.currency
+        ))
+    })?;
+    let invoice = request
+        .deposit_invoice
+        .as_deref()
+        .ok_or_else(|| bad("the session challenge has no depositInvoice".into()))?;
+    let hash = request
+        .payment_hash()
+        .ok_or_else(|| bad("paymentHash is not 64 lower-case hex digits".into()))?;
+    let deposit = request.deposit_sat().ok_or_else(|| {
+        bad(format!(
+            "depositAmount {:?} is not a positive number of sats",
+            request.deposit_amount
+        ))
+    })?;
+    let plan = check_invoice(challenge, invoice, Some(hash), deposit, policy)?;
+    Ok((plan, request))
+}
+
+/// The checks a charge and a session deposit share: the challenge's expiry, then the invoice
+/// `bolt11` decoded and checked against `expected_hash` (the invoice's own when `None`), the
+/// network, its expiry and `max_cost`, and its amount equal to `sat`.
+fn check_invoice(
+    challenge: &Challenge,
+    bolt11: &str,
+    expected_hash: Option<l402_core::PaymentHash>,
+    sat: u64,
+    policy: &PayPolicy,
+) -> Result<PaymentPlan, ClientError> {
+    let bad = |why: String| ClientError::BadPaymentChallenge(why);
+    if let Some(expires) = &challenge.expires {
+        let at = l402_mpp::time::parse(expires)
+            .ok_or_else(|| bad(format!("expires {expires:?} is not an RFC 3339 time")))?;
+        if policy.now_unix >= at {
+            return Err(bad(format!("the challenge expired at {expires}")));
+        }
+    }
+    let invoice =
+        parse_bolt11(bolt11).map_err(|e| ClientError::Refused(StopReason::BadInvoice(e)))?;
+    let amount = InvoiceCheck {
+        expected_hash: expected_hash.unwrap_or(invoice.payment_hash),
         network: policy.network,
         max_amount: policy.max_amount,
         now_unix: policy.now_unix,
@@ -175,6 +252,7 @@ impl L402Client {
             reused_token: false,
             token_status: None,
             payment_receipt,
+            session: None,
         })
     }
 }
@@ -196,6 +274,8 @@ mod tests {
 
     const PAYMENT: &str =
         "Payment id=\"a\", realm=\"r\", method=\"lightning\", intent=\"charge\", request=\"cQ\"";
+    const SESSION: &str =
+        "Payment id=\"b\", realm=\"r\", method=\"lightning\", intent=\"session\", request=\"cQ\"";
     const L402: &str = "L402 macaroon=\"AgEEbHNhdAJCAAAA\", invoice=\"lnbcrt1\"";
 
     #[test]
@@ -208,8 +288,23 @@ mod tests {
         assert!(choose(&[M, L], &[L402, PAYMENT]).is_some());
         assert!(choose(&[M], &[L402, PAYMENT]).is_some());
         assert!(choose(&[L], &[PAYMENT]).is_none(), "Payment not allowed");
-        assert!(choose(&[L, M], &["Payment id=\"a\", realm=\"r\", method=\"lightning\", intent=\"session\", request=\"cQ\""]).is_none());
+        assert!(matches!(
+            choose(&[L, M], &[SESSION]),
+            Some(Offered::Session(_))
+        ));
+        assert!(matches!(
+            choose(&[M], &[L402, SESSION, PAYMENT]),
+            Some(Offered::Session(_))
+        ));
+        assert!(
+            choose(&[L, M], &[L402, SESSION]).is_none(),
+            "L402 preferred"
+        );
+        assert!(choose(&[L, M], &["Payment id=\"a\", realm=\"r\", method=\"other\", intent=\"session\", request=\"cQ\""]).is_none());
         assert_eq!(accept_payment(&[L]), None);
-        assert_eq!(accept_payment(&[L, M]), Some("lightning/charge"));
+        assert_eq!(
+            accept_payment(&[L, M]),
+            Some("lightning/charge, lightning/session")
+        );
     }
 }

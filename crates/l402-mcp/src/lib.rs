@@ -11,6 +11,8 @@
 //! * `l402_budget`: limits, spent and remaining per window (hour, day, total) and per domain.
 //! * `l402_receipts` `{limit?}`: recent payments.
 //! * `l402_tokens`: held tokens (scope, amount, expiry), never macaroons or preimages.
+//! * `l402_close_sessions`: closes the prepaid sessions held; each seller refunds what is left
+//!   of the deposits, and what the wallet receives goes back to the budget.
 //! * `l402_discover` `{url}`: what a host sells and at what price (its
 //!   `/.well-known/l402.json`, else the price of a plain unpaid request's 402). Pays nothing.
 //! * `l402_quote` `{url, service?, path?, method?, capabilities?, token_lifetime_secs?,
@@ -63,7 +65,8 @@ pub use http_auth::{
 pub use network_guard::{ALLOW_PRIVATE_SETTING, PublicOnly, non_public};
 pub use server::{
     DEFAULT_RECEIPTS, FetchArgs, L402McpServer, LowerMaxCost, MAX_RECEIPTS, ReceiptsArgs,
-    TOOL_BUDGET, TOOL_DISCOVER, TOOL_FETCH, TOOL_QUOTE, TOOL_RECEIPTS, TOOL_TOKENS, lower_max_cost,
+    TOOL_BUDGET, TOOL_CLOSE_SESSIONS, TOOL_DISCOVER, TOOL_FETCH, TOOL_QUOTE, TOOL_RECEIPTS,
+    TOOL_TOKENS, lower_max_cost,
 };
 pub use transport::{
     HTTP_DRAIN, HttpOptions, HttpServer, MCP_PATH, serve_http, serve_http_with, serve_stdio,

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use l402_client::budget::Limit;
 use l402_client::{
-    BudgetError, BudgetStatus, ClientError, Receipt, ReportedStatus, TokenInfo, WindowStatus,
+    BudgetError, BudgetStatus, ClientError, ClosedSession, Receipt, ReportedStatus, SessionUse,
+    TokenInfo, WindowStatus,
 };
 use l402_core::Msat;
 use l402_core::client::StopReason;
@@ -201,6 +202,9 @@ pub(crate) struct FetchReport {
     /// whether the token is worth reusing. Absent without a token or without the header.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenStatusReport>,
+    /// What this call did with a prepaid `Payment` session (metered APIs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionReport>,
     /// What is left of the budget after this call.
     pub budget_left: Option<BudgetLeft>,
     /// The most this call could pay for one invoice.
@@ -608,6 +612,96 @@ pub(crate) struct TokensReport {
     pub summary: String,
     /// Every held token.
     pub tokens: Vec<TokenReport>,
+}
+
+/// What one `l402_fetch` call did with a prepaid `Payment` session (a metered API).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SessionReport {
+    /// The session id.
+    pub id: String,
+    /// True when this call opened it (and paid its deposit).
+    pub opened: bool,
+    /// True when this call topped it up (and paid another deposit).
+    pub topped_up: bool,
+    /// Every deposit paid into it so far.
+    pub deposit_sat: Sat,
+    /// The balance after this call's reservation, as the seller reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance_msat: Option<u64>,
+    /// What this call reserved (it is billed at most that).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserved_msat: Option<u64>,
+}
+
+impl SessionReport {
+    /// From what the client said.
+    pub fn of(s: &SessionUse) -> Self {
+        Self {
+            id: s.session_id.to_hex(),
+            opened: s.opened,
+            topped_up: s.topped_up,
+            deposit_sat: Sat(s.deposit),
+            balance_msat: s.balance.map(|b| b.0),
+            reserved_msat: s.reserved.map(|r| r.0),
+        }
+    }
+
+    /// One sentence.
+    pub fn sentence(&self) -> String {
+        let what = match (self.opened, self.topped_up) {
+            (true, _) => "Opened a prepaid session (the payment is its deposit)",
+            (false, true) => "Topped up the prepaid session (the payment is a new deposit)",
+            (false, false) => "Spent from the prepaid session opened earlier",
+        };
+        let left = self
+            .balance_msat
+            .map(|b| format!("; {} sat left after this call's reservation", b / 1000))
+            .unwrap_or_default();
+        format!("{what}{left}. l402_close_sessions gets what is left refunded.")
+    }
+}
+
+/// A closed session, as `l402_close_sessions` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ClosedReport {
+    /// The session id.
+    pub id: String,
+    /// The token scope it served.
+    pub scope: String,
+    /// What its deposits paid together.
+    pub deposit_sat: Sat,
+    /// What its usage cost (deposits less the refund announced).
+    pub spent_msat: Option<u64>,
+    /// The refund the seller announced.
+    pub refund_msat: Option<u64>,
+    /// The seller's word on the refund (`succeeded`, `failed`, `skipped`), or `gone`.
+    pub refund_status: Option<String>,
+    /// What the wallet saw arrive (only that goes back to the budget).
+    pub refund_received_msat: Option<u64>,
+}
+
+impl ClosedReport {
+    /// From what the client said.
+    pub fn of(c: &ClosedSession) -> Self {
+        Self {
+            id: c.session_id.to_hex(),
+            scope: c.scope.clone(),
+            deposit_sat: Sat(c.deposit),
+            spent_msat: c.spent().map(|s| s.0),
+            refund_msat: c.refund.map(|r| r.0),
+            refund_status: c.refund_status.clone(),
+            refund_received_msat: c.refund_received.map(|r| r.0),
+        }
+    }
+}
+
+/// `l402_close_sessions`'s answer.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ClosedSessionsReport {
+    /// One sentence.
+    pub summary: String,
+    /// Each session closed.
+    pub sessions: Vec<ClosedReport>,
 }
 
 #[cfg(test)]

@@ -18,9 +18,9 @@ use crate::body::{DEFAULT_MAX_BODY_BYTES, read_limited, render};
 use crate::error::McpError;
 use crate::network_guard::{PublicOnly, surface};
 use crate::report::{
-    BudgetLeft, BudgetReport, ErrorReport, FetchReport, PaymentReport, ReceiptReport,
-    ReceiptsReport, TokenReport, TokenStatusReport, TokensReport, WindowReport, classify,
-    json_result, limit_text,
+    BudgetLeft, BudgetReport, ClosedReport, ClosedSessionsReport, ErrorReport, FetchReport,
+    PaymentReport, ReceiptReport, ReceiptsReport, SessionReport, TokenReport, TokenStatusReport,
+    TokensReport, WindowReport, classify, json_result, limit_text,
 };
 use l402_client::ScopeLocks;
 
@@ -36,6 +36,8 @@ pub const TOOL_TOKENS: &str = "l402_tokens";
 pub const TOOL_DISCOVER: &str = "l402_discover";
 /// The tool that prices one request before paying.
 pub const TOOL_QUOTE: &str = "l402_quote";
+/// The tool that closes the prepaid `Payment` sessions held (the rest is refunded).
+pub const TOOL_CLOSE_SESSIONS: &str = "l402_close_sessions";
 
 /// Receipts listed when `l402_receipts` gets no `limit`.
 pub const DEFAULT_RECEIPTS: usize = 20;
@@ -325,7 +327,13 @@ impl L402McpServer {
                      service or path and method, capabilities, token lifetime, and max_price_sat \
                      (refused as unsatisfiable_budget when the price is above). Free: pays \
                      nothing and mints no invoice.";
+        let close = "Closes the prepaid sessions l402_fetch opened with metered APIs (sold per \
+                     unit, e.g. per generated token, from a deposit): the seller refunds what \
+                     is left of each deposit to your wallet, and what the wallet receives goes \
+                     back to the budget. Reports per session what was deposited, spent and \
+                     refunded. Pays nothing; call it when done with a metered API.";
         for (name, text) in [
+            (TOOL_CLOSE_SESSIONS, close.to_owned()),
             (TOOL_DISCOVER, discover.to_owned()),
             (TOOL_QUOTE, quote.to_owned()),
             (TOOL_FETCH, fetch),
@@ -386,6 +394,7 @@ impl L402McpServer {
         };
         let payment = PaymentReport::of(paid.payment.as_ref(), paid.reused_token);
         let token = paid.token_status.as_ref().map(TokenStatusReport::of);
+        let session = paid.session.as_ref().map(SessionReport::of);
         if let Some(r) = &paid.payment {
             tracing::info!(url = %args.url, amount = %r.amount, fee = %r.fee, "l402_fetch paid");
         }
@@ -433,6 +442,10 @@ impl L402McpServer {
             summary.push(' ');
             summary.push_str(&t.sentence());
         }
+        if let Some(s) = &session {
+            summary.push(' ');
+            summary.push_str(&s.sentence());
+        }
         if let Some(b) = &budget_left {
             summary.push(' ');
             summary.push_str(&b.sentence());
@@ -448,6 +461,7 @@ impl L402McpServer {
             content_type,
             payment,
             token,
+            session,
             budget_left,
             max_cost_sat: crate::report::Sat(cap),
             notes,
@@ -558,6 +572,34 @@ impl L402McpServer {
         json_result(&TokensReport {
             summary,
             tokens: tokens.iter().map(|t| TokenReport::of(t, now)).collect(),
+        })
+    }
+
+    /// `l402_close_sessions`: closes every prepaid session held; the refunds are the sellers'.
+    pub async fn close_sessions(&self) -> CallToolResult {
+        let closed = match self.client.close_sessions().await {
+            Ok(c) => c,
+            Err(e) => {
+                return self
+                    .failure(&e, self.default_max_cost, Vec::new(), None)
+                    .await;
+            }
+        };
+        let refunded: u64 = closed
+            .iter()
+            .filter_map(|c| c.refund_received)
+            .map(|r| r.0)
+            .sum();
+        let summary = match closed.len() {
+            0 => "No prepaid session was open: nothing to close.".to_owned(),
+            n => format!(
+                "Closed {n} prepaid session(s); the wallet received {} sat in refunds.",
+                refunded / 1000
+            ),
+        };
+        json_result(&ClosedSessionsReport {
+            summary,
+            sessions: closed.iter().map(ClosedReport::of).collect(),
         })
     }
 
@@ -698,6 +740,21 @@ impl L402McpServer {
         Parameters(args): Parameters<crate::discovery_tools::QuoteArgs>,
     ) -> Result<CallToolResult, ErrorData> {
         Ok(self.quote(args).await)
+    }
+
+    #[tool(
+        name = "l402_close_sessions",
+        description = "Closes the prepaid sessions held; the rest of each deposit is refunded.",
+        annotations(
+            title = "Close prepaid sessions (refund what is left)",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn l402_close_sessions_tool(&self) -> Result<CallToolResult, ErrorData> {
+        Ok(self.close_sessions().await)
     }
 
     #[tool(

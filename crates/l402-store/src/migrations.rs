@@ -45,6 +45,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: V6,
         postgres: PG_V6,
     },
+    Migration {
+        sqlite: V7,
+        postgres: "",
+    },
 ];
 
 /// The newest schema version this build knows.
@@ -342,6 +346,41 @@ END;
 $$;
 CREATE TRIGGER mpp_session_ledger_line AFTER INSERT OR UPDATE ON mpp_sessions
     FOR EACH ROW EXECUTE FUNCTION mpp_session_ledger_line();
+";
+
+/// Version 7 (buyer only): the `Payment` sessions the client holds, one open session per
+/// scope (the newest wins; the client keys them by exact path), kept after closing with what
+/// was deposited and refunded.
+/// `preimage` (the opening deposit's, the session's bearer secret) is a blob; `challenge` is the
+/// opening challenge as a `WWW-Authenticate` value (echoed in `bearer` and `close`); `url` and
+/// `method` are the opening request's (a top-up or close goes to a priced request of the
+/// service). `refund_msat`/`refund_status` are what the seller said on close;
+/// `refund_received_msat` is what the client's own wallet saw arrive on the return invoice
+/// (only that is credited back to budgets, at the session's `opened_at`).
+const V7: &str = "
+CREATE TABLE held_sessions (
+    session_id           TEXT PRIMARY KEY,
+    scope                TEXT NOT NULL,
+    origin               TEXT NOT NULL,
+    domain               TEXT NOT NULL,
+    url                  TEXT NOT NULL,
+    method               TEXT NOT NULL,
+    challenge            TEXT NOT NULL,
+    preimage             BLOB NOT NULL,
+    return_invoice       TEXT NOT NULL,
+    return_hash          TEXT NOT NULL,
+    deposits             INTEGER NOT NULL CHECK (deposits >= 1),
+    deposit_msat         INTEGER NOT NULL CHECK (deposit_msat >= 0),
+    balance_msat         INTEGER CHECK (balance_msat >= 0),
+    opened_at            INTEGER NOT NULL,
+    updated_at           INTEGER NOT NULL,
+    closed_at            INTEGER,
+    refund_msat          INTEGER CHECK (refund_msat >= 0),
+    refund_status        TEXT,
+    refund_received_msat INTEGER CHECK (refund_received_msat >= 0)
+) STRICT;
+CREATE INDEX held_sessions_open ON held_sessions (scope, opened_at) WHERE closed_at IS NULL;
+CREATE INDEX held_sessions_by_time ON held_sessions (opened_at);
 ";
 
 /// Why migrating failed: SQLite, or a file from a newer build.

@@ -1,6 +1,8 @@
 //! The spend ledger behind budgets: one row per payment, `reserved` (amount plus the maximum
 //! fee) before paying, `spent` (amount plus the actual fee) after, `released` if it failed.
-//! Reserved and spent rows count against budgets; released rows do not.
+//! Reserved and spent rows count against budgets; released rows do not. Refunds of `Payment`
+//! sessions that the client's wallet saw arrive are taken off (see
+//! `held_sessions`), never below zero.
 
 use l402_core::Msat;
 use rusqlite::{Connection, params};
@@ -54,8 +56,22 @@ impl SpendLedger<'_> {
     }
 }
 
-/// Sums counted spending. Runs inside the caller's transaction when given one.
+/// Sums counted spending, less the session refunds received. Runs inside the caller's
+/// transaction when given one.
 pub(crate) fn totals(conn: &Connection, q: &SpendQuery) -> rusqlite::Result<SpendTotals> {
+    let gross = gross_totals(conn, q)?;
+    let [hour, day, total, domain] = crate::held_sessions::refunds(conn, q)?;
+    let less = |spent: Msat, refunded: u64| Msat(spent.0.saturating_sub(refunded));
+    Ok(SpendTotals {
+        hour: less(gross.hour, hour),
+        day: less(gross.day, day),
+        total: less(gross.total, total),
+        domain: less(gross.domain, domain),
+    })
+}
+
+/// Sums the ledger's counted rows.
+fn gross_totals(conn: &Connection, q: &SpendQuery) -> rusqlite::Result<SpendTotals> {
     conn.query_row(
         "SELECT
              COALESCE(SUM(CASE WHEN at >= ?1 THEN amount_msat END), 0),

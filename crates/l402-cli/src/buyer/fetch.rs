@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use base64::Engine;
-use l402_client::{ClientError, L402Client, PaidResponse, RequestSpec};
+use l402_client::{ClientError, ClosedSession, L402Client, PaidResponse, RequestSpec, SessionUse};
 
 use super::{ClientOptions, Tweaks, client_error};
 use crate::exit;
@@ -50,6 +50,10 @@ pub struct FetchArgs {
     /// Show what the resource costs without paying (exit 0).
     #[arg(long)]
     pub dry_run: bool,
+    /// Leave the `Payment` session this fetch used open for the next fetches (by default it is
+    /// closed at the end and the rest of its deposit refunded).
+    #[arg(long)]
+    pub keep_session: bool,
     /// Certificate verification.
     #[command(flatten)]
     pub tls: super::TlsArgs,
@@ -151,7 +155,7 @@ pub async fn run(args: FetchArgs, verbose: u8) -> anyhow::Result<u8> {
     };
     report_payment(&paid, verbose, args.client.json);
     let status = paid.response.status();
-    output(args.clone(), paid).await?;
+    output(args.clone(), paid, &client).await?;
     if args.fail && status.as_u16() >= 400 {
         return Err(exit::with_code(
             exit::NETWORK,
@@ -235,13 +239,73 @@ fn head_text(response: &reqwest::Response) -> String {
     text
 }
 
-async fn output(args: FetchArgs, paid: PaidResponse) -> anyhow::Result<()> {
+/// Ends the fetch's `Payment` session unless `--keep-session`: closes it (the refund is the
+/// seller's to pay). A close that fails leaves the session open (it is reported, and the
+/// fetch still succeeds: its answer is here).
+async fn finish_session(
+    client: &L402Client,
+    session: Option<&SessionUse>,
+    keep: bool,
+) -> Option<Result<ClosedSession, ClientError>> {
+    let session = session.filter(|_| !keep)?;
+    Some(client.close_session(&session.session_id).await)
+}
+
+/// The `session` member of `--json`: what the fetch did with a `Payment` session.
+fn session_json(
+    session: &SessionUse,
+    closed: Option<&Result<ClosedSession, ClientError>>,
+) -> serde_json::Value {
+    let mut out = serde_json::json!({
+        "id": session.session_id.to_hex(),
+        "scope": session.scope,
+        "opened": session.opened,
+        "topped_up": session.topped_up,
+        "deposit_msat": session.deposit.0,
+        // After this request's reservation, as the seller reported it (`L402-Session`).
+        "balance_msat": session.balance.map(|b| b.0),
+        "reserved_msat": session.reserved.map(|r| r.0),
+        "closed": matches!(closed, Some(Ok(_))),
+    });
+    match closed {
+        Some(Ok(c)) => {
+            out["deposit_msat"] = c.deposit.0.into();
+            out["deposits"] = c.deposits.into();
+            out["spent_msat"] = c.spent().map(|s| s.0).into();
+            out["refund_msat"] = c.refund.map(|r| r.0).into();
+            out["refund_status"] = c.refund_status.clone().into();
+            out["refund_received_msat"] = c.refund_received.map(|r| r.0).into();
+        }
+        Some(Err(e)) => out["close_error"] = e.to_string().into(),
+        None => {}
+    }
+    out
+}
+
+/// Says on stderr how the session ended (without `--json`).
+fn report_session(closed: Option<&Result<ClosedSession, ClientError>>) {
+    match closed {
+        Some(Ok(c)) => eprintln!(
+            "* session {} closed: deposited {}, spent {}, refund {} ({})",
+            c.session_id,
+            c.deposit,
+            c.spent().map_or("unknown".into(), |s| s.to_string()),
+            c.refund.map_or("none".into(), |r| r.to_string()),
+            c.refund_status.as_deref().unwrap_or("unknown"),
+        ),
+        Some(Err(e)) => eprintln!("* the session could not be closed (it stays open): {e}"),
+        None => {}
+    }
+}
+
+async fn output(args: FetchArgs, paid: PaidResponse, client: &L402Client) -> anyhow::Result<()> {
     let PaidResponse {
         mut response,
         payment,
         reused_token,
         token_status,
         payment_receipt,
+        session,
     } = paid;
     if args.client.json {
         let status = response.status().as_u16();
@@ -267,7 +331,8 @@ async fn output(args: FetchArgs, paid: PaidResponse) -> anyhow::Result<()> {
             "paid": payment.as_ref().map(|r| serde_json::json!({
                 "amount_sat": r.amount.to_sat_ceil(), "amount_msat": r.amount.0, "fee_msat": r.fee.0,
                 "payment_hash": r.payment_hash.to_hex(), "scope": r.scope,
-                // `l402`: a token was bought; `mpp`: one request was paid (`Payment` charge).
+                // `l402`: a token was bought; `mpp`: a `Payment` charge (one request) or a
+                // session's deposit (see `session`).
                 "scheme": if r.token_id.is_some() { "l402" } else { "mpp" },
             })),
             // The server's `Payment-Receipt`, after a `Payment` charge.
@@ -287,6 +352,10 @@ async fn output(args: FetchArgs, paid: PaidResponse) -> anyhow::Result<()> {
                         .into()
                 }
             }
+        }
+        if let Some(used) = &session {
+            let closed = finish_session(client, Some(used), args.keep_session).await;
+            out["session"] = session_json(used, closed.as_ref());
         }
         println!("{out}");
         return Ok(());
@@ -311,6 +380,8 @@ async fn output(args: FetchArgs, paid: PaidResponse) -> anyhow::Result<()> {
             stdout.flush()?;
         }
     }
+    let closed = finish_session(client, session.as_ref(), args.keep_session).await;
+    report_session(closed.as_ref());
     Ok(())
 }
 

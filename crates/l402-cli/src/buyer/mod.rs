@@ -1,10 +1,11 @@
-//! The buyer's commands: `fetch`, `discover`, `tokens`, `receipts`, `budget`.
+//! The buyer's commands: `fetch`, `discover`, `tokens`, `sessions`, `receipts`, `budget`.
 
 pub mod balance;
 pub mod budget;
 pub mod discover;
 pub mod fetch;
 pub mod receipts;
+pub mod sessions;
 pub mod tokens;
 
 use std::path::PathBuf;

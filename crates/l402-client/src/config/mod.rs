@@ -179,7 +179,8 @@ pub struct PaymentConfig {
     /// How long one payment may take, seconds.
     pub timeout_secs: u64,
     /// Which payment schemes to answer, most preferred first: `["l402", "mpp"]` (default:
-    /// L402 when offered, else the `Payment` scheme's Lightning charge), `["mpp", "l402"]`,
+    /// L402 when offered, else the `Payment` scheme's Lightning charge or session),
+    /// `["mpp", "l402"]`,
     /// `["l402"]` (never pay `Payment` challenges), `["mpp"]`.
     pub prefer: Vec<crate::mpp::PaymentScheme>,
 }
