@@ -67,7 +67,7 @@ async fn an_operators_agent_reads_revenue_and_revokes_only_with_full_access() {
     assert!(operator.full_access());
     assert_eq!(operator.tools().len(), 8);
     let reloaded = text(&operator.reload().await);
-    assert!(reloaded.starts_with("Reloaded: 4 services"), "{reloaded}");
+    assert!(reloaded.starts_with("Reloaded: 5 services"), "{reloaded}");
     let invoices = text(
         &operator
             .invoices(l402_mcp::admin::InvoicesArgs {

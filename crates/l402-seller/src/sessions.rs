@@ -29,33 +29,59 @@ const SETTLE_BATCH_MAX: usize = 1024;
 /// process is killed are lost: those requests stay billed their reservation, as a request cut
 /// short is. Dropping the last sender ends the thread after it wrote what was queued.
 #[derive(Clone)]
-struct Settler(std::sync::mpsc::Sender<(PaymentHash, Msat)>);
+struct Settler(std::sync::mpsc::Sender<Settle>);
+
+/// What the settlement thread is asked.
+enum Settle {
+    /// Give `release` back to a session.
+    Release(PaymentHash, Msat),
+    /// Write what is queued now, then answer (before a session is closed).
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
+
+/// The longest a close waits for queued settlements to be written.
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Settler {
     fn start(store: Store) -> Self {
-        let (tx, rx) = std::sync::mpsc::channel::<(PaymentHash, Msat)>();
+        let (tx, rx) = std::sync::mpsc::channel::<Settle>();
         let spawned = std::thread::Builder::new()
             .name("l402-settle".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
                     let deadline = std::time::Instant::now() + SETTLE_BATCH;
-                    let mut batch = vec![first];
-                    while batch.len() < SETTLE_BATCH_MAX {
-                        let left = deadline.saturating_duration_since(std::time::Instant::now());
-                        match rx.recv_timeout(left) {
-                            Ok(next) => batch.push(next),
-                            Err(_) => break,
-                        }
-                    }
                     let mut summed: Vec<(PaymentHash, Msat)> = Vec::new();
-                    for (id, release) in batch {
-                        match summed.iter_mut().find(|(s, _)| *s == id) {
-                            Some((_, total)) => total.0 = total.0.saturating_add(release.0),
-                            None => summed.push((id, release)),
+                    let mut flushed = Vec::new();
+                    let mut next = Some(first);
+                    let mut count = 0;
+                    while let Some(message) = next.take() {
+                        match message {
+                            Settle::Release(id, release) => {
+                                count += 1;
+                                match summed.iter_mut().find(|(s, _)| *s == id) {
+                                    Some((_, total)) => {
+                                        total.0 = total.0.saturating_add(release.0)
+                                    }
+                                    None => summed.push((id, release)),
+                                }
+                            }
+                            // Write now: a close is waiting.
+                            Settle::Flush(done) => {
+                                flushed.push(done);
+                                break;
+                            }
                         }
+                        if count >= SETTLE_BATCH_MAX {
+                            break;
+                        }
+                        let left = deadline.saturating_duration_since(std::time::Instant::now());
+                        next = rx.recv_timeout(left).ok();
                     }
                     if let Err(error) = store.sessions().settle_many(&summed, now_unix()) {
                         tracing::warn!(%error, sessions = summed.len(), "cannot settle metered requests: billed their reservations");
+                    }
+                    for done in flushed {
+                        let _ = done.send(());
                     }
                 }
             });
@@ -161,7 +187,12 @@ impl SessionLedger for StoreSessions {
         if release.0 == 0 {
             return Ok(());
         }
-        if self.settler.0.send((*session_id, release)).is_ok() {
+        if self
+            .settler
+            .0
+            .send(Settle::Release(*session_id, release))
+            .is_ok()
+        {
             return Ok(());
         }
         // No settlement thread: write this one now.
@@ -173,6 +204,11 @@ impl SessionLedger for StoreSessions {
     }
 
     fn close(&self, session_id: &PaymentHash) -> Result<Close, LedgerError> {
+        // What finished before the close is settled before it.
+        let (done, flushed) = std::sync::mpsc::sync_channel(1);
+        if self.settler.0.send(Settle::Flush(done)).is_ok() {
+            let _ = flushed.recv_timeout(FLUSH_WAIT);
+        }
         self.store
             .sessions()
             .close(session_id, now_unix())

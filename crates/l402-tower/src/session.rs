@@ -68,8 +68,8 @@ pub struct OpenSession<'a> {
     pub idle_timeout_secs: u64,
 }
 
-/// The balances of metered sessions. Blocking: the paywall calls it on a blocking thread. Each
-/// method must be atomic on its own (of two concurrent reservations that together overdraw the
+/// The balances of metered sessions. Blocking (the paywall calls it on a blocking thread),
+/// except [`settle`](Self::settle). Each method must be atomic on its own (of two concurrent reservations that together overdraw the
 /// balance, one is refused).
 pub trait SessionLedger: Send + Sync + 'static {
     /// Whether `bolt11` can take a session's refund (amountless, for the node's network):
@@ -91,7 +91,9 @@ pub trait SessionLedger: Send + Sync + 'static {
         service: &str,
         amount: Msat,
     ) -> Result<Reserve, LedgerError>;
-    /// Gives back what a reservation did not use (`used` at most `reserved`).
+    /// Gives back what a reservation did not use (`used` at most `reserved`). Called inline
+    /// when a response body ends, so it must not block: queue the write (a later
+    /// [`close`](Self::close) of the session must still see it).
     fn settle(
         &self,
         session_id: &PaymentHash,
@@ -133,23 +135,14 @@ impl std::fmt::Debug for BalanceReservation {
 
 impl BalanceReservation {
     /// Settles the reservation for `units` used (`None`: the upstream reported nothing, or the
-    /// response did not finish: billed in full), on a blocking thread when a runtime is there.
+    /// response did not finish: billed in full). Calls [`SessionLedger::settle`] inline.
     pub fn settle(&self, units: Option<u64>) {
         let used = units.map_or(self.reserved, |u| self.metering.cost(u));
         if used >= self.reserved {
             return;
         }
-        let (ledger, id, reserved) = (self.ledger.clone(), self.session_id, self.reserved);
-        let settle = move || {
-            if let Err(error) = ledger.settle(&id, reserved, used) {
-                tracing::warn!(session = %id.to_hex(), %error, "cannot settle a metered request: billed its reservation");
-            }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn_blocking(settle);
-            }
-            Err(_) => settle(),
+        if let Err(error) = self.ledger.settle(&self.session_id, self.reserved, used) {
+            tracing::warn!(session = %self.session_id.to_hex(), %error, "cannot settle a metered request: billed its reservation");
         }
     }
 }
