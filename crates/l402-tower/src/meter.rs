@@ -26,8 +26,13 @@ use crate::session::{BalanceReservation, MAX_UNITS_HEADER, USAGE_EVENT, USAGE_HE
 /// The most of a stream's end kept to find its usage event.
 const TAIL_BYTES: usize = 4096;
 
-/// Settles metered requests (see the [module](self) docs). Requests without a
-/// [`BalanceReservation`] pass untouched.
+/// Settles metered requests. It tells the upstream the most units it may bill
+/// (`X-L402-Max-Units`), asks for an uncompressed answer, and wraps the response body in
+/// [`Metered`], which reads the usage report (the `L402-Usage` header, then trailer, then for
+/// `text/event-stream` the last `event: l402-usage` with `data: {"units": N}`; the last one read
+/// wins) and settles once, when the body ends or is dropped unfinished. A 2xx answer with no
+/// report is billed its whole reservation, any other answer with no report nothing. Requests
+/// without a [`BalanceReservation`] pass untouched.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MeterLayer;
 
@@ -203,8 +208,8 @@ impl Drop for Meter {
 }
 
 pin_project_lite::pin_project! {
-    /// A response body that settles its request's reservation when it ends (see the
-    /// [module](self) docs); a plain pass-through for requests that are not metered.
+    /// A response body that settles its request's reservation when it ends (see
+    /// [`MeterLayer`]); a plain pass-through for requests that are not metered.
     pub struct Metered<B> {
         #[pin]
         inner: B,
