@@ -19,7 +19,8 @@ lncli() { ctl lncli "$@"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {'d': d}))" "$1"; }
 
 # start_regtest_network BIN: btcd regtest, LND nodes alice and bob, alice funded, and a 1 M sat
-# alice → bob channel that has carried a real payment. Sets T_NET (its start time).
+# alice → bob channel that has carried a real payment. Alice pushes bob 100 k sat at the open, so
+# bob is above his channel reserve and can pay back (session refunds). Sets T_NET (its start time).
 start_regtest_network() {
   local bin=$1
   T_NET=$(date +%s)
@@ -41,7 +42,7 @@ start_regtest_network() {
   bob_pk=$(lncli bob getinfo | json 'd["identity_pubkey"]')
   p2p_bob=$(. "$WORK/env"; echo "$P2P_BOB")
   lncli alice connect "$bob_pk@127.0.0.1:$p2p_bob" >/dev/null
-  lncli alice openchannel --node_key="$bob_pk" --local_amt=1000000 >/dev/null
+  lncli alice openchannel --node_key="$bob_pk" --local_amt=1000000 --push_amt=100000 >/dev/null
   ctl btcctl generate 6 >/dev/null
   poll 120 "alice's channel active" _active alice
   poll 120 "bob's channel active" _active bob

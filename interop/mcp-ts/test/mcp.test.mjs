@@ -20,7 +20,7 @@ const need = (name) => {
 const SELLER = need('SELLER_URL');
 const WEATHER = `${SELLER}/api/weather?city=Paris`;
 const SIMILARITY = `${SELLER}/api/similarity`;
-const TOOLS = ['l402_budget', 'l402_discover', 'l402_fetch', 'l402_quote', 'l402_receipts', 'l402_tokens'];
+const TOOLS = ['l402_budget', 'l402_close_sessions', 'l402_discover', 'l402_fetch', 'l402_quote', 'l402_receipts', 'l402_tokens'];
 const CALL_TIMEOUT = { timeout: 60_000 };
 
 /** The text of a tool result's content blocks. */

@@ -82,7 +82,7 @@ test('l402 fetch pays an mppx server\'s Lightning charge challenge', async () =>
     assert.equal(json.paid.payment_hash, seen[0].hash);
     assert.equal(json.payment_receipt.reference, seen[0].hash, 'our client read mppx\'s receipt');
     assert.equal(json.payment_receipt.challengeId, seen[0].id);
-    assert.equal(seen.accept, 'lightning/charge', 'Accept-Payment sent');
+    assert.equal(seen.accept, 'lightning/charge, lightning/session', 'Accept-Payment sent: both Lightning intents we pay');
   } finally {
     server.close();
   }
