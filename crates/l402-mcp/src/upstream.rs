@@ -375,9 +375,14 @@ impl ServerHandler for UpstreamMcpServer {
 
     async fn call_tool(
         &self,
-        request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        mut request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
+        // rmcp moves the wire `params._meta` into the context before dispatch: put the
+        // agent's `_meta` back on the call so it is forwarded.
+        if request.meta.is_none() && !context.meta.is_empty() {
+            request.meta = Some(context.meta);
+        }
         self.call(request).await.map(Into::into)
     }
 }

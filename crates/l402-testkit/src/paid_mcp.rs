@@ -22,8 +22,8 @@ use l402_mpp::charge::{ChargeOffer, ChargeVerifier, Expectation};
 use l402_mpp::mcp;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
-    Implementation, ListToolsResult, MetaObject, PaginatedRequestParams, ServerCapabilities,
-    ServerConfig, Tool,
+    Implementation, ListToolsResult, MetaObject, PaginatedRequestParams, RequestMetaObject,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -174,13 +174,15 @@ impl Handler {
         json!({"httpStatus": 402, "challenges": [mcp::challenge_to_json(&challenge).unwrap()]})
     }
 
-    async fn priced(&self, params: &CallToolRequestParams) -> Result<CallToolResult, ErrorData> {
+    /// `meta` is the request's `_meta`: rmcp moves the wire `params._meta` into the request
+    /// context before dispatch (the typed params' `meta` stays empty).
+    async fn priced(
+        &self,
+        params: &CallToolRequestParams,
+        meta: &RequestMetaObject,
+    ) -> Result<CallToolResult, ErrorData> {
         let s = &self.0;
-        let credential = params
-            .meta
-            .as_ref()
-            .and_then(|m| m.get(mcp::CREDENTIAL_META_KEY))
-            .cloned();
+        let credential = meta.get(mcp::CREDENTIAL_META_KEY).cloned();
         let Some(credential) = credential else {
             let data = self.payment_required().await;
             if s.options.challenge_in_result {
@@ -273,7 +275,7 @@ impl ServerHandler for Handler {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let result = match request.name.as_ref() {
             FREE_TOOL => Ok(text_result(
@@ -285,7 +287,7 @@ impl ServerHandler for Handler {
                     .unwrap_or_default()
                     .to_owned(),
             )),
-            PRICED_TOOL => self.priced(&request).await,
+            PRICED_TOOL => self.priced(&request, &context.meta).await,
             other => Err(ErrorData::invalid_params(
                 format!("no tool named {other}"),
                 None,
