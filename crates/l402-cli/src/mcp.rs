@@ -16,11 +16,11 @@ pub struct McpArgs {
     /// data directory (created, and printed once, on first run).
     #[arg(long)]
     pub http: Option<SocketAddr>,
-    /// Front a remote paid MCP server (streamable HTTP, e.g. https://host/mcp): the local
+    /// Front a remote paid MCP server (streamable HTTP, e.g. `https://host/mcp`): the local
     /// agent gets its tools plus l402_budget and l402_receipts, and every call the remote
     /// prices (the Payment scheme's MCP transport, Lightning charge) is paid within the
     /// budget, at most --max-cost per call. One upstream per process. Private addresses need
-    /// [mcp] allow_private_networks = true.
+    /// `[mcp] allow_private_networks = true`.
     #[arg(long, value_name = "URL", conflicts_with = "admin")]
     pub upstream: Option<String>,
     /// Serve the operator's tools instead: a running seller's admin API (revenue, invoices,
