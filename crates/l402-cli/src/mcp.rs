@@ -16,6 +16,13 @@ pub struct McpArgs {
     /// data directory (created, and printed once, on first run).
     #[arg(long)]
     pub http: Option<SocketAddr>,
+    /// Front a remote paid MCP server (streamable HTTP, e.g. `https://host/mcp`): the local
+    /// agent gets its tools plus l402_budget and l402_receipts, and every call the remote
+    /// prices (the Payment scheme's MCP transport, Lightning charge) is paid within the
+    /// budget, at most --max-cost per call. One upstream per process. Private addresses need
+    /// `[mcp] allow_private_networks = true`.
+    #[arg(long, value_name = "URL", conflicts_with = "admin")]
+    pub upstream: Option<String>,
     /// Serve the operator's tools instead: a running seller's admin API (revenue, invoices,
     /// health; revoke and restore only with a full-access macaroon). Over stdio.
     #[arg(long)]
@@ -45,6 +52,7 @@ pub async fn run(args: McpArgs) -> anyhow::Result<u8> {
     }
     let mut config = load_config(&args.client)?;
     args.tls.apply(&mut config);
+    let allow_private = config.mcp.allow_private_networks;
     // The HTTP endpoint's bearer token, created (and shown once) before anything is served.
     let http = match args.http {
         Some(addr) => Some((
@@ -60,6 +68,32 @@ pub async fn run(args: McpArgs) -> anyhow::Result<u8> {
     if let Some(sat) = args.max_cost {
         server = server.with_default_max_cost(Msat::from_sat(sat));
     }
+    match args.upstream {
+        Some(url) => {
+            let front = l402_mcp::UpstreamMcpServer::connect(server, &url, allow_private)
+                .await
+                .map_err(|e| {
+                    let code = match &e {
+                        l402_mcp::McpError::UpstreamRefused { .. } => exit::BAD_INPUT,
+                        _ => exit::NETWORK,
+                    };
+                    exit::with_code(code, format!("l402 mcp --upstream: {e}"))
+                })?;
+            eprintln!("l402 mcp: fronting {}", front.upstream_url());
+            serve(front, http).await
+        }
+        None => serve(server, http).await,
+    }
+}
+
+/// Serves `server` over stdio, or over streamable HTTP when `http` is given.
+async fn serve<S>(
+    server: S,
+    http: Option<(SocketAddr, l402_mcp::HttpOptions)>,
+) -> anyhow::Result<u8>
+where
+    S: rmcp::ServerHandler + Clone + Send + Sync + 'static,
+{
     match http {
         None => l402_mcp::serve_stdio(server)
             .await

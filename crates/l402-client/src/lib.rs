@@ -12,6 +12,10 @@
 //! challenge, which the client checks against its budget and pays, then it retries with the
 //! token and keeps it for the next calls.
 //!
+//! Transports that carry a `Payment` charge challenge as JSON (the scheme's MCP / JSON-RPC
+//! binding) pay it with [`L402Client::pay_json_charge`] ([`json_charge`]): the same checks,
+//! budget and bookkeeping, and the credential back as JSON.
+//!
 //! Redirects are followed by the client itself ([`L402ClientBuilder::max_redirects`]): every hop
 //! is checked (the domain lists, an optional [`DestinationGuard`]) before anything is sent to
 //! it, a challenge is judged and paid for the origin that sent it, and a token is only ever
@@ -69,6 +73,7 @@ mod error;
 mod execute;
 #[cfg(feature = "grpc")]
 pub mod grpc;
+pub mod json_charge;
 pub mod mpp;
 mod pay;
 mod recover;
@@ -91,6 +96,7 @@ pub use config::{ClientConfig, ConfigError};
 pub use discover::{Discovery, DiscoverySource, Listing, QuoteOutcome};
 pub use error::{ClientError, ErrorCategory};
 pub use execute::{ChallengePaid, HeldToken, PaidResponse};
+pub use json_charge::JsonChargePaid;
 pub use l402_discovery as discovery;
 pub use l402_store::{Receipt, ReportedStatus, Store, StoreError};
 pub use recover::{RecoveryReport, UnresolvedPayment};

@@ -220,17 +220,11 @@ impl L402Client {
         spec: RequestSpec,
         charge: Challenge,
     ) -> Result<PaidResponse, ClientError> {
-        let plan = plan(&charge, &self.policy().await?)?;
-        if !self.inner.auto_pay {
-            return Err(ClientError::PaymentRequired {
-                amount: plan.amount,
-                scope: target.scope.clone(),
-                payment_hash: plan.payment_hash,
-            });
-        }
-        self.resolve_before_paying(target).await?;
-        let (paid, receipt) = self.pay(target, spec.url.as_str(), &plan).await?;
-        let credential = credential(charge, &paid.preimage);
+        let (preimage, receipt) = self
+            .pay_charge_only(target, spec.url.as_str(), &charge)
+            .await?;
+        let payment_hash = receipt.payment_hash;
+        let credential = credential(charge, &preimage);
         let mut spec = spec;
         let mut value = HeaderValue::from_str(&credential.to_authorization())
             .map_err(|_| ClientError::Internal("the credential is not a header value".into()))?;
@@ -238,7 +232,7 @@ impl L402Client {
         spec.headers.insert(AUTHORIZATION, value);
         let response = self.send(&spec, None).await?;
         if response.status() == reqwest::StatusCode::PAYMENT_REQUIRED {
-            tracing::warn!(payment_hash = %plan.payment_hash, "the server still asks for payment after the Payment credential");
+            tracing::warn!(payment_hash = %payment_hash, "the server still asks for payment after the Payment credential");
             return Err(ClientError::Refused(StopReason::StillRequiredAfterPayment));
         }
         let payment_receipt = response
@@ -257,14 +251,43 @@ impl L402Client {
     }
 }
 
-/// The credential proving the payment of `challenge` with `preimage`.
-pub fn credential(challenge: Challenge, preimage: &Preimage) -> Credential {
+impl L402Client {
+    /// Pays the charge `charge` (for `target`; `url` is recorded with the receipt) after the
+    /// checks of [`plan`], within the budget, through the journal; returns the preimage and the
+    /// receipt. Nothing else is sent.
+    pub(crate) async fn pay_charge_only(
+        &self,
+        target: &Target,
+        url: &str,
+        charge: &Challenge,
+    ) -> Result<(Preimage, l402_store::Receipt), ClientError> {
+        let plan = plan(charge, &self.policy().await?)?;
+        if !self.inner.auto_pay {
+            return Err(ClientError::PaymentRequired {
+                amount: plan.amount,
+                scope: target.scope.clone(),
+                payment_hash: plan.payment_hash,
+            });
+        }
+        self.resolve_before_paying(target).await?;
+        let (paid, receipt) = self.pay(target, url, &plan).await?;
+        Ok((paid.preimage, receipt))
+    }
+}
+
+/// The charge credential's `payload`: `{"preimage": "<64 hex>"}`.
+pub fn charge_payload(preimage: &Preimage) -> serde_json::Map<String, serde_json::Value> {
     let mut payload = serde_json::Map::new();
     payload.insert("preimage".into(), preimage.to_hex().into());
+    payload
+}
+
+/// The credential proving the payment of `challenge` with `preimage`.
+pub fn credential(challenge: Challenge, preimage: &Preimage) -> Credential {
     Credential {
         challenge,
         source: None,
-        payload,
+        payload: charge_payload(preimage),
     }
 }
 

@@ -45,6 +45,24 @@ pub enum McpError {
     /// (`l402 mcp --admin`).
     #[error("the seller's admin API: {0}")]
     Admin(#[source] l402_admin_client::AdminClientError),
+    /// The remote MCP server URL `l402 mcp --upstream` was given is refused (not an http(s)
+    /// URL, or a private address without `[mcp] allow_private_networks`). Nothing was sent.
+    #[error("the upstream MCP server {url} is refused: {reason}")]
+    UpstreamRefused {
+        /// The URL given.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The remote MCP server `l402 mcp --upstream` fronts could not be connected to (no MCP
+    /// session could be set up with it).
+    #[error("the upstream MCP server {url}: {reason}")]
+    Upstream {
+        /// The URL given.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The serving task failed.
     #[error("MCP server task failed: {0}")]
     Task(String),

@@ -23,6 +23,14 @@
 //! overshoot) and a hint the model can act on. The server never pays outside the budget: the
 //! client checks every invoice against the limits before calling the wallet.
 //!
+//! Fronting a remote paid MCP server: [`UpstreamMcpServer`] (`l402 mcp --upstream URL`)
+//! offers a local agent the tools of one remote streamable-HTTP MCP server plus `l402_budget`
+//! and `l402_receipts`, forwards its calls, and pays every call the remote prices with the
+//! `Payment` scheme's MCP transport (JSON-RPC error `-32042` with a Lightning charge challenge,
+//! or a result carrying `_meta["org.paymentauth/payment-required"]`) within the same budget,
+//! retrying once with the credential in `_meta`. The remote's receipt comes back in the
+//! result's `_meta`, with what the call paid under [`PAYMENT_META_KEY`].
+//!
 //! The operator's side: [`admin::AdminMcpServer`] (`l402 mcp --admin`) puts a running
 //! seller's admin API behind tools (revenue, invoices, health; revoke with a full-access
 //! macaroon).
@@ -36,7 +44,7 @@
 //!
 //! `l402_fetch`, `l402_discover` and `l402_quote` refuse loopback, private and link-local destinations (every redirect hop, and
 //! names by the addresses they resolve to) unless `[mcp] allow_private_networks = true`
-//! ([`PublicOnly`]).
+//! ([`PublicOnly`]); so does the upstream URL of [`UpstreamMcpServer`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), l402_mcp::McpError> {
@@ -55,6 +63,7 @@ mod network_guard;
 mod report;
 mod server;
 mod transport;
+mod upstream;
 
 pub use body::DEFAULT_MAX_BODY_BYTES;
 pub use discovery_tools::{DiscoverArgs, QuoteArgs};
@@ -71,3 +80,4 @@ pub use server::{
 pub use transport::{
     HTTP_DRAIN, HttpOptions, HttpServer, MCP_PATH, serve_http, serve_http_with, serve_stdio,
 };
+pub use upstream::{PAYMENT_META_KEY, UpstreamMcpServer};

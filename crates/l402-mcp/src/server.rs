@@ -376,13 +376,9 @@ impl L402McpServer {
             Ok(s) => s,
             Err(e) => return self.failure(&e, cap, notes, Some(&target.domain)).await,
         };
-        let client = if cap >= configured {
-            self.client.clone()
-        } else {
-            match self.capped(cap) {
-                Ok(c) => c,
-                Err(e) => return self.failure(&e, cap, notes, Some(&target.domain)).await,
-            }
+        let client = match self.client_for(cap) {
+            Ok(c) => c,
+            Err(e) => return self.failure(&e, cap, notes, Some(&target.domain)).await,
         };
         let outcome = {
             let _turn = self.state.turns.lock(&target.scope).await;
@@ -627,8 +623,18 @@ impl L402McpServer {
         Ok(client)
     }
 
+    /// The client for a call whose maximum is `cap`: the main one, or a lowered copy when `cap`
+    /// is below its maximum.
+    pub(crate) fn client_for(&self, cap: Msat) -> Result<Arc<L402Client>, ClientError> {
+        if cap >= self.client.max_cost() {
+            Ok(self.client.clone())
+        } else {
+            self.capped(cap)
+        }
+    }
+
     /// What is left of the budget, if the store answers.
-    async fn budget_left(&self, host: Option<&str>) -> Option<BudgetLeft> {
+    pub(crate) async fn budget_left(&self, host: Option<&str>) -> Option<BudgetLeft> {
         match self.client.budget_status().await {
             Ok(s) => Some(BudgetLeft::of(&s, host)),
             Err(e) => {

@@ -1,4 +1,4 @@
-//! Serving [`L402McpServer`] over stdio (local agents) and streamable HTTP (mounted at
+//! Serving [`L402McpServer`](crate::L402McpServer) (or any server, e.g. [`UpstreamMcpServer`](crate::UpstreamMcpServer)) over stdio (local agents) and streamable HTTP (mounted at
 //! [`MCP_PATH`] in axum).
 
 use std::future::Future;
@@ -14,7 +14,6 @@ use tokio::task::JoinHandle;
 
 use crate::error::McpError;
 use crate::http_auth::{self, BearerToken, Gate};
-use crate::server::L402McpServer;
 
 /// Where the streamable HTTP endpoint is mounted.
 pub const MCP_PATH: &str = "/mcp";
@@ -115,7 +114,8 @@ impl HttpServer {
     }
 }
 
-/// Serves MCP over streamable HTTP at `http://<addr>/mcp` until `shutdown` completes. Binds
+/// Serves `server` (an [`L402McpServer`](crate::L402McpServer), an [`UpstreamMcpServer`](crate::UpstreamMcpServer))
+/// over streamable HTTP at `http://<addr>/mcp` until `shutdown` completes. Binds
 /// before returning, so the returned [`HttpServer::local_addr`] is ready for clients.
 ///
 /// Every request needs `Authorization: Bearer <token>` (else 401); a request with an `Origin`
@@ -123,26 +123,28 @@ impl HttpServer {
 /// refused (DNS-rebinding protection). Loopback only: a non-loopback `addr` is refused with
 /// [`McpError::NotLoopback`]. For remote agents, put a TLS-terminating reverse proxy in front
 /// and use [`serve_http_with`] with [`HttpOptions::allow_remote`].
-pub async fn serve_http<F>(
-    server: L402McpServer,
+pub async fn serve_http<S, F>(
+    server: S,
     addr: SocketAddr,
     token: BearerToken,
     shutdown: F,
 ) -> Result<HttpServer, McpError>
 where
+    S: rmcp::ServerHandler + Clone + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
     serve_http_with(server, addr, shutdown, HttpOptions::new(token)).await
 }
 
 /// [`serve_http`] with options.
-pub async fn serve_http_with<F>(
-    server: L402McpServer,
+pub async fn serve_http_with<S, F>(
+    server: S,
     addr: SocketAddr,
     shutdown: F,
     options: HttpOptions,
 ) -> Result<HttpServer, McpError>
 where
+    S: rmcp::ServerHandler + Clone + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
     if !addr.ip().is_loopback() && !options.allow_remote {

@@ -9,6 +9,8 @@
 //! - [`charge`] - the Lightning charge method (request object, minting, verification);
 //! - [`session`] - the Lightning session intent (deposit, bearer, top-up, close);
 //! - [`accept`] - the client's `Accept-Payment` preference;
+//! - [`mcp`] - the scheme over JSON-RPC/MCP: error codes, `_meta` keys, the JSON form of
+//!   challenges and credentials;
 //! - [`jcs`] and [`b64`] - RFC 8785 canonical JSON and strict base64url.
 //!
 //! Replay protection (a charge credential is single-use) needs state; this crate tells the
@@ -20,6 +22,7 @@ pub mod challenge;
 pub mod charge;
 pub mod credential;
 pub mod jcs;
+pub mod mcp;
 mod params;
 pub mod problem;
 pub mod receipt;

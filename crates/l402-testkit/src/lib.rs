@@ -12,6 +12,8 @@
 //!   overrides it (counting, crashing or deliberately broken wallets).
 //! - `paid_server` (feature `paid-server`): an in-process paid HTTP seller and a
 //!   payment-counting wallet wrapper.
+//! - `paid_mcp` (feature `paid-mcp`): an in-process paid MCP server (streamable HTTP) selling
+//!   tool calls with the `Payment` scheme's MCP transport, Lightning charge.
 //! - `prometheus` (feature `prometheus`): a real Prometheus scraping admin listeners, and its
 //!   instant queries.
 //! - `raw_http` (feature `raw-http`): requests written byte for byte on a socket.
@@ -37,6 +39,8 @@ pub mod wait;
 pub mod hooked;
 #[cfg(feature = "nwc")]
 pub mod nwc;
+#[cfg(feature = "paid-mcp")]
+pub mod paid_mcp;
 #[cfg(feature = "paid-server")]
 pub mod paid_server;
 #[cfg(feature = "prometheus")]
