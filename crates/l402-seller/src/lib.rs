@@ -32,6 +32,7 @@ pub mod config;
 pub mod discovery;
 mod error;
 mod lease;
+mod mcp;
 pub mod metrics;
 mod mpp;
 pub mod openapi;

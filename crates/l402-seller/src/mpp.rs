@@ -51,14 +51,20 @@ fn network_name(network: Network) -> &'static str {
     }
 }
 
-/// The paywall's MPP settings, if any service sells MPP: the realm, the secret (made and kept
+/// The paywall's MPP settings, if any service sells MPP (an `mcp = true` service sells it per
+/// tool call): the realm, the secret (made and kept
 /// on first use) and the single-use ledger, both in `store`.
 pub(crate) fn settings(
     config: &SellerConfig,
     store: &Store,
     network: Network,
 ) -> Result<Option<MppSettings>, StoreError> {
-    if !config.l402.services.iter().any(|t| t.protocols().mpp) {
+    if !config
+        .l402
+        .services
+        .iter()
+        .any(|t| t.protocols().mpp || t.mcp)
+    {
         return Ok(None);
     }
     let mut fresh = [0u8; 32];

@@ -185,6 +185,11 @@ impl PriceTable {
         Some((terms, price))
     }
 
+    /// The terms of the service at `index` (file order), if any.
+    pub fn terms(&self, index: usize) -> Option<&ServiceTerms> {
+        self.services.get(index).map(|s| &s.terms)
+    }
+
     /// The rate limit a routed request counts against: its route's, else its service's, else
     /// `[clients] rate_limit`.
     pub fn rate_limit(&self, decision: &RouteDecision) -> Option<RateLimitRule> {
@@ -206,9 +211,12 @@ pub struct RoutePricer {
 impl RoutePricer {
     /// A pricer over `table`.
     pub fn new(table: PriceTable) -> Self {
-        Self {
-            table: Arc::new(table),
-        }
+        Self::shared(Arc::new(table))
+    }
+
+    /// A pricer over a table shared with others (the MCP tool layer).
+    pub fn shared(table: Arc<PriceTable>) -> Self {
+        Self { table }
     }
 }
 
@@ -224,7 +232,9 @@ impl Pricer for RoutePricer {
             );
             return Some(Offer::new(decision.service.name.clone(), Msat(u64::MAX)));
         };
-        if price.free {
+        // An MCP service's requests pass here free: its priced tool calls are sold inside
+        // JSON-RPC by the MCP tool layer.
+        if price.free || terms.mcp {
             return None;
         }
         Some(Offer {

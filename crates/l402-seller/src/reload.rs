@@ -24,15 +24,19 @@ use crate::config::edit::EditError;
 use crate::discovery::Discovery;
 use crate::error::SellerError;
 use crate::lease;
+use crate::mcp::McpToolsLayer;
 use crate::metrics::{MetricsLayer, SellerMetrics};
 use crate::pricing::{PriceTable, RoutePricer};
 use crate::readiness::BackendReadiness;
 use crate::seller::SellerOptions;
 
-/// The seller's layer around the forwarder: metrics outermost, then the paywall, then its
-/// token leases as the forwarder's stream deadlines.
-pub(crate) type SellerLayer =
-    Stack<Stack<Stack<lease::LeaseDeadlines, MeterLayer>, L402Layer>, MetricsLayer>;
+/// The seller's layer around the forwarder: metrics outermost, then the paywall, the MCP
+/// services' priced tool calls, metering, and the token leases as the forwarder's stream
+/// deadlines.
+pub(crate) type SellerLayer = Stack<
+    Stack<Stack<Stack<lease::LeaseDeadlines, MeterLayer>, McpToolsLayer>, L402Layer>,
+    MetricsLayer,
+>;
 /// The service [`SellerLayer`] makes.
 pub(crate) type SellerService = <SellerLayer as tower::Layer<Forwarder>>::Service;
 
@@ -125,10 +129,14 @@ impl Parts {
             paywall = paywall.with_sessions(Arc::new(sessions));
         }
         let paywall = Arc::new(paywall);
+        let prices = Arc::new(prices);
         let layer = Stack::new(
             Stack::new(
-                Stack::new(lease::LeaseDeadlines, MeterLayer),
-                L402Layer::new(paywall.clone(), RoutePricer::new(prices)),
+                Stack::new(
+                    Stack::new(lease::LeaseDeadlines, MeterLayer),
+                    McpToolsLayer::new(paywall.clone(), prices.clone()),
+                ),
+                L402Layer::new(paywall.clone(), RoutePricer::shared(prices)),
             ),
             MetricsLayer::new(self.metrics.clone()),
         );

@@ -557,3 +557,49 @@ fn protocols_are_per_service_l402_by_default_and_checked() {
     let err = check_error(&format!("mpp_realm = \"\"\n{base}"));
     assert_eq!(located(&err), [(Some(1), "mpp_realm")], "{err}");
 }
+
+#[test]
+fn mcp_tool_prices_are_checked_at_their_lines() {
+    let base = "[[services]]\nname = \"tools\"\nupstream = \"http://127.0.0.1:1\"\nprice_sat = 0\n";
+    // Tools without `mcp = true`, a tool named twice, one priced 0, a bad name.
+    let text = format!(
+        "{base}[[services.tools]]\nname = \"search\"\nprice_sat = 2\n\
+         [[services]]\nname = \"mcp\"\nupstream = \"http://127.0.0.1:2\"\nprice_sat = 0\nmcp = true\n\
+         [[services.tools]]\nname = \"search\"\nprice_sat = 2\n\
+         [[services.tools]]\nname = \"search\"\nprice_sat = 0\n\
+         [[services.tools]]\nname = \"no spaces\"\nprice_sat = 1\n"
+    );
+    let err = check_error(&text);
+    let keys: Vec<&str> = located(&err).into_iter().map(|(_, k)| k).collect();
+    assert_eq!(
+        keys,
+        [
+            "services[0].tools",
+            "services[1].tools[1].name",
+            "services[1].tools[1].price_sat",
+            "services[1].tools[2].name"
+        ],
+        "{err}"
+    );
+    // Routes or metering on an MCP service are refused: it is sold per tool call.
+    let text = format!(
+        "{}mcp = true\nbilling = \"metered\"\n[[services.routes]]\npath = \"/a\"\n",
+        base.replace("price_sat = 0", "price_sat = 1")
+    );
+    let keys: Vec<String> = located(&check_error(&text))
+        .into_iter()
+        .map(|(_, k)| k.to_owned())
+        .collect();
+    assert!(keys.contains(&"services[0].routes".to_owned()), "{keys:?}");
+    assert!(keys.contains(&"services[0].billing".to_owned()), "{keys:?}");
+    // A good one, and each tool's price.
+    let config = SellerConfig::from_toml(
+        &format!("{base}mcp = true\n[[services.tools]]\nname = \"search\"\nprice_sat = 3\ndescription = \"d\"\n"),
+        None,
+    )
+    .unwrap();
+    config.check().unwrap();
+    let terms = &config.l402.services[0];
+    assert_eq!(terms.tool_price("search").0, 3);
+    assert_eq!(terms.tool_price("other"), (0, None));
+}

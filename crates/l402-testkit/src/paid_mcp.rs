@@ -50,6 +50,20 @@ pub struct PaidMcpOptions {
     pub challenge_in_result: bool,
     /// The challenge's lifetime in seconds (0 mints already-expired challenges).
     pub challenge_secs: u64,
+    /// Sell nothing: `search` answers every call, as an upstream behind `l402 serve` whose
+    /// paywall sells it (see [`PaidMcpServer::seen`]).
+    pub free: bool,
+}
+
+/// What a free server saw of one `search` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenCall {
+    /// The `q` argument.
+    pub q: String,
+    /// The keys of the call's `_meta`, sorted.
+    pub meta_keys: Vec<String>,
+    /// Its `X-L402-Payment-Hash` header, if any.
+    pub payment_hash_header: Option<String>,
 }
 
 impl Default for PaidMcpOptions {
@@ -59,6 +73,7 @@ impl Default for PaidMcpOptions {
             invoice_sat: None,
             challenge_in_result: false,
             challenge_secs: 300,
+            free: false,
         }
     }
 }
@@ -71,6 +86,7 @@ struct State {
     challenges: AtomicUsize,
     paid_calls: AtomicUsize,
     refuse_credentials: AtomicBool,
+    seen: Mutex<Vec<SeenCall>>,
 }
 
 /// A running paid MCP server.
@@ -95,6 +111,7 @@ impl PaidMcpServer {
             challenges: AtomicUsize::new(0),
             paid_calls: AtomicUsize::new(0),
             refuse_credentials: AtomicBool::new(false),
+            seen: Mutex::default(),
         });
         let handler = Handler(state.clone());
         let service = StreamableHttpService::new(
@@ -120,6 +137,11 @@ impl PaidMcpServer {
     /// How many priced calls a credential let through.
     pub fn paid_calls(&self) -> usize {
         self.state.paid_calls.load(Ordering::SeqCst)
+    }
+
+    /// The `search` calls a [free](PaidMcpOptions::free) server answered, in order.
+    pub fn seen(&self) -> Vec<SeenCall> {
+        self.state.seen.lock().unwrap().clone()
     }
 
     /// Refuse every credential (answer `-32043` with a fresh challenge) or not.
@@ -254,6 +276,37 @@ impl Handler {
     }
 }
 
+impl Handler {
+    /// `search` on a free server: answered, and what it saw recorded.
+    fn free_search(
+        &self,
+        params: &CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let q = params
+            .arguments
+            .as_ref()
+            .and_then(|a| a.get("q"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let mut meta_keys: Vec<String> = context.meta.keys().cloned().collect();
+        meta_keys.sort();
+        let payment_hash_header = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| p.headers.get("x-l402-payment-hash"))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        self.0.seen.lock().unwrap().push(SeenCall {
+            q: q.clone(),
+            meta_keys,
+            payment_hash_header,
+        });
+        text_result(format!("results for {q}"))
+    }
+}
+
 impl ServerHandler for Handler {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
@@ -287,6 +340,7 @@ impl ServerHandler for Handler {
                     .unwrap_or_default()
                     .to_owned(),
             )),
+            PRICED_TOOL if self.0.options.free => Ok(self.free_search(&request, &context)),
             PRICED_TOOL => self.priced(&request, &context.meta).await,
             other => Err(ErrorData::invalid_params(
                 format!("no tool named {other}"),

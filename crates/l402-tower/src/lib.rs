@@ -94,7 +94,7 @@ pub use freebies::Freebies;
 pub use layer::{L402Layer, L402Service, ResponseBody};
 pub use lease::{DEFAULT_STREAM_GRACE, LeaseEnd, TokenLease};
 pub use meter::{MeterFuture, MeterLayer, MeterService, Metered};
-pub use mpp::{ChargeLedger, LedgerError, MppSettings, MppVerdict, Protocols};
+pub use mpp::{CallCharge, ChargeLedger, LedgerError, MppSettings, MppVerdict, Protocols};
 pub use offer::{FixedPrice, Offer, Pricer};
 pub use outcome::{Outcome, PaywallDecision, PaywallStats};
 pub use paywall::{

@@ -102,12 +102,7 @@ impl Mpp {
         offer: &Offer,
         now_unix: u64,
     ) -> Result<VerifiedCharge, ChargeError> {
-        let expect = Expectation {
-            price_sat: offer.price.to_sat_ceil(),
-            scope: Some(&offer.service),
-            now_unix,
-        };
-        self.verifier.verify(credential, &expect)
+        self.verify_scoped(credential, offer, &offer.service, now_unix)
     }
 
     /// Verifies a session credential for a metered `offer` (everything but the balance).
@@ -161,20 +156,65 @@ impl Mpp {
         payment_hash: PaymentHash,
         expires_unix: u64,
     ) -> Option<String> {
-        let challenge = self
-            .verifier
+        let call = CallCharge {
+            scope: &offer.service,
+            description: None,
+        };
+        self.charge_challenge(offer, &call, bolt11, payment_hash, expires_unix)?
+            .to_header()
+            .ok()
+    }
+
+    /// A charge challenge for `offer`'s price on a fresh invoice, bound to `call`'s scope.
+    pub fn charge_challenge(
+        &self,
+        offer: &Offer,
+        call: &CallCharge<'_>,
+        bolt11: &str,
+        payment_hash: PaymentHash,
+        expires_unix: u64,
+    ) -> Option<l402_mpp::Challenge> {
+        self.verifier
             .challenge(&ChargeOffer {
                 invoice: bolt11,
                 payment_hash,
                 amount_sat: offer.price.to_sat_ceil(),
                 network: &self.network,
                 expires_unix,
-                scope: Some(&offer.service),
-                description: None,
+                scope: Some(call.scope),
+                description: call.description,
             })
-            .ok()?;
-        challenge.to_header().ok()
+            .ok()
     }
+
+    /// Verifies a charge credential for `offer`'s price and `scope` (everything but single
+    /// use).
+    pub fn verify_scoped(
+        &self,
+        credential: &Credential,
+        offer: &Offer,
+        scope: &str,
+        now_unix: u64,
+    ) -> Result<VerifiedCharge, ChargeError> {
+        let expect = Expectation {
+            price_sat: offer.price.to_sat_ceil(),
+            scope: Some(scope),
+            now_unix,
+        };
+        self.verifier.verify(credential, &expect)
+    }
+}
+
+/// One call inside a request, sold on its own with the `Payment` charge (e.g. an MCP
+/// `tools/call`): the resource its challenges are bound to, so a credential bought for one call
+/// opens no other, and what the buyer is shown.
+#[derive(Debug, Clone, Copy)]
+pub struct CallCharge<'a> {
+    /// The resource (e.g. `<service>/tools/<name>`), carried in the challenge's `opaque` and
+    /// covered by its id.
+    pub scope: &'a str,
+    /// The challenge's `description`, if any.
+    pub description: Option<&'a str>,
 }
 
 /// What the paywall decided about a request carrying a `Payment` credential.

@@ -370,6 +370,51 @@ impl Paywall {
         }))
     }
 
+    /// Mints a `Payment` charge challenge (Lightning) for one call inside a request, e.g. an
+    /// MCP `tools/call`: a fresh invoice for `offer`'s price, bound to `call`'s scope instead of
+    /// the offer's service, under one slot of the client's unpaid-challenge cap. Fails with
+    /// [`ChallengeError::Internal`] when the paywall has no [`MppSettings`].
+    pub async fn call_challenge(
+        &self,
+        offer: &Offer,
+        call: &crate::CallCharge<'_>,
+    ) -> Result<l402_mpp::Challenge, ChallengeError> {
+        let mpp = self.mpp.as_ref().ok_or(ChallengeError::Internal(
+            "a priced call on a paywall without Payment scheme settings",
+        ))?;
+        let _slot = self.reserve(offer)?;
+        let now = self.clock.now_unix();
+        let invoice = self.create_invoice(offer).await?;
+        self.record_unpaid(offer, invoice.payment_hash);
+        let expires = now.saturating_add(offer.invoice_expiry_secs);
+        mpp.charge_challenge(offer, call, &invoice.bolt11, invoice.payment_hash, expires)
+            .ok_or(ChallengeError::Internal(
+                "cannot write the Payment challenge",
+            ))
+    }
+
+    /// Verifies a `Payment` charge credential for one call (see [`Paywall::call_challenge`]):
+    /// `offer`'s price, `scope`, realm, binding, expiry and preimage; everything but single use,
+    /// which is [`Paywall::consume`]'s.
+    pub fn verify_call(
+        &self,
+        credential: &l402_mpp::Credential,
+        offer: &Offer,
+        scope: &str,
+    ) -> Result<l402_mpp::VerifiedCharge, l402_mpp::ChargeError> {
+        let Some(mpp) = &self.mpp else {
+            return Err(l402_mpp::ChargeError::Unsupported {
+                method: credential.challenge.method.clone(),
+                intent: credential.challenge.intent.clone(),
+            });
+        };
+        let verified = mpp.verify_scoped(credential, offer, scope, self.clock.now_unix());
+        if verified.is_err() {
+            self.state.counters.verify_failure();
+        }
+        verified
+    }
+
     /// Consumes a verified charge in the ledger (on a blocking thread): `Ok(true)` the first
     /// time, `Ok(false)` for a replay. Frees the charge's slot under the unpaid-challenge cap.
     pub async fn consume(

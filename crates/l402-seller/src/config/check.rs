@@ -121,6 +121,72 @@ fn check_metering(c: &mut Checks<'_>, key: &str, terms: &ServiceTerms) {
     }
 }
 
+/// Whether `name` can be an MCP tool's name: 1 to 128 of `A-Z a-z 0-9 _ - . /`.
+fn valid_tool_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'))
+}
+
+/// The longest tool `description` (shown in the challenge).
+const MAX_TOOL_DESCRIPTION_BYTES: usize = 1024;
+
+/// `mcp` and `[[services.tools]]`: tools only on an MCP service, each named once, priced at
+/// least 1 sat; no HTTP routes or metering on an MCP service (it is sold per tool call).
+fn check_mcp(c: &mut Checks<'_>, base: &str, terms: &ServiceTerms) {
+    if !terms.mcp {
+        if !terms.tools.is_empty() {
+            c.error(
+                &format!("{base}.tools"),
+                "tools are priced only on an `mcp = true` service",
+            );
+        }
+        return;
+    }
+    if !terms.routes.is_empty() {
+        c.error(
+            &format!("{base}.routes"),
+            "an `mcp = true` service is sold per tool call: price tools in [[services.tools]]",
+        );
+    }
+    if terms.metered().is_some() {
+        c.error(
+            &format!("{base}.billing"),
+            "an `mcp = true` service is sold per tool call (Payment charge); metered billing is not available for it",
+        );
+    }
+    if terms.freebies_per_ip > 0 {
+        c.warn(
+            &format!("{base}.freebies_per_ip"),
+            "ignored on an `mcp = true` service (every priced tool call is paid)",
+        );
+    }
+    for (j, tool) in terms.tools.iter().enumerate() {
+        let at = |key: &str| format!("{base}.tools[{j}].{key}");
+        if !valid_tool_name(&tool.name) {
+            c.error(&at("name"), "1 to 128 characters of A-Z a-z 0-9 _ - . /");
+        } else if terms.tools[..j].iter().any(|t| t.name == tool.name) {
+            c.error(&at("name"), format!("tool `{}` is listed twice", tool.name));
+        }
+        if tool.price_sat == 0 {
+            c.error(
+                &at("price_sat"),
+                "must be at least 1 (a tool that is not listed costs the service's price_sat)",
+            );
+        }
+        check_price(c, &at("price_sat"), tool.price_sat);
+        if let Some(d) = &tool.description
+            && (d.len() > MAX_TOOL_DESCRIPTION_BYTES || d.chars().any(char::is_control))
+        {
+            c.error(
+                &at("description"),
+                format!("at most {MAX_TOOL_DESCRIPTION_BYTES} bytes, no control characters"),
+            );
+        }
+    }
+}
+
 /// Checks the terms of every service and route of `proxy`.
 pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) {
     for i in 0..proxy.services.len() {
@@ -133,6 +199,7 @@ pub(super) fn terms(proxy: &Config, terms: &[ServiceTerms], c: &mut Checks<'_>) 
         check_price(c, &at("price_sat"), terms.price_sat);
         check_protocols(c, &at("protocols"), terms);
         check_metering(c, &base, terms);
+        check_mcp(c, &base, terms);
         if terms.invoice_expiry_secs == 0 {
             c.error(&at("invoice_expiry_secs"), "must be greater than 0");
         }

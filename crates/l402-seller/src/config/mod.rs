@@ -27,7 +27,7 @@ use l402_lightning::spec::{BackendSpec, Role, Severity};
 pub use l402_server::config::{ConfigError, ConfigWarning, Diagnostic, Location};
 pub use overrides::SellerOverrides;
 pub use store::StoreSettings;
-pub use terms::{Billing, MeteringTerms, Protocol, RouteTerms, ServiceTerms};
+pub use terms::{Billing, MeteringTerms, Protocol, RouteTerms, ServiceTerms, ToolTerms};
 
 /// The L402 keys of the file, in its shape: `services[i]` holds the terms of the i-th
 /// `[[services]]` entry.

@@ -20,6 +20,8 @@ pub(super) const SERVICE_KEYS: &[&str] = &[
     "protocols",
     "billing",
     "metering",
+    "mcp",
+    "tools",
 ];
 
 /// The keys of [`RouteTerms`] in a `[[services.routes]]` rule.
@@ -151,6 +153,27 @@ pub struct ServiceTerms {
     /// The terms of each `[[services.routes]]` rule of this service, in file order.
     #[serde(default)]
     pub routes: Vec<RouteTerms>,
+    /// The upstream is a Streamable-HTTP MCP server sold per tool call (the `Payment` charge in
+    /// the MCP transport): HTTP requests pass the paywall, each priced `tools/call` is paid in
+    /// JSON-RPC. `price_sat` is then the price of a tool not listed in `tools` (0: free).
+    #[serde(default)]
+    pub mcp: bool,
+    /// The price of each named tool of an `mcp = true` service (`[[services.tools]]`).
+    #[serde(default)]
+    pub tools: Vec<ToolTerms>,
+}
+
+/// The price of one MCP tool (`[[services.tools]]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolTerms {
+    /// The tool's name, as in `tools/list` and `tools/call`.
+    pub name: String,
+    /// Price of one call, in satoshis (at least 1).
+    pub price_sat: u64,
+    /// Shown to the buyer in the challenge's `description`.
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// The terms of one `[[services.routes]]` rule.
@@ -171,6 +194,15 @@ pub struct RouteTerms {
 }
 
 impl ServiceTerms {
+    /// The price in sats of one `tools/call` of `tool` on an `mcp = true` service (its
+    /// `[[services.tools]]` entry, else the service's `price_sat`), with the entry if listed.
+    pub fn tool_price(&self, tool: &str) -> (u64, Option<&ToolTerms>) {
+        match self.tools.iter().find(|t| t.name == tool) {
+            Some(t) => (t.price_sat, Some(t)),
+            None => (self.price_sat, None),
+        }
+    }
+
     /// The metering terms when the service is metered.
     pub fn metered(&self) -> Option<MeteringTerms> {
         (self.billing == Billing::Metered).then(|| self.metering.clone().unwrap_or_default())
