@@ -9,7 +9,10 @@
 # the Node tests: the SDK spawns the MCP server over stdio (StdioClientTransport) with a tight
 # budget from the L402_* variables, lists the tools, pays once, reuses the token, is refused
 # over budget; checks the HTTP endpoint refuses requests without the token (401) or with a foreign
-# Origin (403), and connects to it (StreamableHTTPClientTransport with the token).
+# Origin (403), and connects to it (StreamableHTTPClientTransport with the token). Then paid
+# MCP tools: an MCP server built with the SDK behind a second `l402 serve` selling its `search`
+# calls; an SDK client sees the -32042 challenge, and the SDK as agent pays calls through
+# `l402 mcp --upstream` (the server answering in SSE, then in JSON).
 #
 # The MCP server is `target/debug/l402 mcp` when `l402 --help` lists `mcp`, else the stand-in
 # example `cargo run -p l402-mcp --example mcp_server` (built once, run from target/).
@@ -26,13 +29,17 @@ source "$ROOT/scripts/lib/steps.sh"
 
 SERVER_PID=
 MCP_HTTP_PID=
+UPSTREAM_PID=
+PAID_PID=
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-mcp-ts.XXXXXX")
 
 cleanup() {
   local status=$?
   stop_pid "$MCP_HTTP_PID"
+  stop_pid "$PAID_PID"
+  stop_pid "$UPSTREAM_PID"
   stop_pid "$SERVER_PID"
-  [ "$status" -eq 0 ] || show_logs 40 "$WORK/serve.log" "$WORK/mcp-http.log"
+  [ "$status" -eq 0 ] || show_logs 40 "$WORK/serve.log" "$WORK/mcp-http.log" "$WORK/paid-serve.log" "$WORK/upstream.log"
   rm -rf "$WORK"
   tier_result "$TIER" "$status" "$START"
   exit "$status"
@@ -118,7 +125,58 @@ grep -q "Authorization: Bearer" "$WORK/mcp-http.log" || fail "the new token was 
 MCP_HTTP_TOKEN=$(cat "$TOKEN_FILE")
 echo "PASS MCP HTTP bearer token created in $TOKEN_FILE (mode 0600)"
 
-# 5. The Node tests (one PASS/FAIL line per test, then "N passed, N failed").
+# 5. Paid tool calls: an MCP server built with the SDK (interop/mcp-ts/upstream/server.mjs)
+#    behind a second `l402 serve` that sells its `search` calls (`mcp = true`, 2 sat), paid
+#    through the first seller's dev wallet (the buyer's).
+UP_PORT=$(free_port)
+node "$TS_DIR/upstream/server.mjs" "$UP_PORT" >"$WORK/upstream.log" 2>&1 &
+UPSTREAM_PID=$!
+wait_until 30 "$UPSTREAM_PID" "the SDK's MCP server" curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$UP_PORT/seen"
+PAID_PORT=$(free_port)
+PAID_DATA=$WORK/paid-data
+mkdir -p "$PAID_DATA"
+cat >"$WORK/paid-mcp.toml" <<TOML
+mpp_realm = "mcp-ts.test"
+
+[backend]
+kind = "dev"
+
+[backend.dev]
+connection_file = "$DATA_DIR/dev-wallet.json"
+
+[[services]]
+name = "tools"
+path_prefix = "/mcp"
+upstream = "http://127.0.0.1:$UP_PORT"
+mcp = true
+price_sat = 0
+
+[[services.tools]]
+name = "search"
+price_sat = 2
+
+[[services]]
+name = "tools-json"
+path_prefix = "/json"
+upstream = "http://127.0.0.1:$UP_PORT"
+mcp = true
+price_sat = 0
+
+[[services.tools]]
+name = "search"
+price_sat = 2
+TOML
+echo "---- l402 serve --config paid-mcp.toml --listen 127.0.0.1:$PAID_PORT (MCP tools sold)"
+NO_COLOR=1 "$BIN" serve --config "$WORK/paid-mcp.toml" --data-dir "$PAID_DATA" --listen "127.0.0.1:$PAID_PORT" \
+  >"$WORK/paid-serve.log" 2>&1 &
+PAID_PID=$!
+wait_until 60 "$PAID_PID" "l402 serve (MCP tools)" curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$PAID_PORT/readyz"
+echo "PASS l402 serve sells the SDK server's tools on http://127.0.0.1:$PAID_PORT/mcp (pid $PAID_PID)"
+export PAID_MCP_URL=http://127.0.0.1:$PAID_PORT/mcp
+export PAID_MCP_JSON_URL=http://127.0.0.1:$PAID_PORT/json/mcp
+export UPSTREAM_SEEN_URL=http://127.0.0.1:$UP_PORT/seen
+
+# 6. The Node tests (one PASS/FAIL line per test, then "N passed, N failed").
 MCP_CMD_JSON=$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' "${MCP_CMD[@]}")
 export MCP_CMD_JSON MCP_HTTP_URL MCP_HTTP_TOKEN SELLER_URL
 cd "$TS_DIR"

@@ -309,6 +309,8 @@ where
         let (mut parts, body) = response.into_parts();
         match content_type.as_deref() {
             Some("text/event-stream") => {
+                // The edit changes the length (some servers send one even for a stream).
+                parts.headers.remove(CONTENT_LENGTH);
                 let events = EditedEvents::new(body, EventEditor::new(edit, id));
                 Ok(Response::from_parts(
                     parts,
