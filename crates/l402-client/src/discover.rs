@@ -47,6 +47,10 @@ pub struct Listing {
     /// The token's lifetime in seconds, when advertised.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_lifetime_secs: Option<u64>,
+    /// The MCP tool this price is for (a `tools/call` of that name posted to `path`, paid per
+    /// call), when it is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mcp_tool: Option<String>,
 }
 
 /// What a host sells.
@@ -74,7 +78,8 @@ impl Discovery {
     /// The first listing matching `method` and `path` (as the seller prices requests).
     pub fn listing_for(&self, method: &str, path: &str) -> Option<&Listing> {
         self.listings.iter().find(|l| {
-            (l.method == "*" || l.method.eq_ignore_ascii_case(method))
+            l.mcp_tool.is_none()
+                && (l.method == "*" || l.method.eq_ignore_ascii_case(method))
                 && l402_discovery::path_matches(&l.path, path)
         })
     }
@@ -124,6 +129,7 @@ fn listings(manifest: &Manifest) -> Vec<Listing> {
                         r.capabilities_required.clone()
                     },
                     token_lifetime_secs: s.token_lifetime_secs,
+                    mcp_tool: r.mcp_tool.clone(),
                 }
             })
         })
@@ -201,6 +207,7 @@ impl L402Client {
             price_sat: price.div_ceil(1000),
             capabilities_required: Vec::new(),
             token_lifetime_secs: None,
+            mcp_tool: None,
         });
         Ok(found)
     }

@@ -92,6 +92,11 @@ pub struct Resource {
     pub capabilities_required: Vec<String>,
     /// The price.
     pub pricing: Pricing,
+    /// The MCP tool this price is for: a JSON-RPC `tools/call` of that name posted to
+    /// [`path`](Resource::path), sold per call with the `Payment` scheme's MCP transport. Such a
+    /// resource is not priced by path alone ([`Manifest::resource_for`] skips it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_tool: Option<String>,
 }
 
 /// How a resource is priced.
@@ -112,7 +117,8 @@ impl Manifest {
             s.resources
                 .iter()
                 .find(|r| {
-                    (r.method == "*" || r.method.eq_ignore_ascii_case(method))
+                    r.mcp_tool.is_none()
+                        && (r.method == "*" || r.method.eq_ignore_ascii_case(method))
                         && crate::path_matches(&r.path, path)
                 })
                 .map(|r| (s, r))

@@ -306,3 +306,54 @@ async fn a_configured_upstream_document_is_merged_and_unlisted_priced_routes_are
     );
     seller.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_mcp_service_lists_each_priced_tool_and_still_matches_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("l402.toml");
+    std::fs::write(
+        &config,
+        "data_dir = \"state\"\n[listen]\naddr = \"127.0.0.1:0\"\n[backend]\nkind = \"dev\"\n\
+         [[services]]\nname = \"tools\"\npath_prefix = \"/mcp\"\nupstream = \"http://127.0.0.1:9\"\n\
+         mcp = true\nprice_sat = 0\n\
+         [[services.tools]]\nname = \"search\"\nprice_sat = 10\n\
+         [[services.tools]]\nname = \"summarize\"\nprice_sat = 2\n",
+    )
+    .unwrap();
+    let seller = Seller::start(SellerOptions::new().config_file(&config))
+        .await
+        .unwrap();
+    let manifest: Value = reqwest::get(url(&seller, "/.well-known/l402.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_valid(
+        &schema("l402-manifest.schema.json"),
+        &manifest,
+        "/.well-known/l402.json",
+    );
+    let resources = &manifest["services"][0]["resources"];
+    let tools: Vec<(Value, Value, Value)> = resources
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["method"].clone(),
+                r["mcp_tool"].clone(),
+                r["pricing"]["price_msat"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tools,
+        [
+            (json!("POST"), json!("search"), json!(10_000)),
+            (json!("POST"), json!("summarize"), json!(2_000)),
+            (json!("*"), Value::Null, json!(0)),
+        ],
+        "{resources}"
+    );
+}

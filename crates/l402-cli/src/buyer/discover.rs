@@ -109,11 +109,14 @@ fn text(found: &Discovery) -> String {
     let width = found
         .listings
         .iter()
-        .map(|l| l.path.len() + l.method.len() + 1)
+        .map(|l| l.path.len() + l.method.len() + 1 + l.mcp_tool.as_ref().map_or(0, |t| t.len() + 6))
         .max()
         .unwrap_or(0);
     for l in &found.listings {
-        let what = format!("{} {}", l.method, l.path);
+        let what = match &l.mcp_tool {
+            Some(tool) => format!("{} {} tool {tool}", l.method, l.path),
+            None => format!("{} {}", l.method, l.path),
+        };
         let price = if l.price_msat == 0 {
             "free".to_owned()
         } else if l.price_msat % 1000 == 0 {

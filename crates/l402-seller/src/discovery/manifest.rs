@@ -90,6 +90,19 @@ pub(crate) fn resources(service: &ServiceConfig, terms: &ServiceTerms) -> Vec<Re
             ));
         }
     }
+    if terms.mcp {
+        for tool in &terms.tools {
+            out.push(Resource {
+                mcp_tool: Some(tool.name.clone()),
+                ..resource(
+                    &prefix_pattern(&service.path_prefix),
+                    "POST",
+                    &[],
+                    tool.price_sat.saturating_mul(1000),
+                )
+            });
+        }
+    }
     let rest = RoutePrice::of_route(terms, None);
     out.push(resource(
         &prefix_pattern(&service.path_prefix),
@@ -107,6 +120,7 @@ fn resource(path: &str, method: &str, capabilities: &[String], price_msat: u64) 
         capability: capabilities.first().cloned(),
         capabilities_required: capabilities.to_vec(),
         pricing: Pricing::fixed(price_msat),
+        mcp_tool: None,
     }
 }
 
