@@ -4,7 +4,9 @@
 # a small Lightning method over our dev wallet (interop/mppx/lightning.mjs):
 #  - mppx as the client of `l402 serve` (one service `protocols = ["mpp"]`, one with both),
 #    and as the verifier of our challenge ids (from the seller's secret);
-#  - mppx as the server, paid by `l402 fetch`.
+#  - mppx as the server, paid by `l402 fetch`;
+#  - mppx's MCP client (over the official MCP SDK's Client) paying the tool calls `l402 serve`
+#    sells (`mcp = true`) in front of an MCP SDK server (interop/mcp-ts/upstream/server.mjs).
 # Installs the npm packages from the committed lockfile, builds the binary, starts a Python
 # upstream and the proxy on free loopback ports with a temporary data directory, runs the Node
 # tests, stops what it started.
@@ -19,13 +21,15 @@ START=$(date +%s)
 
 SERVER_PID=
 UPSTREAM_PID=
+MCP_UPSTREAM_PID=
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-mppx.XXXXXX")
 
 cleanup() {
   local status=$?
   stop_pid "$SERVER_PID"
   stop_pid "$UPSTREAM_PID"
-  [ "$status" -eq 0 ] || show_logs 40 "$WORK/serve.log" "$WORK/upstream.log"
+  stop_pid "$MCP_UPSTREAM_PID"
+  [ "$status" -eq 0 ] || show_logs 40 "$WORK/serve.log" "$WORK/upstream.log" "$WORK/mcp-upstream.log"
   rm -rf "$WORK"
   tier_result mppx "$status" "$START"
   exit "$status"
@@ -38,6 +42,8 @@ command -v python3 >/dev/null || fail "python3 not found"
 
 # 1. npm packages, exactly as locked.
 npm_ci "$MPPX_DIR" "npm ci (interop/mppx)"
+# The MCP upstream whose tool calls l402 serve sells (an MCP TypeScript SDK server).
+npm_ci "$ROOT/interop/mcp-ts" "npm ci (interop/mcp-ts, for its MCP upstream server)"
 
 # 2. The binary (reuses the debug build).
 step "cargo build -p l402-cli" 2400 cargo build -p l402-cli --locked
@@ -52,6 +58,10 @@ python3 -m http.server "$UPSTREAM_PORT" --bind 127.0.0.1 --directory "$WORK/www"
 UPSTREAM_PID=$!
 # Python takes a moment to start (seconds on a loaded machine): wait for it to answer.
 wait_ready "$UPSTREAM_PID" "http://127.0.0.1:$UPSTREAM_PORT/mpp/hello.txt" "" 20
+MCP_UPSTREAM_PORT=$(free_port)
+node "$ROOT/interop/mcp-ts/upstream/server.mjs" "$MCP_UPSTREAM_PORT" >"$WORK/mcp-upstream.log" 2>&1 &
+MCP_UPSTREAM_PID=$!
+wait_ready "$MCP_UPSTREAM_PID" "http://127.0.0.1:$MCP_UPSTREAM_PORT/seen" "" 20
 PORT=$(free_port)
 BASE_URL="http://127.0.0.1:$PORT"
 DATA_DIR=$WORK/data
@@ -77,6 +87,17 @@ upstream = "http://127.0.0.1:$UPSTREAM_PORT"
 price_sat = 3
 token_lifetime_secs = 3600
 protocols = ["l402", "mpp"]
+
+[[services]]
+name = "tools"
+path_prefix = "/mcp"
+upstream = "http://127.0.0.1:$MCP_UPSTREAM_PORT"
+mcp = true
+price_sat = 0
+
+[[services.tools]]
+name = "search"
+price_sat = 4
 TOML
 echo "---- l402 serve --config $WORK/l402.toml"
 NO_COLOR=1 "$BIN" serve --config "$WORK/l402.toml" >"$WORK/serve.log" 2>&1 &
@@ -97,5 +118,6 @@ PY
 # 4. The Node tests (one PASS/FAIL line per test, then "mppx: N passed, N failed").
 cd "$MPPX_DIR"
 export L402_BASE_URL=$BASE_URL L402_DATA_DIR=$DATA_DIR L402_MPP_SECRET=$SECRET L402_MPP_REALM=$REALM L402_BIN=$BIN
+export L402_MCP_URL=$BASE_URL/mcp L402_MCP_SEEN_URL=http://127.0.0.1:$MCP_UPSTREAM_PORT/seen
 step "node tests (mppx $(node -p 'require("./node_modules/mppx/package.json").version'))" 300 \
   env L402_REPORT_LABEL=mppx node --test --test-concurrency=1 --test-timeout=60000 --test-reporter=../reporter.mjs test/*.test.mjs
