@@ -61,3 +61,35 @@ export function chargeClient(wallet, paid = []) {
 
 /** sha256 of a hex preimage, hex. */
 export const sha256hex = (hex) => createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex');
+
+/**
+ * The server side: checks sha256(preimage) == the echoed paymentHash and returns the receipt
+ * (with the challengeId the Lightning charge draft requires). `seen` records each credential
+ * it accepted: { hash, id }.
+ */
+export function chargeServer(seen = []) {
+  return Method.toServer(charge, {
+    async verify({ credential }) {
+      const hash = credential.challenge.request.methodDetails.paymentHash;
+      if (sha256hex(credential.payload.preimage) !== hash) throw new Error('invalid preimage');
+      seen.push({ hash, id: credential.challenge.id });
+      return {
+        method: 'lightning',
+        status: 'success',
+        timestamp: new Date().toISOString(),
+        reference: hash,
+        challengeId: credential.challenge.id,
+      };
+    },
+  });
+}
+
+/** The request object of a fresh charge of `amount` sat: an invoice minted on `wallet`. */
+export async function chargeRequest(wallet, amount, memo) {
+  const invoice = await wallet.invoice(amount, memo);
+  return {
+    amount: String(amount),
+    currency: 'sat',
+    methodDetails: { invoice: invoice.bolt11, paymentHash: invoice.payment_hash, network: 'regtest' },
+  };
+}

@@ -6,7 +6,8 @@
 #    and as the verifier of our challenge ids (from the seller's secret);
 #  - mppx as the server, paid by `l402 fetch`;
 #  - mppx's MCP client (over the official MCP SDK's Client) paying the tool calls `l402 serve`
-#    sells (`mcp = true`) in front of an MCP SDK server (interop/mcp-ts/upstream/server.mjs).
+#    sells (`mcp = true`) in front of an MCP SDK server (interop/mcp-ts/upstream/server.mjs);
+#  - mppx as a paid MCP server, paid by `l402 mcp --upstream`.
 # Installs the npm packages from the committed lockfile, builds the binary, starts a Python
 # upstream and the proxy on free loopback ports with a temporary data directory, runs the Node
 # tests, stops what it started.

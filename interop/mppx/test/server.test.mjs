@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { Credential, Method } from 'mppx';
+import { Credential } from 'mppx';
 import { Mppx, NodeListener } from 'mppx/server';
-import { charge, devWallet, sha256hex } from '../lightning.mjs';
+import { chargeRequest, chargeServer, devWallet } from '../lightning.mjs';
 
 const DATA_DIR = process.env.L402_DATA_DIR;
 const BIN = process.env.L402_BIN;
@@ -21,20 +21,7 @@ const wallet = devWallet(DATA_DIR);
 
 /** An mppx server selling GET / for `amount` sat; `seen` records what it verified. */
 async function mppxServer(amount, seen) {
-  const lightning = Method.toServer(charge, {
-    async verify({ credential }) {
-      const hash = credential.challenge.request.methodDetails.paymentHash;
-      if (sha256hex(credential.payload.preimage) !== hash) throw new Error('invalid preimage');
-      seen.push({ hash, id: credential.challenge.id });
-      return {
-        method: 'lightning',
-        status: 'success',
-        timestamp: new Date().toISOString(),
-        reference: hash,
-        challengeId: credential.challenge.id, // the Lightning charge draft requires it
-      };
-    },
-  });
+  const lightning = chargeServer(seen);
   const mppx = Mppx.create({ methods: [lightning], secretKey: 'mppx-tier-secret-0123456789abcdef0123456789', realm: 'mppx-server.test' });
   const server = createServer(async (req, res) => {
     const request = new Request(`http://${req.headers.host}${req.url}`, { method: req.method, headers: req.headers });
@@ -45,12 +32,7 @@ async function mppxServer(amount, seen) {
     if (req.headers.authorization) {
       route = Credential.fromRequest(request).challenge.request;
     } else {
-      const invoice = await wallet.invoice(amount, 'mppx tier');
-      route = {
-        amount: String(amount),
-        currency: 'sat',
-        methodDetails: { invoice: invoice.bolt11, paymentHash: invoice.payment_hash, network: 'regtest' },
-      };
+      route = await chargeRequest(wallet, amount, 'mppx tier');
     }
     const result = await mppx['lightning/charge'](route)(request);
     if (result.status === 402) return NodeListener.sendResponse(res, result.challenge);
