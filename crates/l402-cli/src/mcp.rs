@@ -1,6 +1,7 @@
 //! `l402 mcp`: an MCP server so any LLM agent can buy resources within the budget.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use l402_core::Msat;
@@ -53,6 +54,7 @@ pub async fn run(args: McpArgs) -> anyhow::Result<u8> {
     let mut config = load_config(&args.client)?;
     args.tls.apply(&mut config);
     let allow_private = config.mcp.allow_private_networks;
+    let close_idle = config.mcp.close_idle_sessions_secs;
     // The HTTP endpoint's bearer token, created (and shown once) before anything is served.
     let http = match args.http {
         Some(addr) => Some((
@@ -68,9 +70,47 @@ pub async fn run(args: McpArgs) -> anyhow::Result<u8> {
     if let Some(sat) = args.max_cost {
         server = server.with_default_max_cost(Msat::from_sat(sat));
     }
-    match args.upstream {
+    let client = server.shared_client();
+    let closer = (close_idle > 0).then(|| {
+        l402_mcp::IdleSessionCloser::spawn(client.clone(), Duration::from_secs(close_idle))
+    });
+    let served = serve_front_or_tools(server, args.upstream.as_deref(), allow_private, http).await;
+    if closer.is_some() {
+        close_sessions_at_exit(&client).await;
+    }
+    served
+}
+
+/// Closes every prepaid session the MCP server holds as it stops (bounded in time), so the
+/// deposits come back to the wallet.
+async fn close_sessions_at_exit(client: &l402_client::L402Client) {
+    match tokio::time::timeout(Duration::from_secs(15), client.close_sessions()).await {
+        Ok(Ok(closed)) if !closed.is_empty() => {
+            let refunded: u64 = closed.iter().filter_map(|c| c.refund).map(|r| r.0).sum();
+            eprintln!(
+                "l402 mcp: closed {} prepaid session(s) on exit; {} refunded",
+                closed.len(),
+                Msat(refunded)
+            );
+        }
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => eprintln!("l402 mcp: could not close the prepaid sessions on exit: {e}"),
+        Err(_) => eprintln!(
+            "l402 mcp: closing the prepaid sessions on exit took over 15 s; `l402 sessions close` finishes it"
+        ),
+    }
+}
+
+/// Serves the tools, or fronts the paid MCP server at `upstream`.
+async fn serve_front_or_tools(
+    server: l402_mcp::L402McpServer,
+    upstream: Option<&str>,
+    allow_private: bool,
+    http: Option<(SocketAddr, l402_mcp::HttpOptions)>,
+) -> anyhow::Result<u8> {
+    match upstream {
         Some(url) => {
-            let front = l402_mcp::UpstreamMcpServer::connect(server, &url, allow_private)
+            let front = l402_mcp::UpstreamMcpServer::connect(server, url, allow_private)
                 .await
                 .map_err(|e| {
                     let code = match &e {

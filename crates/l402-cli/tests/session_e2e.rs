@@ -327,6 +327,132 @@ async fn mcp_fetch_spends_a_session_and_close_sessions_refunds_it() {
     );
 }
 
+/// `l402_fetch` of the metered completion through `server`: the session it used (opened now
+/// or not) and the msat it used.
+async fn mcp_complete(
+    server: &l402_mcp::L402McpServer,
+    seller: &mcp_common::Seller,
+) -> (PaymentHash, u64) {
+    let result = server
+        .fetch(l402_mcp::FetchArgs {
+            url: format!("{}/api/complete", seller.base),
+            method: Some("POST".into()),
+            headers: Some([("content-type".to_owned(), "application/json".to_owned())].into()),
+            body: Some(BODY.into()),
+            ..l402_mcp::FetchArgs::default()
+        })
+        .await;
+    let v = mcp_common::structured(&result);
+    assert_eq!(v["status"], 200, "{v}");
+    let id = PaymentHash::from_hex(v["session"]["id"].as_str().unwrap()).unwrap();
+    (id, streamed_tokens(&v) * 1000)
+}
+
+/// Waits (30 s at most) until the seller's ledger shows session `id` closed; its record.
+fn wait_closed(store: &Store, id: &PaymentHash) -> l402_store::SessionRecord {
+    let start = Instant::now();
+    loop {
+        let record = store.sessions().get(id).unwrap().unwrap();
+        if !record.open {
+            return record;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "still open: {record:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mcp_server_closes_an_idle_session_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let seller = mcp_common::start_seller(dir.path()).await;
+    let mut config = mcp_common::buyer_config(dir.path(), &seller);
+    config.payment.prefer = vec![l402_client::mpp::PaymentScheme::Mpp];
+    let server = mcp_common::mcp_server(&config).await;
+    let (id, used) = mcp_complete(&server, &seller).await;
+    let ledger = Store::open(seller.data_dir.join("l402.db")).unwrap();
+    wait_balance(&ledger, &id, DEPOSIT_MSAT - used);
+
+    // Just used: a closer with a 5 s idle limit leaves it open at first, then closes it.
+    let _closer =
+        l402_mcp::IdleSessionCloser::spawn(server.shared_client(), Duration::from_secs(5));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let open = server.client().sessions(false, 10).await.unwrap();
+    assert_eq!(open.len(), 1, "not idle yet: {open:?}");
+    let record = tokio::task::spawn_blocking(move || wait_closed(&ledger, &id))
+        .await
+        .unwrap();
+    assert_eq!(record.refunded.0, DEPOSIT_MSAT - used, "{record:?}");
+    let held = server.client().sessions(true, 10).await.unwrap();
+    assert_eq!(held[0].session_id, id);
+    assert!(held[0].closed_at.is_some(), "{held:?}");
+    assert_eq!(held[0].refund_status.as_deref(), Some("succeeded"));
+    assert_eq!(
+        held[0].refund_received.map(|r| r.0),
+        Some(DEPOSIT_MSAT - used)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l402_mcp_closes_its_sessions_when_the_agent_goes_away() {
+    use rmcp::ServiceExt;
+    let dir = tempfile::tempdir().unwrap();
+    let seller = mcp_common::start_seller(dir.path()).await;
+    let client_config = dir.path().join("client.toml");
+    std::fs::write(
+        &client_config,
+        format!(
+            "data_dir = \"{}\"\n[payment]\nprefer = [\"mpp\"]\n[budget]\nmax_fee_sat = 1\n\
+             [mcp]\nallow_private_networks = true\n[wallet.dev]\nconnection_file = \"{}\"\n",
+            dir.path().join("buyer").display(),
+            seller.connection_file().display()
+        ),
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_l402"))
+        .arg("mcp")
+        .env("L402_CLIENT_CONFIG", &client_config)
+        .env_remove("L402_DATA_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let io = (child.stdout.take().unwrap(), child.stdin.take().unwrap());
+    let agent = ().serve(io).await.expect("l402 mcp initializes");
+    let args = serde_json::json!({
+        "url": format!("{}/api/complete", seller.base), "method": "POST",
+        "headers": {"content-type": "application/json"}, "body": BODY
+    });
+    let result = agent
+        .call_tool(
+            rmcp::model::CallToolRequestParams::new("l402_fetch")
+                .with_arguments(args.as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    let v = result.structured_content.clone().unwrap();
+    assert_eq!(v["session"]["opened"], true, "{v}");
+    let id = PaymentHash::from_hex(v["session"]["id"].as_str().unwrap()).unwrap();
+    agent.cancel().await.unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("l402 mcp exits once the agent is gone")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("closed 1 prepaid session(s) on exit"),
+        "{stderr}"
+    );
+    let ledger = Store::open(seller.data_dir.join("l402.db")).unwrap();
+    let record = ledger.sessions().get(&id).unwrap().unwrap();
+    assert!(!record.open, "{record:?}");
+    assert!(record.refunded.0 > 0, "{record:?}");
+}
+
 /// The tokens streamed in a completion's body.
 fn tokens_in(body: &str) -> u64 {
     body.lines()

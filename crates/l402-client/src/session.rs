@@ -410,6 +410,31 @@ impl L402Client {
         Ok(closed)
     }
 
+    /// Closes the open sessions unused for at least `idle` (no request, top-up or opening in
+    /// that time), as [`close_session`](Self::close_session) does. A session that cannot be
+    /// closed now (the seller unreachable, say) is logged and stays open, to be tried again.
+    pub async fn close_idle_sessions(
+        &self,
+        idle: std::time::Duration,
+    ) -> Result<Vec<ClosedSession>, ClientError> {
+        let open = on_store(&self.inner.store, |s| s.held_sessions().list_open()).await?;
+        let now = self.now();
+        let mut closed = Vec::new();
+        for held in open {
+            if held.updated_at.saturating_add(idle.as_secs()) > now {
+                continue;
+            }
+            let id = held.session_id;
+            match self.close_held(held).await {
+                Ok(c) => closed.push(c),
+                Err(error) => {
+                    tracing::warn!(session = %id, %error, "cannot close an idle session; will try again")
+                }
+            }
+        }
+        Ok(closed)
+    }
+
     /// Closes the session `session_id`: sends the `close` credential to the request that
     /// opened it, records the refund the seller announces and what the client's wallet saw
     /// arrive, and ends the session here. A session the seller no longer knows is ended with

@@ -59,6 +59,7 @@ mod body;
 mod discovery_tools;
 mod error;
 mod http_auth;
+mod idle;
 mod network_guard;
 mod report;
 mod server;
@@ -71,6 +72,7 @@ pub use error::McpError;
 pub use http_auth::{
     BearerToken, TOKEN_FILE, http_options, load_or_create_token, origin_allowed, token_path,
 };
+pub use idle::IdleSessionCloser;
 pub use network_guard::{ALLOW_PRIVATE_SETTING, PublicOnly, non_public};
 pub use server::{
     DEFAULT_RECEIPTS, FetchArgs, L402McpServer, LowerMaxCost, MAX_RECEIPTS, ReceiptsArgs,

@@ -249,6 +249,11 @@ impl L402McpServer {
         &self.client
     }
 
+    /// The client that pays, shared (e.g. with an [`IdleSessionCloser`](crate::IdleSessionCloser)).
+    pub fn shared_client(&self) -> Arc<L402Client> {
+        self.client.clone()
+    }
+
     /// The per-call default maximum.
     pub fn default_max_cost(&self) -> Msat {
         self.default_max_cost

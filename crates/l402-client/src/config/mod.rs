@@ -29,6 +29,7 @@
 //! [mcp]                        # `l402 mcp` only
 //! allow_private_networks = false   # let l402_fetch reach loopback/private/link-local addresses
 //! allowed_origins = []         # browser Origins accepted by `l402 mcp --http` besides loopback
+//! close_idle_sessions_secs = 300   # close (refund) a prepaid session unused this long; 0: never
 //!
 //! [wallet]                     # the same shape as the seller's [backend]
 //! kind = "dev"                 # the dev wallet of `l402 serve` / `l402 wallet serve`
@@ -158,7 +159,7 @@ impl Default for BudgetConfig {
 }
 
 /// `[mcp]`: what the MCP server (`l402 mcp`) lets an agent do.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct McpConfig {
     /// Let `l402_fetch` reach loopback, private (RFC 1918, `fc00::/7`), shared (`100.64/10`),
@@ -170,6 +171,23 @@ pub struct McpConfig {
     /// `http://127.0.0.1`, `http://[::1]`, any port), e.g. `https://agent.example.com`. A
     /// request without `Origin` (a non-browser client) is accepted.
     pub allowed_origins: Vec<String>,
+    /// Close a prepaid session (and get the rest of its deposit refunded) once it has not been
+    /// used for this many seconds; the MCP server also closes every session it holds when it
+    /// stops. 0: only `l402_close_sessions` closes them. Default 300.
+    pub close_idle_sessions_secs: u64,
+}
+
+/// The default of [`McpConfig::close_idle_sessions_secs`].
+pub const DEFAULT_CLOSE_IDLE_SESSIONS_SECS: u64 = 300;
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_networks: false,
+            allowed_origins: Vec::new(),
+            close_idle_sessions_secs: DEFAULT_CLOSE_IDLE_SESSIONS_SECS,
+        }
+    }
 }
 
 /// `[payment]`.
