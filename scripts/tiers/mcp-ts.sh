@@ -135,7 +135,9 @@ wait_until 30 "$UPSTREAM_PID" "the SDK's MCP server" curl -fsS --max-time 2 -o /
 PAID_PORT=$(free_port)
 PAID_DATA=$WORK/paid-data
 mkdir -p "$PAID_DATA"
-cat >"$WORK/paid-mcp.toml" <<TOML
+# Two services on the same upstream: /mcp answered in server-sent events, /json in JSON.
+{
+  cat <<TOML
 mpp_realm = "mcp-ts.test"
 
 [backend]
@@ -143,21 +145,14 @@ kind = "dev"
 
 [backend.dev]
 connection_file = "$DATA_DIR/dev-wallet.json"
+TOML
+  for service in "tools /mcp" "tools-json /json"; do
+    read -r name prefix <<<"$service"
+    cat <<TOML
 
 [[services]]
-name = "tools"
-path_prefix = "/mcp"
-upstream = "http://127.0.0.1:$UP_PORT"
-mcp = true
-price_sat = 0
-
-[[services.tools]]
-name = "search"
-price_sat = 2
-
-[[services]]
-name = "tools-json"
-path_prefix = "/json"
+name = "$name"
+path_prefix = "$prefix"
 upstream = "http://127.0.0.1:$UP_PORT"
 mcp = true
 price_sat = 0
@@ -166,6 +161,8 @@ price_sat = 0
 name = "search"
 price_sat = 2
 TOML
+  done
+} >"$WORK/paid-mcp.toml"
 echo "---- l402 serve --config paid-mcp.toml --listen 127.0.0.1:$PAID_PORT (MCP tools sold)"
 NO_COLOR=1 "$BIN" serve --config "$WORK/paid-mcp.toml" --data-dir "$PAID_DATA" --listen "127.0.0.1:$PAID_PORT" \
   >"$WORK/paid-serve.log" 2>&1 &

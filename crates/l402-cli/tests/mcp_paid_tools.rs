@@ -9,14 +9,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
 
 use common::*;
 use l402_lightning::dev::DevWalletClient;
 use l402_lightning::{LightningBackend, PayOptions};
 use l402_mpp::mcp;
 use l402_testkit::paid_mcp::{FREE_TOOL, PRICED_TOOL, PaidMcpOptions, PaidMcpServer};
-use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Map, Value, json};
 
@@ -161,8 +159,17 @@ fn error_code(answer: &Answer) -> i64 {
         .unwrap_or_else(|| panic!("not an error: {}", answer.message))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn priced_tool_calls_are_sold_on_the_wire() {
+/// The test kit's MCP server (selling nothing) behind `l402 serve` (see [`write_config`]),
+/// whose data directory (and dev wallet, the buyer's too) is `data`.
+struct Seller {
+    dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+    remote: PaidMcpServer,
+    serve: ChildGuard,
+    base: String,
+}
+
+async fn seller() -> Seller {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -171,9 +178,26 @@ async fn priced_tool_calls_are_sold_on_the_wire() {
         ..PaidMcpOptions::default()
     };
     let remote = PaidMcpServer::start_in(options, &data.join("upstream-wallet")).await;
-    let upstream = remote.url.trim_end_matches("/mcp").to_owned();
-    let config = write_config(dir.path(), &upstream);
+    let config = write_config(dir.path(), remote.url.trim_end_matches("/mcp"));
     let (serve, base) = serve(dir.path(), &["--config", &config]).await;
+    Seller {
+        dir,
+        data,
+        remote,
+        serve,
+        base,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priced_tool_calls_are_sold_on_the_wire() {
+    let Seller {
+        dir: _dir,
+        data,
+        remote,
+        serve,
+        base,
+    } = seller().await;
     let session = Session::open(format!("{base}/mcp")).await;
 
     // tools/list and an unlisted tool pass free (the upstream answers).
@@ -364,35 +388,23 @@ async fn priced_tool_calls_are_sold_on_the_wire() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_pays_tools_sold_by_l402_serve_through_l402_mcp() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    let options = PaidMcpOptions {
-        free: true,
-        ..PaidMcpOptions::default()
-    };
-    let remote = PaidMcpServer::start_in(options, &data.join("upstream-wallet")).await;
-    let config = write_config(dir.path(), remote.url.trim_end_matches("/mcp"));
-    let (_serve, base) = serve(dir.path(), &["--config", &config]).await;
-    let client_config = dir.path().join("client.toml");
+    let s = seller().await;
+    let client_config = s.dir.path().join("client.toml");
     std::fs::write(
         &client_config,
         "[budget]\nmax_cost_sat = 50\nmax_fee_sat = 1\n\n[mcp]\nallow_private_networks = true\n",
     )
     .unwrap();
 
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_l402"))
-        .args(["mcp", "--upstream", &format!("{base}/mcp")])
-        .env("L402_DATA_DIR", &data)
-        .env("L402_CLIENT_CONFIG", &client_config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.path().join("mcp.log")).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let io = (child.stdout.take().unwrap(), child.stdin.take().unwrap());
-    let agent = ().serve(io).await.expect("the front initializes");
+    let (mut child, agent) = mcp_stdio(
+        &["--upstream", &format!("{}/mcp", s.base)],
+        &[
+            ("L402_DATA_DIR", s.data.as_os_str()),
+            ("L402_CLIENT_CONFIG", client_config.as_os_str()),
+        ],
+        &s.dir.path().join("mcp.log"),
+    )
+    .await;
     for (i, q) in ["lightning", "bolt12"].into_iter().enumerate() {
         let args = json!({"q": q}).as_object().unwrap().clone();
         let paid = agent
@@ -410,7 +422,7 @@ async fn an_agent_pays_tools_sold_by_l402_serve_through_l402_mcp() {
             meta[l402_mcp::PAYMENT_META_KEY]["payment"]["amount_sat"],
             10
         );
-        assert_eq!(remote.seen().len(), i + 1);
+        assert_eq!(s.remote.seen().len(), i + 1);
     }
     let budget = agent
         .call_tool(CallToolRequestParams::new("l402_budget"))

@@ -7,14 +7,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
 use l402_client::ClientConfig;
 use l402_mcp::{L402McpServer, PAYMENT_META_KEY, UpstreamMcpServer};
 use l402_testkit::paid_mcp::{FREE_TOOL, PRICED_TOOL, PaidMcpOptions, PaidMcpServer};
-use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use serde_json::{Value, json};
 
@@ -68,18 +66,15 @@ async fn an_agent_pays_remote_tool_calls_through_the_front_within_the_budget() {
     )
     .unwrap();
 
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_l402"))
-        .args(["mcp", "--upstream", &remote.url])
-        .env("L402_DATA_DIR", &data)
-        .env("L402_CLIENT_CONFIG", &config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.path().join("mcp.log")).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let io = (child.stdout.take().unwrap(), child.stdin.take().unwrap());
-    let agent = ().serve(io).await.expect("the front initializes");
+    let (mut child, agent) = mcp_stdio(
+        &["--upstream", &remote.url],
+        &[
+            ("L402_DATA_DIR", data.as_os_str()),
+            ("L402_CLIENT_CONFIG", config.as_os_str()),
+        ],
+        &dir.path().join("mcp.log"),
+    )
+    .await;
     let instructions = agent
         .peer_info()
         .and_then(|i| i.instructions.clone())
@@ -234,54 +229,39 @@ async fn the_front_pays_a_challenge_in_a_result_and_refuses_bad_ones() {
     );
     assert_eq!((in_result.paid_calls(), paid_count(&f).await), (1, 1));
 
-    // An invoice for more than the challenge's amount: refused, nothing paid.
-    let dishonest = PaidMcpServer::start_in(
-        PaidMcpOptions {
-            invoice_sat: Some(11),
-            ..PaidMcpOptions::default()
-        },
-        &ledger(&data),
-    )
-    .await;
-    let f = front(&config, &dishonest.url).await;
-    let r = f.call(search()).await.unwrap();
-    let report = r.structured_content.clone().unwrap();
-    assert_eq!(
-        (r.is_error, &report["nothing_paid"]),
-        (Some(true), &json!(true)),
-        "{report}"
-    );
-    assert!(
-        report["message"]
-            .as_str()
-            .unwrap()
-            .contains("the request says 10 sat"),
-        "{report}"
-    );
-    assert_eq!(paid_count(&f).await, 1);
-
-    // An expired challenge: refused, nothing paid.
-    let expired = PaidMcpServer::start_in(
-        PaidMcpOptions {
-            challenge_secs: 0,
-            ..PaidMcpOptions::default()
-        },
-        &ledger(&data),
-    )
-    .await;
-    let f = front(&config, &expired.url).await;
-    let r = f.call(search()).await.unwrap();
-    let report = r.structured_content.clone().unwrap();
-    assert_eq!(
-        (r.is_error, &report["nothing_paid"]),
-        (Some(true), &json!(true)),
-        "{report}"
-    );
-    assert!(
-        report["message"].as_str().unwrap().contains("expired"),
-        "{report}"
-    );
-    assert_eq!(paid_count(&f).await, 1);
+    // A dishonest server (an invoice for more than the challenge's amount) and an expired
+    // challenge: refused, nothing paid.
+    for (options, why) in [
+        (
+            PaidMcpOptions {
+                invoice_sat: Some(11),
+                ..PaidMcpOptions::default()
+            },
+            "the request says 10 sat",
+        ),
+        (
+            PaidMcpOptions {
+                challenge_secs: 0,
+                ..PaidMcpOptions::default()
+            },
+            "expired",
+        ),
+    ] {
+        let refusing = PaidMcpServer::start_in(options, &ledger(&data)).await;
+        let f = front(&config, &refusing.url).await;
+        let r = f.call(search()).await.unwrap();
+        let report = r.structured_content.clone().unwrap();
+        assert_eq!(
+            (r.is_error, &report["nothing_paid"]),
+            (Some(true), &json!(true)),
+            "{report}"
+        );
+        assert!(
+            report["message"].as_str().unwrap().contains(why),
+            "{report}"
+        );
+        assert_eq!(paid_count(&f).await, 1);
+    }
 
     // A remote that refuses the credential after being paid: paid once, never twice.
     let refusing = PaidMcpServer::start_in(PaidMcpOptions::default(), &ledger(&data)).await;

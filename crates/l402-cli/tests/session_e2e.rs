@@ -397,7 +397,6 @@ async fn the_mcp_server_closes_an_idle_session_by_itself() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn l402_mcp_closes_its_sessions_when_the_agent_goes_away() {
-    use rmcp::ServiceExt;
     let dir = tempfile::tempdir().unwrap();
     let seller = mcp_common::start_seller(dir.path()).await;
     let client_config = dir.path().join("client.toml");
@@ -411,18 +410,13 @@ async fn l402_mcp_closes_its_sessions_when_the_agent_goes_away() {
         ),
     )
     .unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_l402"))
-        .arg("mcp")
-        .env("L402_CLIENT_CONFIG", &client_config)
-        .env_remove("L402_DATA_DIR")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let io = (child.stdout.take().unwrap(), child.stdin.take().unwrap());
-    let agent = ().serve(io).await.expect("l402 mcp initializes");
+    let log = dir.path().join("mcp.log");
+    let (child, agent) = mcp_stdio(
+        &[],
+        &[("L402_CLIENT_CONFIG", client_config.as_os_str())],
+        &log,
+    )
+    .await;
     let args = serde_json::json!({
         "url": format!("{}/api/complete", seller.base), "method": "POST",
         "headers": {"content-type": "application/json"}, "body": BODY
@@ -438,11 +432,11 @@ async fn l402_mcp_closes_its_sessions_when_the_agent_goes_away() {
     assert_eq!(v["session"]["opened"], true, "{v}");
     let id = PaymentHash::from_hex(v["session"]["id"].as_str().unwrap()).unwrap();
     agent.cancel().await.unwrap();
-    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+    tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
         .expect("l402 mcp exits once the agent is gone")
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = std::fs::read_to_string(&log).unwrap();
     assert!(
         stderr.contains("closed 1 prepaid session(s) on exit"),
         "{stderr}"

@@ -172,3 +172,36 @@ pub fn stdout(o: &std::process::Output) -> String {
 pub fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// `l402 mcp <args>` with `env`, its stderr in `log`, driven over its stdio by an rmcp client
+/// (the agent host); the child (killed when dropped) and the initialized client.
+pub async fn mcp_stdio(
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+    log: &Path,
+) -> (
+    tokio::process::Child,
+    rmcp::service::RunningService<rmcp::RoleClient, ()>,
+) {
+    use rmcp::ServiceExt;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_l402"));
+    command.arg("mcp").args(args);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log).expect("creating the MCP server's log"))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawning l402 mcp");
+    let io = (child.stdout.take().unwrap(), child.stdin.take().unwrap());
+    let agent = ().serve(io).await.unwrap_or_else(|e| {
+        panic!(
+            "l402 mcp did not initialize: {e}\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        )
+    });
+    (child, agent)
+}
