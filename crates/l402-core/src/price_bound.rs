@@ -7,12 +7,14 @@
 
 use crate::Msat;
 use crate::caveat;
-use crate::satisfier::{CaveatFailure, Satisfier, canonical_decimal, malformed, no_higher};
+use crate::satisfier::{
+    CaveatFailure, Condition, Satisfier, canonical_decimal, malformed, no_higher,
+};
 
 /// Checks the requested route's price against the token's `<service>_max_price_msat`.
 #[derive(Debug, Clone)]
 pub struct MaxPriceSatisfier {
-    condition: String,
+    condition: Condition,
     price: Msat,
     base_price: Msat,
 }
@@ -22,7 +24,7 @@ impl MaxPriceSatisfier {
     /// caveat covers routes up to `base_price`.
     pub fn new(service: &str, price: Msat, base_price: Msat) -> Self {
         Self {
-            condition: caveat::max_price_condition(service),
+            condition: Condition::new(service, caveat::MAX_PRICE_SUFFIX),
             price,
             base_price,
         }
@@ -38,7 +40,7 @@ impl MaxPriceSatisfier {
 
 impl Satisfier for MaxPriceSatisfier {
     fn condition(&self) -> &str {
-        &self.condition
+        self.condition.as_str()
     }
     /// Only a route dearer than the base price needs the caveat.
     fn required(&self) -> bool {
@@ -48,10 +50,15 @@ impl Satisfier for MaxPriceSatisfier {
         self.not_covered(self.base_price.0)
     }
     fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
-        no_higher(&self.condition, previous, current, caveat::parse_price_msat)
+        no_higher(
+            self.condition(),
+            previous,
+            current,
+            caveat::parse_price_msat,
+        )
     }
     fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure> {
-        let paid = caveat::parse_price_msat(value).map_err(|e| malformed(&self.condition, e))?;
+        let paid = caveat::parse_price_msat(value).map_err(|e| malformed(self.condition(), e))?;
         if self.price.0 <= paid {
             Ok(())
         } else {

@@ -2,6 +2,8 @@
 //! last one decides. Conditions nobody registered a satisfier for are skipped (they may be meant
 //! for another service), as Aperture does.
 
+use std::borrow::Cow;
+
 use crate::caveat::{self, CaveatRef, CaveatValueError};
 
 /// A caveat that fails verification.
@@ -90,6 +92,50 @@ pub trait Satisfier {
     }
 }
 
+/// A `<service><suffix>` condition (`weather_capabilities`), kept inline when it fits: the
+/// standard satisfiers are built for every verification, and this spares each a heap
+/// allocation.
+#[derive(Debug, Clone)]
+pub(crate) struct Condition {
+    inline: [u8; Condition::INLINE],
+    len: usize,
+    heap: Option<String>,
+}
+
+impl Condition {
+    const INLINE: usize = 64;
+
+    pub(crate) fn new(service: &str, suffix: &str) -> Self {
+        let len = service.len() + suffix.len();
+        let mut inline = [0u8; Self::INLINE];
+        if len > Self::INLINE {
+            let mut heap = String::with_capacity(len);
+            heap.push_str(service);
+            heap.push_str(suffix);
+            return Self {
+                inline,
+                len,
+                heap: Some(heap),
+            };
+        }
+        inline[..service.len()].copy_from_slice(service.as_bytes());
+        inline[service.len()..len].copy_from_slice(suffix.as_bytes());
+        Self {
+            inline,
+            len,
+            heap: None,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match &self.heap {
+            Some(heap) => heap,
+            // Two `str`s copied whole: valid UTF-8.
+            None => std::str::from_utf8(&self.inline[..self.len]).unwrap_or_default(),
+        }
+    }
+}
+
 pub(crate) fn malformed(condition: &str, error: CaveatValueError) -> CaveatFailure {
     CaveatFailure::Malformed {
         condition: condition.to_owned(),
@@ -123,12 +169,12 @@ pub(crate) fn no_higher(
 /// `services=name:tier,...`: the requested service must be listed; a later caveat may only drop
 /// services or lower tiers. Required: a token without it covers nothing.
 #[derive(Debug, Clone)]
-pub struct ServicesSatisfier {
+pub struct ServicesSatisfier<'a> {
     /// The service the request is for.
-    pub target: String,
+    pub target: Cow<'a, str>,
 }
 
-impl Satisfier for ServicesSatisfier {
+impl Satisfier for ServicesSatisfier<'_> {
     fn condition(&self) -> &str {
         caveat::SERVICES
     }
@@ -137,7 +183,7 @@ impl Satisfier for ServicesSatisfier {
     }
     fn satisfy_missing(&self) -> CaveatFailure {
         CaveatFailure::WrongService {
-            service: self.target.clone(),
+            service: self.target.clone().into_owned(),
         }
     }
     fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
@@ -165,7 +211,7 @@ impl Satisfier for ServicesSatisfier {
             Ok(())
         } else {
             Err(CaveatFailure::WrongService {
-                service: self.target.clone(),
+                service: self.target.clone().into_owned(),
             })
         }
     }
@@ -179,24 +225,25 @@ impl Satisfier for ServicesSatisfier {
 /// `<service>_capabilities=a,b`: every required capability must be in the last list; a later
 /// list must be a subset of the one before. Required only when the route needs capabilities.
 #[derive(Debug, Clone)]
-pub struct CapabilitiesSatisfier {
-    condition: String,
-    required: Vec<String>,
+pub struct CapabilitiesSatisfier<'a> {
+    condition: Condition,
+    required: Cow<'a, [String]>,
 }
 
-impl CapabilitiesSatisfier {
-    /// A satisfier for `service` demanding `required` capabilities.
-    pub fn new(service: &str, required: Vec<String>) -> Self {
+impl<'a> CapabilitiesSatisfier<'a> {
+    /// A satisfier for `service` demanding `required` capabilities (owned, or borrowed from the
+    /// route).
+    pub fn new(service: &str, required: impl Into<Cow<'a, [String]>>) -> Self {
         Self {
-            condition: caveat::capabilities_condition(service),
-            required,
+            condition: Condition::new(service, caveat::CAPABILITIES_SUFFIX),
+            required: required.into(),
         }
     }
 }
 
-impl Satisfier for CapabilitiesSatisfier {
+impl Satisfier for CapabilitiesSatisfier<'_> {
     fn condition(&self) -> &str {
-        &self.condition
+        self.condition.as_str()
     }
     fn required(&self) -> bool {
         !self.required.is_empty()
@@ -217,7 +264,7 @@ impl Satisfier for CapabilitiesSatisfier {
         if subset {
             Ok(())
         } else {
-            Err(widened(&self.condition))
+            Err(widened(self.condition.as_str()))
         }
     }
     fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure> {
@@ -244,7 +291,7 @@ impl Satisfier for CapabilitiesSatisfier {
 /// later value may not be later than the one before.
 #[derive(Debug, Clone)]
 pub struct ValidUntilSatisfier {
-    condition: String,
+    condition: Condition,
     now: u64,
 }
 
@@ -252,7 +299,7 @@ impl ValidUntilSatisfier {
     /// A satisfier for `service` at time `now`.
     pub fn new(service: &str, now: u64) -> Self {
         Self {
-            condition: caveat::valid_until_condition(service),
+            condition: Condition::new(service, caveat::VALID_UNTIL_SUFFIX),
             now,
         }
     }
@@ -260,14 +307,14 @@ impl ValidUntilSatisfier {
 
 impl Satisfier for ValidUntilSatisfier {
     fn condition(&self) -> &str {
-        &self.condition
+        self.condition.as_str()
     }
     fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
-        no_higher(&self.condition, previous, current, caveat::parse_timestamp)
+        no_higher(self.condition(), previous, current, caveat::parse_timestamp)
     }
     fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure> {
         let valid_until =
-            caveat::parse_timestamp(value).map_err(|e| malformed(&self.condition, e))?;
+            caveat::parse_timestamp(value).map_err(|e| malformed(self.condition(), e))?;
         if self.now < valid_until {
             Ok(())
         } else {

@@ -387,18 +387,21 @@ fn authorize(
 ) -> Result<VerifiedToken, TokenError> {
     let caveats = &token.caveats;
     let services = ServicesSatisfier {
-        target: request.service.to_owned(),
+        target: request.service.into(),
     };
-    let capabilities =
-        CapabilitiesSatisfier::new(request.service, request.required_capabilities.to_vec());
+    let capabilities = CapabilitiesSatisfier::new(request.service, request.required_capabilities);
     let price = MaxPriceSatisfier::new(request.service, request.price, request.base_price);
     let valid_until = ValidUntilSatisfier::new(request.service, request.now_unix);
-    let mut satisfiers: Vec<&dyn Satisfier> = vec![&services, &capabilities, &price, &valid_until];
-    satisfiers.extend_from_slice(request.custom);
-    let checked_caveats =
-        check_caveats_canonical(caveats, &satisfiers).map_err(TokenError::Caveat)?;
+    let standard: [&dyn Satisfier; 4] = [&services, &capabilities, &price, &valid_until];
+    let checked_caveats = if request.custom.is_empty() {
+        check_caveats_canonical(caveats, &standard)
+    } else {
+        let all: Vec<&dyn Satisfier> = standard.iter().chain(request.custom).copied().collect();
+        check_caveats_canonical(caveats, &all)
+    }
+    .map_err(TokenError::Caveat)?;
 
-    let expiry_condition = caveat::valid_until_condition(request.service);
+    let expiry_condition = valid_until.condition();
     let valid_until = caveats
         .iter()
         .filter(|c| c.condition == expiry_condition)
