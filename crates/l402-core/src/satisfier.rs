@@ -90,6 +90,25 @@ pub trait Satisfier {
     fn canonical(&self, value: &str) -> String {
         value.to_owned()
     }
+    /// Appends [`Satisfier::canonical`] of `value` to `out` (what the verifier calls; the
+    /// standard satisfiers write it without an intermediate `String`).
+    fn write_canonical(&self, value: &str, out: &mut String) {
+        out.push_str(&self.canonical(value));
+    }
+}
+
+/// The canonical form a satisfier writes, as a `String`.
+fn canonical_of(satisfier: &dyn Satisfier, value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    satisfier.write_canonical(value, &mut out);
+    out
+}
+
+/// Appends `n` in decimal.
+fn write_decimal(n: u64, out: &mut String) {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{n}");
 }
 
 /// A `<service><suffix>` condition (`weather_capabilities`), kept inline when it fits: the
@@ -217,8 +236,21 @@ impl Satisfier for ServicesSatisfier<'_> {
     }
     /// `name:tier` entries with decimal tiers (no leading zeros), comma-separated.
     fn canonical(&self, value: &str) -> String {
-        caveat::parse_services(value)
-            .map_or_else(|_| value.to_owned(), |list| caveat::format_services(&list))
+        canonical_of(self, value)
+    }
+    fn write_canonical(&self, value: &str, out: &mut String) {
+        let Ok(list) = caveat::parse_service_entries(value) else {
+            out.push_str(value);
+            return;
+        };
+        for (i, (name, tier)) in list.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(name);
+            out.push(':');
+            write_decimal(tier.into(), out);
+        }
     }
 }
 
@@ -281,9 +313,15 @@ impl Satisfier for CapabilitiesSatisfier<'_> {
     }
     /// The capabilities trimmed, empty entries dropped, comma-separated.
     fn canonical(&self, value: &str) -> String {
-        caveat::parse_capabilities(value)
-            .collect::<Vec<_>>()
-            .join(",")
+        canonical_of(self, value)
+    }
+    fn write_canonical(&self, value: &str, out: &mut String) {
+        for (i, capability) in caveat::parse_capabilities(value).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(capability);
+        }
     }
 }
 
@@ -326,16 +364,23 @@ impl Satisfier for ValidUntilSatisfier {
     }
     /// Decimal Unix seconds without leading zeros.
     fn canonical(&self, value: &str) -> String {
-        canonical_decimal(value, caveat::parse_timestamp)
+        canonical_of(self, value)
+    }
+    fn write_canonical(&self, value: &str, out: &mut String) {
+        write_canonical_decimal(value, caveat::parse_timestamp, out);
     }
 }
 
-/// A decimal value re-spelled without leading zeros (unchanged if it does not parse).
-pub(crate) fn canonical_decimal(
+/// Appends a decimal value re-spelled without leading zeros (as written if it does not parse).
+pub(crate) fn write_canonical_decimal(
     value: &str,
     parse: fn(&str) -> Result<u64, CaveatValueError>,
-) -> String {
-    parse(value).map_or_else(|_| value.to_owned(), |n| n.to_string())
+    out: &mut String,
+) {
+    match parse(value) {
+        Ok(n) => write_decimal(n, out),
+        Err(_) => out.push_str(value),
+    }
 }
 
 /// Runs `satisfiers` over the caveats in macaroon order.
@@ -371,10 +416,14 @@ pub fn check_caveats_canonical(
             last = value;
         }
         satisfier.satisfy_final(last)?;
-        checked.push(caveat::format_caveat(
-            satisfier.condition(),
-            &satisfier.canonical(last),
-        ));
+        let condition = satisfier.condition();
+        // The canonical value is at most the value's length, or a little more for a number
+        // re-spelled from another form.
+        let mut entry = String::with_capacity(condition.len() + 1 + last.len() + 8);
+        entry.push_str(condition);
+        entry.push('=');
+        satisfier.write_canonical(last, &mut entry);
+        checked.push(entry);
     }
     Ok(checked)
 }
