@@ -286,10 +286,10 @@ impl Satisfier for CapabilitiesSatisfier<'_> {
         }
     }
     fn satisfy_previous(&self, previous: &str, current: &str) -> Result<(), CaveatFailure> {
-        if current == previous {
+        if current == previous || is_in_order_subset(current, previous) {
             return Ok(());
         }
-        // Sorted once, each current entry is a binary search: n log n, not n².
+        // Out of order: sorted once, each current entry is a binary search (n log n, not n²).
         let mut prev: Vec<&str> = caveat::parse_capabilities(previous).collect();
         prev.sort_unstable();
         let subset = caveat::parse_capabilities(current).all(|c| prev.binary_search(&c).is_ok());
@@ -323,6 +323,14 @@ impl Satisfier for CapabilitiesSatisfier<'_> {
             out.push_str(capability);
         }
     }
+}
+
+/// Whether every capability of `current` is in `previous`, found in the same order (how a
+/// holder narrows a list: by dropping entries). One pass over both; `false` when out of order,
+/// even if it is a subset (the caller then checks it the general way).
+fn is_in_order_subset(current: &str, previous: &str) -> bool {
+    let mut prev = caveat::parse_capabilities(previous);
+    caveat::parse_capabilities(current).all(|c| prev.any(|p| p == c))
 }
 
 /// `<service>_valid_until=<unix seconds>`: valid while now is strictly before the last value; a
@@ -437,6 +445,25 @@ mod tests {
             .iter()
             .filter_map(|s| caveat::parse_caveat(s.as_bytes()))
             .collect()
+    }
+
+    #[test]
+    fn a_capability_list_narrows_in_order_or_not_and_never_widens() {
+        let sat = CapabilitiesSatisfier::new("svc", vec!["b".to_owned()]);
+        let narrows = |prev: &str, cur: &str| sat.satisfy_previous(prev, cur).is_ok();
+        assert!(narrows("a,b,c", "a,c"), "entries dropped, order kept");
+        assert!(narrows("a,b,c", "c,a"), "entries dropped, reordered");
+        assert!(narrows("a, b ,c", "b,c"), "spacing does not matter");
+        assert!(narrows("a,b", "a,a"), "a repeated entry adds nothing");
+        assert!(narrows("a,b", ""), "everything dropped");
+        assert!(!narrows("a,b", "a,d"), "a new capability widens");
+        assert!(
+            !narrows("a,b", "b,a,d"),
+            "a new capability widens, out of order too"
+        );
+        assert!(!narrows("", "a"));
+        assert!(is_in_order_subset("a,c", "a,b,c"));
+        assert!(!is_in_order_subset("c,a", "a,b,c"));
     }
 
     #[test]
