@@ -317,6 +317,7 @@ impl L402ClientBuilder {
             prefer: self.prefer,
             clock: self.clock,
             locks: ScopeLocks::default(),
+            token_cache: Default::default(),
             recovered: tokio::sync::Mutex::new(false),
             crash_after_pay: self.crash_after_pay,
             max_redirects: self.max_redirects,

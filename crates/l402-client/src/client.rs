@@ -49,6 +49,8 @@ pub(crate) struct Inner {
     pub(crate) max_redirects: usize,
     /// Checked before anything is sent to a URL.
     pub(crate) guard: Option<Arc<dyn crate::DestinationGuard>>,
+    /// Tokens found by recent requests (see [`crate::token_cache`]).
+    pub(crate) token_cache: crate::token_cache::TokenCache,
 }
 
 impl std::fmt::Debug for L402Client {
@@ -123,7 +125,9 @@ impl L402Client {
     /// URL of that scope). Returns whether one was held.
     pub async fn remove_token(&self, scope: &str) -> Result<bool, ClientError> {
         let scope = self.scope_key(scope);
-        on_store(&self.inner.store, move |s| s.tokens().remove(&scope)).await
+        let removed = on_store(&self.inner.store, move |s| s.tokens().remove(&scope)).await;
+        self.inner.token_cache.clear();
+        removed
     }
 
     /// Spending in each window against the budget, with what remains.
@@ -191,6 +195,7 @@ impl L402Client {
         )?;
         let info = TokenInfo::from(&record);
         on_store(&self.inner.store, move |s| s.tokens().put(&record)).await?;
+        self.inner.token_cache.clear();
         Ok(info)
     }
 

@@ -187,6 +187,7 @@ impl L402Client {
                 s.tokens().record_status(&scope, &hash, &status)
             })
             .await;
+            self.inner.token_cache.clear();
             if let Err(error) = written {
                 tracing::warn!(scope = %sent.scope, %error, "cannot record the token's status");
             }
@@ -291,7 +292,7 @@ impl L402Client {
         if exact != target.scope {
             scopes.push(target.scope.clone());
         }
-        let token = match self.usable_token_in(scopes).await? {
+        let token = match self.cached_usable_token_in(scopes).await? {
             Some((scope, token)) => {
                 target.scope = scope;
                 Some(token)
@@ -317,6 +318,9 @@ impl L402Client {
         refused: Option<(PaymentHash, &[u8])>,
         may_adopt: bool,
     ) -> Result<Obtained, ClientError> {
+        // A token was refused or is missing: what this client cached may be stale from here on
+        // (and the adoption below reads the store itself).
+        self.inner.token_cache.clear();
         // The held token is for another service behind the same scope (its `services` caveat
         // differs from the new challenge's): keep it, and learn a token for this exact path
         // instead of evicting the other service's token.
@@ -352,7 +356,9 @@ impl L402Client {
                 payment_hash: plan.payment_hash,
             });
         }
-        let (token, receipt) = self.pay(target, url, plan).await?;
+        let paid = self.pay(target, url, plan).await;
+        self.inner.token_cache.clear();
+        let (token, receipt) = paid?;
         drop(turn);
         Ok(Obtained::Paid(token, receipt))
     }
@@ -366,6 +372,28 @@ impl L402Client {
             .usable_token_in(vec![scope.to_owned()])
             .await?
             .map(|(_, token)| token))
+    }
+
+    /// [`usable_token_in`](Self::usable_token_in), answered from the token cache when an
+    /// earlier request found an unexpired token for the same scopes within the cache's TTL.
+    async fn cached_usable_token_in(
+        &self,
+        scopes: Vec<String>,
+    ) -> Result<Option<(String, TokenRecord)>, ClientError> {
+        let cache = &self.inner.token_cache;
+        let generation = match cache.get(&scopes) {
+            Ok(found) if !is_expired(&found.1, self.now()) => return Ok(Some(found)),
+            Ok(_) => {
+                cache.clear();
+                cache.get(&scopes).err().unwrap_or_default()
+            }
+            Err(generation) => generation,
+        };
+        let found = self.usable_token_in(scopes.clone()).await?;
+        if let Some(found) = &found {
+            cache.insert(generation, scopes, found.clone());
+        }
+        Ok(found)
     }
 
     /// The first usable token among `scopes`, in order, with the scope it is held under; one

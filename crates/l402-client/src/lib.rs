@@ -82,6 +82,7 @@ mod request;
 pub mod scope;
 pub mod session;
 mod single_flight;
+mod token_cache;
 mod wallet_slot;
 pub use single_flight::ScopeLocks;
 pub mod token;

@@ -172,11 +172,18 @@ impl L402Client {
         url: &Url,
     ) -> Result<Option<(Target, HeldSession)>, ClientError> {
         let target = session_target(url, self.inner.scope_rule)?;
+        let cache = &self.inner.token_cache;
+        let Err(generation) = cache.session_absent(&target.scope) else {
+            return Ok(None);
+        };
         let scope = target.scope.clone();
         let found = on_store(&self.inner.store, move |s| {
             s.held_sessions().open_for(&scope)
         })
         .await?;
+        if found.is_none() {
+            cache.note_no_session(generation, target.scope.clone());
+        }
         Ok(found.map(|held| (target, held)))
     }
 
@@ -365,6 +372,7 @@ impl L402Client {
         };
         let kept = held.clone();
         on_store(&self.inner.store, move |s| s.held_sessions().put(&kept)).await?;
+        self.inner.token_cache.clear();
         drop(turn);
         tracing::info!(session = %held.session_id, scope = %held.scope, deposit = %held.deposit, "session opened");
         let credential = open_credential(&challenge, &paid.preimage, &refund_to.bolt11);
