@@ -41,6 +41,16 @@ fn url(seller: &SellerHandle, path: &str) -> String {
     format!("http://{}{path}", seller.proxy_addr())
 }
 
+/// The JSON document `seller` serves at `path`.
+async fn get_json(seller: &SellerHandle, path: &str) -> Value {
+    reqwest::get(url(seller, path))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_manifest_is_free_cacheable_and_matches_its_schema() {
     let dir = tempfile::tempdir().unwrap();
@@ -283,12 +293,7 @@ async fn a_configured_upstream_document_is_merged_and_unlisted_priced_routes_are
     let seller = Seller::start(SellerOptions::new().config_file(&upstream.config))
         .await
         .unwrap();
-    let doc: Value = reqwest::get(url(&seller, "/openapi.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = get_json(&seller, "/openapi.json").await;
     assert_valid(
         &schema("openapi-payment.schema.json"),
         &doc,
@@ -323,12 +328,7 @@ async fn an_mcp_service_lists_each_priced_tool_and_still_matches_the_schema() {
     let seller = Seller::start(SellerOptions::new().config_file(&config))
         .await
         .unwrap();
-    let manifest: Value = reqwest::get(url(&seller, "/.well-known/l402.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let manifest: Value = get_json(&seller, "/.well-known/l402.json").await;
     assert_valid(
         &schema("l402-manifest.schema.json"),
         &manifest,
