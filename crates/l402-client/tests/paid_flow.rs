@@ -171,6 +171,13 @@ async fn a_refused_token_is_dropped_and_paid_for_once() {
     let tokens = client.tokens().await.unwrap();
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].payment_hash, new_hash);
+    // Right after (within the in-memory lookup's second): the new token, never the refused one.
+    for path in ["maps/c", "maps/d"] {
+        let next = client.get(&server.at(path)).await.unwrap();
+        assert!(next.reused_token, "{path}");
+        assert_eq!(next.response.status(), 200);
+    }
+    assert_eq!((wallet.pays(), server.challenges()), (2, 2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
