@@ -12,14 +12,17 @@
 #   defaults  no [clients] section: the cap of 64 unpaid challenges per client, no rate limit
 #   limited   the defaults plus [clients] rate_limit = RATE_LIMIT
 # Reported per flood: answers (402, 429), proxy CPU per request and per 402 answer (from
-# /proc/PID/stat; the embedded dev wallet that mints the invoices runs in the proxy's process),
+# /proc/PID/stat; the embedded dev wallet that mints the invoices runs in the proxy's process,
+# unless EXTERNAL_WALLET=1),
 # and the store's growth: invoice rows and bytes (l402.db and its WAL) added, extrapolated to an
 # hour from the second half of the flood (the steady rate, once any cap has filled).
 #
 # Usage: bench/unpaid-flood.sh [--out FILE]
 # Environment: DURATION (whole seconds, default 10s), THREADS (2), CONNS (16), CLIENTS (200),
 #              RATE_LIMIT ('{ requests = 1, per = "1s", burst = 5 }'), CARGO_TARGET_DIR,
-#              L402_BIN=<path> to use a built binary, KEEP_WORKDIR=1 to keep logs.
+#              L402_BIN=<path> to use a built binary, KEEP_WORKDIR=1 to keep logs,
+#              CONFIGS (default "off defaults limited"), EXTERNAL_WALLET=1 to run the dev wallet
+#              in its own process (the proxy's CPU then excludes minting invoices).
 # Needs: cargo, curl, sqlite3, wrk (installed with apt-get if missing). Loopback traffic only.
 
 set -euo pipefail
@@ -47,6 +50,20 @@ l402_binary "$ROOT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-unpaid-flood.XXXXXX")
 start_upstream "$WORK/upstream" "$WORK/upstream.log"
 
+# EXTERNAL_WALLET=1: the dev wallet runs in its own process (`l402 wallet serve`), so the
+# proxy's CPU per 402 excludes minting the invoice (what issue 12's 402-path goal counts).
+BACKEND_DEV=""
+if [[ ${EXTERNAL_WALLET:-0} == 1 ]]; then
+  mkdir -p "$WORK/wallet"
+  "$BIN" wallet serve --data-dir "$WORK/wallet" >"$WORK/wallet.log" 2>&1 &
+  WALLET_PID=$!
+  PIDS+=("$WALLET_PID")
+  for _ in $(seq 100); do [[ -s $WORK/wallet/dev-wallet.json ]] && break; sleep 0.1; done
+  [[ -s $WORK/wallet/dev-wallet.json ]] || die "l402 wallet serve did not start: $(cat "$WORK/wallet.log")"
+  BACKEND_DEV=$'[backend.dev]\nconnection_file = "'"$WORK/wallet/dev-wallet.json"'"'
+  log "dev wallet in its own process (pid $WALLET_PID)"
+fi
+
 # config NAME CLIENTS_SECTION: writes $WORK/NAME.toml, selling the upstream at 1 sat.
 config() {
   cat >"$WORK/$1.toml" <<TOML
@@ -57,6 +74,7 @@ trusted_proxies = ["127.0.0.1"]
 
 [backend]
 kind = "dev"
+$BACKEND_DEV
 
 [limits]
 drain_timeout = "2s"
@@ -135,7 +153,7 @@ flood() {
 }
 
 # Each flood gets a fresh proxy, data dir and dev wallet, so none pays for another's ledger.
-for cfg in off defaults limited; do
+for cfg in ${CONFIGS:-off defaults limited}; do
   for who in one many; do
     name="$cfg-$who"
     log "configuration $cfg: starting a proxy for flood $name"
@@ -151,6 +169,7 @@ done
 
 row() {
   local n=$1
+  [[ -n ${REQS[$n]:-} ]] || return 0 # a configuration not run (CONFIGS)
   printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$3" "${REQS[$n]}" \
     "${S402[$n]}" "${S429[$n]}" "$((OTHER[$n] + ERRS[$n]))" "${CPU_REQ[$n]}" "${CPU_402[$n]}" \
     "${ROWS[$n]} rows, $(awk -v b="${BYTES[$n]}" 'BEGIN { printf "%.1f KiB", b / 1024 }')" \
@@ -168,7 +187,9 @@ report() {
   echo
   echo "Settings: wrk -t$THREADS -c$CONNS -d$DURATION per flood, GET /paid$QUERY (1 sat, invoices"
   echo "of 600 s), $CLIENTS clients named in X-Forwarded-For by a trusted loopback proxy,"
-  echo "rate_limit = $RATE_LIMIT, release build, wrk and proxy (with its embedded dev wallet) on the"
+  local wallet="with its embedded dev wallet"
+  [[ ${EXTERNAL_WALLET:-0} == 1 ]] && wallet="its dev wallet in another process, not counted"
+  echo "rate_limit = $RATE_LIMIT, release build, wrk and proxy ($wallet) on the"
   echo "same $(nproc)-core machine, a fresh proxy and store per flood. Rows/hour extrapolates the"
   echo "rows whose challenge was issued in the second half of the flood, MiB/hour the bytes written"
   echo "from then on; expired unpaid rows are pruned 5 minutes after their invoice expires, which"
