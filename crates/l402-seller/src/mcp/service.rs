@@ -7,7 +7,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{
+    CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, TRANSFER_ENCODING,
+};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Either, Limited};
 use l402_core::Msat;
@@ -285,6 +287,8 @@ where
         body: Bytes,
         edit: Option<(Edit, Value)>,
     ) -> Answer<B, S::Error> {
+        // The body is the one parsed and written again: its own length, no other framing.
+        parts.headers.remove(TRANSFER_ENCODING);
         parts
             .headers
             .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
@@ -307,10 +311,16 @@ where
                     .to_ascii_lowercase()
             });
         let (mut parts, body) = response.into_parts();
+        if matches!(
+            content_type.as_deref(),
+            Some("text/event-stream" | "application/json")
+        ) {
+            // The edit changes the length (some servers send one even for a stream).
+            parts.headers.remove(CONTENT_LENGTH);
+            parts.headers.remove(TRANSFER_ENCODING);
+        }
         match content_type.as_deref() {
             Some("text/event-stream") => {
-                // The edit changes the length (some servers send one even for a stream).
-                parts.headers.remove(CONTENT_LENGTH);
                 let events = EditedEvents::new(body, EventEditor::new(edit, id));
                 Ok(Response::from_parts(
                     parts,
@@ -328,7 +338,6 @@ where
                     }
                 };
                 let bytes = edit.json_body(&bytes, &id).unwrap_or(bytes);
-                parts.headers.remove(CONTENT_LENGTH);
                 Ok(Response::from_parts(
                     parts,
                     Either::Right(Body::full(bytes)),
