@@ -383,6 +383,28 @@ async fn priced_tool_calls_are_sold_on_the_wire() {
                       "params": {"name": PRICED_TOOL, "arguments": {"q": "x"}}}))
         .await;
     assert_eq!(notification.status, 400);
+    // A member Go's decoder would fold into `params` (ſ is s): refused, not forwarded.
+    let folded = session
+        .post(&json!({"jsonrpc": "2.0", "id": 14, "method": "tools/call",
+                      "params": {"name": FREE_TOOL, "arguments": {"text": "x"}},
+                      "paramſ": {"name": PRICED_TOOL, "arguments": {"q": "x"}}}))
+        .await;
+    assert_eq!((folded.status, error_code(&folded)), (400, -32600));
+    // A method whose body the layer would not read.
+    let put = session
+        .http
+        .put(&session.url)
+        .header("content-type", "application/json")
+        .body(
+            serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": 15, "method": "tools/call",
+            "params": {"name": PRICED_TOOL, "arguments": {"q": "x"}}}))
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 405);
+    assert_eq!(put.headers()["allow"], "POST, GET, DELETE, OPTIONS");
     assert_eq!(remote.seen().len(), 1);
 }
 

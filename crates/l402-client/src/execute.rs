@@ -318,9 +318,6 @@ impl L402Client {
         refused: Option<(PaymentHash, &[u8])>,
         may_adopt: bool,
     ) -> Result<Obtained, ClientError> {
-        // A token was refused or is missing: what this client cached may be stale from here on
-        // (and the adoption below reads the store itself).
-        self.inner.token_cache.clear();
         // The held token is for another service behind the same scope (its `services` caveat
         // differs from the new challenge's): keep it, and learn a token for this exact path
         // instead of evicting the other service's token.
@@ -341,6 +338,10 @@ impl L402Client {
         }
         let turn = self.inner.locks.lock(&target.scope).await;
         self.resolve_before_paying(target).await?;
+        // A token was refused (dropped above) or is missing, and the journal may have just
+        // stored a recovered one: what this client cached may be stale from here on (the
+        // adoption below reads the store itself).
+        self.inner.token_cache.clear();
         if may_adopt
             && let Some(fresh) = self.usable_token(&target.scope).await?
             && refused.map(|(hash, _)| hash) != Some(fresh.payment_hash)

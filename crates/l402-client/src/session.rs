@@ -176,12 +176,33 @@ impl L402Client {
         let Err(generation) = cache.session_absent(&target.scope) else {
             return Ok(None);
         };
+        self.held_session_for(target, Some(generation)).await
+    }
+
+    /// The open session held for `url`'s scope, read from the store (never from the cache:
+    /// what decides whether to pay a deposit).
+    async fn session_in_store(
+        &self,
+        url: &Url,
+    ) -> Result<Option<(Target, HeldSession)>, ClientError> {
+        let target = session_target(url, self.inner.scope_rule)?;
+        self.held_session_for(target, None).await
+    }
+
+    /// The store's open session for `target`'s scope; with `remember` (the cache's generation
+    /// when the lookup began), its absence is remembered.
+    async fn held_session_for(
+        &self,
+        target: Target,
+        remember: Option<u64>,
+    ) -> Result<Option<(Target, HeldSession)>, ClientError> {
+        let cache = &self.inner.token_cache;
         let scope = target.scope.clone();
         let found = on_store(&self.inner.store, move |s| {
             s.held_sessions().open_for(&scope)
         })
         .await?;
-        if found.is_none() {
+        if let (None, Some(generation)) = (&found, remember) {
             cache.note_no_session(generation, target.scope.clone());
         }
         Ok(found.map(|held| (target, held)))
@@ -325,7 +346,7 @@ impl L402Client {
             });
         }
         let turn = self.inner.locks.lock(&target.scope).await;
-        if let Some((there, held)) = self.session_for(&spec.url).await? {
+        if let Some((there, held)) = self.session_in_store(&spec.url).await? {
             drop(turn);
             tracing::debug!(scope = %there.scope, "reusing a session opened meanwhile");
             return match self.spend_session(&there, &spec, held).await? {

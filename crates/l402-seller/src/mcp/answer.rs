@@ -70,6 +70,8 @@ pub(crate) struct EventEditor {
     edit: Edit,
     id: Value,
     pending: BytesMut,
+    /// How far into `pending` complete lines have been scanned (where the scan resumes).
+    scanned: usize,
     /// Edited, or gave up: pass the rest through.
     done: bool,
 }
@@ -81,6 +83,7 @@ impl EventEditor {
             edit,
             id,
             pending: BytesMut::new(),
+            scanned: 0,
             done: false,
         }
     }
@@ -93,10 +96,15 @@ impl EventEditor {
         self.pending.extend_from_slice(chunk);
         let mut out = BytesMut::new();
         while !self.done {
-            let Some((end, sep)) = event_end(&self.pending) else {
-                break;
+            let (end, next) = match event_end(&self.pending, self.scanned) {
+                Ok(found) => found,
+                Err(resume) => {
+                    self.scanned = resume;
+                    break;
+                }
             };
-            let event = self.pending.split_to(end + sep).freeze();
+            let event = self.pending.split_to(next).freeze();
+            self.scanned = 0;
             out.extend_from_slice(&self.edited(&event[..end], &event[end..]));
         }
         if self.done || self.pending.len() > MAX_EVENT_BYTES {
@@ -124,7 +132,7 @@ impl EventEditor {
         };
         let mut data = Vec::new();
         let mut others = Vec::new();
-        for line in text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
+        for line in lines(text) {
             match line.strip_prefix("data:") {
                 Some(d) => data.push(d.strip_prefix(' ').unwrap_or(d)),
                 None => others.push(line),
@@ -149,18 +157,50 @@ impl EventEditor {
     }
 }
 
-/// Where the first event of `buf` ends: its length and the separator's.
-fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let mut i = 0;
-    while i < buf.len() {
-        match buf[i] {
-            b'\n' if buf.get(i + 1) == Some(&b'\n') => return Some((i, 2)),
-            b'\r' if buf[i..].starts_with(b"\r\n\r\n") => return Some((i, 4)),
-            _ => {}
+/// Where the first event of `buf` ends, scanning complete lines from `from` (the start of a
+/// line): `Ok((end, next))` when a blank line ends it (the event is `buf[..end]`, its last line
+/// ending included, and the blank line runs to `next`), else `Err(resume)`, the start of the
+/// first line not yet complete. Lines end with CRLF, LF or CR, as server-sent events allow; a CR
+/// at the end of `buf` waits for the next byte (it may start a CRLF).
+fn event_end(buf: &[u8], from: usize) -> Result<(usize, usize), usize> {
+    let mut line = from;
+    loop {
+        let Some(offset) = buf[line..].iter().position(|&b| b == b'\n' || b == b'\r') else {
+            return Err(line);
+        };
+        let at = line + offset;
+        let next = match buf[at] {
+            b'\r' => match buf.get(at + 1) {
+                None => return Err(line),
+                Some(b'\n') => at + 2,
+                Some(_) => at + 1,
+            },
+            _ => at + 1,
+        };
+        if at == line {
+            return Ok((line, next));
         }
-        i += 1;
+        line = next;
     }
-    None
+}
+
+/// The lines of an event's text, each without its ending (CRLF, LF or CR).
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.find(['\r', '\n']).unwrap_or(rest.len());
+        let line = &rest[..end];
+        let skip = match rest.as_bytes().get(end) {
+            Some(b'\r') if rest.as_bytes().get(end + 1) == Some(&b'\n') => 2,
+            Some(_) => 1,
+            None => 0,
+        };
+        rest = &rest[end + skip..];
+        Some(line)
+    })
 }
 
 #[cfg(test)]
@@ -241,6 +281,28 @@ mod tests {
                 "data: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}\n\n: tail"
             );
         }
+    }
+
+    #[test]
+    fn events_ended_by_cr_only_or_mixed_line_endings_are_found() {
+        for (stream, answer_at) in [
+            ("data: {\"id\":3,\"result\":{}}\r\rdata: x\r\r", 0),
+            (": hi\n\r\ndata: {\"id\":3,\"result\":{}}\r\n\n", 1),
+        ] {
+            for size in [1, 3, 64] {
+                let out = edit_stream(stream, size);
+                assert!(out.contains("org.paymentauth/receipt"), "{size}: {out:?}");
+                if answer_at == 0 {
+                    assert!(out.ends_with("data: x\r\r"), "{out:?}");
+                } else {
+                    assert!(out.starts_with(": hi\n\r\n"), "{out:?}");
+                }
+            }
+        }
+        // A lone CR at the end of a chunk waits: it may be the first half of a CRLF.
+        assert_eq!(event_end(b"data: 1\r", 0), Err(0));
+        assert_eq!(event_end(b"data: 1\r\n", 0), Err(9));
+        assert_eq!(event_end(b"data: 1\r\n\r\n", 9), Ok((9, 11)));
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! `tools/call` is priced, where its credential is, and the JSON-RPC answers the paywall gives
 //! itself.
 //!
-//! The proxy forwards exactly what it parsed, serialised again: duplicate members are gone, and
-//! a member that differs from a significant one only in case (`Name`, `METHOD`, which some
-//! decoders match) is refused, so the upstream cannot read a different tool than the one priced.
+//! The proxy forwards exactly what it parsed, serialised again: duplicate members are gone, a
+//! message with a member JSON-RPC does not define is refused, and so is a `params` member that
+//! a loose decoder could take for `name`, `arguments` or `_meta` (`Name`, `na_me`, a Cyrillic
+//! `е`: Go's decoders fold case, Unicode included), so the upstream cannot read a different
+//! tool than the one priced.
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -18,9 +20,15 @@ pub(crate) const INVALID_PARAMS: i32 = -32602;
 /// JSON-RPC: an internal error (the payment backend or the store failed).
 pub(crate) const INTERNAL_ERROR: i32 = -32603;
 
-/// The members whose case variants are refused, at the message's top level.
-const MESSAGE_KEYS: [&str; 5] = ["jsonrpc", "id", "method", "params", "_meta"];
-/// The members whose case variants are refused in a `tools/call`'s `params`.
+/// The only members a JSON-RPC message may have (requests, notifications and responses; MCP's
+/// root-level `_meta`). Anything else is refused: some decoders match member names loosely
+/// (Go's folds case, Unicode included, and its v2 can ignore `-` and `_`), so an unknown member
+/// could be read as one of these.
+const MESSAGE_KEYS: [&str; 7] = [
+    "jsonrpc", "id", "method", "params", "result", "error", "_meta",
+];
+/// The members of `params` that decide what a `tools/call` runs or pays: a member that a loose
+/// decoder could read as one of them (another case, other Unicode, `-`/`_` dropped) is refused.
 const PARAMS_KEYS: [&str; 3] = ["name", "arguments", "_meta"];
 
 /// What the paywall does with one posted body.
@@ -67,12 +75,21 @@ pub(crate) fn error(id: &Value, code: i32, message: &str, data: Option<Value>) -
     json!({"jsonrpc": "2.0", "id": id, "error": error})
 }
 
-/// A member of `o` that differs from one of `keys` only in case, if any.
-fn case_variant<'a>(o: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a str> {
+/// A member name as a loose decoder may see it: `-` and `_` dropped, lower case.
+fn loosely(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '-' | '_'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A member of `o` that a loose decoder could take for one of `keys` without being it: a
+/// non-ASCII name, or one equal to a key once loosened.
+fn loose_variant<'a>(o: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a str> {
     o.keys()
         .find(|k| {
-            keys.iter()
-                .any(|key| k.as_str() != *key && k.eq_ignore_ascii_case(key))
+            !keys.contains(&k.as_str())
+                && (!k.is_ascii() || keys.iter().any(|key| loosely(k) == loosely(key)))
         })
         .map(String::as_str)
 }
@@ -189,16 +206,20 @@ pub(crate) fn inspect(body: &[u8], price_of: impl Fn(&str) -> u64) -> Inspected 
     }
 }
 
-/// Why `message` is ambiguous (a case variant of a significant member), if it is.
+/// Why `message` is ambiguous (a member another decoder could read as a significant one), if
+/// it is.
 fn ambiguity(message: &Map<String, Value>) -> Option<String> {
-    if let Some(key) = case_variant(message, &MESSAGE_KEYS) {
+    if let Some(key) = message.keys().find(|k| !MESSAGE_KEYS.contains(&k.as_str())) {
         return Some(format!(
-            "ambiguous member {key:?}: members are case-sensitive"
+            "unknown member {key:?}: a JSON-RPC message has only jsonrpc, id, method, params, result, error and _meta"
         ));
     }
     let params = message.get("params").and_then(Value::as_object)?;
-    case_variant(params, &PARAMS_KEYS)
-        .map(|key| format!("ambiguous member params.{key:?}: members are case-sensitive"))
+    loose_variant(params, &PARAMS_KEYS).map(|key| {
+        format!(
+            "ambiguous member params.{key:?}: member names are exact (no case or Unicode variants)"
+        )
+    })
 }
 
 /// Removes the credential from `params._meta` and the root `_meta` (dropping a `_meta` left
@@ -322,6 +343,25 @@ mod tests {
         v["METHOD"] = json!("tools/list");
         refused(inspect_json(v));
         assert_eq!(refused(inspect_json(json!(5)))["id"], Value::Null);
+        // What Go's decoder folds: Unicode case (ſ is s), and `-`/`_` in its v2.
+        let mut v = call("echo");
+        v["paramſ"] = json!({"name": "search"});
+        refused(inspect_json(v));
+        for key in ["nam\u{0435}", "na_me", "NA-ME", "\u{17f}ame"] {
+            let mut v = call("echo");
+            v["params"][key] = json!("search");
+            assert_eq!(
+                refused(inspect_json(v))["error"]["code"],
+                json!(INVALID_REQUEST),
+                "{key}"
+            );
+        }
+        // Other members of params pass (MCP adds some), as do responses.
+        let mut v = call("echo");
+        v["params"]["task"] = json!({"ttl": 1});
+        assert!(matches!(inspect_json(v), Inspected::Forward(_)));
+        let response = json!({"jsonrpc": "2.0", "id": 3, "result": {}});
+        assert!(matches!(inspect_json(response), Inspected::Forward(_)));
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{
-    CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, TRANSFER_ENCODING,
+    ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
+    TRANSFER_ENCODING,
 };
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Either, Limited};
@@ -50,14 +51,13 @@ impl<S> McpToolsService<S> {
         }
     }
 
-    /// Whether the request is a `POST` to an MCP service.
-    fn sells(&self, request: &Request<Body>) -> bool {
-        request.method() == Method::POST
-            && request
-                .extensions()
-                .get::<RouteDecision>()
-                .and_then(|d| self.table.terms(d.service_index))
-                .is_some_and(|t| t.mcp)
+    /// Whether the request is for an MCP service.
+    fn for_mcp(&self, request: &Request<Body>) -> bool {
+        request
+            .extensions()
+            .get::<RouteDecision>()
+            .and_then(|d| self.table.terms(d.service_index))
+            .is_some_and(|t| t.mcp)
     }
 }
 
@@ -101,9 +101,26 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        if !self.sells(&request) {
+        // Streamable HTTP uses POST (messages), GET (the server's stream) and DELETE (the end of
+        // a session), and browsers send OPTIONS; any other method could carry a body the layer
+        // does not read.
+        let passes = [Method::GET, Method::DELETE, Method::OPTIONS].contains(request.method());
+        if passes || !self.for_mcp(&request) {
             return McpFuture::Pass {
                 inner: self.inner.call(request),
+            };
+        }
+        if request.method() != Method::POST {
+            let mut refused = Response::new(Either::Right(Body::full(
+                "an MCP endpoint takes POST, GET, DELETE and OPTIONS only\n",
+            )));
+            *refused.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            refused.headers_mut().insert(
+                ALLOW,
+                HeaderValue::from_static("POST, GET, DELETE, OPTIONS"),
+            );
+            return McpFuture::Own {
+                inner: Box::pin(std::future::ready(Ok(refused))),
             };
         }
         let clone = self.inner.clone();
@@ -146,7 +163,7 @@ where
             .get::<RouteDecision>()
             .and_then(|d| Some((d.clone(), table.terms(d.service_index)?.clone())))
         else {
-            unreachable!("`sells` checked the route decision")
+            unreachable!("`for_mcp` checked the route decision")
         };
         if parts
             .headers
@@ -287,8 +304,10 @@ where
         body: Bytes,
         edit: Option<(Edit, Value)>,
     ) -> Answer<B, S::Error> {
-        // The body is the one parsed and written again: its own length, no other framing.
+        // The body is the one parsed and written again: its own length, no other framing. The
+        // answer may have to be edited: ask for it uncompressed.
         parts.headers.remove(TRANSFER_ENCODING);
+        parts.headers.remove(ACCEPT_ENCODING);
         parts
             .headers
             .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
@@ -299,10 +318,16 @@ where
         let Some((edit, id)) = edit else {
             return Ok(response.map(Either::Left));
         };
+        // Compressed anyway: passed on as it is, without the edit.
+        let encoded = response
+            .headers()
+            .get(CONTENT_ENCODING)
+            .is_some_and(|e| !e.as_bytes().eq_ignore_ascii_case(b"identity"));
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
+            .filter(|_| !encoded)
             .map(|v| {
                 v.split(';')
                     .next()
