@@ -27,13 +27,14 @@ start_regtest_network() {
   ctl init "$bin" alice bob
   ctl start-btcd
   ctl start alice
-  ctl start bob
   # btcd has no wallet and no generatetoaddress, so restart it mining to alice. 500 blocks:
-  # segwit activates at 432 on btcd regtest, and coinbases mature after 100.
+  # segwit activates at 432 on btcd regtest, and coinbases mature after 100. Bob starts after
+  # the restart: an LND still starting when its btcd goes away can wait for the chain forever.
   local addr
   addr=$(lncli alice newaddress p2wkh | json 'd["address"]')
   ctl stop-btcd
   ctl start-btcd "$addr"
+  ctl start bob
   step "mine 500 blocks" 120 bash -c '"$0" "$1" btcctl generate 500 >/dev/null' "$CTL" "$WORK"
   poll 120 "alice synced" _synced alice
   poll 120 "bob synced" _synced bob
