@@ -8,7 +8,8 @@
 use crate::Msat;
 use crate::caveat;
 use crate::satisfier::{
-    CaveatFailure, Condition, Satisfier, malformed, no_higher, write_canonical_decimal,
+    CaveatFailure, Condition, Satisfier, canonical_of, malformed, no_higher,
+    write_canonical_decimal,
 };
 
 /// Checks the requested route's price against the token's `<service>_max_price_msat`.
@@ -67,9 +68,7 @@ impl Satisfier for MaxPriceSatisfier {
     }
     /// Decimal millisatoshis without leading zeros.
     fn canonical(&self, value: &str) -> String {
-        let mut out = String::with_capacity(value.len());
-        self.write_canonical(value, &mut out);
-        out
+        canonical_of(self, value)
     }
     fn write_canonical(&self, value: &str, out: &mut String) {
         write_canonical_decimal(value, caveat::parse_price_msat, out);

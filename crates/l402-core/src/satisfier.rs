@@ -98,7 +98,7 @@ pub trait Satisfier {
 }
 
 /// The canonical form a satisfier writes, as a `String`.
-fn canonical_of(satisfier: &dyn Satisfier, value: &str) -> String {
+pub(crate) fn canonical_of(satisfier: &dyn Satisfier, value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     satisfier.write_canonical(value, &mut out);
     out
@@ -115,42 +115,33 @@ fn write_decimal(n: u64, out: &mut String) {
 /// standard satisfiers are built for every verification, and this spares each a heap
 /// allocation.
 #[derive(Debug, Clone)]
-pub(crate) struct Condition {
-    inline: [u8; Condition::INLINE],
-    len: usize,
-    heap: Option<String>,
+pub(crate) enum Condition {
+    /// Up to 64 bytes, and how many are used.
+    Inline([u8; 64], u8),
+    /// A longer one.
+    Heap(String),
 }
 
 impl Condition {
-    const INLINE: usize = 64;
-
     pub(crate) fn new(service: &str, suffix: &str) -> Self {
         let len = service.len() + suffix.len();
-        let mut inline = [0u8; Self::INLINE];
-        if len > Self::INLINE {
-            let mut heap = String::with_capacity(len);
-            heap.push_str(service);
-            heap.push_str(suffix);
-            return Self {
-                inline,
-                len,
-                heap: Some(heap),
-            };
+        if len > 64 {
+            return Self::Heap([service, suffix].concat());
         }
+        let mut inline = [0u8; 64];
         inline[..service.len()].copy_from_slice(service.as_bytes());
         inline[service.len()..len].copy_from_slice(suffix.as_bytes());
-        Self {
-            inline,
-            len,
-            heap: None,
-        }
+        // At most 64: fits.
+        Self::Inline(inline, len as u8)
     }
 
     pub(crate) fn as_str(&self) -> &str {
-        match &self.heap {
-            Some(heap) => heap,
+        match self {
+            Self::Heap(heap) => heap,
             // Two `str`s copied whole: valid UTF-8.
-            None => std::str::from_utf8(&self.inline[..self.len]).unwrap_or_default(),
+            Self::Inline(bytes, len) => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
         }
     }
 }
@@ -445,6 +436,23 @@ mod tests {
             .iter()
             .filter_map(|s| caveat::parse_caveat(s.as_bytes()))
             .collect()
+    }
+
+    #[test]
+    fn a_condition_reads_back_inline_or_on_the_heap() {
+        assert_eq!(
+            Condition::new("weather", "_valid_until").as_str(),
+            "weather_valid_until"
+        );
+        let long = "s".repeat(60);
+        assert_eq!(
+            Condition::new(&long, "_capabilities").as_str(),
+            format!("{long}_capabilities")
+        );
+        assert!(matches!(
+            Condition::new(&long, "_x"),
+            Condition::Inline(_, 62)
+        ));
     }
 
     #[test]

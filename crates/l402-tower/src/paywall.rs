@@ -383,10 +383,7 @@ impl Paywall {
             "a priced call on a paywall without Payment scheme settings",
         ))?;
         let _slot = self.reserve(offer)?;
-        let now = self.clock.now_unix();
-        let invoice = self.create_invoice(offer).await?;
-        self.record_unpaid(offer, invoice.payment_hash);
-        let expires = now.saturating_add(offer.invoice_expiry_secs);
+        let (invoice, expires) = self.mpp_invoice(offer).await?;
         mpp.charge_challenge(offer, call, &invoice.bolt11, invoice.payment_hash, expires)
             .ok_or(ChallengeError::Internal(
                 "cannot write the Payment challenge",
@@ -521,11 +518,7 @@ impl Paywall {
         };
         let payment = async {
             let Some(mpp) = mpp else { return Ok(None) };
-            let now = self.clock.now_unix();
-            let invoice = self.create_invoice(offer).await?;
-            // No later than the invoice's own expiry: it was created after `now`.
-            let expires = now.saturating_add(offer.invoice_expiry_secs);
-            self.record_unpaid(offer, invoice.payment_hash);
+            let (invoice, expires) = self.mpp_invoice(offer).await?;
             match &offer.metering {
                 Some(metering) => mpp.session_header(
                     offer,
@@ -581,6 +574,18 @@ impl Paywall {
         .await
         .map_err(|_| ChallengeError::Timeout(self.settings.invoice_timeout))?
         .map_err(ChallengeError::Backend)
+    }
+
+    /// The invoice of a `Payment` challenge, counted against the offer's client, and when the
+    /// challenge expires: no later than the invoice, which was created after that clock read.
+    async fn mpp_invoice(
+        &self,
+        offer: &Offer,
+    ) -> Result<(l402_backend::CreatedInvoice, u64), ChallengeError> {
+        let now = self.clock.now_unix();
+        let invoice = self.create_invoice(offer).await?;
+        self.record_unpaid(offer, invoice.payment_hash);
+        Ok((invoice, now.saturating_add(offer.invoice_expiry_secs)))
     }
 
     /// Counts an unpaid invoice against the offer's client.
