@@ -384,10 +384,8 @@ impl L402Client {
         let cache = &self.inner.token_cache;
         let generation = match cache.get(&scopes) {
             Ok(found) if !is_expired(&found.1, self.now()) => return Ok(Some(found)),
-            Ok(_) => {
-                cache.clear();
-                cache.get(&scopes).err().unwrap_or_default()
-            }
+            // Expired: the store lookup drops it.
+            Ok(_) => cache.clear(),
             Err(generation) => generation,
         };
         let found = self.usable_token_in(scopes.clone()).await?;

@@ -5,11 +5,11 @@
 //! Only found tokens are kept (an absent token is always looked up again), and only the
 //! absence of a session (a session found is always read afresh: its balance moves), each for
 //! at most [`TokenCache::TTL`]: another process sharing the store (`l402 tokens remove`, a
-//! second agent) is seen within that time. A session this client opens clears the absences. This client's own token changes empty the cache: a 402
-//! answered, a payment, a token removed, imported or its status recorded. A token the cache
-//! still holds after another process dropped it is at worst sent once more: the server judges
-//! it, and a refusal goes the uncached way (adopting a newer token from the store before ever
-//! paying again).
+//! second agent) is seen within that time. This client's own changes empty the cache: a 402
+//! answered, a payment, a session opened, a token removed, imported or its status recorded. A
+//! token the cache still holds after another process dropped it is at worst sent once more:
+//! the server judges it, and a refusal goes the uncached way (adopting a newer token from the
+//! store before ever paying again).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -98,12 +98,14 @@ impl TokenCache {
         state.no_session.insert(scope, Instant::now());
     }
 
-    /// Forgets everything (this client changed a token or opened a session).
-    pub(crate) fn clear(&self) {
+    /// Forgets everything (this client changed a token or opened a session); the new
+    /// generation, for a lookup that starts now.
+    pub(crate) fn clear(&self) -> u64 {
         let mut state = self.state();
         state.generation += 1;
         state.found.clear();
         state.no_session.clear();
+        state.generation
     }
 }
 

@@ -161,7 +161,7 @@ where
         let Some((decision, terms)) = parts
             .extensions
             .get::<RouteDecision>()
-            .and_then(|d| Some((d.clone(), table.terms(d.service_index)?.clone())))
+            .and_then(|d| Some((d.clone(), table.terms(d.service_index)?)))
         else {
             unreachable!("`for_mcp` checked the route decision")
         };
@@ -200,8 +200,8 @@ where
             Inspected::Priced(call) => {
                 let service = decision.service.name.clone();
                 let client = parts.extensions.get::<ClientIp>().map(|c| c.0);
-                let offer = tool_offer(&service, &terms, &call, client, table, &decision);
-                self.priced(parts, &terms, call, offer).await
+                let offer = tool_offer(&service, terms, &call, client, table, &decision);
+                self.priced(parts, terms, call, offer).await
             }
         }
     }
