@@ -18,7 +18,9 @@
 #
 # Usage: bench/compare.sh [--out FILE]
 # Environment: DURATION (whole seconds per run, default 8s), ROUNDS (3), THREADS (2), CONNS (64),
-#              L402_BIN (a built binary; default: cargo build --release), KEEP_WORKDIR=1.
+#              L402_BIN (a built binary; default: cargo build --release), KEEP_WORKDIR=1,
+#              APERTURE=0 (leave Aperture and its regtest network out: a quick run while tuning),
+#              SECTIONS (which parts run, default "h1 h2 scale").
 # Needs: cargo, go, curl, python3, wrk, nginx, h2load (the last three installed with apt-get when
 # missing). Loopback only; every process it starts is stopped by PID.
 
@@ -28,6 +30,9 @@ DURATION=${DURATION:-8s}
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
+APERTURE=${APERTURE:-1}
+SECTIONS=${SECTIONS:-h1 h2 scale}
+section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LUA="$ROOT/bench/wrk-report.lua"
@@ -59,11 +64,13 @@ cleanup_all() {
 trap cleanup_all EXIT
 trap 'exit 130' INT TERM
 
-log "building lnd/btcd and aperture (cached after the first run)"
-LND_BIN=$(timeout 3600 "$ROOT/scripts/lib/lnd-build.sh" | tail -n 1) || die "building lnd/btcd"
-timeout 3600 "$ROOT/scripts/lib/aperture-build.sh" aperture >"$WORK/build.status" \
-  || die "building aperture: $(cat "$WORK/build.status")"
-grep -q '^aperture=ok' "$WORK/build.status" || die "aperture unavailable: $(cat "$WORK/build.status")"
+if [[ $APERTURE == 1 ]]; then
+  log "building lnd/btcd and aperture (cached after the first run)"
+  LND_BIN=$(timeout 3600 "$ROOT/scripts/lib/lnd-build.sh" | tail -n 1) || die "building lnd/btcd"
+  timeout 3600 "$ROOT/scripts/lib/aperture-build.sh" aperture >"$WORK/build.status" \
+    || die "building aperture: $(cat "$WORK/build.status")"
+  grep -q '^aperture=ok' "$WORK/build.status" || die "aperture unavailable: $(cat "$WORK/build.status")"
+fi
 (cd "$ROOT/bench/upstream" && GOFLAGS=-mod=mod go build -o "$WORK/upstream" .) || die "building the Go upstream"
 
 # --- upstream and nginx -------------------------------------------------------------------------
@@ -85,6 +92,9 @@ events { worker_connections 20000; }
 worker_rlimit_nofile 40000;
 http {
   access_log $WORK/nginx/logs/access.log;
+  # nginx closes a client connection after 1,000 requests by default (h2load counts the rest as
+  # failures); l402 serve has no such limit.
+  keepalive_requests 100000000;
   upstream backend { server $UPSTREAM; keepalive 256; }
   server {
     listen 127.0.0.1:$NGINX_PORT;
@@ -134,6 +144,7 @@ L402_AUTH=$(buy_token "http://$L402/paid/api/weather" "$WORK/l402/dev-wallet.jso
 log "l402 serve on $L402 (pid $L402_PID), token bought"
 
 # --- Aperture on bob's LND ----------------------------------------------------------------------
+if [[ $APERTURE == 1 ]]; then
 log "starting the regtest network (btcd, alice, bob, a channel)"
 start_regtest_network "$LND_BIN" >"$WORK/regtest.log" 2>&1 || die "regtest network: $(tail -n 20 "$WORK/regtest.log")"
 # shellcheck disable=SC1091
@@ -190,10 +201,12 @@ AP_AUTH="L402 $AP_MAC:$AP_PRE"
 [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$APERTURE/free/api/weather") == 200 ]] \
   || die "Aperture's free service does not answer 200"
 log "aperture on $APERTURE (pid $APERTURE_PID), token bought from alice"
+fi
 
 # --- HTTP/1.1 rounds ----------------------------------------------------------------------------
 declare -A RPS P50 P99 CPU N
-CASES=(direct nginx l402-off l402-paid ap-off ap-paid)
+CASES=(direct nginx l402-off l402-paid)
+[[ $APERTURE != 1 ]] || CASES+=(ap-off ap-paid)
 case_url() {
   case $1 in
     direct) echo "http://$UPSTREAM/api/weather" ;;
@@ -229,18 +242,20 @@ h1_run() {
   log "  $name c=$conns: $line"
   sleep 1
 }
+# The median of the rounds, per column.
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+if section h1; then
 for round in $(seq "$ROUNDS"); do
   log "HTTP/1.1 round $round of $ROUNDS"
   for name in "${CASES[@]}"; do h1_run "$name"; done
 done
-# The median of the rounds, per column.
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 for name in "${CASES[@]}"; do
   RPS[$name]=$(awk '{ print $1 }' "$WORK/h1-$name" | median)
   P50[$name]=$(awk '{ print $2 }' "$WORK/h1-$name" | median)
   P99[$name]=$(awk '{ print $3 }' "$WORK/h1-$name" | median)
   CPU[$name]=$(awk '{ print $4 }' "$WORK/h1-$name" | median)
 done
+fi
 
 # --- HTTP/2 (h2c, prior knowledge) --------------------------------------------------------------
 declare -A H2RPS H2CPU
@@ -259,6 +274,7 @@ h2_run() {
   log "  h2 $name: $(grep '^finished in' <<<"$out")"
   sleep 1
 }
+if section h2; then
 for round in $(seq "$ROUNDS"); do
   log "HTTP/2 round $round of $ROUNDS"
   h2_run nginx "http://127.0.0.1:$NGINX_H2_PORT/api/weather" "$NGINX_WORKER"
@@ -269,8 +285,10 @@ for name in nginx l402-off l402-paid; do
   H2RPS[$name]=$(awk '{ print $1 }' "$WORK/h2-$name" | median)
   H2CPU[$name]=$(awk '{ print $2 }' "$WORK/h2-$name" | median)
 done
+fi
 
 # --- scale: l402-paid at 1 .. 10,000 connections, resident memory -------------------------------
+if section scale; then
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 SCALE=(1 64 1000)
 if [[ $(ulimit -n) == unlimited || $(ulimit -n) -ge 12000 ]]; then SCALE+=(10000); else
@@ -310,6 +328,7 @@ sleep 1
 RSS1=$(proc_kb "$L402_PID" VmRSS)
 wait "$IDLE_PID" || true
 PER_IDLE=$(awk -v a="$RSS0" -v b="$RSS1" 'BEGIN { printf "%.1f", (b - a) / 1000 }')
+fi
 
 # --- report -------------------------------------------------------------------------------------
 ms() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1000 }'; }
@@ -322,12 +341,15 @@ verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN { ok = (op == "<=") ? (x <
   echo "keep-alive, medians of $ROUNDS interleaved rounds; proxy CPU per request from /proc (nginx: its one"
   echo "worker). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
+  if section h1; then
   echo "| case | req/s | p50 ms | p99 ms | CPU µs/req |"
   echo "|---|---|---|---|---|"
   for name in "${CASES[@]}"; do
     printf '| %s | %.0f | %s | %s | %s |\n' "$name" "${RPS[$name]}" "$(ms "${P50[$name]}")" "$(ms "${P99[$name]}")" "${CPU[$name]}"
   done
   echo
+  fi
+  if section h2; then
   echo "HTTP/2 (h2load -c$CONNS -m10, h2c prior knowledge, $H2_REQUESTS requests):"
   echo
   echo "| case | req/s | CPU µs/req |"
@@ -336,6 +358,8 @@ verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN { ok = (op == "<=") ? (x <
     printf '| %s | %.0f | %s |\n' "$name" "${H2RPS[$name]}" "${H2CPU[$name]}"
   done
   echo
+  fi
+  if section scale; then
   echo "Scale, l402-paid:"
   echo
   echo "| connections | req/s | p99 ms | peak RSS MB |"
@@ -346,14 +370,23 @@ verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN { ok = (op == "<=") ? (x <
   echo
   echo "Resident memory per idle keep-alive connection: $PER_IDLE kB (1,000 connections)."
   echo
+  fi
   echo "Goals (issue 12):"
+  if section h1; then
   c_off=$(r "${CPU[l402-off]}" "${CPU[nginx]}"); c_paid=$(r "${CPU[l402-paid]}" "${CPU[nginx]}")
   t_off=$(r "${RPS[l402-off]}" "${RPS[nginx]}"); t_paid=$(r "${RPS[l402-paid]}" "${RPS[nginx]}")
   echo "- CPU per request vs nginx: auth off ${c_off}x, paid ${c_paid}x (goal <= 1.25: $(verdict "$c_off" "<=" 1.25) / $(verdict "$c_paid" "<=" 1.25))"
   echo "- throughput vs nginx: auth off ${t_off}, paid ${t_paid} (goal >= 0.8: $(verdict "$t_off" ">=" 0.8) / $(verdict "$t_paid" ">=" 0.8))"
+  fi
+  if section h2; then
   h2c=$(r "${H2CPU[l402-off]}" "${H2CPU[nginx]}"); h2t=$(r "${H2RPS[l402-off]}" "${H2RPS[nginx]}")
   echo "- HTTP/2 vs nginx (auth off): CPU ${h2c}x, throughput ${h2t} (goals <= 1.25 / >= 0.8: $(verdict "$h2c" "<=" 1.25) / $(verdict "$h2t" ">=" 0.8))"
+  fi
+  if section h1; then
   added=$(awk -v a="${CPU[l402-paid]}" -v b="${CPU[l402-off]}" 'BEGIN { printf "%.1f", a - b }')
   echo "- paid over auth off: +$added µs CPU per request (goal <= 3: $(verdict "$added" "<=" 3))"
+  if [[ $APERTURE == 1 ]]; then
   echo "- vs Aperture, paid: throughput $(r "${RPS[l402-paid]}" "${RPS[ap-paid]}")x, CPU per request $(r "${CPU[l402-paid]}" "${CPU[ap-paid]}")x; auth off: throughput $(r "${RPS[l402-off]}" "${RPS[ap-off]}")x, CPU $(r "${CPU[l402-off]}" "${CPU[ap-off]}")x"
+  fi
+  fi
 } | tee -a "${OUT:-/dev/null}"

@@ -9,6 +9,7 @@ mod demo;
 mod doctor;
 mod exit;
 mod keys;
+mod log_writer;
 mod manual;
 mod mcp;
 mod revoke;
@@ -44,9 +45,9 @@ fn main() -> std::process::ExitCode {
 }
 
 /// Servers log requests at `info`; client commands stay quiet unless asked (`-v`). Logs go to
-/// stderr through a background writer, so a request never waits for the terminal; the returned
+/// stderr in batches (see [`log_writer`]), so a request never waits for the terminal; the returned
 /// guard flushes it on exit.
-fn init_tracing(verbose: u8, serving: bool) -> tracing_appender::non_blocking::WorkerGuard {
+fn init_tracing(verbose: u8, serving: bool) -> log_writer::FlushGuard {
     let default = match (verbose, serving) {
         (0, false) => "warn",
         (0, true) | (1, _) => "info",
@@ -54,9 +55,7 @@ fn init_tracing(verbose: u8, serving: bool) -> tracing_appender::non_blocking::W
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("L402_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(true)
-        .finish(std::io::stderr());
+    let (writer, guard) = log_writer::batched(std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -64,11 +64,13 @@ pub(crate) async fn reached(deadline: Option<&StreamDeadline>) {
 }
 
 /// A response body that ends (cleanly, as if the upstream had finished) when its deadline is
-/// reached. The deadline's future is made on the first poll.
+/// reached. The deadline's future is made when the body first waits, or after its first frame.
 pub(crate) struct DeadlineBody<B> {
     inner: Option<B>,
     deadline: StreamDeadline,
     ended: Option<DeadlineFuture>,
+    /// One frame was passed on before the deadline's future was made.
+    passed_first_frame: bool,
     service: String,
     /// A gRPC response: it ends with `DEADLINE_EXCEEDED` trailers.
     grpc: bool,
@@ -80,6 +82,7 @@ impl<B> DeadlineBody<B> {
             inner: Some(inner),
             deadline,
             ended: None,
+            passed_first_frame: false,
             service,
             grpc,
         }
@@ -112,23 +115,30 @@ where
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
+        let frame = Pin::new(inner).poll_frame(cx);
+        if let Poll::Ready(None) = frame {
+            // Finished by the upstream: nothing more to end.
+            this.inner = None;
+            this.ended = None;
+            return Poll::Ready(None);
+        }
+        // The deadline's future (a timer) is made only once the body has to wait, or has more
+        // than one frame: an answer that is ready at once (most API answers) never needs it.
+        if this.ended.is_none() && !this.passed_first_frame && frame.is_ready() {
+            this.passed_first_frame = true;
+            return frame;
+        }
         let deadline = &this.deadline;
         let ended = this.ended.get_or_insert_with(|| deadline.ended());
         if ended.as_mut().poll(cx).is_ready() {
             tracing::info!(service = %this.service, "stream deadline reached: response body ended");
-            // Dropping the upstream's body releases its connection.
+            // Dropping the upstream's body releases its connection (and the frame read now).
             this.inner = None;
             this.ended = None;
             return Poll::Ready(
                 this.grpc
                     .then(|| Ok(Frame::trailers(grpc_deadline_trailers()))),
             );
-        }
-        let frame = Pin::new(inner).poll_frame(cx);
-        if let Poll::Ready(None) = frame {
-            // Finished by the upstream: nothing more to end.
-            this.inner = None;
-            this.ended = None;
         }
         frame
     }

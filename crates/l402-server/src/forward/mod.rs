@@ -29,6 +29,7 @@ use crate::server::{ClientAddr, ConnectionInfo};
 use crate::shutdown::{Controller, Signal, WeakTaskToken};
 use client::ClientFactory;
 use deadline::{DeadlineBody, StreamDeadline};
+use target::UpstreamScheme;
 use upstream::Upstream;
 
 /// Proxies requests to the upstream of the service named by the request's [`RouteDecision`]
@@ -128,7 +129,11 @@ fn is_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
 impl Inner {
     async fn forward(&self, mut req: Request<Body>) -> Response<Body> {
         let grpc = response::is_grpc(req.headers());
-        let Some(decision) = req.extensions().get::<RouteDecision>().cloned() else {
+        let Some(service) = req
+            .extensions()
+            .get::<RouteDecision>()
+            .map(|d| Arc::clone(&d.service))
+        else {
             tracing::error!("request reached the forwarder without a RouteDecision extension");
             return response::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -138,7 +143,7 @@ impl Inner {
                 grpc,
             );
         };
-        let name = decision.service.name.as_str();
+        let name = service.name.as_str();
         let Some(upstream) = self.upstreams.get(name) else {
             tracing::error!(service = name, "no upstream built for service");
             return response::error(
@@ -157,12 +162,12 @@ impl Inner {
             .is_some_and(|c| c.tls);
         let is_upgrade = req.version() <= Version::HTTP_11 && headers::wants_upgrade(req.headers());
         let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
-        let original_host = req
-            .headers()
-            .get(HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| req.uri().authority().map(|a| a.to_string()));
+        // A header value shares the request's bytes; only an HTTP/2 `:authority` is copied.
+        let original_host = req.headers().get(HOST).cloned().or_else(|| {
+            req.uri()
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        });
 
         let (mut parts, body) = req.into_parts();
         parts.uri = match upstream.uri_for(&parts.uri) {
@@ -181,19 +186,24 @@ impl Inner {
         parts.version = Version::HTTP_11;
         parts.extensions = http::Extensions::new();
         headers::strip_hop_by_hop(&mut parts.headers, is_upgrade);
-        parts.headers.remove(HOST);
-        if upstream.preserve_host
-            && let Some(host) = original_host
-                .as_deref()
-                .and_then(|h| HeaderValue::from_str(h).ok())
-        {
-            parts.headers.insert(HOST, host);
+        // The client's `Host` with `preserve_host`; else the upstream's own, prepared once (an
+        // HTTP/2 upstream gets its `:authority` instead).
+        match (&original_host, upstream.preserve_host) {
+            (Some(original), true) => {
+                parts.headers.insert(HOST, original.clone());
+            }
+            _ if upstream.target.scheme == UpstreamScheme::H2c => {
+                parts.headers.remove(HOST);
+            }
+            _ => {
+                parts.headers.insert(HOST, upstream.host.clone());
+            }
         }
         headers::add_forwarded(
             &mut parts.headers,
             client_addr,
             if tls { "https" } else { "http" },
-            original_host.as_deref(),
+            original_host.as_ref().and_then(|h| h.to_str().ok()),
         );
         for (header, value) in &upstream.headers {
             parts.headers.insert(header.clone(), value.clone());

@@ -16,6 +16,23 @@ pub(crate) struct Upstream {
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) strip_prefix: Option<String>,
     pub(crate) preserve_host: bool,
+    /// The `Host` header the upstream gets (unless `preserve_host`): its authority, without
+    /// the scheme's default port, as an HTTP client would send it.
+    pub(crate) host: HeaderValue,
+}
+
+/// The `Host` for `target`: its authority, without the port when it is the scheme's default.
+fn host_header(target: &UpstreamTarget) -> String {
+    let authority = &target.authority;
+    let default_port = if target.uri_scheme() == http::uri::Scheme::HTTPS {
+        443
+    } else {
+        80
+    };
+    match authority.port_u16() {
+        Some(port) if port == default_port => authority.host().to_owned(),
+        _ => authority.as_str().to_owned(),
+    }
 }
 
 impl Upstream {
@@ -65,7 +82,10 @@ impl Upstream {
         } else {
             None
         };
+        let host = HeaderValue::from_str(&host_header(&target))
+            .map_err(|_| invalid("the upstream's host is not a valid header value".to_owned()))?;
         Ok(Self {
+            host,
             target,
             client,
             headers,

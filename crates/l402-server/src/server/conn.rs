@@ -5,8 +5,8 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -35,12 +35,16 @@ pub(crate) struct ConnParams {
     pub(crate) idle_timeout: Option<Duration>,
 }
 
-/// Tracks requests in flight on one connection.
+/// Tracks requests in flight on one connection, with atomics: a request costs no lock and no
+/// wake-up of the connection's watchdog, which looks at this when its timer fires (only the
+/// first request wakes it, since the idle deadline can then come before the first-request one).
 struct Activity {
     in_flight: AtomicUsize,
     seen_request: AtomicBool,
-    idle_since: Mutex<Instant>,
-    changed: Notify,
+    first_request: Notify,
+    /// When the connection last became idle, in microseconds since `epoch`.
+    idle_since_us: AtomicU64,
+    epoch: Instant,
 }
 
 impl Activity {
@@ -48,34 +52,43 @@ impl Activity {
         Arc::new(Self {
             in_flight: AtomicUsize::new(0),
             seen_request: AtomicBool::new(false),
-            idle_since: Mutex::new(Instant::now()),
-            changed: Notify::new(),
+            first_request: Notify::new(),
+            idle_since_us: AtomicU64::new(0),
+            epoch: Instant::now(),
         })
     }
 
     fn begin(self: &Arc<Self>) -> InFlight {
-        self.seen_request.store(true, Ordering::SeqCst);
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        self.changed.notify_one();
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        if !self.seen_request.swap(true, Ordering::AcqRel) {
+            self.first_request.notify_one();
+        }
         InFlight(Arc::clone(self))
     }
 
     fn idle_since(&self) -> Instant {
-        // A poisoned lock only means another thread panicked while storing an Instant; the
-        // value is still usable.
-        *self.idle_since.lock().unwrap_or_else(|e| e.into_inner())
+        self.epoch + Duration::from_micros(self.idle_since_us.load(Ordering::Acquire))
     }
 
-    /// When this connection should be closed if nothing changes, if ever.
-    fn deadline(&self, first_request: Instant, idle: Option<Duration>) -> Option<Instant> {
-        if !self.seen_request.load(Ordering::SeqCst) {
-            return Some(first_request);
+    /// When this connection should be closed if nothing changes.
+    fn deadline(&self, first_request: Instant, idle: Option<Duration>) -> Due {
+        if !self.seen_request.load(Ordering::Acquire) {
+            return Due::At(first_request);
         }
-        if self.in_flight.load(Ordering::SeqCst) > 0 {
-            return None;
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return Due::Busy;
         }
-        idle.map(|idle| self.idle_since() + idle)
+        idle.map_or(Due::Never, |idle| Due::At(self.idle_since() + idle))
     }
+}
+
+/// When a connection is due to close.
+enum Due {
+    At(Instant),
+    /// A request is in flight: no deadline until it ends.
+    Busy,
+    /// Idle connections are never closed (`idle_timeout = 0`).
+    Never,
 }
 
 /// Dropped when the response body is finished (or abandoned).
@@ -83,10 +96,11 @@ struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            *self.0.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let since = Instant::now().saturating_duration_since(self.0.epoch);
+            let us = u64::try_from(since.as_micros()).unwrap_or(u64::MAX);
+            self.0.idle_since_us.store(us, Ordering::Release);
         }
-        self.0.changed.notify_one();
     }
 }
 
@@ -232,10 +246,20 @@ async fn serve_io<I, S>(
         .builder
         .serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
+    // Made once: requests do not wake this loop, the timer does (then the deadline is
+    // computed again and the timer moved to it).
+    let timer = tokio::time::sleep_until(first_request);
+    tokio::pin!(timer);
+    let mut timer_armed = true;
+    let first_request_seen = activity.first_request.notified();
+    tokio::pin!(first_request_seen);
+    let mut waiting_for_first = true;
+    let draining = draining.draining();
+    tokio::pin!(draining);
+    let stopped = stopped.stopped();
+    tokio::pin!(stopped);
     let mut closing = false;
     loop {
-        let deadline = activity.deadline(first_request, params.idle_timeout);
-        let wake = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(e) = result {
@@ -243,26 +267,39 @@ async fn serve_io<I, S>(
                 }
                 return;
             }
-            () = tokio::time::sleep_until(wake), if !closing && deadline.is_some() => {
-                let still_due = activity
-                    .deadline(first_request, params.idle_timeout)
-                    .is_some_and(|d| d <= Instant::now());
-                if still_due {
-                    if !activity.seen_request.load(Ordering::SeqCst) {
-                        tracing::debug!(client = %info.remote, "no complete request within header_read_timeout; closing");
-                        return;
+            () = timer.as_mut(), if !closing && timer_armed => {
+                let now = Instant::now();
+                match activity.deadline(first_request, params.idle_timeout) {
+                    Due::At(due) if due <= now => {
+                        if !activity.seen_request.load(Ordering::Acquire) {
+                            tracing::debug!(client = %info.remote, "no complete request within header_read_timeout; closing");
+                            return;
+                        }
+                        tracing::debug!(client = %info.remote, "idle timeout; closing");
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
                     }
-                    tracing::debug!(client = %info.remote, "idle timeout; closing");
-                    connection.as_mut().graceful_shutdown();
-                    closing = true;
+                    Due::At(due) => timer.as_mut().reset(due),
+                    Due::Never => timer_armed = false,
+                    // A request in flight: the idle time can only start after it, so look again
+                    // one idle period from now at the earliest.
+                    Due::Busy => timer
+                        .as_mut()
+                        .reset(now + params.idle_timeout.unwrap_or(params.header_read_timeout)),
                 }
             }
-            () = activity.changed.notified() => {}
-            () = draining.draining(), if !closing => {
+            () = first_request_seen.as_mut(), if waiting_for_first => {
+                waiting_for_first = false;
+                // The timer was set for the first-request deadline; the request may end, and
+                // the idle time run out, before that.
+                timer_armed = true;
+                timer.as_mut().reset(Instant::now());
+            }
+            () = draining.as_mut(), if !closing => {
                 connection.as_mut().graceful_shutdown();
                 closing = true;
             }
-            () = stopped.stopped() => return,
+            () = stopped.as_mut() => return,
         }
     }
 }
