@@ -1,6 +1,7 @@
 //! The forwarder honours a request's `StreamDeadline` (what the L402 seller makes of a token's
 //! lease): once it is reached, an upgraded WebSocket tunnel is closed and a server-sent event
-//! stream ends cleanly; a plain answer is unchanged. The deadline is reached on the test's
+//! stream ends cleanly, a long download is cut off; a short answer of known length is
+//! unchanged, even past the deadline (it is not a stream). The deadline is reached on the test's
 //! signal, so nothing here depends on timing.
 
 mod common;
@@ -45,6 +46,9 @@ async fn a_reached_deadline_closes_the_tunnel_and_ends_the_event_stream() {
     let plain = client.get(proxy.url("/plain")).send().await.unwrap();
     assert_eq!(plain.headers()["content-length"], "5");
     assert_eq!(plain.text().await.unwrap(), "plain");
+    let mut download = client.get(proxy.url("/download")).send().await.unwrap();
+    assert_eq!(download.headers()["content-length"], "1048576");
+    assert!(download.chunk().await.unwrap().is_some());
     assert!(ws_echoes(&mut ws, "still before").await);
 
     reach.send(true).unwrap();
@@ -55,5 +59,11 @@ async fn a_reached_deadline_closes_the_tunnel_and_ends_the_event_stream() {
         end.clean,
         "the event stream ends cleanly, not with an error"
     );
+    // A body of known length cut short ends its connection: the client sees it incomplete.
+    let cut = read_until_end(&mut download, limit, "the download past its deadline").await;
+    assert!(!cut.clean, "a download cut short must not look complete");
+    // A short answer is not a stream: served whole even now.
+    let plain = client.get(proxy.url("/plain")).send().await.unwrap();
+    assert_eq!(plain.text().await.unwrap(), "plain");
     proxy.shutdown().await.unwrap();
 }

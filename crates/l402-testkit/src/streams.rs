@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -31,6 +31,8 @@ pub async fn stream_upstream() -> SocketAddr {
             websocket_echo(conn, key).await;
         } else if path.ends_with("/events") {
             events(conn).await;
+        } else if path.ends_with("/download") {
+            download(conn).await;
         } else {
             let _ = conn
                 .write_all(
@@ -41,6 +43,19 @@ pub async fn stream_upstream() -> SocketAddr {
         }
     })
     .await
+}
+
+/// A 1 MiB answer of known length that sends its first 64 KiB and then stalls until the
+/// client goes away: a long download in progress.
+async fn download(mut conn: BufReader<TcpStream>) {
+    let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n\
+                 content-length: 1048576\r\nconnection: close\r\n\r\n";
+    if conn.write_all(head).await.is_err() || conn.write_all(&[b'x'; 65536]).await.is_err() {
+        return;
+    }
+    let mut rest = [0u8; 1];
+    // Returns when the proxy closes its side.
+    let _ = conn.read(&mut rest).await;
 }
 
 /// Reads a request head; returns its path and `Sec-WebSocket-Key`, if any.

@@ -13,6 +13,9 @@
 //!   stream end, never an error status; a gRPC response ends with trailers `grpc-status: 4`
 //!   (`DEADLINE_EXCEEDED`) and a `grpc-message`. (A body with a `Content-Length` that is cut
 //!   short ends its connection, as HTTP requires.)
+//!
+//! A response body whose length is known and at most [`SHORT_BODY_BYTES`] is not a stream and
+//! gets no deadline: it ends as soon as those bytes are sent.
 
 use std::fmt;
 use std::future::Future;
@@ -23,6 +26,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use http_body::{Frame, SizeHint};
+
+/// The largest response body of known length that is sent without a deadline.
+pub const SHORT_BODY_BYTES: u64 = 64 * 1024;
 
 /// The future a [`StreamDeadline`] gives: resolves when the stream must end.
 pub type DeadlineFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -64,13 +70,11 @@ pub(crate) async fn reached(deadline: Option<&StreamDeadline>) {
 }
 
 /// A response body that ends (cleanly, as if the upstream had finished) when its deadline is
-/// reached. The deadline's future is made when the body first waits, or after its first frame.
+/// reached. The deadline's future is made on the first poll.
 pub(crate) struct DeadlineBody<B> {
     inner: Option<B>,
     deadline: StreamDeadline,
     ended: Option<DeadlineFuture>,
-    /// One frame was passed on before the deadline's future was made.
-    passed_first_frame: bool,
     service: String,
     /// A gRPC response: it ends with `DEADLINE_EXCEEDED` trailers.
     grpc: bool,
@@ -82,7 +86,6 @@ impl<B> DeadlineBody<B> {
             inner: Some(inner),
             deadline,
             ended: None,
-            passed_first_frame: false,
             service,
             grpc,
         }
@@ -115,30 +118,23 @@ where
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
-        let frame = Pin::new(inner).poll_frame(cx);
-        if let Poll::Ready(None) = frame {
-            // Finished by the upstream: nothing more to end.
-            this.inner = None;
-            this.ended = None;
-            return Poll::Ready(None);
-        }
-        // The deadline's future (a timer) is made only once the body has to wait, or has more
-        // than one frame: an answer that is ready at once (most API answers) never needs it.
-        if this.ended.is_none() && !this.passed_first_frame && frame.is_ready() {
-            this.passed_first_frame = true;
-            return frame;
-        }
         let deadline = &this.deadline;
         let ended = this.ended.get_or_insert_with(|| deadline.ended());
         if ended.as_mut().poll(cx).is_ready() {
             tracing::info!(service = %this.service, "stream deadline reached: response body ended");
-            // Dropping the upstream's body releases its connection (and the frame read now).
+            // Dropping the upstream's body releases its connection.
             this.inner = None;
             this.ended = None;
             return Poll::Ready(
                 this.grpc
                     .then(|| Ok(Frame::trailers(grpc_deadline_trailers()))),
             );
+        }
+        let frame = Pin::new(inner).poll_frame(cx);
+        if let Poll::Ready(None) = frame {
+            // Finished by the upstream: nothing more to end.
+            this.inner = None;
+            this.ended = None;
         }
         frame
     }

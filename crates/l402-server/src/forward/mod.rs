@@ -265,9 +265,16 @@ impl Inner {
         headers::strip_hop_by_hop(&mut parts.headers, switching);
         parts.version = Version::HTTP_11;
         parts.extensions = http::Extensions::new();
+        // A short answer of known length is not a stream: it needs no deadline (and skips
+        // the deadline's timer and subscriptions, most of what a paid request adds).
+        let short = http_body::Body::size_hint(&body)
+            .exact()
+            .is_some_and(|len| len <= deadline::SHORT_BODY_BYTES);
         let body = match deadline {
-            Some(deadline) => Body::new(DeadlineBody::new(body, deadline, name.to_owned(), grpc)),
-            None => Body::new(body),
+            Some(deadline) if !short => {
+                Body::new(DeadlineBody::new(body, deadline, name.to_owned(), grpc))
+            }
+            _ => Body::new(body),
         };
         Response::from_parts(parts, body)
     }
