@@ -30,7 +30,8 @@ DURATION=${DURATION:-8s}
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
-APERTURE=${APERTURE:-1}
+# APERTURE is renamed here: the script later uses that name for Aperture's address.
+WITH_APERTURE=${APERTURE:-1}
 SECTIONS=${SECTIONS:-h1 h2 scale}
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
@@ -64,7 +65,7 @@ cleanup_all() {
 trap cleanup_all EXIT
 trap 'exit 130' INT TERM
 
-if [[ $APERTURE == 1 ]]; then
+if [[ $WITH_APERTURE == 1 ]]; then
   log "building lnd/btcd and aperture (cached after the first run)"
   LND_BIN=$(timeout 3600 "$ROOT/scripts/lib/lnd-build.sh" | tail -n 1) || die "building lnd/btcd"
   timeout 3600 "$ROOT/scripts/lib/aperture-build.sh" aperture >"$WORK/build.status" \
@@ -144,7 +145,7 @@ L402_AUTH=$(buy_token "http://$L402/paid/api/weather" "$WORK/l402/dev-wallet.jso
 log "l402 serve on $L402 (pid $L402_PID), token bought"
 
 # --- Aperture on bob's LND ----------------------------------------------------------------------
-if [[ $APERTURE == 1 ]]; then
+if [[ $WITH_APERTURE == 1 ]]; then
 log "starting the regtest network (btcd, alice, bob, a channel)"
 start_regtest_network "$LND_BIN" >"$WORK/regtest.log" 2>&1 || die "regtest network: $(tail -n 20 "$WORK/regtest.log")"
 # shellcheck disable=SC1091
@@ -206,7 +207,7 @@ fi
 # --- HTTP/1.1 rounds ----------------------------------------------------------------------------
 declare -A RPS P50 P99 CPU N
 CASES=(direct nginx l402-off l402-paid)
-[[ $APERTURE != 1 ]] || CASES+=(ap-off ap-paid)
+[[ $WITH_APERTURE != 1 ]] || CASES+=(ap-off ap-paid)
 case_url() {
   case $1 in
     direct) echo "http://$UPSTREAM/api/weather" ;;
@@ -385,7 +386,7 @@ verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN { ok = (op == "<=") ? (x <
   if section h1; then
   added=$(awk -v a="${CPU[l402-paid]}" -v b="${CPU[l402-off]}" 'BEGIN { printf "%.1f", a - b }')
   echo "- paid over auth off: +$added µs CPU per request (goal <= 3: $(verdict "$added" "<=" 3))"
-  if [[ $APERTURE == 1 ]]; then
+  if [[ $WITH_APERTURE == 1 ]]; then
   echo "- vs Aperture, paid: throughput $(r "${RPS[l402-paid]}" "${RPS[ap-paid]}")x, CPU per request $(r "${CPU[l402-paid]}" "${CPU[ap-paid]}")x; auth off: throughput $(r "${RPS[l402-off]}" "${RPS[ap-off]}")x, CPU $(r "${CPU[l402-off]}" "${CPU[ap-off]}")x"
   fi
   fi
