@@ -13,8 +13,8 @@
 //! new lines are dropped (a request never waits for the terminal) and a note says how many.
 
 use std::io::Write;
+use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
@@ -27,6 +27,10 @@ pub const EARLY_FLUSH_BYTES: usize = 64 * 1024;
 
 /// Waiting bytes beyond which new lines are dropped.
 pub const MAX_BUFFERED_BYTES: usize = 8 * 1024 * 1024;
+
+/// How long the [`FlushGuard`] waits for the last lines to be written (a stalled stderr must
+/// not keep the process from exiting).
+pub const FINAL_FLUSH_LIMIT: Duration = Duration::from_secs(1);
 
 struct Pending {
     bytes: Vec<u8>,
@@ -52,10 +56,12 @@ pub struct BatchedWriter {
     shared: Arc<Shared>,
 }
 
-/// Stops the writer thread when dropped, after it wrote every line logged before.
+/// Stops the writer thread when dropped, after it wrote every line logged before (waiting at
+/// most [`FINAL_FLUSH_LIMIT`]).
 pub struct FlushGuard {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    /// Closed by the writer thread when it returns.
+    finished: Option<mpsc::Receiver<()>>,
 }
 
 /// Starts the writer thread over `out`.
@@ -68,18 +74,27 @@ pub fn batched<W: Write + Send + 'static>(out: W) -> (BatchedWriter, FlushGuard)
         }),
         wake: Condvar::new(),
     });
-    let thread = {
+    let (done, finished) = mpsc::channel::<()>();
+    let started = {
         let shared = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("l402-log".to_owned())
-            .spawn(move || write_batches(&shared, out))
-            .ok()
+            .spawn(move || {
+                write_batches(&shared, out);
+                drop(done);
+            })
     };
+    if let Err(e) = &started {
+        eprintln!("warning: cannot start the log writer thread ({e}): logs are lost");
+    }
     (
         BatchedWriter {
             shared: Arc::clone(&shared),
         },
-        FlushGuard { shared, thread },
+        FlushGuard {
+            shared,
+            finished: started.ok().map(|_| finished),
+        },
     )
 }
 
@@ -160,8 +175,9 @@ impl Drop for FlushGuard {
     fn drop(&mut self) {
         self.shared.lock().closed = true;
         self.shared.wake.notify_one();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Some(finished) = self.finished.take() {
+            // Disconnected when the thread returns; a timeout leaves it blocked on stderr.
+            let _ = finished.recv_timeout(FINAL_FLUSH_LIMIT);
         }
     }
 }
@@ -216,6 +232,31 @@ mod tests {
     }
 
     #[test]
+    fn the_guard_gives_up_on_a_stalled_stderr() {
+        /// Never finishes a write.
+        struct Stalled;
+        impl Write for Stalled {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                std::thread::sleep(Duration::from_secs(3600));
+                Ok(0)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (writer, guard) = batched(Stalled);
+        writer.make_writer().write_all(b"stuck\n").unwrap();
+        let started = Instant::now();
+        drop(guard);
+        let waited = started.elapsed();
+        assert!(
+            waited >= FINAL_FLUSH_LIMIT - Duration::from_millis(100)
+                && waited < FINAL_FLUSH_LIMIT * 3,
+            "waited {waited:?}"
+        );
+    }
+
+    #[test]
     fn the_guard_writes_what_is_left() {
         let sink = Sink::default();
         let (writer, guard) = batched(sink.clone());
@@ -226,10 +267,11 @@ mod tests {
 
     #[test]
     fn a_full_buffer_drops_lines_and_says_so() {
-        /// Blocks every write until the test opens the gate.
-        struct Gate(Arc<Mutex<()>>, Sink);
+        /// Says when a write began, then blocks it until the test opens the gate.
+        struct Gate(Arc<Mutex<()>>, Sink, mpsc::Sender<()>);
         impl Write for Gate {
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                let _ = self.2.send(());
                 let _open = self.0.lock().unwrap();
                 self.1.write(buf)
             }
@@ -240,10 +282,11 @@ mod tests {
         let gate = Arc::new(Mutex::new(()));
         let closed = gate.lock().unwrap();
         let sink = Sink::default();
-        let (writer, guard) = batched(Gate(Arc::clone(&gate), sink.clone()));
+        let (writing, began) = mpsc::channel();
+        let (writer, guard) = batched(Gate(Arc::clone(&gate), sink.clone(), writing));
         // The first line is taken by the writer thread, which then blocks on the gate.
         writer.make_writer().write_all(b"first\n").unwrap();
-        std::thread::sleep(BATCH_WINDOW * 3);
+        began.recv_timeout(Duration::from_secs(10)).unwrap();
         let line = vec![b'x'; 1023];
         let fits = MAX_BUFFERED_BYTES / 1024;
         for _ in 0..fits + 10 {
@@ -253,6 +296,15 @@ mod tests {
         }
         drop(closed);
         drop(guard);
+        // The guard waits a bounded time; the writer may still be writing the big batch.
+        let started = Instant::now();
+        while !sink.text().ends_with("could not keep up\n") {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the batch never arrived"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let text = sink.text();
         assert!(text.starts_with("first\n"), "{}", &text[..20]);
         assert_eq!(text.lines().filter(|l| l.starts_with('x')).count(), fits);

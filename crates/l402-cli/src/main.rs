@@ -23,7 +23,7 @@ fn main() -> std::process::ExitCode {
         cli.command,
         cli::Command::Serve(_) | cli::Command::Wallet(cli::WalletCommand::Serve(_))
     );
-    let _log_writer = init_tracing(cli.verbose, serving);
+    let log_guard = init_tracing(cli.verbose, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -35,6 +35,9 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = runtime.block_on(cli::dispatch(cli.command, cli.verbose));
+    // What was logged (the runtime's shutdown included) comes out before the final error line.
+    drop(runtime);
+    drop(log_guard);
     match result {
         Ok(code) => exit::code(code),
         Err(error) => {
@@ -44,10 +47,11 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// Servers log requests at `info`; client commands stay quiet unless asked (`-v`). Logs go to
-/// stderr in batches (see [`log_writer`]), so a request never waits for the terminal; the returned
-/// guard flushes it on exit.
-fn init_tracing(verbose: u8, serving: bool) -> log_writer::FlushGuard {
+/// Servers log requests at `info`; client commands stay quiet unless asked (`-v`). A server's
+/// logs go to stderr in batches (see [`log_writer`]), so a request never waits for the
+/// terminal; the returned guard flushes them on exit. Other commands write each line at once,
+/// so their lines stay in order with what they print.
+fn init_tracing(verbose: u8, serving: bool) -> Option<log_writer::FlushGuard> {
     let default = match (verbose, serving) {
         (0, false) => "warn",
         (0, true) | (1, _) => "info",
@@ -55,12 +59,17 @@ fn init_tracing(verbose: u8, serving: bool) -> log_writer::FlushGuard {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("L402_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let (writer, guard) = log_writer::batched(std::io::stderr());
-    let _ = tracing_subscriber::fmt()
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
-    guard
+        .with_ansi(ansi)
+        .with_target(false);
+    if serving {
+        let (writer, guard) = log_writer::batched(std::io::stderr());
+        let _ = builder.with_writer(writer).try_init();
+        Some(guard)
+    } else {
+        let _ = builder.with_writer(std::io::stderr).try_init();
+        None
+    }
 }

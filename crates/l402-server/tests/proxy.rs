@@ -558,6 +558,51 @@ async fn idle_keep_alive_connections_are_closed() {
 }
 
 #[tokio::test]
+async fn a_request_longer_than_the_idle_timeout_is_not_cut_and_pushes_the_close_back() {
+    let upstream = upstream_h1(|req: Request<Incoming>| async move {
+        if req.uri().path() == "/slow" {
+            tokio::time::sleep(Duration::from_millis(900)).await;
+        }
+        Response::new(Body::from("done"))
+    })
+    .await;
+    let toml = format!(
+        "[limits]\nidle_timeout = \"300ms\"\nheader_read_timeout = \"10s\"\n{}",
+        service("slow", &format!("http://{upstream}"), "")
+    );
+    let proxy = proxy(&toml).await;
+    let mut tcp = TcpStream::connect(proxy.addr).await.unwrap();
+    // Busy for three idle periods: the watchdog must not close the connection under it.
+    tcp.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let first = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(first.starts_with("HTTP/1.1 200 OK"), "{first}");
+    assert!(first.ends_with("done"), "{first}");
+    // A second request 200 ms later (inside the idle time) is served, and moves the close to
+    // 300 ms after it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tcp.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let (seen, closed) = read_until_closed(&mut tcp, Duration::from_secs(5)).await;
+    assert!(String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 200 OK"));
+    assert!(closed, "the connection is closed once idle");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(250),
+        "closed too early after the second request: {elapsed:?}"
+    );
+    proxy.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn graceful_shutdown_lets_in_flight_requests_finish() {
     let upstream = upstream_h1(|_req: Request<Incoming>| async move {
         tokio::time::sleep(Duration::from_millis(800)).await;

@@ -162,12 +162,18 @@ impl Inner {
             .is_some_and(|c| c.tls);
         let is_upgrade = req.version() <= Version::HTTP_11 && headers::wants_upgrade(req.headers());
         let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
-        // A header value shares the request's bytes; only an HTTP/2 `:authority` is copied.
-        let original_host = req.headers().get(HOST).cloned().or_else(|| {
-            req.uri()
-                .authority()
-                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-        });
+        // A header value shares the request's bytes; only an HTTP/2 `:authority` is copied. A
+        // `Host` that is not visible ASCII is ignored, as routing ignores it.
+        let original_host = req
+            .headers()
+            .get(HOST)
+            .filter(|h| h.to_str().is_ok())
+            .cloned()
+            .or_else(|| {
+                req.uri()
+                    .authority()
+                    .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+            });
 
         let (mut parts, body) = req.into_parts();
         parts.uri = match upstream.uri_for(&parts.uri) {
@@ -186,17 +192,18 @@ impl Inner {
         parts.version = Version::HTTP_11;
         parts.extensions = http::Extensions::new();
         headers::strip_hop_by_hop(&mut parts.headers, is_upgrade);
-        // The client's `Host` with `preserve_host`; else the upstream's own, prepared once (an
-        // HTTP/2 upstream gets its `:authority` instead).
+        // The client's `Host` with `preserve_host`; else, towards a plain `http://` upstream
+        // (always HTTP/1.1), the upstream's own, prepared once. Towards `https://` (HTTP/1.1 or
+        // HTTP/2 by ALPN) and h2c the client adds it for HTTP/1.1, and HTTP/2 has `:authority`.
         match (&original_host, upstream.preserve_host) {
             (Some(original), true) => {
                 parts.headers.insert(HOST, original.clone());
             }
-            _ if upstream.target.scheme == UpstreamScheme::H2c => {
-                parts.headers.remove(HOST);
+            _ if upstream.target.scheme == UpstreamScheme::Http => {
+                parts.headers.insert(HOST, upstream.host.clone());
             }
             _ => {
-                parts.headers.insert(HOST, upstream.host.clone());
+                parts.headers.remove(HOST);
             }
         }
         headers::add_forwarded(

@@ -16,8 +16,8 @@ pub(crate) struct Upstream {
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) strip_prefix: Option<String>,
     pub(crate) preserve_host: bool,
-    /// The `Host` header the upstream gets (unless `preserve_host`): its authority, without
-    /// the scheme's default port, as an HTTP client would send it.
+    /// The `Host` header a plain `http://` upstream gets (unless `preserve_host`): its
+    /// authority, without the scheme's default port, as an HTTP client would send it.
     pub(crate) host: HeaderValue,
 }
 

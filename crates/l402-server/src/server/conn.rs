@@ -96,11 +96,12 @@ struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let since = Instant::now().saturating_duration_since(self.0.epoch);
-            let us = u64::try_from(since.as_micros()).unwrap_or(u64::MAX);
-            self.0.idle_since_us.store(us, Ordering::Release);
-        }
+        // The time first: a watchdog that sees no request in flight also sees when the last
+        // one ended (with several, the last to end sets the time the connection went idle).
+        let since = Instant::now().saturating_duration_since(self.0.epoch);
+        let us = u64::try_from(since.as_micros()).unwrap_or(u64::MAX);
+        self.0.idle_since_us.fetch_max(us, Ordering::AcqRel);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

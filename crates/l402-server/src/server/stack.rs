@@ -77,7 +77,7 @@ where
     S: ProxyService,
 {
     /// Handles one request from a client connection, and logs it (`request handled`, at
-    /// `info`). At `debug` every line the request causes is logged inside a `request` span
+    /// `info`). When this module logs at `debug` every line the request causes is inside a `request` span
     /// carrying its method, path, client and service; at `info` the access-log line carries
     /// them itself, and no span is made (a span costs more than the line).
     pub(crate) async fn handle<ReqB>(
@@ -100,13 +100,10 @@ where
             let started = Instant::now();
             let mut service = None;
             let response = self
-                .dispatch(req, conn, &mut service)
+                .dispatch(req, conn, &mut service, &span)
                 .instrument(span.clone())
                 .await;
             let _entered = span.enter();
-            if let Some(service) = &service {
-                span.record("service", service.name.as_str());
-            }
             tracing::info!(
                 status = response.status().as_u16(),
                 latency_ms = latency_ms(started),
@@ -119,7 +116,9 @@ where
             let uri = req.uri().clone();
             let started = Instant::now();
             let mut service = None;
-            let response = self.dispatch(req, conn, &mut service).await;
+            let response = self
+                .dispatch(req, conn, &mut service, &tracing::Span::none())
+                .await;
             tracing::info!(
                 method = %method,
                 path = uri.path(),
@@ -131,16 +130,19 @@ where
             );
             response
         } else {
-            self.dispatch(req, conn, &mut None).await
+            self.dispatch(req, conn, &mut None, &tracing::Span::none())
+                .await
         }
     }
 
-    /// Routes and serves one request; `routed` is set to the service it was routed to.
+    /// Routes and serves one request; `routed` is set to the service it was routed to, and
+    /// recorded in `span` (`Span::none()` when there is none).
     async fn dispatch<ReqB>(
         mut self,
         req: Request<ReqB>,
         conn: ConnectionInfo,
         routed: &mut Option<Arc<ServiceConfig>>,
+        span: &tracing::Span,
     ) -> Response<Body>
     where
         ReqB: http_body::Body<Data = Bytes> + Send + 'static,
@@ -211,6 +213,7 @@ where
         let config = Arc::clone(&decision.service);
         let service = config.name.as_str();
         *routed = Some(Arc::clone(&config));
+        span.record("service", service);
         let max_body = self.shared.max_body_bytes;
         if max_body > 0 && content_length(&req).is_some_and(|len| len > max_body) {
             return response::error(
