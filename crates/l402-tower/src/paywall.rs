@@ -275,6 +275,28 @@ impl Paywall {
         };
         let now = self.clock.now_unix();
         let minter = self.keys.snapshot();
+        // The common case, a token presented again in the one `Authorization` header it was
+        // verified from, is found by the header's bytes: no decoding, no hashing.
+        let raw = match (headers.authorization.as_slice(), &headers) {
+            (
+                [only],
+                CredentialHeaders {
+                    grpc_metadata_macaroon: None,
+                    macaroon: None,
+                    ..
+                },
+            ) => Some(only.as_bytes()),
+            _ => None,
+        };
+        if let Some(raw) = raw
+            && let Some(hit) =
+                self.state
+                    .verified
+                    .get_raw(raw, offer, now, &self.revocations, minter.keys())
+        {
+            self.state.counters.cache_hit();
+            return Verdict::Paid(hit);
+        }
         let result = match parse_credential(&headers) {
             Err(CredentialError::Missing) => Err(TokenError::Missing),
             Err(e) => Err(TokenError::MalformedCredential(e)),
@@ -287,6 +309,9 @@ impl Paywall {
                 {
                     // Its first, uncached verification already settled its challenge.
                     self.state.counters.cache_hit();
+                    if let Some(raw) = raw {
+                        self.state.verified.insert_raw(raw, offer, hit.clone());
+                    }
                     return Verdict::Paid(hit);
                 }
                 self.state.counters.cache_miss();
@@ -299,6 +324,9 @@ impl Paywall {
             Ok((key, credential)) => {
                 let verified = Arc::new(Verified::from_credential(&offer.service, credential));
                 self.state.verified.insert(key, verified.clone());
+                if let Some(raw) = raw {
+                    self.state.verified.insert_raw(raw, offer, verified.clone());
+                }
                 self.settle(offer, &verified);
                 Verdict::Paid(verified)
             }

@@ -16,11 +16,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use http::{HeaderName, HeaderValue};
-use l402_core::TokenId;
 use l402_core::credential::{Credential, PreimageSource};
 use l402_core::keys::{KeyRing, token_epoch};
 use l402_core::token_status::status_prefix;
 use l402_core::verify::{Revocations, VerifiedCredential, VerifiedToken};
+use l402_core::{Msat, TokenId};
 use sha2::{Digest, Sha256};
 
 use crate::forwarded::token_headers;
@@ -102,6 +102,30 @@ const CAPACITY: usize = 16_384;
 #[derive(Debug, Default)]
 pub(crate) struct VerifiedCache {
     entries: RwLock<HashMap<CacheKey, Arc<Verified>>>,
+    /// The same verifications found by the request's one `Authorization` value as sent, so a
+    /// token presented again is found without decoding the credential or hashing it (see
+    /// [`VerifiedCache::get_raw`]).
+    raw: RwLock<HashMap<Box<[u8]>, RawEntry>>,
+}
+
+/// A verification found by its raw `Authorization` value, and the terms it was verified for.
+#[derive(Debug)]
+struct RawEntry {
+    service: String,
+    required_capabilities: Vec<String>,
+    price: Msat,
+    base_price: Msat,
+    verified: Arc<Verified>,
+}
+
+impl RawEntry {
+    /// The terms [`key`] binds, compared field by field.
+    fn is_for(&self, offer: &Offer) -> bool {
+        self.price == offer.price
+            && self.base_price == offer.base_price
+            && self.service == offer.service
+            && self.required_capabilities == offer.required_capabilities
+    }
 }
 
 /// SHA-256 of what one verification reads and checks (see the module docs).
@@ -151,15 +175,24 @@ impl VerifiedCache {
         // per-process key first, so timing of the comparison that follows cannot be steered
         // towards a stored credential.
         let verified = entries.get(key)?;
-        let token = &verified.token;
-        let gone = |id: &TokenId| revocations.is_revoked(id) || !keys.holds(token_epoch(id));
-        if token.valid_until.is_some_and(|until| now >= until)
-            || gone(&token.identifier.token_id)
-            || verified.others.iter().any(gone)
-        {
-            return None;
-        }
-        Some(verified.clone())
+        still_valid(verified, now, revocations, keys).then(|| verified.clone())
+    }
+
+    /// Like [`VerifiedCache::get`], found by the request's one `Authorization` value as sent
+    /// (`raw`) for the same terms (`offer`'s service, required capabilities and prices, what
+    /// [`key`] binds). The map hashes `raw` with SipHash under a random per-process key, so
+    /// which stored value a lookup compares against cannot be steered either.
+    pub(crate) fn get_raw(
+        &self,
+        raw: &[u8],
+        offer: &Offer,
+        now: u64,
+        revocations: &dyn Revocations,
+        keys: &KeyRing,
+    ) -> Option<Arc<Verified>> {
+        let entries = self.raw.read().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.get(raw).filter(|e| e.is_for(offer))?;
+        still_valid(&entry.verified, now, revocations, keys).then(|| entry.verified.clone())
     }
 
     /// Remembers a fully verified credential.
@@ -170,4 +203,36 @@ impl VerifiedCache {
         }
         entries.insert(key, verified);
     }
+
+    /// Remembers a verified credential by its raw `Authorization` value, for `offer`'s terms
+    /// (the last terms win when one credential is used for several).
+    pub(crate) fn insert_raw(&self, raw: &[u8], offer: &Offer, verified: Arc<Verified>) {
+        let entry = RawEntry {
+            service: offer.service.clone(),
+            required_capabilities: offer.required_capabilities.clone(),
+            price: offer.price,
+            base_price: offer.base_price,
+            verified,
+        };
+        let mut entries = self.raw.write().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= CAPACITY {
+            entries.clear();
+        }
+        entries.insert(raw.into(), entry);
+    }
+}
+
+/// Whether a cached verification still holds at `now`: not expired, none of its tokens revoked
+/// or of an epoch `keys` no longer holds.
+fn still_valid(
+    verified: &Verified,
+    now: u64,
+    revocations: &dyn Revocations,
+    keys: &KeyRing,
+) -> bool {
+    let token = &verified.token;
+    let gone = |id: &TokenId| revocations.is_revoked(id) || !keys.holds(token_epoch(id));
+    !(token.valid_until.is_some_and(|until| now >= until)
+        || gone(&token.identifier.token_id)
+        || verified.others.iter().any(gone))
 }

@@ -625,6 +625,28 @@ async fn the_verified_cache_is_keyed_on_what_verification_reads() {
 }
 
 #[tokio::test]
+async fn a_cached_credential_answers_only_the_terms_it_was_verified_for() {
+    let h = harness(PaywallSettings::default());
+    let (_, headers, _) = call(&h, offer(), get(None)).await;
+    let auth = pay(&h, &headers).await;
+    // Cached under the plain offer's terms (found again by the header's bytes)...
+    for _ in 0..2 {
+        assert_eq!(call(&h, offer(), get(Some(&auth))).await.0, StatusCode::OK);
+    }
+    // ...which do not answer for a route that needs a capability the token lacks,
+    let mut needs_admin = offer();
+    needs_admin.required_capabilities = vec!["admin".into()];
+    let (status, _, body) = call(&h, needs_admin, get(Some(&auth))).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(reason(&body), "missing_capability");
+    // ...nor for another service.
+    let (status, _, _) = call(&h, Offer::new("other", Msat(1000)), get(Some(&auth))).await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    // The plain offer still is.
+    assert_eq!(call(&h, offer(), get(Some(&auth))).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_token_opens_only_what_was_paid_for() {
     let h = harness(PaywallSettings::default());
     // Bought on a route that requires a capability the service does not grant: it opens it.
