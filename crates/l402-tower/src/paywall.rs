@@ -262,6 +262,20 @@ impl Paywall {
         if offer.price == Msat(0) {
             return Verdict::Free;
         }
+        let now = self.clock.now_unix();
+        let minter = self.keys.snapshot();
+        // The common case, a token presented again in the one `Authorization` header it was
+        // verified from, is found by the header's bytes: no decoding, no hashing.
+        let raw = single_authorization(&parts.headers);
+        if let Some(raw) = raw
+            && let Some(hit) =
+                self.state
+                    .verified
+                    .get_raw(raw, offer, now, &self.revocations, minter.keys())
+        {
+            self.state.counters.cache_hit();
+            return Verdict::Paid(hit);
+        }
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let headers = CredentialHeaders {
             authorization: parts
@@ -273,30 +287,6 @@ impl Paywall {
             grpc_metadata_macaroon: header("grpc-metadata-macaroon"),
             macaroon: header("macaroon"),
         };
-        let now = self.clock.now_unix();
-        let minter = self.keys.snapshot();
-        // The common case, a token presented again in the one `Authorization` header it was
-        // verified from, is found by the header's bytes: no decoding, no hashing.
-        let raw = match (headers.authorization.as_slice(), &headers) {
-            (
-                [only],
-                CredentialHeaders {
-                    grpc_metadata_macaroon: None,
-                    macaroon: None,
-                    ..
-                },
-            ) => Some(only.as_bytes()),
-            _ => None,
-        };
-        if let Some(raw) = raw
-            && let Some(hit) =
-                self.state
-                    .verified
-                    .get_raw(raw, offer, now, &self.revocations, minter.keys())
-        {
-            self.state.counters.cache_hit();
-            return Verdict::Paid(hit);
-        }
         let result = match parse_credential(&headers) {
             Err(CredentialError::Missing) => Err(TokenError::Missing),
             Err(e) => Err(TokenError::MalformedCredential(e)),
@@ -652,4 +642,15 @@ impl Paywall {
         }
         Ok(minted)
     }
+}
+
+/// The request's `Authorization` value when it is the only one and no other header can carry
+/// a macaroon: the bytes the verified cache's first level is keyed on.
+fn single_authorization(headers: &http::HeaderMap) -> Option<&[u8]> {
+    if headers.contains_key("macaroon") || headers.contains_key("grpc-metadata-macaroon") {
+        return None;
+    }
+    let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
+    let only = values.next()?;
+    values.next().is_none().then_some(only.as_bytes())
 }

@@ -105,7 +105,20 @@ pub(crate) struct VerifiedCache {
     /// The same verifications found by the request's one `Authorization` value as sent, so a
     /// token presented again is found without decoding the credential or hashing it (see
     /// [`VerifiedCache::get_raw`]).
-    raw: RwLock<HashMap<Box<[u8]>, RawEntry>>,
+    raw: RwLock<HashMap<Box<[u8]>, Vec<RawEntry>>>,
+}
+
+/// The most sets of terms kept for one `Authorization` value (one token used on routes priced
+/// differently); past it the oldest goes.
+const TERMS_PER_CREDENTIAL: usize = 8;
+
+/// Write access to `map`, emptied first when it is full (the cache's whole eviction policy).
+fn room<K, V>(map: &RwLock<HashMap<K, V>>) -> std::sync::RwLockWriteGuard<'_, HashMap<K, V>> {
+    let mut entries = map.write().unwrap_or_else(|p| p.into_inner());
+    if entries.len() >= CAPACITY {
+        entries.clear();
+    }
+    entries
 }
 
 /// A verification found by its raw `Authorization` value, and the terms it was verified for.
@@ -191,21 +204,17 @@ impl VerifiedCache {
         keys: &KeyRing,
     ) -> Option<Arc<Verified>> {
         let entries = self.raw.read().unwrap_or_else(|p| p.into_inner());
-        let entry = entries.get(raw).filter(|e| e.is_for(offer))?;
+        let entry = entries.get(raw)?.iter().find(|e| e.is_for(offer))?;
         still_valid(&entry.verified, now, revocations, keys).then(|| entry.verified.clone())
     }
 
     /// Remembers a fully verified credential.
     pub(crate) fn insert(&self, key: CacheKey, verified: Arc<Verified>) {
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= CAPACITY {
-            entries.clear();
-        }
-        entries.insert(key, verified);
+        room(&self.entries).insert(key, verified);
     }
 
     /// Remembers a verified credential by its raw `Authorization` value, for `offer`'s terms
-    /// (the last terms win when one credential is used for several).
+    /// (beside the other terms it was verified for, up to [`TERMS_PER_CREDENTIAL`]).
     pub(crate) fn insert_raw(&self, raw: &[u8], offer: &Offer, verified: Arc<Verified>) {
         let entry = RawEntry {
             service: offer.service.clone(),
@@ -214,11 +223,18 @@ impl VerifiedCache {
             base_price: offer.base_price,
             verified,
         };
-        let mut entries = self.raw.write().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= CAPACITY {
-            entries.clear();
+        let mut entries = room(&self.raw);
+        if !entries.contains_key(raw) {
+            entries.insert(raw.into(), Vec::with_capacity(1));
         }
-        entries.insert(raw.into(), entry);
+        let Some(terms) = entries.get_mut(raw) else {
+            return;
+        };
+        terms.retain(|e| !e.is_for(offer));
+        if terms.len() >= TERMS_PER_CREDENTIAL {
+            terms.remove(0);
+        }
+        terms.push(entry);
     }
 }
 
