@@ -29,7 +29,6 @@ use crate::server::{ClientAddr, ConnectionInfo};
 use crate::shutdown::{Controller, Signal, WeakTaskToken};
 use client::ClientFactory;
 use deadline::{DeadlineBody, StreamDeadline};
-use target::UpstreamScheme;
 use upstream::Upstream;
 
 /// Proxies requests to the upstream of the service named by the request's [`RouteDecision`]
@@ -192,20 +191,15 @@ impl Inner {
         parts.version = Version::HTTP_11;
         parts.extensions = http::Extensions::new();
         headers::strip_hop_by_hop(&mut parts.headers, is_upgrade);
-        // The client's `Host` with `preserve_host`; else, towards a plain `http://` upstream
-        // (always HTTP/1.1), the upstream's own, prepared once. Towards `https://` (HTTP/1.1 or
-        // HTTP/2 by ALPN) and h2c the client adds it for HTTP/1.1, and HTTP/2 has `:authority`.
-        match (&original_host, upstream.preserve_host) {
-            (Some(original), true) => {
-                parts.headers.insert(HOST, original.clone());
-            }
-            _ if upstream.target.scheme == UpstreamScheme::Http => {
-                parts.headers.insert(HOST, upstream.host.clone());
-            }
-            _ => {
-                parts.headers.remove(HOST);
-            }
-        }
+        // The client's `Host` with `preserve_host`, else the upstream's own (see `Upstream::host`).
+        let host = match &original_host {
+            Some(original) if upstream.preserve_host => Some(original),
+            _ => upstream.host.as_ref(),
+        };
+        match host {
+            Some(host) => parts.headers.insert(HOST, host.clone()),
+            None => parts.headers.remove(HOST),
+        };
         headers::add_forwarded(
             &mut parts.headers,
             client_addr,

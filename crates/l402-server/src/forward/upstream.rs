@@ -16,22 +16,17 @@ pub(crate) struct Upstream {
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) strip_prefix: Option<String>,
     pub(crate) preserve_host: bool,
-    /// The `Host` header a plain `http://` upstream gets (unless `preserve_host`): its
-    /// authority, without the scheme's default port, as an HTTP client would send it.
-    pub(crate) host: HeaderValue,
+    /// The `Host` a plain `http://` upstream (always HTTP/1.1) gets unless `preserve_host`:
+    /// its authority without port 80, as an HTTP client writes it; prepared once. `None` for
+    /// `https://` and h2c, where the client adds it for HTTP/1.1 and HTTP/2 has `:authority`.
+    pub(crate) host: Option<HeaderValue>,
 }
 
-/// The `Host` for `target`: its authority, without the port when it is the scheme's default.
-fn host_header(target: &UpstreamTarget) -> String {
-    let authority = &target.authority;
-    let default_port = if target.uri_scheme() == http::uri::Scheme::HTTPS {
-        443
-    } else {
-        80
-    };
+/// The `Host` for a plain `http://` upstream: its authority, without the default port.
+fn http_host(authority: &http::uri::Authority) -> &str {
     match authority.port_u16() {
-        Some(port) if port == default_port => authority.host().to_owned(),
-        _ => authority.as_str().to_owned(),
+        Some(80) => authority.host(),
+        _ => authority.as_str(),
     }
 }
 
@@ -82,8 +77,14 @@ impl Upstream {
         } else {
             None
         };
-        let host = HeaderValue::from_str(&host_header(&target))
-            .map_err(|_| invalid("the upstream's host is not a valid header value".to_owned()))?;
+        let host = match target.scheme {
+            UpstreamScheme::Http => Some(
+                HeaderValue::from_str(http_host(&target.authority)).map_err(|_| {
+                    invalid("the upstream's host is not a valid header value".to_owned())
+                })?,
+            ),
+            UpstreamScheme::Https | UpstreamScheme::H2c => None,
+        };
         Ok(Self {
             host,
             target,
