@@ -15,7 +15,9 @@
 //!   short ends its connection, as HTTP requires.)
 //!
 //! A response body whose length is known and at most [`SHORT_BODY_BYTES`] is not a stream and
-//! gets no deadline: it ends as soon as those bytes are sent.
+//! gets no deadline (watching the lease would cost a timer and two subscriptions per paid
+//! answer): the client cannot stretch it, since hyper holds the upstream to its
+//! `Content-Length`, but an upstream that sends it very slowly keeps it open.
 
 use std::fmt;
 use std::future::Future;

@@ -76,10 +76,11 @@ impl<S> Stack<S>
 where
     S: ProxyService,
 {
-    /// Handles one request from a client connection, and logs it (`request handled`, at
-    /// `info`). When this module logs at `debug` every line the request causes is inside a `request` span
-    /// carrying its method, path, client and service; at `info` the access-log line carries
-    /// them itself, and no span is made (a span costs more than the line).
+    /// Handles one request from a client connection, and logs it: one access-log line at
+    /// `info` (`request handled`, with its method, path, client, service, status and latency).
+    /// When this module logs at `debug`, every line the request causes is also inside a
+    /// `request` span with the same fields; below that no span is made (a span costs more than
+    /// the line).
     pub(crate) async fn handle<ReqB>(
         self,
         req: Request<ReqB>,
@@ -89,50 +90,41 @@ where
         ReqB: http_body::Body<Data = Bytes> + Send + 'static,
         ReqB::Error: Into<BoxError>,
     {
-        if tracing::enabled!(tracing::Level::DEBUG) {
-            let span = tracing::info_span!(
+        if !tracing::enabled!(tracing::Level::INFO) {
+            return self
+                .dispatch(req, conn, &mut None, &tracing::Span::none())
+                .await;
+        }
+        let span = if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::info_span!(
                 "request",
                 method = %req.method(),
                 path = %req.uri().path(),
                 client = %conn.remote.ip(),
                 service = tracing::field::Empty,
-            );
-            let started = Instant::now();
-            let mut service = None;
-            let response = self
-                .dispatch(req, conn, &mut service, &span)
-                .instrument(span.clone())
-                .await;
-            let _entered = span.enter();
-            tracing::info!(
-                status = response.status().as_u16(),
-                latency_ms = latency_ms(started),
-                "request handled"
-            );
-            response
-        } else if tracing::enabled!(tracing::Level::INFO) {
-            // Cheap copies: a standard method is inline, a URI shares the request's bytes.
-            let method = req.method().clone();
-            let uri = req.uri().clone();
-            let started = Instant::now();
-            let mut service = None;
-            let response = self
-                .dispatch(req, conn, &mut service, &tracing::Span::none())
-                .await;
-            tracing::info!(
-                method = %method,
-                path = uri.path(),
-                client = %conn.remote.ip(),
-                service = service.as_ref().map(|s| s.name.as_str()),
-                status = response.status().as_u16(),
-                latency_ms = latency_ms(started),
-                "request handled"
-            );
-            response
+            )
         } else {
-            self.dispatch(req, conn, &mut None, &tracing::Span::none())
-                .await
-        }
+            tracing::Span::none()
+        };
+        // Cheap copies: a standard method is inline, a URI shares the request's bytes.
+        let method = req.method().clone();
+        let uri = req.uri().clone();
+        let started = Instant::now();
+        let mut service = None;
+        let response = self
+            .dispatch(req, conn, &mut service, &span)
+            .instrument(span.clone())
+            .await;
+        tracing::info!(
+            method = %method,
+            path = uri.path(),
+            client = %conn.remote.ip(),
+            service = service.as_ref().map(|s| s.name.as_str()),
+            status = response.status().as_u16(),
+            latency_ms = latency_ms(started),
+            "request handled"
+        );
+        response
     }
 
     /// Routes and serves one request; `routed` is set to the service it was routed to, and
