@@ -15,6 +15,29 @@ use l402_store::{
 /// Opens another handle on the database of one case (empty when the case starts).
 pub type Open = dyn Fn() -> Store + Sync;
 
+/// Opens `n` handles (as `n` instances), then runs `each(i, handle)` on a thread per handle,
+/// all released at once; the results in order. The handles are opened before the threads
+/// start: one that failed to open inside a thread would leave the others waiting at the
+/// barrier forever (a hang, not a failure).
+fn race<T: Send>(open: &Open, n: usize, each: impl Fn(usize, Store) -> T + Sync) -> Vec<T> {
+    let stores: Vec<Store> = (0..n).map(|_| open()).collect();
+    let barrier = Barrier::new(n);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = stores
+            .into_iter()
+            .enumerate()
+            .map(|(i, store)| {
+                let (barrier, each) = (&barrier, &each);
+                scope.spawn(move || {
+                    barrier.wait();
+                    each(i, store)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 /// One case: it gets an opener of its (initially empty) database.
 pub type Case = fn(&Open);
 
@@ -374,24 +397,13 @@ fn master_keys_load_does_not_create(open: &Open) {
 
 fn master_keys_concurrent_first_start_generates_one_key(open: &Open) {
     drop(open());
-    let barrier = Barrier::new(4);
-    let derived: Vec<Vec<u8>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..4u8)
-            .map(|i| {
-                let barrier = &barrier;
-                scope.spawn(move || {
-                    let store = open();
-                    barrier.wait();
-                    let ring = store
-                        .master_keys()
-                        .load_or_create(&mut CountingRng(i * 40), 1)
-                        .unwrap();
-                    let id = ring.new_token_id(&mut CountingRng(0));
-                    ring.derive(&id).unwrap().as_bytes().to_vec()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let derived: Vec<Vec<u8>> = race(open, 4, |i, store| {
+        let ring = store
+            .master_keys()
+            .load_or_create(&mut CountingRng(i as u8 * 40), 1)
+            .unwrap();
+        let id = ring.new_token_id(&mut CountingRng(0));
+        ring.derive(&id).unwrap().as_bytes().to_vec()
     });
     assert!(derived.windows(2).all(|w| w[0] == w[1]));
     assert_eq!(open().master_keys().list().unwrap().len(), 1);
@@ -451,19 +463,11 @@ fn mpp_charges_are_consumed_once_across_handles_and_pruned(open: &Open) {
         keep_until,
     };
     // Eight handles (as eight instances) race for one charge: exactly one wins.
-    let barrier = Barrier::new(8);
-    let wins: usize = std::thread::scope(|s| {
-        let runs: Vec<_> = (0..8)
-            .map(|_| {
-                s.spawn(|| {
-                    let store = open();
-                    barrier.wait();
-                    usize::from(store.mpp_charges().consume(&charge(1, 100)).unwrap())
-                })
-            })
-            .collect();
-        runs.into_iter().map(|r| r.join().unwrap()).sum()
-    });
+    let wins: usize = race(open, 8, |_, store| {
+        usize::from(store.mpp_charges().consume(&charge(1, 100)).unwrap())
+    })
+    .into_iter()
+    .sum();
     assert_eq!(wins, 1);
     let store = open();
     let table = store.mpp_charges();
@@ -612,29 +616,21 @@ fn sessions_open_credit_reserve_settle_close_with_a_ledger(open: &Open) {
 fn sessions_concurrent_reservations_never_overspend(open: &Open) {
     open().sessions().open(&new_session(5, 25_000)).unwrap();
     let sid = PaymentHash([5; 32]);
-    let barrier = Barrier::new(10);
-    let granted: u64 = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..10)
-            .map(|_| {
-                s.spawn(|| {
-                    let store = open();
-                    barrier.wait();
-                    (0..5)
-                        .filter(|_| {
-                            matches!(
-                                store
-                                    .sessions()
-                                    .reserve(&sid, "llm", Msat(1_000), 2_000)
-                                    .unwrap(),
-                                Reserve::Reserved(_)
-                            )
-                        })
-                        .count() as u64
-                })
+    let granted: u64 = race(open, 10, |_, store| {
+        (0..5)
+            .filter(|_| {
+                matches!(
+                    store
+                        .sessions()
+                        .reserve(&sid, "llm", Msat(1_000), 2_000)
+                        .unwrap(),
+                    Reserve::Reserved(_)
+                )
             })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).sum()
-    });
+            .count() as u64
+    })
+    .into_iter()
+    .sum();
     assert_eq!(
         granted, 25,
         "50 tries at 1 sat on a 25 sat balance: exactly 25 granted"
