@@ -124,6 +124,23 @@ fn bench(c: &mut Criterion) {
             verify_credential(&cred, &ring, &NoRevocations, &widest_ctx).expect("valid token")
         })
     });
+    // What a client that never paid can make the verifier do: a token of its own making (its
+    // own preimage pays the payment hash it wrote into the identifier) at the limits, refused
+    // only once the whole HMAC chain is computed under this server's key. The caveats are
+    // never looked at.
+    let other_ring = KeyRing::new(1, &MasterKey::from_bytes([8; 32]));
+    group.bench_function("forged_max_caveats", |b| {
+        b.iter(|| {
+            let headers = CredentialHeaders {
+                authorization: vec![black_box(widest_header.as_str())],
+                grpc_metadata_macaroon: None,
+                macaroon: None,
+            };
+            let cred = parse_credential(&headers).expect("valid header");
+            let refused = verify_credential(&cred, &other_ring, &NoRevocations, &widest_ctx);
+            assert_eq!(refused, Err(l402_core::verify::TokenError::BadSignature));
+        })
+    });
     group.bench_function("baseline_hmac_x1_header_bytes", |b| {
         b.iter(|| hmac(&[7; 32], black_box(header.as_bytes())))
     });

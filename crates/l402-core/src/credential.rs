@@ -10,9 +10,11 @@ use crate::types::{HexError, Preimage};
 
 /// Largest credential header value accepted, in bytes, after trimming surrounding whitespace:
 /// the hex form of the largest macaroon the verifier accepts
-/// ([`MAX_MACAROON_BYTES`](crate::limits::MAX_MACAROON_BYTES)), plus room for the scheme and a
-/// preimage. Anything longer is refused before it is decoded.
-pub const MAX_CREDENTIAL_VALUE: usize = 2 * crate::limits::MAX_MACAROON_BYTES + 128;
+/// ([`MAX_MACAROON_BYTES`](crate::limits::MAX_MACAROON_BYTES)) with room to spare, or a list of
+/// [`MAX_MACAROONS_PER_CREDENTIAL`](crate::limits::MAX_MACAROONS_PER_CREDENTIAL) tokens of
+/// ordinary size (with their `preimage=` caveats) in base64; plus the scheme and a preimage.
+/// Anything longer is refused before it is decoded. Each macaroon is then held to the limits.
+pub const MAX_CREDENTIAL_VALUE: usize = 4 * crate::limits::MAX_MACAROON_BYTES + 128;
 
 /// Where a credential came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -308,19 +310,29 @@ fn parse_authorization(
 ) -> Result<Credential, CredentialError> {
     let value = value.trim_end_matches([' ', '\t']);
     check_size(trim_ows(value))?;
-    if let Some(index) = find_control_char(value) {
-        return Err(CredentialError::ControlCharacter { index });
-    }
     let after_scheme = value.get(offset..).unwrap_or_default();
     let token = after_scheme.trim_start_matches(' ');
     let token_start = offset + (after_scheme.len() - token.len());
+    // One pass over the token finds neither whitespace nor a control character in the usual
+    // case; otherwise the checks below say which, and where.
+    let clean_token = !crate::scan::any(token.as_bytes(), |b| (b <= b' ') | (b == 0x7f));
+    let prefix = value.get(..token_start).unwrap_or(value);
+    let clean = clean_token && find_control_char(prefix).is_none();
+    if !clean {
+        if let Some(index) = find_control_char(value) {
+            return Err(CredentialError::ControlCharacter { index });
+        }
+        if token.is_empty() {
+            return Err(CredentialError::EmptyToken);
+        }
+        if let Some(i) = crate::scan::position(token.as_bytes(), |b| (b == b' ') | (b == b'\t')) {
+            return Err(CredentialError::Whitespace {
+                index: token_start + i,
+            });
+        }
+    }
     if token.is_empty() {
         return Err(CredentialError::EmptyToken);
-    }
-    if let Some(i) = crate::scan::position(token.as_bytes(), |b| (b == b' ') | (b == b'\t')) {
-        return Err(CredentialError::Whitespace {
-            index: token_start + i,
-        });
     }
     let (macaroons, preimage) = token
         .rsplit_once(':')

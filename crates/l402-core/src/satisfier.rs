@@ -215,9 +215,18 @@ impl Satisfier for ServicesSatisfier<'_> {
         }
     }
     fn satisfy_final(&self, value: &str) -> Result<(), CaveatFailure> {
-        let list =
-            caveat::parse_service_entries(value).map_err(|e| malformed(caveat::SERVICES, e))?;
-        if list.iter().any(|&(name, _)| name == self.target) {
+        // Every entry is checked, the target found or not: a malformed list is refused as such.
+        let mut found = false;
+        for entry in caveat::service_entries(value) {
+            let Some((name, _)) = entry else {
+                return Err(malformed(
+                    caveat::SERVICES,
+                    CaveatValueError::Services(value.to_owned()),
+                ));
+            };
+            found |= name == self.target;
+        }
+        if found {
             Ok(())
         } else {
             Err(CaveatFailure::WrongService {
@@ -230,11 +239,11 @@ impl Satisfier for ServicesSatisfier<'_> {
         canonical_of(self, value)
     }
     fn write_canonical(&self, value: &str, out: &mut String) {
-        let Ok(list) = caveat::parse_service_entries(value) else {
+        if caveat::service_entries(value).any(|entry| entry.is_none()) {
             out.push_str(value);
             return;
-        };
-        for (i, (name, tier)) in list.into_iter().enumerate() {
+        }
+        for (i, (name, tier)) in caveat::service_entries(value).flatten().enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -400,9 +409,11 @@ pub fn check_caveats_canonical(
 ) -> Result<Vec<String>, CaveatFailure> {
     let mut checked = Vec::with_capacity(satisfiers.len());
     for satisfier in satisfiers {
+        // Asked once: `condition` is a dynamic call, and the caveats are many.
+        let condition = satisfier.condition();
         let mut values = caveats
             .iter()
-            .filter(|c| c.condition == satisfier.condition())
+            .filter(|c| c.condition == condition)
             .map(|c| c.value);
         let Some(mut last) = values.next() else {
             if satisfier.required() {
@@ -415,7 +426,6 @@ pub fn check_caveats_canonical(
             last = value;
         }
         satisfier.satisfy_final(last)?;
-        let condition = satisfier.condition();
         // The canonical value is at most the value's length, or a little more for a number
         // re-spelled from another form.
         let mut entry = String::with_capacity(condition.len() + 1 + last.len() + 8);

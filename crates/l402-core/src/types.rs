@@ -25,12 +25,35 @@ fn decode_hex32(s: &str, lower_only: bool) -> Result<[u8; 32], HexError> {
     if s.len() != 64 {
         return Err(HexError::Length(s.len()));
     }
-    if lower_only && s.bytes().any(|b| b.is_ascii_uppercase()) {
+    // Branch-free over the digits (a preimage is a secret, and this is on every paid request):
+    // each digit's value and whether it is one are computed, the flags OR-ed, and checked once.
+    let mut out = [0u8; 32];
+    let (mut invalid, mut upper) = (0u8, 0u8);
+    for (byte, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+        let (high, high_ok) = hex_digit(pair[0]);
+        let (low, low_ok) = hex_digit(pair[1]);
+        *byte = (high << 4) | low;
+        invalid |= u8::from(!(high_ok & low_ok));
+        upper |= u8::from(pair[0].is_ascii_uppercase() | pair[1].is_ascii_uppercase());
+    }
+    if lower_only && upper != 0 {
         return Err(HexError::UpperCase);
     }
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out).map_err(|_| HexError::NotHex)?;
+    if invalid != 0 {
+        return Err(HexError::NotHex);
+    }
     Ok(out)
+}
+
+/// A hex digit's value (either case) and whether `b` is one, without branching on `b`.
+#[inline]
+fn hex_digit(b: u8) -> (u8, bool) {
+    let digit = b.wrapping_sub(b'0');
+    let letter = (b | 0x20).wrapping_sub(b'a');
+    let (is_digit, is_letter) = (digit < 10, letter < 6);
+    let value = (digit & 0u8.wrapping_sub(u8::from(is_digit)))
+        | (letter.wrapping_add(10) & 0u8.wrapping_sub(u8::from(is_letter)));
+    (value, is_digit | is_letter)
 }
 
 /// The SHA-256 payment hash of a Lightning invoice.
@@ -164,6 +187,39 @@ impl fmt::Display for Msat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The branch-free decoder agrees with the `hex` crate on every 64-byte string over
+        /// the digits, both cases, the bytes next to their ranges, and anything else.
+        #[test]
+        fn hex32_agrees_with_the_hex_crate(
+            bytes in proptest::collection::vec(
+                prop_oneof![
+                    8 => proptest::sample::select(b"0123456789abcdefABCDEF".to_vec()),
+                    1 => proptest::sample::select(b"/:@G`g".to_vec()),
+                    1 => any::<u8>().prop_filter("ASCII", u8::is_ascii),
+                ],
+                64,
+            ),
+        ) {
+            let s = String::from_utf8(bytes).expect("ASCII");
+            let reference = hex::decode(&s).ok();
+            let either_case = decode_hex32(&s, false).ok();
+            prop_assert_eq!(either_case.map(|b| b.to_vec()), reference.clone());
+            match decode_hex32(&s, true) {
+                Ok(lower) => {
+                    prop_assert!(!s.bytes().any(|b| b.is_ascii_uppercase()));
+                    prop_assert_eq!(Some(lower.to_vec()), reference);
+                }
+                Err(HexError::UpperCase) => prop_assert!(s.bytes().any(|b| b.is_ascii_uppercase())),
+                Err(e) => {
+                    prop_assert_eq!(e, HexError::NotHex);
+                    prop_assert!(reference.is_none());
+                }
+            }
+        }
+    }
 
     #[test]
     fn preimage_vector_from_lsat_js() {

@@ -160,10 +160,6 @@ pub struct RequestContext<'a> {
 pub struct VerifiedToken {
     /// The identifier (payment hash and token id).
     pub identifier: Identifier,
-    /// The first-party caveats as presented, in order, without `preimage=`. Includes caveats
-    /// no satisfier checked (conditions this verifier does not know are skipped, and a holder
-    /// may add any such caveat when attenuating): not to be trusted as minted by the seller.
-    pub caveats: Vec<String>,
     /// The caveats a satisfier checked, one per condition: its deciding (last) value in
     /// canonical form, `condition=value`, in the order `services`, `<service>_capabilities`,
     /// `<service>_max_price_msat`, `<service>_valid_until`, then the custom satisfiers. What the
@@ -411,10 +407,5 @@ fn authorize(
         identifier: token.identifier,
         valid_until,
         checked_caveats,
-        caveats: caveats
-            .iter()
-            .filter(|c| c.condition != caveat::PREIMAGE)
-            .map(|c| caveat::format_caveat(c.condition, c.value))
-            .collect(),
     })
 }

@@ -16,6 +16,7 @@ mod crypto;
 mod decode;
 mod encode;
 mod error;
+mod hmac_sha256;
 mod macaroon;
 mod varint;
 

@@ -195,7 +195,6 @@ mod tests {
                 payment_hash: PaymentHash([1; 32]),
                 token_id: TokenId([2; 32]),
             },
-            caveats: Vec::new(),
             checked_caveats: Vec::new(),
             valid_until: valid_for.map(|secs| BASE + secs),
         };
@@ -248,7 +247,6 @@ mod tests {
                 payment_hash: PaymentHash([1; 32]),
                 token_id: TokenId(id),
             },
-            caveats: Vec::new(),
             checked_caveats: Vec::new(),
             valid_until: None,
         };
