@@ -14,7 +14,7 @@ use crate::client::L402Client;
 use crate::error::ClientError;
 use crate::request::{IntoRequestSpec, RequestSpec};
 use crate::scope::Target;
-use crate::token::{authorization_value, is_expired, reported_status, status_changed};
+use crate::token::{is_expired, reported_status, status_changed};
 
 /// The final response of a request, and what it cost.
 #[derive(Debug)]
@@ -464,11 +464,7 @@ impl L402Client {
             );
         }
         if let Some(t) = token {
-            let mut value = HeaderValue::from_str(&authorization_value(t)).map_err(|_| {
-                ClientError::InvalidToken("the held token is not a valid header value".into())
-            })?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
+            headers.insert(AUTHORIZATION, self.inner.auth_header.value(t)?);
         }
         let mut req = self
             .inner

@@ -62,6 +62,7 @@
 //! # Ok(()) }
 //! ```
 
+mod auth_header;
 mod blocking;
 pub mod budget;
 mod builder;

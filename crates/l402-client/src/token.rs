@@ -280,7 +280,11 @@ pub fn reported_status(
     now: u64,
 ) -> Option<ReportedStatus> {
     let status = TokenStatus::parse(header?)?;
-    if token_id(&sent.macaroon) != Some(status.token_id) {
+    // Only the identifier is read (this runs on every answer to a held token).
+    let held = Macaroon::peek_identifier_v2(&sent.macaroon)
+        .ok()
+        .and_then(|id| Identifier::decode(id).ok())?;
+    if held.token_id != status.token_id {
         return None;
     }
     Some(ReportedStatus {

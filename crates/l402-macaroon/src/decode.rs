@@ -69,6 +69,27 @@ impl<'a> Reader<'a> {
 }
 
 impl Macaroon {
+    /// The identifier of a V2 macaroon, read from its header alone: the caveats and the
+    /// signature are neither decoded nor checked (for a holder that only needs to know which
+    /// token it holds, on every response). Errors as [`Macaroon::decode_v2`] does on a bad
+    /// header.
+    ///
+    /// ```
+    /// use l402_macaroon::{Macaroon, RootKey};
+    ///
+    /// let mut mac = Macaroon::new(&RootKey::new(vec![7; 32]), b"id-1".to_vec(), None);
+    /// mac.add_first_party_caveat(b"a=b".to_vec());
+    /// assert_eq!(Macaroon::peek_identifier_v2(&mac.encode_v2()), Ok(&b"id-1"[..]));
+    /// ```
+    pub fn peek_identifier_v2(bytes: &[u8]) -> Result<&[u8], DecodeError> {
+        let (&version, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
+        if version != VERSION_V2 {
+            return Err(DecodeError::UnsupportedVersion(version));
+        }
+        let header = Reader { rest }.section("header", &[TAG_LOCATION, TAG_IDENTIFIER])?;
+        header[TAG_IDENTIFIER as usize].ok_or(DecodeError::MissingIdentifier("header"))
+    }
+
     /// Decodes a V2 binary macaroon. Refuses anything non-canonical: fields out of order,
     /// non-minimal varints, oversized fields, too many caveats and trailing bytes.
     pub fn decode_v2(bytes: &[u8]) -> Result<Self, DecodeError> {

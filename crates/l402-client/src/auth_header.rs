@@ -1,0 +1,98 @@
+//! The `Authorization` value of the token sent last, kept ready: a client reusing one token
+//! (the usual loop of an agent calling one API) would otherwise base64-encode its macaroon and
+//! hex its preimage on every request.
+
+use std::sync::Mutex;
+
+use l402_core::Preimage;
+use l402_core::challenge::Scheme;
+use l402_store::TokenRecord;
+use reqwest::header::HeaderValue;
+
+use crate::error::ClientError;
+use crate::token::authorization_value;
+
+/// One token's header value, and what it was built from.
+struct Built {
+    scheme: Scheme,
+    macaroon: Vec<u8>,
+    preimage: Preimage,
+    value: HeaderValue,
+}
+
+/// The last built value (one entry: a client alternating between tokens only rebuilds).
+#[derive(Default)]
+pub(crate) struct AuthHeaderMemo(Mutex<Option<Built>>);
+
+impl AuthHeaderMemo {
+    /// The `Authorization` value presenting `token` (marked sensitive): the kept one when it was
+    /// built from the same scheme, macaroon and preimage, else built and kept.
+    pub(crate) fn value(&self, token: &TokenRecord) -> Result<HeaderValue, ClientError> {
+        let mut memo = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(built) = memo.as_ref()
+            && built.scheme == token.scheme
+            && built.macaroon == token.macaroon
+            && built.preimage == token.preimage
+        {
+            return Ok(built.value.clone());
+        }
+        let mut value = HeaderValue::from_str(&authorization_value(token)).map_err(|_| {
+            ClientError::InvalidToken("the held token is not a valid header value".into())
+        })?;
+        value.set_sensitive(true);
+        *memo = Some(Built {
+            scheme: token.scheme,
+            macaroon: token.macaroon.clone(),
+            preimage: token.preimage.clone(),
+            value: value.clone(),
+        });
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use l402_core::{Msat, PaymentHash};
+
+    use super::*;
+
+    fn token(macaroon: &[u8], preimage: u8) -> TokenRecord {
+        TokenRecord {
+            scope: "http://h/s".into(),
+            origin: "http://h".into(),
+            scheme: Scheme::L402,
+            macaroon: macaroon.to_vec(),
+            preimage: Preimage([preimage; 32]),
+            payment_hash: PaymentHash([0; 32]),
+            amount: Msat(1000),
+            fee: Msat(0),
+            created_at: 0,
+            expires_at: None,
+            label: None,
+            status: None,
+        }
+    }
+
+    #[test]
+    fn the_value_follows_the_token_it_presents() {
+        let memo = AuthHeaderMemo::default();
+        for t in [
+            token(b"first", 1),
+            token(b"first", 1),
+            token(b"second", 1),
+            token(b"second", 2),
+            TokenRecord {
+                scheme: Scheme::Lsat,
+                ..token(b"second", 2)
+            },
+            token(b"first", 1),
+        ] {
+            let value = memo.value(&t).expect("ASCII");
+            assert_eq!(value.to_str().unwrap(), authorization_value(&t));
+            assert!(value.is_sensitive());
+        }
+    }
+}
