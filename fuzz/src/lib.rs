@@ -359,7 +359,7 @@ pub fn verifies(data: &[u8]) -> bool {
                 })
                 .is_some_and(|p| p.pays(&hash));
             assert!(explicit || in_caveat, "a verified token must be paid for");
-            assert!(verified.token.caveats.iter().any(|c| {
+            assert!(verified.token.checked_caveats.iter().any(|c| {
                 c.strip_prefix("services=")
                     .is_some_and(|v| v.split(',').any(|s| s.split(':').next() == Some(service)))
             }));

@@ -55,26 +55,8 @@ impl AuthHeaderMemo {
 
 #[cfg(test)]
 mod tests {
-    use l402_core::{Msat, PaymentHash};
-
     use super::*;
-
-    fn token(macaroon: &[u8], preimage: u8) -> TokenRecord {
-        TokenRecord {
-            scope: "http://h/s".into(),
-            origin: "http://h".into(),
-            scheme: Scheme::L402,
-            macaroon: macaroon.to_vec(),
-            preimage: Preimage([preimage; 32]),
-            payment_hash: PaymentHash([0; 32]),
-            amount: Msat(1000),
-            fee: Msat(0),
-            created_at: 0,
-            expires_at: None,
-            label: None,
-            status: None,
-        }
-    }
+    use crate::token_cache::test_token as token;
 
     #[test]
     fn the_value_follows_the_token_it_presents() {

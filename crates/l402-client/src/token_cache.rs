@@ -109,26 +109,33 @@ impl TokenCache {
     }
 }
 
+/// A held token for unit tests: `macaroon` and a preimage (and payment hash) of `n` bytes,
+/// scope `http://a/x`.
+#[cfg(test)]
+pub(crate) fn test_token(macaroon: &[u8], n: u8) -> TokenRecord {
+    use l402_core::{Msat, PaymentHash, Preimage};
+    TokenRecord {
+        scope: "http://a/x".into(),
+        origin: "http://a".into(),
+        scheme: l402_core::challenge::Scheme::L402,
+        macaroon: macaroon.to_vec(),
+        preimage: Preimage([n; 32]),
+        payment_hash: PaymentHash([n; 32]),
+        amount: Msat(1000),
+        fee: Msat(0),
+        created_at: 0,
+        expires_at: None,
+        label: None,
+        status: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use l402_core::{Msat, PaymentHash, Preimage};
 
     fn token(n: u8) -> TokenRecord {
-        TokenRecord {
-            scope: "http://a/x".into(),
-            origin: "http://a".into(),
-            scheme: l402_core::challenge::Scheme::L402,
-            macaroon: vec![n],
-            preimage: Preimage([n; 32]),
-            payment_hash: PaymentHash([n; 32]),
-            amount: Msat(1000),
-            fee: Msat(0),
-            created_at: 0,
-            expires_at: None,
-            label: None,
-            status: None,
-        }
+        test_token(&[n], n)
     }
 
     fn scopes() -> Vec<String> {
