@@ -348,20 +348,23 @@ pub fn verifies(data: &[u8]) -> bool {
                 PreimageSource::Explicit(p) => p.pays(&hash),
                 PreimageSource::InCaveat => false,
             };
-            let in_caveat = Macaroon::decode_v2(&credential.macaroons[verified.position])
-                .ok()
-                .and_then(|m| {
-                    m.first_party_caveats()
-                        .filter_map(caveat::parse_caveat)
-                        .filter(|c| c.condition == caveat::PREIMAGE)
-                        .last()
-                        .and_then(|c| l402_core::Preimage::from_hex(c.value).ok())
-                })
+            let granting = Macaroon::decode_v2(&credential.macaroons[verified.position])
+                .expect("a verified macaroon decodes");
+            let presented: Vec<_> = granting
+                .first_party_caveats()
+                .filter_map(caveat::parse_caveat)
+                .collect();
+            let last = |condition: &str| presented.iter().rfind(|c| c.condition == condition);
+            let in_caveat = last(caveat::PREIMAGE)
+                .and_then(|c| l402_core::Preimage::from_hex(c.value).ok())
                 .is_some_and(|p| p.pays(&hash));
             assert!(explicit || in_caveat, "a verified token must be paid for");
-            assert!(verified.token.checked_caveats.iter().any(|c| {
-                c.strip_prefix("services=")
-                    .is_some_and(|v| v.split(',').any(|s| s.split(':').next() == Some(service)))
+            // Read from the macaroon as presented, not from what the verifier reports: the
+            // deciding (last) `services` caveat names the requested service.
+            assert!(last(caveat::SERVICES).is_some_and(|c| {
+                c.value
+                    .split(',')
+                    .any(|s| s.split(':').next() == Some(service))
             }));
             assert_eq!(verified.others.len(), credential.macaroons.len() - 1);
             true

@@ -20,11 +20,34 @@ struct Built {
     value: HeaderValue,
 }
 
-/// The last built value (one entry: a client alternating between tokens only rebuilds).
+/// The last built value (one entry: a client alternating between tokens only rebuilds). Kept
+/// by the [`TokenCache`](crate::token_cache::TokenCache), and emptied with it whenever this
+/// client's tokens change, so a forgotten or replaced token's value does not linger.
 #[derive(Default)]
 pub(crate) struct AuthHeaderMemo(Mutex<Option<Built>>);
 
+impl std::fmt::Debug for AuthHeaderMemo {
+    /// Says nothing of the value: it holds the preimage.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthHeaderMemo(..)")
+    }
+}
+
 impl AuthHeaderMemo {
+    /// Forgets the kept value.
+    pub(crate) fn clear(&self) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    }
+
+    /// Whether nothing is kept.
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.lock().unwrap().is_none()
+    }
+
     /// The `Authorization` value presenting `token` (marked sensitive): the kept one when it was
     /// built from the same scheme, macaroon and preimage, else built and kept.
     pub(crate) fn value(&self, token: &TokenRecord) -> Result<HeaderValue, ClientError> {
@@ -76,5 +99,7 @@ mod tests {
             assert_eq!(value.to_str().unwrap(), authorization_value(&t));
             assert!(value.is_sensitive());
         }
+        memo.clear();
+        assert!(memo.is_empty(), "cleared: nothing kept");
     }
 }

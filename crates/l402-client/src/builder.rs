@@ -318,7 +318,6 @@ impl L402ClientBuilder {
             clock: self.clock,
             locks: ScopeLocks::default(),
             token_cache: Default::default(),
-            auth_header: Default::default(),
             recovered: tokio::sync::Mutex::new(false),
             crash_after_pay: self.crash_after_pay,
             max_redirects: self.max_redirects,

@@ -51,8 +51,6 @@ pub(crate) struct Inner {
     pub(crate) guard: Option<Arc<dyn crate::DestinationGuard>>,
     /// Tokens found by recent requests (see [`crate::token_cache`]).
     pub(crate) token_cache: crate::token_cache::TokenCache,
-    /// The last token's `Authorization` value, ready (see [`crate::auth_header`]).
-    pub(crate) auth_header: crate::auth_header::AuthHeaderMemo,
 }
 
 impl std::fmt::Debug for L402Client {

@@ -464,7 +464,7 @@ impl L402Client {
             );
         }
         if let Some(t) = token {
-            headers.insert(AUTHORIZATION, self.inner.auth_header.value(t)?);
+            headers.insert(AUTHORIZATION, self.inner.token_cache.authorization(t)?);
         }
         let mut req = self
             .inner

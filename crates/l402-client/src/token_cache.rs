@@ -21,6 +21,8 @@ use l402_store::TokenRecord;
 #[derive(Debug, Default)]
 pub(crate) struct TokenCache {
     state: Mutex<State>,
+    /// The last token's `Authorization` value (see [`crate::auth_header`]).
+    auth_header: crate::auth_header::AuthHeaderMemo,
 }
 
 #[derive(Debug, Default)]
@@ -101,11 +103,23 @@ impl TokenCache {
     /// Forgets everything (this client changed a token or opened a session); the new
     /// generation, for a lookup that starts now.
     pub(crate) fn clear(&self) -> u64 {
+        self.auth_header.clear();
         let mut state = self.state();
         state.generation += 1;
         state.found.clear();
         state.no_session.clear();
         state.generation
+    }
+}
+
+impl TokenCache {
+    /// The `Authorization` value presenting `token`, kept ready between requests that send it
+    /// (forgotten on [`TokenCache::clear`]).
+    pub(crate) fn authorization(
+        &self,
+        token: &TokenRecord,
+    ) -> Result<reqwest::header::HeaderValue, crate::error::ClientError> {
+        self.auth_header.value(token)
     }
 }
 
@@ -136,6 +150,15 @@ mod tests {
 
     fn token(n: u8) -> TokenRecord {
         test_token(&[n], n)
+    }
+
+    #[test]
+    fn a_clear_also_forgets_the_kept_authorization_value() {
+        let cache = TokenCache::default();
+        cache.authorization(&token(1)).expect("ASCII");
+        assert!(!cache.auth_header.is_empty());
+        cache.clear();
+        assert!(cache.auth_header.is_empty());
     }
 
     fn scopes() -> Vec<String> {

@@ -177,14 +177,17 @@ mod tests {
             chars in proptest::collection::vec(
                 proptest::prop_oneof![
                     12 => proptest::sample::select(
-                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".to_vec()
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                            .chars()
+                            .collect::<Vec<_>>()
                     ),
-                    1 => proptest::sample::select(b"+/-_=.* ".to_vec()),
+                    1 => proptest::sample::select("+/-_=.* é\u{0}".chars().collect::<Vec<_>>()),
                 ],
-                0..40,
+                0..300,
             ),
         ) {
-            let s = String::from_utf8(chars).expect("ASCII");
+            // Up to 300 characters: the vectorised decoder's own loop starts at 38.
+            let s: String = chars.into_iter().collect();
             let precise = strip_padding(&s).and_then(precise_decode);
             proptest::prop_assert_eq!(decode_lenient(&s), precise);
         }

@@ -72,8 +72,8 @@ impl HmacKey {
 }
 
 /// Hashes `msg` into `state`, which has already absorbed `absorbed` bytes (whole blocks), pads,
-/// and returns the final state (the digest, as big-endian words). The message's own bytes are
-/// not wiped: what is secret in HMAC is the key, kept in states and words.
+/// and returns the final state (the digest, as big-endian words). The copy of the message's
+/// last partial block is wiped; the caller's message is the caller's.
 fn finish(state: &mut [u32; 8], absorbed: usize, msg: &[u8]) -> [u32; 8] {
     let (blocks, rest) = msg.as_chunks::<BLOCK>();
     compress256(state, blocks);
@@ -87,6 +87,9 @@ fn finish(state: &mut [u32; 8], absorbed: usize, msg: &[u8]) -> [u32; 8] {
     let bits = ((absorbed + msg.len()) as u64).wrapping_mul(8);
     flat[used * BLOCK - 8..used * BLOCK].copy_from_slice(&bits.to_be_bytes());
     compress256(state, &tail[..used]);
+    // The message's tail may be key material (a root key is the message when the chain's
+    // first key is derived; a long key's last bytes when it is hashed first).
+    tail.as_flattened_mut()[..rest.len()].zeroize();
     *state
 }
 
