@@ -114,12 +114,11 @@ pub fn combined_authorization_value(tokens: &[TokenRecord]) -> Result<String, Cl
     ))
 }
 
-/// The token id in a macaroon's identifier, if it decodes.
+/// The token id in a macaroon's identifier, if its header and identifier decode (only the
+/// header is read: this runs on every answer to a held token).
 pub fn token_id(macaroon: &[u8]) -> Option<TokenId> {
-    let mac = Macaroon::decode_v2(macaroon).ok()?;
-    Identifier::decode(mac.identifier())
-        .ok()
-        .map(|id| id.token_id)
+    let identifier = Macaroon::peek_identifier_v2(macaroon).ok()?;
+    Identifier::decode(identifier).ok().map(|id| id.token_id)
 }
 
 /// When a macaroon stops being useful, Unix seconds: for each `<service>_valid_until`
@@ -280,11 +279,7 @@ pub fn reported_status(
     now: u64,
 ) -> Option<ReportedStatus> {
     let status = TokenStatus::parse(header?)?;
-    // Only the identifier is read (this runs on every answer to a held token).
-    let held = Macaroon::peek_identifier_v2(&sent.macaroon)
-        .ok()
-        .and_then(|id| Identifier::decode(id).ok())?;
-    if held.token_id != status.token_id {
+    if token_id(&sent.macaroon) != Some(status.token_id) {
         return None;
     }
     Some(ReportedStatus {

@@ -322,9 +322,6 @@ fn parse_authorization(
         if let Some(index) = find_control_char(value) {
             return Err(CredentialError::ControlCharacter { index });
         }
-        if token.is_empty() {
-            return Err(CredentialError::EmptyToken);
-        }
         if let Some(i) = crate::scan::position(token.as_bytes(), |b| (b == b' ') | (b == b'\t')) {
             return Err(CredentialError::Whitespace {
                 index: token_start + i,

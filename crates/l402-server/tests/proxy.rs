@@ -532,29 +532,45 @@ async fn slow_clients_are_disconnected_after_header_read_timeout() {
 #[tokio::test]
 async fn idle_keep_alive_connections_are_closed() {
     let upstream = echo_upstream().await;
-    let toml = format!(
-        "[limits]\nidle_timeout = \"300ms\"\nheader_read_timeout = \"10s\"\n{}",
-        service("echo", &format!("http://{upstream}"), "")
-    );
-    let proxy = proxy(&toml).await;
+    let proxy = proxy(&short_idle(service(
+        "echo",
+        &format!("http://{upstream}"),
+        "",
+    )))
+    .await;
     let mut tcp = TcpStream::connect(proxy.addr).await.unwrap();
     tcp.write_all(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
+    answered_then_closed_when_idle(&mut tcp, "after the only request").await;
+    proxy.shutdown().await.unwrap();
+}
+
+/// `services` behind a 300 ms idle timeout (and a header read timeout long enough not to
+/// interfere).
+fn short_idle(services: String) -> String {
+    format!("[limits]\nidle_timeout = \"300ms\"\nheader_read_timeout = \"10s\"\n{services}")
+}
+
+/// Reads `tcp` to its end: a 200 answer to the request just sent, then the close, one idle
+/// period (300 ms, of [`short_idle`]) later and not much more.
+async fn answered_then_closed_when_idle(tcp: &mut TcpStream, what: &str) {
     let started = Instant::now();
-    let (seen, closed) = read_until_closed(&mut tcp, Duration::from_secs(5)).await;
+    let (seen, closed) = read_until_closed(tcp, Duration::from_secs(5)).await;
     assert!(String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 200 OK"));
-    assert!(closed, "an idle keep-alive connection must be closed");
+    assert!(
+        closed,
+        "an idle keep-alive connection must be closed ({what})"
+    );
     let elapsed = started.elapsed();
     assert!(
         elapsed >= Duration::from_millis(250),
-        "closed too early: {elapsed:?}"
+        "closed too early {what}: {elapsed:?}"
     );
     assert!(
         elapsed < Duration::from_secs(3),
-        "closed too late: {elapsed:?}"
+        "closed too late {what}: {elapsed:?}"
     );
-    proxy.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -566,11 +582,12 @@ async fn a_request_longer_than_the_idle_timeout_is_not_cut_and_pushes_the_close_
         Response::new(Body::from("done"))
     })
     .await;
-    let toml = format!(
-        "[limits]\nidle_timeout = \"300ms\"\nheader_read_timeout = \"10s\"\n{}",
-        service("slow", &format!("http://{upstream}"), "")
-    );
-    let proxy = proxy(&toml).await;
+    let proxy = proxy(&short_idle(service(
+        "slow",
+        &format!("http://{upstream}"),
+        "",
+    )))
+    .await;
     let mut tcp = TcpStream::connect(proxy.addr).await.unwrap();
     // Busy for three idle periods: the watchdog must not close the connection under it.
     tcp.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -590,15 +607,7 @@ async fn a_request_longer_than_the_idle_timeout_is_not_cut_and_pushes_the_close_
     tcp.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
-    let started = Instant::now();
-    let (seen, closed) = read_until_closed(&mut tcp, Duration::from_secs(5)).await;
-    assert!(String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 200 OK"));
-    assert!(closed, "the connection is closed once idle");
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed >= Duration::from_millis(250),
-        "closed too early after the second request: {elapsed:?}"
-    );
+    answered_then_closed_when_idle(&mut tcp, "after the second request").await;
     proxy.shutdown().await.unwrap();
 }
 

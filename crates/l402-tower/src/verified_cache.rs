@@ -224,10 +224,8 @@ impl VerifiedCache {
             verified,
         };
         let mut entries = room(&self.raw);
-        if !entries.contains_key(raw) {
-            entries.insert(raw.into(), Vec::with_capacity(1));
-        }
         let Some(terms) = entries.get_mut(raw) else {
+            entries.insert(raw.into(), vec![entry]);
             return;
         };
         terms.retain(|e| !e.is_for(offer));
