@@ -1,7 +1,9 @@
 //! Records challenges and settlements in the store, off the request path: the paywall hands
 //! challenge records to a queue, the settlement watcher hands settlements to the same queue, and
-//! one background task writes what is queued in batches (one transaction, one durable commit per
-//! batch), in order. A settlement is therefore written after its challenge's row, even when the
+//! one background task writes what is queued in batches (one transaction, one commit per batch),
+//! in order. A short batch of challenges only waits [`LINGER`] for more; challenges alone move
+//! no money, and their commit is not flushed to the disk by itself (see
+//! [`InvoiceTable::apply`](l402_store::InvoiceTable::apply)). A settlement is therefore written after its challenge's row, even when the
 //! buyer pays before a backlog is written. A batch the store cannot take because it is
 //! unavailable (a database restarting) is retried, for up to two minutes, while later updates
 //! queue behind it.
@@ -24,6 +26,11 @@ use crate::metrics::SellerMetrics;
 const QUEUE: usize = 10_000;
 /// Most updates written in one transaction.
 const BATCH: usize = 1_000;
+/// How long a short batch of challenge records waits for more before it is written: in a flood
+/// of fresh challenges, one commit for what 50 ms bring rather than one for every few (a commit
+/// writes the same index pages again however few rows it holds). A batch with a settlement in it
+/// is written at once.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(50);
 /// How long a batch is retried while the store is unavailable (a database restart) before it is
 /// dropped.
 const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(120);
@@ -48,6 +55,15 @@ pub(crate) fn start(
     let writer = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(BATCH);
         while rx.recv_many(&mut batch, BATCH).await > 0 {
+            if batch.len() < BATCH && !has_settlement(&batch) {
+                tokio::time::sleep(LINGER).await;
+                while batch.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(update) => batch.push(update),
+                        Err(_) => break,
+                    }
+                }
+            }
             let updates = Arc::new(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
             let count = updates.len();
             let mut retry = RETRY_FIRST;
@@ -99,6 +115,13 @@ pub(crate) fn start(
             }
         });
     (observer, tx, writer)
+}
+
+/// Whether `batch` settles an invoice (money moved: written without waiting).
+fn has_settlement(batch: &[InvoiceUpdate]) -> bool {
+    batch
+        .iter()
+        .any(|update| matches!(update, InvoiceUpdate::Settled { .. }))
 }
 
 /// Queues the settlements the backend reports for the writer [`start`] runs (and counts them in

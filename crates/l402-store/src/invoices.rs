@@ -5,7 +5,7 @@
 use l402_core::{Msat, PaymentHash, TokenId};
 
 use crate::codec::int;
-use crate::engine::{Decode, Param, Row};
+use crate::engine::{Decode, EngineError, Param, Row, Sql};
 use crate::error::StoreError;
 use crate::store::Store;
 
@@ -113,16 +113,25 @@ impl InvoiceTable<'_> {
     /// lets a writer keep up with a flood of challenges), and returns how many changed a row.
     /// Each update behaves as [`record_challenge`](Self::record_challenge) or
     /// [`mark_settled`](Self::mark_settled) alone would.
+    ///
+    /// A batch of unpaid challenges only moves no money: its commit is not flushed to the disk
+    /// by itself (it survives a crash of the process; a power cut may forget it until the
+    /// store's next flushed commit, such as any settlement's). A batch with a settlement in it
+    /// is flushed.
     pub fn apply(&self, updates: &[InvoiceUpdate]) -> Result<usize, StoreError> {
-        self.store.transact(|sql| {
+        let unpaid_only = updates.iter().all(|update| {
+            matches!(update, InvoiceUpdate::Challenge(invoice) if invoice.settled_at.is_none())
+        });
+        let write = |sql: &mut dyn Sql| -> Result<usize, EngineError> {
+            let insert = format!(
+                "INSERT INTO invoices ({COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"
+            );
             let mut changed = 0;
             for update in updates {
                 changed += match update {
                     InvoiceUpdate::Challenge(invoice) => sql.execute(
-                        &format!(
-                            "INSERT INTO invoices ({COLUMNS})
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"
-                        ),
+                        &insert,
                         &[
                             hex_param(&invoice.payment_hash.0),
                             Param::text(invoice.service.as_str()),
@@ -142,7 +151,12 @@ impl InvoiceTable<'_> {
                 };
             }
             Ok(usize::try_from(changed).unwrap_or(usize::MAX))
-        })
+        };
+        if unpaid_only {
+            self.store.transact_relaxed(write)
+        } else {
+            self.store.transact(write)
+        }
     }
 
     /// Deletes the unpaid invoices that expired at or before `expired_by` (Unix seconds) and

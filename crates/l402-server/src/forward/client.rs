@@ -1,4 +1,5 @@
-//! Upstream HTTP clients: hyper-util's pooled legacy client over the TLS home's connector.
+//! Upstream HTTP clients for `https://` and h2c upstreams: hyper-util's pooled legacy client over
+//! the TLS home's connector (plain `http://` upstreams use [`super::h1_pool`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -36,6 +37,11 @@ impl ClientFactory {
             connect_timeout,
             cache: HashMap::new(),
         }
+    }
+
+    /// The connect timeout every client gets.
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
     }
 
     /// A client for `trust`; `h2_only` selects HTTP/2 prior knowledge (h2c).

@@ -4,6 +4,7 @@
 
 pub(crate) mod client;
 pub mod deadline;
+mod h1_pool;
 pub mod headers;
 pub mod target;
 mod upgrade;
@@ -29,7 +30,7 @@ use crate::server::{ClientAddr, ConnectionInfo};
 use crate::shutdown::{Controller, Signal, WeakTaskToken};
 use client::ClientFactory;
 use deadline::{DeadlineBody, StreamDeadline};
-use upstream::Upstream;
+use upstream::{SendError, Upstream};
 
 /// Proxies requests to the upstream of the service named by the request's [`RouteDecision`]
 /// extension. Never fails as a service: upstream problems become 502/504 responses (or gRPC
@@ -109,20 +110,6 @@ impl tower::Service<Request<Body>> for Forwarder {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move { Ok(inner.forward(req).await) })
     }
-}
-
-/// Is the error (or its cause) a connect timeout?
-fn is_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(err);
-    while let Some(e) = current {
-        if e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        {
-            return true;
-        }
-        current = e.source();
-    }
-    false
 }
 
 impl Inner {
@@ -210,7 +197,7 @@ impl Inner {
             parts.headers.insert(header.clone(), value.clone());
         }
 
-        let pending = upstream.client.request(Request::from_parts(parts, body));
+        let pending = upstream.send(Request::from_parts(parts, body));
         let result = match self.request_timeout {
             Some(limit) => match tokio::time::timeout(limit, pending).await {
                 Ok(result) => result,
@@ -238,6 +225,8 @@ impl Inner {
 
         let switching = upstream_response.status() == StatusCode::SWITCHING_PROTOCOLS;
         if switching {
+            // The connection now carries the tunnel: it must not go back to the pool.
+            upstream_response.body_mut().forget_connection();
             match client_upgrade {
                 Some(client_upgrade) => upgrade::spawn_tunnel(
                     client_upgrade,
@@ -280,12 +269,7 @@ impl Inner {
         Response::from_parts(parts, body)
     }
 
-    fn failure(
-        &self,
-        name: &str,
-        err: &hyper_util::client::legacy::Error,
-        grpc: bool,
-    ) -> Response<Body> {
+    fn failure(&self, name: &str, err: &SendError, grpc: bool) -> Response<Body> {
         if is_body_limit_error(err) {
             tracing::info!(service = name, "request body over the size limit");
             return response::error(
@@ -296,7 +280,7 @@ impl Inner {
                 grpc,
             );
         }
-        if is_timeout(err) {
+        if err.is_connect_timeout() {
             tracing::warn!(service = name, error = %err, "upstream connect timed out");
             return response::error(
                 StatusCode::GATEWAY_TIMEOUT,

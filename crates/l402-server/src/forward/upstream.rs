@@ -1,9 +1,12 @@
 //! One service's upstream: where to send, with which client, and which headers to add.
 
-use http::{HeaderName, HeaderValue, Uri};
+use http::uri::PathAndQuery;
+use http::{HeaderName, HeaderValue, Request, Response, Uri};
 
 use super::client::{ClientFactory, HttpClient, TlsTrust};
+use super::h1_pool::{H1Error, H1Pool, UpstreamBody};
 use super::target::{UpstreamScheme, UpstreamTarget};
+use crate::body::Body;
 use crate::config::ServiceConfig;
 use crate::error::ClientBuildError;
 use crate::routing::pattern::PathMatcher;
@@ -11,7 +14,7 @@ use crate::routing::pattern::PathMatcher;
 /// A service's resolved upstream.
 pub(crate) struct Upstream {
     pub(crate) target: UpstreamTarget,
-    pub(crate) client: HttpClient,
+    client: UpstreamClient,
     /// Resolved `upstream_headers` (secret values: never logged).
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) strip_prefix: Option<String>,
@@ -20,6 +23,57 @@ pub(crate) struct Upstream {
     /// its authority without port 80, as an HTTP client writes it; prepared once. `None` for
     /// `https://` and h2c, where the client adds it for HTTP/1.1 and HTTP/2 has `:authority`.
     pub(crate) host: Option<HeaderValue>,
+}
+
+/// How a service's requests reach its upstream.
+enum UpstreamClient {
+    /// A plain `http://` upstream: this crate's HTTP/1.1 pool, origin-form URIs.
+    Pooled(H1Pool),
+    /// `https://` (HTTP/2 or HTTP/1.1 by ALPN) and h2c: hyper-util's client, absolute URIs.
+    General(Box<HttpClient>),
+}
+
+/// Why a request could not be sent to its upstream.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SendError {
+    /// From this crate's HTTP/1.1 pool.
+    #[error(transparent)]
+    Pooled(#[from] H1Error),
+    /// From hyper-util's client.
+    #[error(transparent)]
+    General(#[from] hyper_util::client::legacy::Error),
+}
+
+impl SendError {
+    /// True when no connection could be made (the upstream is unreachable).
+    pub(crate) fn is_connect(&self) -> bool {
+        match self {
+            Self::Pooled(e) => e.is_connect(),
+            Self::General(e) => e.is_connect(),
+        }
+    }
+
+    /// True when connecting took longer than the connect timeout.
+    pub(crate) fn is_connect_timeout(&self) -> bool {
+        match self {
+            Self::Pooled(e) => matches!(e, H1Error::ConnectTimeout),
+            Self::General(e) => is_timed_out(e),
+        }
+    }
+}
+
+/// Is the error (or its cause) an IO timeout?
+fn is_timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// The `Host` for a plain `http://` upstream: its authority, without the default port.
@@ -50,7 +104,16 @@ impl Upstream {
             (Some(ca), false) => TlsTrust::CaFile(ca.clone()),
             (None, false) => TlsTrust::WebPki,
         };
-        let client = clients.client(trust, target.scheme == UpstreamScheme::H2c)?;
+        let client = match target.scheme {
+            UpstreamScheme::Http => UpstreamClient::Pooled(H1Pool::new(
+                target.authority.host(),
+                target.authority.port_u16().unwrap_or(80),
+                clients.connect_timeout(),
+            )),
+            UpstreamScheme::Https | UpstreamScheme::H2c => UpstreamClient::General(Box::new(
+                clients.client(trust, target.scheme == UpstreamScheme::H2c)?,
+            )),
+        };
         let mut headers = Vec::with_capacity(service.upstream_headers.len());
         for (name, source) in &service.upstream_headers {
             let name = HeaderName::from_bytes(name.as_bytes())
@@ -95,7 +158,21 @@ impl Upstream {
         })
     }
 
-    /// The upstream URI for a client request URI.
+    /// Sends `req` (whose URI is [`Upstream::uri_for`]'s) to the upstream.
+    pub(crate) async fn send(
+        &self,
+        req: Request<Body>,
+    ) -> Result<Response<UpstreamBody>, SendError> {
+        match &self.client {
+            UpstreamClient::Pooled(pool) => Ok(pool.send(req).await?),
+            UpstreamClient::General(client) => {
+                Ok(client.request(req).await?.map(UpstreamBody::unpooled))
+            }
+        }
+    }
+
+    /// The URI to send upstream for a client request URI: origin form (`/path?query`) for the
+    /// pooled HTTP/1.1 client, absolute for hyper-util's.
     pub(crate) fn uri_for(&self, uri: &Uri) -> Result<Uri, http::Error> {
         let mut path = uri.path();
         // Routing matched the prefix, ignoring case when `[paths] case_insensitive` is set.
@@ -114,10 +191,14 @@ impl Upstream {
             path_and_query.push('?');
             path_and_query.push_str(query);
         }
-        Uri::builder()
-            .scheme(self.target.uri_scheme())
-            .authority(self.target.authority.clone())
-            .path_and_query(path_and_query)
-            .build()
+        let path_and_query = PathAndQuery::try_from(path_and_query)?;
+        match self.client {
+            UpstreamClient::Pooled(_) => Ok(Uri::from(path_and_query)),
+            UpstreamClient::General(_) => Uri::builder()
+                .scheme(self.target.uri_scheme())
+                .authority(self.target.authority.clone())
+                .path_and_query(path_and_query)
+                .build(),
+        }
     }
 }
