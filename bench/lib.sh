@@ -92,6 +92,20 @@ start_upstream() {
   log "upstream sample API on $UPSTREAM"
 }
 
+# The `[[services]]` entry the unpaid-flood benches sell: the upstream under /paid at 1 sat,
+# invoices of 600 s (printed for a config heredoc).
+paid_service_toml() {
+  cat <<TOML
+[[services]]
+name = "paid"
+path_prefix = "/paid"
+strip_path_prefix = true
+upstream = "http://$UPSTREAM"
+price_sat = 1
+invoice_expiry_secs = 600
+TOML
+}
+
 # Starts `l402 serve --config $1 --data-dir $2` (log in $3), records its PID in PROXY_PID and
 # PIDS, and sets PROXY to the host:port it listens on.
 start_proxy() {

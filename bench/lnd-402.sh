@@ -83,13 +83,7 @@ drain_timeout = "2s"
 [clients]
 max_unpaid_challenges = 0
 
-[[services]]
-name = "paid"
-path_prefix = "/paid"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 1
-invoice_expiry_secs = 600
+$(paid_service_toml)
 TOML
 }
 config l402-grpc ""
