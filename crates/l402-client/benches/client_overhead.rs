@@ -19,7 +19,11 @@
 //!   it: b without the rest of `execute` (request spec, challenge check), to see whether the
 //!   lookup accounts for b's overhead.
 //!
-//! Run: `cargo bench -p l402-client --bench client_overhead`.
+//! * `interleaved`: b, c and a in alternation, round after round; prints the median of the
+//!   rounds' ratios b/c and b/a (issue 12's client goal: b at most 1.1x a plain request).
+//!
+//! Run: `cargo bench -p l402-client --bench client_overhead` (the interleaved ratios alone:
+//! `-- interleaved`).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -27,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use l402_client::{Budget, L402Client};
 use l402_core::Msat;
 use l402_core::invoice::Network;
@@ -225,4 +229,85 @@ criterion_group! {
     config = Criterion::default().without_plots();
     targets = bench
 }
-criterion_main!(benches);
+
+/// Rounds of [`interleaved`], and requests per case in each round.
+const ROUNDS: usize = 41;
+const PER_ROUND: u32 = 300;
+
+/// Cases b, c and a measured in alternation, round after round, and each round's ratios b/c
+/// and b/a: a machine's noise moves all three of a round together, so the median of the
+/// rounds' ratios is steadier than a ratio of two criterion runs made seconds apart. Printed
+/// as `interleaved: b/c median … (quartiles …)`. `cargo bench` runs it after the criterion
+/// cases (or alone: `cargo bench --bench client_overhead -- interleaved`); as a test, one
+/// short round.
+fn interleaved() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let benching = args.iter().any(|a| a == "--bench");
+    let filter = args.iter().find(|a| !a.starts_with('-'));
+    if benching && filter.is_some_and(|f| !"interleaved".contains(f.as_str())) {
+        return;
+    }
+    let (rounds, per_round) = if benching {
+        (ROUNDS, PER_ROUND)
+    } else {
+        (1, 5)
+    };
+    let s = setup();
+    let http = s.client.http().clone();
+    let time = |case: char| {
+        s.rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..per_round {
+                let r = match case {
+                    'a' => http.get(&s.free).send().await.unwrap(),
+                    'b' => {
+                        let r = s.client.get(&s.paid).await.unwrap();
+                        assert!(r.reused_token);
+                        r.response
+                    }
+                    _ => http
+                        .get(&s.paid)
+                        .header(AUTHORIZATION, &s.authorization)
+                        .send()
+                        .await
+                        .unwrap(),
+                };
+                assert_eq!(r.status(), 200);
+                black_box(r.bytes().await.unwrap());
+            }
+            start.elapsed().as_secs_f64()
+        })
+    };
+    let (mut over_c, mut over_a) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        // Alternate the order, so neither case always runs first in a round.
+        let (a, b, c) = if round % 2 == 0 {
+            let a = time('a');
+            let b = time('b');
+            (a, b, time('c'))
+        } else {
+            let c = time('c');
+            let b = time('b');
+            (time('a'), b, c)
+        };
+        over_c.push(b / c);
+        over_a.push(b / a);
+    }
+    let quartiles = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+        (at(0.25), at(0.5), at(0.75))
+    };
+    let (c1, c2, c3) = quartiles(&mut over_c);
+    let (a1, a2, a3) = quartiles(&mut over_a);
+    println!(
+        "interleaved ({rounds} rounds of {per_round} requests each): \
+         b/c median {c2:.3} (quartiles {c1:.3}-{c3:.3}), b/a median {a2:.3} (quartiles {a1:.3}-{a3:.3})"
+    );
+}
+
+fn main() {
+    benches();
+    interleaved();
+    Criterion::default().configure_from_args().final_summary();
+}

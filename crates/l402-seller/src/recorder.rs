@@ -1,12 +1,16 @@
 //! Records challenges and settlements in the store, off the request path: the paywall hands
 //! challenge records to a queue, the settlement watcher hands settlements to the same queue, and
 //! one background task writes what is queued in batches (one transaction, one commit per batch),
-//! in order. A short batch of challenges only waits [`LINGER`] for more; challenges alone move
-//! no money, and their commit is not flushed to the disk by itself (see
-//! [`InvoiceTable::apply`](l402_store::InvoiceTable::apply)). A settlement is therefore written after its challenge's row, even when the
-//! buyer pays before a backlog is written. A batch the store cannot take because it is
-//! unavailable (a database restarting) is retried, for up to two minutes, while later updates
-//! queue behind it.
+//! in order. A settlement is therefore written after its challenge's row, even when the buyer
+//! pays before a backlog is written.
+//!
+//! A short batch of challenges waits [`LINGER`] for more before it is written (a settlement
+//! arriving meanwhile joins it, so it may wait as long); challenges alone move no money, and
+//! their commit is not flushed to the disk by itself (see
+//! [`InvoiceTable::apply`](l402_store::InvoiceTable::apply)).
+//!
+//! A batch the store cannot take because it is unavailable (a database restarting) is retried,
+//! for up to two minutes, while later updates queue behind it.
 
 use std::sync::Arc;
 
@@ -29,7 +33,8 @@ const BATCH: usize = 1_000;
 /// How long a short batch of challenge records waits for more before it is written: in a flood
 /// of fresh challenges, one commit for what 50 ms bring rather than one for every few (a commit
 /// writes the same index pages again however few rows it holds). A batch with a settlement in it
-/// is written at once.
+/// is written at once; a settlement that arrives during the wait is written with the batch, at
+/// most this much later.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(50);
 /// How long a batch is retried while the store is unavailable (a database restart) before it is
 /// dropped.
@@ -55,7 +60,7 @@ pub(crate) fn start(
     let writer = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(BATCH);
         while rx.recv_many(&mut batch, BATCH).await > 0 {
-            if batch.len() < BATCH && !has_settlement(&batch) {
+            if batch.len() < BATCH && !has_settlement(&batch) && !rx.is_closed() {
                 tokio::time::sleep(LINGER).await;
                 while batch.len() < BATCH {
                     match rx.try_recv() {

@@ -33,6 +33,10 @@ pub(crate) struct ClientFactory {
 
 impl ClientFactory {
     pub(crate) fn new(connect_timeout: Duration) -> Self {
+        // As when every upstream had a rustls client: the process-wide provider is installed
+        // when a forwarder is built, even if all its upstreams are plain `http://`, so rustls
+        // clients built later in the process without one of their own keep working.
+        l402_tls::install_default_provider();
         Self {
             connect_timeout,
             cache: HashMap::new(),

@@ -6,8 +6,9 @@
 //! to hand the connection back once its response body is read. Here one pool belongs to one
 //! upstream address: a checkout pops the most recently used idle connection under a short lock,
 //! and the response body itself gives the connection back when it has been read to its end (or
-//! dropped at its end). A connection whose body was dropped early is not reused (hyper closes
-//! it). A request that could not be sent on a reused connection (the upstream closed it while it
+//! dropped at its end) and the connection is ready for another request; one still busy (sending
+//! a request body the upstream answered early) goes back when it is ready. A connection whose
+//! body was dropped early is not reused (hyper closes it). A request that could not be sent on a reused connection (the upstream closed it while it
 //! was idle) is sent again on another, as hyper-util does; one that was sent is never repeated.
 //!
 //! Idle connections are closed after the idle timeout by a reaper task that holds the pool weakly
@@ -32,6 +33,10 @@ use crate::body::Body;
 
 /// How long an unused upstream connection is kept open (hyper-util's pool default).
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// How long a connection whose answer has been read may stay busy (still sending its request
+/// body) before it is closed rather than pooled.
+const BUSY_WAIT: Duration = Duration::from_secs(10);
 
 /// Why a request could not be sent through the pool.
 #[derive(Debug, thiserror::Error)]
@@ -149,11 +154,7 @@ impl H1Pool {
     }
 
     async fn connect(&self) -> Result<SendRequest<Body>, H1Error> {
-        let stream = match tokio::time::timeout(self.inner.connect_timeout, self.inner.dial()).await
-        {
-            Ok(stream) => stream.map_err(H1Error::Connect)?,
-            Err(_) => return Err(H1Error::ConnectTimeout),
-        };
+        let stream = self.inner.dial().await?;
         // Nagle only delays small writes such as a streamed request's chunks.
         let _ = stream.set_nodelay(true);
         let (sender, connection) = http1::Builder::new()
@@ -211,29 +212,46 @@ impl PoolInner {
             .retain(|entry| !entry.sender.is_closed() && now.duration_since(entry.since) < timeout);
     }
 
-    async fn dial(&self) -> std::io::Result<TcpStream> {
-        if let Some(ip) = self.ip {
-            return TcpStream::connect(SocketAddr::new(ip, self.port)).await;
-        }
+    /// Connects to the upstream's address, or to each address its name resolves to in turn,
+    /// as hyper-util's connector does: the connect timeout is shared out between the addresses
+    /// (so one that drops the handshake leaves time for the next), and covers the name lookup.
+    async fn dial(&self) -> Result<TcpStream, H1Error> {
+        let limit = self.connect_timeout;
+        let addrs: Vec<SocketAddr> = match self.ip {
+            Some(ip) => vec![SocketAddr::new(ip, self.port)],
+            None => {
+                let lookup = tokio::net::lookup_host((self.host.as_str(), self.port));
+                match tokio::time::timeout(limit, lookup).await {
+                    Ok(addrs) => addrs.map_err(H1Error::Connect)?.collect(),
+                    Err(_) => return Err(H1Error::ConnectTimeout),
+                }
+            }
+        };
+        let each = limit / u32::try_from(addrs.len().max(1)).unwrap_or(u32::MAX);
         let mut last = None;
-        for addr in tokio::net::lookup_host((self.host.as_str(), self.port)).await? {
-            match TcpStream::connect(addr).await {
-                Ok(stream) => return Ok(stream),
-                Err(e) => last = Some(e),
+        for addr in addrs {
+            match tokio::time::timeout(each, TcpStream::connect(addr)).await {
+                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    last = Some(H1Error::ConnectTimeout);
+                }
+                Ok(Err(e)) => last = Some(H1Error::Connect(e)),
+                Err(_) => last = Some(H1Error::ConnectTimeout),
             }
         }
         Err(last.unwrap_or_else(|| {
-            std::io::Error::new(
+            H1Error::Connect(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 format!("`{}` resolved to no address", self.host),
-            )
+            ))
         }))
     }
 }
 
-/// Every idle timeout, closes what has been idle that long; ends when the pool is dropped.
+/// Every half idle timeout, closes what has been idle for longer than the timeout; ends when the
+/// pool is dropped.
 async fn reap(pool: Weak<PoolInner>) {
-    let Some(period) = pool.upgrade().map(|p| p.idle_timeout) else {
+    let Some(period) = pool.upgrade().map(|p| p.idle_timeout / 2) else {
         return;
     };
     loop {
@@ -293,10 +311,27 @@ impl std::fmt::Debug for UpstreamBody {
 
 impl Drop for UpstreamBody {
     fn drop(&mut self) {
-        if let Some(GiveBack { pool, sender }) = self.give_back.take()
-            && (self.ended || http_body::Body::is_end_stream(&self.inner))
-        {
+        let Some(GiveBack { pool, mut sender }) = self.give_back.take() else {
+            return;
+        };
+        if !(self.ended || http_body::Body::is_end_stream(&self.inner)) {
+            // Dropped before its end: hyper closes the connection.
+            return;
+        }
+        if sender.is_ready() {
             pool.give_back(sender);
+            return;
+        }
+        // The answer is read but the connection is still busy: most often it has not yet
+        // noticed, sometimes it is still sending a request body the upstream answered early
+        // (a 413 to an upload). Another request must not wait behind that: the connection goes
+        // back once it is ready, or closes if that takes longer than `BUSY_WAIT`.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Ok(Ok(())) = tokio::time::timeout(BUSY_WAIT, sender.ready()).await {
+                    pool.give_back(sender);
+                }
+            });
         }
     }
 }
@@ -418,6 +453,37 @@ mod tests {
         let response = pool.send(get(addr)).await.unwrap();
         drop(response);
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_connection_still_sending_an_answered_upload_does_not_hold_up_the_next_request() {
+        let (addr, accepted) = upstream(
+            b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n",
+            None,
+        )
+        .await;
+        let pool = pool_for(addr);
+        // An upload that never ends, answered (413) before the upstream reads it.
+        let (mut tx, body) =
+            http_body_util::channel::Channel::<Bytes, crate::body::BoxError>::new(1);
+        tx.send_data(Bytes::from_static(b"part of an upload"))
+            .await
+            .unwrap();
+        let upload = Request::post("/upload")
+            .header(http::header::HOST, addr.to_string())
+            .body(Body::new(body))
+            .unwrap();
+        let answered = pool.send(upload).await.unwrap();
+        assert_eq!(answered.status(), 413);
+        drop(answered);
+        // The next request gets another connection rather than waiting for the upload.
+        let next = tokio::time::timeout(Duration::from_secs(5), pool.send(get(addr)))
+            .await
+            .expect("the next request must not wait behind the unfinished upload")
+            .unwrap();
+        assert_eq!(next.status(), 413);
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+        drop(tx);
     }
 
     #[tokio::test]

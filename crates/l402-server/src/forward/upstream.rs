@@ -56,7 +56,11 @@ impl SendError {
     /// True when connecting took longer than the connect timeout.
     pub(crate) fn is_connect_timeout(&self) -> bool {
         match self {
-            Self::Pooled(e) => matches!(e, H1Error::ConnectTimeout),
+            Self::Pooled(e) => match e {
+                H1Error::ConnectTimeout => true,
+                H1Error::Connect(io) => is_timed_out(io),
+                H1Error::Send(_) => false,
+            },
             Self::General(e) => is_timed_out(e),
         }
     }
