@@ -10,6 +10,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+use super::h1_pool::H1Pool;
 use crate::body::Body;
 use crate::error::ClientBuildError;
 
@@ -25,10 +26,12 @@ pub(crate) fn load_roots(path: &Path) -> Result<(), ClientBuildError> {
     Ok(())
 }
 
-/// Builds clients, sharing one pool between services with the same settings.
+/// Builds clients, sharing one pool between services with the same settings (and one HTTP/1.1
+/// pool between the services of one plain `http://` upstream).
 pub(crate) struct ClientFactory {
     connect_timeout: Duration,
     cache: HashMap<(TlsTrust, bool), HttpClient>,
+    pools: HashMap<(String, u16), H1Pool>,
 }
 
 impl ClientFactory {
@@ -40,12 +43,18 @@ impl ClientFactory {
         Self {
             connect_timeout,
             cache: HashMap::new(),
+            pools: HashMap::new(),
         }
     }
 
-    /// The connect timeout every client gets.
-    pub(crate) fn connect_timeout(&self) -> Duration {
-        self.connect_timeout
+    /// The HTTP/1.1 pool for a plain `http://` upstream at `host:port`, shared by every service
+    /// of this configuration that names the same host (as written) and port.
+    pub(crate) fn h1_pool(&mut self, host: &str, port: u16) -> H1Pool {
+        let connect_timeout = self.connect_timeout;
+        self.pools
+            .entry((host.to_owned(), port))
+            .or_insert_with(|| H1Pool::new(host, port, connect_timeout))
+            .clone()
     }
 
     /// A client for `trust`; `h2_only` selects HTTP/2 prior knowledge (h2c).
@@ -67,5 +76,19 @@ impl ClientFactory {
             .build(connector);
         self.cache.insert(key, client.clone());
         Ok(client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_of_one_http_upstream_share_its_pool() {
+        let mut factory = ClientFactory::new(Duration::from_secs(1));
+        let first = factory.h1_pool("127.0.0.1", 8080);
+        assert!(first.is_same_pool(&factory.h1_pool("127.0.0.1", 8080)));
+        assert!(!first.is_same_pool(&factory.h1_pool("127.0.0.1", 8081)));
+        assert!(!first.is_same_pool(&factory.h1_pool("localhost", 8080)));
     }
 }

@@ -172,6 +172,12 @@ impl H1Pool {
         Ok(sender)
     }
 
+    /// Whether `self` and `other` are one pool (tests).
+    #[cfg(test)]
+    pub(crate) fn is_same_pool(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The number of idle connections (tests).
     #[cfg(test)]
     fn idle_count(&self) -> usize {

@@ -109,10 +109,9 @@ impl Upstream {
             (None, false) => TlsTrust::WebPki,
         };
         let client = match target.scheme {
-            UpstreamScheme::Http => UpstreamClient::Pooled(H1Pool::new(
+            UpstreamScheme::Http => UpstreamClient::Pooled(clients.h1_pool(
                 target.authority.host(),
                 target.authority.port_u16().unwrap_or(80),
-                clients.connect_timeout(),
             )),
             UpstreamScheme::Https | UpstreamScheme::H2c => UpstreamClient::General(Box::new(
                 clients.client(trust, target.scheme == UpstreamScheme::H2c)?,
