@@ -126,47 +126,60 @@ fn setup() -> Setup {
     }
 }
 
+/// The three cases compared request for request (criterion's a, b and c, and [`interleaved`]).
+#[derive(Debug, Clone, Copy)]
+enum Case {
+    /// Plain GET of the free route.
+    A,
+    /// `L402Client::get` of the paid route with a held token.
+    B,
+    /// Plain GET of the paid route with the held token's header built by hand.
+    C,
+}
+
+impl Case {
+    fn name(self) -> &'static str {
+        match self {
+            Case::A => "a_free_reqwest",
+            Case::B => "b_client_cached_token",
+            Case::C => "c_reqwest_manual_auth",
+        }
+    }
+}
+
+impl Setup {
+    /// One request of `case` (checked: 200, b with its held token), its whole body read.
+    async fn request(&self, case: Case, http: &reqwest::Client) -> bytes::Bytes {
+        let response = match case {
+            Case::A => http.get(&self.free).send().await.unwrap(),
+            Case::B => {
+                let r = self.client.get(&self.paid).await.unwrap();
+                assert!(r.reused_token);
+                r.response
+            }
+            Case::C => http
+                .get(&self.paid)
+                .header(AUTHORIZATION, &self.authorization)
+                .send()
+                .await
+                .unwrap(),
+        };
+        assert_eq!(response.status(), 200);
+        black_box(response.bytes().await.unwrap())
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let s = setup();
     let http = s.client.http().clone();
     let mut group = c.benchmark_group("client_overhead");
     group.measurement_time(MEASURE).warm_up_time(WARM_UP);
 
-    group.bench_function("a_free_reqwest", |b| {
-        b.iter(|| {
-            s.rt.block_on(async {
-                let r = http.get(&s.free).send().await.unwrap();
-                assert_eq!(r.status(), 200);
-                black_box(r.bytes().await.unwrap())
-            })
-        })
-    });
-
-    group.bench_function("b_client_cached_token", |b| {
-        b.iter(|| {
-            s.rt.block_on(async {
-                let r = s.client.get(&s.paid).await.unwrap();
-                assert!(r.reused_token);
-                assert_eq!(r.response.status(), 200);
-                black_box(r.response.bytes().await.unwrap())
-            })
-        })
-    });
-
-    group.bench_function("c_reqwest_manual_auth", |b| {
-        b.iter(|| {
-            s.rt.block_on(async {
-                let r = http
-                    .get(&s.paid)
-                    .header(AUTHORIZATION, &s.authorization)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 200);
-                black_box(r.bytes().await.unwrap())
-            })
-        })
-    });
+    for case in [Case::A, Case::B, Case::C] {
+        group.bench_function(case.name(), |b| {
+            b.iter(|| s.rt.block_on(s.request(case, &http)))
+        });
+    }
 
     let store = s.client.store().clone();
     group.bench_function("e_store_token_get", |b| {
@@ -254,26 +267,11 @@ fn interleaved() {
     };
     let s = setup();
     let http = s.client.http().clone();
-    let time = |case: char| {
+    let time = |case: Case| {
         s.rt.block_on(async {
             let start = Instant::now();
             for _ in 0..per_round {
-                let r = match case {
-                    'a' => http.get(&s.free).send().await.unwrap(),
-                    'b' => {
-                        let r = s.client.get(&s.paid).await.unwrap();
-                        assert!(r.reused_token);
-                        r.response
-                    }
-                    _ => http
-                        .get(&s.paid)
-                        .header(AUTHORIZATION, &s.authorization)
-                        .send()
-                        .await
-                        .unwrap(),
-                };
-                assert_eq!(r.status(), 200);
-                black_box(r.bytes().await.unwrap());
+                s.request(case, &http).await;
             }
             start.elapsed().as_secs_f64()
         })
@@ -282,13 +280,13 @@ fn interleaved() {
     for round in 0..rounds {
         // Alternate the order, so neither case always runs first in a round.
         let (a, b, c) = if round % 2 == 0 {
-            let a = time('a');
-            let b = time('b');
-            (a, b, time('c'))
+            let a = time(Case::A);
+            let b = time(Case::B);
+            (a, b, time(Case::C))
         } else {
-            let c = time('c');
-            let b = time('b');
-            (time('a'), b, c)
+            let c = time(Case::C);
+            let b = time(Case::B);
+            (time(Case::A), b, c)
         };
         over_c.push(b / c);
         over_a.push(b / a);

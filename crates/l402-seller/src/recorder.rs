@@ -60,7 +60,10 @@ pub(crate) fn start(
     let writer = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(BATCH);
         while rx.recv_many(&mut batch, BATCH).await > 0 {
-            if batch.len() < BATCH && !has_settlement(&batch) && !rx.is_closed() {
+            if batch.len() < BATCH
+                && !batch.iter().any(InvoiceUpdate::moves_money)
+                && !rx.is_closed()
+            {
                 tokio::time::sleep(LINGER).await;
                 while batch.len() < BATCH {
                     match rx.try_recv() {
@@ -120,13 +123,6 @@ pub(crate) fn start(
             }
         });
     (observer, tx, writer)
-}
-
-/// Whether `batch` settles an invoice (money moved: written without waiting).
-fn has_settlement(batch: &[InvoiceUpdate]) -> bool {
-    batch
-        .iter()
-        .any(|update| matches!(update, InvoiceUpdate::Settled { .. }))
 }
 
 /// Queues the settlements the backend reports for the writer [`start`] runs (and counts them in

@@ -46,6 +46,25 @@ pub enum InvoiceUpdate {
     },
 }
 
+impl InvoiceUpdate {
+    /// Whether this update records money that moved (a settlement, or a row recorded as
+    /// settled): such a batch is flushed to the disk at its commit, and written without delay.
+    ///
+    /// ```
+    /// use l402_core::PaymentHash;
+    /// use l402_store::InvoiceUpdate;
+    ///
+    /// let settled = InvoiceUpdate::Settled { payment_hash: PaymentHash([7; 32]), at: 1 };
+    /// assert!(settled.moves_money());
+    /// ```
+    pub fn moves_money(&self) -> bool {
+        match self {
+            Self::Challenge(invoice) => invoice.settled_at.is_some(),
+            Self::Settled { .. } => true,
+        }
+    }
+}
+
 /// Which invoices [`InvoiceTable::search`] returns: every set field must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvoiceFilter {
@@ -119,9 +138,7 @@ impl InvoiceTable<'_> {
     /// store's next flushed commit, such as any settlement's). A batch with a settlement in it
     /// is flushed.
     pub fn apply(&self, updates: &[InvoiceUpdate]) -> Result<usize, StoreError> {
-        let unpaid_only = updates.iter().all(|update| {
-            matches!(update, InvoiceUpdate::Challenge(invoice) if invoice.settled_at.is_none())
-        });
+        let unpaid_only = !updates.iter().any(InvoiceUpdate::moves_money);
         let write = |sql: &mut dyn Sql| -> Result<usize, EngineError> {
             let insert = format!(
                 "INSERT INTO invoices ({COLUMNS})

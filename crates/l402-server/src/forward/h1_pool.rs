@@ -8,8 +8,9 @@
 //! and the response body itself gives the connection back when it has been read to its end (or
 //! dropped at its end) and the connection is ready for another request; one still busy (sending
 //! a request body the upstream answered early) goes back when it is ready. A connection whose
-//! body was dropped early is not reused (hyper closes it). A request that could not be sent on a reused connection (the upstream closed it while it
-//! was idle) is sent again on another, as hyper-util does; one that was sent is never repeated.
+//! body was dropped early is not reused (hyper closes it). A request that could not be sent on a
+//! reused connection (the upstream closed it while it was idle) is sent again on another, as
+//! hyper-util does; one that was sent is never repeated.
 //!
 //! Idle connections are closed after the idle timeout by a reaper task that holds the pool weakly
 //! (it ends when the pool is dropped).
@@ -32,7 +33,7 @@ use tokio::net::TcpStream;
 use crate::body::Body;
 
 /// How long an unused upstream connection is kept open (hyper-util's pool default).
-pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// How long a connection whose answer has been read may stay busy (still sending its request
 /// body) before it is closed rather than pooled.

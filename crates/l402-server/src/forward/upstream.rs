@@ -56,11 +56,7 @@ impl SendError {
     /// True when connecting took longer than the connect timeout.
     pub(crate) fn is_connect_timeout(&self) -> bool {
         match self {
-            Self::Pooled(e) => match e {
-                H1Error::ConnectTimeout => true,
-                H1Error::Connect(io) => is_timed_out(io),
-                H1Error::Send(_) => false,
-            },
+            Self::Pooled(e) => matches!(e, H1Error::ConnectTimeout),
             Self::General(e) => is_timed_out(e),
         }
     }
