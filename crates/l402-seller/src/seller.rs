@@ -303,6 +303,7 @@ impl Running {
         }
 
         let services_doc = Arc::new(RwLock::new(crate::admin::api::services_json(&config)));
+        let (observer, updates, recorder) = recorder::start(store.clone(), metrics.clone());
         let admin_state = match config.l402.admin.listen {
             Some(_) => Some(AdminState {
                 auth: AdminAuth::load_or_create(&store, &config.data_dir())
@@ -310,6 +311,7 @@ impl Running {
                 store: store.clone(),
                 revocations: revocations.clone(),
                 metrics: metrics.clone(),
+                recorded: updates.clone(),
                 backend: backend.clone(),
                 backend_kind: config.l402.backend.kind.as_str().to_owned(),
                 services: services_doc.clone(),
@@ -327,7 +329,6 @@ impl Running {
         let keys = SharedKeyRing::new(keys);
         let refresh = refresh::revocations(store.clone(), revocations.clone(), STORE_REFRESH);
         let key_refresh = refresh::key_ring(store.clone(), keys.clone(), STORE_REFRESH);
-        let (observer, updates, recorder) = recorder::start(store.clone(), metrics.clone());
         let pruner = prune::expired_unpaid(store.clone(), prune::PRUNE_EVERY);
         let charge_pruner = prune::expired_charges(store.clone(), prune::PRUNE_EVERY);
         let idle_sessions = crate::sessions::close_idle(

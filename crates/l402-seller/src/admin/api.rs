@@ -25,12 +25,16 @@ use crate::config::SellerConfig;
 use crate::config::edit::EditError;
 use crate::error::SellerError;
 use crate::metrics::SellerMetrics;
+use crate::recorder::Recorded;
 use crate::reload::{Reload, ReloadReport};
 
 /// Most rows one listing returns.
 pub const MAX_LIMIT: usize = 1_000;
 /// Rows a listing returns when no `limit` is given.
 const DEFAULT_LIMIT: usize = 100;
+/// How long a read of the invoices waits for the challenges and settlements already queued to
+/// be written (see [`AdminState::written`]).
+const FLUSH_WITHIN: Duration = Duration::from_secs(2);
 
 /// What the admin routes share.
 pub(crate) struct AdminState {
@@ -38,6 +42,8 @@ pub(crate) struct AdminState {
     pub(crate) store: Store,
     pub(crate) revocations: RevocationSet,
     pub(crate) metrics: Arc<SellerMetrics>,
+    /// The challenge and settlement writer, flushed before a read of the invoices.
+    pub(crate) recorded: Recorded,
     pub(crate) backend: Arc<dyn LightningBackend>,
     pub(crate) backend_kind: String,
     /// The services and routes as configured, prepared at start and at each reload.
@@ -48,6 +54,18 @@ pub(crate) struct AdminState {
     /// What a request without a macaroon gets on a listener that verified the client's
     /// certificate (mutual TLS); `None` without client certificates.
     pub(crate) client_role: Option<Role>,
+}
+
+impl AdminState {
+    /// Waits until the challenges and settlements queued so far are in the store, so that a read
+    /// after it sees every 402 the proxy has already answered. A writer that cannot finish
+    /// within [`FLUSH_WITHIN`] (a database that is down) does not hold the read up longer: it
+    /// reads what is there.
+    async fn written(&self) {
+        if !self.recorded.flush(FLUSH_WITHIN).await {
+            tracing::debug!("invoice writes still pending; reading the store as it is");
+        }
+    }
 }
 
 /// An API error: status, stable code, message.
@@ -180,6 +198,7 @@ pub(crate) async fn status(
         }
         Err(_) => json!({"kind": s.backend_kind, "ok": false, "error": "no answer within 2 s"}),
     };
+    s.written().await;
     let started = Instant::now();
     let store = blocking(&s.store, |store| {
         store.health_check()?;
@@ -349,6 +368,7 @@ pub(crate) async fn stats(
     }
     let today = now_unix() / 86_400 * 86_400;
     let since = today.saturating_sub(u64::from(days - 1) * 86_400);
+    s.written().await;
     let rows = blocking(&s.store, move |store| {
         store.invoices().revenue_by_day(since)
     })
@@ -437,6 +457,7 @@ pub(crate) async fn invoices(
         before: q.before,
         token_id: q.token_id.as_deref().map(token_id).transpose()?,
     };
+    s.written().await;
     let rows = blocking(&s.store, move |store| {
         store.invoices().search(&filter, limit)
     })
