@@ -13,8 +13,8 @@ use crate::blocking::on_store;
 use crate::client::L402Client;
 use crate::error::ClientError;
 use crate::request::{IntoRequestSpec, RequestSpec};
-use crate::scope::Target;
-use crate::token::{is_expired, reported_status, status_changed};
+use crate::scope::{Place, Target};
+use crate::token::{is_expired, status_changed};
 
 /// The final response of a request, and what it cost.
 #[derive(Debug)]
@@ -61,19 +61,24 @@ impl L402Client {
         request: impl IntoRequestSpec,
     ) -> Result<PaidResponse, ClientError> {
         let spec = request.into_request_spec()?;
+        let place = self.place_of(&spec.url)?;
         // A session held for the scope is spent first (like a held token).
-        if let Some((target, held)) = self.session_for(&spec.url).await?
-            && let Some(paid) = self.spend_session(&target, &spec, held).await?
+        if let Some((target, held)) = self.session_for(&place).await?
+            && let Some(paid) = Box::pin(self.spend_session(&target, &spec, held)).await?
         {
             return Ok(paid);
         }
-        let mut hop = self.send_following(spec, None).await?;
+        let mut hop = self.send_following(spec, None, Some(place)).await?;
         let mut flow: Option<RequestFlow> = None;
         let mut payment: Option<Receipt> = None;
         // Whether this request already switched to a token another request paid for; it does
         // so at most once, so a refused token can never make it loop.
         let mut adopted = false;
         loop {
+            // Not a challenge, and none is being answered: the usual answer goes straight back.
+            if flow.is_none() && !may_be_a_challenge(&hop.response) {
+                break;
+            }
             let headers = ChallengeHeaders::of(&hop.response);
             let values: Vec<&str> = headers
                 .www_authenticate
@@ -95,10 +100,10 @@ impl L402Client {
             {
                 return match offered {
                     crate::mpp::Offered::Charge(charge) => {
-                        self.pay_charge(&hop.target, hop.spec, charge).await
+                        Box::pin(self.pay_charge(&hop.target, hop.spec, charge)).await
                     }
                     crate::mpp::Offered::Session(session) => {
-                        self.open_session(hop.spec, session).await
+                        Box::pin(self.open_session(hop.spec, session)).await
                     }
                 };
             }
@@ -125,22 +130,23 @@ impl L402Client {
                 .sent
                 .as_ref()
                 .map(|t| (t.payment_hash, t.macaroon.as_slice()));
-            let obtained = self
-                .answer_challenge(
-                    &mut hop.target,
-                    &hop.exact,
-                    hop.spec.url.as_str(),
-                    &plan,
-                    drop_cached,
-                    refused,
-                    !adopted,
-                )
-                .await?;
+            // Boxed, as the other paying paths above: a request with a held token never goes
+            // there, and should not carry their state in its own future.
+            let obtained = Box::pin(self.answer_challenge(
+                &mut hop.target,
+                &hop.exact,
+                hop.spec.url.as_str(),
+                &plan,
+                drop_cached,
+                refused,
+                !adopted,
+            ))
+            .await?;
             let there = hop.spec;
             match obtained {
                 Obtained::Adopted(fresh) => {
                     adopted = true;
-                    hop = self.send_following(there, Some(fresh)).await?;
+                    hop = Box::pin(self.send_following(there, Some(fresh), None)).await?;
                     flow = Some(RequestFlow::new(self.policy().await?, true));
                 }
                 Obtained::Paid(token, receipt) => {
@@ -150,7 +156,7 @@ impl L402Client {
                         f.on_paid(token.preimage.clone())?;
                     }
                     payment = Some(receipt);
-                    hop = self.send_following(there, Some(token)).await?;
+                    hop = Box::pin(self.send_following(there, Some(token), None)).await?;
                 }
             }
         }
@@ -176,11 +182,11 @@ impl L402Client {
         response: &reqwest::Response,
         sent: &TokenRecord,
     ) -> Option<ReportedStatus> {
-        let header = response
-            .headers()
-            .get(TOKEN_STATUS_HEADER)
-            .and_then(|v| v.to_str().ok());
-        let status = reported_status(header, sent, self.now())?;
+        let header = response.headers().get(TOKEN_STATUS_HEADER);
+        let status = self
+            .inner
+            .token_cache
+            .reported_status(header, sent, self.now())?;
         if status_changed(sent.status.as_ref(), &status) {
             let (scope, hash) = (sent.scope.clone(), sent.payment_hash);
             let written = on_store(&self.inner.store, move |s| {
@@ -198,24 +204,27 @@ impl L402Client {
     /// Sends `spec`, following redirects by hand up to the configured number of hops. Before
     /// each hop: the destination guard, and (for redirect targets) the domain lists. Each hop
     /// carries only a token of its own origin: `token` (just paid or adopted) when the hop is
-    /// its origin, else the one held for the hop's URL.
+    /// its origin, else the one held for the hop's URL. `place`, when known, is `spec`'s.
     async fn send_following(
         &self,
         mut spec: RequestSpec,
         token: Option<TokenRecord>,
+        mut place: Option<Place>,
     ) -> Result<Hop, ClientError> {
         let mut hops = 0;
         loop {
             self.check_destination(&spec.url)?;
+            let here = match place.take() {
+                Some(place) => place,
+                None => self.place_of(&spec.url)?,
+            };
             let (mut target, mut exact, mut sent) = match &token {
-                Some(t) if t.origin == spec.url.origin().ascii_serialization() => {
-                    let mut target = Target::of(&spec.url, self.inner.scope_rule)
-                        .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
-                    let exact = target.exact_path_scope(&spec.url);
+                Some(t) if t.origin == here.target.origin => {
+                    let Place { mut target, exact } = here;
                     target.scope = t.scope.clone();
                     (target, exact, Some(t.clone()))
                 }
-                _ => self.token_for(&spec.url).await?,
+                _ => self.token_at(here).await?,
             };
             let response = self.send(&spec, sent.as_ref()).await?;
             // A caller's HTTP client that followed redirects by itself: the answer is judged
@@ -233,7 +242,7 @@ impl L402Client {
                 crate::redirect::next_hop(
                     &spec,
                     response.status(),
-                    crate::redirect::location(&response).as_deref(),
+                    crate::redirect::location(&response),
                 )?
             };
             let Some(next) = next else {
@@ -278,21 +287,31 @@ impl L402Client {
         }
     }
 
-    /// The target of `url`, its exact-path scope, and the token to send there: a token learned
-    /// for this exact path (because the broader scope holds another service's token) takes
-    /// precedence over the scope's, and then `target.scope` is the exact path.
+    /// Where `url` goes and its exact-path scope, under this client's scope rule.
+    pub(crate) fn place_of(&self, url: &Url) -> Result<Place, ClientError> {
+        Place::of(url, self.inner.scope_rule)
+            .map_err(|e| ClientError::InvalidRequest(e.to_string()))
+    }
+
+    /// The target of `url`, its exact-path scope, and the token to send there (see
+    /// [`token_at`](Self::token_at)).
     async fn token_for(
         &self,
         url: &Url,
     ) -> Result<(Target, String, Option<TokenRecord>), ClientError> {
-        let mut target = Target::of(url, self.inner.scope_rule)
-            .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
-        let exact = target.exact_path_scope(url);
-        let mut scopes = vec![exact.clone()];
-        if exact != target.scope {
-            scopes.push(target.scope.clone());
-        }
-        let token = match self.cached_usable_token_in(scopes).await? {
+        self.token_at(self.place_of(url)?).await
+    }
+
+    /// The target of `place`, its exact-path scope, and the token to send there: a token
+    /// learned for this exact path (because the broader scope holds another service's token)
+    /// takes precedence over the scope's, and then `target.scope` is the exact path.
+    async fn token_at(
+        &self,
+        place: Place,
+    ) -> Result<(Target, String, Option<TokenRecord>), ClientError> {
+        let found = self.cached_usable_token_at(&place).await?;
+        let Place { mut target, exact } = place;
+        let token = match found {
             Some((scope, token)) => {
                 target.scope = scope;
                 Some(token)
@@ -375,22 +394,23 @@ impl L402Client {
             .map(|(_, token)| token))
     }
 
-    /// [`usable_token_in`](Self::usable_token_in), answered from the token cache when an
-    /// earlier request found an unexpired token for the same scopes within the cache's TTL.
-    async fn cached_usable_token_in(
+    /// [`usable_token_in`](Self::usable_token_in) of `place`'s token scopes, answered from the
+    /// token cache when an earlier request found an unexpired token for the same exact path
+    /// (which decides the scopes) within the cache's TTL.
+    async fn cached_usable_token_at(
         &self,
-        scopes: Vec<String>,
+        place: &Place,
     ) -> Result<Option<(String, TokenRecord)>, ClientError> {
         let cache = &self.inner.token_cache;
-        let generation = match cache.get(&scopes) {
+        let generation = match cache.get(&place.exact) {
             Ok(found) if !is_expired(&found.1, self.now()) => return Ok(Some(found)),
             // Expired: the store lookup drops it.
             Ok(_) => cache.clear(),
             Err(generation) => generation,
         };
-        let found = self.usable_token_in(scopes.clone()).await?;
+        let found = self.usable_token_in(place.token_scopes()).await?;
         if let Some(found) = &found {
-            cache.insert(generation, scopes, found.clone());
+            cache.insert(generation, place.exact.clone(), found.clone());
         }
         Ok(found)
     }
@@ -466,15 +486,14 @@ impl L402Client {
         if let Some(t) = token {
             headers.insert(AUTHORIZATION, self.inner.token_cache.authorization(t)?);
         }
-        let mut req = self
-            .inner
-            .http
-            .request(spec.method.clone(), spec.url.clone())
-            .headers(headers);
+        // Built as `RequestBuilder` would build it, with the header map moved in whole rather
+        // than copied over entry by entry.
+        let mut req = reqwest::Request::new(spec.method.clone(), spec.url.clone());
+        *req.headers_mut() = headers;
         if let Some(body) = &spec.body {
-            req = req.body(body.clone());
+            *req.body_mut() = Some(body.clone().into());
         }
-        Ok(req.send().await?)
+        Ok(self.inner.http.execute(req).await?)
     }
 }
 
@@ -654,6 +673,14 @@ fn parse_url(url: &str) -> Result<Url, ClientError> {
 }
 
 /// The response headers the decision needs, owned.
+/// Whether `response` may ask for payment ([`ResponseView::is_payment_required`]): a 402, or
+/// an answer with a `grpc-status` (a gRPC error can say "payment required"). Anything else
+/// cannot, so its headers need no closer look.
+fn may_be_a_challenge(response: &reqwest::Response) -> bool {
+    response.status() == reqwest::StatusCode::PAYMENT_REQUIRED
+        || response.headers().contains_key("grpc-status")
+}
+
 struct ChallengeHeaders {
     www_authenticate: Vec<String>,
     grpc_status: Option<u32>,

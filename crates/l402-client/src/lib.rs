@@ -83,6 +83,7 @@ mod request;
 pub mod scope;
 pub mod session;
 mod single_flight;
+mod status_memo;
 mod token_cache;
 mod wallet_slot;
 pub use single_flight::ScopeLocks;

@@ -77,12 +77,11 @@ pub(crate) fn next_hop(
 }
 
 /// The `Location` of `response`, if it is text.
-pub(crate) fn location(response: &reqwest::Response) -> Option<String> {
+pub(crate) fn location(response: &reqwest::Response) -> Option<&str> {
     response
         .headers()
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! (Aperture's common setup). A request to the root path uses `http://host:8080/`. Query
 //! strings and fragments never matter; the origin includes the scheme and any non-default port.
 
+use std::fmt::Write as _;
+
 use reqwest::Url;
 
 /// How a URL maps to the scope key its token is cached under.
@@ -47,7 +49,10 @@ pub enum TargetError {
 impl Target {
     /// The narrowest scope for `url`: its origin and full path (no query).
     pub fn exact_path_scope(&self, url: &Url) -> String {
-        format!("{}{}", self.origin, url.path())
+        let mut scope = String::with_capacity(self.origin.len() + url.path().len());
+        scope.push_str(&self.origin);
+        scope.push_str(url.path());
+        scope
     }
 
     /// The target of `url` under `rule`.
@@ -60,10 +65,10 @@ impl Target {
             .filter(|h| !h.is_empty())
             .ok_or(TargetError::NoHost)?
             .to_ascii_lowercase();
-        let origin = url.origin().ascii_serialization();
+        let origin = origin_of(url);
         let scope = match rule {
             ScopeRule::Origin => origin.clone(),
-            ScopeRule::FullPath => format!("{origin}{}", url.path()),
+            ScopeRule::FullPath => origin.clone() + url.path(),
             ScopeRule::FirstPathSegment => {
                 let first = url
                     .path()
@@ -71,7 +76,11 @@ impl Target {
                     .split('/')
                     .next()
                     .unwrap_or_default();
-                format!("{origin}/{first}")
+                let mut scope = String::with_capacity(origin.len() + 1 + first.len());
+                scope.push_str(&origin);
+                scope.push('/');
+                scope.push_str(first);
+                scope
             }
         };
         Ok(Self {
@@ -79,6 +88,58 @@ impl Target {
             scope,
             domain,
         })
+    }
+}
+
+/// `scheme://host[:port]` of an `http`/`https` URL, as `url.origin().ascii_serialization()`
+/// writes it (the host as the URL keeps it: lower-case, IDNA-encoded, IPv6 in brackets; the
+/// port only when it is not the scheme's default), without building an `Origin` first.
+fn origin_of(url: &Url) -> String {
+    let (scheme, host) = (url.scheme(), url.host_str().unwrap_or_default());
+    let mut origin = String::with_capacity(scheme.len() + host.len() + 9);
+    origin.push_str(scheme);
+    origin.push_str("://");
+    origin.push_str(host);
+    if let Some(port) = url.port() {
+        let _ = write!(origin, ":{port}");
+    }
+    origin
+}
+
+/// A request's [`Target`] and its exact-path scope, worked out once per request: where its
+/// session and its token are looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Place {
+    /// The target, with the scope of `rule`.
+    pub(crate) target: Target,
+    /// The narrowest scope ([`Target::exact_path_scope`]).
+    pub(crate) exact: String,
+}
+
+impl Place {
+    /// The place of `url` under `rule`.
+    pub(crate) fn of(url: &Url, rule: ScopeRule) -> Result<Self, TargetError> {
+        let target = Target::of(url, rule)?;
+        let exact = target.exact_path_scope(url);
+        Ok(Self { target, exact })
+    }
+
+    /// The target a session of this place is kept under: its exact path.
+    pub(crate) fn session_target(&self) -> Target {
+        Target {
+            scope: self.exact.clone(),
+            ..self.target.clone()
+        }
+    }
+
+    /// The scopes a token for this place is looked up under, in order: the exact path, then
+    /// the broader scope when it differs.
+    pub(crate) fn token_scopes(&self) -> Vec<String> {
+        let mut scopes = vec![self.exact.clone()];
+        if self.exact != self.target.scope {
+            scopes.push(self.target.scope.clone());
+        }
+        scopes
     }
 }
 
@@ -132,6 +193,42 @@ mod tests {
             target("http://h:1/a/b?q", ScopeRule::FullPath).scope,
             "http://h:1/a/b"
         );
+    }
+
+    #[test]
+    fn origins_read_as_the_url_crate_serializes_them() {
+        for url in [
+            "http://127.0.0.1:8080/a",
+            "https://API.Example.com/",
+            "https://api.example.com:443/w",
+            "http://api.example.com:80/w",
+            "http://api.example.com:443/w",
+            "http://[::1]:9000/x?q#f",
+            "https://[2001:DB8::1]/",
+            "https://bücher.example/x",
+            "http://user:pw@h:1/",
+            "http://h:65535/",
+            "http://h:0/",
+            "https://h:10/",
+        ] {
+            let url = Url::parse(url).unwrap();
+            assert_eq!(origin_of(&url), url.origin().ascii_serialization(), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_place_keeps_sessions_at_the_exact_path_and_looks_tokens_up_there_first() {
+        let url = Url::parse("http://h:1/weather/today?x=1").unwrap();
+        let place = Place::of(&url, ScopeRule::default()).unwrap();
+        assert_eq!(place.exact, "http://h:1/weather/today");
+        assert_eq!(place.session_target().scope, "http://h:1/weather/today");
+        assert_eq!(place.session_target().origin, "http://h:1");
+        assert_eq!(
+            place.token_scopes(),
+            ["http://h:1/weather/today", "http://h:1/weather"]
+        );
+        let whole = Place::of(&url, ScopeRule::FullPath).unwrap();
+        assert_eq!(whole.token_scopes(), ["http://h:1/weather/today"]);
     }
 
     #[test]

@@ -38,7 +38,7 @@ use crate::error::ClientError;
 use crate::execute::PaidResponse;
 use crate::mpp::session_plan;
 use crate::request::RequestSpec;
-use crate::scope::Target;
+use crate::scope::{Place, Target};
 
 /// The response header a metered seller reports a session's balance in:
 /// `balance_msat=N, reserved_msat=M` (the balance after this request's reservation).
@@ -165,18 +165,18 @@ enum Spent {
 }
 
 impl L402Client {
-    /// The open session held for `url` (kept per exact path: see the module docs), with its
+    /// The open session held for `place` (kept per exact path: see the module docs), with its
     /// target (whose scope is that path).
     pub(crate) async fn session_for(
         &self,
-        url: &Url,
+        place: &Place,
     ) -> Result<Option<(Target, HeldSession)>, ClientError> {
-        let target = session_target(url, self.inner.scope_rule)?;
         let cache = &self.inner.token_cache;
-        let Err(generation) = cache.session_absent(&target.scope) else {
+        let Err(generation) = cache.session_absent(&place.exact) else {
             return Ok(None);
         };
-        self.held_session_for(target, Some(generation)).await
+        self.held_session_for(place.session_target(), Some(generation))
+            .await
     }
 
     /// The open session held for `url`'s scope, read from the store (never from the cache:
@@ -616,10 +616,9 @@ impl L402Client {
 /// Where a session for `url` is kept: its exact path (the scope of everything the session
 /// pays: journal, receipts, the held session).
 fn session_target(url: &Url, rule: crate::scope::ScopeRule) -> Result<Target, ClientError> {
-    let mut target =
-        Target::of(url, rule).map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
-    target.scope = target.exact_path_scope(url);
-    Ok(target)
+    Ok(Place::of(url, rule)
+        .map_err(|e| ClientError::InvalidRequest(e.to_string()))?
+        .session_target())
 }
 
 /// The final answer of a session request.

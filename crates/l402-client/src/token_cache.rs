@@ -17,12 +17,15 @@ use std::time::{Duration, Instant};
 
 use l402_store::TokenRecord;
 
-/// Found tokens by lookup (the scopes asked, in order), with when they were found.
+/// Found tokens by lookup (keyed by the request's exact-path scope, which decides the scopes
+/// asked), with when they were found.
 #[derive(Debug, Default)]
 pub(crate) struct TokenCache {
     state: Mutex<State>,
     /// The last token's `Authorization` value (see [`crate::auth_header`]).
     auth_header: crate::auth_header::AuthHeaderMemo,
+    /// The last `L402-Token` answer read (see [`crate::status_memo`]).
+    status: crate::status_memo::StatusMemo,
 }
 
 #[derive(Debug, Default)]
@@ -30,7 +33,7 @@ struct State {
     /// Bumped by every [`TokenCache::clear`]: a lookup that began before a clear does not
     /// store what it found.
     generation: u64,
-    found: HashMap<Vec<String>, (String, TokenRecord, Instant)>,
+    found: HashMap<String, (String, TokenRecord, Instant)>,
     /// Session scopes where no open session was found, and when.
     no_session: HashMap<String, Instant>,
 }
@@ -46,11 +49,11 @@ impl TokenCache {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// What an earlier lookup of `scopes` found, if it is fresh; else the generation to pass
-    /// to [`TokenCache::insert`] after asking the store.
-    pub(crate) fn get(&self, scopes: &[String]) -> Result<(String, TokenRecord), u64> {
+    /// What an earlier lookup for the exact-path scope `exact` found, if it is fresh; else the
+    /// generation to pass to [`TokenCache::insert`] after asking the store.
+    pub(crate) fn get(&self, exact: &str) -> Result<(String, TokenRecord), u64> {
         let state = self.state();
-        match state.found.get(scopes) {
+        match state.found.get(exact) {
             Some((scope, token, at)) if at.elapsed() < Self::TTL => {
                 Ok((scope.clone(), token.clone()))
             }
@@ -58,14 +61,9 @@ impl TokenCache {
         }
     }
 
-    /// Keeps what the store answered for `scopes`, unless the cache was cleared since the
-    /// lookup began (`generation`).
-    pub(crate) fn insert(
-        &self,
-        generation: u64,
-        scopes: Vec<String>,
-        found: (String, TokenRecord),
-    ) {
+    /// Keeps what the store answered for the exact-path scope `exact`, unless the cache was
+    /// cleared since the lookup began (`generation`).
+    pub(crate) fn insert(&self, generation: u64, exact: String, found: (String, TokenRecord)) {
         let mut state = self.state();
         if state.generation != generation {
             return;
@@ -75,7 +73,7 @@ impl TokenCache {
         }
         state
             .found
-            .insert(scopes, (found.0, found.1, Instant::now()));
+            .insert(exact, (found.0, found.1, Instant::now()));
     }
 
     /// Whether a recent lookup found no open session for `scope`; else the generation to pass
@@ -121,6 +119,17 @@ impl TokenCache {
     ) -> Result<reqwest::header::HeaderValue, crate::error::ClientError> {
         self.auth_header.value(token)
     }
+
+    /// What an answer's `L402-Token` value says about `sent`, read at `now` (the last reading
+    /// kept: see [`crate::status_memo`]).
+    pub(crate) fn reported_status(
+        &self,
+        header: Option<&reqwest::header::HeaderValue>,
+        sent: &TokenRecord,
+        now: u64,
+    ) -> Option<l402_store::ReportedStatus> {
+        self.status.read(header, sent, now)
+    }
 }
 
 /// A held token for unit tests: `macaroon` and a preimage (and payment hash) of `n` bytes,
@@ -161,24 +170,23 @@ mod tests {
         assert!(cache.auth_header.is_empty());
     }
 
-    fn scopes() -> Vec<String> {
-        vec!["http://a/x".into()]
-    }
+    const EXACT: &str = "http://a/x/today";
 
     #[test]
     fn a_found_token_is_reused_until_cleared_and_a_stale_lookup_is_not_kept() {
         let cache = TokenCache::default();
-        let generation = cache.get(&scopes()).unwrap_err();
-        cache.insert(generation, scopes(), ("http://a/x".into(), token(1)));
-        assert_eq!(cache.get(&scopes()).unwrap().1.macaroon, [1]);
-        assert!(cache.get(&["other".to_owned()]).is_err());
+        let generation = cache.get(EXACT).unwrap_err();
+        cache.insert(generation, EXACT.into(), ("http://a/x".into(), token(1)));
+        let (scope, found) = cache.get(EXACT).unwrap();
+        assert_eq!((scope.as_str(), found.macaroon), ("http://a/x", vec![1]));
+        assert!(cache.get("http://a/x/other").is_err());
 
         // A lookup that began before a clear does not bring its (older) answer back.
-        let before = cache.get(&["other".to_owned()]).unwrap_err();
+        let before = cache.get("http://a/x/other").unwrap_err();
         cache.clear();
-        assert!(cache.get(&scopes()).is_err());
-        cache.insert(before, scopes(), ("http://a/x".into(), token(2)));
-        assert!(cache.get(&scopes()).is_err());
+        assert!(cache.get(EXACT).is_err());
+        cache.insert(before, EXACT.into(), ("http://a/x".into(), token(2)));
+        assert!(cache.get(EXACT).is_err());
     }
 
     #[test]
