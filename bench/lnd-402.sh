@@ -15,7 +15,8 @@
 # Usage: bench/lnd-402.sh [--out FILE]
 # Environment: DURATION (whole seconds per run, default 10s), ROUNDS (2), THREADS (2),
 #              CONNS (16), L402_BIN (a built binary; default: cargo build --release),
-#              KEEP_WORKDIR=1.
+#              KEEP_WORKDIR=1, PERF=1 (record the proxy with `perf record --call-graph dwarf`
+#              during the last round's l402-grpc run; prints its flat profile, keeps the data).
 # Needs: cargo, go, curl, python3, wrk (installed with apt-get when missing). Loopback only.
 
 set -euo pipefail
@@ -33,6 +34,10 @@ bench_args "$@"
 SECS=${DURATION%s}
 
 need_wrk
+if [[ ${PERF:-0} == 1 ]]; then
+  command -v perf >/dev/null 2>&1 || die "PERF=1 needs perf (Debian: linux-perf)"
+  KEEP_WORKDIR=1
+fi
 for tool in cargo go curl python3; do command -v "$tool" >/dev/null 2>&1 || die "$tool is required"; done
 l402_binary "$ROOT"
 
@@ -109,10 +114,17 @@ run() {
     *) url="http://${PROXY_OF[$case]}/paid$QUERY"; lua=$ROOT/bench/flood.lua; proxy_pid=${PID_OF[$case]} ;;
   esac
   log "round $round: $case (wrk -t$THREADS -c$CONNS -d$DURATION)"
+  local perf_pid=""
+  if [[ ${PERF:-0} == 1 && $case == l402-grpc && $round == "$ROUNDS" ]]; then
+    perf record -q -F 499 --call-graph dwarf,16384 -o "$WORK/perf-$case.data" -p "$proxy_pid" \
+      -- sleep "$SECS" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   lnd0=$(cpu_ticks "$BOB_PID")
   [[ -n $proxy_pid ]] && ticks0=$(cpu_ticks "$proxy_pid")
   timeout $((SECS + 60)) wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s "$lua" "$url" \
     >"$WORK/wrk-$case-$round.txt" 2>&1 || true
+  if [[ -n $perf_pid ]]; then wait "$perf_pid" || log "perf record failed"; fi
   line=$(grep '^RESULT ' "$WORK/wrk-$case-$round.txt") || die "wrk $case failed: $(cat "$WORK/wrk-$case-$round.txt")"
   n=$(sed 's/.* requests=\([0-9]*\).*/\1/' <<<"$line")
   if [[ $case == addinvoice ]]; then ok=$(sed 's/.* ok=\([0-9]*\).*/\1/' <<<"$line")
@@ -150,3 +162,9 @@ report() {
 }
 report
 if [[ -n $OUT ]]; then report >"$OUT"; fi
+if [[ ${PERF:-0} == 1 ]]; then
+  log "flat profile of the proxy during the last l402-grpc run (self time, >= 1%):"
+  perf report -i "$WORK/perf-l402-grpc.data" --no-children --sort dso,symbol --percent-limit 1 \
+    --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 >&2 || true
+  log "the recording: $WORK/perf-l402-grpc.data (perf script -i … for the stacks)"
+fi

@@ -22,7 +22,9 @@
 #              RATE_LIMIT ('{ requests = 1, per = "1s", burst = 5 }'), CARGO_TARGET_DIR,
 #              L402_BIN=<path> to use a built binary, KEEP_WORKDIR=1 to keep logs,
 #              CONFIGS (default "off defaults limited"), EXTERNAL_WALLET=1 to run the dev wallet
-#              in its own process (the proxy's CPU then excludes minting invoices).
+#              in its own process (the proxy's CPU then excludes minting invoices), PERF=1 to
+#              record the proxy with `perf record --call-graph dwarf` during the first
+#              configuration's many-client flood (its flat profile is printed, the data kept).
 # Needs: cargo, curl, sqlite3, wrk (installed with apt-get if missing). Loopback traffic only.
 
 set -euo pipefail
@@ -110,6 +112,12 @@ flood() {
   rows0=$(store_rows "$data"); bytes0=$(store_bytes "$data"); ticks0=$(cpu_ticks "$PROXY_PID")
   start=$(date +%s)
   log "flood $name: wrk -t$THREADS -c$CONNS -d$DURATION, $clients client(s)"
+  local perf_pid=""
+  if [[ ${PERF:-0} == 1 && $name == "$PERF_FLOOD" ]]; then
+    perf record -q -F 499 --call-graph dwarf,16384 -o "$WORK/perf-$name.data" -p "$PROXY_PID" \
+      -- sleep "$SECS" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   FLOOD_CLIENTS=$clients timeout $((SECS + 60)) wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" \
     -s "$LUA" "http://$PROXY/paid$QUERY" >"$WORK/wrk-$name.txt" 2>&1 &
   local wrk_pid=$!
@@ -118,6 +126,7 @@ flood() {
   bytes_mid=$(store_bytes "$data")
   wait "$wrk_pid" || true
   local ticks=$(( $(cpu_ticks "$PROXY_PID") - ticks0 ))
+  if [[ -n $perf_pid ]]; then wait "$perf_pid" || log "perf record failed"; fi
   local end
   end=$(date +%s)
   sleep 3 # the recorder writes challenges off the request path
@@ -146,8 +155,14 @@ flood() {
   log "  $line cpu_us_per_req=${CPU_REQ[$name]} rows=${ROWS[$name]} bytes=${BYTES[$name]}"
 }
 
+CONFIGS=${CONFIGS:-off defaults limited}
+PERF_FLOOD="${CONFIGS%% *}-many"
+if [[ ${PERF:-0} == 1 ]]; then
+  command -v perf >/dev/null 2>&1 || die "PERF=1 needs perf (Debian: linux-perf)"
+  KEEP_WORKDIR=1
+fi
 # Each flood gets a fresh proxy, data dir and dev wallet, so none pays for another's ledger.
-for cfg in ${CONFIGS:-off defaults limited}; do
+for cfg in $CONFIGS; do
   for who in one many; do
     name="$cfg-$who"
     log "configuration $cfg: starting a proxy for flood $name"
@@ -191,3 +206,9 @@ report() {
 }
 report
 if [[ -n $OUT ]]; then report >"$OUT"; fi
+if [[ ${PERF:-0} == 1 ]]; then
+  log "flat profile of the proxy during flood $PERF_FLOOD (self time, >= 1%):"
+  perf report -i "$WORK/perf-$PERF_FLOOD.data" --no-children --sort dso,symbol --percent-limit 1 \
+    --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 >&2 || true
+  log "the recording: $WORK/perf-$PERF_FLOOD.data (perf script -i … for the stacks)"
+fi

@@ -16,7 +16,7 @@ mod issued;
 pub mod lnbits;
 #[cfg(feature = "lnd")]
 pub mod lnd;
-#[cfg(any(feature = "lnd", feature = "cln"))]
+#[cfg(any(feature = "dev", feature = "lnd", feature = "cln"))]
 mod node_http;
 #[cfg(feature = "nwc")]
 pub mod nwc;

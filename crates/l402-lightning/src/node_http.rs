@@ -1,4 +1,5 @@
-//! HTTP plumbing shared by the backends that talk to a node over hyper (LND, CLN).
+//! HTTP plumbing shared by the backends that talk to a node over hyper (LND, CLN, the dev
+//! wallet's client).
 
 use std::time::Duration;
 
@@ -75,8 +76,9 @@ impl NodeClient {
         }
     }
 
-    /// Sends `req`. No answer is [`BackendError::Unreachable`]: with `explain_tls`'s hint when
-    /// TLS failed, else the error chain (and the connect hint when the connection failed).
+    /// Sends `req`. No answer is [`BackendError::Unreachable`] (the client's error kept as its
+    /// source): with `explain_tls`'s hint when TLS failed, else the error chain (and the connect
+    /// hint when the connection failed).
     pub(crate) async fn send(
         &self,
         req: Request<Full<Bytes>>,
@@ -90,7 +92,7 @@ impl NodeClient {
                 }
                 detail
             });
-            self.unreachable(detail)
+            BackendError::unreachable(self.backend, self.base.clone(), detail, e)
         })
     }
 }

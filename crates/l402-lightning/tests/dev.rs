@@ -514,10 +514,16 @@ mod http {
                 detail,
                 source: Some(source),
             } => {
-                // The connection error itself stays in the chain.
+                // The connection error itself stays in the chain, down to the refusal.
+                let mut chain = vec![source.to_string()];
+                let mut next = std::error::Error::source(source);
+                while let Some(e) = next {
+                    chain.push(e.to_string());
+                    next = e.source();
+                }
                 assert!(
-                    source.to_string().contains("error sending request"),
-                    "{source}"
+                    chain.iter().any(|e| e.contains("Connection refused")),
+                    "{chain:?}"
                 );
                 assert_eq!(backend, "dev-wallet");
                 assert_eq!(address, &url);

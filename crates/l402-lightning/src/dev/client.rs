@@ -2,9 +2,13 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request};
+use http_body_util::Full;
 use l402_core::invoice::Network;
 use l402_core::{Msat, PaymentHash, Preimage};
 use serde::Serialize;
@@ -21,6 +25,7 @@ use crate::backend::{
     PaymentResult, PaymentState, Settlement,
 };
 use crate::error::BackendError;
+use crate::node_http::{MAX_BODY, NodeClient, read_body};
 
 /// How long to wait for a TCP connection to the (loopback) server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -30,20 +35,21 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// answer (possibly `timeout`) arrives before the client gives up.
 const PAY_GRACE: Duration = Duration::from_secs(5);
 /// The hint attached to connection failures.
-const HINT: &str = "is `l402 serve` running in dev mode?";
+const HINT: &str = "; is `l402 serve` running in dev mode?";
 
-/// A client of a dev wallet server (see [`http`](super::http)).
+/// A client of a dev wallet server (see [`http`](super::http)): plain HTTP/1.1 on loopback,
+/// pooled keep-alive connections, the bearer token on every call. Cheap to clone.
 #[derive(Clone)]
 pub struct DevWalletClient {
-    base_url: String,
-    access_token: String,
-    http: reqwest::Client,
+    node: Arc<NodeClient>,
+    /// `Bearer <access token>`, marked sensitive.
+    authorization: HeaderValue,
 }
 
 impl fmt::Debug for DevWalletClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DevWalletClient")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.node.base())
             .field("access_token", &"<redacted>")
             .finish()
     }
@@ -57,26 +63,34 @@ impl DevWalletClient {
         access_token: impl Into<String>,
     ) -> Result<Self, BackendError> {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
-        let parsed = reqwest::Url::parse(&base_url)
+        let parsed = base_url
+            .parse::<http::Uri>()
             .map_err(|e| BackendError::Other(format!("bad dev wallet URL {base_url:?}: {e}")))?;
-        if parsed.scheme() != "http" {
+        if parsed.scheme_str() != Some("http") || parsed.authority().is_none() {
             return Err(BackendError::Other(format!(
                 "bad dev wallet URL {base_url:?}: the dev wallet speaks plain http on loopback"
             )));
         }
-        // Plain http on loopback; the builder comes from the TLS home all the same, so it
-        // cannot panic for want of a crypto provider.
-        let http = l402_tls::reqwest_builder(&l402_tls::Trust::WebPki)
-            .map_err(|e| BackendError::Other(format!("cannot build HTTP client: {e}")))?
-            .no_proxy()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .build()
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", access_token.into()))
+            .map_err(|_| {
+            BackendError::Other("the dev wallet's access token is not header-safe".into())
+        })?;
+        authorization.set_sensitive(true);
+        // Plain http on loopback; the connector's TLS configuration (never used) comes from
+        // the TLS home all the same.
+        let tls = l402_tls::Trust::WebPki
+            .client_config()
             .map_err(|e| BackendError::Other(format!("cannot build HTTP client: {e}")))?;
         Ok(Self {
-            base_url,
-            access_token: access_token.into(),
-            http,
+            node: Arc::new(NodeClient::new(
+                BACKEND_NAME,
+                base_url,
+                tls,
+                CONNECT_TIMEOUT,
+                REQUEST_TIMEOUT,
+                HINT,
+            )),
+            authorization,
         })
     }
 
@@ -91,7 +105,7 @@ impl DevWalletClient {
         let info = read_connection_file(data_dir).map_err(|e| BackendError::Unreachable {
             backend: BACKEND_NAME.into(),
             address: connection_file_path(data_dir).display().to_string(),
-            detail: format!("{e}; {HINT}"),
+            detail: format!("{e}{HINT}"),
             source: None,
         })?;
         Self::from_connection(&info)
@@ -99,38 +113,42 @@ impl DevWalletClient {
 
     /// The server's base URL.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        self.node.base()
     }
 
-    fn transport_error(&self, e: reqwest::Error) -> BackendError {
-        if e.is_timeout() {
-            return BackendError::Timeout;
-        }
-        // The innermost cause says what happened ("Connection refused (os error 111)").
-        let mut cause: &dyn std::error::Error = &e;
-        while let Some(next) = cause.source() {
-            cause = next;
-        }
-        if e.is_connect() {
-            let detail = format!("{cause}; {HINT}");
-            BackendError::unreachable(BACKEND_NAME, self.base_url.clone(), detail, e)
-        } else {
-            BackendError::Other(format!("dev wallet request failed: {cause}"))
-        }
-    }
-
+    /// One call: `method path` with `body` as JSON, answered within `timeout` (the default
+    /// per-call timeout when `None`), its JSON answer decoded; the server's errors mapped by
+    /// their code (`hash` names the invoice or payment they are about).
     async fn call<T: DeserializeOwned>(
         &self,
-        req: reqwest::RequestBuilder,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        timeout: Option<Duration>,
         hash: Option<PaymentHash>,
     ) -> Result<T, BackendError> {
-        let resp = req
-            .bearer_auth(&self.access_token)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.node.base()))
+            .header(http::header::AUTHORIZATION, self.authorization.clone());
+        if body.is_some() {
+            req = req.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| BackendError::Other(format!("bad dev wallet request {path:?}: {e}")))?;
+        let work = async {
+            let resp = self.node.send(req, |_| None).await?;
+            let status = resp.status();
+            let bytes = read_body(resp.into_body(), MAX_BODY)
+                .await
+                .map_err(|e| self.node.unreachable(format!("reading the answer: {e}")))?;
+            Ok::<_, BackendError>((status, bytes))
+        };
+        let (status, bytes) =
+            tokio::time::timeout(timeout.unwrap_or(self.node.request_timeout()), work)
+                .await
+                .map_err(|_| BackendError::Timeout)??;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| {
                 // Position only: the body may hold a preimage.
@@ -145,18 +163,13 @@ impl DevWalletClient {
             return Err(error_from_code(
                 &err.error.code,
                 err.error.message,
-                &self.base_url,
+                self.node.base(),
                 hash,
             ));
         }
         Err(match status.as_u16() {
             401 => BackendError::Unauthorized,
-            503 => BackendError::Unreachable {
-                backend: BACKEND_NAME.into(),
-                address: self.base_url.clone(),
-                detail: "the server answered 503".into(),
-                source: None,
-            },
+            503 => self.node.unreachable("the server answered 503"),
             504 => BackendError::Timeout,
             _ => BackendError::Other(format!(
                 "dev wallet answered HTTP {status}: {}",
@@ -173,8 +186,7 @@ impl DevWalletClient {
         path: &str,
         hash: Option<PaymentHash>,
     ) -> Result<T, BackendError> {
-        self.call(self.http.get(format!("{}{path}", self.base_url)), hash)
-            .await
+        self.call(Method::GET, path, None, None, hash).await
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -183,14 +195,10 @@ impl DevWalletClient {
         body: &B,
         timeout: Option<Duration>,
     ) -> Result<T, BackendError> {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .json(body);
-        if let Some(t) = timeout {
-            req = req.timeout(t);
-        }
-        self.call(req, None).await
+        let body = serde_json::to_vec(body)
+            .map_err(|e| BackendError::Other(format!("cannot encode a dev wallet request: {e}")))?;
+        self.call(Method::POST, path, Some(body), timeout, None)
+            .await
     }
 
     /// `POST /v1/payments`; `amount` is `pay_amount`'s, `None` for `pay_invoice`.
