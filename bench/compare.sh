@@ -20,7 +20,9 @@
 # Environment: DURATION (whole seconds per run, default 8s), ROUNDS (3), THREADS (2), CONNS (64),
 #              L402_BIN (a built binary; default: cargo build --release), KEEP_WORKDIR=1,
 #              APERTURE=0 (leave Aperture and its regtest network out: a quick run while tuning),
-#              SECTIONS (which parts run, default "h1 h2 scale").
+#              SECTIONS (which parts run, default "h1 h2 scale"; add "syscalls" for one more
+#              HTTP/1.1 run per proxy counting its system calls per request with `perf stat`;
+#              those runs are not in the tables).
 # Needs: cargo, go, curl, python3, wrk, nginx, h2load (the last three installed with apt-get when
 # missing). Loopback only; every process it starts is stopped by PID.
 
@@ -258,6 +260,35 @@ for name in "${CASES[@]}"; do
 done
 fi
 
+# --- system calls per request (SECTIONS=syscalls) ----------------------------------------------
+# One more HTTP/1.1 run per proxy with `perf stat` counting its system calls (in the kernel, none
+# lost): all of them, and the few a proxy's request path makes, divided by the requests wrk made.
+# Counting costs a little time, so these runs stay out of the tables above.
+SYSCALLS_COUNTED=(recvfrom read readv sendto writev write epoll_wait epoll_ctl futex getsockopt)
+declare -A SYSC
+if section syscalls; then
+  command -v perf >/dev/null 2>&1 || die "SECTIONS=syscalls needs perf (Debian: linux-perf)"
+  events="raw_syscalls:sys_enter"
+  for call in "${SYSCALLS_COUNTED[@]}"; do events+=",syscalls:sys_enter_$call"; done
+  for name in nginx l402-off l402-paid; do
+    log "system calls of $name (perf stat)"
+    pid=$(case_pid "$name")
+    perf stat -x, -e "$events" -p "$pid" -o "$WORK/syscalls-$name.txt" -- sleep "${DURATION%s}" \
+      >/dev/null 2>&1 &
+    counter=$!
+    WRK_AUTHORIZATION=$(case_auth "$name") timeout 300 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" \
+      --latency -s "$LUA" "$(case_url "$name")" >"$WORK/wrk.txt" 2>&1 || true
+    wait "$counter" || log "perf stat failed for $name"
+    reqs=$(grep '^RESULT ' "$WORK/wrk.txt" | sed 's/.* requests=\([0-9]*\).*/\1/')
+    SYSC[$name]=$(awk -F, -v n="${reqs:-0}" '
+      $3 ~ /sys_enter/ && n && $1 / n >= 0.005 {
+        name = $3; sub(/.*sys_enter_?/, "", name); if (name == "") name = "all"
+        printf "%s %.2f, ", name, $1 / n }' "$WORK/syscalls-$name.txt" | sed 's/, $//')
+    log "  $name: ${SYSC[$name]}"
+    sleep 1
+  done
+fi
+
 # --- HTTP/2 (h2c, prior knowledge) --------------------------------------------------------------
 declare -A H2RPS H2CPU
 H2_REQUESTS=${H2_REQUESTS:-200000}
@@ -370,6 +401,12 @@ verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN { ok = (op == "<=") ? (x <
   done
   echo
   echo "Resident memory per idle keep-alive connection: $PER_IDLE kB (1,000 connections)."
+  echo
+  fi
+  if section syscalls; then
+  echo "System calls per request (one counted HTTP/1.1 run each, \`perf stat\`; \"all\" is every call):"
+  echo
+  for name in nginx l402-off l402-paid; do echo "- $name: ${SYSC[$name]}"; done
   echo
   fi
   echo "Goals (issue 12):"
