@@ -486,14 +486,17 @@ impl L402Client {
         if let Some(t) = token {
             headers.insert(AUTHORIZATION, self.inner.token_cache.authorization(t)?);
         }
-        // Built as `RequestBuilder` would build it, with the header map moved in whole rather
-        // than copied over entry by entry.
-        let mut req = reqwest::Request::new(spec.method.clone(), spec.url.clone());
-        *req.headers_mut() = headers;
+        // Through `RequestBuilder`, which also turns a URL's `user:password@` into Basic
+        // credentials (a bare `reqwest::Request` would leave them in the URL).
+        let mut req = self
+            .inner
+            .http
+            .request(spec.method.clone(), spec.url.clone())
+            .headers(headers);
         if let Some(body) = &spec.body {
-            *req.body_mut() = Some(body.clone().into());
+            req = req.body(body.clone());
         }
-        Ok(self.inner.http.execute(req).await?)
+        Ok(req.send().await?)
     }
 }
 
@@ -672,7 +675,6 @@ fn parse_url(url: &str) -> Result<Url, ClientError> {
     Url::parse(url).map_err(|e| ClientError::InvalidRequest(format!("bad URL {url:?}: {e}")))
 }
 
-/// The response headers the decision needs, owned.
 /// Whether `response` may ask for payment ([`ResponseView::is_payment_required`]): a 402, or
 /// an answer with a `grpc-status` (a gRPC error can say "payment required"). Anything else
 /// cannot, so its headers need no closer look.
@@ -681,6 +683,7 @@ fn may_be_a_challenge(response: &reqwest::Response) -> bool {
         || response.headers().contains_key("grpc-status")
 }
 
+/// The response headers the decision needs, owned.
 struct ChallengeHeaders {
     www_authenticate: Vec<String>,
     grpc_status: Option<u32>,

@@ -211,3 +211,20 @@ async fn the_destination_guard_is_asked_at_every_hop() {
     assert_eq!(seller.challenges(), 0);
     assert_eq!(counting.pays(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_in_the_url_go_as_basic_authorization_not_in_the_request_line() {
+    let server = Redirector::start(None).await;
+    let seller = PaidServer::start(ServerOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (client, _) = client(&seller, &dir.path().join("c.db"), Budget::default());
+
+    let url = format!("http://user:pw@127.0.0.1:{}/x", server.port);
+    let response = client.get(&url).await.unwrap();
+    assert_eq!(response.response.status(), 200);
+    // base64("user:pw")
+    assert_eq!(
+        server.authorizations(),
+        vec![Some("Basic dXNlcjpwdw==".to_owned())]
+    );
+}

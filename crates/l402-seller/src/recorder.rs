@@ -85,9 +85,33 @@ impl Recorded {
         .unwrap_or(false)
     }
 
+    /// A handle that flushes without keeping the queue open: the writer ends once every
+    /// [`Recorded`] is dropped, whatever [`WeakRecorded`]s remain.
+    pub(crate) fn downgrade(&self) -> WeakRecorded {
+        WeakRecorded {
+            queue: self.queue.downgrade(),
+        }
+    }
+
     /// Queues one update, waiting for room; `false` once the writer is gone.
     async fn send(&self, update: InvoiceUpdate) -> bool {
         self.queue.send(Queued::Update(update)).await.is_ok()
+    }
+}
+
+/// A [`Recorded`] that does not keep the writer's queue open (the admin API's).
+#[derive(Clone)]
+pub(crate) struct WeakRecorded {
+    queue: mpsc::WeakSender<Queued>,
+}
+
+impl WeakRecorded {
+    /// [`Recorded::flush`], or `false` at once when the queue is closed.
+    pub(crate) async fn flush(&self, within: std::time::Duration) -> bool {
+        match self.queue.upgrade() {
+            Some(queue) => Recorded { queue }.flush(within).await,
+            None => false,
+        }
     }
 }
 
@@ -263,9 +287,25 @@ mod tests {
             );
         }
 
-        // A flush after the writer stopped says so rather than waiting.
-        writer.abort();
-        let _ = writer.await;
-        assert!(!recorded.flush(Duration::from_secs(5)).await);
+        // A weak handle flushes too, but does not keep the writer alive: once the observer
+        // and the queue's senders are gone, the writer ends, and a flush says so at once.
+        let weak = recorded.downgrade();
+        observer(&offer, &challenge(3));
+        assert!(weak.flush(Duration::from_secs(5)).await);
+        assert!(
+            store
+                .invoices()
+                .get(&PaymentHash([3; 32]))
+                .unwrap()
+                .is_some()
+        );
+        drop((observer, recorded));
+        tokio::time::timeout(Duration::from_secs(5), writer)
+            .await
+            .expect("the writer ends with its last sender, whatever weak handles remain")
+            .unwrap();
+        let started = std::time::Instant::now();
+        assert!(!weak.flush(Duration::from_secs(5)).await);
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

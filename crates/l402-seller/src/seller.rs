@@ -311,7 +311,7 @@ impl Running {
                 store: store.clone(),
                 revocations: revocations.clone(),
                 metrics: metrics.clone(),
-                recorded: updates.clone(),
+                recorded: updates.downgrade(),
                 backend: backend.clone(),
                 backend_kind: config.l402.backend.kind.as_str().to_owned(),
                 services: services_doc.clone(),

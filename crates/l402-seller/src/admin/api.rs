@@ -25,7 +25,7 @@ use crate::config::SellerConfig;
 use crate::config::edit::EditError;
 use crate::error::SellerError;
 use crate::metrics::SellerMetrics;
-use crate::recorder::Recorded;
+use crate::recorder::WeakRecorded;
 use crate::reload::{Reload, ReloadReport};
 
 /// Most rows one listing returns.
@@ -42,8 +42,9 @@ pub(crate) struct AdminState {
     pub(crate) store: Store,
     pub(crate) revocations: RevocationSet,
     pub(crate) metrics: Arc<SellerMetrics>,
-    /// The challenge and settlement writer, flushed before a read of the invoices.
-    pub(crate) recorded: Recorded,
+    /// The challenge and settlement writer, flushed before a read of the invoices (weakly held:
+    /// an admin request still running at shutdown does not keep the writer's queue open).
+    pub(crate) recorded: WeakRecorded,
     pub(crate) backend: Arc<dyn LightningBackend>,
     pub(crate) backend_kind: String,
     /// The services and routes as configured, prepared at start and at each reload.
@@ -186,8 +187,17 @@ pub(crate) async fn status(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
-    let node = tokio::time::timeout(Duration::from_secs(2), s.backend.node_info()).await;
-    let backend_ms = started.elapsed().as_secs_f64() * 1e3;
+    // The invoice count below waits for queued challenges; alongside the backend's probe, so a
+    // slow backend and a slow store do not add up.
+    let (node, ()) = tokio::join!(
+        async {
+            let node = tokio::time::timeout(Duration::from_secs(2), s.backend.node_info()).await;
+            (node, started.elapsed())
+        },
+        s.written()
+    );
+    let (node, backend_took) = node;
+    let backend_ms = backend_took.as_secs_f64() * 1e3;
     let backend = match node {
         Ok(Ok(info)) => json!({
             "kind": s.backend_kind, "ok": true, "network": info.network.to_string(),
@@ -198,7 +208,6 @@ pub(crate) async fn status(
         }
         Err(_) => json!({"kind": s.backend_kind, "ok": false, "error": "no answer within 2 s"}),
     };
-    s.written().await;
     let started = Instant::now();
     let store = blocking(&s.store, |store| {
         store.health_check()?;
@@ -337,13 +346,17 @@ fn reloaded(
     }
 }
 
-/// An error and its sources, `: `-separated (what an API caller needs to fix a file).
+/// An error and its sources, `: `-separated (what an API caller needs to fix a file); a source
+/// whose text the message already holds (an error that quotes its cause) is not repeated.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {
-        message.push_str(": ");
-        message.push_str(&e.to_string());
+        let text = e.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
         source = e.source();
     }
     message
