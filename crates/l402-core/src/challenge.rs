@@ -142,21 +142,34 @@ pub enum ChallengeError {
 /// `"` and `\` in `invoice` are escaped; a BOLT11 string has neither. The invoice must not hold
 /// control characters, which no quoted string can carry.
 pub fn challenge_header_value(scheme: Scheme, macaroon: &[u8], invoice: &str) -> String {
-    format!(
-        "{} macaroon=\"{}\", invoice={}",
-        scheme.as_str(),
-        base64_codec::encode_std(macaroon),
-        quote(invoice)
-    )
+    let (macaroon, invoice) = (base64_codec::encode_std(macaroon), quote(invoice));
+    header_value(scheme, &macaroon, &invoice)
 }
 
 /// The two `WWW-Authenticate` values a server sends, in Aperture's order: `LSAT …` first (old
-/// clients read only the first value), then `L402 …`.
+/// clients read only the first value), then `L402 …`. The macaroon is encoded and the invoice
+/// quoted once for both.
 pub fn challenge_header_values(macaroon: &[u8], invoice: &str) -> [String; 2] {
+    let (macaroon, invoice) = (base64_codec::encode_std(macaroon), quote(invoice));
     [
-        challenge_header_value(Scheme::Lsat, macaroon, invoice),
-        challenge_header_value(Scheme::L402, macaroon, invoice),
+        header_value(Scheme::Lsat, &macaroon, &invoice),
+        header_value(Scheme::L402, &macaroon, &invoice),
     ]
+}
+
+/// `<scheme> macaroon="<macaroon>", invoice=<invoice>` from the encoded macaroon and the
+/// quoted invoice.
+fn header_value(scheme: Scheme, macaroon: &str, invoice: &str) -> String {
+    const MACAROON: &str = " macaroon=\"";
+    const INVOICE: &str = "\", invoice=";
+    let scheme = scheme.as_str();
+    let mut value = String::with_capacity(
+        scheme.len() + MACAROON.len() + macaroon.len() + INVOICE.len() + invoice.len(),
+    );
+    for part in [scheme, MACAROON, macaroon, INVOICE, invoice] {
+        value.push_str(part);
+    }
+    value
 }
 
 /// Every L402/LSAT challenge in the given `WWW-Authenticate` values, in order.
@@ -224,6 +237,12 @@ pub(crate) fn find_control_char(s: &str) -> Option<usize> {
 fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
+    // An invoice never holds a quote or a backslash: copied whole, then.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return out;
+    }
     for c in s.chars() {
         if c == '"' || c == '\\' {
             out.push('\\');
