@@ -9,6 +9,7 @@ mod demo;
 mod doctor;
 mod exit;
 mod keys;
+mod log_format;
 mod log_writer;
 mod manual;
 mod mcp;
@@ -63,7 +64,9 @@ fn init_tracing(verbose: u8, serving: bool) -> Option<log_writer::FlushGuard> {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
-        .with_target(false);
+        .with_target(false)
+        .fmt_fields(log_format::LineFields)
+        .with_timer(log_format::LineTime);
     if serving {
         let (writer, guard) = log_writer::batched(std::io::stderr());
         let _ = builder.with_writer(writer).try_init();

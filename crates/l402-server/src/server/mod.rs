@@ -1,6 +1,7 @@
 //! The listener: accept loop, per-connection tasks, the service stack around the application layer,
 //! and graceful shutdown.
 
+mod access_fields;
 mod conn;
 mod reload;
 mod service;

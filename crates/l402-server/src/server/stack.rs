@@ -12,6 +12,7 @@ use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Limited;
 use tracing::Instrument;
 
+use super::access_fields::{IpText, Millis};
 use super::{ClientAddr, ConnectionInfo, ProxyService};
 use crate::body::{Body, BoxError};
 use crate::client_ip::{ClientIp, ClientIpResolver};
@@ -118,10 +119,10 @@ where
         tracing::info!(
             method = %method,
             path = uri.path(),
-            client = %conn.remote.ip(),
+            client = %IpText(conn.remote.ip()),
             service = service.as_ref().map(|s| s.name.as_str()),
             status = response.status().as_u16(),
-            latency_ms = latency_ms(started),
+            latency_ms = %Millis::of(started.elapsed()),
             "request handled"
         );
         response
@@ -300,11 +301,6 @@ where
             grpc,
         )
     }
-}
-
-/// Milliseconds since `started`, to the microsecond (an access-log field).
-fn latency_ms(started: Instant) -> f64 {
-    (started.elapsed().as_micros() as f64) / 1000.0
 }
 
 /// Puts the normalised `path` in `uri` (the query is kept as sent), so that the layer prices,
