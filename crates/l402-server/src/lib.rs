@@ -17,6 +17,7 @@ pub mod endpoints;
 pub mod error;
 pub mod forward;
 pub mod health;
+mod ip_text;
 mod response;
 pub mod routing;
 pub mod server;

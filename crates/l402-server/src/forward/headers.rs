@@ -1,7 +1,6 @@
 //! Header rewriting for forwarded requests and responses: hop-by-hop removal and the
 //! `X-Forwarded-*` / `Forwarded` headers.
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use http::header::{
@@ -147,7 +146,7 @@ pub fn add_forwarded(
     // One buffer for the client's address, then the `Forwarded` element.
     let mut text = String::with_capacity(96);
     if let Some(ip) = ip {
-        let _ = write!(text, "{ip}");
+        crate::ip_text::push_ip(&mut text, ip);
         append(headers, X_FORWARDED_FOR, &text);
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));

@@ -10,7 +10,7 @@ use http::Method;
 
 use crate::config::{Config, ConfigError, Diagnostic, PathsConfig, ServiceConfig};
 use normalize::NormalizeError;
-use pattern::{HostPattern, PathMatcher, PathPattern, normalize_host};
+use pattern::{HostPattern, PathMatcher, PathPattern, normalized_host};
 
 /// What routing decided for one request. Inserted as a request extension before the layer in
 /// front of the forwarder runs, so that layer can look up its own settings for the service and
@@ -154,7 +154,7 @@ impl Router {
     ) -> Result<RouteDecision, RouteError> {
         let path = normalize::normalize(path, self.paths.normalize_options())?;
         let fold = self.paths.case_insensitive;
-        let host = host.map(normalize_host).unwrap_or_default();
+        let host = host.map(normalized_host).unwrap_or_default();
         let (service_index, service) = self
             .services
             .iter()
@@ -164,7 +164,7 @@ impl Router {
                     && s.path.matches_case(&path, fold)
             })
             .ok_or_else(|| RouteError::NoService {
-                host: host.clone(),
+                host: host.clone().into_owned(),
                 path: path.clone(),
             })?;
         let route = service.routes.iter().position(|r| {

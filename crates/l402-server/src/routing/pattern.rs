@@ -6,6 +6,7 @@
 //! `*` matches exactly. Host patterns: `api.example.com` (exact, case-insensitive),
 //! `*.example.com` (any subdomain, not the apex) or `*` (any host).
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// At most this many `*` per pattern, so matching cost stays small for any request path.
@@ -300,6 +301,11 @@ impl HostPattern {
 /// Lower-cases a `Host` value and removes the port and a trailing dot (`API.example.com.:443` →
 /// `api.example.com`; `[::1]:80` → `[::1]`).
 pub fn normalize_host(host: &str) -> String {
+    normalized_host(host).into_owned()
+}
+
+/// [`normalize_host`], borrowing `host` when it is already lower case (the usual `Host`).
+pub(crate) fn normalized_host(host: &str) -> Cow<'_, str> {
     let without_port = if host.starts_with('[') {
         match host.find(']') {
             Some(end) => &host[..=end],
@@ -311,7 +317,12 @@ pub fn normalize_host(host: &str) -> String {
             _ => host,
         }
     };
-    without_port.trim_end_matches('.').to_ascii_lowercase()
+    let name = without_port.trim_end_matches('.');
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
 }
 
 #[cfg(test)]

@@ -12,13 +12,14 @@ use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Limited;
 use tracing::Instrument;
 
-use super::access_fields::{IpText, Millis};
+use super::access_fields::Millis;
 use super::{ClientAddr, ConnectionInfo, ProxyService};
 use crate::body::{Body, BoxError};
 use crate::client_ip::{ClientIp, ClientIpResolver};
 use crate::config::ServiceConfig;
 use crate::endpoints::LocalEndpoints;
 use crate::health::{ReadinessCheck, readiness_json};
+use crate::ip_text::IpText;
 use crate::response;
 use crate::routing::{RouteError, Router};
 
@@ -175,34 +176,32 @@ where
             .headers()
             .get(HOST)
             .and_then(|h| h.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| req.uri().authority().map(|a| a.host().to_owned()));
-        let decision =
-            match self
-                .shared
-                .router
-                .route(req.method(), host.as_deref(), req.uri().path())
-            {
-                Ok(d) => d,
-                Err(e @ RouteError::NoService { .. }) => {
-                    return response::error(
-                        StatusCode::NOT_FOUND,
-                        "no_service",
-                        &e.to_string(),
-                        None,
-                        grpc,
-                    );
-                }
-                Err(e) => {
-                    return response::error(
-                        StatusCode::BAD_REQUEST,
-                        "bad_path",
-                        &e.to_string(),
-                        None,
-                        grpc,
-                    );
-                }
-            };
+            .or_else(|| req.uri().authority().map(|a| a.host()));
+        let decision = match self
+            .shared
+            .router
+            .route(req.method(), host, req.uri().path())
+        {
+            Ok(d) => d,
+            Err(e @ RouteError::NoService { .. }) => {
+                return response::error(
+                    StatusCode::NOT_FOUND,
+                    "no_service",
+                    &e.to_string(),
+                    None,
+                    grpc,
+                );
+            }
+            Err(e) => {
+                return response::error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_path",
+                    &e.to_string(),
+                    None,
+                    grpc,
+                );
+            }
+        };
         let config = Arc::clone(&decision.service);
         let service = config.name.as_str();
         *routed = Some(Arc::clone(&config));
