@@ -16,7 +16,8 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1 plus the legacy `Proxy-Connection` and `Keep-Alive`).
-const HOP_BY_HOP: [HeaderName; 9] = [
+/// A `static`, not a `const`: a `const` array is built and dropped at every use.
+static HOP_BY_HOP: [HeaderName; 9] = [
     CONNECTION,
     KEEP_ALIVE,
     PROXY_CONNECTION,
@@ -88,9 +89,26 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
 /// quoted with `\` and `"` escaped.
 fn push_forwarded_value(out: &mut String, value: &str) {
     let token = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        && value.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        });
     if token {
         out.push_str(value);
     } else {
@@ -221,6 +239,18 @@ mod tests {
         strip_hop_by_hop(&mut h, true);
         assert_eq!(h["upgrade"], "websocket");
         assert_eq!(h["connection"], "upgrade");
+    }
+
+    #[test]
+    fn a_forwarded_value_is_bare_exactly_when_it_is_an_rfc_7230_token() {
+        const TCHAR_SYMBOLS: &[u8] = b"!#$%&'*+-.^_`|~";
+        for b in 0x20u8..0x7f {
+            let value = format!("a{}", char::from(b));
+            let mut out = String::new();
+            push_forwarded_value(&mut out, &value);
+            let token = b.is_ascii_alphanumeric() || TCHAR_SYMBOLS.contains(&b);
+            assert_eq!(out == value, token, "{value:?} -> {out:?}");
+        }
     }
 
     #[test]
