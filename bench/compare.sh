@@ -44,12 +44,6 @@ BENCH_NAME=compare
 source "$ROOT/bench/lib.sh"
 bench_args "$@"
 
-apt_install() {
-  local sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo=sudo
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
 need_wrk
 command -v nginx >/dev/null 2>&1 || { log "installing nginx"; apt_install nginx; }
 command -v h2load >/dev/null 2>&1 || { log "installing h2load (nghttp2-client)"; apt_install nghttp2-client; }

@@ -6,15 +6,16 @@
 # between runs (a shared 2-core VM moves them by ±15%).
 #
 # Each proxy runs under `valgrind --tool=callgrind`; after a warm-up its counters are zeroed
-# (`callgrind_control -z`), h2load sends N HTTP/1.1 requests over 8 keep-alive connections, and
-# the counters are dumped (`callgrind_control -d`): instructions per request = the dump's total
-# / N. The kernel's part of each request (the system calls, loopback TCP) is not counted.
+# (`vgdb … zero`, callgrind's monitor command), h2load sends N HTTP/1.1 requests over 8
+# keep-alive connections, and the counters are dumped (`vgdb … dump`): instructions per
+# request = the dump's total / N. The kernel's part of each request (the system calls, loopback TCP) is not counted.
 #
 # Usage: bench/instructions.sh [--out FILE]
 # Environment: REQUESTS (default 20000), L402_BIN=<path> to use a built binary, BASE_BIN=<path>
 #              to count a second l402 binary too (a before/after pair in one run), KEEP_WORKDIR=1
 #              to keep the callgrind files (callgrind_annotate shows where the instructions go).
-# Needs: valgrind, nginx, h2load (nghttp2-client), go, curl: installed with apt-get if missing.
+# Needs: valgrind, nginx and h2load (nghttp2-client), installed with apt-get if missing; go,
+#        curl and python3; cargo unless L402_BIN is set.
 
 set -euo pipefail
 
@@ -28,21 +29,13 @@ source "$ROOT/bench/lib.sh"
 source "$ROOT/scripts/lib/steps.sh"
 bench_args "$@"
 
-apt_install() {
-  local sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo=sudo
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
 command -v valgrind >/dev/null 2>&1 || { log "installing valgrind"; apt_install valgrind; }
 command -v nginx >/dev/null 2>&1 || { log "installing nginx"; apt_install nginx; }
 command -v h2load >/dev/null 2>&1 || { log "installing h2load (nghttp2-client)"; apt_install nghttp2-client; }
-for tool in go curl callgrind_control; do command -v "$tool" >/dev/null 2>&1 || die "$tool is required"; done
+for tool in go curl python3 vgdb; do command -v "$tool" >/dev/null 2>&1 || die "$tool is required"; done
 l402_binary "$ROOT"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-instructions.XXXXXX")
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 (cd "$ROOT/bench/upstream" && GOFLAGS=-mod=mod go build -o "$WORK/upstream" .) || die "building the Go upstream"
 
 UP_PORT=$(free_port)
@@ -58,26 +51,52 @@ under_callgrind() {
   PIDS+=("$VG_PID")
 }
 
+# Stops $VG_PID (SIGNAL, then KILL after 30 s) and forgets it.
+stop_callgrind() {
+  kill "-$1" "$VG_PID" 2>/dev/null || true
+  for _ in $(seq 300); do kill -0 "$VG_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$VG_PID" 2>/dev/null || true
+  wait "$VG_PID" 2>/dev/null || true
+  local -a left=()
+  for pid in "${PIDS[@]}"; do [[ $pid == "$VG_PID" ]] || left+=("$pid"); done
+  PIDS=("${left[@]}")
+}
+
+# A callgrind monitor command (`zero`, `dump`) to $VG_PID, through vgdb; dies if it fails.
+monitor() {
+  timeout 60 vgdb --pid="$VG_PID" "$1" >"$WORK/vgdb.txt" 2>&1 \
+    || die "vgdb $1 failed (ptrace refused? see /proc/sys/kernel/yama/ptrace_scope): $(cat "$WORK/vgdb.txt")"
+}
+
+# h2load NAME N URL [HEADER...]: N HTTP/1.1 requests over 8 connections; dies unless all succeed.
+load() {
+  local name=$1 n=$2 url=$3
+  shift 3
+  timeout 600 h2load --h1 -n "$n" -c 8 "$@" "$url" >"$WORK/h2load.txt" 2>&1 || true
+  grep -q " $n succeeded" "$WORK/h2load.txt" \
+    || die "$name: not every request succeeded: $(grep -E '^requests|^status' "$WORK/h2load.txt")"
+}
+
 # count NAME URL [AUTHORIZATION]: warms up, zeroes the counters, sends $REQUESTS requests and
-# prints the instructions per request of $VG_PID.
+# sets IR[NAME] to the instructions per request of $VG_PID. (Not a command substitution: a
+# failure inside it must end the script.)
 count() {
-  local name=$1 url=$2 auth=${3:-} total
+  local name=$1 url=$2 auth=${3:-} total dump
   local -a header=()
   [[ -z $auth ]] || header=(-H "authorization: $auth")
-  h2load --h1 -n 500 -c 8 "${header[@]}" "$url" >"$WORK/h2load.txt" 2>&1
-  callgrind_control -z "$VG_PID" >/dev/null 2>&1
-  h2load --h1 -n "$REQUESTS" -c 8 "${header[@]}" "$url" >"$WORK/h2load.txt" 2>&1
-  grep -q "$REQUESTS succeeded" "$WORK/h2load.txt" \
-    || die "$name: not every request succeeded: $(grep -E '^requests|^status' "$WORK/h2load.txt")"
+  load "$name (warm-up)" 500 "$url" "${header[@]}"
+  monitor zero
+  load "$name" "$REQUESTS" "$url" "${header[@]}"
   rm -f "$WORK/callgrind.$VG_PID."*
-  callgrind_control -d "$VG_PID" >/dev/null 2>&1
-  poll 30 "the $name dump" bash -c "ls $WORK/callgrind.$VG_PID.* >/dev/null 2>&1"
+  monitor dump
+  poll 60 "the $name dump" bash -c "ls $WORK/callgrind.$VG_PID.* >/dev/null 2>&1"
   sleep 1
-  total=$(sed -n 's/^summary: //p' "$WORK"/callgrind."$VG_PID".* | tail -n1)
-  [[ -n $total ]] || die "$name: no callgrind summary"
-  cp "$WORK"/callgrind."$VG_PID".* "$WORK/$name.callgrind"
-  rm -f "$WORK/callgrind.$VG_PID."*
-  awk -v t="$total" -v n="$REQUESTS" 'BEGIN { printf "%.0f", t / n }'
+  dump=$(ls "$WORK"/callgrind."$VG_PID".* | head -n1)
+  total=$(sed -n 's/^summary: //p' "$dump" | tail -n1)
+  [[ -n $total ]] || die "$name: no callgrind summary in $dump"
+  mv "$dump" "$WORK/$name.callgrind"
+  IR[$name]=$(awk -v t="$total" -v n="$REQUESTS" 'BEGIN { printf "%.0f", t / n }')
+  log "  $name: ${IR[$name]} instructions per request"
 }
 
 declare -A IR
@@ -109,9 +128,8 @@ EOF
 LOGFILE=$WORK/nginx/stderr.log under_callgrind nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx"
 poll 60 "nginx under valgrind" curl -sf --max-time 5 "http://127.0.0.1:$NGINX_PORT/api/weather"
 log "counting nginx"
-IR[nginx]=$(count nginx "http://127.0.0.1:$NGINX_PORT/api/weather")
-kill "$VG_PID" 2>/dev/null || true
-wait "$VG_PID" 2>/dev/null || true
+count nginx "http://127.0.0.1:$NGINX_PORT/api/weather"
+stop_callgrind TERM
 
 # --- l402 serve: a free and a paid service ------------------------------------------------------
 cat >"$WORK/l402.toml" <<EOF
@@ -142,14 +160,16 @@ count_l402() {
   local label=$1 binary=$2 data=$WORK/data-$1 proxy auth
   mkdir -p "$data"
   LOGFILE=$WORK/$label.log under_callgrind "$binary" serve --config "$WORK/l402.toml" --data-dir "$data"
+  # Slower to start under valgrind: up to 120 s.
+  poll 120 "$label under valgrind" grep -q 'paywall proxy listening on' "$WORK/$label.log"
   proxy=$(wait_for_line "$WORK/$label.log" 's/.*paywall proxy listening on http:\/\/\([0-9.:]*\).*/\1/p') \
     || die "$label did not start"
   auth=$(buy_token "http://$proxy/paid/api/weather" "$data/dev-wallet.json")
+  [[ $auth == "L402 "* ]] || die "$label: no token bought"
   log "counting $label (auth off, then paid)"
-  IR[$label-off]=$(count "$label-off" "http://$proxy/free/api/weather")
-  IR[$label-paid]=$(count "$label-paid" "http://$proxy/paid/api/weather" "$auth")
-  kill -INT "$VG_PID" 2>/dev/null || true
-  wait "$VG_PID" 2>/dev/null || true
+  count "$label-off" "http://$proxy/free/api/weather"
+  count "$label-paid" "http://$proxy/paid/api/weather" "$auth"
+  stop_callgrind INT
 }
 count_l402 l402 "$BIN"
 LABELS=(l402)

@@ -22,14 +22,19 @@ bench_args() {
   [[ $DURATION =~ ^[0-9]+s$ ]] || { echo "DURATION must be whole seconds, e.g. 10s" >&2; exit 2; }
 }
 
+# Installs Debian packages (with sudo unless root).
+apt_install() {
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
 # Installs wrk from the Debian package if it is missing.
 need_wrk() {
   if ! command -v wrk >/dev/null 2>&1; then
     log "installing wrk (Debian package)"
-    local sudo=""
-    if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+    apt_install wrk
   fi
 }
 

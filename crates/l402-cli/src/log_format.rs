@@ -20,8 +20,8 @@ use tracing_subscriber::fmt::format::{DefaultFields, DefaultVisitor, Writer};
 use tracing_subscriber::fmt::time::FormatTime;
 
 /// Formats events' and spans' fields as [`DefaultFields`] does: `name=value` separated by
-/// spaces, the message bare and first, strings quoted and escaped (`{:?}`), `r#` dropped from
-/// raw names, `log.*` fields (the `log` crate's metadata) left out.
+/// spaces in the order they are recorded, the message bare, strings quoted and escaped
+/// (`{:?}`), `r#` dropped from raw names, `log.*` fields (the `log` crate's metadata) left out.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct LineFields;
 
@@ -43,14 +43,19 @@ impl<'a> MakeVisitor<Writer<'a>> for LineFields {
 
 /// [`LineFields`]' visitor: the plain one, or tracing-subscriber's when colours are on.
 pub(crate) enum FieldVisitor<'a> {
+    /// Colours off: ours.
     Plain(PlainVisitor<'a>),
+    /// Colours on: tracing-subscriber's, which styles the names.
     Styled(DefaultVisitor<'a>),
 }
 
 /// Writes fields without styles.
 pub(crate) struct PlainVisitor<'a> {
+    /// Where the fields go.
     writer: Writer<'a>,
+    /// No field written yet (none needs a separating space).
     is_empty: bool,
+    /// The first write error, after which nothing more is written.
     result: fmt::Result,
 }
 
@@ -101,6 +106,9 @@ thread_local! {
     static MESSAGE: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
+/// A message scratch buffer grown past this is given back after use.
+const MESSAGE_KEEP_BYTES: usize = 4096;
+
 impl PlainVisitor<'_> {
     /// Starts a field: false (and nothing written) for the `log` crate's metadata fields, or
     /// once writing has failed; else the separating space and, unless it is the message, the
@@ -126,6 +134,8 @@ impl PlainVisitor<'_> {
         self.result.is_ok()
     }
 
+    /// Writes a message given as `Debug` (format arguments) as tracing-subscriber does:
+    /// sanitised when the writer asks for it.
     fn write_message(&mut self, value: &dyn Debug) -> fmt::Result {
         let sanitize = self.writer.sanitizes_ansi_escapes();
         if !sanitize {
@@ -134,8 +144,12 @@ impl PlainVisitor<'_> {
         MESSAGE.with(|scratch| match scratch.try_borrow_mut() {
             Ok(mut text) => {
                 text.clear();
-                write!(text, "{value:?}")?;
-                write_message_text(&mut self.writer, &text, true)
+                let written = write!(text, "{value:?}")
+                    .and_then(|()| write_message_text(&mut self.writer, &text, true));
+                if text.capacity() > MESSAGE_KEEP_BYTES {
+                    *text = String::new();
+                }
+                written
             }
             // A message whose formatting logs (never in practice): no scratch to share.
             Err(_) => write_message_text(&mut self.writer, &format!("{value:?}"), true),
@@ -267,14 +281,17 @@ impl VisitFmt for FieldVisitor<'_> {
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct LineTime;
 
-/// The last second formatted on this thread: its Unix time and `YYYY-MM-DDTHH:MM:SS.`.
+/// The last second formatted on this thread.
 #[derive(Clone, Copy)]
 struct SecondText {
+    /// Its Unix time.
     unix: u64,
+    /// `YYYY-MM-DDTHH:MM:SS.`
     text: [u8; 20],
 }
 
 thread_local! {
+    /// The second [`LineTime`] formatted last on this thread.
     static LAST_SECOND: Cell<Option<SecondText>> = const { Cell::new(None) };
 }
 
@@ -318,25 +335,12 @@ fn write_timestamp(w: &mut dyn fmt::Write, unix: u64, micros: u32) -> fmt::Resul
     w.write_str(std::str::from_utf8(&fraction).map_err(|_| fmt::Error)?)
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.` for `unix` seconds (before the year 10000).
+/// `YYYY-MM-DDTHH:MM:SS.` for `unix` seconds (before the year 10000): the date and time of
+/// [`l402_core::time::format_rfc3339`] (once per second and thread).
 fn second_text(unix: u64) -> [u8; 20] {
-    let days = i64::try_from(unix / 86_400).unwrap_or(i64::MAX);
-    let (year, month, day) = l402_core::time::civil_from_days(days);
-    let of_day = unix % 86_400;
     let mut text = *b"0000-00-00T00:00:00.";
-    let mut put = |at: usize, width: usize, value: u64| {
-        let mut rest = value;
-        for digit in text[at..at + width].iter_mut().rev() {
-            *digit = b'0' + (rest % 10) as u8;
-            rest /= 10;
-        }
-    };
-    put(0, 4, year.unsigned_abs());
-    put(5, 2, month.unsigned_abs());
-    put(8, 2, day.unsigned_abs());
-    put(11, 2, of_day / 3600);
-    put(14, 2, of_day / 60 % 60);
-    put(17, 2, of_day % 60);
+    let rfc3339 = l402_core::time::format_rfc3339(unix);
+    text[..19].copy_from_slice(&rfc3339.as_bytes()[..19]);
     text
 }
 
@@ -372,14 +376,17 @@ mod tests {
     }
 
     impl Captured {
+        /// Everything written so far.
         fn text(&self) -> String {
             String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
         }
     }
 
+    /// An error with a source.
     #[derive(Debug)]
     struct Outer(Inner);
 
+    /// An error without one.
     #[derive(Debug)]
     struct Inner;
 
@@ -440,6 +447,10 @@ mod tests {
             "an error with a source"
         );
         tracing::info!(message = "message as a field", after = 1u8);
+        // The `log` crate's metadata, first and later: skipped, with no stray space.
+        tracing::info!(log.target = "skipped", a = 1u8, "after a log field");
+        tracing::info!(log.target = "skipped", a = 1u8);
+        tracing::info!(a = 1u8, log.line = 3u32, b = true);
         tracing::info!(only = "no message");
         tracing::info!("");
         let span = tracing::info_span!("request", method = "GET", path = %"/x", n = 3u8);
@@ -450,11 +461,14 @@ mod tests {
         tracing::info!(status = 402u16, "inside two spans");
     }
 
-    fn render(plain: bool, ansi: bool) -> String {
+    /// What `log_everything` writes through tracing-subscriber's formatter, with our fields
+    /// (`plain`) or its own, colours on or off, messages sanitised or not.
+    fn render(plain: bool, ansi: bool, sanitize: bool) -> String {
         let out = Captured::default();
         let builder = tracing_subscriber::fmt()
             .with_writer(out.clone())
             .with_ansi(ansi)
+            .with_ansi_sanitization(sanitize)
             .with_target(false)
             .without_time()
             .with_max_level(tracing::Level::TRACE);
@@ -469,8 +483,8 @@ mod tests {
 
     #[test]
     fn fields_are_written_as_tracing_subscriber_writes_them() {
-        let ours = render(true, false);
-        let theirs = render(false, false);
+        let ours = render(true, false, true);
+        let theirs = render(false, false, true);
         assert_eq!(ours, theirs);
         // The comparison covers what it claims to: the access line, escapes, sources, spans.
         for expected in [
@@ -483,15 +497,25 @@ mod tests {
             "kind=\"raw, quoted\"",
             "error.sources=[the inner cause]",
             "request{method=\"GET\" path=/x n=3}:inner{empty=\"later\"}: inside two spans status=402",
+            " INFO after a log field a=1\n",
+            " INFO a=1\n",
+            " INFO a=1 b=true\n",
         ] {
             assert!(ours.contains(expected), "missing {expected:?} in:\n{ours}");
         }
     }
 
     #[test]
+    fn unsanitised_messages_are_written_as_tracing_subscriber_writes_them() {
+        let ours = render(true, false, false);
+        assert_eq!(ours, render(false, false, false));
+        assert!(ours.contains("an escape \u{1b}[2J"), "kept as is: {ours}");
+    }
+
+    #[test]
     fn with_colours_the_default_formatter_writes_the_fields() {
-        let ours = render(true, true);
-        assert_eq!(ours, render(false, true));
+        let ours = render(true, true, true);
+        assert_eq!(ours, render(false, true, true));
         assert!(ours.contains("\u{1b}["), "styled: {ours}");
     }
 

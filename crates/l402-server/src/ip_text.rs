@@ -14,7 +14,8 @@ impl fmt::Display for IpText {
         match self.0 {
             IpAddr::V4(v4) => {
                 let (text, len) = v4_text(v4);
-                f.write_str(std::str::from_utf8(&text[..len]).map_err(|_| fmt::Error)?)
+                // `pad`, as `Ipv4Addr` does: a width or precision applies to the whole address.
+                f.pad(std::str::from_utf8(&text[..len]).map_err(|_| fmt::Error)?)
             }
             IpAddr::V6(v6) => fmt::Display::fmt(&v6, f),
         }
@@ -81,6 +82,10 @@ mod tests {
         addresses.extend((0..=255u8).map(|o| IpAddr::from([o, 255 - o, o / 3, o.wrapping_mul(7)])));
         for address in addresses {
             assert_eq!(IpText(address).to_string(), address.to_string());
+            assert_eq!(
+                format!("[{:>20}|{:.5}]", IpText(address), IpText(address)),
+                format!("[{address:>20}|{address:.5}]")
+            );
             let mut pushed = String::from("for=");
             push_ip(&mut pushed, address);
             assert_eq!(pushed, format!("for={address}"));

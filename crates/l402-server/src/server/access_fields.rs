@@ -17,8 +17,9 @@ impl Millis {
     }
 }
 
-/// Above this (about 104 days), an `f64` of the milliseconds no longer writes as the exact
-/// decimal; the `f64` is written instead.
+/// Up to 2^43 µs (about 102 days) the digits are written directly; above, through the `f64`
+/// itself. (The two agree much further, while f64s near the value are less than 0.001 apart;
+/// the bound only has to be safe, and no request lasts that long.)
 const EXACT_MICROS: u64 = 1 << 53 >> 10;
 
 impl fmt::Display for Millis {
