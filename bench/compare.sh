@@ -80,30 +80,7 @@ poll 20 "Go upstream" curl -sf --max-time 2 "http://$UPSTREAM/api/weather"
 
 NGINX_PORT=$(free_port)
 NGINX_H2_PORT=$(free_port)
-mkdir -p "$WORK/nginx/logs"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 20000; }
-worker_rlimit_nofile 40000;
-http {
-  access_log $WORK/nginx/logs/access.log;
-  # nginx closes a client connection after 1,000 requests by default (h2load counts the rest as
-  # failures); l402 serve has no such limit.
-  keepalive_requests 100000000;
-  upstream backend { server $UPSTREAM; keepalive 256; }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    listen 127.0.0.1:$NGINX_H2_PORT http2;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-EOF
+nginx_proxy_conf "$WORK/nginx" "127.0.0.1:$NGINX_PORT" "127.0.0.1:$NGINX_H2_PORT http2"
 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -g 'daemon off;' 2>"$WORK/nginx/stderr.log" &
 PIDS+=($!)
 poll 20 "nginx" curl -sf --max-time 2 "http://127.0.0.1:$NGINX_PORT/api/weather"
@@ -112,28 +89,7 @@ NGINX_WORKER=$(pgrep -P "$(cat "$WORK/nginx/nginx.pid")" | head -n 1)
 [[ -n $NGINX_WORKER ]] || die "no nginx worker"
 
 # --- l402 serve ---------------------------------------------------------------------------------
-cat >"$WORK/l402.toml" <<EOF
-[listen]
-addr = "127.0.0.1:0"
-
-[backend]
-kind = "dev"
-
-[[services]]
-name = "free"
-path_prefix = "/free"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 0
-
-[[services]]
-name = "paid"
-path_prefix = "/paid"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 1
-token_lifetime_secs = 86400
-EOF
+free_and_paid_toml >"$WORK/l402.toml"
 start_proxy "$WORK/l402.toml" "$WORK/l402" "$WORK/l402.log"
 L402_PID=$PROXY_PID
 L402=$PROXY

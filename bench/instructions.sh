@@ -103,57 +103,16 @@ declare -A IR
 
 # --- nginx (one process: no master, as compare.sh's one worker) --------------------------------
 NGINX_PORT=$(free_port)
-mkdir -p "$WORK/nginx/logs"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 1;
-master_process off;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log $WORK/nginx/logs/access.log;
-  keepalive_requests 100000000;
-  upstream backend { server $UPSTREAM; keepalive 256; }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-EOF
-LOGFILE=$WORK/nginx/stderr.log under_callgrind nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx"
+nginx_proxy_conf "$WORK/nginx" "127.0.0.1:$NGINX_PORT"
+LOGFILE=$WORK/nginx/stderr.log under_callgrind nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" \
+  -g "daemon off; master_process off;"
 poll 60 "nginx under valgrind" curl -sf --max-time 5 "http://127.0.0.1:$NGINX_PORT/api/weather"
 log "counting nginx"
 count nginx "http://127.0.0.1:$NGINX_PORT/api/weather"
 stop_callgrind TERM
 
 # --- l402 serve: a free and a paid service ------------------------------------------------------
-cat >"$WORK/l402.toml" <<EOF
-[listen]
-addr = "127.0.0.1:0"
-
-[backend]
-kind = "dev"
-
-[[services]]
-name = "free"
-path_prefix = "/free"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 0
-
-[[services]]
-name = "paid"
-path_prefix = "/paid"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 1
-token_lifetime_secs = 86400
-EOF
+free_and_paid_toml >"$WORK/l402.toml"
 
 # count_l402 LABEL BINARY: counts auth off and paid for one binary.
 count_l402() {

@@ -97,6 +97,66 @@ start_upstream() {
   log "upstream sample API on $UPSTREAM"
 }
 
+# The configuration the proxy comparisons give `l402 serve` (printed for a config file): the dev
+# wallet, a free service under /free and a paid one (1 sat, day-long tokens) under /paid, both
+# on $UPSTREAM, listening on a free port.
+free_and_paid_toml() {
+  cat <<TOML
+[listen]
+addr = "127.0.0.1:0"
+
+[backend]
+kind = "dev"
+
+[[services]]
+name = "free"
+path_prefix = "/free"
+strip_path_prefix = true
+upstream = "http://$UPSTREAM"
+price_sat = 0
+
+[[services]]
+name = "paid"
+path_prefix = "/paid"
+strip_path_prefix = true
+upstream = "http://$UPSTREAM"
+price_sat = 1
+token_lifetime_secs = 86400
+TOML
+}
+
+# nginx_proxy_conf DIR LISTEN...: writes DIR/nginx.conf (logs in DIR/logs), the nginx the proxy
+# comparisons run: one worker, access log on, keep-alive connections to $UPSTREAM, one `listen`
+# line per LISTEN ("127.0.0.1:PORT", "127.0.0.1:PORT http2"). Run it with
+# `nginx -c DIR/nginx.conf -p DIR -g "daemon off;"`.
+nginx_proxy_conf() {
+  local dir=$1 listen lines=""
+  shift
+  for listen in "$@"; do lines+="    listen $listen;"$'\n'; done
+  mkdir -p "$dir/logs"
+  cat >"$dir/nginx.conf" <<EOF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 20000; }
+worker_rlimit_nofile 40000;
+http {
+  access_log $dir/logs/access.log;
+  # nginx closes a client connection after 1,000 requests by default (h2load counts the rest as
+  # failures); l402 serve has no such limit.
+  keepalive_requests 100000000;
+  upstream backend { server $UPSTREAM; keepalive 256; }
+  server {
+${lines}    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+}
+
 # The `[[services]]` entry the unpaid-flood benches sell: the upstream under /paid at 1 sat,
 # invoices of 600 s (printed for a config heredoc).
 paid_service_toml() {
