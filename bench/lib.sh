@@ -97,9 +97,20 @@ start_upstream() {
   log "upstream sample API on $UPSTREAM"
 }
 
-# The configuration the proxy comparisons give `l402 serve` (printed for a config file): the dev
-# wallet, a free service under /free and a paid one (1 sat, day-long tokens) under /paid, both
-# on $UPSTREAM, listening on a free port.
+# service_toml NAME PRICE_SAT [LINE...]: a `[[services]]` entry selling $UPSTREAM under /NAME
+# (prefix stripped) at PRICE_SAT, then each LINE (printed for a config heredoc).
+service_toml() {
+  local name=$1 price=$2 line
+  shift 2
+  printf '[[services]]\nname = "%s"\npath_prefix = "/%s"\nstrip_path_prefix = true\n' "$name" "$name"
+  printf 'upstream = "http://%s"\nprice_sat = %s\n' "$UPSTREAM" "$price"
+  for line in "$@"; do printf '%s\n' "$line"; done
+}
+
+# free_and_paid_toml [TOKEN_LIFETIME_SECS]: the configuration the proxy benches give `l402 serve`
+# (printed for a config file): the dev wallet, a free service under /free and a paid one (1 sat,
+# tokens of TOKEN_LIFETIME_SECS, default a day) under /paid, both on $UPSTREAM, listening on a
+# free port.
 free_and_paid_toml() {
   cat <<TOML
 [listen]
@@ -108,20 +119,9 @@ addr = "127.0.0.1:0"
 [backend]
 kind = "dev"
 
-[[services]]
-name = "free"
-path_prefix = "/free"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 0
+$(service_toml free 0)
 
-[[services]]
-name = "paid"
-path_prefix = "/paid"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 1
-token_lifetime_secs = 86400
+$(service_toml paid 1 "token_lifetime_secs = ${1:-86400}")
 TOML
 }
 
@@ -159,17 +159,7 @@ EOF
 
 # The `[[services]]` entry the unpaid-flood benches sell: the upstream under /paid at 1 sat,
 # invoices of 600 s (printed for a config heredoc).
-paid_service_toml() {
-  cat <<TOML
-[[services]]
-name = "paid"
-path_prefix = "/paid"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 1
-invoice_expiry_secs = 600
-TOML
-}
+paid_service_toml() { service_toml paid 1 "invoice_expiry_secs = 600"; }
 
 # Starts `l402 serve --config $1 --data-dir $2` (log in $3), records its PID in PROXY_PID and
 # PIDS, and sets PROXY to the host:port it listens on.

@@ -42,26 +42,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/l402-metered.XXXXXX")
 start_upstream "$WORK/upstream" "$WORK/upstream.log"
 
 cat >"$WORK/bench.toml" <<EOF
-[listen]
-addr = "127.0.0.1:0"
-
-[backend]
-kind = "dev"
-
-[[services]]
-name = "free"
-path_prefix = "/free"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 0
-
-[[services]]
-name = "paid"
-path_prefix = "/paid"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 1
-token_lifetime_secs = 3600
+$(free_and_paid_toml 3600)
 
 [[services]]
 name = "metered"

@@ -91,13 +91,7 @@ kind = "dev"
 [backend.dev]
 connection_file = "$WORK/wallet/dev-wallet.json"
 
-[[services]]
-name = "paid"
-path_prefix = "/paid"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 1
-token_lifetime_secs = 3600
+$(service_toml paid 1 "token_lifetime_secs = 3600")
 TOML
   L402_LOG=${L402_LOG:-warn} start_proxy "$WORK/l402-$i.toml" "$WORK/data-$i" "$WORK/proxy-$i.log"
   INSTANCES+=("$PROXY")

@@ -73,23 +73,10 @@ kind = "dev"
 [limits]
 drain_timeout = "2s"
 
-[[services]]
-name = "free"
-path_prefix = "/free"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 0
+$(service_toml free 0)
 
-[[services]]
-name = "paid"
-path_prefix = "/paid"
-strip_path_prefix = true
-upstream = "http://$UPSTREAM"
-price_sat = 1
-token_lifetime_secs = 3600
-capabilities = ["read"]
-invoice_expiry_secs = 600
-memo = "proxy-load benchmark"
+$(service_toml paid 1 "token_lifetime_secs = 3600" 'capabilities = ["read"]' \
+  "invoice_expiry_secs = 600" 'memo = "proxy-load benchmark"')
 EOF
 log "starting the proxy (l402 serve --config bench.toml)"
 start_proxy "$WORK/bench.toml" "$WORK/proxy" "$WORK/proxy.log"

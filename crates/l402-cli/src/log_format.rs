@@ -10,7 +10,7 @@
 //! for byte (the tests compare both formatters on the same events); with colours on (a
 //! terminal), the default formatter writes the fields.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::fmt::{self, Debug, Write as _};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -101,13 +101,15 @@ fn write_quoted(writer: &mut Writer<'_>, value: &str) -> fmt::Result {
     writer.write_char('"')
 }
 
-thread_local! {
-    /// Where a message given as format arguments is written before it is sanitised.
-    static MESSAGE: RefCell<String> = const { RefCell::new(String::new()) };
-}
+/// A writer that sanitises what passes through it as [`write_message_text`] does, a chunk at a
+/// time (a chunk with nothing to escape is written whole).
+struct Sanitizing<'a, 'w>(&'a mut Writer<'w>);
 
-/// A message scratch buffer grown past this is given back after use.
-const MESSAGE_KEEP_BYTES: usize = 4096;
+impl fmt::Write for Sanitizing<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        write_message_text(self.0, s, true)
+    }
+}
 
 impl PlainVisitor<'_> {
     /// Starts a field: false (and nothing written) for the `log` crate's metadata fields, or
@@ -137,23 +139,11 @@ impl PlainVisitor<'_> {
     /// Writes a message given as `Debug` (format arguments) as tracing-subscriber does:
     /// sanitised when the writer asks for it.
     fn write_message(&mut self, value: &dyn Debug) -> fmt::Result {
-        let sanitize = self.writer.sanitizes_ansi_escapes();
-        if !sanitize {
-            return write!(self.writer, "{value:?}");
+        if self.writer.sanitizes_ansi_escapes() {
+            write!(Sanitizing(&mut self.writer), "{value:?}")
+        } else {
+            write!(self.writer, "{value:?}")
         }
-        MESSAGE.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut text) => {
-                text.clear();
-                let written = write!(text, "{value:?}")
-                    .and_then(|()| write_message_text(&mut self.writer, &text, true));
-                if text.capacity() > MESSAGE_KEEP_BYTES {
-                    *text = String::new();
-                }
-                written
-            }
-            // A message whose formatting logs (never in practice): no scratch to share.
-            Err(_) => write_message_text(&mut self.writer, &format!("{value:?}"), true),
-        })
     }
 }
 

@@ -1,8 +1,8 @@
 //! IP addresses written as `Display` writes them, IPv4 without `core::fmt`'s per-octet
 //! machinery: the proxy writes the client's address for every request (the access line,
-//! `X-Forwarded-For` and `Forwarded`).
+//! `X-Forwarded-For` and `Forwarded`, both through [`IpText`]).
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// An IP address with a cheaper `Display` (the same text).
@@ -18,21 +18,6 @@ impl fmt::Display for IpText {
                 f.pad(std::str::from_utf8(&text[..len]).map_err(|_| fmt::Error)?)
             }
             IpAddr::V6(v6) => fmt::Display::fmt(&v6, f),
-        }
-    }
-}
-
-/// Appends `ip` to `out` as `Display` writes it.
-pub(crate) fn push_ip(out: &mut String, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(v4) => {
-            let (text, len) = v4_text(v4);
-            // Digits and dots only.
-            out.extend(text[..len].iter().map(|&b| char::from(b)));
-        }
-        IpAddr::V6(v6) => {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "{v6}");
         }
     }
 }
@@ -86,9 +71,6 @@ mod tests {
                 format!("[{:>20}|{:.5}]", IpText(address), IpText(address)),
                 format!("[{address:>20}|{address:.5}]")
             );
-            let mut pushed = String::from("for=");
-            push_ip(&mut pushed, address);
-            assert_eq!(pushed, format!("for={address}"));
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Header rewriting for forwarded requests and responses: hop-by-hop removal and the
 //! `X-Forwarded-*` / `Forwarded` headers.
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use http::header::{
@@ -8,6 +9,8 @@ use http::header::{
     UPGRADE,
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::ip_text::IpText;
 
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
@@ -164,7 +167,7 @@ pub fn add_forwarded(
     // One buffer for the client's address, then the `Forwarded` element.
     let mut text = String::with_capacity(96);
     if let Some(ip) = ip {
-        crate::ip_text::push_ip(&mut text, ip);
+        let _ = write!(text, "{}", IpText(ip));
         append(headers, X_FORWARDED_FOR, &text);
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));

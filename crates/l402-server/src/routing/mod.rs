@@ -164,7 +164,7 @@ impl Router {
                     && s.path.matches_case(&path, fold)
             })
             .ok_or_else(|| RouteError::NoService {
-                host: host.clone().into_owned(),
+                host: host.into_owned(),
                 path: path.clone(),
             })?;
         let route = service.routes.iter().position(|r| {
