@@ -163,8 +163,9 @@ pub struct VerifiedToken {
     /// The caveats a satisfier checked, one per condition: its deciding (last) value in
     /// canonical form, `condition=value`, in the order `services`, `<service>_capabilities`,
     /// `<service>_max_price_msat`, `<service>_valid_until`, then the custom satisfiers. What the
-    /// paywall forwards to the upstream (see [`check_caveats_canonical`]).
-    pub checked_caveats: Vec<String>,
+    /// paywall forwards to the upstream (see [`check_caveats_canonical`]). Shared, so a copy of
+    /// the token (one per paid request, for the handlers downstream) copies no text.
+    pub checked_caveats: std::sync::Arc<[String]>,
     /// When the token stops being valid for the requested service (its narrowest
     /// `<service>_valid_until`), Unix seconds; `None` if it never expires.
     pub valid_until: Option<u64>,
@@ -406,6 +407,6 @@ fn authorize(
     Ok(VerifiedToken {
         identifier: token.identifier,
         valid_until,
-        checked_caveats,
+        checked_caveats: checked_caveats.into(),
     })
 }

@@ -68,7 +68,7 @@ fn via_header(
         macaroon: None,
     };
     let cred = parse_credential(&headers).map_err(TokenError::MalformedCredential)?;
-    verify_credential(&cred, &ring(), &NoRevocations, request).map(|t| t.checked_caveats)
+    verify_credential(&cred, &ring(), &NoRevocations, request).map(|t| t.checked_caveats.to_vec())
 }
 
 #[test]
@@ -221,7 +221,7 @@ fn grpc_macaroon_form_carries_the_preimage_in_a_caveat() {
             verify_credential(&cred, &ring(), &NoRevocations, &ctx("greeter", &[], NOW)).unwrap();
         // What the seller minted, and not the `preimage=` the holder added.
         assert_eq!(
-            token.checked_caveats,
+            *token.checked_caveats,
             ["services=greeter:0", "greeter_capabilities="]
         );
     }

@@ -26,6 +26,8 @@ pub struct RoutePrice {
 #[derive(Debug)]
 struct CompiledTerms {
     terms: ServiceTerms,
+    /// The service's name and invoice memo, shared by every offer made for it.
+    names: OfferNames,
     free_paths: Vec<PathPattern>,
     /// The rate limit of requests matching no route with its own: the service's, else
     /// `[clients] rate_limit`.
@@ -64,10 +66,31 @@ impl RoutePrice {
     }
 }
 
-/// The offer `terms` make to a request of `service` priced `price`, for a client at an
-/// unknown address. The token it sells carries the route's required capabilities and is bound
-/// to `price`; tokens minted before that binding count as bought at the service's price.
-pub(crate) fn offer(service: &str, terms: &ServiceTerms, price: RoutePrice) -> Offer {
+/// The text every offer of one service carries, built once: an offer per request then copies
+/// no text.
+#[derive(Debug, Clone)]
+pub(crate) struct OfferNames {
+    /// The service's name (its `services` caveat).
+    pub(crate) service: Arc<str>,
+    /// The invoice memo: the service's `memo`, else "L402".
+    pub(crate) memo: Arc<str>,
+}
+
+impl OfferNames {
+    /// The names of `service`, whose terms are `terms`.
+    pub(crate) fn new(service: &str, terms: &ServiceTerms) -> Self {
+        Self {
+            service: service.into(),
+            memo: terms.memo.as_deref().unwrap_or("L402").into(),
+        }
+    }
+}
+
+/// The offer `terms` make to a request of the service `names` names, priced `price`, for a
+/// client at an unknown address. The token it sells carries the route's required capabilities
+/// and is bound to `price`; tokens minted before that binding count as bought at the service's
+/// price.
+pub(crate) fn offer(names: &OfferNames, terms: &ServiceTerms, price: RoutePrice) -> Offer {
     let metering = terms.metered().map(|m| {
         std::sync::Arc::new(l402_tower::Metering {
             unit_price: Msat(price.price_msat),
@@ -86,14 +109,14 @@ pub(crate) fn offer(service: &str, terms: &ServiceTerms, price: RoutePrice) -> O
         None => sat_to_msat(terms.price_sat),
     };
     Offer {
-        service: service.to_owned(),
+        service: names.service.clone(),
         price: Msat(price_msat),
         base_price: Msat(base_msat),
         required_capabilities: price.required_capabilities,
         grant_capabilities: terms.capabilities.clone(),
         token_lifetime_secs: (terms.token_lifetime_secs > 0).then_some(terms.token_lifetime_secs),
         invoice_expiry_secs: terms.invoice_expiry_secs,
-        memo: terms.memo.clone().unwrap_or_else(|| "L402".to_owned()),
+        memo: names.memo.clone(),
         freebies_per_ip: terms.freebies_per_ip,
         forward_credential: terms.forward_credential,
         protocols: terms.protocols(),
@@ -159,7 +182,9 @@ impl PriceTable {
                 .iter()
                 .map(|r| rule(&r.rate_limit).or(rate_limit))
                 .collect();
+            let name = config.proxy.services.get(i).map_or("", |s| s.name.as_str());
             services.push(CompiledTerms {
+                names: OfferNames::new(name, terms),
                 terms: terms.clone(),
                 free_paths,
                 rate_limit,
@@ -183,6 +208,13 @@ impl PriceTable {
         let mut price = RoutePrice::of_route(terms, route);
         price.free |= free_path;
         Some((terms, price))
+    }
+
+    /// The shared names of the service at `index` (file order), if it is named `service`: a
+    /// table built from another configuration than the proxy's has none to share.
+    fn names(&self, index: usize, service: &str) -> Option<&OfferNames> {
+        let names = &self.services.get(index)?.names;
+        (*names.service == *service).then_some(names)
     }
 
     /// The terms of the service at `index` (file order), if any.
@@ -237,10 +269,15 @@ impl Pricer for RoutePricer {
         if price.free || terms.mcp {
             return None;
         }
+        let name = decision.service.name.as_str();
+        let names = match self.table.names(decision.service_index, name) {
+            Some(shared) => shared,
+            None => &OfferNames::new(name, terms),
+        };
         Some(Offer {
             client_ip: request.extensions.get::<ClientIp>().map(|c| c.0),
             rate_limit: self.table.rate_limit(decision),
-            ..offer(&decision.service.name, terms, price)
+            ..offer(names, terms, price)
         })
     }
 }

@@ -161,7 +161,7 @@ pub(crate) fn start(
             metrics.challenge(&offer.service, challenge.payment_hash, expires_at);
             let record = InvoiceRecord {
                 payment_hash: challenge.payment_hash,
-                service: offer.service.clone(),
+                service: offer.service.to_string(),
                 amount: challenge.amount,
                 bolt11: challenge.bolt11.clone(),
                 created_at: now,

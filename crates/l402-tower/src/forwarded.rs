@@ -30,6 +30,13 @@ pub const HEADER_SERVICE: &str = "x-l402-service";
 /// `X-L402-Caveat` (repeated).
 pub const HEADER_CAVEAT: &str = "x-l402-caveat";
 
+/// `Macaroon`: a gRPC client's credential (metadata), or an HTTP client's macaroon sent
+/// beside its `Authorization` preimage. A constant, so a lookup does not parse the name.
+pub(crate) const MACAROON: HeaderName = HeaderName::from_static("macaroon");
+/// `Grpc-Metadata-Macaroon`: the macaroon as grpc-gateway clients send it.
+pub(crate) const GRPC_METADATA_MACAROON: HeaderName =
+    HeaderName::from_static("grpc-metadata-macaroon");
+
 /// True for the names of the headers the paywall owns (surrounding blanks ignored).
 fn is_paywall_header(name: &[u8]) -> bool {
     name.trim_ascii()
@@ -85,17 +92,23 @@ pub fn strip_credential(headers: &mut HeaderMap) {
             || scheme.eq_ignore_ascii_case(b"LSAT")
             || scheme.eq_ignore_ascii_case(b"Payment")
     };
-    let kept: Vec<HeaderValue> = headers
-        .get_all(AUTHORIZATION)
-        .iter()
-        .filter(|v| !is_l402(v))
-        .cloned()
-        .collect();
-    headers.remove(AUTHORIZATION);
-    for value in kept {
-        headers.append(AUTHORIZATION, value);
+    // The common case, every `Authorization` value a credential, removes them without
+    // collecting the others.
+    if headers.get_all(AUTHORIZATION).iter().all(is_l402) {
+        headers.remove(AUTHORIZATION);
+    } else {
+        let kept: Vec<HeaderValue> = headers
+            .get_all(AUTHORIZATION)
+            .iter()
+            .filter(|v| !is_l402(v))
+            .cloned()
+            .collect();
+        headers.remove(AUTHORIZATION);
+        for value in kept {
+            headers.append(AUTHORIZATION, value);
+        }
     }
-    headers.remove("macaroon");
+    headers.remove(MACAROON);
 }
 
 /// The forwarded headers for a verified token.
@@ -112,7 +125,7 @@ pub(crate) fn token_headers(
     push(HEADER_TOKEN_ID, &token.identifier.token_id.to_hex());
     push(HEADER_PAYMENT_HASH, &token.identifier.payment_hash.to_hex());
     push(HEADER_SERVICE, service);
-    for caveat in &token.checked_caveats {
+    for caveat in token.checked_caveats.iter() {
         push(HEADER_CAVEAT, caveat);
     }
     out
@@ -142,5 +155,35 @@ mod tests {
         headers.insert(CONNECTION, odd.clone());
         strip_spoofed_headers(&mut headers);
         assert_eq!(headers[CONNECTION], odd, "no paywall name: left as it was");
+    }
+
+    #[test]
+    fn only_the_credential_schemes_and_the_macaroon_leave() {
+        let headers_with = |values: &[&'static str]| {
+            let mut headers = HeaderMap::new();
+            for v in values {
+                headers.append(AUTHORIZATION, HeaderValue::from_static(v));
+            }
+            headers.insert(MACAROON, HeaderValue::from_static("0201"));
+            headers
+        };
+        let left = |headers: &HeaderMap| -> Vec<String> {
+            let values = headers.get_all(AUTHORIZATION).iter();
+            values.map(|v| v.to_str().unwrap().to_owned()).collect()
+        };
+
+        let mut only = headers_with(&["L402 mac:pre", "lsat mac:pre"]);
+        strip_credential(&mut only);
+        assert!(left(&only).is_empty() && only.get(MACAROON).is_none());
+
+        let mut mixed = headers_with(&["Basic dTpw", "L402 mac:pre", "Payment x", "Bearer k"]);
+        strip_credential(&mut mixed);
+        assert_eq!(left(&mixed), ["Basic dTpw", "Bearer k"], "kept, in order");
+        assert!(mixed.get(MACAROON).is_none());
+
+        let mut none = headers_with(&[]);
+        none.insert("x-other", HeaderValue::from_static("1"));
+        strip_credential(&mut none);
+        assert_eq!((none.len(), none["x-other"].as_bytes()), (1, &b"1"[..]));
     }
 }

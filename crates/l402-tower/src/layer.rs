@@ -291,7 +291,7 @@ where
     }
     let hash = charge.payment_hash.to_hex();
     for (name, value) in [
-        (crate::HEADER_SERVICE, offer.service.as_str()),
+        (crate::HEADER_SERVICE, &*offer.service),
         (crate::HEADER_PAYMENT_HASH, hash.as_str()),
     ] {
         if let Ok(v) = http::HeaderValue::from_str(value) {

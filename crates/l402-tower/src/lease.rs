@@ -195,7 +195,7 @@ mod tests {
                 payment_hash: PaymentHash([1; 32]),
                 token_id: TokenId([2; 32]),
             },
-            checked_caveats: Vec::new(),
+            checked_caveats: Default::default(),
             valid_until: valid_for.map(|secs| BASE + secs),
         };
         let clock = Arc::new(TokioClock {
@@ -247,7 +247,7 @@ mod tests {
                 payment_hash: PaymentHash([1; 32]),
                 token_id: TokenId(id),
             },
-            checked_caveats: Vec::new(),
+            checked_caveats: Default::default(),
             valid_until: None,
         };
         let clock = Arc::new(TokioClock {

@@ -1,6 +1,7 @@
 //! What a request costs and what paying for it grants.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use http::request::Parts;
 use l402_core::caveat::{self, ServiceTier};
@@ -13,8 +14,9 @@ use crate::rate_limit::RateLimitRule;
 /// The price of a request and the token a payment buys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offer {
-    /// The service name written into the `services` caveat.
-    pub service: String,
+    /// The service name written into the `services` caveat. Shared: the proxy builds an offer
+    /// per request from its route's, and a copy copies no text.
+    pub service: Arc<str>,
     /// The price; zero means the request passes free. A token sold for this offer is bound to
     /// it (`<service>_max_price_msat`): it opens requests of the service priced at most this.
     pub price: Msat,
@@ -31,8 +33,8 @@ pub struct Offer {
     pub token_lifetime_secs: Option<u64>,
     /// Invoice expiry in seconds.
     pub invoice_expiry_secs: u64,
-    /// Invoice memo.
-    pub memo: String,
+    /// Invoice memo (shared, as `service`).
+    pub memo: Arc<str>,
     /// Unpaid requests allowed per client IP before the paywall applies (0 = none).
     pub freebies_per_ip: u32,
     /// The client's IP (as the proxy trusts it: see `l402_server::ClientIp`), for freebies,
@@ -51,13 +53,13 @@ pub struct Offer {
     /// Prepaid, metered billing ([`Metering`](crate::Metering)): `price` is then the deposit
     /// (what an L402 token or a session's opening costs) and each request reserves from the
     /// buyer's balance. `None` (the default): every token opens the service until it expires.
-    pub metering: Option<std::sync::Arc<crate::Metering>>,
+    pub metering: Option<Arc<crate::Metering>>,
 }
 
 impl Offer {
     /// An offer for `service` at `price` with Aperture's defaults: no capabilities, no expiry,
     /// one-hour invoices, memo "L402".
-    pub fn new(service: impl Into<String>, price: Msat) -> Self {
+    pub fn new(service: impl Into<Arc<str>>, price: Msat) -> Self {
         Self {
             service: service.into(),
             price,
@@ -98,7 +100,7 @@ impl Offer {
             payment_hash,
             grants: vec![ServiceGrant {
                 service: ServiceTier {
-                    name: self.service.clone(),
+                    name: self.service.to_string(),
                     tier: 0,
                 },
                 capabilities: self.minted_capabilities(),

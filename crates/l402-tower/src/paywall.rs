@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::HeaderName;
 use http::request::Parts;
 use l402_backend::{CreateInvoice, LightningBackend};
 use l402_core::challenge::challenge_header_values;
@@ -14,6 +15,7 @@ use l402_core::{Msat, PaymentHash, TokenId};
 
 use crate::challenge_limit::{OUTSTANDING_WINDOW_SECS, OutstandingChallenges};
 use crate::client::{DEFAULT_IPV6_PREFIX_LEN, client_key};
+use crate::forwarded::{GRPC_METADATA_MACAROON, MACAROON};
 use crate::freebies::Freebies;
 use crate::lease::{DEFAULT_STREAM_GRACE, TokenLease};
 use crate::mpp::{Mpp, MppSettings, MppVerdict};
@@ -276,7 +278,7 @@ impl Paywall {
             self.state.counters.cache_hit();
             return Verdict::Paid(hit);
         }
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let header = |name: &HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let headers = CredentialHeaders {
             authorization: parts
                 .headers
@@ -284,8 +286,8 @@ impl Paywall {
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .collect(),
-            grpc_metadata_macaroon: header("grpc-metadata-macaroon"),
-            macaroon: header("macaroon"),
+            grpc_metadata_macaroon: header(&GRPC_METADATA_MACAROON),
+            macaroon: header(&MACAROON),
         };
         let result = match parse_credential(&headers) {
             Err(CredentialError::Missing) => Err(TokenError::Missing),
@@ -582,7 +584,7 @@ impl Paywall {
     ) -> Result<l402_backend::CreatedInvoice, ChallengeError> {
         let request = CreateInvoice {
             amount: offer.price,
-            memo: offer.memo.clone(),
+            memo: offer.memo.to_string(),
             expiry_secs: offer.invoice_expiry_secs,
         };
         tokio::time::timeout(
@@ -647,7 +649,7 @@ impl Paywall {
 /// The request's `Authorization` value when it is the only one and no other header can carry
 /// a macaroon: the bytes the verified cache's first level is keyed on.
 fn single_authorization(headers: &http::HeaderMap) -> Option<&[u8]> {
-    if headers.contains_key("macaroon") || headers.contains_key("grpc-metadata-macaroon") {
+    if headers.contains_key(&MACAROON) || headers.contains_key(&GRPC_METADATA_MACAROON) {
         return None;
     }
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();

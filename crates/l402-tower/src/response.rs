@@ -141,7 +141,7 @@ pub(crate) fn payment_required(
     } else if challenges.payment.is_some() {
         let problem = reason.problem();
         let mut body = serde_json::to_value(&problem).unwrap_or_default();
-        body["service"] = offer.service.clone().into();
+        body["service"] = (&*offer.service).into();
         body["price_sat"] = offer.price.to_sat_ceil().into();
         body["reason"] = reason.reason_code().into();
         let mut response = json_response(
@@ -157,7 +157,7 @@ pub(crate) fn payment_required(
         let mut body = serde_json::json!({
             "error": "payment_required",
             "reason": reason.reason_code(),
-            "service": offer.service,
+            "service": &*offer.service,
             "price_sat": offer.price.to_sat_ceil(),
             "price_msat": offer.price.0,
         });

@@ -13,7 +13,7 @@
 //! be afresh. The cache is bounded: when full it is cleared.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use http::{HeaderName, HeaderValue};
 use l402_core::credential::{Credential, PreimageSource};
@@ -39,6 +39,9 @@ pub struct Verified {
     /// The fixed part of the `L402-Token` response header (`id="…", expires=…`; see
     /// [`l402_core::token_status`]), prepared once.
     pub status_prefix: HeaderValue,
+    /// The last `L402-Token` value built and the second it was built for: the requests of
+    /// one second share it.
+    status_memo: Mutex<Option<(u64, HeaderValue)>>,
 }
 
 impl Verified {
@@ -63,15 +66,33 @@ impl Verified {
             status_prefix: HeaderValue::from_str(&prefix)
                 .unwrap_or_else(|_| HeaderValue::from_static("")),
             token,
+            status_memo: Mutex::new(None),
         }
     }
 
     /// The `L402-Token` value at the server's `now`: the prepared prefix, plus `, ttl=…` for
-    /// a token that expires (one small allocation per response; none for one that does not).
+    /// a token that expires. The value is built once per second (the requests of that second
+    /// share it) and not at all for a token that does not expire.
     pub fn status_header(&self, now: u64) -> HeaderValue {
         let Some(until) = self.token.valid_until else {
             return self.status_prefix.clone();
         };
+        // Another thread holding the memo builds its own value rather than waiting.
+        let Ok(mut memo) = self.status_memo.try_lock() else {
+            return self.build_status(until, now);
+        };
+        match &*memo {
+            Some((second, value)) if *second == now => value.clone(),
+            _ => {
+                let value = self.build_status(until, now);
+                *memo = Some((now, value.clone()));
+                value
+            }
+        }
+    }
+
+    /// `status_prefix, ttl=<until - now>`.
+    fn build_status(&self, until: u64, now: u64) -> HeaderValue {
         let prefix = self.status_prefix.as_bytes();
         let mut value = Vec::with_capacity(prefix.len() + 26);
         value.extend_from_slice(prefix);
@@ -124,7 +145,7 @@ fn room<K, V>(map: &RwLock<HashMap<K, V>>) -> std::sync::RwLockWriteGuard<'_, Ha
 /// A verification found by its raw `Authorization` value, and the terms it was verified for.
 #[derive(Debug)]
 struct RawEntry {
-    service: String,
+    service: Arc<str>,
     required_capabilities: Vec<String>,
     price: Msat,
     base_price: Msat,
@@ -249,4 +270,41 @@ fn still_valid(
     !(token.valid_until.is_some_and(|until| now >= until)
         || gone(&token.identifier.token_id)
         || verified.others.iter().any(gone))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use l402_core::identifier::Identifier;
+    use l402_core::token_status::TokenStatus;
+    use l402_core::{PaymentHash, TokenId};
+
+    fn verified(valid_until: Option<u64>) -> Verified {
+        let token = VerifiedToken {
+            identifier: Identifier {
+                payment_hash: PaymentHash([7; 32]),
+                token_id: TokenId([9; 32]),
+            },
+            checked_caveats: Default::default(),
+            valid_until,
+        };
+        Verified::new("svc", token)
+    }
+
+    #[test]
+    fn the_status_value_is_the_core_one_for_every_second_memo_or_not() {
+        let expiring = verified(Some(1_000));
+        let expected = |now| TokenStatus::at(TokenId([9; 32]), Some(1_000), now).header_value();
+        // The same second twice (the memo), the next one, an earlier one, and past expiry.
+        for now in [400, 400, 401, 399, 1_000, 1_500] {
+            assert_eq!(
+                expiring.status_header(now),
+                expected(now).as_str(),
+                "at {now}"
+            );
+        }
+        let forever = verified(None);
+        let expected = TokenStatus::at(TokenId([9; 32]), None, 5).header_value();
+        assert_eq!(forever.status_header(5), expected.as_str());
+    }
 }

@@ -6,7 +6,7 @@ use l402_server::config::Checks;
 use l402_server::routing::pattern::PathPattern;
 
 use super::ServiceTerms;
-use crate::pricing::{RoutePrice, offer};
+use crate::pricing::{OfferNames, RoutePrice, offer};
 
 /// 21 million BTC in satoshis: no price can be higher.
 const MAX_PRICE_SAT: u64 = 21_000_000 * 100_000_000;
@@ -49,7 +49,7 @@ fn check_sellable(
     if price.free {
         return;
     }
-    if let Err(e) = offer(service, terms, price).check_sellable() {
+    if let Err(e) = offer(&OfferNames::new(service, terms), terms, price).check_sellable() {
         c.error(
             key,
             format!(

@@ -266,7 +266,7 @@ where
         }
         let hash = verified.payment_hash.to_hex();
         for (name, value) in [
-            (l402_tower::HEADER_SERVICE, offer.service.as_str()),
+            (l402_tower::HEADER_SERVICE, &*offer.service),
             (l402_tower::HEADER_PAYMENT_HASH, hash.as_str()),
         ] {
             if let Ok(v) = HeaderValue::from_str(value) {
@@ -503,7 +503,8 @@ fn tool_offer(
         required_capabilities: Vec::new(),
         free: false,
     };
-    let mut offer = crate::pricing::offer(service, terms, price);
+    let names = crate::pricing::OfferNames::new(service, terms);
+    let mut offer = crate::pricing::offer(&names, terms, price);
     offer.base_price = Msat(call.price_sat.saturating_mul(1000));
     offer.client_ip = client;
     offer.rate_limit = table.rate_limit(decision);
