@@ -127,8 +127,9 @@ fn push_forwarded_value(out: &mut String, value: &str) {
 }
 
 /// Appends `value` to the list header `name`: every value already there (joined with `, `,
-/// empty ones dropped), then `value`, as one header line.
-fn append(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+/// empty ones dropped), then `value`, as one header line. Without a previous value, `value`'s
+/// buffer becomes the header's (no copy).
+fn append(headers: &mut HeaderMap, name: HeaderName, value: String) {
     let mut combined = String::new();
     for existing in headers
         .get_all(&name)
@@ -140,12 +141,12 @@ fn append(headers: &mut HeaderMap, name: HeaderName, value: &str) {
         combined.push_str(", ");
     }
     let line = if combined.is_empty() {
-        HeaderValue::from_str(value)
+        value
     } else {
-        combined.push_str(value);
-        HeaderValue::from_str(&combined)
+        combined.push_str(&value);
+        combined
     };
-    match line {
+    match HeaderValue::from_maybe_shared(bytes::Bytes::from(line)) {
         Ok(line) => {
             headers.insert(name, line);
         }
@@ -156,50 +157,50 @@ fn append(headers: &mut HeaderMap, name: HeaderName, value: &str) {
 }
 
 /// Sets `X-Forwarded-For` (appended), `X-Forwarded-Proto`, `X-Forwarded-Host` (replaced) and
-/// `Forwarded` (appended).
+/// `Forwarded` (appended). `host` is the client's `Host` (or `:authority`); one that is not
+/// visible ASCII is not forwarded.
 pub fn add_forwarded(
     headers: &mut HeaderMap,
     client: Option<SocketAddr>,
     proto: &'static str,
-    host: Option<&str>,
+    host: Option<&HeaderValue>,
 ) {
+    let host = host.and_then(|h| Some((h, h.to_str().ok()?)));
     let ip = client.map(|c| c.ip());
-    // One buffer for the client's address, then the `Forwarded` element.
-    let mut text = String::with_capacity(96);
     if let Some(ip) = ip {
+        let mut text = String::with_capacity(40);
         let _ = write!(text, "{}", IpText(ip));
-        append(headers, X_FORWARDED_FOR, &text);
+        append(headers, X_FORWARDED_FOR, text);
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
-    match host.and_then(|h| HeaderValue::from_str(h).ok()) {
-        Some(h) => {
-            headers.insert(X_FORWARDED_HOST, h);
+    match host {
+        Some((value, _)) => {
+            headers.insert(X_FORWARDED_HOST, value.clone());
         }
         None => {
             headers.remove(X_FORWARDED_HOST);
         }
     }
     let mut element = String::with_capacity(96);
-    if let Some(ip) = ip {
-        element.push_str("for=");
-        match ip {
-            IpAddr::V4(_) => push_forwarded_value(&mut element, &text),
-            IpAddr::V6(_) => {
-                text.insert(0, '[');
-                text.push(']');
-                push_forwarded_value(&mut element, &text);
-            }
+    match ip {
+        // Digits and dots: an RFC 7239 token.
+        Some(ip @ IpAddr::V4(_)) => {
+            let _ = write!(element, "for={};", IpText(ip));
         }
-        element.push(';');
+        // Brackets and colons: quoted, with nothing to escape.
+        Some(ip @ IpAddr::V6(_)) => {
+            let _ = write!(element, "for=\"[{}]\";", IpText(ip));
+        }
+        None => {}
     }
-    if let Some(host) = host {
+    if let Some((_, host)) = host {
         element.push_str("host=");
         push_forwarded_value(&mut element, host);
         element.push(';');
     }
     element.push_str("proto=");
     element.push_str(proto);
-    append(headers, FORWARDED, &element);
+    append(headers, FORWARDED, element);
 }
 
 #[cfg(test)]
@@ -263,7 +264,7 @@ mod tests {
             &mut h,
             Some("[::1]:5000".parse().unwrap()),
             "https",
-            Some("api.example.com"),
+            Some(&HeaderValue::from_static("api.example.com")),
         );
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, ::1");
         assert_eq!(h["x-forwarded-proto"], "https");
@@ -285,7 +286,7 @@ mod tests {
             &mut h,
             Some("192.0.2.9:443".parse().unwrap()),
             "http",
-            Some("a b\"c"),
+            Some(&HeaderValue::from_static("a b\"c")),
         );
         assert_eq!(h.get_all("x-forwarded-for").iter().count(), 1);
         assert_eq!(
@@ -297,6 +298,15 @@ mod tests {
             "for=10.0.0.1, for=192.0.2.9;host=\"a b\\\"c\";proto=http"
         );
         assert_eq!(h["x-forwarded-host"], "a b\"c");
+
+        // A host that is not visible ASCII is neither forwarded nor kept from the client.
+        let odd = HeaderValue::from_bytes(b"caf\xc3\xa9.example").unwrap();
+        add_forwarded(&mut h, None, "http", Some(&odd));
+        assert!(h.get("x-forwarded-host").is_none());
+        assert_eq!(
+            h["forwarded"],
+            "for=10.0.0.1, for=192.0.2.9;host=\"a b\\\"c\";proto=http, proto=http"
+        );
     }
 
     #[test]

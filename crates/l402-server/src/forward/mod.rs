@@ -191,7 +191,7 @@ impl Inner {
             &mut parts.headers,
             client_addr,
             if tls { "https" } else { "http" },
-            original_host.as_ref().and_then(|h| h.to_str().ok()),
+            original_host.as_ref(),
         );
         for (header, value) in &upstream.headers {
             parts.headers.insert(header.clone(), value.clone());
