@@ -157,7 +157,7 @@ log "aperture on $APERTURE (pid $APERTURE_PID), token bought from alice"
 fi
 
 # --- HTTP/1.1 rounds ----------------------------------------------------------------------------
-declare -A RPS P50 P99 CPU N
+declare -A RPS P50 P99 CPU SYS N
 CASES=(direct nginx l402-off l402-paid)
 [[ $WITH_APERTURE != 1 ]] || CASES+=(ap-off ap-paid)
 case_url() {
@@ -177,24 +177,27 @@ case_pid() {
     l402-*) echo "$L402_PID" ;; ap-*) echo "$APERTURE_PID" ;;
   esac
 }
-# One wrk run; appends "rps p50 p99 cpu_us_per_req" to $WORK/h1-NAME.
+# One wrk run; appends "rps p50 p99 cpu_us_per_req sys_us_per_req" to $WORK/h1-NAME.
 h1_run() {
-  local name=$1 conns=${2:-$CONNS} pid before line reqs threads=$THREADS
+  local name=$1 conns=${2:-$CONNS} pid before sys_before line reqs threads=$THREADS
   [[ $conns -ge $threads ]] || threads=$conns
   pid=$(case_pid "$name")
   before=$(cpu_ticks "$pid")
+  sys_before=$(sys_ticks "$pid")
   WRK_AUTHORIZATION=$(case_auth "$name") timeout 300 wrk -t"$threads" -c"$conns" -d"$DURATION" \
     --latency -s "$LUA" "$(case_url "$name")" >"$WORK/wrk.txt" 2>&1 || true
   line=$(grep '^RESULT ' "$WORK/wrk.txt") || die "wrk $name failed: $(cat "$WORK/wrk.txt")"
   reqs=$(sed 's/.* requests=\([0-9]*\).*/\1/' <<<"$line")
   [[ $(sed 's/.* non2xx=\([0-9]*\).*/\1/' <<<"$line") == 0 ]] || log "warning: $name had non-2xx answers: $line"
-  printf '%s %s %s %s\n' "$(sed 's/.* rps=\([0-9.]*\).*/\1/' <<<"$line")" \
+  printf '%s %s %s %s %s\n' "$(sed 's/.* rps=\([0-9.]*\).*/\1/' <<<"$line")" \
     "$(sed 's/.* p50_us=\([0-9]*\).*/\1/' <<<"$line")" "$(sed 's/.* p99_us=\([0-9]*\).*/\1/' <<<"$line")" \
-    "$(awk -v t="$(( $(cpu_ticks "$pid") - before ))" -v us="$TICK_US" -v n="$reqs" \
-        'BEGIN { printf "%.1f", n ? t * us / n : 0 }')" >>"$WORK/h1-$name"
+    "$(per_request $(( $(cpu_ticks "$pid") - before )) "$reqs")" \
+    "$(per_request $(( $(sys_ticks "$pid") - sys_before )) "$reqs")" >>"$WORK/h1-$name"
   log "  $name c=$conns: $line"
   sleep 1
 }
+# per_request TICKS REQUESTS: microseconds per request.
+per_request() { awk -v t="$1" -v us="$TICK_US" -v n="$2" 'BEGIN { printf "%.1f", n ? t * us / n : 0 }'; }
 # The median of the rounds, per column.
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 if section h1; then
@@ -207,6 +210,7 @@ for name in "${CASES[@]}"; do
   P50[$name]=$(awk '{ print $2 }' "$WORK/h1-$name" | median)
   P99[$name]=$(awk '{ print $3 }' "$WORK/h1-$name" | median)
   CPU[$name]=$(awk '{ print $4 }' "$WORK/h1-$name" | median)
+  SYS[$name]=$(awk '{ print $5 }' "$WORK/h1-$name" | median)
 done
 fi
 
@@ -251,8 +255,8 @@ h2_run() {
     || die "h2load $name failed: $out"
   reqs=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' <<<"$out")
   [[ $reqs == "$H2_REQUESTS" ]] || log "warning: h2load $name: $(grep '^requests:' <<<"$out")"
-  echo "$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out") $(awk -v t="$(( $(cpu_ticks "$pid") - before ))" \
-    -v us="$TICK_US" -v n="$reqs" 'BEGIN { printf "%.1f", n ? t * us / n : 0 }')" >>"$WORK/h2-$name"
+  echo "$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out") $(per_request $(( $(cpu_ticks "$pid") - before )) "$reqs")" \
+    >>"$WORK/h2-$name"
   log "  h2 $name: $(grep '^finished in' <<<"$out")"
   sleep 1
 }
@@ -324,10 +328,10 @@ verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN { ok = (op == "<=") ? (x <
   echo "worker). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   if section h1; then
-  echo "| case | req/s | p50 ms | p99 ms | CPU µs/req |"
-  echo "|---|---|---|---|---|"
+  echo "| case | req/s | p50 ms | p99 ms | CPU µs/req | of which kernel |"
+  echo "|---|---|---|---|---|---|"
   for name in "${CASES[@]}"; do
-    printf '| %s | %.0f | %s | %s | %s |\n' "$name" "${RPS[$name]}" "$(ms "${P50[$name]}")" "$(ms "${P99[$name]}")" "${CPU[$name]}"
+    printf '| %s | %.0f | %s | %s | %s | %s |\n' "$name" "${RPS[$name]}" "$(ms "${P50[$name]}")" "$(ms "${P99[$name]}")" "${CPU[$name]}" "${SYS[$name]}"
   done
   echo
   fi
@@ -365,6 +369,8 @@ verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN { ok = (op == "<=") ? (x <
   t_off=$(r "${RPS[l402-off]}" "${RPS[nginx]}"); t_paid=$(r "${RPS[l402-paid]}" "${RPS[nginx]}")
   echo "- CPU per request vs nginx: auth off ${c_off}x, paid ${c_paid}x (goal <= 1.25: $(verdict "$c_off" "<=" 1.25) / $(verdict "$c_paid" "<=" 1.25))"
   echo "- throughput vs nginx: auth off ${t_off}, paid ${t_paid} (goal >= 0.8: $(verdict "$t_off" ">=" 0.8) / $(verdict "$t_paid" ">=" 0.8))"
+  user() { awk -v c="${CPU[$1]}" -v s="${SYS[$1]}" 'BEGIN { printf "%.1f", c - s }'; }
+  echo "- where it differs: kernel µs per request nginx ${SYS[nginx]}, auth off ${SYS[l402-off]}, paid ${SYS[l402-paid]}; user space nginx $(user nginx), auth off $(user l402-off), paid $(user l402-paid)"
   fi
   if section h2; then
   h2c=$(r "${H2CPU[l402-off]}" "${H2CPU[nginx]}"); h2t=$(r "${H2RPS[l402-off]}" "${H2RPS[nginx]}")

@@ -178,6 +178,9 @@ proc_kb() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
 # CPU time (user + system, clock ticks) a process has used so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+# The system (kernel) part of it.
+sys_ticks() { awk '{ print $15 }' "/proc/$1/stat"; }
+
 # Microseconds per clock tick.
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
