@@ -196,8 +196,6 @@ h1_run() {
   log "  $name c=$conns: $line"
   sleep 1
 }
-# per_request TICKS REQUESTS: microseconds per request.
-per_request() { awk -v t="$1" -v us="$TICK_US" -v n="$2" 'BEGIN { printf "%.1f", n ? t * us / n : 0 }'; }
 # The median of the rounds, per column.
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 if section h1; then

@@ -184,6 +184,9 @@ sys_ticks() { awk '{ print $15 }' "/proc/$1/stat"; }
 # Microseconds per clock tick.
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
+# per_request TICKS REQUESTS: the ticks' microseconds per request (one decimal; 0 for none).
+per_request() { awk -v t="$1" -v us="$TICK_US" -v n="$2" 'BEGIN { printf "%.1f", n ? t * us / n : 0 }'; }
+
 # buy_token URL WALLET_JSON: pays the L402 challenge `GET URL` answers through the dev wallet
 # whose connection file is WALLET_JSON (scratch files in $WORK) and prints the Authorization
 # value, `L402 <macaroon>:<preimage>`.

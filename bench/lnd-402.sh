@@ -105,10 +105,10 @@ code=$(curl -sk -o /dev/null -w '%{http_code}' -H "Grpc-Metadata-macaroon: $LND_
   -d '{"value":"1"}' "https://127.0.0.1:$REST_BOB/v1/invoices")
 [[ $code == 200 ]] || die "AddInvoice on bob's REST API answered $code"
 
-declare -A RATE LND_US PROXY_US BAD
+declare -A RATE LND_US PROXY_US PROXY_SYS BAD
 # run CASE ROUND: one bounded wrk run.
 run() {
-  local case=$1 round=$2 key="$1#$2" url lua proxy_pid="" ticks0 lnd0 line n ok
+  local case=$1 round=$2 key="$1#$2" url lua proxy_pid="" ticks0 sys0 lnd0 line n ok
   case $case in
     addinvoice) url="https://127.0.0.1:$REST_BOB/v1/invoices"; lua=$ROOT/bench/addinvoice.lua ;;
     *) url="http://${PROXY_OF[$case]}/paid$QUERY"; lua=$ROOT/bench/flood.lua; proxy_pid=${PID_OF[$case]} ;;
@@ -121,7 +121,7 @@ run() {
     perf_pid=$!
   fi
   lnd0=$(cpu_ticks "$BOB_PID")
-  [[ -n $proxy_pid ]] && ticks0=$(cpu_ticks "$proxy_pid")
+  if [[ -n $proxy_pid ]]; then ticks0=$(cpu_ticks "$proxy_pid"); sys0=$(sys_ticks "$proxy_pid"); fi
   timeout $((SECS + 60)) wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s "$lua" "$url" \
     >"$WORK/wrk-$case-$round.txt" 2>&1 || true
   if [[ -n $perf_pid ]]; then wait "$perf_pid" || log "perf record failed"; fi
@@ -131,11 +131,13 @@ run() {
   else ok=$(sed 's/.* s402=\([0-9]*\).*/\1/' <<<"$line"); fi
   BAD[$key]=$((n - ok))
   RATE[$key]=$(awk -v n="$ok" -v s="$SECS" 'BEGIN { printf "%.0f", n / s }')
-  LND_US[$key]=$(awk -v t="$(( $(cpu_ticks "$BOB_PID") - lnd0 ))" -v us="$TICK_US" -v n="$ok" \
-    'BEGIN { printf "%.0f", n ? t * us / n : 0 }')
+  LND_US[$key]=$(per_request $(( $(cpu_ticks "$BOB_PID") - lnd0 )) "$ok")
   PROXY_US[$key]="–"
-  [[ -n $proxy_pid ]] && PROXY_US[$key]=$(awk -v t="$(( $(cpu_ticks "$proxy_pid") - ticks0 ))" \
-    -v us="$TICK_US" -v n="$ok" 'BEGIN { printf "%.0f", n ? t * us / n : 0 }')
+  PROXY_SYS[$key]="–"
+  if [[ -n $proxy_pid ]]; then
+    PROXY_US[$key]=$(per_request $(( $(cpu_ticks "$proxy_pid") - ticks0 )) "$ok")
+    PROXY_SYS[$key]=$(per_request $(( $(sys_ticks "$proxy_pid") - sys0 )) "$ok")
+  fi
   log "  $line"
   sleep 2
 }
@@ -144,14 +146,14 @@ for round in $(seq "$ROUNDS"); do
 done
 
 report() {
-  echo "| round | case | invoices/s | not 200/402 | LND CPU µs per invoice | proxy CPU µs per 402 | rate / raw AddInvoice |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| round | case | invoices/s | not 200/402 | LND CPU µs per invoice | proxy CPU µs per 402 | of which kernel | rate / raw AddInvoice |"
+  echo "|---|---|---|---|---|---|---|---|"
   local round case key
   for round in $(seq "$ROUNDS"); do
     for case in addinvoice l402-grpc l402-rest; do
       key="$case#$round"
-      printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$case" "${RATE[$key]}" "${BAD[$key]}" \
-        "${LND_US[$key]}" "${PROXY_US[$key]}" \
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$case" "${RATE[$key]}" "${BAD[$key]}" \
+        "${LND_US[$key]}" "${PROXY_US[$key]}" "${PROXY_SYS[$key]}" \
         "$(awk -v a="${RATE[$key]}" -v b="${RATE[addinvoice#$round]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
     done
   done

@@ -104,12 +104,13 @@ store_bytes() {
     | awk 'NR == 1 { n = $1 } NR == 2 { print n * $1 }'
 }
 
-declare -A REQS S402 S429 OTHER ERRS CPU_REQ CPU_402 ROWS BYTES ROWS_H MIB_H
+declare -A REQS S402 S429 OTHER ERRS CPU_REQ CPU_402 SYS_402 ROWS BYTES ROWS_H MIB_H
 # flood NAME DATA_DIR CLIENTS: one bounded wrk run against the running proxy.
 flood() {
   local name=$1 data=$2 clients=$3 line
-  local rows0 bytes0 bytes_mid ticks0 start
+  local rows0 bytes0 bytes_mid ticks0 sys0 start
   rows0=$(store_rows "$data"); bytes0=$(store_bytes "$data"); ticks0=$(cpu_ticks "$PROXY_PID")
+  sys0=$(sys_ticks "$PROXY_PID")
   start=$(date +%s)
   log "flood $name: wrk -t$THREADS -c$CONNS -d$DURATION, $clients client(s)"
   local perf_pid=""
@@ -125,7 +126,7 @@ flood() {
   sleep $((SECS / 2))
   bytes_mid=$(store_bytes "$data")
   wait "$wrk_pid" || true
-  local ticks=$(( $(cpu_ticks "$PROXY_PID") - ticks0 ))
+  local ticks=$(( $(cpu_ticks "$PROXY_PID") - ticks0 )) sys=$(( $(sys_ticks "$PROXY_PID") - sys0 ))
   if [[ -n $perf_pid ]]; then wait "$perf_pid" || log "perf record failed"; fi
   local end
   end=$(date +%s)
@@ -138,8 +139,9 @@ flood() {
   ERRS[$name]=$(sed 's/.* errors=\([0-9]*\).*/\1/' <<<"$line")
   CPU_REQ[$name]=$(awk -v t="$ticks" -v us="$TICK_US" -v n="${REQS[$name]}" \
     'BEGIN { printf "%.0f", n ? t * us / n : 0 }')
-  CPU_402[$name]=$(awk -v t="$ticks" -v us="$TICK_US" -v n="${S402[$name]}" \
-    'BEGIN { if (n) printf "%.2f", t * us / n / 1000; else printf "–" }')
+  local per_402='BEGIN { if (n) printf "%.3f", t * us / n / 1000; else printf "–" }'
+  CPU_402[$name]=$(awk -v t="$ticks" -v us="$TICK_US" -v n="${S402[$name]}" "$per_402")
+  SYS_402[$name]=$(awk -v t="$sys" -v us="$TICK_US" -v n="${S402[$name]}" "$per_402")
   local rows_end bytes_end
   rows_end=$(store_rows "$data"); bytes_end=$(store_bytes "$data")
   ROWS[$name]=$((rows_end - rows0))
@@ -179,14 +181,14 @@ done
 row() {
   local n=$1
   [[ -n ${REQS[$n]:-} ]] || return 0 # a configuration not run (CONFIGS)
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$3" "${REQS[$n]}" \
-    "${S402[$n]}" "${S429[$n]}" "$((OTHER[$n] + ERRS[$n]))" "${CPU_REQ[$n]}" "${CPU_402[$n]}" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$3" "${REQS[$n]}" \
+    "${S402[$n]}" "${S429[$n]}" "$((OTHER[$n] + ERRS[$n]))" "${CPU_REQ[$n]}" "${CPU_402[$n]}" "${SYS_402[$n]}" \
     "${ROWS[$n]} rows, $(awk -v b="${BYTES[$n]}" 'BEGIN { printf "%.1f KiB", b / 1024 }')" \
     "${ROWS_H[$n]}" "${MIB_H[$n]}"
 }
 report() {
-  echo "| configuration | clients | requests | 402 | 429 | other/errors | proxy CPU µs/request | proxy CPU ms per 402 | store growth during the flood | rows/hour (steady) | MiB/hour (steady) |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| configuration | clients | requests | 402 | 429 | other/errors | proxy CPU µs/request | proxy CPU ms per 402 | of which kernel | store growth during the flood | rows/hour (steady) | MiB/hour (steady) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   row off-one "off (no cap, no rate limit)" 1
   row off-many "off (no cap, no rate limit)" "$CLIENTS"
   row defaults-one "defaults (cap 64 per client)" 1
