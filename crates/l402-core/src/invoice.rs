@@ -9,7 +9,11 @@
 //! signature must verify, there must be exactly one payment hash, and the amount must be a whole
 //! number of millisatoshis.
 
-use lightning_invoice::{SignedRawBolt11Invoice, TaggedField};
+use bech32::Fe32;
+use bech32::primitives::decode::CheckedHrpstring;
+use lightning_invoice::{
+    Bolt11Bech32, RawBolt11Invoice, RawHrp, SignedRawBolt11Invoice, TaggedField,
+};
 
 pub use crate::network::{Network, ParseNetworkError};
 use crate::types::{Msat, PaymentHash};
@@ -87,7 +91,7 @@ pub fn parse_bolt11(input: &str) -> Result<ParsedInvoice, InvoiceError> {
     if !signed.check_signature() {
         return Err(InvoiceError::InvalidSignature);
     }
-    let fields = read_fields(&signed)?;
+    let fields = read_fields(signed.raw_invoice())?;
     let payee = match signed.raw_invoice().payee_pub_key() {
         Some(pk) => pk.0,
         // check_signature() above succeeded, and without an `n` field that means recovery works;
@@ -137,8 +141,10 @@ impl IssuedInvoice {
 /// Reads an invoice the seller's own node issued, as [`parse_bolt11`] does, but neither checks
 /// its signature nor recovers the payee's key: the invoice came from the seller's node over its
 /// authenticated connection, and those two public-key operations are most of what parsing an
-/// invoice costs (about 100 µs, on every challenge). Never use it on an invoice someone else
-/// gave you: a buyer paying must use [`parse_bolt11`].
+/// invoice costs (about 100 µs, on every challenge). Nor does it hash the invoice for a
+/// signature check or read the signature's bytes (a third of what is left): the bech32 checksum
+/// and every field L402 reads are checked as [`parse_bolt11`] checks them. Never use it on an
+/// invoice someone else gave you: a buyer paying must use [`parse_bolt11`].
 ///
 /// ```
 /// # let bolt11 = "lnbcrt100n1p3qqkygpp5xzj85m5mpvatnapgpuyfxtxhypa5gr6sskqd8664v04550vqp8lsdq8f3f5z4qcqzpgsp5tpzvsq5pckqgln3ltpy3e9cf6tf2aj82ffa2tted77ltweuaweks9qyyssq0w5da3k40wtdukac7hp5s58hsxf8k8f52c5qneezu4xg3xh87xrnkl5jwtw098d2gjywx20nmkxl2y4vq9fr89kg5kzcwupv9xpdaggp4fc4ms";
@@ -149,8 +155,7 @@ impl IssuedInvoice {
 /// # Ok::<(), l402_core::invoice::InvoiceError>(())
 /// ```
 pub fn read_issued_bolt11(input: &str) -> Result<IssuedInvoice, InvoiceError> {
-    let (_, signed) = decode(input)?;
-    let fields = read_fields(&signed)?;
+    let fields = Seen::unsigned(without_prefix(input))?.check()?;
     Ok(IssuedInvoice {
         payment_hash: fields.payment_hash,
         amount: fields.amount,
@@ -160,14 +165,200 @@ pub fn read_issued_bolt11(input: &str) -> Result<IssuedInvoice, InvoiceError> {
     })
 }
 
+/// The invoice without whitespace and `lightning:` prefix.
+fn without_prefix(input: &str) -> &str {
+    let trimmed = input.trim();
+    strip_prefix_ignore_case(trimmed, "lightning:").unwrap_or(trimmed)
+}
+
 /// The invoice without whitespace and `lightning:` prefix, and its bech32 decoding.
 fn decode(input: &str) -> Result<(&str, SignedRawBolt11Invoice), InvoiceError> {
-    let trimmed = input.trim();
-    let bolt11 = strip_prefix_ignore_case(trimmed, "lightning:").unwrap_or(trimmed);
-    let signed = bolt11
-        .parse()
-        .map_err(|e: lightning_invoice::Bolt11ParseError| InvoiceError::Malformed(e.to_string()))?;
+    let bolt11 = without_prefix(input);
+    let signed = bolt11.parse().map_err(malformed)?;
     Ok((bolt11, signed))
+}
+
+fn malformed(e: lightning_invoice::Bolt11ParseError) -> InvoiceError {
+    InvoiceError::Malformed(e.to_string())
+}
+
+/// The signature's length in 5-bit groups, at the end of the data part (65 bytes).
+const SIGNATURE_FES: usize = 104;
+/// The timestamp's length in 5-bit groups, at the start of the data part (35 bits).
+const TIMESTAMP_FES: usize = 7;
+/// The length in 5-bit groups of a `p` or `h` field L402 reads (32 bytes); BOLT11 readers skip
+/// such fields of any other length.
+const HASH_FES: usize = 52;
+/// BOLT11 tags (the field type, one 5-bit group).
+const TAG_PAYMENT_HASH: u8 = 1;
+const TAG_DESCRIPTION: u8 = 13;
+const TAG_DESCRIPTION_HASH: u8 = 23;
+const TAG_EXPIRY: u8 = 6;
+
+/// What the checks read from an invoice, however it was decoded.
+struct Seen {
+    currency: lightning_invoice::Currency,
+    amount_pico_btc: Option<u64>,
+    created_at_unix: u64,
+    /// Every `p` field of the right length.
+    payment_hashes: Vec<[u8; 32]>,
+    /// `d` and `h` fields.
+    descriptions: usize,
+    /// The last `d` field.
+    description: Option<String>,
+    /// The first `x` field.
+    expiry_secs: Option<u64>,
+}
+
+impl Seen {
+    /// What a signed parse decoded.
+    fn in_raw(raw: &RawBolt11Invoice) -> Self {
+        let mut seen = Seen {
+            currency: raw.currency(),
+            amount_pico_btc: raw.amount_pico_btc(),
+            created_at_unix: raw.data.timestamp.as_unix_timestamp(),
+            payment_hashes: Vec::new(),
+            descriptions: 0,
+            description: None,
+            expiry_secs: raw.expiry_time().map(|x| x.as_seconds()),
+        };
+        for field in raw.known_tagged_fields() {
+            match field {
+                TaggedField::PaymentHash(h) => {
+                    if let Ok(bytes) = <[u8; 32]>::try_from(AsRef::<[u8]>::as_ref(&h.0)) {
+                        seen.payment_hashes.push(bytes);
+                    }
+                }
+                TaggedField::Description(d) => {
+                    seen.descriptions += 1;
+                    seen.description = Some(d.as_inner().0.clone());
+                }
+                TaggedField::DescriptionHash(_) => seen.descriptions += 1,
+                _ => {}
+            }
+        }
+        seen
+    }
+
+    /// Decodes `bolt11` as [`SignedRawBolt11Invoice`]'s parse decodes it (the bech32
+    /// checksum, the prefix and amount, the timestamp, the framing of every tagged field, and
+    /// the `p`, `d`, `h` and `x` fields by its rules), without the signature: neither the hash
+    /// it signs nor its bytes. Fields L402 does not read are not decoded, so one its parse
+    /// would refuse (a malformed route hint, say) passes here.
+    fn unsigned(bolt11: &str) -> Result<Self, InvoiceError> {
+        use lightning_invoice::Bolt11ParseError as E;
+        let checked = CheckedHrpstring::new::<Bolt11Bech32>(bolt11)
+            .map_err(|e| malformed(E::Bech32Error(e)))?;
+        let hrp: RawHrp = checked.hrp().to_lowercase().parse().map_err(malformed)?;
+        let data: Vec<u8> = checked
+            .fe32_iter::<&mut dyn Iterator<Item = u8>>()
+            .map(Fe32::to_u8)
+            .collect();
+        let fields_end = data
+            .len()
+            .checked_sub(SIGNATURE_FES)
+            .filter(|end| *end >= TIMESTAMP_FES)
+            .ok_or_else(|| malformed(E::TooShortDataPart))?;
+        let mut seen = Seen {
+            amount_pico_btc: hrp.raw_amount.and_then(|v| {
+                v.checked_mul(
+                    hrp.si_prefix
+                        .as_ref()
+                        .map_or(1_000_000_000_000, |si| si.multiplier()),
+                )
+            }),
+            currency: hrp.currency,
+            created_at_unix: big_endian(&data[..TIMESTAMP_FES]).unwrap_or(u64::MAX),
+            payment_hashes: Vec::new(),
+            descriptions: 0,
+            description: None,
+            expiry_secs: None,
+        };
+        let mut rest = &data[TIMESTAMP_FES..fields_end];
+        while !rest.is_empty() {
+            let (tag, len) = match rest {
+                [tag, high, low, ..] => (*tag, usize::from(*high) << 5 | usize::from(*low)),
+                _ => return Err(malformed(E::UnexpectedEndOfTaggedFields)),
+            };
+            let Some(value) = rest.get(3..3 + len) else {
+                return Err(malformed(E::UnexpectedEndOfTaggedFields));
+            };
+            rest = &rest[3 + len..];
+            match tag {
+                TAG_PAYMENT_HASH if len == HASH_FES => {
+                    let mut hash = [0u8; 32];
+                    hash.copy_from_slice(&fes_to_bytes(value)[..32]);
+                    seen.payment_hashes.push(hash);
+                }
+                TAG_DESCRIPTION_HASH if len == HASH_FES => seen.descriptions += 1,
+                TAG_DESCRIPTION => {
+                    let text = String::from_utf8(fes_to_bytes(value))
+                        .map_err(|e| malformed(E::DescriptionDecodeError(e)))?;
+                    seen.descriptions += 1;
+                    seen.description = Some(text);
+                }
+                TAG_EXPIRY => {
+                    let secs =
+                        big_endian(value).ok_or_else(|| malformed(E::IntegerOverflowError))?;
+                    seen.expiry_secs.get_or_insert(secs);
+                }
+                _ => {}
+            }
+        }
+        Ok(seen)
+    }
+
+    /// The checked fields: a known network, exactly one payment hash, at most one
+    /// description, a whole number of millisatoshis.
+    fn check(self) -> Result<Fields, InvoiceError> {
+        let currency = self.currency;
+        let network = Network::from_currency(&currency).ok_or_else(|| {
+            InvoiceError::UnsupportedNetwork(format!("{currency:?}").to_lowercase())
+        })?;
+        let payment_hash = match self.payment_hashes.as_slice() {
+            [] => return Err(InvoiceError::MissingPaymentHash),
+            [one] => PaymentHash(*one),
+            many => return Err(InvoiceError::MultiplePaymentHashes(many.len())),
+        };
+        if self.descriptions > 1 {
+            return Err(InvoiceError::MultipleDescriptions);
+        }
+        let amount = match self.amount_pico_btc {
+            None => None,
+            Some(pico) if pico % 10 == 0 => Some(Msat(pico / 10)),
+            Some(_) => return Err(InvoiceError::ImpreciseAmount),
+        };
+        Ok(Fields {
+            payment_hash,
+            amount,
+            network,
+            created_at_unix: self.created_at_unix,
+            expiry_secs: self.expiry_secs.unwrap_or(DEFAULT_EXPIRY_SECS),
+            description: self.description,
+        })
+    }
+}
+
+/// 5-bit groups as a big-endian number; `None` past 64 bits.
+fn big_endian(groups: &[u8]) -> Option<u64> {
+    groups
+        .iter()
+        .try_fold(0u64, |n, g| n.checked_mul(32)?.checked_add(u64::from(*g)))
+}
+
+/// 5-bit groups as bytes, the last incomplete byte's bits dropped (BOLT11's padding).
+fn fes_to_bytes(groups: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(groups.len() * 5 / 8);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for g in groups {
+        acc = (acc << 5 | u32::from(*g)) & 0x1fff;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((acc >> bits) as u8);
+        }
+    }
+    bytes
 }
 
 /// The fields L402 reads, each checked (one payment hash, at most one description, a whole
@@ -181,57 +372,8 @@ struct Fields {
     description: Option<String>,
 }
 
-fn read_fields(signed: &SignedRawBolt11Invoice) -> Result<Fields, InvoiceError> {
-    let currency = signed.currency();
-    let network = Network::from_currency(&currency)
-        .ok_or_else(|| InvoiceError::UnsupportedNetwork(format!("{currency:?}").to_lowercase()))?;
-
-    let raw = signed.raw_invoice();
-    let mut hashes = Vec::new();
-    let mut description_count = 0usize;
-    let mut description = None;
-    for field in raw.known_tagged_fields() {
-        match field {
-            TaggedField::PaymentHash(h) => hashes.push(h),
-            TaggedField::Description(d) => {
-                description_count += 1;
-                description = Some(d.as_inner().0.clone());
-            }
-            TaggedField::DescriptionHash(_) => description_count += 1,
-            _ => {}
-        }
-    }
-    let payment_hash = match hashes.as_slice() {
-        [] => return Err(InvoiceError::MissingPaymentHash),
-        [one] => {
-            let bytes: &[u8] = one.0.as_ref();
-            let arr: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| InvoiceError::Malformed("payment hash is not 32 bytes".into()))?;
-            PaymentHash(arr)
-        }
-        many => return Err(InvoiceError::MultiplePaymentHashes(many.len())),
-    };
-    if description_count > 1 {
-        return Err(InvoiceError::MultipleDescriptions);
-    }
-
-    let amount = match raw.amount_pico_btc() {
-        None => None,
-        Some(pico) if pico % 10 == 0 => Some(Msat(pico / 10)),
-        Some(_) => return Err(InvoiceError::ImpreciseAmount),
-    };
-
-    Ok(Fields {
-        payment_hash,
-        amount,
-        network,
-        created_at_unix: raw.data.timestamp.as_unix_timestamp(),
-        expiry_secs: raw
-            .expiry_time()
-            .map_or(DEFAULT_EXPIRY_SECS, |x| x.as_seconds()),
-        description,
-    })
+fn read_fields(raw: &RawBolt11Invoice) -> Result<Fields, InvoiceError> {
+    Seen::in_raw(raw).check()
 }
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -397,6 +539,110 @@ mod tests {
             Err(InvoiceError::InvalidSignature)
         );
         assert!(read_issued_bolt11(INV_BAD_SIG).is_ok());
+    }
+
+    /// Every invoice one 5-bit group away from a vector (re-encoded with a valid checksum, so
+    /// the change reaches the fields): the unsigned read agrees with the signed parse's fields
+    /// whenever that parse succeeds, and fails whenever it fails for anything but the signature
+    /// (no mutation of these vectors breaks a field only the signed parse reads).
+    #[test]
+    fn the_unsigned_read_agrees_with_the_signed_parse_one_group_away() {
+        use bech32::Fe32IterExt;
+        use lightning_invoice::Bolt11ParseError;
+
+        let mut compared = 0;
+        for vector in [INV_A, INV_NO_AMOUNT, INV_IMPRECISE] {
+            let checked = CheckedHrpstring::new::<Bolt11Bech32>(vector).unwrap();
+            let hrp = checked.hrp();
+            let data: Vec<Fe32> = checked
+                .fe32_iter::<&mut dyn Iterator<Item = u8>>()
+                .collect();
+            for at in 0..data.len() {
+                for delta in [1u8, 2, 16, 31] {
+                    let mut mutated = data.clone();
+                    mutated[at] = Fe32::try_from(mutated[at].to_u8() ^ delta).unwrap();
+                    let bolt11: String = mutated
+                        .iter()
+                        .copied()
+                        .with_checksum::<Bolt11Bech32>(&hrp)
+                        .chars()
+                        .collect();
+                    let ours = read_issued_bolt11(&bolt11);
+                    match bolt11.parse::<SignedRawBolt11Invoice>() {
+                        Ok(signed) => {
+                            let reference = read_fields(signed.raw_invoice()).map(|f| {
+                                (
+                                    f.payment_hash,
+                                    f.amount,
+                                    f.network,
+                                    f.created_at_unix,
+                                    f.expiry_secs,
+                                )
+                            });
+                            let ours = ours.map(|i| {
+                                (
+                                    i.payment_hash,
+                                    i.amount,
+                                    i.network,
+                                    i.created_at_unix,
+                                    i.expiry_secs,
+                                )
+                            });
+                            assert_eq!(ours, reference, "{bolt11}");
+                            compared += 1;
+                        }
+                        Err(Bolt11ParseError::MalformedSignature(_)) => {}
+                        Err(e) => assert!(ours.is_err(), "{bolt11}: the signed parse says {e:?}"),
+                    }
+                }
+            }
+        }
+        assert!(compared > 1000, "only {compared} mutations parsed");
+    }
+
+    /// Hand-built invoices (a zero signature) whose `x` or `d` field, or framing, is wrong:
+    /// both reads refuse them.
+    #[test]
+    fn the_unsigned_read_refuses_what_the_signed_parse_refuses_in_the_fields_it_reads() {
+        use bech32::Fe32IterExt;
+
+        let encode = |fields: &[u8]| -> String {
+            let hrp = bech32::Hrp::parse("lnbcrt10n").unwrap();
+            let mut groups = vec![1u8; TIMESTAMP_FES];
+            groups.extend_from_slice(&[TAG_PAYMENT_HASH, 1, 20]);
+            groups.extend_from_slice(&[0; HASH_FES]);
+            groups.extend_from_slice(fields);
+            groups.extend_from_slice(&[0; SIGNATURE_FES]);
+            groups
+                .iter()
+                .map(|g| Fe32::try_from(*g).unwrap())
+                .with_checksum::<Bolt11Bech32>(&hrp)
+                .chars()
+                .collect()
+        };
+        let both_refuse = |fields: &[u8], what: &str| {
+            let bolt11 = encode(fields);
+            assert!(bolt11.parse::<SignedRawBolt11Invoice>().is_err(), "{what}");
+            assert!(
+                matches!(read_issued_bolt11(&bolt11), Err(InvoiceError::Malformed(_))),
+                "{what}"
+            );
+        };
+        // The well-formed base reads.
+        let base = read_issued_bolt11(&encode(&[])).unwrap();
+        assert_eq!((base.amount, base.expiry_secs), (Some(Msat(1_000)), 3600));
+        both_refuse(
+            &[
+                TAG_EXPIRY, 0, 13, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31,
+            ],
+            "x > 64 bits",
+        );
+        both_refuse(&[TAG_DESCRIPTION, 0, 2, 31, 28], "d not UTF-8");
+        both_refuse(&[TAG_EXPIRY, 0, 5, 1], "a field longer than what is left");
+        both_refuse(&[TAG_EXPIRY, 0], "a field header cut short");
+        // Several `x`: the first counts, as `expiry_time()` reads it.
+        let two = read_issued_bolt11(&encode(&[TAG_EXPIRY, 0, 1, 7, TAG_EXPIRY, 0, 1, 9])).unwrap();
+        assert_eq!(two.expiry_secs, 7);
     }
 
     #[test]
