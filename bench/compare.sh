@@ -13,8 +13,9 @@
 #
 # HTTP/1.1 with wrk (keep-alive), then HTTP/2 (h2c, prior knowledge) with h2load against nginx's
 # `http2` listener and `l402 serve`, then `l402-paid` at 1, 64, 1,000 and 10,000 connections with
-# the proxy's resident memory. CPU per request of each proxy process comes from /proc. Prints a
-# Markdown report (tables and the ratios of issue 12's goals); progress goes to stderr.
+# the proxy's resident memory. CPU per request of each proxy process (and its kernel part) comes
+# from /proc. Prints a Markdown report (tables and the ratios of issue 12's goals); progress goes
+# to stderr.
 #
 # Usage: bench/compare.sh [--out FILE]
 # Environment: DURATION (whole seconds per run, default 8s), ROUNDS (3), THREADS (2), CONNS (64),

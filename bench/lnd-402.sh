@@ -8,8 +8,8 @@
 #   l402-rest     the same with bob's REST API (`rest_address`)
 #
 # Flood control is off (`max_unpaid_challenges = 0`): every request mints an invoice. For each
-# run it reports calls per second, LND's CPU per invoice and the proxy's own CPU per 402
-# (/proc/PID/stat). The regtest network (btcd, alice, bob) is built and started by the tier
+# run it reports calls per second, LND's CPU per invoice and the proxy's own CPU per 402 and its
+# kernel part (/proc/PID/stat). The regtest network (btcd, alice, bob) is built and started by the tier
 # scripts (scripts/lib/lnd-build.sh, cached after the first build).
 #
 # Usage: bench/lnd-402.sh [--out FILE]

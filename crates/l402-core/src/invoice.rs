@@ -143,8 +143,10 @@ impl IssuedInvoice {
 /// authenticated connection, and those two public-key operations are most of what parsing an
 /// invoice costs (about 100 µs, on every challenge). Nor does it hash the invoice for a
 /// signature check or read the signature's bytes (a third of what is left): the bech32 checksum
-/// and every field L402 reads are checked as [`parse_bolt11`] checks them. Never use it on an
-/// invoice someone else gave you: a buyer paying must use [`parse_bolt11`].
+/// and every field L402 reads are checked as [`parse_bolt11`] checks them, while the fields it
+/// does not read (route hints, fallbacks, the payee key) and the signature's encoding are not
+/// validated at all. Never use it on an invoice someone else gave you: a buyer paying must use
+/// [`parse_bolt11`].
 ///
 /// ```
 /// # let bolt11 = "lnbcrt100n1p3qqkygpp5xzj85m5mpvatnapgpuyfxtxhypa5gr6sskqd8664v04550vqp8lsdq8f3f5z4qcqzpgsp5tpzvsq5pckqgln3ltpy3e9cf6tf2aj82ffa2tted77ltweuaweks9qyyssq0w5da3k40wtdukac7hp5s58hsxf8k8f52c5qneezu4xg3xh87xrnkl5jwtw098d2gjywx20nmkxl2y4vq9fr89kg5kzcwupv9xpdaggp4fc4ms";
@@ -268,6 +270,7 @@ impl Seen {
                 )
             }),
             currency: hrp.currency,
+            // 35 bits: `big_endian` cannot overflow here.
             created_at_unix: big_endian(&data[..TIMESTAMP_FES]).unwrap_or(u64::MAX),
             payment_hashes: Vec::new(),
             descriptions: 0,

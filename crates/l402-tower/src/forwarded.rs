@@ -30,10 +30,11 @@ pub const HEADER_SERVICE: &str = "x-l402-service";
 /// `X-L402-Caveat` (repeated).
 pub const HEADER_CAVEAT: &str = "x-l402-caveat";
 
-/// `Macaroon`: a gRPC client's credential (metadata), or an HTTP client's macaroon sent
-/// beside its `Authorization` preimage. A constant, so a lookup does not parse the name.
+/// `Macaroon`: a credential as gRPC metadata (Aperture's clients), the preimage in a caveat of
+/// the macaroon; read when no L402 `Authorization` value is sent. A constant, so a lookup does
+/// not parse the name.
 pub(crate) const MACAROON: HeaderName = HeaderName::from_static("macaroon");
-/// `Grpc-Metadata-Macaroon`: the macaroon as grpc-gateway clients send it.
+/// `Grpc-Metadata-Macaroon`: the same credential as grpc-gateway clients send it.
 pub(crate) const GRPC_METADATA_MACAROON: HeaderName =
     HeaderName::from_static("grpc-metadata-macaroon");
 
@@ -82,8 +83,8 @@ pub fn strip_spoofed_headers(headers: &mut HeaderMap) {
 }
 
 /// Removes the buyer's credential from a verified request: `Authorization` values in the
-/// `L402`, `LSAT` or `Payment` scheme (others, meant for the upstream, stay) and gRPC
-/// `macaroon` metadata.
+/// `L402`, `LSAT` or `Payment` scheme (others, meant for the upstream, stay), and the macaroon
+/// as `Macaroon` or `Grpc-Metadata-Macaroon` metadata.
 pub fn strip_credential(headers: &mut HeaderMap) {
     let is_l402 = |v: &HeaderValue| {
         let bytes = v.as_bytes();
@@ -109,6 +110,7 @@ pub fn strip_credential(headers: &mut HeaderMap) {
         }
     }
     headers.remove(MACAROON);
+    headers.remove(GRPC_METADATA_MACAROON);
 }
 
 /// The forwarded headers for a verified token.
@@ -158,13 +160,14 @@ mod tests {
     }
 
     #[test]
-    fn only_the_credential_schemes_and_the_macaroon_leave() {
+    fn only_the_credential_schemes_and_the_macaroon_headers_leave() {
         let headers_with = |values: &[&'static str]| {
             let mut headers = HeaderMap::new();
             for v in values {
                 headers.append(AUTHORIZATION, HeaderValue::from_static(v));
             }
             headers.insert(MACAROON, HeaderValue::from_static("0201"));
+            headers.insert(GRPC_METADATA_MACAROON, HeaderValue::from_static("0201"));
             headers
         };
         let left = |headers: &HeaderMap| -> Vec<String> {
@@ -175,11 +178,12 @@ mod tests {
         let mut only = headers_with(&["L402 mac:pre", "lsat mac:pre"]);
         strip_credential(&mut only);
         assert!(left(&only).is_empty() && only.get(MACAROON).is_none());
+        assert!(only.get(GRPC_METADATA_MACAROON).is_none());
 
         let mut mixed = headers_with(&["Basic dTpw", "L402 mac:pre", "Payment x", "Bearer k"]);
         strip_credential(&mut mixed);
         assert_eq!(left(&mixed), ["Basic dTpw", "Bearer k"], "kept, in order");
-        assert!(mixed.get(MACAROON).is_none());
+        assert!(mixed.get(MACAROON).is_none() && mixed.get(GRPC_METADATA_MACAROON).is_none());
 
         let mut none = headers_with(&[]);
         none.insert("x-other", HeaderValue::from_static("1"));

@@ -12,8 +12,9 @@
 //! epoch (`l402 keys retire`), so a credential with a revoked companion is refused as it would
 //! be afresh. The cache is bounded: when full it is cleared.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use http::{HeaderName, HeaderValue};
 use l402_core::credential::{Credential, PreimageSource};
@@ -39,9 +40,15 @@ pub struct Verified {
     /// The fixed part of the `L402-Token` response header (`id="…", expires=…`; see
     /// [`l402_core::token_status`]), prepared once.
     pub status_prefix: HeaderValue,
-    /// The last `L402-Token` value built and the second it was built for: the requests of
-    /// one second share it.
-    status_memo: Mutex<Option<(u64, HeaderValue)>>,
+}
+
+/// The token, expiry and second of the last `L402-Token` value a thread built, and the value
+/// (which those three determine).
+type StatusMemo = Option<(TokenId, u64, u64, HeaderValue)>;
+
+thread_local! {
+    /// Per thread, so the requests of one token on many threads do not contend for it.
+    static STATUS_MEMO: RefCell<StatusMemo> = const { RefCell::new(None) };
 }
 
 impl Verified {
@@ -66,29 +73,33 @@ impl Verified {
             status_prefix: HeaderValue::from_str(&prefix)
                 .unwrap_or_else(|_| HeaderValue::from_static("")),
             token,
-            status_memo: Mutex::new(None),
         }
     }
 
     /// The `L402-Token` value at the server's `now`: the prepared prefix, plus `, ttl=…` for
-    /// a token that expires. The value is built once per second (the requests of that second
-    /// share it) and not at all for a token that does not expire.
+    /// a token that expires. A thread builds the value once per second for the token it last
+    /// answered (the common case: one client's requests), and never for a token that does not
+    /// expire.
     pub fn status_header(&self, now: u64) -> HeaderValue {
         let Some(until) = self.token.valid_until else {
             return self.status_prefix.clone();
         };
-        // Another thread holding the memo builds its own value rather than waiting.
-        let Ok(mut memo) = self.status_memo.try_lock() else {
-            return self.build_status(until, now);
-        };
-        match &*memo {
-            Some((second, value)) if *second == now => value.clone(),
-            _ => {
+        let id = self.token.identifier.token_id;
+        STATUS_MEMO
+            .try_with(|memo| {
+                let mut memo = memo.try_borrow_mut().ok()?;
+                if let Some((i, u, second, value)) = &*memo
+                    && (*i, *u, *second) == (id, until, now)
+                {
+                    return Some(value.clone());
+                }
                 let value = self.build_status(until, now);
-                *memo = Some((now, value.clone()));
-                value
-            }
-        }
+                *memo = Some((id, until, now, value.clone()));
+                Some(value)
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| self.build_status(until, now))
     }
 
     /// `status_prefix, ttl=<until - now>`.
@@ -292,7 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn the_status_value_is_the_core_one_for_every_second_memo_or_not() {
+    fn the_status_value_is_the_core_one_for_every_second_and_token_memo_or_not() {
         let expiring = verified(Some(1_000));
         let expected = |now| TokenStatus::at(TokenId([9; 32]), Some(1_000), now).header_value();
         // The same second twice (the memo), the next one, an earlier one, and past expiry.
@@ -302,6 +313,23 @@ mod tests {
                 expected(now).as_str(),
                 "at {now}"
             );
+        }
+        // Two tokens answered in turn on one thread, in one second: each gets its own value.
+        let other = Verified::new(
+            "svc",
+            VerifiedToken {
+                identifier: Identifier {
+                    payment_hash: PaymentHash([7; 32]),
+                    token_id: TokenId([8; 32]),
+                },
+                checked_caveats: Default::default(),
+                valid_until: Some(2_000),
+            },
+        );
+        let other_expected = TokenStatus::at(TokenId([8; 32]), Some(2_000), 400).header_value();
+        for _ in 0..2 {
+            assert_eq!(expiring.status_header(400), expected(400).as_str());
+            assert_eq!(other.status_header(400), other_expected.as_str());
         }
         let forever = verified(None);
         let expected = TokenStatus::at(TokenId([9; 32]), None, 5).header_value();
