@@ -127,8 +127,9 @@ pub struct ServiceTerms {
     /// Free requests allowed per client IP before payment is required; 0 disables freebies.
     #[serde(default)]
     pub freebies_per_ip: u32,
-    /// Forward the buyer's L402 credential (`Authorization`, gRPC `macaroon`) to the upstream;
-    /// off by default (the upstream gets the `X-L402-*` headers).
+    /// Forward the buyer's credential (`Authorization: L402|LSAT|Payment …`, the `Macaroon` and
+    /// `Grpc-Metadata-Macaroon` headers) to the upstream; off by default (the upstream gets the
+    /// `X-L402-*` headers).
     #[serde(default)]
     pub forward_credential: bool,
     /// The upstream's OpenAPI document (a JSON file, relative to the configuration file, or an
