@@ -23,7 +23,8 @@
 #              APERTURE=0 (leave Aperture and its regtest network out: a quick run while tuning),
 #              SECTIONS (which parts run, default "h1 h2 scale"; add "syscalls" for one more
 #              HTTP/1.1 run per proxy counting its system calls per request with `perf stat`;
-#              those runs are not in the tables).
+#              those runs are not in the tables), L402_THREADS (the proxy's threads, read by
+#              `l402 serve --threads`; 1 runs it on one thread, as nginx runs one worker here).
 # Needs: cargo, go, curl, python3, wrk, nginx, h2load (the last three installed with apt-get when
 # missing). Loopback only; every process it starts is stopped by PID.
 
@@ -324,7 +325,8 @@ verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN { ok = (op == "<=") ? (x <
   echo
   echo "\`bench/compare.sh\`: Go net/http upstream (~100 bytes of JSON), wrk -t$THREADS -c$CONNS -d$DURATION,"
   echo "keep-alive, medians of $ROUNDS interleaved rounds; proxy CPU per request from /proc (nginx: its one"
-  echo "worker). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "worker; \`l402 serve\`: ${L402_THREADS:-one thread per core} ($(nproc) cores), L402_THREADS). Load average at the"
+  echo "end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   if section h1; then
   echo "| case | req/s | p50 ms | p99 ms | CPU µs/req | of which kernel |"

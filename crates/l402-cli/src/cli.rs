@@ -120,6 +120,21 @@ pub struct ServeArgs {
     /// Validate the configuration and exit (0 if valid, 2 if not).
     #[arg(long)]
     pub check: bool,
+    /// Threads that serve requests (default: one per CPU core). `1` runs the proxy on a single
+    /// thread, as nginx's `worker_processes 1` does, leaving the other cores to the API it sells
+    /// (at most one core's throughput).
+    #[arg(long, env = "L402_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+}
+
+impl Command {
+    /// The threads the async runtime should serve with, when the command asks for a number.
+    pub fn runtime_threads(&self) -> Option<usize> {
+        match self {
+            Command::Serve(args) => args.threads.map(usize::from),
+            _ => None,
+        }
+    }
 }
 
 /// Runs a command; returns the exit code.

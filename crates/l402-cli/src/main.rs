@@ -25,10 +25,7 @@ fn main() -> std::process::ExitCode {
         cli::Command::Serve(_) | cli::Command::Wallet(cli::WalletCommand::Serve(_))
     );
     let log_guard = init_tracing(cli.verbose, serving);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(cli.command.runtime_threads()) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -46,6 +43,21 @@ fn main() -> std::process::ExitCode {
             exit::code(exit::classify(&error))
         }
     }
+}
+
+/// The async runtime: one thread per core by default; `threads` of them when asked, a single
+/// thread (a current-thread runtime, no work stealing) for `1`.
+fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build()
 }
 
 /// Servers log requests at `info`; client commands stay quiet unless asked (`-v`). A server's
