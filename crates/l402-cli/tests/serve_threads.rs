@@ -52,7 +52,7 @@ async fn one_thread_serves_the_paid_flow_and_more_threads_are_more() {
 fn a_thread_count_out_of_range_is_a_usage_error() {
     for count in ["0", "1025", "many"] {
         let out = l402()
-            .command(&["serve", "--threads", count, "--check"])
+            .command(["serve", "--threads", count, "--check"])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "--threads {count}");
