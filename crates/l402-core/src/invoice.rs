@@ -9,8 +9,8 @@
 //! signature must verify, there must be exactly one payment hash, and the amount must be a whole
 //! number of millisatoshis.
 
-use bech32::Fe32;
 use bech32::primitives::decode::CheckedHrpstring;
+use bech32::{Fe32, Fe32IterExt};
 use lightning_invoice::{
     Bolt11Bech32, RawBolt11Invoice, RawHrp, SignedRawBolt11Invoice, TaggedField,
 };
@@ -252,9 +252,8 @@ impl Seen {
         let checked = CheckedHrpstring::new::<Bolt11Bech32>(bolt11)
             .map_err(|e| malformed(E::Bech32Error(e)))?;
         let hrp: RawHrp = checked.hrp().to_lowercase().parse().map_err(malformed)?;
-        let data: Vec<u8> = checked
+        let data: Vec<Fe32> = checked
             .fe32_iter::<&mut dyn Iterator<Item = u8>>()
-            .map(Fe32::to_u8)
             .collect();
         let fields_end = data
             .len()
@@ -280,7 +279,10 @@ impl Seen {
         let mut rest = &data[TIMESTAMP_FES..fields_end];
         while !rest.is_empty() {
             let (tag, len) = match rest {
-                [tag, high, low, ..] => (*tag, usize::from(*high) << 5 | usize::from(*low)),
+                [tag, high, low, ..] => (
+                    tag.to_u8(),
+                    usize::from(high.to_u8()) << 5 | usize::from(low.to_u8()),
+                ),
                 _ => return Err(malformed(E::UnexpectedEndOfTaggedFields)),
             };
             let Some(value) = rest.get(3..3 + len) else {
@@ -289,13 +291,16 @@ impl Seen {
             rest = &rest[3 + len..];
             match tag {
                 TAG_PAYMENT_HASH if len == HASH_FES => {
+                    // 52 groups are 260 bits: 32 bytes, the 4 bits left over dropped.
                     let mut hash = [0u8; 32];
-                    hash.copy_from_slice(&fes_to_bytes(value)[..32]);
+                    for (byte, out) in value.iter().copied().fes_to_bytes().zip(&mut hash) {
+                        *out = byte;
+                    }
                     seen.payment_hashes.push(hash);
                 }
                 TAG_DESCRIPTION_HASH if len == HASH_FES => seen.descriptions += 1,
                 TAG_DESCRIPTION => {
-                    let text = String::from_utf8(fes_to_bytes(value))
+                    let text = String::from_utf8(value.iter().copied().fes_to_bytes().collect())
                         .map_err(|e| malformed(E::DescriptionDecodeError(e)))?;
                     seen.descriptions += 1;
                     seen.description = Some(text);
@@ -343,25 +348,10 @@ impl Seen {
 }
 
 /// 5-bit groups as a big-endian number; `None` past 64 bits.
-fn big_endian(groups: &[u8]) -> Option<u64> {
-    groups
-        .iter()
-        .try_fold(0u64, |n, g| n.checked_mul(32)?.checked_add(u64::from(*g)))
-}
-
-/// 5-bit groups as bytes, the last incomplete byte's bits dropped (BOLT11's padding).
-fn fes_to_bytes(groups: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(groups.len() * 5 / 8);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for g in groups {
-        acc = (acc << 5 | u32::from(*g)) & 0x1fff;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            bytes.push((acc >> bits) as u8);
-        }
-    }
-    bytes
+fn big_endian(groups: &[Fe32]) -> Option<u64> {
+    groups.iter().try_fold(0u64, |n, g| {
+        n.checked_mul(32)?.checked_add(u64::from(g.to_u8()))
+    })
 }
 
 /// The fields L402 reads, each checked (one payment hash, at most one description, a whole

@@ -9,7 +9,6 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The lowest port handed out (above the well-known and most registered service ports).
 const LOWEST: u16 = 10_000;
@@ -49,10 +48,9 @@ fn below_ephemeral() -> Range<u16> {
     LOWEST..start.max(LOWEST + 1_000)
 }
 
-/// A random number: a freshly seeded hash of a per-process counter (no dependency for it).
+/// A random number (no dependency for it): every `RandomState` is keyed afresh.
 fn random() -> u64 {
-    static CALLS: AtomicU64 = AtomicU64::new(0);
-    RandomState::new().hash_one(CALLS.fetch_add(1, Ordering::Relaxed))
+    RandomState::new().hash_one(())
 }
 
 #[cfg(test)]

@@ -93,21 +93,16 @@ pub fn strip_credential(headers: &mut HeaderMap) {
             || scheme.eq_ignore_ascii_case(b"LSAT")
             || scheme.eq_ignore_ascii_case(b"Payment")
     };
-    // The common case, every `Authorization` value a credential, removes them without
-    // collecting the others.
-    if headers.get_all(AUTHORIZATION).iter().all(is_l402) {
-        headers.remove(AUTHORIZATION);
-    } else {
-        let kept: Vec<HeaderValue> = headers
-            .get_all(AUTHORIZATION)
-            .iter()
-            .filter(|v| !is_l402(v))
-            .cloned()
-            .collect();
-        headers.remove(AUTHORIZATION);
-        for value in kept {
-            headers.append(AUTHORIZATION, value);
-        }
+    // Usually nothing is kept: an empty `Vec` allocates nothing.
+    let kept: Vec<HeaderValue> = headers
+        .get_all(AUTHORIZATION)
+        .iter()
+        .filter(|v| !is_l402(v))
+        .cloned()
+        .collect();
+    headers.remove(AUTHORIZATION);
+    for value in kept {
+        headers.append(AUTHORIZATION, value);
     }
     headers.remove(MACAROON);
     headers.remove(GRPC_METADATA_MACAROON);

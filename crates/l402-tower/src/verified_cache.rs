@@ -84,22 +84,22 @@ impl Verified {
         let Some(until) = self.token.valid_until else {
             return self.status_prefix.clone();
         };
-        let id = self.token.identifier.token_id;
-        STATUS_MEMO
-            .try_with(|memo| {
-                let mut memo = memo.try_borrow_mut().ok()?;
-                if let Some((i, u, second, value)) = &*memo
-                    && (*i, *u, *second) == (id, until, now)
-                {
-                    return Some(value.clone());
+        let key = (self.token.identifier.token_id, until, now);
+        let fresh = || self.build_status(until, now);
+        let memoised = STATUS_MEMO.try_with(|memo| {
+            let Ok(mut memo) = memo.try_borrow_mut() else {
+                return fresh();
+            };
+            match &*memo {
+                Some((id, u, second, value)) if (*id, *u, *second) == key => value.clone(),
+                _ => {
+                    let value = fresh();
+                    *memo = Some((key.0, until, now, value.clone()));
+                    value
                 }
-                let value = self.build_status(until, now);
-                *memo = Some((id, until, now, value.clone()));
-                Some(value)
-            })
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| self.build_status(until, now))
+            }
+        });
+        memoised.unwrap_or_else(|_| fresh())
     }
 
     /// `status_prefix, ttl=<until - now>`.
@@ -290,11 +290,11 @@ mod tests {
     use l402_core::token_status::TokenStatus;
     use l402_core::{PaymentHash, TokenId};
 
-    fn verified(valid_until: Option<u64>) -> Verified {
+    fn verified(id: u8, valid_until: Option<u64>) -> Verified {
         let token = VerifiedToken {
             identifier: Identifier {
                 payment_hash: PaymentHash([7; 32]),
-                token_id: TokenId([9; 32]),
+                token_id: TokenId([id; 32]),
             },
             checked_caveats: Default::default(),
             valid_until,
@@ -304,7 +304,7 @@ mod tests {
 
     #[test]
     fn the_status_value_is_the_core_one_for_every_second_and_token_memo_or_not() {
-        let expiring = verified(Some(1_000));
+        let expiring = verified(9, Some(1_000));
         let expected = |now| TokenStatus::at(TokenId([9; 32]), Some(1_000), now).header_value();
         // The same second twice (the memo), the next one, an earlier one, and past expiry.
         for now in [400, 400, 401, 399, 1_000, 1_500] {
@@ -315,23 +315,13 @@ mod tests {
             );
         }
         // Two tokens answered in turn on one thread, in one second: each gets its own value.
-        let other = Verified::new(
-            "svc",
-            VerifiedToken {
-                identifier: Identifier {
-                    payment_hash: PaymentHash([7; 32]),
-                    token_id: TokenId([8; 32]),
-                },
-                checked_caveats: Default::default(),
-                valid_until: Some(2_000),
-            },
-        );
+        let other = verified(8, Some(2_000));
         let other_expected = TokenStatus::at(TokenId([8; 32]), Some(2_000), 400).header_value();
         for _ in 0..2 {
             assert_eq!(expiring.status_header(400), expected(400).as_str());
             assert_eq!(other.status_header(400), other_expected.as_str());
         }
-        let forever = verified(None);
+        let forever = verified(9, None);
         let expected = TokenStatus::at(TokenId([9; 32]), None, 5).header_value();
         assert_eq!(forever.status_header(5), expected.as_str());
     }
