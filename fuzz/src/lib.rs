@@ -29,6 +29,7 @@ pub const TARGETS: &[&str] = &[
     "seller_config",
     "mpp_challenge",
     "mpp_credential",
+    "h1_response",
 ];
 
 /// Runs the target called `name` on `data`. Returns false for an unknown name.
@@ -45,6 +46,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "seller_config" => seller_config(data),
         "mpp_challenge" => mpp_challenge(data),
         "mpp_credential" => mpp_credential(data),
+        "h1_response" => h1_response(data),
         _ => return false,
     }
     true
@@ -417,5 +419,115 @@ pub fn mpp_credential(data: &[u8]) {
         let again = l402_mpp::Credential::from_authorization(&c.to_authorization())
             .expect("emitted credential must parse");
         assert_eq!(again, c);
+    }
+}
+
+/// What one reading of an upstream's answer produced: the head's status, framing and
+/// keep-alive, the body's bytes, the trailers, how it ended, and the bytes left after it.
+#[derive(Debug, PartialEq)]
+struct H1Reading {
+    head: Option<(u16, l402_h1::BodyFraming, bool)>,
+    data: Vec<u8>,
+    trailers: Vec<(String, Vec<u8>)>,
+    outcome: Result<(), String>,
+    left: Vec<u8>,
+}
+
+/// Reads `wire` as an answer (to `method`) arriving `step` bytes at a time, then closing.
+fn read_h1(wire: &[u8], method: &http::Method, step: usize) -> H1Reading {
+    use l402_h1::{BodyDecoder, Decoded, response};
+    let mut reading = H1Reading {
+        head: None,
+        data: Vec::new(),
+        trailers: Vec::new(),
+        outcome: Ok(()),
+        left: Vec::new(),
+    };
+    let mut buf = bytes::BytesMut::new();
+    let mut fed = 0;
+    let mut feed = |buf: &mut bytes::BytesMut| {
+        let end = (fed + step).min(wire.len());
+        buf.extend_from_slice(&wire[fed..end]);
+        let more = end > fed;
+        fed = end;
+        more
+    };
+    let head = loop {
+        match response::parse(&mut buf, method) {
+            Ok(Some(head)) => break head,
+            Ok(None) if feed(&mut buf) => {}
+            Ok(None) => {
+                reading.outcome = Err("closed before the head".into());
+                return reading;
+            }
+            Err(e) => {
+                reading.outcome = Err(format!("{e:?}"));
+                return reading;
+            }
+        }
+    };
+    reading.head = Some((head.status.as_u16(), head.framing, head.keep_alive));
+    let mut body = BodyDecoder::new(head.framing);
+    loop {
+        let step = match body.decode(&mut buf) {
+            Ok(Some(step)) => Ok(step),
+            Ok(None) if feed(&mut buf) => continue,
+            Ok(None) => body.decode_eof(&mut buf),
+            Err(e) => Err(e),
+        };
+        match step {
+            Ok(Decoded::Data(data)) => {
+                assert!(!data.is_empty(), "an empty data frame");
+                reading.data.extend_from_slice(&data);
+            }
+            Ok(Decoded::Trailers(trailers)) => {
+                reading.trailers = trailers
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+                    .collect();
+                break;
+            }
+            Ok(Decoded::End) => break,
+            Err(e) => {
+                reading.outcome = Err(format!("{e:?}"));
+                break;
+            }
+        }
+    }
+    assert!(
+        reading.outcome.is_err() || body.is_end(),
+        "ended without the decoder at its end"
+    );
+    buf.extend_from_slice(&wire[fed..]);
+    reading.left = buf.to_vec();
+    reading
+}
+
+/// Reads an upstream's answer (the first byte picks `GET` or `HEAD`, the rest is the wire)
+/// with `l402-h1`, whole and in pieces of 1 and 7 bytes: every split must read the same, and a
+/// body of declared length that ends must hold exactly that many bytes.
+pub fn h1_response(data: &[u8]) {
+    let Some((&first, wire)) = data.split_first() else {
+        return;
+    };
+    let method = if first & 1 == 0 {
+        http::Method::GET
+    } else {
+        http::Method::HEAD
+    };
+    let whole = read_h1(wire, &method, wire.len().max(1));
+    for step in [1, 7] {
+        assert_eq!(
+            read_h1(wire, &method, step),
+            whole,
+            "split into pieces of {step}"
+        );
+    }
+    if let (Some((_, l402_h1::BodyFraming::Length(n), _)), Ok(())) = (whole.head, &whole.outcome) {
+        assert_eq!(
+            whole.data.len() as u64,
+            n,
+            "a length body of another length"
+        );
     }
 }

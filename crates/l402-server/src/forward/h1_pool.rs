@@ -3,14 +3,22 @@
 //!
 //! hyper-util's pooled client serves any URI: per request it finds the pool by a key built from
 //! the URI, races a checkout against a connect, rewrites the URI to origin form, and spawns a task
-//! to hand the connection back once its response body is read. Here one pool belongs to one
-//! upstream address: a checkout pops the most recently used idle connection under a short lock,
-//! and the response body itself gives the connection back when it has been read to its end (or
-//! dropped at its end) and the connection is ready for another request; one still busy (sending
-//! a request body the upstream answered early) goes back when it is ready. A connection whose
-//! body was dropped early is not reused (hyper closes it). A request that could not be sent on a
-//! reused connection (the upstream closed it while it was idle) is sent again on another, as
-//! hyper-util does; one that was sent is never repeated.
+//! to hand the connection back once its response body is read; each connection runs as a task
+//! of its own, and hands the request and the answer across channels. Here one pool belongs to
+//! one upstream address: a checkout pops the most recently used idle connection under a short
+//! lock, and the request's own task drives the connection ([`super::h1_conn`], our own
+//! HTTP/1.1 codec from [`l402_h1`]): it writes the request, reads the answer, and the answer's
+//! body gives the connection back to the pool as soon as its last byte has been read. A
+//! connection whose body was dropped before its end, or whose answer ended before the request
+//! body was all sent, is closed.
+//!
+//! A checkout reads the idle connection without waiting: one the upstream closed (or sent
+//! something on) is dropped and the next is tried. A request without a body, on a connection
+//! the upstream closed before answering a byte, is sent again on another (the upstream closed
+//! it as it was reused, and never saw the request); one with a body is never repeated.
+//!
+//! A request asking for a protocol upgrade (WebSocket) gets a connection of its own through
+//! hyper's client, whose upgraded IO the tunnel takes over after a 101; it never joins the pool.
 //!
 //! Idle connections are closed after the idle timeout by a reaper task that holds the pool weakly
 //! (it ends when the pool is dropped).
@@ -26,20 +34,18 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper::client::conn::http1::{self, SendRequest};
+use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::body::Body;
+use super::h1_conn::{Conn, Failed, OwnBody, RequestWriter, exchange};
+use super::headers::wants_upgrade;
+use crate::body::{Body, BoxError};
 
 /// How long an unused upstream connection is kept open (hyper-util's pool default).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// How long a connection whose answer has been read may stay busy (still sending its request
-/// body) before it is closed rather than pooled.
-const BUSY_WAIT: Duration = Duration::from_secs(10);
-
-/// Why a request could not be sent through the pool.
+/// Why a request could not be sent through the pool, or its answer not read.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum H1Error {
     /// No connection could be opened to the upstream.
@@ -48,10 +54,25 @@ pub(crate) enum H1Error {
     /// Opening a connection took longer than the connect timeout.
     #[error("connecting to the upstream timed out")]
     ConnectTimeout,
-    /// The connection failed while the request was sent or the answer's head was read (the
-    /// request body's own error, such as the size limit, is in the source chain).
+    /// An upgrade's connection (hyper's client) failed while the request was sent or the
+    /// answer's head was read (the request body's own error is in the source chain).
     #[error("the upstream connection failed")]
     Send(#[source] hyper::Error),
+    /// Reading from or writing to the upstream failed.
+    #[error("the upstream connection failed")]
+    Io(#[source] std::io::Error),
+    /// The upstream closed the connection before its answer's head.
+    #[error("the upstream closed the connection before answering")]
+    Closed,
+    /// The upstream's answer is not HTTP/1.1 this proxy can read.
+    #[error("the upstream's answer is not valid HTTP/1.1")]
+    Protocol(#[source] l402_h1::Error),
+    /// The request body failed while it was sent (the size limit's error among them).
+    #[error("reading the request body failed")]
+    RequestBody(#[source] BoxError),
+    /// The request body's length differs from its `Content-Length`.
+    #[error("the request body's length differs from its Content-Length")]
+    RequestBodyLength,
 }
 
 impl H1Error {
@@ -67,7 +88,7 @@ pub(crate) struct H1Pool {
     inner: Arc<PoolInner>,
 }
 
-struct PoolInner {
+pub(crate) struct PoolInner {
     /// The host as a name to resolve, or `None` when `ip` is set.
     host: String,
     ip: Option<IpAddr>,
@@ -80,7 +101,7 @@ struct PoolInner {
 }
 
 struct Idle {
-    sender: SendRequest<Body>,
+    conn: Conn,
     since: Instant,
 }
 
@@ -124,41 +145,44 @@ impl H1Pool {
 
     /// Sends `req` (origin-form URI, `Host` set) on an idle connection, or on a new one. The
     /// answer's body gives the connection back to the pool when it has been read to its end.
-    pub(crate) async fn send(
-        &self,
-        mut req: Request<Body>,
-    ) -> Result<Response<UpstreamBody>, H1Error> {
+    pub(crate) async fn send(&self, req: Request<Body>) -> Result<Response<UpstreamBody>, H1Error> {
+        if wants_upgrade(req.headers()) {
+            return self.send_upgrade(req).await;
+        }
+        let (mut writer, method) = RequestWriter::new(req);
         loop {
-            let (mut sender, reused) = match self.inner.checkout() {
-                Some(sender) => (sender, true),
+            let (conn, reused) = match self.inner.checkout() {
+                Some(conn) => (conn, true),
                 None => (self.connect().await?, false),
             };
-            if reused && sender.ready().await.is_err() {
-                // Closed while idle: nothing was sent on it.
-                continue;
-            }
-            match sender.try_send_request(req).await {
-                Ok(response) => {
-                    let give_back = GiveBack {
-                        pool: Arc::clone(&self.inner),
-                        sender,
-                    };
-                    return Ok(response.map(|body| UpstreamBody::pooled(body, give_back)));
-                }
-                Err(mut failed) => match failed.take_message() {
-                    // Not sent: a reused connection may have been closed under us; try another.
-                    Some(unsent) if reused => req = unsent,
-                    _ => return Err(H1Error::Send(failed.into_error())),
-                },
+            match exchange(conn, writer, &method, &self.inner).await {
+                Ok(response) => return Ok(response.map(UpstreamBody::own)),
+                // Closed under us as it was reused, before the request reached the upstream.
+                Err(Failed {
+                    replay: Some(unsent),
+                    ..
+                }) if reused => writer = unsent,
+                Err(failed) => return Err(failed.error),
             }
         }
     }
 
-    async fn connect(&self) -> Result<SendRequest<Body>, H1Error> {
+    async fn connect(&self) -> Result<Conn, H1Error> {
         let stream = self.inner.dial().await?;
         // Nagle only delays small writes such as a streamed request's chunks.
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = http1::Builder::new()
+        if !self.inner.reaper_started.swap(true, Ordering::Relaxed) {
+            tokio::spawn(reap(Arc::downgrade(&self.inner)));
+        }
+        Ok(Conn::new(stream))
+    }
+
+    /// A request asking for an upgrade, on a connection of its own driven by hyper's client,
+    /// which hands the connection to the tunnel after a 101.
+    async fn send_upgrade(&self, req: Request<Body>) -> Result<Response<UpstreamBody>, H1Error> {
+        let stream = self.inner.dial().await?;
+        let _ = stream.set_nodelay(true);
+        let (mut sender, connection) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
             .map_err(H1Error::Send)?;
@@ -167,10 +191,8 @@ impl H1Pool {
                 tracing::debug!(error = %e, "upstream connection ended");
             }
         });
-        if !self.inner.reaper_started.swap(true, Ordering::Relaxed) {
-            tokio::spawn(reap(Arc::downgrade(&self.inner)));
-        }
-        Ok(sender)
+        let response = sender.send_request(req).await.map_err(H1Error::Send)?;
+        Ok(response.map(UpstreamBody::unpooled))
     }
 
     /// Whether `self` and `other` are one pool (tests).
@@ -193,30 +215,29 @@ impl PoolInner {
     }
 
     /// The most recently used idle connection that is still open.
-    fn checkout(&self) -> Option<SendRequest<Body>> {
-        let mut idle = self.lock();
-        while let Some(entry) = idle.pop() {
-            if !entry.sender.is_closed() {
-                return Some(entry.sender);
+    fn checkout(&self) -> Option<Conn> {
+        loop {
+            let mut conn = self.lock().pop()?.conn;
+            // Read outside the lock; a closed one is dropped (closed) here.
+            if conn.is_open() {
+                return Some(conn);
             }
         }
-        None
     }
 
-    fn give_back(&self, sender: SendRequest<Body>) {
-        if sender.is_closed() {
-            return;
-        }
+    /// Takes back a connection whose answer has been read to its end.
+    pub(crate) fn give_back(&self, conn: Conn) {
         let since = Instant::now();
-        self.lock().push(Idle { sender, since });
+        self.lock().push(Idle { conn, since });
     }
 
-    /// Closes the connections idle for longer than the idle timeout, and forgets closed ones.
+    /// Closes the connections idle for longer than the idle timeout, and those closed by the
+    /// upstream.
     fn reap(&self) {
         let now = Instant::now();
         let timeout = self.idle_timeout;
         self.lock()
-            .retain(|entry| !entry.sender.is_closed() && now.duration_since(entry.since) < timeout);
+            .retain_mut(|entry| now.duration_since(entry.since) < timeout && entry.conn.is_open());
     }
 
     /// Connects to the upstream's address, or to each address its name resolves to in turn,
@@ -270,100 +291,73 @@ async fn reap(pool: Weak<PoolInner>) {
     }
 }
 
-struct GiveBack {
-    pool: Arc<PoolInner>,
-    sender: SendRequest<Body>,
+/// An upstream answer's body: from this crate's own connection, or from hyper's client (an
+/// upgrade's connection, and hyper-util's pooled client for `https://` and h2c upstreams).
+pub(crate) struct UpstreamBody {
+    inner: Inner,
 }
 
-/// An upstream answer's body. A pooled connection's body gives the connection back to its pool
-/// once it has been read to its end.
-pub(crate) struct UpstreamBody {
-    inner: Incoming,
-    give_back: Option<GiveBack>,
-    ended: bool,
+enum Inner {
+    Own(OwnBody),
+    Hyper { body: Incoming },
 }
 
 impl UpstreamBody {
-    /// A body that holds no connection (hyper-util's client manages its own).
-    pub(crate) fn unpooled(inner: Incoming) -> Self {
+    /// A body read by hyper's client (which manages its own connection).
+    pub(crate) fn unpooled(body: Incoming) -> Self {
         Self {
-            inner,
-            give_back: None,
-            ended: false,
+            inner: Inner::Hyper { body },
         }
     }
 
-    fn pooled(inner: Incoming, give_back: GiveBack) -> Self {
+    fn own(body: OwnBody) -> Self {
         Self {
-            inner,
-            give_back: Some(give_back),
-            ended: false,
+            inner: Inner::Own(body),
         }
     }
 
     /// Keeps the connection out of the pool (it was upgraded to another protocol).
     pub(crate) fn forget_connection(&mut self) {
-        self.give_back = None;
+        if let Inner::Own(body) = &mut self.inner {
+            body.forget_connection();
+        }
     }
 }
 
 impl std::fmt::Debug for UpstreamBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpstreamBody")
-            .field("pooled", &self.give_back.is_some())
-            .field("ended", &self.ended)
+            .field("own", &matches!(self.inner, Inner::Own(_)))
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for UpstreamBody {
-    fn drop(&mut self) {
-        let Some(GiveBack { pool, mut sender }) = self.give_back.take() else {
-            return;
-        };
-        if !(self.ended || http_body::Body::is_end_stream(&self.inner)) {
-            // Dropped before its end: hyper closes the connection.
-            return;
-        }
-        if sender.is_ready() {
-            pool.give_back(sender);
-            return;
-        }
-        // The answer is read but the connection is still busy: most often it has not yet
-        // noticed, sometimes it is still sending a request body the upstream answered early
-        // (a 413 to an upload). Another request must not wait behind that: the connection goes
-        // back once it is ready, or closes if that takes longer than `BUSY_WAIT`.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Ok(Ok(())) = tokio::time::timeout(BUSY_WAIT, sender.ready()).await {
-                    pool.give_back(sender);
-                }
-            });
-        }
     }
 }
 
 impl http_body::Body for UpstreamBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(None) = polled {
-            self.ended = true;
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match &mut self.inner {
+            Inner::Own(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+            Inner::Hyper { body } => Pin::new(body).poll_frame(cx).map_err(Into::into),
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.ended || self.inner.is_end_stream()
+        match &self.inner {
+            Inner::Own(body) => body.is_end_stream(),
+            Inner::Hyper { body } => body.is_end_stream(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match &self.inner {
+            Inner::Own(body) => body.size_hint(),
+            Inner::Hyper { body } => body.size_hint(),
+        }
     }
 }
 
@@ -373,6 +367,8 @@ mod tests {
     use http_body_util::BodyExt;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
+
+    const COPY_LIMIT_FOR_TESTS: usize = super::super::h1_conn::COPY_LIMIT;
 
     /// An upstream that answers every request on a connection with `answer`, counting accepted
     /// connections; `close_after` requests it closes the connection.
@@ -574,5 +570,279 @@ mod tests {
         // Two reaper periods after the connection went idle: the second one is past its timeout.
         tokio::time::sleep(Duration::from_millis(450)).await;
         assert_eq!(pool.idle_count(), 0, "idle past the timeout: closed");
+    }
+
+    /// One step of a scripted upstream's conversation on each connection.
+    #[derive(Clone, Copy)]
+    enum Step {
+        /// Reads until the bytes received on this connection end with these.
+        ReadUntil(&'static [u8]),
+        Write(&'static [u8]),
+        Close,
+    }
+
+    /// An upstream that runs `script` on every connection it accepts; it counts the
+    /// connections and keeps every byte received, in order.
+    async fn scripted(
+        script: &'static [Step],
+    ) -> (
+        SocketAddr,
+        Arc<std::sync::atomic::AtomicUsize>,
+        Arc<Mutex<Vec<u8>>>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let (counter, log) = (Arc::clone(&accepted), Arc::clone(&received));
+        tokio::spawn(async move {
+            loop {
+                let (mut tcp, _) = listener.accept().await.unwrap();
+                counter.fetch_add(1, Ordering::SeqCst);
+                let log = Arc::clone(&log);
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut chunk = [0u8; 65536];
+                    for step in script {
+                        match *step {
+                            Step::ReadUntil(end) => {
+                                while !seen.ends_with(end) {
+                                    match tcp.read(&mut chunk).await {
+                                        Ok(0) | Err(_) => return,
+                                        Ok(n) => {
+                                            seen.extend_from_slice(&chunk[..n]);
+                                            log.lock().unwrap().extend_from_slice(&chunk[..n]);
+                                        }
+                                    }
+                                }
+                                seen.clear();
+                            }
+                            Step::Write(bytes) => {
+                                if tcp.write_all(bytes).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Step::Close => return,
+                        }
+                    }
+                    // Script done: hold the connection until the peer closes it.
+                    while let Ok(n) = tcp.read(&mut chunk).await {
+                        if n == 0 {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, accepted, received)
+    }
+
+    fn post(addr: SocketAddr, body: Body) -> Request<Body> {
+        Request::post("/upload")
+            .header(http::header::HOST, addr.to_string())
+            .body(body)
+            .unwrap()
+    }
+
+    type Channel = http_body_util::channel::Channel<Bytes, crate::body::BoxError>;
+
+    #[tokio::test]
+    async fn a_streamed_request_body_goes_out_chunked_large_frames_and_trailers_included() {
+        static SCRIPT: &[Step] = &[
+            Step::ReadUntil(b"\r\n0\r\nx-sum: 7\r\n\r\n"),
+            Step::Write(OK),
+        ];
+        let (addr, _, received) = scripted(SCRIPT).await;
+        let (mut tx, body) = Channel::new(4);
+        let big = Bytes::from(vec![b'z'; COPY_LIMIT_FOR_TESTS + 1]);
+        tx.send_data(Bytes::from_static(b"abc")).await.unwrap();
+        tx.send_data(big.clone()).await.unwrap();
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("x-sum", http::HeaderValue::from_static("7"));
+        tx.send_trailers(trailers).await.unwrap();
+        drop(tx);
+        let response = pool_for(addr)
+            .send(post(addr, Body::new(body)))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let mut expected = format!(
+            "POST /upload HTTP/1.1\r\nhost: {addr}\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n{:x}\r\n",
+            big.len()
+        )
+        .into_bytes();
+        expected.extend_from_slice(&big);
+        expected.extend_from_slice(b"\r\n0\r\nx-sum: 7\r\n\r\n");
+        assert_eq!(*received.lock().unwrap(), expected);
+    }
+
+    #[tokio::test]
+    async fn a_body_of_known_length_goes_out_in_the_head_s_write_with_its_length() {
+        static SCRIPT: &[Step] = &[Step::ReadUntil(b"hello"), Step::Write(OK)];
+        let (addr, _, received) = scripted(SCRIPT).await;
+        let response = pool_for(addr)
+            .send(post(addr, Body::full("hello")))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let expected =
+            format!("POST /upload HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 5\r\n\r\nhello");
+        assert_eq!(*received.lock().unwrap(), expected.as_bytes());
+    }
+
+    #[tokio::test]
+    async fn a_request_body_short_of_its_content_length_fails_before_a_byte_is_sent() {
+        static SCRIPT: &[Step] = &[Step::ReadUntil(b"abc"), Step::Write(OK)];
+        let (addr, _, received) = scripted(SCRIPT).await;
+        let mut short = post(addr, Body::full("abc"));
+        short.headers_mut().insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from_static("10"),
+        );
+        let err = pool_for(addr).send(short).await.unwrap_err();
+        assert!(matches!(err, H1Error::RequestBodyLength), "{err:?}");
+        // The whole body was known before the first write: nothing that lies went out.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(received.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_chunked_answer_is_read_frame_by_frame_with_its_trailers_and_the_connection_reused() {
+        static SCRIPT: &[Step] = &[
+            Step::ReadUntil(b"\r\n\r\n"),
+            Step::Write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"),
+            Step::Write(b"2;ext=1\r\nde\r\n0\r\nx-t: 1\r\n\r\n"),
+            Step::ReadUntil(b"\r\n\r\n"),
+            Step::Write(OK),
+        ];
+        let (addr, accepted, _) = scripted(SCRIPT).await;
+        let pool = pool_for(addr);
+        let response = pool.send(get(addr)).await.unwrap();
+        assert!(
+            response
+                .headers()
+                .contains_key(http::header::TRANSFER_ENCODING)
+        );
+        let collected = response.into_body().collect().await.unwrap();
+        assert_eq!(collected.trailers().unwrap()["x-t"], "1");
+        assert_eq!(&collected.to_bytes()[..], b"abcde");
+        let again = pool.send(get(addr)).await.unwrap();
+        assert_eq!(
+            &again.into_body().collect().await.unwrap().to_bytes()[..],
+            b"ok"
+        );
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "the chunked answer's connection was reused"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_read_until_the_close_ends_there_and_its_connection_is_not_reused() {
+        static SCRIPT: &[Step] = &[
+            Step::ReadUntil(b"\r\n\r\n"),
+            Step::Write(b"HTTP/1.1 200 OK\r\n\r\nall of it"),
+            Step::Close,
+        ];
+        let (addr, _, _) = scripted(SCRIPT).await;
+        let pool = pool_for(addr);
+        let response = pool.send(get(addr)).await.unwrap();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"all of it");
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_answer_cut_short_fails_its_body_and_a_malformed_one_fails_the_request() {
+        static CUT: &[Step] = &[
+            Step::ReadUntil(b"\r\n\r\n"),
+            Step::Write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"),
+            Step::Close,
+        ];
+        let (addr, _, _) = scripted(CUT).await;
+        let response = pool_for(addr).send(get(addr)).await.unwrap();
+        let err = response.into_body().collect().await.unwrap_err();
+        assert!(err.to_string().contains("not valid HTTP/1.1"), "{err}");
+        static MALFORMED: &[Step] = &[
+            Step::ReadUntil(b"\r\n\r\n"),
+            Step::Write(b"HTTP/1.1 200 OK\r\ncontent-length: ten\r\n\r\n"),
+        ];
+        let (addr, _, _) = scripted(MALFORMED).await;
+        let err = pool_for(addr).send(get(addr)).await.unwrap_err();
+        assert!(
+            matches!(err, H1Error::Protocol(l402_h1::Error::ContentLength)),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_idempotent_request_whose_reused_connection_closes_unanswered_is_sent_again() {
+        // Each connection answers its first request, then reads the second and closes.
+        static SCRIPT: &[Step] = &[
+            Step::ReadUntil(b"\r\n\r\n"),
+            Step::Write(OK),
+            Step::ReadUntil(b"\r\n\r\n"),
+            Step::Close,
+        ];
+        let (addr, accepted, _) = scripted(SCRIPT).await;
+        let pool = pool_for(addr);
+        let first = pool.send(get(addr)).await.unwrap();
+        first.into_body().collect().await.unwrap();
+        let second = pool.send(get(addr)).await.unwrap();
+        assert_eq!(
+            &second.into_body().collect().await.unwrap().to_bytes()[..],
+            b"ok"
+        );
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "sent again on a new connection"
+        );
+        // A POST is not idempotent: the same close is its error.
+        let answered = pool.send(post(addr, Body::empty())).await;
+        assert!(matches!(answered, Err(H1Error::Closed)), "{answered:?}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+        // And a fresh connection's close is not retried either.
+        static SILENT: &[Step] = &[Step::ReadUntil(b"\r\n\r\n"), Step::Close];
+        let (addr, accepted, _) = scripted(SILENT).await;
+        let err = pool_for(addr).send(get(addr)).await.unwrap_err();
+        assert!(matches!(err, H1Error::Closed), "{err:?}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn the_request_body_goes_on_while_an_early_answer_is_read() {
+        // The upstream answers once it has the head, and ends its answer only once the whole
+        // request body has arrived.
+        static SCRIPT: &[Step] = &[
+            Step::ReadUntil(b"chunked\r\n\r\n"),
+            Step::Write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"),
+            Step::ReadUntil(b"0\r\n\r\n"),
+            Step::Write(b"5\r\nhello\r\n0\r\n\r\n"),
+        ];
+        let (addr, _, received) = scripted(SCRIPT).await;
+        let (mut tx, body) = Channel::new(1);
+        let response = pool_for(addr)
+            .send(post(addr, Body::new(body)))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let reading = tokio::spawn(async move { response.into_body().collect().await });
+        tx.send_data(Bytes::from_static(b"late")).await.unwrap();
+        drop(tx);
+        let body = tokio::time::timeout(Duration::from_secs(5), reading)
+            .await
+            .expect("the answer ends once the request body is sent")
+            .unwrap()
+            .unwrap()
+            .to_bytes();
+        assert_eq!(&body[..], b"hello");
+        assert!(
+            received
+                .lock()
+                .unwrap()
+                .ends_with(b"4\r\nlate\r\n0\r\n\r\n")
+        );
     }
 }

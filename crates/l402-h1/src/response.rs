@@ -1,0 +1,350 @@
+//! Reading a response head and working out how its body is delimited.
+
+use std::mem::MaybeUninit;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+
+use crate::body::BodyFraming;
+use crate::{Error, MAX_HEAD_BYTES, MAX_HEADERS};
+
+/// A response head, its body's framing and whether the connection can carry another request.
+#[derive(Debug)]
+pub struct ResponseHead {
+    /// The status code (never an interim 1xx other than `101 Switching Protocols`).
+    pub status: StatusCode,
+    /// `HTTP/1.0` or `HTTP/1.1`.
+    pub version: Version,
+    /// The header lines, in order; each value shares the read buffer's bytes.
+    pub headers: HeaderMap,
+    /// How the body is delimited (RFC 9112 §6.3).
+    pub framing: BodyFraming,
+    /// True when the connection may carry another request once this body has been read: an
+    /// HTTP/1.1 answer without `Connection: close`, whose body has a known end, and that does
+    /// not carry both `Transfer-Encoding` and `Content-Length`.
+    pub keep_alive: bool,
+}
+
+/// Reads a response head from the front of `buf`, the answer to a `method` request.
+///
+/// Returns `Ok(None)` when `buf` does not hold a whole head yet (read more and call again).
+/// Interim heads (`100 Continue`, `103 Early Hints`, …) are removed and skipped; a
+/// `101 Switching Protocols` is returned. On success the head's bytes are removed from `buf`,
+/// which then starts with the body.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use http::Method;
+/// use l402_h1::{BodyFraming, response};
+///
+/// let mut buf = BytesMut::from(&b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n"[..]);
+/// let head = response::parse(&mut buf, &Method::POST).unwrap().unwrap();
+/// assert_eq!(head.status, 201);
+/// assert_eq!(head.framing, BodyFraming::Chunked);
+/// assert_eq!(&buf[..], b"5\r\n");
+///
+/// let mut partial = BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-"[..]);
+/// assert!(response::parse(&mut partial, &Method::GET).unwrap().is_none());
+/// ```
+pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>, Error> {
+    loop {
+        // Name and value of each header line, as offsets into the head.
+        let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+        let (len, code, version, count) = {
+            // Uninitialised slots: initialising 128 empty headers per answer costs more than
+            // parsing a short head.
+            let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+            let mut response = httparse::Response::new(&mut []);
+            let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                &mut response,
+                buf,
+                &mut slots,
+            );
+            let len = match parsed {
+                Ok(httparse::Status::Complete(len)) => len,
+                Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
+                    return Err(Error::HeadTooLarge);
+                }
+                Ok(httparse::Status::Partial) => return Ok(None),
+                Err(httparse::Error::TooManyHeaders) => return Err(Error::TooManyHeaders),
+                Err(e) => return Err(Error::Head(e)),
+            };
+            if len > MAX_HEAD_BYTES {
+                return Err(Error::HeadTooLarge);
+            }
+            let base = buf.as_ptr() as usize;
+            let count = response.headers.len();
+            for (span, header) in spans.iter_mut().zip(response.headers.iter()) {
+                let name = header.name.as_ptr() as usize - base;
+                let value = header.value.as_ptr() as usize - base;
+                // Within a head of at most 64 KiB: every offset fits.
+                *span = (
+                    name as u32,
+                    header.name.len() as u32,
+                    value as u32,
+                    header.value.len() as u32,
+                );
+            }
+            let code = response.code.ok_or(Error::Head(httparse::Error::Status))?;
+            (len, code, response.version, count)
+        };
+        let status =
+            StatusCode::from_u16(code).map_err(|_| Error::Head(httparse::Error::Status))?;
+        let head = buf.split_to(len).freeze();
+        if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
+            continue;
+        }
+        let headers = header_map(&head, &spans[..count])?;
+        let version = match version {
+            Some(0) => Version::HTTP_10,
+            _ => Version::HTTP_11,
+        };
+        let (framing, framed_safely) = framing(status, method, &headers)?;
+        let keep_alive = version == Version::HTTP_11
+            && framed_safely
+            && framing != BodyFraming::UntilClose
+            && status != StatusCode::SWITCHING_PROTOCOLS
+            && !has_token(&headers, &CONNECTION, "close");
+        return Ok(Some(ResponseHead {
+            status,
+            version,
+            headers,
+            framing,
+            keep_alive,
+        }));
+    }
+}
+
+/// Builds a header map from the head's bytes and the spans of its lines.
+pub(crate) fn header_map(head: &Bytes, spans: &[(u32, u32, u32, u32)]) -> Result<HeaderMap, Error> {
+    // Room for the headers a proxy adds to an answer before it goes on (an L402-Token, …)
+    // without the map growing.
+    let mut headers = HeaderMap::with_capacity(spans.len() + 4);
+    for &(name, name_len, value, value_len) in spans {
+        let (name, value) = (name as usize, value as usize);
+        let name = HeaderName::from_bytes(&head[name..name + name_len as usize])
+            .map_err(|_| Error::HeaderLine)?;
+        let value = HeaderValue::from_maybe_shared(head.slice(value..value + value_len as usize))
+            .map_err(|_| Error::HeaderLine)?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+/// The body's framing (RFC 9112 §6.3), and false when the answer carries both
+/// `Transfer-Encoding` and `Content-Length` (the connection must then close after it).
+fn framing(
+    status: StatusCode,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<(BodyFraming, bool), Error> {
+    if *method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok((BodyFraming::Empty, true));
+    }
+    if headers.contains_key(TRANSFER_ENCODING) {
+        let safely = !headers.contains_key(CONTENT_LENGTH);
+        // Chunked only when it is the final coding; any other is read until the close.
+        let last = headers
+            .get_all(TRANSFER_ENCODING)
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim);
+        return Ok(match last {
+            Some(coding) if coding.eq_ignore_ascii_case("chunked") => {
+                (BodyFraming::Chunked, safely)
+            }
+            _ => (BodyFraming::UntilClose, false),
+        });
+    }
+    let mut length = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        let text = value.to_str().map_err(|_| Error::ContentLength)?;
+        // `Content-Length: 5, 5` and repeated lines are one length if they all agree.
+        for item in text.split(',') {
+            let item = item.trim();
+            if item.is_empty() || item.len() > 19 || !item.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::ContentLength);
+            }
+            let n: u64 = item.parse().map_err(|_| Error::ContentLength)?;
+            match length {
+                Some(seen) if seen != n => return Err(Error::ContentLength),
+                _ => length = Some(n),
+            }
+        }
+    }
+    Ok(match length {
+        Some(0) => (BodyFraming::Empty, true),
+        Some(n) => (BodyFraming::Length(n), true),
+        None => (BodyFraming::UntilClose, true),
+    })
+}
+
+/// True when a comma-separated `name` header lists `token` (ASCII case ignored).
+fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(bytes: &[u8], method: &Method) -> Result<Option<ResponseHead>, Error> {
+        parse(&mut BytesMut::from(bytes), method)
+    }
+
+    fn framing_of(bytes: &[u8]) -> (BodyFraming, bool) {
+        let head = parse_all(bytes, &Method::GET).unwrap().unwrap();
+        (head.framing, head.keep_alive)
+    }
+
+    #[test]
+    fn values_share_the_buffer_and_names_are_lowercased() {
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 200 OK\r\nX-Thing: a b\r\nSet-Cookie: 1\r\nset-cookie: 2\r\n\r\nrest"[..],
+        );
+        let head = parse(&mut buf, &Method::GET).unwrap().unwrap();
+        assert_eq!(head.headers["x-thing"], "a b");
+        let cookies: Vec<_> = head.headers.get_all("set-cookie").iter().collect();
+        assert_eq!(cookies, ["1", "2"]);
+        assert_eq!(&buf[..], b"rest");
+        assert_eq!(head.version, Version::HTTP_11);
+    }
+
+    #[test]
+    fn bodies_are_framed_as_rfc_9112_says() {
+        use BodyFraming::*;
+        assert_eq!(
+            framing_of(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n"),
+            (Length(7), true)
+        );
+        assert_eq!(
+            framing_of(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+            (Empty, true)
+        );
+        assert_eq!(
+            framing_of(b"HTTP/1.1 200 OK\r\nContent-Length: 7, 7\r\nContent-Length: 7\r\n\r\n"),
+            (Length(7), true)
+        );
+        assert_eq!(framing_of(b"HTTP/1.1 200 OK\r\n\r\n"), (UntilClose, false));
+        assert_eq!(
+            framing_of(b"HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\n"),
+            (Empty, true)
+        );
+        assert_eq!(
+            framing_of(b"HTTP/1.1 304 Not Modified\r\n\r\n"),
+            (Empty, true)
+        );
+        assert_eq!(
+            framing_of(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, CHUNKED\r\n\r\n"),
+            (Chunked, true)
+        );
+        assert_eq!(
+            framing_of(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
+            (UntilClose, false)
+        );
+        // Both: the length is ignored and the connection closes after the answer.
+        assert_eq!(
+            framing_of(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+            ),
+            (Chunked, false)
+        );
+        assert_eq!(
+            framing_of(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: keep-alive, Close\r\n\r\n"
+            ),
+            (Length(1), false)
+        );
+        assert_eq!(
+            framing_of(b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n"),
+            (Length(1), false)
+        );
+        assert_eq!(
+            framing_of(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"),
+            (Empty, false)
+        );
+        let head = parse_all(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n",
+            &Method::HEAD,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((head.framing, head.keep_alive), (Empty, true));
+    }
+
+    #[test]
+    fn bad_lengths_are_errors() {
+        for bad in [
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nContent-Length: +7\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 7 8\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1,\r\n\r\n",
+        ] {
+            let err = parse_all(bad, &Method::GET).unwrap_err();
+            assert!(
+                matches!(err, Error::ContentLength),
+                "{err:?} for {:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn interim_heads_are_skipped_even_across_reads() {
+        let mut buf = BytesMut::from(&b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 2"[..]);
+        assert!(parse(&mut buf, &Method::GET).unwrap().is_none());
+        assert_eq!(&buf[..], b"HTTP/1.1 2", "the interim heads are gone");
+        buf.extend_from_slice(b"00 OK\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(parse(&mut buf, &Method::GET).unwrap().unwrap().status, 200);
+    }
+
+    #[test]
+    fn oversized_and_malformed_heads_are_errors() {
+        let mut big = b"HTTP/1.1 200 OK\r\n".to_vec();
+        while big.len() <= MAX_HEAD_BYTES {
+            big.extend_from_slice(b"x-filler: 0123456789012345678901234567890123456789012345678901234567890123456789\r\n");
+        }
+        // Still partial, but already too large.
+        assert!(matches!(
+            parse_all(&big, &Method::GET),
+            Err(Error::HeadTooLarge) | Err(Error::TooManyHeaders)
+        ));
+        let mut many = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..=MAX_HEADERS {
+            many.extend_from_slice(format!("x-{i}: v\r\n").as_bytes());
+        }
+        many.extend_from_slice(b"\r\n");
+        assert!(matches!(
+            parse_all(&many, &Method::GET),
+            Err(Error::TooManyHeaders)
+        ));
+        for bad in [
+            &b"HTTP/2 200 OK\r\n\r\n"[..],
+            b"HTTP/1.1 2000 OK\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nbad header\r\n\r\n",
+            b"SSH-2.0-OpenSSH\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse_all(bad, &Method::GET), Err(Error::Head(_))),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // A status httparse accepts but `http` does not.
+        assert!(parse_all(b"HTTP/1.1 099 Odd\r\n\r\n", &Method::GET).is_err());
+    }
+}

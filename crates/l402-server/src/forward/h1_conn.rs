@@ -1,0 +1,471 @@
+//! One HTTP/1.1 connection to a plain `http://` upstream, driven by the task of the request it
+//! carries (no task of its own): the request's task writes the request, reads the answer's head
+//! and then, through the answer's body, the rest of the answer. The wire format is
+//! [`l402_h1`]'s; this module does the socket IO.
+//!
+//! An upstream may answer before it has read the whole request body (a 413 to an upload): the
+//! body goes on being sent while the answer is read, and the connection is closed rather than
+//! reused if the answer ends first.
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker, ready};
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::{Method, Request, Response};
+use http_body::{Body as _, Frame, SizeHint};
+use l402_h1::request::{self, CHUNK_END};
+use l402_h1::{BodyDecoder, Decoded, RequestFraming, ResponseHead, response};
+use tokio::io::AsyncWrite;
+use tokio::net::TcpStream;
+
+use super::h1_pool::{H1Error, PoolInner};
+use crate::body::{Body, BoxError};
+
+/// The read buffer's size: one read takes a usual answer whole.
+const READ_CAPACITY: usize = 8 * 1024;
+
+/// Data frames up to this size are copied behind the head or the chunk-size line, so that a
+/// small request goes out in one write; larger ones are written from their own buffer.
+pub(crate) const COPY_LIMIT: usize = 16 * 1024;
+
+/// An open connection and what has been read from it but not yet used.
+pub(crate) struct Conn {
+    io: TcpStream,
+    buf: BytesMut,
+}
+
+impl Conn {
+    pub(crate) fn new(io: TcpStream) -> Self {
+        Self {
+            io,
+            buf: BytesMut::new(),
+        }
+    }
+
+    /// True when an idle connection can carry a request: the upstream has neither closed it
+    /// nor sent anything on it. Reads without waiting.
+    pub(crate) fn is_open(&mut self) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        matches!(poll_fill(&self.io, &mut cx, &mut self.buf), Poll::Pending) && self.buf.is_empty()
+    }
+}
+
+/// Reads what the socket has into `buf`: the number of bytes read, 0 at the connection's end.
+fn poll_fill(io: &TcpStream, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
+    if buf.capacity() - buf.len() < READ_CAPACITY / 4 {
+        buf.reserve(READ_CAPACITY);
+    }
+    loop {
+        ready!(io.poll_read_ready(cx))?;
+        match io.try_read_buf(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            result => return Poll::Ready(result),
+        }
+    }
+}
+
+/// Why the request could not be written.
+enum WriteFailure {
+    Io(io::Error),
+    /// The request body failed (its error kept: the size limit's error becomes a 413).
+    Body(BoxError),
+    /// The request body's length differs from the length its framing announced.
+    Length,
+}
+
+/// Writes one request: the head, then the body framed as announced.
+pub(crate) struct RequestWriter {
+    /// Encoded bytes not yet written, from `pos`.
+    staged: Vec<u8>,
+    pos: usize,
+    /// A large data frame, written after `staged`, then `data_end`.
+    data: Bytes,
+    data_end: &'static [u8],
+    /// The body, until it has ended.
+    body: Option<Body>,
+    framing: RequestFraming,
+    /// For a length: the bytes the body still owes.
+    owed: u64,
+    /// The request is idempotent and had no body: its bytes are the head alone and can be
+    /// written again on another connection.
+    replayable: bool,
+}
+
+impl RequestWriter {
+    /// Encodes the head of `req` (origin-form URI).
+    pub(crate) fn new(req: Request<Body>) -> (Self, Method) {
+        let (parts, body) = req.into_parts();
+        let ended = http_body::Body::is_end_stream(&body);
+        let framing = RequestFraming::for_request(
+            &parts.method,
+            &parts.headers,
+            ended,
+            http_body::Body::size_hint(&body).exact(),
+        );
+        let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        // `encode_head` allocates once, to the head's size.
+        let mut staged = Vec::new();
+        request::encode_head(&parts.method, target, &parts.headers, framing, &mut staged);
+        let owed = match framing {
+            RequestFraming::Length(n) => n,
+            _ => 0,
+        };
+        // Only an idempotent request may be sent twice (RFC 9110 §9.2.2).
+        let replayable = ended && owed == 0 && parts.method.is_idempotent();
+        let writer = Self {
+            staged,
+            pos: 0,
+            data: Bytes::new(),
+            data_end: b"",
+            body: (!(ended && owed == 0)).then_some(body),
+            framing,
+            owed,
+            replayable,
+        };
+        (writer, parts.method)
+    }
+
+    /// The same request, to be written again from its start, when it may be.
+    fn rewound(mut self) -> Option<Self> {
+        self.replayable.then(|| {
+            self.pos = 0;
+            self
+        })
+    }
+
+    fn has_staged(&self) -> bool {
+        self.pos < self.staged.len() || !self.data.is_empty() || !self.data_end.is_empty()
+    }
+
+    /// Writes what can be written; ready once the whole request is out.
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        io: &mut TcpStream,
+    ) -> Poll<Result<(), WriteFailure>> {
+        loop {
+            // Gather what the body has ready while it is small: one write for a small request.
+            while self.data.is_empty() && self.staged.len() - self.pos < COPY_LIMIT {
+                let Some(body) = self.body.as_mut() else {
+                    break;
+                };
+                match Pin::new(body).poll_frame(cx) {
+                    Poll::Pending => break,
+                    Poll::Ready(None) => self.finish()?,
+                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(WriteFailure::Body(e))),
+                    Poll::Ready(Some(Ok(frame))) => {
+                        self.stage(frame)?;
+                        if self
+                            .body
+                            .as_ref()
+                            .is_some_and(http_body::Body::is_end_stream)
+                        {
+                            self.finish()?;
+                        }
+                    }
+                }
+            }
+            if !self.has_staged() {
+                return match self.body {
+                    None => Poll::Ready(Ok(())),
+                    // The body's waker is registered.
+                    Some(_) => Poll::Pending,
+                };
+            }
+            ready!(self.poll_flush(cx, io)).map_err(WriteFailure::Io)?;
+        }
+    }
+
+    fn stage(&mut self, frame: Frame<Bytes>) -> Result<(), WriteFailure> {
+        let data = match frame.into_data() {
+            Ok(data) => data,
+            Err(frame) => {
+                // Trailers: only a chunked body can carry them, and they end it.
+                if let (Ok(trailers), RequestFraming::Chunked) =
+                    (frame.into_trailers(), self.framing)
+                {
+                    self.compact();
+                    request::encode_last_chunk(Some(&trailers), &mut self.staged);
+                    self.body = None;
+                }
+                return Ok(());
+            }
+        };
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.compact();
+        let chunked = match self.framing {
+            RequestFraming::Chunked => {
+                request::encode_chunk_size(data.len(), &mut self.staged);
+                true
+            }
+            RequestFraming::Length(_) if data.len() as u64 <= self.owed => {
+                self.owed -= data.len() as u64;
+                false
+            }
+            RequestFraming::Length(_) | RequestFraming::None => {
+                return Err(WriteFailure::Length);
+            }
+        };
+        if data.len() <= COPY_LIMIT {
+            self.staged.extend_from_slice(&data);
+            if chunked {
+                self.staged.extend_from_slice(CHUNK_END);
+            }
+        } else {
+            self.data = data;
+            self.data_end = if chunked { CHUNK_END } else { b"" };
+        }
+        Ok(())
+    }
+
+    /// The body has ended: a length must be complete; a chunked body gets its last chunk.
+    fn finish(&mut self) -> Result<(), WriteFailure> {
+        self.body = None;
+        match self.framing {
+            RequestFraming::Length(_) if self.owed != 0 => Err(WriteFailure::Length),
+            RequestFraming::Chunked => {
+                self.compact();
+                request::encode_last_chunk(None, &mut self.staged);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Drops the written part of `staged` before more is added to it.
+    fn compact(&mut self) {
+        if self.pos == self.staged.len() {
+            self.staged.clear();
+        } else {
+            self.staged.drain(..self.pos);
+        }
+        self.pos = 0;
+    }
+
+    /// Writes the staged bytes, the large frame and its end, in that order.
+    fn poll_flush(&mut self, cx: &mut Context<'_>, io: &mut TcpStream) -> Poll<io::Result<()>> {
+        while self.has_staged() {
+            let slices = [
+                IoSlice::new(&self.staged[self.pos..]),
+                IoSlice::new(&self.data),
+                IoSlice::new(self.data_end),
+            ];
+            let mut written = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &slices))?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            let from_staged = written.min(self.staged.len() - self.pos);
+            self.pos += from_staged;
+            written -= from_staged;
+            let from_data = written.min(self.data.len());
+            self.data.advance(from_data);
+            written -= from_data;
+            self.data_end = &self.data_end[written..];
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A request that failed, with what is needed to try it again on another connection.
+pub(crate) struct Failed {
+    pub(crate) error: H1Error,
+    /// The request, when it is idempotent, had no body, and the connection closed before any
+    /// byte of an answer: most likely the upstream closed an idle connection as it was reused.
+    pub(crate) replay: Option<RequestWriter>,
+}
+
+/// Sends the request of `writer` on `conn` and reads the answer's head; the answer's body reads
+/// the rest and gives the connection back to `pool` when it can carry another request.
+pub(crate) async fn exchange(
+    mut conn: Conn,
+    mut writer: RequestWriter,
+    method: &Method,
+    pool: &Arc<PoolInner>,
+) -> Result<Response<OwnBody>, Failed> {
+    let mut sending = true;
+    let mut write_error = None;
+    let head = std::future::poll_fn(|cx| {
+        if sending {
+            match writer.poll_send(cx, &mut conn.io) {
+                Poll::Ready(Ok(())) => sending = false,
+                Poll::Ready(Err(WriteFailure::Io(e))) => {
+                    // The upstream may have answered early and closed: read what it sent.
+                    sending = false;
+                    write_error = Some(e);
+                }
+                Poll::Ready(Err(WriteFailure::Body(e))) => {
+                    return Poll::Ready(Err(H1Error::RequestBody(e)));
+                }
+                Poll::Ready(Err(WriteFailure::Length)) => {
+                    return Poll::Ready(Err(H1Error::RequestBodyLength));
+                }
+                Poll::Pending => {}
+            }
+        }
+        loop {
+            if let Some(head) = response::parse(&mut conn.buf, method).map_err(H1Error::Protocol)? {
+                return Poll::Ready(Ok(head));
+            }
+            match ready!(poll_fill(&conn.io, cx, &mut conn.buf)) {
+                Ok(0) => {
+                    return Poll::Ready(Err(write_error
+                        .take()
+                        .map_or(H1Error::Closed, H1Error::Io)));
+                }
+                Ok(_) => {}
+                Err(e) => return Poll::Ready(Err(H1Error::Io(write_error.take().unwrap_or(e)))),
+            }
+        }
+    })
+    .await;
+    let head = match head {
+        Ok(head) => head,
+        Err(error) => {
+            let unanswered = conn.buf.is_empty()
+                && (matches!(&error, H1Error::Closed)
+                    || matches!(&error, H1Error::Io(e) if is_reset(e)));
+            let replay = if unanswered { writer.rewound() } else { None };
+            return Err(Failed { error, replay });
+        }
+    };
+    let ResponseHead {
+        status,
+        version,
+        headers,
+        framing,
+        keep_alive,
+    } = head;
+    let mut body = OwnBody {
+        decoder: BodyDecoder::new(framing),
+        conn: Some(conn),
+        writer: sending.then_some(writer),
+        reusable: keep_alive && write_error.is_none(),
+        pool: Arc::clone(pool),
+    };
+    if body.decoder.is_end() {
+        body.finish();
+    }
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.version_mut() = version;
+    *response.headers_mut() = headers;
+    Ok(response)
+}
+
+fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
+/// The body of an answer read from a [`Conn`]. Reading it to its end gives the connection back
+/// to the pool (if the answer allows it, the whole request was sent and nothing else arrived);
+/// dropping it before then closes the connection.
+pub(crate) struct OwnBody {
+    decoder: BodyDecoder,
+    /// `None` once the body has ended (the connection given back or closed).
+    conn: Option<Conn>,
+    /// The rest of a request body the upstream answered before reading it all.
+    writer: Option<RequestWriter>,
+    reusable: bool,
+    pool: Arc<PoolInner>,
+}
+
+impl OwnBody {
+    /// The body has ended: the connection goes back to the pool or is closed.
+    fn finish(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if self.reusable && self.writer.is_none() && conn.buf.is_empty() {
+            self.pool.give_back(conn);
+        }
+        self.writer = None;
+    }
+
+    /// Keeps the connection out of the pool.
+    pub(crate) fn forget_connection(&mut self) {
+        self.reusable = false;
+    }
+}
+
+impl http_body::Body for OwnBody {
+    type Data = Bytes;
+    type Error = H1Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, H1Error>>> {
+        let this = &mut *self;
+        let Some(conn) = this.conn.as_mut() else {
+            return Poll::Ready(None);
+        };
+        if let Some(writer) = this.writer.as_mut() {
+            match writer.poll_send(cx, &mut conn.io) {
+                Poll::Ready(Ok(())) => this.writer = None,
+                Poll::Ready(Err(_)) => {
+                    this.writer = None;
+                    this.reusable = false;
+                }
+                Poll::Pending => {}
+            }
+        }
+        loop {
+            let step = match this.decoder.decode(&mut conn.buf) {
+                Ok(Some(step)) => step,
+                Ok(None) => match ready!(poll_fill(&conn.io, cx, &mut conn.buf)) {
+                    Ok(0) => match this.decoder.decode_eof(&mut conn.buf) {
+                        Ok(step) => {
+                            this.reusable = false;
+                            step
+                        }
+                        Err(e) => {
+                            this.conn = None;
+                            return Poll::Ready(Some(Err(H1Error::Protocol(e))));
+                        }
+                    },
+                    Ok(_) => continue,
+                    Err(e) => {
+                        this.conn = None;
+                        return Poll::Ready(Some(Err(H1Error::Io(e))));
+                    }
+                },
+                Err(e) => {
+                    this.conn = None;
+                    return Poll::Ready(Some(Err(H1Error::Protocol(e))));
+                }
+            };
+            let frame = match step {
+                Decoded::Data(data) => Frame::data(data),
+                Decoded::Trailers(trailers) => Frame::trailers(trailers),
+                Decoded::End => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+            };
+            if this.decoder.is_end() {
+                this.finish();
+            }
+            return Poll::Ready(Some(Ok(frame)));
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.decoder.is_end()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.decoder.remaining() {
+            Some(n) => SizeHint::with_exact(n),
+            None => SizeHint::default(),
+        }
+    }
+}
