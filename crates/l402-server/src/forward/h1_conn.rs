@@ -23,8 +23,12 @@ use tokio::net::TcpStream;
 use super::h1_pool::{H1Error, PoolInner};
 use crate::body::{Body, BoxError};
 
-/// The read buffer's size: one read takes a usual answer whole.
+/// The read buffer's first size: one read takes a usual answer whole.
 const READ_CAPACITY: usize = 8 * 1024;
+
+/// The largest read: a long body is read in ever larger pieces (each read that fills the room
+/// it had doubles the next), up to this.
+const MAX_READ: usize = 128 * 1024;
 
 /// Data frames up to this size are copied behind the head or the chunk-size line, so that a
 /// small request goes out in one write; larger ones are written from their own buffer.
@@ -34,6 +38,8 @@ pub(crate) const COPY_LIMIT: usize = 16 * 1024;
 pub(crate) struct Conn {
     io: TcpStream,
     buf: BytesMut,
+    /// How much room the next read gets.
+    read_size: usize,
 }
 
 impl Conn {
@@ -41,6 +47,7 @@ impl Conn {
         Self {
             io,
             buf: BytesMut::new(),
+            read_size: READ_CAPACITY,
         }
     }
 
@@ -48,20 +55,26 @@ impl Conn {
     /// nor sent anything on it. Reads without waiting.
     pub(crate) fn is_open(&mut self) -> bool {
         let mut cx = Context::from_waker(Waker::noop());
-        matches!(poll_fill(&self.io, &mut cx, &mut self.buf), Poll::Pending) && self.buf.is_empty()
+        matches!(self.poll_fill(&mut cx), Poll::Pending) && self.buf.is_empty()
     }
-}
 
-/// Reads what the socket has into `buf`: the number of bytes read, 0 at the connection's end.
-fn poll_fill(io: &TcpStream, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
-    if buf.capacity() - buf.len() < READ_CAPACITY / 4 {
-        buf.reserve(READ_CAPACITY);
-    }
-    loop {
-        ready!(io.poll_read_ready(cx))?;
-        match io.try_read_buf(buf) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            result => return Poll::Ready(result),
+    /// Reads what the socket has into the buffer: the number of bytes read, 0 at the
+    /// connection's end.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.buf.capacity() - self.buf.len() < self.read_size / 4 {
+            self.buf.reserve(self.read_size);
+        }
+        let room = self.buf.capacity() - self.buf.len();
+        loop {
+            ready!(self.io.poll_read_ready(cx))?;
+            match self.io.try_read_buf(&mut self.buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Ok(n) if n == room => {
+                    self.read_size = (self.read_size * 2).min(MAX_READ);
+                    return Poll::Ready(Ok(n));
+                }
+                result => return Poll::Ready(result),
+            }
         }
     }
 }
@@ -310,7 +323,7 @@ pub(crate) async fn exchange(
             if let Some(head) = response::parse(&mut conn.buf, method).map_err(H1Error::Protocol)? {
                 return Poll::Ready(Ok(head));
             }
-            match ready!(poll_fill(&conn.io, cx, &mut conn.buf)) {
+            match ready!(conn.poll_fill(cx)) {
                 Ok(0) => {
                     return Poll::Ready(Err(write_error
                         .take()
@@ -421,7 +434,7 @@ impl http_body::Body for OwnBody {
         loop {
             let step = match this.decoder.decode(&mut conn.buf) {
                 Ok(Some(step)) => step,
-                Ok(None) => match ready!(poll_fill(&conn.io, cx, &mut conn.buf)) {
+                Ok(None) => match ready!(conn.poll_fill(cx)) {
                     Ok(0) => match this.decoder.decode_eof(&mut conn.buf) {
                         Ok(step) => {
                             this.reusable = false;

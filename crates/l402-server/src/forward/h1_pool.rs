@@ -845,4 +845,35 @@ mod tests {
                 .ends_with(b"4\r\nlate\r\n0\r\n\r\n")
         );
     }
+
+    #[tokio::test]
+    async fn a_long_body_is_read_in_growing_pieces() {
+        static BODY: [u8; 1 << 20] = [b'x'; 1 << 20];
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut chunk = [0u8; 4096];
+            let _ = tcp.read(&mut chunk).await;
+            let _ = tcp
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1048576\r\n\r\n")
+                .await;
+            let _ = tcp.write_all(&BODY).await;
+        });
+        let response = pool_for(addr).send(get(addr)).await.unwrap();
+        // Let the body pile up in the socket, so that every read can fill its room.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut body = response.into_body();
+        let (mut total, mut largest) = (0, 0);
+        while let Some(frame) = body.frame().await {
+            let data = frame.unwrap().into_data().unwrap();
+            total += data.len();
+            largest = largest.max(data.len());
+        }
+        assert_eq!(total, 1 << 20);
+        assert!(
+            largest > 4 * 8 * 1024,
+            "the reads grew past four times the first size: largest {largest}"
+        );
+    }
 }
