@@ -147,19 +147,16 @@ impl BodyDecoder {
                     self.state = State::ChunkSize;
                 }
                 State::Trailers => {
-                    if buf.len() < 2 {
-                        return Ok(None);
-                    }
                     if buf.starts_with(b"\r\n") {
                         buf.advance(2);
                         self.state = State::Done;
                         return Ok(Some(Decoded::End));
                     }
-                    let Some(len) = trailer_block_len(buf)? else {
+                    let Some((len, spans)) = trailer_section(buf)? else {
                         return Ok(None);
                     };
                     let block = buf.split_to(len).freeze();
-                    let trailers = parse_trailers(&block)?;
+                    let trailers = crate::response::header_map(&block, &spans)?;
                     self.state = State::Done;
                     return Ok(Some(if trailers.is_empty() {
                         Decoded::End
@@ -222,26 +219,32 @@ fn chunk_size(line: &[u8]) -> Result<u64, Error> {
     Ok(size)
 }
 
-/// The length of the trailer section through its final empty line, once it is all in `buf`.
-fn trailer_block_len(buf: &[u8]) -> Result<Option<usize>, Error> {
-    match buf.windows(4).position(|w| w == b"\r\n\r\n") {
-        Some(at) if at + 4 > MAX_HEAD_BYTES => Err(Error::HeadTooLarge),
-        Some(at) => Ok(Some(at + 4)),
-        None if buf.len() > MAX_HEAD_BYTES => Err(Error::HeadTooLarge),
-        None => Ok(None),
-    }
-}
+/// The trailer section at the front of `buf`, through its final empty line (CRLF or a bare
+/// LF, as httparse reads it): its length and the spans of its lines, or `None` until it is
+/// all there.
+/// Where a header line's name and value are in a block: name offset and length, value offset
+/// and length.
+pub(crate) type Span = (u32, u32, u32, u32);
 
-fn parse_trailers(block: &Bytes) -> Result<HeaderMap, Error> {
+fn trailer_section(buf: &[u8]) -> Result<Option<(usize, Vec<Span>)>, Error> {
+    // Trailers are rare: initialised slots are fine here.
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let base = block.as_ptr() as usize;
-    let parsed = match httparse::parse_headers(block, &mut slots) {
-        Ok(httparse::Status::Complete((_, headers))) => headers,
-        Ok(httparse::Status::Partial) => return Err(Error::Head(httparse::Error::Token)),
+    let base = buf.as_ptr() as usize;
+    // httparse reads no further than the section's end, so the bytes after it stay.
+    let limited = &buf[..buf.len().min(MAX_HEAD_BYTES + 1)];
+    let (len, headers) = match httparse::parse_headers(limited, &mut slots) {
+        Ok(httparse::Status::Complete(done)) => done,
+        Ok(httparse::Status::Partial) if limited.len() > MAX_HEAD_BYTES => {
+            return Err(Error::HeadTooLarge);
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => return Err(Error::TooManyHeaders),
         Err(e) => return Err(Error::Head(e)),
     };
-    let spans: Vec<(u32, u32, u32, u32)> = parsed
+    if len > MAX_HEAD_BYTES {
+        return Err(Error::HeadTooLarge);
+    }
+    let spans = headers
         .iter()
         .map(|h| {
             (
@@ -252,7 +255,7 @@ fn parse_trailers(block: &Bytes) -> Result<HeaderMap, Error> {
             )
         })
         .collect();
-    crate::response::header_map(block, &spans)
+    Ok(Some((len, spans)))
 }
 
 #[cfg(test)]
@@ -326,6 +329,23 @@ mod tests {
             (data.as_slice(), trailers, rest.as_slice()),
             (&b"a"[..], None, &b"HTTP"[..])
         );
+    }
+
+    #[test]
+    fn trailer_sections_may_end_with_bare_line_feeds_and_leave_what_follows() {
+        let (data, trailers, rest) = decode_in_steps(
+            BodyFraming::Chunked,
+            b"1\r\na\r\n0\r\nx-a: 1\n\nNEXT",
+            1,
+            false,
+        )
+        .unwrap();
+        assert_eq!(data, b"a");
+        assert_eq!(trailers.unwrap()["x-a"], "1");
+        assert_eq!(rest, b"NEXT");
+        let (_, trailers, rest) =
+            decode_in_steps(BodyFraming::Chunked, b"0\r\n\nNEXT", 1, false).unwrap();
+        assert_eq!((trailers, rest.as_slice()), (None, &b"NEXT"[..]));
     }
 
     #[test]

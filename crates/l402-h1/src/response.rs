@@ -22,7 +22,8 @@ pub struct ResponseHead {
     pub framing: BodyFraming,
     /// True when the connection may carry another request once this body has been read: an
     /// HTTP/1.1 answer without `Connection: close`, whose body has a known end, and that does
-    /// not carry both `Transfer-Encoding` and `Content-Length`.
+    /// not carry both `Transfer-Encoding` and `Content-Length` (the length is then removed from
+    /// `headers`).
     pub keep_alive: bool,
 }
 
@@ -95,12 +96,17 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
         if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
             continue;
         }
-        let headers = header_map(&head, &spans[..count])?;
+        let mut headers = header_map(&head, &spans[..count])?;
         let version = match version {
             Some(0) => Version::HTTP_10,
             _ => Version::HTTP_11,
         };
         let (framing, framed_safely) = framing(status, method, &headers)?;
+        if headers.contains_key(TRANSFER_ENCODING) {
+            // The length does not frame this body, and must not frame it further on
+            // (RFC 9112 §6.3, 3).
+            headers.remove(CONTENT_LENGTH);
+        }
         let keep_alive = version == Version::HTTP_11
             && framed_safely
             && framing != BodyFraming::UntilClose
@@ -145,6 +151,10 @@ fn framing(
         || status == StatusCode::NOT_MODIFIED
     {
         return Ok((BodyFraming::Empty, true));
+    }
+    if *method == Method::CONNECT && status.is_success() {
+        // A tunnel: what follows is not HTTP.
+        return Ok((BodyFraming::Empty, false));
     }
     if headers.contains_key(TRANSFER_ENCODING) {
         let safely = !headers.contains_key(CONTENT_LENGTH);
@@ -254,6 +264,23 @@ mod tests {
             framing_of(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
             (UntilClose, false)
         );
+        let both = parse_all(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            &Method::GET,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(
+            !both.headers.contains_key(CONTENT_LENGTH),
+            "the length does not go on"
+        );
+        let tunnel = parse_all(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n",
+            &Method::CONNECT,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((tunnel.framing, tunnel.keep_alive), (Empty, false));
         // Both: the length is ignored and the connection closes after the answer.
         assert_eq!(
             framing_of(

@@ -3,22 +3,27 @@
 //! and then, through the answer's body, the rest of the answer. The wire format is
 //! [`l402_h1`]'s; this module does the socket IO.
 //!
-//! An upstream may answer before it has read the whole request body (a 413 to an upload): the
-//! body goes on being sent while the answer is read, and the connection is closed rather than
-//! reused if the answer ends first.
+//! An upstream may answer before it has read the whole request body (a 413 to an upload, or an
+//! upstream that streams its answer as it reads): the rest of the body is then sent by a task
+//! of its own, so that the upload never waits for the answer to be read (a client may send its
+//! whole upload before it reads anything). The connection goes back to the pool only if that
+//! upload ended before the answer did; a request body that fails (the size limit, a client gone)
+//! fails the answer's body too, as the upstream would otherwise wait for bytes that never come.
 
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::{Method, Request, Response};
 use http_body::{Body as _, Frame, SizeHint};
 use l402_h1::request::{self, CHUNK_END};
 use l402_h1::{BodyDecoder, Decoded, RequestFraming, ResponseHead, response};
-use tokio::io::AsyncWrite;
 use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::AbortHandle;
 
 use super::h1_pool::{H1Error, PoolInner};
 use crate::body::{Body, BoxError};
@@ -36,7 +41,8 @@ pub(crate) const COPY_LIMIT: usize = 16 * 1024;
 
 /// An open connection and what has been read from it but not yet used.
 pub(crate) struct Conn {
-    io: TcpStream,
+    /// Shared with the task that finishes an upload the upstream answered early.
+    io: Arc<TcpStream>,
     buf: BytesMut,
     /// How much room the next read gets.
     read_size: usize,
@@ -45,17 +51,21 @@ pub(crate) struct Conn {
 impl Conn {
     pub(crate) fn new(io: TcpStream) -> Self {
         Self {
-            io,
+            io: Arc::new(io),
             buf: BytesMut::new(),
             read_size: READ_CAPACITY,
         }
     }
 
     /// True when an idle connection can carry a request: the upstream has neither closed it
-    /// nor sent anything on it. Reads without waiting.
+    /// nor sent anything on it (as far as the runtime has seen). Never waits, and spends none
+    /// of the task's budget.
     pub(crate) fn is_open(&mut self) -> bool {
-        let mut cx = Context::from_waker(Waker::noop());
-        matches!(self.poll_fill(&mut cx), Poll::Pending) && self.buf.is_empty()
+        match self.io.try_read_buf(&mut self.buf) {
+            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+            // The close, or bytes nobody asked for.
+            Ok(_) => false,
+        }
     }
 
     /// Reads what the socket has into the buffer: the number of bytes read, 0 at the
@@ -79,8 +89,35 @@ impl Conn {
     }
 }
 
+/// Where a request is written: the upstream's socket (tests write elsewhere).
+pub(crate) trait WriteTarget {
+    /// Writes some of `bufs`, in order; the number of bytes written.
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>;
+}
+
+impl WriteTarget for TcpStream {
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.poll_write_ready(cx))?;
+            match self.try_write_vectored(bufs) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+}
+
 /// Why the request could not be written.
-enum WriteFailure {
+#[derive(Debug)]
+pub(crate) enum WriteFailure {
     Io(io::Error),
     /// The request body failed (its error kept: the size limit's error becomes a 413).
     Body(BoxError),
@@ -153,14 +190,19 @@ impl RequestWriter {
     }
 
     /// Writes what can be written; ready once the whole request is out.
-    fn poll_send(
+    pub(crate) fn poll_send(
         &mut self,
         cx: &mut Context<'_>,
-        io: &mut TcpStream,
+        io: &impl WriteTarget,
     ) -> Poll<Result<(), WriteFailure>> {
         loop {
             // Gather what the body has ready while it is small: one write for a small request.
-            while self.data.is_empty() && self.staged.len() - self.pos < COPY_LIMIT {
+            // Nothing is staged while a large frame (or the CRLF after it) is still to go: the
+            // staged bytes are written first.
+            while self.data.is_empty()
+                && self.data_end.is_empty()
+                && self.staged.len() - self.pos < COPY_LIMIT
+            {
                 let Some(body) = self.body.as_mut() else {
                     break;
                 };
@@ -217,6 +259,11 @@ impl RequestWriter {
             }
             RequestFraming::Length(_) if data.len() as u64 <= self.owed => {
                 self.owed -= data.len() as u64;
+                if self.owed == 0 {
+                    // All the announced bytes: the request is whole (hyper's client also stops
+                    // here, not at the body's own end, which may come in a later frame).
+                    self.body = None;
+                }
                 false
             }
             RequestFraming::Length(_) | RequestFraming::None => {
@@ -260,14 +307,14 @@ impl RequestWriter {
     }
 
     /// Writes the staged bytes, the large frame and its end, in that order.
-    fn poll_flush(&mut self, cx: &mut Context<'_>, io: &mut TcpStream) -> Poll<io::Result<()>> {
+    fn poll_flush(&mut self, cx: &mut Context<'_>, io: &impl WriteTarget) -> Poll<io::Result<()>> {
         while self.has_staged() {
             let slices = [
                 IoSlice::new(&self.staged[self.pos..]),
                 IoSlice::new(&self.data),
                 IoSlice::new(self.data_end),
             ];
-            let mut written = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &slices))?;
+            let mut written = ready!(io.poll_write_vectored(cx, &slices))?;
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -286,8 +333,9 @@ impl RequestWriter {
 /// A request that failed, with what is needed to try it again on another connection.
 pub(crate) struct Failed {
     pub(crate) error: H1Error,
-    /// The request, when it is idempotent, had no body, and the connection closed before any
-    /// byte of an answer: most likely the upstream closed an idle connection as it was reused.
+    /// The request, when it is idempotent, had no body, and the connection closed before a
+    /// byte of an answer (not even an interim one) arrived: most likely the upstream closed an
+    /// idle connection as it was reused.
     pub(crate) replay: Option<RequestWriter>,
 }
 
@@ -301,9 +349,10 @@ pub(crate) async fn exchange(
 ) -> Result<Response<OwnBody>, Failed> {
     let mut sending = true;
     let mut write_error = None;
+    let mut read_any = false;
     let head = std::future::poll_fn(|cx| {
         if sending {
-            match writer.poll_send(cx, &mut conn.io) {
+            match writer.poll_send(cx, &*conn.io) {
                 Poll::Ready(Ok(())) => sending = false,
                 Poll::Ready(Err(WriteFailure::Io(e))) => {
                     // The upstream may have answered early and closed: read what it sent.
@@ -329,7 +378,7 @@ pub(crate) async fn exchange(
                         .take()
                         .map_or(H1Error::Closed, H1Error::Io)));
                 }
-                Ok(_) => {}
+                Ok(_) => read_any = true,
                 Err(e) => return Poll::Ready(Err(H1Error::Io(write_error.take().unwrap_or(e)))),
             }
         }
@@ -338,7 +387,7 @@ pub(crate) async fn exchange(
     let head = match head {
         Ok(head) => head,
         Err(error) => {
-            let unanswered = conn.buf.is_empty()
+            let unanswered = !read_any
                 && (matches!(&error, H1Error::Closed)
                     || matches!(&error, H1Error::Io(e) if is_reset(e)));
             let replay = if unanswered { writer.rewound() } else { None };
@@ -352,10 +401,12 @@ pub(crate) async fn exchange(
         framing,
         keep_alive,
     } = head;
+    // Answered before the whole request was sent: a task of its own sends the rest.
+    let upload = sending.then(|| Upload::spawn(writer, Arc::clone(&conn.io)));
     let mut body = OwnBody {
         decoder: BodyDecoder::new(framing),
         conn: Some(conn),
-        writer: sending.then_some(writer),
+        upload,
         reusable: keep_alive && write_error.is_none(),
         pool: Arc::clone(pool),
     };
@@ -378,6 +429,34 @@ fn is_reset(e: &io::Error) -> bool {
     )
 }
 
+/// The rest of a request body the upstream answered before it had all of it, sent by a task
+/// of its own.
+struct Upload {
+    done: oneshot::Receiver<Result<(), WriteFailure>>,
+    task: AbortHandle,
+}
+
+impl Upload {
+    fn spawn(mut writer: RequestWriter, io: Arc<TcpStream>) -> Self {
+        let (tx, done) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            let sent = std::future::poll_fn(|cx| writer.poll_send(cx, &*io)).await;
+            let _ = tx.send(sent);
+        });
+        Self {
+            done,
+            task: task.abort_handle(),
+        }
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        // Once the answer is over (or dropped), nobody waits for the rest of the upload.
+        self.task.abort();
+    }
+}
+
 /// The body of an answer read from a [`Conn`]. Reading it to its end gives the connection back
 /// to the pool (if the answer allows it, the whole request was sent and nothing else arrived);
 /// dropping it before then closes the connection.
@@ -386,7 +465,7 @@ pub(crate) struct OwnBody {
     /// `None` once the body has ended (the connection given back or closed).
     conn: Option<Conn>,
     /// The rest of a request body the upstream answered before reading it all.
-    writer: Option<RequestWriter>,
+    upload: Option<Upload>,
     reusable: bool,
     pool: Arc<PoolInner>,
 }
@@ -394,18 +473,46 @@ pub(crate) struct OwnBody {
 impl OwnBody {
     /// The body has ended: the connection goes back to the pool or is closed.
     fn finish(&mut self) {
-        let Some(conn) = self.conn.take() else {
+        let Some(mut conn) = self.conn.take() else {
             return;
         };
-        if self.reusable && self.writer.is_none() && conn.buf.is_empty() {
+        // An upload still going (or failed) leaves the connection mid-request: closed.
+        let upload_over = match self.upload.take() {
+            None => true,
+            Some(mut upload) => matches!(upload.done.try_recv(), Ok(Ok(()))),
+        };
+        if self.reusable && upload_over && conn.buf.is_empty() {
+            conn.read_size = READ_CAPACITY;
             self.pool.give_back(conn);
         }
-        self.writer = None;
     }
 
     /// Keeps the connection out of the pool.
     pub(crate) fn forget_connection(&mut self) {
         self.reusable = false;
+    }
+
+    /// Checks on an early answer's upload: an error when its request body failed.
+    fn poll_upload(&mut self, cx: &mut Context<'_>) -> Result<(), H1Error> {
+        let Some(upload) = self.upload.as_mut() else {
+            return Ok(());
+        };
+        let outcome = match Pin::new(&mut upload.done).poll(cx) {
+            Poll::Pending => return Ok(()),
+            Poll::Ready(outcome) => outcome,
+        };
+        self.upload = None;
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(WriteFailure::Body(e))) => Err(H1Error::RequestBody(e)),
+            Ok(Err(WriteFailure::Length)) => Err(H1Error::RequestBodyLength),
+            // The upstream stopped reading (it has answered): the answer goes on, the
+            // connection is not reused.
+            Ok(Err(WriteFailure::Io(_))) | Err(_) => {
+                self.reusable = false;
+                Ok(())
+            }
+        }
     }
 }
 
@@ -418,19 +525,17 @@ impl http_body::Body for OwnBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, H1Error>>> {
         let this = &mut *self;
+        if this.conn.is_none() {
+            return Poll::Ready(None);
+        }
+        if let Err(e) = this.poll_upload(cx) {
+            // The upstream waits for request bytes that will never come.
+            this.conn = None;
+            return Poll::Ready(Some(Err(e)));
+        }
         let Some(conn) = this.conn.as_mut() else {
             return Poll::Ready(None);
         };
-        if let Some(writer) = this.writer.as_mut() {
-            match writer.poll_send(cx, &mut conn.io) {
-                Poll::Ready(Ok(())) => this.writer = None,
-                Poll::Ready(Err(_)) => {
-                    this.writer = None;
-                    this.reusable = false;
-                }
-                Poll::Pending => {}
-            }
-        }
         loop {
             let step = match this.decoder.decode(&mut conn.buf) {
                 Ok(Some(step)) => step,
@@ -480,5 +585,141 @@ impl http_body::Body for OwnBody {
             Some(n) => SizeHint::with_exact(n),
             None => SizeHint::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use http::{HeaderMap, HeaderValue};
+
+    use super::*;
+
+    /// A socket that takes at most `each` bytes per write and says "not now" to every other
+    /// write, as a slow upstream's socket does.
+    struct Trickle {
+        each: usize,
+        written: Mutex<(Vec<u8>, bool)>,
+    }
+
+    impl WriteTarget for Trickle {
+        fn poll_write_vectored(
+            &self,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let mut state = self.written.lock().unwrap();
+            state.1 = !state.1;
+            if state.1 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let mut room = self.each;
+            let mut taken = 0;
+            for buf in bufs {
+                let n = buf.len().min(room);
+                state.0.extend_from_slice(&buf[..n]);
+                room -= n;
+                taken += n;
+            }
+            Poll::Ready(Ok(taken))
+        }
+    }
+
+    /// A body that hands out its frames at once.
+    struct Frames(VecDeque<Frame<Bytes>>);
+
+    impl http_body::Body for Frames {
+        type Data = Bytes;
+        type Error = BoxError;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+            Poll::Ready(self.0.pop_front().map(Ok))
+        }
+    }
+
+    /// Writes `req` to a socket taking `each` bytes at a time: what went out.
+    fn written(req: Request<Body>, each: usize) -> Result<Vec<u8>, WriteFailure> {
+        let (mut writer, _) = RequestWriter::new(req);
+        let target = Trickle {
+            each,
+            written: Mutex::new((Vec::new(), false)),
+        };
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let Poll::Ready(sent) = writer.poll_send(&mut cx, &target) {
+                sent?;
+                return Ok(target.written.into_inner().unwrap().0);
+            }
+        }
+    }
+
+    fn upload(frames: Vec<Frame<Bytes>>, length: Option<&'static str>) -> Request<Body> {
+        let mut req = Request::post("/up")
+            .header(http::header::HOST, "up")
+            .body(Body::new(Frames(frames.into())))
+            .unwrap();
+        if let Some(length) = length {
+            req.headers_mut().insert(
+                http::header::CONTENT_LENGTH,
+                HeaderValue::from_static(length),
+            );
+        }
+        req
+    }
+
+    #[test]
+    fn a_chunked_upload_is_framed_right_whichever_byte_a_write_stops_at() {
+        let large = Bytes::from(vec![b'L'; COPY_LIMIT + 3]);
+        let mut trailers = HeaderMap::new();
+        trailers.insert("x-sum", HeaderValue::from_static("9"));
+        let frames = || {
+            vec![
+                Frame::data(large.clone()),
+                Frame::data(Bytes::from_static(b"small")),
+                Frame::data(large.clone()),
+                Frame::trailers(trailers.clone()),
+            ]
+        };
+        let mut expected =
+            b"POST /up HTTP/1.1\r\nhost: up\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        for data in [&large[..], b"small", &large[..]] {
+            expected.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+            expected.extend_from_slice(data);
+            expected.extend_from_slice(b"\r\n");
+        }
+        expected.extend_from_slice(b"0\r\nx-sum: 9\r\n\r\n");
+        for each in (1..=70).chain([4095, 4096, 16_387, 16_389, 1 << 20]) {
+            let wire = written(upload(frames(), None), each).unwrap();
+            assert!(
+                wire == expected,
+                "writes of {each} bytes framed the upload wrongly"
+            );
+        }
+    }
+
+    #[test]
+    fn a_length_upload_stops_at_its_length_and_refuses_to_pass_it() {
+        for each in [1, 7, 100_000] {
+            let wire = written(
+                upload(vec![Frame::data(Bytes::from_static(b"abc"))], Some("3")),
+                each,
+            )
+            .unwrap();
+            assert!(wire.ends_with(b"content-length: 3\r\n\r\nabc"));
+        }
+        let over = upload(
+            vec![
+                Frame::data(Bytes::from_static(b"abc")),
+                Frame::data(Bytes::from_static(b"d")),
+            ],
+            Some("2"),
+        );
+        assert!(matches!(written(over, 5), Err(WriteFailure::Length)));
     }
 }

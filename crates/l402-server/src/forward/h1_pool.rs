@@ -13,9 +13,10 @@
 //! body was all sent, is closed.
 //!
 //! A checkout reads the idle connection without waiting: one the upstream closed (or sent
-//! something on) is dropped and the next is tried. A request without a body, on a connection
-//! the upstream closed before answering a byte, is sent again on another (the upstream closed
-//! it as it was reused, and never saw the request); one with a body is never repeated.
+//! something on) is dropped and the next is tried. An idempotent request without a body, on a
+//! reused connection the upstream closed before a byte of an answer, is sent once more, on a
+//! new connection (the upstream most likely closed the idle connection as it was reused); one
+//! with a body is never repeated.
 //!
 //! A request asking for a protocol upgrade (WebSocket) gets a connection of its own through
 //! hyper's client, whose upgraded IO the tunnel takes over after a 101; it never joins the pool.
@@ -150,18 +151,28 @@ impl H1Pool {
             return self.send_upgrade(req).await;
         }
         let (mut writer, method) = RequestWriter::new(req);
+        let mut replayed = false;
         loop {
-            let (conn, reused) = match self.inner.checkout() {
+            let idle = if replayed {
+                None
+            } else {
+                self.inner.checkout()
+            };
+            let (conn, reused) = match idle {
                 Some(conn) => (conn, true),
                 None => (self.connect().await?, false),
             };
             match exchange(conn, writer, &method, &self.inner).await {
                 Ok(response) => return Ok(response.map(UpstreamBody::own)),
-                // Closed under us as it was reused, before the request reached the upstream.
+                // Closed under us as it was reused, before a byte of an answer: sent once more,
+                // on a new connection.
                 Err(Failed {
                     replay: Some(unsent),
                     ..
-                }) if reused => writer = unsent,
+                }) if reused => {
+                    writer = unsent;
+                    replayed = true;
+                }
                 Err(failed) => return Err(failed.error),
             }
         }
@@ -875,5 +886,59 @@ mod tests {
             largest > 4 * 8 * 1024,
             "the reads grew past four times the first size: largest {largest}"
         );
+    }
+
+    /// The upstream answers as soon as it has the head, reads the whole upload, then ends its
+    /// answer.
+    static ANSWERS_FIRST: &[Step] = &[
+        Step::ReadUntil(b"chunked\r\n\r\n"),
+        Step::Write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"),
+        Step::ReadUntil(b"0\r\n\r\n"),
+        Step::Write(b"5\r\nhello\r\n0\r\n\r\n"),
+    ];
+
+    #[tokio::test]
+    async fn an_early_answer_s_upload_goes_on_while_its_body_is_not_read() {
+        let (addr, _, received) = scripted(ANSWERS_FIRST).await;
+        let (mut tx, body) = Channel::new(1);
+        let response = pool_for(addr)
+            .send(post(addr, Body::new(body)))
+            .await
+            .unwrap();
+        // A client that sends its whole upload before it reads anything of the answer.
+        let sending = async {
+            for part in [&b"one"[..], b"two", b"three"] {
+                tx.send_data(Bytes::from_static(part)).await.unwrap();
+            }
+            drop(tx);
+        };
+        tokio::time::timeout(Duration::from_secs(5), sending)
+            .await
+            .expect("the upload does not wait for the answer to be read");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"hello");
+        assert!(
+            received
+                .lock()
+                .unwrap()
+                .ends_with(b"5\r\nthree\r\n0\r\n\r\n")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_early_answer_whose_upload_fails_fails_too() {
+        let (addr, accepted, _) = scripted(ANSWERS_FIRST).await;
+        let pool = pool_for(addr);
+        let (mut tx, body) = Channel::new(1);
+        let response = pool.send(post(addr, Body::new(body))).await.unwrap();
+        tx.send_data(Bytes::from_static(b"part")).await.unwrap();
+        tx.abort("the client went away".into());
+        let err = tokio::time::timeout(Duration::from_secs(5), response.into_body().collect())
+            .await
+            .expect("the answer does not wait for an upload that failed")
+            .unwrap_err();
+        assert!(err.to_string().contains("request body"), "{err}");
+        assert_eq!(pool.idle_count(), 0);
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
     }
 }
