@@ -3,7 +3,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 use http::HeaderMap;
 
-use crate::{Error, MAX_HEAD_BYTES, MAX_HEADERS};
+use crate::{Error, MAX_HEAD_BYTES, MAX_HEADERS, Span};
 
 /// How a response body is delimited (RFC 9112 §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,40 +222,23 @@ fn chunk_size(line: &[u8]) -> Result<u64, Error> {
 /// The trailer section at the front of `buf`, through its final empty line (CRLF or a bare
 /// LF, as httparse reads it): its length and the spans of its lines, or `None` until it is
 /// all there.
-/// Where a header line's name and value are in a block: name offset and length, value offset
-/// and length.
-pub(crate) type Span = (u32, u32, u32, u32);
-
+/// The trailer section at the front of `buf`, through its final empty line (CRLF or a bare
+/// LF, as httparse reads it): its length and the spans of its lines, or `None` until it is
+/// all there.
 fn trailer_section(buf: &[u8]) -> Result<Option<(usize, Vec<Span>)>, Error> {
     // Trailers are rare: initialised slots are fine here.
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let base = buf.as_ptr() as usize;
     // httparse reads no further than the section's end, so the bytes after it stay.
     let limited = &buf[..buf.len().min(MAX_HEAD_BYTES + 1)];
-    let (len, headers) = match httparse::parse_headers(limited, &mut slots) {
-        Ok(httparse::Status::Complete(done)) => done,
-        Ok(httparse::Status::Partial) if limited.len() > MAX_HEAD_BYTES => {
-            return Err(Error::HeadTooLarge);
-        }
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => return Err(Error::TooManyHeaders),
-        Err(e) => return Err(Error::Head(e)),
+    let parsed = httparse::parse_headers(limited, &mut slots);
+    let Some((len, headers)) = crate::head_len(parsed, limited.len(), |done| done.0)? else {
+        return Ok(None);
     };
-    if len > MAX_HEAD_BYTES {
-        return Err(Error::HeadTooLarge);
-    }
-    let spans = headers
-        .iter()
-        .map(|h| {
-            (
-                (h.name.as_ptr() as usize - base) as u32,
-                h.name.len() as u32,
-                (h.value.as_ptr() as usize - base) as u32,
-                h.value.len() as u32,
-            )
-        })
-        .collect();
-    Ok(Some((len, spans)))
+    Ok(Some((
+        len,
+        headers.iter().map(|h| crate::span(h, base)).collect(),
+    )))
 }
 
 #[cfg(test)]

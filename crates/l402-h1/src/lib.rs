@@ -49,3 +49,58 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// The most header lines a response head (or a trailer block) may carry.
 pub const MAX_HEADERS: usize = 128;
+
+/// True when a comma-separated list header `name` lists `token`, ASCII case ignored
+/// (`Connection: keep-alive, Close` lists `close`).
+///
+/// ```
+/// use http::header::{CONNECTION, HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert(CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
+/// assert!(l402_h1::lists_token(&headers, &CONNECTION, "upgrade"));
+/// assert!(!l402_h1::lists_token(&headers, &CONNECTION, "close"));
+/// ```
+pub fn lists_token(headers: &http::HeaderMap, name: &http::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// Where a header line's name and value are in a head: name offset and length, value offset
+/// and length.
+pub(crate) type Span = (u32, u32, u32, u32);
+
+/// The span of `header`, parsed from a buffer starting at address `base` (at most
+/// [`MAX_HEAD_BYTES`] long, so every offset fits).
+pub(crate) fn span(header: &httparse::Header<'_>, base: usize) -> Span {
+    (
+        (header.name.as_ptr() as usize - base) as u32,
+        header.name.len() as u32,
+        (header.value.as_ptr() as usize - base) as u32,
+        header.value.len() as u32,
+    )
+}
+
+/// httparse's answer for a head (or a trailer section) out of `seen` bytes: its length when
+/// complete, `None` when more bytes are needed, an error when it is malformed or past the
+/// limits.
+pub(crate) fn head_len<T>(
+    parsed: httparse::Result<T>,
+    seen: usize,
+    len: impl FnOnce(&T) -> usize,
+) -> Result<Option<T>, Error> {
+    match parsed {
+        Ok(httparse::Status::Complete(done)) if len(&done) > MAX_HEAD_BYTES => {
+            Err(Error::HeadTooLarge)
+        }
+        Ok(httparse::Status::Complete(done)) => Ok(Some(done)),
+        Ok(httparse::Status::Partial) if seen > MAX_HEAD_BYTES => Err(Error::HeadTooLarge),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => Err(Error::TooManyHeaders),
+        Err(e) => Err(Error::Head(e)),
+    }
+}

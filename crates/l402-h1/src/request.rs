@@ -107,15 +107,7 @@ pub fn encode_head(
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in headers {
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
-            continue;
-        }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
+    write_lines(headers, out);
     match framing {
         RequestFraming::None => {}
         RequestFraming::Length(len) => {
@@ -162,8 +154,16 @@ pub const CHUNK_END: &[u8] = b"\r\n";
 /// ```
 pub fn encode_last_chunk(trailers: Option<&HeaderMap>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"0\r\n");
-    for (name, value) in trailers.into_iter().flatten() {
-        // Trailers cannot re-frame the body.
+    if let Some(trailers) = trailers {
+        write_lines(trailers, out);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes `headers` as header lines, leaving out `Content-Length` and `Transfer-Encoding`:
+/// only the framing this crate chose may frame the body.
+fn write_lines(headers: &HeaderMap, out: &mut Vec<u8>) {
+    for (name, value) in headers {
         if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             continue;
         }
@@ -172,7 +172,6 @@ pub fn encode_last_chunk(trailers: Option<&HeaderMap>, out: &mut Vec<u8>) {
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(b"\r\n");
 }
 
 #[cfg(test)]

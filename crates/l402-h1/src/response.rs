@@ -7,7 +7,7 @@ use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 
 use crate::body::BodyFraming;
-use crate::{Error, MAX_HEAD_BYTES, MAX_HEADERS};
+use crate::{Error, MAX_HEADERS, Span};
 
 /// A response head, its body's framing and whether the connection can carry another request.
 #[derive(Debug)]
@@ -51,7 +51,7 @@ pub struct ResponseHead {
 pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>, Error> {
     loop {
         // Name and value of each header line, as offsets into the head.
-        let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+        let mut spans: [Span; MAX_HEADERS] = [(0, 0, 0, 0); MAX_HEADERS];
         let (len, code, version, count) = {
             // Uninitialised slots: initialising 128 empty headers per answer costs more than
             // parsing a short head.
@@ -62,30 +62,13 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
                 buf,
                 &mut slots,
             );
-            let len = match parsed {
-                Ok(httparse::Status::Complete(len)) => len,
-                Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
-                    return Err(Error::HeadTooLarge);
-                }
-                Ok(httparse::Status::Partial) => return Ok(None),
-                Err(httparse::Error::TooManyHeaders) => return Err(Error::TooManyHeaders),
-                Err(e) => return Err(Error::Head(e)),
+            let Some(len) = crate::head_len(parsed, buf.len(), |len| *len)? else {
+                return Ok(None);
             };
-            if len > MAX_HEAD_BYTES {
-                return Err(Error::HeadTooLarge);
-            }
             let base = buf.as_ptr() as usize;
             let count = response.headers.len();
-            for (span, header) in spans.iter_mut().zip(response.headers.iter()) {
-                let name = header.name.as_ptr() as usize - base;
-                let value = header.value.as_ptr() as usize - base;
-                // Within a head of at most 64 KiB: every offset fits.
-                *span = (
-                    name as u32,
-                    header.name.len() as u32,
-                    value as u32,
-                    header.value.len() as u32,
-                );
+            for (slot, header) in spans.iter_mut().zip(response.headers.iter()) {
+                *slot = crate::span(header, base);
             }
             let code = response.code.ok_or(Error::Head(httparse::Error::Status))?;
             (len, code, response.version, count)
@@ -111,7 +94,7 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
             && framed_safely
             && framing != BodyFraming::UntilClose
             && status != StatusCode::SWITCHING_PROTOCOLS
-            && !has_token(&headers, &CONNECTION, "close");
+            && !crate::lists_token(&headers, &CONNECTION, "close");
         return Ok(Some(ResponseHead {
             status,
             version,
@@ -196,19 +179,10 @@ fn framing(
     })
 }
 
-/// True when a comma-separated `name` header lists `token` (ASCII case ignored).
-fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MAX_HEAD_BYTES;
 
     fn parse_all(bytes: &[u8], method: &Method) -> Result<Option<ResponseHead>, Error> {
         parse(&mut BytesMut::from(bytes), method)

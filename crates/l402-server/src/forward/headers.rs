@@ -10,6 +10,8 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use l402_h1::lists_token;
+
 use crate::ip_text::IpText;
 
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
@@ -37,18 +39,9 @@ pub fn is_hop_by_hop_name(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(name)
 }
 
-fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
-}
-
 /// True if the headers ask for a protocol upgrade (`Connection: upgrade` and `Upgrade: …`).
 pub fn wants_upgrade(headers: &HeaderMap) -> bool {
-    headers.contains_key(UPGRADE) && has_token(headers, &CONNECTION, "upgrade")
+    headers.contains_key(UPGRADE) && lists_token(headers, &CONNECTION, "upgrade")
 }
 
 /// Removes hop-by-hop headers: `Connection` and every header it lists, and the fixed list.
@@ -67,7 +60,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
         .flat_map(|v| v.split(','))
         .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
         .collect();
-    let te_trailers = has_token(headers, &TE, "trailers");
+    let te_trailers = lists_token(headers, &TE, "trailers");
     let upgrade = if keep_upgrade {
         headers.get(UPGRADE).cloned()
     } else {
