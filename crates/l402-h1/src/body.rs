@@ -186,6 +186,8 @@ impl BodyDecoder {
 /// `limit` bytes came without one, or if a lone CR or LF comes first.
 fn find_crlf(buf: &[u8], limit: usize) -> Result<Option<usize>, Error> {
     match buf.iter().position(|&b| b == b'\n' || b == b'\r') {
+        // Too long, however the bytes arrived.
+        Some(at) if at > limit => Err(Error::ChunkSize),
         Some(at) if buf[at] == b'\r' => match buf.get(at + 1) {
             Some(b'\n') => Ok(Some(at)),
             Some(_) => Err(Error::ChunkSize),
@@ -219,9 +221,6 @@ fn chunk_size(line: &[u8]) -> Result<u64, Error> {
     Ok(size)
 }
 
-/// The trailer section at the front of `buf`, through its final empty line (CRLF or a bare
-/// LF, as httparse reads it): its length and the spans of its lines, or `None` until it is
-/// all there.
 /// The trailer section at the front of `buf`, through its final empty line (CRLF or a bare
 /// LF, as httparse reads it): its length and the spans of its lines, or `None` until it is
 /// all there.
@@ -378,6 +377,16 @@ mod tests {
         }
         let long_line = [b'1'; MAX_CHUNK_LINE + 2];
         assert!(decode_in_steps(BodyFraming::Chunked, &long_line, 4096, false).is_err());
+        // A long extension is refused whether it comes in one read or many.
+        let mut long_extension = b"1;".to_vec();
+        long_extension.resize(MAX_CHUNK_LINE + 10, b'x');
+        long_extension.extend_from_slice(b"\r\na\r\n0\r\n\r\n");
+        for step in [1, 100, long_extension.len()] {
+            assert!(
+                decode_in_steps(BodyFraming::Chunked, &long_extension, step, false).is_err(),
+                "read {step} bytes at a time"
+            );
+        }
     }
 
     #[test]

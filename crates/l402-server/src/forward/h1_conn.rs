@@ -212,10 +212,13 @@ impl RequestWriter {
                     Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(WriteFailure::Body(e))),
                     Poll::Ready(Some(Ok(frame))) => {
                         self.stage(frame)?;
-                        if self
-                            .body
-                            .as_ref()
-                            .is_some_and(http_body::Body::is_end_stream)
+                        // Ended with this frame: finish now, unless the frame is still to be
+                        // written (the last chunk must follow it; the next round finishes).
+                        if self.data.is_empty()
+                            && self
+                                .body
+                                .as_ref()
+                                .is_some_and(http_body::Body::is_end_stream)
                         {
                             self.finish()?;
                         }
@@ -487,6 +490,12 @@ impl OwnBody {
         }
     }
 
+    /// The answer failed: the connection is closed and an upload still going is stopped.
+    fn close(&mut self) {
+        self.conn = None;
+        self.upload = None;
+    }
+
     /// Keeps the connection out of the pool.
     pub(crate) fn forget_connection(&mut self) {
         self.reusable = false;
@@ -530,7 +539,7 @@ impl http_body::Body for OwnBody {
         }
         if let Err(e) = this.poll_upload(cx) {
             // The upstream waits for request bytes that will never come.
-            this.conn = None;
+            this.close();
             return Poll::Ready(Some(Err(e)));
         }
         let Some(conn) = this.conn.as_mut() else {
@@ -546,18 +555,18 @@ impl http_body::Body for OwnBody {
                             step
                         }
                         Err(e) => {
-                            this.conn = None;
+                            this.close();
                             return Poll::Ready(Some(Err(H1Error::Protocol(e))));
                         }
                     },
                     Ok(_) => continue,
                     Err(e) => {
-                        this.conn = None;
+                        this.close();
                         return Poll::Ready(Some(Err(H1Error::Io(e))));
                     }
                 },
                 Err(e) => {
-                    this.conn = None;
+                    this.close();
                     return Poll::Ready(Some(Err(H1Error::Protocol(e))));
                 }
             };
@@ -641,6 +650,10 @@ mod tests {
         ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
             Poll::Ready(self.0.pop_front().map(Ok))
         }
+
+        fn is_end_stream(&self) -> bool {
+            self.0.is_empty()
+        }
     }
 
     /// Writes `req` to a socket taking `each` bytes at a time: what went out.
@@ -700,6 +713,18 @@ mod tests {
                 wire == expected,
                 "writes of {each} bytes framed the upload wrongly"
             );
+        }
+    }
+
+    #[test]
+    fn a_large_last_frame_goes_out_before_the_last_chunk() {
+        let large = Bytes::from(vec![b'L'; COPY_LIMIT + 1]);
+        for each in [1, 5, 1 << 20] {
+            let wire = written(upload(vec![Frame::data(large.clone())], None), each).unwrap();
+            let mut tail = format!("{:x}\r\n", large.len()).into_bytes();
+            tail.extend_from_slice(&large);
+            tail.extend_from_slice(b"\r\n0\r\n\r\n");
+            assert!(wire.ends_with(&tail), "writes of {each} bytes");
         }
     }
 
