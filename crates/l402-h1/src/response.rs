@@ -84,16 +84,14 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
             Some(0) => Version::HTTP_10,
             _ => Version::HTTP_11,
         };
-        let (framing, framed_safely) = framing(status, method, &headers)?;
+        let (framing, reusable) = framing(status, method, &headers)?;
         if headers.contains_key(TRANSFER_ENCODING) {
             // The length does not frame this body, and must not frame it further on
             // (RFC 9112 §6.3, 3).
             headers.remove(CONTENT_LENGTH);
         }
         let keep_alive = version == Version::HTTP_11
-            && framed_safely
-            && framing != BodyFraming::UntilClose
-            && status != StatusCode::SWITCHING_PROTOCOLS
+            && reusable
             && !crate::lists_token(&headers, &CONNECTION, "close");
         return Ok(Some(ResponseHead {
             status,
@@ -106,7 +104,7 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
 }
 
 /// Builds a header map from the head's bytes and the spans of its lines.
-pub(crate) fn header_map(head: &Bytes, spans: &[(u32, u32, u32, u32)]) -> Result<HeaderMap, Error> {
+pub(crate) fn header_map(head: &Bytes, spans: &[Span]) -> Result<HeaderMap, Error> {
     // Room for the headers a proxy adds to an answer before it goes on (an L402-Token, …)
     // without the map growing.
     let mut headers = HeaderMap::with_capacity(spans.len() + 4);
@@ -121,23 +119,26 @@ pub(crate) fn header_map(head: &Bytes, spans: &[(u32, u32, u32, u32)]) -> Result
     Ok(headers)
 }
 
-/// The body's framing (RFC 9112 §6.3), and false when the answer carries both
-/// `Transfer-Encoding` and `Content-Length` (the connection must then close after it).
+/// The body's framing (RFC 9112 §6.3), and whether the connection can carry another answer
+/// after this one: not after a switch of protocols or a tunnel, a body read until the close,
+/// or an answer with both `Transfer-Encoding` and `Content-Length`.
 fn framing(
     status: StatusCode,
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<(BodyFraming, bool), Error> {
+    if status == StatusCode::SWITCHING_PROTOCOLS
+        || (*method == Method::CONNECT && status.is_success())
+    {
+        // What follows is not HTTP.
+        return Ok((BodyFraming::Empty, false));
+    }
     if *method == Method::HEAD
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
     {
         return Ok((BodyFraming::Empty, true));
-    }
-    if *method == Method::CONNECT && status.is_success() {
-        // A tunnel: what follows is not HTTP.
-        return Ok((BodyFraming::Empty, false));
     }
     if headers.contains_key(TRANSFER_ENCODING) {
         let safely = !headers.contains_key(CONTENT_LENGTH);
@@ -162,7 +163,8 @@ fn framing(
         // `Content-Length: 5, 5` and repeated lines are one length if they all agree.
         for item in text.split(',') {
             let item = item.trim();
-            if item.is_empty() || item.len() > 19 || !item.bytes().all(|b| b.is_ascii_digit()) {
+            // Digits only: `parse` would take a sign too (and refuses what overflows).
+            if item.is_empty() || !item.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(Error::ContentLength);
             }
             let n: u64 = item.parse().map_err(|_| Error::ContentLength)?;
@@ -175,7 +177,7 @@ fn framing(
     Ok(match length {
         Some(0) => (BodyFraming::Empty, true),
         Some(n) => (BodyFraming::Length(n), true),
-        None => (BodyFraming::UntilClose, true),
+        None => (BodyFraming::UntilClose, false),
     })
 }
 

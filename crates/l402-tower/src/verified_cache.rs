@@ -44,7 +44,7 @@ pub struct Verified {
 
 /// The token, expiry and second of the last `L402-Token` value a thread built, and the value
 /// (which those three determine).
-type StatusMemo = Option<(TokenId, u64, u64, HeaderValue)>;
+type StatusMemo = Option<((TokenId, u64, u64), HeaderValue)>;
 
 thread_local! {
     /// Per thread, so the requests of one token on many threads do not contend for it.
@@ -91,10 +91,10 @@ impl Verified {
                 return fresh();
             };
             match &*memo {
-                Some((id, u, second, value)) if (*id, *u, *second) == key => value.clone(),
+                Some((memo_key, value)) if *memo_key == key => value.clone(),
                 _ => {
                     let value = fresh();
-                    *memo = Some((key.0, until, now, value.clone()));
+                    *memo = Some((key, value.clone()));
                     value
                 }
             }

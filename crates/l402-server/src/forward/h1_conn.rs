@@ -523,6 +523,33 @@ impl OwnBody {
             }
         }
     }
+
+    /// The next step of the answer's body, reading the connection as needed (which must be
+    /// open).
+    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Result<Decoded, H1Error>> {
+        // A request body that failed leaves the upstream waiting for bytes that never come.
+        self.poll_upload(cx)?;
+        let Some(conn) = self.conn.as_mut() else {
+            return Poll::Ready(Ok(Decoded::End));
+        };
+        loop {
+            if let Some(step) = self
+                .decoder
+                .decode(&mut conn.buf)
+                .map_err(H1Error::Protocol)?
+            {
+                return Poll::Ready(Ok(step));
+            }
+            if ready!(conn.poll_fill(cx)).map_err(H1Error::Io)? == 0 {
+                self.reusable = false;
+                return Poll::Ready(
+                    self.decoder
+                        .decode_eof(&mut conn.buf)
+                        .map_err(H1Error::Protocol),
+                );
+            }
+        }
+    }
 }
 
 impl http_body::Body for OwnBody {
@@ -537,52 +564,22 @@ impl http_body::Body for OwnBody {
         if this.conn.is_none() {
             return Poll::Ready(None);
         }
-        if let Err(e) = this.poll_upload(cx) {
-            // The upstream waits for request bytes that will never come.
-            this.close();
-            return Poll::Ready(Some(Err(e)));
-        }
-        let Some(conn) = this.conn.as_mut() else {
-            return Poll::Ready(None);
-        };
-        loop {
-            let step = match this.decoder.decode(&mut conn.buf) {
-                Ok(Some(step)) => step,
-                Ok(None) => match ready!(conn.poll_fill(cx)) {
-                    Ok(0) => match this.decoder.decode_eof(&mut conn.buf) {
-                        Ok(step) => {
-                            this.reusable = false;
-                            step
-                        }
-                        Err(e) => {
-                            this.close();
-                            return Poll::Ready(Some(Err(H1Error::Protocol(e))));
-                        }
-                    },
-                    Ok(_) => continue,
-                    Err(e) => {
-                        this.close();
-                        return Poll::Ready(Some(Err(H1Error::Io(e))));
-                    }
-                },
-                Err(e) => {
-                    this.close();
-                    return Poll::Ready(Some(Err(H1Error::Protocol(e))));
-                }
-            };
-            let frame = match step {
-                Decoded::Data(data) => Frame::data(data),
-                Decoded::Trailers(trailers) => Frame::trailers(trailers),
-                Decoded::End => {
-                    this.finish();
-                    return Poll::Ready(None);
-                }
-            };
-            if this.decoder.is_end() {
+        let frame = match ready!(this.poll_step(cx)) {
+            Ok(Decoded::Data(data)) => Frame::data(data),
+            Ok(Decoded::Trailers(trailers)) => Frame::trailers(trailers),
+            Ok(Decoded::End) => {
                 this.finish();
+                return Poll::Ready(None);
             }
-            return Poll::Ready(Some(Ok(frame)));
+            Err(e) => {
+                this.close();
+                return Poll::Ready(Some(Err(e)));
+            }
+        };
+        if this.decoder.is_end() {
+            this.finish();
         }
+        Poll::Ready(Some(Ok(frame)))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -150,38 +150,28 @@ impl H1Pool {
         if wants_upgrade(req.headers()) {
             return self.send_upgrade(req).await;
         }
-        let (mut writer, method) = RequestWriter::new(req);
-        let mut replayed = false;
-        loop {
-            let idle = if replayed {
-                None
-            } else {
-                self.inner.checkout()
-            };
-            let (conn, reused) = match idle {
-                Some(conn) => (conn, true),
-                None => (self.connect().await?, false),
-            };
-            match exchange(conn, writer, &method, &self.inner).await {
-                Ok(response) => return Ok(response.map(UpstreamBody::own)),
+        let (writer, method) = RequestWriter::new(req);
+        let writer = match self.inner.checkout() {
+            Some(idle) => match exchange(idle, writer, &method, &self.inner).await {
                 // Closed under us as it was reused, before a byte of an answer: sent once more,
                 // on a new connection.
                 Err(Failed {
                     replay: Some(unsent),
                     ..
-                }) if reused => {
-                    writer = unsent;
-                    replayed = true;
-                }
-                Err(failed) => return Err(failed.error),
-            }
-        }
+                }) => unsent,
+                done => return done.map(own).map_err(|failed| failed.error),
+            },
+            None => writer,
+        };
+        let conn = self.connect().await?;
+        exchange(conn, writer, &method, &self.inner)
+            .await
+            .map(own)
+            .map_err(|failed| failed.error)
     }
 
     async fn connect(&self) -> Result<Conn, H1Error> {
         let stream = self.inner.dial().await?;
-        // Nagle only delays small writes such as a streamed request's chunks.
-        let _ = stream.set_nodelay(true);
         if !self.inner.reaper_started.swap(true, Ordering::Relaxed) {
             tokio::spawn(reap(Arc::downgrade(&self.inner)));
         }
@@ -192,7 +182,6 @@ impl H1Pool {
     /// which hands the connection to the tunnel after a 101.
     async fn send_upgrade(&self, req: Request<Body>) -> Result<Response<UpstreamBody>, H1Error> {
         let stream = self.inner.dial().await?;
-        let _ = stream.set_nodelay(true);
         let (mut sender, connection) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
@@ -251,9 +240,10 @@ impl PoolInner {
             .retain_mut(|entry| now.duration_since(entry.since) < timeout && entry.conn.is_open());
     }
 
-    /// Connects to the upstream's address, or to each address its name resolves to in turn,
-    /// as hyper-util's connector does: the connect timeout is shared out between the addresses
-    /// (so one that drops the handshake leaves time for the next), and covers the name lookup.
+    /// Connects (without Nagle's delay) to the upstream's address, or to each address its name
+    /// resolves to in turn, as hyper-util's connector does: the connect timeout is shared out
+    /// between the addresses (so one that drops the handshake leaves time for the next), and
+    /// covers the name lookup.
     async fn dial(&self) -> Result<TcpStream, H1Error> {
         let limit = self.connect_timeout;
         let addrs: Vec<SocketAddr> = match self.ip {
@@ -270,7 +260,11 @@ impl PoolInner {
         let mut last = None;
         for addr in addrs {
             match tokio::time::timeout(each, TcpStream::connect(addr)).await {
-                Ok(Ok(stream)) => return Ok(stream),
+                Ok(Ok(stream)) => {
+                    // Nagle only delays small writes such as a streamed request's chunks.
+                    let _ = stream.set_nodelay(true);
+                    return Ok(stream);
+                }
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
                     last = Some(H1Error::ConnectTimeout);
                 }
@@ -285,6 +279,13 @@ impl PoolInner {
             ))
         }))
     }
+}
+
+/// An answer read by this crate's own connection.
+fn own(response: Response<OwnBody>) -> Response<UpstreamBody> {
+    response.map(|body| UpstreamBody {
+        inner: Inner::Own(body),
+    })
 }
 
 /// Every half idle timeout, closes what has been idle for longer than the timeout; ends when the
@@ -318,12 +319,6 @@ impl UpstreamBody {
     pub(crate) fn unpooled(body: Incoming) -> Self {
         Self {
             inner: Inner::Hyper { body },
-        }
-    }
-
-    fn own(body: OwnBody) -> Self {
-        Self {
-            inner: Inner::Own(body),
         }
     }
 
@@ -379,7 +374,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
-    const COPY_LIMIT_FOR_TESTS: usize = super::super::h1_conn::COPY_LIMIT;
+    use crate::forward::h1_conn::COPY_LIMIT;
 
     /// An upstream that answers every request on a connection with `answer`, counting accepted
     /// connections; `close_after` requests it closes the connection.
@@ -665,7 +660,7 @@ mod tests {
         ];
         let (addr, _, received) = scripted(SCRIPT).await;
         let (mut tx, body) = Channel::new(4);
-        let big = Bytes::from(vec![b'z'; COPY_LIMIT_FOR_TESTS + 1]);
+        let big = Bytes::from(vec![b'z'; COPY_LIMIT + 1]);
         tx.send_data(Bytes::from_static(b"abc")).await.unwrap();
         tx.send_data(big.clone()).await.unwrap();
         let mut trailers = http::HeaderMap::new();
