@@ -30,6 +30,7 @@ pub const TARGETS: &[&str] = &[
     "mpp_challenge",
     "mpp_credential",
     "h1_response",
+    "h1_request",
 ];
 
 /// Runs the target called `name` on `data`. Returns false for an unknown name.
@@ -47,6 +48,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "mpp_challenge" => mpp_challenge(data),
         "mpp_credential" => mpp_credential(data),
         "h1_response" => h1_response(data),
+        "h1_request" => h1_request(data),
         _ => return false,
     }
     true
@@ -528,6 +530,107 @@ pub fn h1_response(data: &[u8]) {
             whole.data.len() as u64,
             n,
             "a length body of another length"
+        );
+    }
+}
+
+/// What one reading of a client's bytes produced: each request taken (method, target,
+/// headers, body, keep-alive), then why the reading stopped and the bytes left.
+#[derive(Debug, PartialEq)]
+struct ClientReading {
+    requests: Vec<(String, String, Vec<(String, Vec<u8>)>, Vec<u8>, bool)>,
+    end: String,
+    left: Vec<u8>,
+}
+
+/// The head limit of the `h1_request` target: small, so that inputs reach it.
+const FUZZ_MAX_HEAD: usize = 512;
+
+/// Reads `wire` as pipelined requests arriving `step` bytes at a time.
+fn read_client(wire: &[u8], step: usize) -> ClientReading {
+    use l402_h1::server::parse_request;
+    let mut reading = ClientReading {
+        requests: Vec::new(),
+        end: String::new(),
+        left: Vec::new(),
+    };
+    let mut buf = bytes::BytesMut::new();
+    let mut fed = 0;
+    let mut feed = |buf: &mut bytes::BytesMut| {
+        let end = (fed + step).min(wire.len());
+        buf.extend_from_slice(&wire[fed..end]);
+        let more = end > fed;
+        fed = end;
+        more
+    };
+    'requests: loop {
+        let before = buf.clone();
+        let head = match parse_request(&mut buf, FUZZ_MAX_HEAD) {
+            Ok(Some(head)) => head,
+            Ok(None) if feed(&mut buf) => continue,
+            Ok(None) => {
+                reading.end = "closed".into();
+                break;
+            }
+            Err(_) => {
+                assert_eq!(buf, before, "a declined request must leave its bytes");
+                // The reason is diagnostic only (a head past the limit with a bad byte after
+                // it is too large in pieces, malformed whole): either way the same bytes go
+                // to the server that takes the rest.
+                reading.end = "declined".into();
+                break;
+            }
+        };
+        assert!(!head.headers.contains_key(http::header::TRANSFER_ENCODING));
+        assert!(
+            head.headers
+                .get_all(http::header::CONTENT_LENGTH)
+                .iter()
+                .count()
+                <= 1
+        );
+        if let Some(length) = head.headers.get(http::header::CONTENT_LENGTH) {
+            assert_eq!(
+                length.to_str().ok(),
+                Some(head.body_len.to_string().as_str())
+            );
+        }
+        let mut body = Vec::new();
+        while (body.len() as u64) < head.body_len {
+            if buf.is_empty() && !feed(&mut buf) {
+                reading.end = "closed in a body".into();
+                break 'requests;
+            }
+            let n = (head.body_len - body.len() as u64).min(buf.len() as u64) as usize;
+            body.extend_from_slice(&buf.split_to(n));
+        }
+        reading.requests.push((
+            head.method.to_string(),
+            head.uri.to_string(),
+            head.headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+                .collect(),
+            body,
+            head.keep_alive,
+        ));
+    }
+    buf.extend_from_slice(&wire[fed..]);
+    reading.left = buf.to_vec();
+    reading
+}
+
+/// Reads a client's bytes as pipelined requests with `l402-h1`'s server side, whole and in
+/// pieces of 1 and 7 bytes: every split must read the same requests and stop the same way
+/// (with the same bytes left), a declined request leaves its bytes as they were, and a request taken carries no
+/// `Transfer-Encoding` and at most one `Content-Length`, its body's.
+pub fn h1_request(data: &[u8]) {
+    let whole = read_client(data, data.len().max(1));
+    for step in [1, 7] {
+        assert_eq!(
+            read_client(data, step),
+            whole,
+            "split into pieces of {step}"
         );
     }
 }

@@ -1,15 +1,17 @@
-//! A sans-IO HTTP/1.1 client codec: what the proxy needs to talk to a plain `http://` upstream,
-//! and nothing else.
+//! A sans-IO HTTP/1.1 codec: what the proxy needs to talk to a plain `http://` upstream, and to
+//! serve the common case of a client's plain-TCP HTTP/1.1 connection; nothing else.
 //!
 //! Everything here works on buffers; the caller owns the socket, the runtime and the timeouts.
 //!
-//! - [`request`]: how a request body is framed ([`RequestFraming`]), the request head, chunk
-//!   headers and the last chunk with its trailers, written into a `Vec<u8>`.
+//! - [`request`]: how a request body is framed ([`Framing`]) and the request head, written into
+//!   a `Vec<u8>`; [`encode`]: chunk headers and the last chunk with its trailers.
 //! - [`response`]: a response head read from the front of a `BytesMut`, interim (1xx) heads
 //!   skipped, with the body's framing worked out by RFC 9112 §6.3 ([`ResponseHead`]).
 //! - [`body`]: the response body decoded from the same buffer, frame by frame
 //!   ([`BodyDecoder`]): a length, chunked (extensions ignored, trailers returned) or until the
 //!   connection closes.
+//! - [`server`]: a client's request head, when it is plain enough to need nothing but a length
+//!   (anything else is [`server::Declined`], left for a full server), and the response head.
 //!
 //! Header values are not copied: a parsed head is split off the read buffer and each value is a
 //! slice of it.
@@ -17,10 +19,10 @@
 //! ```
 //! use bytes::BytesMut;
 //! use http::{HeaderMap, Method};
-//! use l402_h1::{BodyDecoder, Decoded, RequestFraming, request, response};
+//! use l402_h1::{BodyDecoder, Decoded, Framing, request, response};
 //!
 //! let mut out = Vec::new();
-//! let framing = RequestFraming::for_request(&Method::GET, &HeaderMap::new(), true, Some(0));
+//! let framing = Framing::for_request(&Method::GET, &HeaderMap::new(), true, Some(0));
 //! request::encode_head(&Method::GET, "/weather?city=Oslo", &HeaderMap::new(), framing, &mut out);
 //! assert_eq!(out, b"GET /weather?city=Oslo HTTP/1.1\r\n\r\n");
 //!
@@ -34,13 +36,15 @@
 //! ```
 
 pub mod body;
+pub mod encode;
 mod error;
 pub mod request;
 pub mod response;
+pub mod server;
 
 pub use body::{BodyDecoder, BodyFraming, Decoded};
+pub use encode::Framing;
 pub use error::Error;
-pub use request::RequestFraming;
 pub use response::ResponseHead;
 
 /// The most bytes a response head (or a chunked body's trailer block) may take: 64 KiB, eight

@@ -16,6 +16,7 @@ pub mod config;
 pub mod endpoints;
 pub mod error;
 pub mod forward;
+mod h1_io;
 pub mod health;
 mod ip_text;
 mod response;

@@ -11,33 +11,23 @@
 //! fails the answer's body too, as the upstream would otherwise wait for bytes that never come.
 
 use std::future::Future;
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http::{Method, Request, Response};
-use http_body::{Body as _, Frame, SizeHint};
-use l402_h1::request::{self, CHUNK_END};
-use l402_h1::{BodyDecoder, Decoded, RequestFraming, ResponseHead, response};
+use http_body::{Frame, SizeHint};
+use l402_h1::request;
+use l402_h1::{BodyDecoder, Decoded, Framing, ResponseHead, response};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
 use super::h1_pool::{H1Error, PoolInner};
-use crate::body::{Body, BoxError};
-
-/// The read buffer's first size: one read takes a usual answer whole.
-const READ_CAPACITY: usize = 8 * 1024;
-
-/// The largest read: a long body is read in ever larger pieces (each read that fills the room
-/// it had doubles the next), up to this.
-const MAX_READ: usize = 128 * 1024;
-
-/// Data frames up to this size are copied behind the head or the chunk-size line, so that a
-/// small request goes out in one write; larger ones are written from their own buffer.
-pub(crate) const COPY_LIMIT: usize = 16 * 1024;
+use crate::body::Body;
+use crate::h1_io::{MessageWriter, READ_CAPACITY, Trailers, WriteFailure, WriteTarget, poll_fill};
 
 /// An open connection and what has been read from it but not yet used.
 pub(crate) struct Conn {
@@ -71,73 +61,13 @@ impl Conn {
     /// Reads what the socket has into the buffer: the number of bytes read, 0 at the
     /// connection's end.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if self.buf.capacity() - self.buf.len() < self.read_size / 4 {
-            self.buf.reserve(self.read_size);
-        }
-        let room = self.buf.capacity() - self.buf.len();
-        loop {
-            ready!(self.io.poll_read_ready(cx))?;
-            match self.io.try_read_buf(&mut self.buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Ok(n) if n == room => {
-                    self.read_size = (self.read_size * 2).min(MAX_READ);
-                    return Poll::Ready(Ok(n));
-                }
-                result => return Poll::Ready(result),
-            }
-        }
+        poll_fill(&self.io, &mut self.buf, &mut self.read_size, cx)
     }
 }
 
-/// Where a request is written: the upstream's socket (tests write elsewhere).
-pub(crate) trait WriteTarget {
-    /// Writes some of `bufs`, in order; the number of bytes written.
-    fn poll_write_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>>;
-}
-
-impl WriteTarget for TcpStream {
-    fn poll_write_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        loop {
-            ready!(self.poll_write_ready(cx))?;
-            match self.try_write_vectored(bufs) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                result => return Poll::Ready(result),
-            }
-        }
-    }
-}
-
-/// Why the request could not be written.
-#[derive(Debug)]
-pub(crate) enum WriteFailure {
-    Io(io::Error),
-    /// The request body failed (its error kept: the size limit's error becomes a 413).
-    Body(BoxError),
-    /// The request body's length differs from the length its framing announced.
-    Length,
-}
-
-/// Writes one request: the head, then the body framed as announced.
+/// Writes one request: a [`MessageWriter`] that knows whether the request may be sent again.
 pub(crate) struct RequestWriter {
-    /// Encoded bytes not yet written, from `pos`.
-    staged: Vec<u8>,
-    pos: usize,
-    /// A large data frame, written after `staged`, then `data_end`.
-    data: Bytes,
-    data_end: &'static [u8],
-    /// The body, until it has ended.
-    body: Option<Body>,
-    framing: RequestFraming,
-    /// For a length: the bytes the body still owes.
-    owed: u64,
+    message: MessageWriter,
     /// The request is idempotent and had no body: its bytes are the head alone and can be
     /// written again on another connection.
     replayable: bool,
@@ -148,7 +78,7 @@ impl RequestWriter {
     pub(crate) fn new(req: Request<Body>) -> (Self, Method) {
         let (parts, body) = req.into_parts();
         let ended = http_body::Body::is_end_stream(&body);
-        let framing = RequestFraming::for_request(
+        let framing = Framing::for_request(
             &parts.method,
             &parts.headers,
             ended,
@@ -156,22 +86,14 @@ impl RequestWriter {
         );
         let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         // `encode_head` allocates once, to the head's size.
-        let mut staged = Vec::new();
-        request::encode_head(&parts.method, target, &parts.headers, framing, &mut staged);
-        let owed = match framing {
-            RequestFraming::Length(n) => n,
-            _ => 0,
-        };
+        let mut head = Vec::new();
+        request::encode_head(&parts.method, target, &parts.headers, framing, &mut head);
+        let bodiless = ended && !matches!(framing, Framing::Length(1..));
         // Only an idempotent request may be sent twice (RFC 9110 §9.2.2).
-        let replayable = ended && owed == 0 && parts.method.is_idempotent();
+        let replayable = bodiless && parts.method.is_idempotent();
+        let body = (!bodiless).then_some(body);
         let writer = Self {
-            staged,
-            pos: 0,
-            data: Bytes::new(),
-            data_end: b"",
-            body: (!(ended && owed == 0)).then_some(body),
-            framing,
-            owed,
+            message: MessageWriter::new(head, body, framing, Trailers::All),
             replayable,
         };
         (writer, parts.method)
@@ -180,13 +102,9 @@ impl RequestWriter {
     /// The same request, to be written again from its start, when it may be.
     fn rewound(mut self) -> Option<Self> {
         self.replayable.then(|| {
-            self.pos = 0;
+            self.message.rewind();
             self
         })
-    }
-
-    fn has_staged(&self) -> bool {
-        self.pos < self.staged.len() || !self.data.is_empty() || !self.data_end.is_empty()
     }
 
     /// Writes what can be written; ready once the whole request is out.
@@ -195,141 +113,7 @@ impl RequestWriter {
         cx: &mut Context<'_>,
         io: &impl WriteTarget,
     ) -> Poll<Result<(), WriteFailure>> {
-        loop {
-            // Gather what the body has ready while it is small: one write for a small request.
-            // Nothing is staged while a large frame (or the CRLF after it) is still to go: the
-            // staged bytes are written first.
-            while self.data.is_empty()
-                && self.data_end.is_empty()
-                && self.staged.len() - self.pos < COPY_LIMIT
-            {
-                let Some(body) = self.body.as_mut() else {
-                    break;
-                };
-                match Pin::new(body).poll_frame(cx) {
-                    Poll::Pending => break,
-                    Poll::Ready(None) => self.finish()?,
-                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(WriteFailure::Body(e))),
-                    Poll::Ready(Some(Ok(frame))) => {
-                        self.stage(frame)?;
-                        // Ended with this frame: finish now, unless the frame is still to be
-                        // written (the last chunk must follow it; the next round finishes).
-                        if self.data.is_empty()
-                            && self
-                                .body
-                                .as_ref()
-                                .is_some_and(http_body::Body::is_end_stream)
-                        {
-                            self.finish()?;
-                        }
-                    }
-                }
-            }
-            if !self.has_staged() {
-                return match self.body {
-                    None => Poll::Ready(Ok(())),
-                    // The body's waker is registered.
-                    Some(_) => Poll::Pending,
-                };
-            }
-            ready!(self.poll_flush(cx, io)).map_err(WriteFailure::Io)?;
-        }
-    }
-
-    fn stage(&mut self, frame: Frame<Bytes>) -> Result<(), WriteFailure> {
-        let data = match frame.into_data() {
-            Ok(data) => data,
-            Err(frame) => {
-                // Trailers: only a chunked body can carry them, and they end it.
-                if let (Ok(trailers), RequestFraming::Chunked) =
-                    (frame.into_trailers(), self.framing)
-                {
-                    self.compact();
-                    request::encode_last_chunk(Some(&trailers), &mut self.staged);
-                    self.body = None;
-                }
-                return Ok(());
-            }
-        };
-        if data.is_empty() {
-            return Ok(());
-        }
-        self.compact();
-        let chunked = match self.framing {
-            RequestFraming::Chunked => {
-                request::encode_chunk_size(data.len(), &mut self.staged);
-                true
-            }
-            RequestFraming::Length(_) if data.len() as u64 <= self.owed => {
-                self.owed -= data.len() as u64;
-                if self.owed == 0 {
-                    // All the announced bytes: the request is whole (hyper's client also stops
-                    // here, not at the body's own end, which may come in a later frame).
-                    self.body = None;
-                }
-                false
-            }
-            RequestFraming::Length(_) | RequestFraming::None => {
-                return Err(WriteFailure::Length);
-            }
-        };
-        if data.len() <= COPY_LIMIT {
-            self.staged.extend_from_slice(&data);
-            if chunked {
-                self.staged.extend_from_slice(CHUNK_END);
-            }
-        } else {
-            self.data = data;
-            self.data_end = if chunked { CHUNK_END } else { b"" };
-        }
-        Ok(())
-    }
-
-    /// The body has ended: a length must be complete; a chunked body gets its last chunk.
-    fn finish(&mut self) -> Result<(), WriteFailure> {
-        self.body = None;
-        match self.framing {
-            RequestFraming::Length(_) if self.owed != 0 => Err(WriteFailure::Length),
-            RequestFraming::Chunked => {
-                self.compact();
-                request::encode_last_chunk(None, &mut self.staged);
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Drops the written part of `staged` before more is added to it.
-    fn compact(&mut self) {
-        if self.pos == self.staged.len() {
-            self.staged.clear();
-        } else {
-            self.staged.drain(..self.pos);
-        }
-        self.pos = 0;
-    }
-
-    /// Writes the staged bytes, the large frame and its end, in that order.
-    fn poll_flush(&mut self, cx: &mut Context<'_>, io: &impl WriteTarget) -> Poll<io::Result<()>> {
-        while self.has_staged() {
-            let slices = [
-                IoSlice::new(&self.staged[self.pos..]),
-                IoSlice::new(&self.data),
-                IoSlice::new(self.data_end),
-            ];
-            let mut written = ready!(io.poll_write_vectored(cx, &slices))?;
-            if written == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            let from_staged = written.min(self.staged.len() - self.pos);
-            self.pos += from_staged;
-            written -= from_staged;
-            let from_data = written.min(self.data.len());
-            self.data.advance(from_data);
-            written -= from_data;
-            self.data_end = &self.data_end[written..];
-        }
-        Poll::Ready(Ok(()))
+        self.message.poll_send(cx, io)
     }
 }
 
@@ -596,77 +380,16 @@ impl http_body::Body for OwnBody {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::VecDeque;
-    use std::sync::Mutex;
-
     use http::{HeaderMap, HeaderValue};
 
     use super::*;
-
-    /// A socket that takes at most `each` bytes per write and says "not now" to every other
-    /// write, as a slow upstream's socket does.
-    struct Trickle {
-        each: usize,
-        written: Mutex<(Vec<u8>, bool)>,
-    }
-
-    impl WriteTarget for Trickle {
-        fn poll_write_vectored(
-            &self,
-            cx: &mut Context<'_>,
-            bufs: &[IoSlice<'_>],
-        ) -> Poll<io::Result<usize>> {
-            let mut state = self.written.lock().unwrap();
-            state.1 = !state.1;
-            if state.1 {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            let mut room = self.each;
-            let mut taken = 0;
-            for buf in bufs {
-                let n = buf.len().min(room);
-                state.0.extend_from_slice(&buf[..n]);
-                room -= n;
-                taken += n;
-            }
-            Poll::Ready(Ok(taken))
-        }
-    }
-
-    /// A body that hands out its frames at once.
-    struct Frames(VecDeque<Frame<Bytes>>);
-
-    impl http_body::Body for Frames {
-        type Data = Bytes;
-        type Error = BoxError;
-
-        fn poll_frame(
-            mut self: Pin<&mut Self>,
-            _cx: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-            Poll::Ready(self.0.pop_front().map(Ok))
-        }
-
-        fn is_end_stream(&self) -> bool {
-            self.0.is_empty()
-        }
-    }
+    use crate::h1_io::COPY_LIMIT;
+    use crate::h1_io::testing::{Frames, trickled};
 
     /// Writes `req` to a socket taking `each` bytes at a time: what went out.
     fn written(req: Request<Body>, each: usize) -> Result<Vec<u8>, WriteFailure> {
         let (mut writer, _) = RequestWriter::new(req);
-        let target = Trickle {
-            each,
-            written: Mutex::new((Vec::new(), false)),
-        };
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        loop {
-            if let Poll::Ready(sent) = writer.poll_send(&mut cx, &target) {
-                sent?;
-                return Ok(target.written.into_inner().unwrap().0);
-            }
-        }
+        trickled(each, |cx, target| writer.poll_send(cx, target))
     }
 
     fn upload(frames: Vec<Frame<Bytes>>, length: Option<&'static str>) -> Request<Body> {

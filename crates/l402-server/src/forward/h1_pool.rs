@@ -374,7 +374,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
-    use crate::forward::h1_conn::COPY_LIMIT;
+    use crate::h1_io::COPY_LIMIT;
 
     /// An upstream that answers every request on a connection with `answer`, counting accepted
     /// connections; `close_after` requests it closes the connection.

@@ -1,5 +1,6 @@
 //! One client connection: optional TLS handshake, HTTP/1.1 or HTTP/2 (auto-detected), the
-//! first-request deadline, the idle timeout, and graceful or hard shutdown.
+//! first-request deadline, the idle timeout, and graceful or hard shutdown. A plain-TCP
+//! connection is served by [`super::h1`] until a request needs hyper; a TLS one by hyper.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -33,6 +34,8 @@ pub(crate) struct ConnParams {
     pub(crate) tls: Option<TlsAcceptor>,
     pub(crate) header_read_timeout: Duration,
     pub(crate) idle_timeout: Option<Duration>,
+    /// The longest request head read (hyper's read buffer limit too).
+    pub(crate) max_head_bytes: usize,
 }
 
 /// Tracks requests in flight on one connection, with atomics: a request costs no lock and no
@@ -188,16 +191,7 @@ pub(crate) async fn run<S>(
     };
     match params.tls.clone() {
         None => {
-            serve_io(
-                tcp,
-                info,
-                first_request,
-                &params,
-                current,
-                draining,
-                stopped,
-            )
-            .await
+            super::h1::serve(tcp, info, first_request, params, current, draining, stopped).await
         }
         Some(acceptor) => {
             let handshake = tokio::time::timeout_at(first_request, acceptor.accept(tcp));
@@ -225,7 +219,9 @@ pub(crate) async fn run<S>(
     }
 }
 
-async fn serve_io<I, S>(
+/// Serves `io` with hyper (HTTP/1.1 or HTTP/2, detected), with the first-request deadline, the
+/// idle timeout and the shutdown phases.
+pub(super) async fn serve_io<I, S>(
     io: I,
     info: ConnectionInfo,
     first_request: Instant,

@@ -3,6 +3,7 @@
 
 mod access_fields;
 mod conn;
+mod h1;
 mod reload;
 mod service;
 mod stack;
@@ -72,6 +73,14 @@ impl<S> std::fmt::Debug for Server<S> {
     }
 }
 
+/// The longest request head read: `max_header_bytes`, but at least 8 KiB (hyper's smallest read
+/// buffer; smaller limits are enforced by the stack, with a 431).
+fn max_head_bytes(config: &Config) -> usize {
+    usize::try_from(config.limits.max_header_bytes)
+        .unwrap_or(usize::MAX)
+        .max(8192)
+}
+
 fn http_builder(config: &Config) -> auto::Builder<TokioExecutor> {
     let limits = &config.limits;
     let max_header = usize::try_from(limits.max_header_bytes).unwrap_or(usize::MAX);
@@ -80,8 +89,7 @@ fn http_builder(config: &Config) -> auto::Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        // hyper's minimum read buffer is 8 KiB; smaller limits are enforced by the stack.
-        .max_buf_size(max_header.max(8192))
+        .max_buf_size(max_head_bytes(config))
         .keep_alive(true);
     builder
         .http2()

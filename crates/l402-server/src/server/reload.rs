@@ -10,7 +10,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::conn::ConnParams;
 use super::stack::{Shared, Stack};
-use super::{ProxyService, http_builder, tls};
+use super::{ProxyService, http_builder, max_head_bytes, tls};
 use crate::config::Config;
 use crate::endpoints::{LocalEndpoints, NoEndpoints};
 use crate::error::ServerError;
@@ -82,6 +82,7 @@ where
         tls,
         header_read_timeout: config.limits.header_read_timeout,
         idle_timeout: (!idle.is_zero()).then_some(idle),
+        max_head_bytes: max_head_bytes(config),
     });
     let stack = Stack {
         inner: layer.layer(forwarder),

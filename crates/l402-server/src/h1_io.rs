@@ -1,0 +1,444 @@
+//! Socket IO shared by both sides of our HTTP/1.1 code (the upstream connections of
+//! [`crate::forward`] and the client connections of the server): reading into a buffer that
+//! grows with the traffic, and writing one message, head and body framed as announced.
+//! The wire format is [`l402_h1`]'s.
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::HeaderName;
+use http_body::{Body as _, Frame};
+use l402_h1::Framing;
+use l402_h1::encode::{self, CHUNK_END};
+use tokio::net::TcpStream;
+
+use crate::body::{Body, BoxError};
+
+/// The read buffer's first size: one read takes a usual message whole.
+pub(crate) const READ_CAPACITY: usize = 8 * 1024;
+
+/// The largest read: a long body is read in ever larger pieces (each read that fills the room
+/// it had doubles the next), up to this.
+const MAX_READ: usize = 128 * 1024;
+
+/// Data frames up to this size are copied behind the head or the chunk-size line, so that a
+/// small message goes out in one write; larger ones are written from their own buffer.
+pub(crate) const COPY_LIMIT: usize = 16 * 1024;
+
+/// Reads what `io` has into `buf`: the number of bytes read, 0 at the connection's end.
+/// `read_size` is the room a read gets, doubled (up to 128 KiB) by each read that fills it.
+pub(crate) fn poll_fill(
+    io: &TcpStream,
+    buf: &mut BytesMut,
+    read_size: &mut usize,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    loop {
+        // Room only once there is something to read: a connection waiting for its next
+        // request holds no buffer.
+        ready!(io.poll_read_ready(cx))?;
+        if buf.capacity() - buf.len() < *read_size / 4 {
+            buf.reserve(*read_size);
+        }
+        let room = buf.capacity() - buf.len();
+        match io.try_read_buf(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Ok(n) if n == room => {
+                *read_size = (*read_size * 2).min(MAX_READ);
+                return Poll::Ready(Ok(n));
+            }
+            result => return Poll::Ready(result),
+        }
+    }
+}
+
+/// Where a message is written: a socket (tests write elsewhere).
+pub(crate) trait WriteTarget {
+    /// Writes some of `bufs`, in order; the number of bytes written.
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>;
+}
+
+impl WriteTarget for TcpStream {
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.poll_write_ready(cx))?;
+            match self.try_write_vectored(bufs) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+}
+
+/// Why a message could not be written.
+#[derive(Debug)]
+pub(crate) enum WriteFailure {
+    Io(io::Error),
+    /// The body failed (its error kept: the size limit's error becomes a 413).
+    Body(BoxError),
+    /// The body's length differs from the length its framing announced.
+    Length,
+}
+
+/// Which trailers a chunked body sends.
+pub(crate) enum Trailers {
+    /// Every trailer the body gives (a request to an upstream).
+    All,
+    /// Only those the head declared in its `Trailer` header (an answer to a client).
+    Declared(Vec<HeaderName>),
+}
+
+/// Writes one message: the head, then the body framed as announced.
+pub(crate) struct MessageWriter {
+    /// Encoded bytes not yet written, from `pos`.
+    staged: Vec<u8>,
+    pos: usize,
+    /// A large data frame, written after `staged`, then `data_end`.
+    data: Bytes,
+    data_end: &'static [u8],
+    /// The body, until it has ended.
+    body: Option<Body>,
+    framing: Framing,
+    /// For a length: the bytes the body still owes.
+    owed: u64,
+    trailers: Trailers,
+}
+
+impl MessageWriter {
+    /// A writer of the encoded `head`, then of `body` (when there is one to write) framed by
+    /// `framing`.
+    pub(crate) fn new(
+        head: Vec<u8>,
+        body: Option<Body>,
+        framing: Framing,
+        trailers: Trailers,
+    ) -> Self {
+        let owed = match framing {
+            Framing::Length(n) => n,
+            _ => 0,
+        };
+        Self {
+            staged: head,
+            pos: 0,
+            data: Bytes::new(),
+            data_end: b"",
+            body,
+            framing,
+            owed,
+            trailers,
+        }
+    }
+
+    /// Starts again from the first byte (for a message of a head alone, written again on
+    /// another connection).
+    pub(crate) fn rewind(&mut self) {
+        self.pos = 0;
+    }
+
+    fn has_staged(&self) -> bool {
+        self.pos < self.staged.len() || !self.data.is_empty() || !self.data_end.is_empty()
+    }
+
+    /// Writes what can be written; ready once the whole message is out.
+    pub(crate) fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        io: &impl WriteTarget,
+    ) -> Poll<Result<(), WriteFailure>> {
+        loop {
+            // Gather what the body has ready while it is small: one write for a small message.
+            // Nothing is staged while a large frame (or the CRLF after it) is still to go: the
+            // staged bytes are written first.
+            while self.data.is_empty()
+                && self.data_end.is_empty()
+                && self.staged.len() - self.pos < COPY_LIMIT
+            {
+                let Some(body) = self.body.as_mut() else {
+                    break;
+                };
+                match Pin::new(body).poll_frame(cx) {
+                    Poll::Pending => break,
+                    Poll::Ready(None) => self.finish()?,
+                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(WriteFailure::Body(e))),
+                    Poll::Ready(Some(Ok(frame))) => {
+                        self.stage(frame)?;
+                        // Ended with this frame: finish now, unless the frame is still to be
+                        // written (the last chunk must follow it; the next round finishes).
+                        if self.data.is_empty()
+                            && self
+                                .body
+                                .as_ref()
+                                .is_some_and(http_body::Body::is_end_stream)
+                        {
+                            self.finish()?;
+                        }
+                    }
+                }
+            }
+            if !self.has_staged() {
+                return match self.body {
+                    None => Poll::Ready(Ok(())),
+                    // The body's waker is registered.
+                    Some(_) => Poll::Pending,
+                };
+            }
+            ready!(self.poll_flush(cx, io)).map_err(WriteFailure::Io)?;
+        }
+    }
+
+    fn stage(&mut self, frame: Frame<Bytes>) -> Result<(), WriteFailure> {
+        let data = match frame.into_data() {
+            Ok(data) => data,
+            Err(frame) => {
+                // Trailers: only a chunked body can carry them, and they end it.
+                if let (Ok(trailers), Framing::Chunked) = (frame.into_trailers(), self.framing) {
+                    self.compact();
+                    let trailers = match &self.trailers {
+                        Trailers::All => trailers,
+                        Trailers::Declared(names) => names
+                            .iter()
+                            .flat_map(|name| {
+                                trailers
+                                    .get_all(name)
+                                    .iter()
+                                    .map(|v| (name.clone(), v.clone()))
+                            })
+                            .collect(),
+                    };
+                    encode::encode_last_chunk(Some(&trailers), &mut self.staged);
+                    self.body = None;
+                }
+                return Ok(());
+            }
+        };
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.compact();
+        let chunked = match self.framing {
+            Framing::Chunked => {
+                encode::encode_chunk_size(data.len(), &mut self.staged);
+                true
+            }
+            Framing::Length(_) if data.len() as u64 <= self.owed => {
+                self.owed -= data.len() as u64;
+                if self.owed == 0 {
+                    // All the announced bytes: the message is whole (hyper also stops here,
+                    // not at the body's own end, which may come in a later frame).
+                    self.body = None;
+                }
+                false
+            }
+            Framing::Length(_) | Framing::None => {
+                return Err(WriteFailure::Length);
+            }
+        };
+        if data.len() <= COPY_LIMIT {
+            self.staged.extend_from_slice(&data);
+            if chunked {
+                self.staged.extend_from_slice(CHUNK_END);
+            }
+        } else {
+            self.data = data;
+            self.data_end = if chunked { CHUNK_END } else { b"" };
+        }
+        Ok(())
+    }
+
+    /// The body has ended: a length must be complete; a chunked body gets its last chunk.
+    fn finish(&mut self) -> Result<(), WriteFailure> {
+        self.body = None;
+        match self.framing {
+            Framing::Length(_) if self.owed != 0 => Err(WriteFailure::Length),
+            Framing::Chunked => {
+                self.compact();
+                encode::encode_last_chunk(None, &mut self.staged);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Drops the written part of `staged` before more is added to it.
+    fn compact(&mut self) {
+        if self.pos == self.staged.len() {
+            self.staged.clear();
+        } else {
+            self.staged.drain(..self.pos);
+        }
+        self.pos = 0;
+    }
+
+    /// Writes the staged bytes, the large frame and its end, in that order.
+    fn poll_flush(&mut self, cx: &mut Context<'_>, io: &impl WriteTarget) -> Poll<io::Result<()>> {
+        while self.has_staged() {
+            let slices = [
+                IoSlice::new(&self.staged[self.pos..]),
+                IoSlice::new(&self.data),
+                IoSlice::new(self.data_end),
+            ];
+            let mut written = ready!(io.poll_write_vectored(cx, &slices))?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            let from_staged = written.min(self.staged.len() - self.pos);
+            self.pos += from_staged;
+            written -= from_staged;
+            let from_data = written.min(self.data.len());
+            self.data.advance(from_data);
+            written -= from_data;
+            self.data_end = &self.data_end[written..];
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Test helpers: a socket that takes a few bytes at a time, a body of given frames.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A socket that takes at most `each` bytes per write and says "not now" to every other
+    /// write, as a slow peer's socket does.
+    pub(crate) struct Trickle {
+        each: usize,
+        written: Mutex<(Vec<u8>, bool)>,
+    }
+
+    impl WriteTarget for Trickle {
+        fn poll_write_vectored(
+            &self,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let mut state = self.written.lock().unwrap();
+            state.1 = !state.1;
+            if state.1 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let mut room = self.each;
+            let mut taken = 0;
+            for buf in bufs {
+                let n = buf.len().min(room);
+                state.0.extend_from_slice(&buf[..n]);
+                room -= n;
+                taken += n;
+            }
+            Poll::Ready(Ok(taken))
+        }
+    }
+
+    /// Drives `send` against a socket taking `each` bytes at a time until it is done: what
+    /// went out.
+    pub(crate) fn trickled(
+        each: usize,
+        mut send: impl FnMut(&mut Context<'_>, &Trickle) -> Poll<Result<(), WriteFailure>>,
+    ) -> Result<Vec<u8>, WriteFailure> {
+        let target = Trickle {
+            each,
+            written: Mutex::new((Vec::new(), false)),
+        };
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let Poll::Ready(sent) = send(&mut cx, &target) {
+                sent?;
+                return Ok(target.written.into_inner().unwrap().0);
+            }
+        }
+    }
+
+    /// A body that hands out its frames at once.
+    pub(crate) struct Frames(pub(crate) VecDeque<Frame<Bytes>>);
+
+    impl http_body::Body for Frames {
+        type Data = Bytes;
+        type Error = BoxError;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+            Poll::Ready(self.0.pop_front().map(Ok))
+        }
+
+        fn is_end_stream(&self) -> bool {
+            self.0.is_empty()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue};
+
+    use super::testing::{Frames, trickled};
+    use super::*;
+
+    #[test]
+    fn an_answer_sends_only_the_trailers_its_head_declared() {
+        let mut trailers = HeaderMap::new();
+        trailers.append("x-sum", HeaderValue::from_static("1"));
+        trailers.append("x-sum", HeaderValue::from_static("2"));
+        trailers.insert("x-secret", HeaderValue::from_static("no"));
+        let body = || {
+            Body::new(Frames(
+                [
+                    Frame::data(Bytes::from_static(b"abc")),
+                    Frame::trailers(trailers.clone()),
+                ]
+                .into(),
+            ))
+        };
+        for each in [1, 3, 1000] {
+            let mut writer = MessageWriter::new(
+                b"HEAD\r\n".to_vec(),
+                Some(body()),
+                Framing::Chunked,
+                Trailers::Declared(vec![HeaderName::from_static("x-sum")]),
+            );
+            let wire = trickled(each, |cx, target| writer.poll_send(cx, target)).unwrap();
+            assert_eq!(
+                wire, b"HEAD\r\n3\r\nabc\r\n0\r\nx-sum: 1\r\nx-sum: 2\r\n\r\n",
+                "writes of {each}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_body_short_of_its_length_or_past_it_is_a_failure() {
+        let short = Body::new(Frames([Frame::data(Bytes::from_static(b"ab"))].into()));
+        let mut writer =
+            MessageWriter::new(Vec::new(), Some(short), Framing::Length(3), Trailers::All);
+        assert!(matches!(
+            trickled(10, |cx, target| writer.poll_send(cx, target)),
+            Err(WriteFailure::Length)
+        ));
+        let long = Body::new(Frames(
+            [
+                Frame::data(Bytes::from_static(b"ab")),
+                Frame::data(Bytes::from_static(b"cd")),
+            ]
+            .into(),
+        ));
+        let mut writer =
+            MessageWriter::new(Vec::new(), Some(long), Framing::Length(3), Trailers::All);
+        assert!(matches!(
+            trickled(10, |cx, target| writer.poll_send(cx, target)),
+            Err(WriteFailure::Length)
+        ));
+    }
+}

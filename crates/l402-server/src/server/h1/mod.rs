@@ -1,0 +1,294 @@
+//! Plain-TCP client connections read and answered by our own HTTP/1.1 code
+//! ([`l402_h1::server`]), one request after another, in the connection's task.
+//!
+//! Only plain requests are read here: HTTP/1.1 with a body of known length or none. The first
+//! one that is not (HTTP/1.0, a protocol upgrade, `Expect: 100-continue`, a chunked upload,
+//! HTTP/2's connection preface, a malformed or oversized head) hands the connection, from that
+//! request on, to hyper's server ([`super::conn::serve_io`]), which reads it again from its
+//! first byte. TLS connections go to hyper from the start.
+//!
+//! The timeouts are the listener's: the first request's head must be whole within
+//! `header_read_timeout` of the accept, a later one within `header_read_timeout` of its first
+//! byte, and a connection waiting for a request closes after `idle_timeout`. One timer per
+//! connection, moved only when it fires early.
+
+mod body;
+mod date;
+mod rewind;
+
+use std::future::poll_fn;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use http::header::CONNECTION;
+use http::{Request, Response, StatusCode};
+use http_body::Body as _;
+use l402_h1::Framing;
+use l402_h1::server::{self, RequestHead};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::conn::ConnParams;
+use super::reload::Current;
+use super::{ConnectionInfo, ProxyService};
+use crate::body::Body;
+use crate::h1_io::{MessageWriter, READ_CAPACITY, Trailers, poll_fill};
+use crate::shutdown::Signal;
+use body::ClientBody;
+use rewind::Rewind;
+
+/// How a connection served here ended.
+enum Ended {
+    /// Closed (or to be closed): the client left, a timeout, the shutdown, an error.
+    Closed,
+    /// A request this code does not read: hyper serves the connection from these bytes on.
+    Handoff(BytesMut),
+}
+
+/// Serves one accepted plain-TCP connection until it closes, the server stops, or it is
+/// handed to hyper.
+pub(super) async fn serve<S>(
+    tcp: TcpStream,
+    info: ConnectionInfo,
+    first_request: Instant,
+    params: Arc<ConnParams>,
+    current: Arc<Current<S>>,
+    mut draining: Signal,
+    mut stopped: Signal,
+) where
+    S: ProxyService,
+{
+    let io = Arc::new(tcp);
+    let ended = run(
+        &io,
+        info,
+        first_request,
+        &params,
+        &current,
+        &mut draining,
+        &mut stopped,
+    )
+    .await;
+    match ended {
+        Ended::Closed => {
+            // The end of the stream after the last answer, even if a request body still
+            // holds the socket.
+            let _ = rewind::half_close(&io);
+        }
+        Ended::Handoff(buf) => {
+            let first_request = Instant::now() + params.header_read_timeout;
+            let io = Rewind::new(buf.freeze(), io);
+            super::conn::serve_io(io, info, first_request, &params, current, draining, stopped)
+                .await;
+        }
+    }
+}
+
+/// The connection's request loop.
+async fn run<S>(
+    io: &Arc<TcpStream>,
+    info: ConnectionInfo,
+    first_request: Instant,
+    params: &ConnParams,
+    current: &Current<S>,
+    draining: &mut Signal,
+    stopped: &mut Signal,
+) -> Ended
+where
+    S: ProxyService,
+{
+    let mut buf = BytesMut::new();
+    let mut read_size = READ_CAPACITY;
+    let stopped = stopped.stopped();
+    tokio::pin!(stopped);
+    let draining = draining.draining();
+    tokio::pin!(draining);
+    let mut closing = false;
+    let timer = tokio::time::sleep_until(first_request);
+    tokio::pin!(timer);
+    // When the last answer was written (`None` before the first request).
+    let mut idle_since: Option<Instant> = None;
+    // When the bytes of an unfinished head were first waited on.
+    let mut partial_since: Option<Instant> = None;
+    loop {
+        // Read a head.
+        let head = loop {
+            if !buf.is_empty() {
+                match server::parse_request(&mut buf, params.max_head_bytes) {
+                    Ok(Some(head)) => break head,
+                    Ok(None) => {}
+                    Err(_) if closing => return Ended::Closed,
+                    Err(declined) => {
+                        tracing::debug!(client = %info.remote, reason = %declined, "handing the connection to hyper");
+                        return Ended::Handoff(buf);
+                    }
+                }
+            } else if closing {
+                return Ended::Closed;
+            }
+            // What the wait may last: the first request's deadline, the header read timeout
+            // once a head has begun, or the idle timeout.
+            let due = match idle_since {
+                None => Some(first_request),
+                Some(_) if !buf.is_empty() => {
+                    let since = *partial_since.get_or_insert_with(Instant::now);
+                    Some(since + params.header_read_timeout)
+                }
+                Some(since) => params.idle_timeout.map(|idle| since + idle),
+            };
+            if let Some(due) = due
+                && timer.deadline() > due
+            {
+                timer.as_mut().reset(due);
+            }
+            tokio::select! {
+                biased;
+                read = poll_fn(|cx| wait_and_fill(io, &mut buf, &mut read_size, cx)) => match read {
+                    Ok(0) | Err(_) => return Ended::Closed,
+                    Ok(_) => {}
+                },
+                () = timer.as_mut(), if due.is_some() => {
+                    let due = due.unwrap_or_else(Instant::now);
+                    if Instant::now() >= due {
+                        if idle_since.is_none() || !buf.is_empty() {
+                            tracing::debug!(client = %info.remote, "no complete request within header_read_timeout; closing");
+                        } else {
+                            tracing::debug!(client = %info.remote, "idle timeout; closing");
+                        }
+                        return Ended::Closed;
+                    }
+                    timer.as_mut().reset(due);
+                }
+                () = draining.as_mut(), if !closing => closing = true,
+                () = stopped.as_mut() => return Ended::Closed,
+            }
+        };
+        partial_since = None;
+
+        // Answer it.
+        let RequestHead {
+            method,
+            uri,
+            headers,
+            body_len,
+            keep_alive,
+        } = head;
+        let body = ClientBody::new(body_len, &mut buf, read_size, io);
+        let streaming = match &body {
+            ClientBody::Streaming(streaming) => Some(Arc::clone(streaming)),
+            _ => None,
+        };
+        let mut req = Request::new(body);
+        *req.method_mut() = method.clone();
+        *req.uri_mut() = uri;
+        *req.headers_mut() = headers;
+        let stack = current.load().stack.clone();
+        let response = {
+            let handling = stack.handle(req, info);
+            tokio::pin!(handling);
+            loop {
+                tokio::select! {
+                    biased;
+                    response = handling.as_mut() => break response,
+                    () = draining.as_mut(), if !closing => closing = true,
+                    () = stopped.as_mut() => return Ended::Closed,
+                }
+            }
+        };
+        let response = no_interim(response);
+        let close = closing
+            || !keep_alive
+            || l402_h1::lists_token(response.headers(), &CONNECTION, "close");
+        let (parts, body) = response.into_parts();
+        let framing = server::response_framing(
+            &method,
+            parts.status,
+            &parts.headers,
+            body.size_hint().exact(),
+        );
+        let mut head = Vec::new();
+        date::with_date(|date| {
+            server::encode_response_head(
+                &method,
+                parts.status,
+                &parts.headers,
+                framing,
+                close,
+                date,
+                &mut head,
+            );
+        });
+        let (body, trailers) = match framing {
+            Framing::None | Framing::Length(0) => (None, Trailers::All),
+            Framing::Length(_) => (Some(body), Trailers::All),
+            Framing::Chunked => (
+                Some(body),
+                Trailers::Declared(server::declared_trailers(&parts.headers)),
+            ),
+        };
+        drop(parts);
+        let mut writer = MessageWriter::new(head, body, framing, trailers);
+        let sent = {
+            let sending = poll_fn(|cx| writer.poll_send(cx, &**io));
+            tokio::pin!(sending);
+            loop {
+                tokio::select! {
+                    biased;
+                    sent = sending.as_mut() => break sent,
+                    () = draining.as_mut(), if !closing => closing = true,
+                    () = stopped.as_mut() => return Ended::Closed,
+                }
+            }
+        };
+        drop(writer);
+        if let Err(e) = sent {
+            tracing::debug!(client = %info.remote, error = ?e, "the answer could not be sent whole; closing");
+            return Ended::Closed;
+        }
+        if let Some(streaming) = streaming {
+            match streaming.reclaim() {
+                Some(rest) => buf = rest,
+                None => return Ended::Closed,
+            }
+        }
+        if close {
+            return Ended::Closed;
+        }
+        read_size = READ_CAPACITY;
+        idle_since = Some(Instant::now());
+    }
+}
+
+/// Reads into `buf` ([`poll_fill`]); an empty `buf` whose connection has nothing to read yet
+/// gives its memory back first, so that an idle connection holds no read buffer.
+fn wait_and_fill(
+    io: &TcpStream,
+    buf: &mut BytesMut,
+    read_size: &mut usize,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<std::io::Result<usize>> {
+    let filled = poll_fill(io, buf, read_size, cx);
+    if filled.is_pending() && buf.is_empty() && buf.capacity() > 0 {
+        *buf = BytesMut::new();
+    }
+    filled
+}
+
+/// An interim (1xx) status cannot be the answer to a request: hyper answers 500 instead, and
+/// so does this.
+fn no_interim(response: Response<Body>) -> Response<Body> {
+    if !response.status().is_informational() {
+        return response;
+    }
+    tracing::warn!(
+        status = response.status().as_u16(),
+        "an interim status is not an answer; sending 500"
+    );
+    crate::response::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "the request could not be processed",
+        None,
+        false,
+    )
+}
