@@ -79,7 +79,8 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
         if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
             continue;
         }
-        let mut headers = header_map(&head, &spans[..count])?;
+        // An answer may gain an `L402-Token` and a few more on its way.
+        let mut headers = header_map(&head, &spans[..count], 4)?;
         let version = match version {
             Some(0) => Version::HTTP_10,
             _ => Version::HTTP_11,
@@ -103,11 +104,10 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
     }
 }
 
-/// Builds a header map from the head's bytes and the spans of its lines.
-pub(crate) fn header_map(head: &Bytes, spans: &[Span]) -> Result<HeaderMap, Error> {
-    // Room for the headers a proxy adds to an answer before it goes on (an L402-Token, …)
-    // without the map growing.
-    let mut headers = HeaderMap::with_capacity(spans.len() + 4);
+/// Builds a header map from the head's bytes and the spans of its lines, with room for `room`
+/// more headers (those a proxy adds before the message goes on) without the map growing.
+pub(crate) fn header_map(head: &Bytes, spans: &[Span], room: usize) -> Result<HeaderMap, Error> {
+    let mut headers = HeaderMap::with_capacity(spans.len() + room);
     for &(name, name_len, value, value_len) in spans {
         let (name, value) = (name as usize, value as usize);
         let name = HeaderName::from_bytes(&head[name..name + name_len as usize])

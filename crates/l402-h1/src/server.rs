@@ -20,6 +20,9 @@ use crate::{Span, lists_token};
 /// to hyper and the ones read here meet the same one.
 pub const MAX_REQUEST_HEADERS: usize = 100;
 
+/// Room a request's header map is made with beyond its own lines.
+const REQUEST_ROOM: usize = 12;
+
 /// A request head read by [`parse_request`].
 #[derive(Debug)]
 pub struct RequestHead {
@@ -161,7 +164,10 @@ fn request_from(
 ) -> Result<RequestHead, Declined> {
     let uri = Uri::from_maybe_shared(head.slice(start..start + len))
         .map_err(|_| Declined::RequestLine)?;
-    let headers = crate::response::header_map(head, spans).map_err(|_| Declined::HeaderLine)?;
+    // A proxied request gains its `X-Forwarded-*` and `Forwarded` headers, and a paid one the
+    // paywall's `X-L402-*` (three and the caveats).
+    let headers =
+        crate::response::header_map(head, spans, REQUEST_ROOM).map_err(|_| Declined::HeaderLine)?;
     if headers.contains_key(UPGRADE) || lists_token(&headers, &CONNECTION, "upgrade") {
         return Err(Declined::Upgrade);
     }

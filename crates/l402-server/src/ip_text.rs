@@ -23,6 +23,23 @@ impl fmt::Display for IpText {
 }
 
 /// The dotted-decimal text of `v4` and its length (at most 15 bytes).
+impl IpText {
+    /// Appends the address to `out` (IPv4 without `core::fmt`).
+    pub(crate) fn push_to(self, out: &mut String) {
+        match self.0 {
+            IpAddr::V4(v4) => {
+                let (text, len) = v4_text(v4);
+                // Digits and dots only.
+                out.push_str(std::str::from_utf8(&text[..len]).unwrap_or_default());
+            }
+            IpAddr::V6(v6) => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{v6}");
+            }
+        }
+    }
+}
+
 fn v4_text(v4: Ipv4Addr) -> ([u8; 15], usize) {
     let mut text = [0u8; 15];
     let mut len = 0;
@@ -67,6 +84,9 @@ mod tests {
         addresses.extend((0..=255u8).map(|o| IpAddr::from([o, 255 - o, o / 3, o.wrapping_mul(7)])));
         for address in addresses {
             assert_eq!(IpText(address).to_string(), address.to_string());
+            let mut pushed = String::from("for=");
+            IpText(address).push_to(&mut pushed);
+            assert_eq!(pushed, format!("for={address}"));
             assert_eq!(
                 format!("[{:>20}|{:.5}]", IpText(address), IpText(address)),
                 format!("[{address:>20}|{address:.5}]")

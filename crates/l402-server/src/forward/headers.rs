@@ -1,7 +1,6 @@
 //! Header rewriting for forwarded requests and responses: hop-by-hop removal and the
 //! `X-Forwarded-*` / `Forwarded` headers.
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use http::header::{
@@ -160,10 +159,10 @@ pub fn add_forwarded(
 ) {
     let host = host.and_then(|h| Some((h, h.to_str().ok()?)));
     let ip = client.map(|c| c.ip());
+    let mut ip_text = String::new();
     if let Some(ip) = ip {
-        let mut text = String::with_capacity(40);
-        let _ = write!(text, "{}", IpText(ip));
-        append(headers, X_FORWARDED_FOR, text);
+        IpText(ip).push_to(&mut ip_text);
+        append(headers, X_FORWARDED_FOR, ip_text.clone());
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     match host {
@@ -177,12 +176,16 @@ pub fn add_forwarded(
     let mut element = String::with_capacity(96);
     match ip {
         // Digits and dots: an RFC 7239 token.
-        Some(ip @ IpAddr::V4(_)) => {
-            let _ = write!(element, "for={};", IpText(ip));
+        Some(IpAddr::V4(_)) => {
+            element.push_str("for=");
+            element.push_str(&ip_text);
+            element.push(';');
         }
         // Brackets and colons: quoted, with nothing to escape.
-        Some(ip @ IpAddr::V6(_)) => {
-            let _ = write!(element, "for=\"[{}]\";", IpText(ip));
+        Some(IpAddr::V6(_)) => {
+            element.push_str("for=\"[");
+            element.push_str(&ip_text);
+            element.push_str("]\";");
         }
         None => {}
     }

@@ -15,6 +15,7 @@
 mod body;
 mod date;
 mod rewind;
+mod spare;
 
 use std::future::poll_fn;
 use std::sync::Arc;
@@ -259,17 +260,22 @@ where
     }
 }
 
-/// Reads into `buf` ([`poll_fill`]); an empty `buf` whose connection has nothing to read yet
-/// gives its memory back first, so that an idle connection holds no read buffer.
+/// Reads into `buf` ([`poll_fill`]). A connection waiting for its next request gives its
+/// empty buffer back to the thread's [`spare`] buffers, and takes one once there is something
+/// to read: an idle connection holds no read buffer.
 fn wait_and_fill(
     io: &TcpStream,
     buf: &mut BytesMut,
     read_size: &mut usize,
     cx: &mut std::task::Context<'_>,
 ) -> std::task::Poll<std::io::Result<usize>> {
+    if buf.capacity() == 0 {
+        std::task::ready!(io.poll_read_ready(cx))?;
+        *buf = spare::take();
+    }
     let filled = poll_fill(io, buf, read_size, cx);
-    if filled.is_pending() && buf.is_empty() && buf.capacity() > 0 {
-        *buf = BytesMut::new();
+    if filled.is_pending() && buf.is_empty() {
+        spare::give_back(std::mem::take(buf));
     }
     filled
 }
