@@ -98,6 +98,17 @@ pub(crate) enum Trailers {
     Declared(Vec<HeaderName>),
 }
 
+/// What is written when the body fails or disagrees with its length.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnBodyFailure {
+    /// Nothing more: the failure is returned at once (a request, which an upstream must not
+    /// take as whole).
+    Stop,
+    /// What was staged before it, then the failure (an answer, whose client then sees the
+    /// head and what came, as from hyper); a body longer than its length is cut to it.
+    WriteStaged,
+}
+
 /// Writes one message: the head, then the body framed as announced.
 pub(crate) struct MessageWriter {
     /// Encoded bytes not yet written, from `pos`.
@@ -112,6 +123,9 @@ pub(crate) struct MessageWriter {
     /// For a length: the bytes the body still owes.
     owed: u64,
     trailers: Trailers,
+    on_failure: OnBodyFailure,
+    /// A failure to return once the staged bytes are written ([`OnBodyFailure::WriteStaged`]).
+    failed: Option<WriteFailure>,
 }
 
 impl MessageWriter {
@@ -122,6 +136,7 @@ impl MessageWriter {
         body: Option<Body>,
         framing: Framing,
         trailers: Trailers,
+        on_failure: OnBodyFailure,
     ) -> Self {
         let owed = match framing {
             Framing::Length(n) => n,
@@ -136,6 +151,8 @@ impl MessageWriter {
             framing,
             owed,
             trailers,
+            on_failure,
+            failed: None,
         }
     }
 
@@ -166,12 +183,11 @@ impl MessageWriter {
                 let Some(body) = self.body.as_mut() else {
                     break;
                 };
-                match Pin::new(body).poll_frame(cx) {
+                let step = match Pin::new(body).poll_frame(cx) {
                     Poll::Pending => break,
-                    Poll::Ready(None) => self.finish()?,
-                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(WriteFailure::Body(e))),
-                    Poll::Ready(Some(Ok(frame))) => {
-                        self.stage(frame)?;
+                    Poll::Ready(None) => self.finish(),
+                    Poll::Ready(Some(Err(e))) => Err(WriteFailure::Body(e)),
+                    Poll::Ready(Some(Ok(frame))) => self.stage(frame).and_then(|()| {
                         // Ended with this frame: finish now, unless the frame is still to be
                         // written (the last chunk must follow it; the next round finishes).
                         if self.data.is_empty()
@@ -180,12 +196,24 @@ impl MessageWriter {
                                 .as_ref()
                                 .is_some_and(http_body::Body::is_end_stream)
                         {
-                            self.finish()?;
+                            self.finish()
+                        } else {
+                            Ok(())
                         }
+                    }),
+                };
+                if let Err(failure) = step {
+                    if self.on_failure == OnBodyFailure::Stop {
+                        return Poll::Ready(Err(failure));
                     }
+                    self.body = None;
+                    self.failed = Some(failure);
                 }
             }
             if !self.has_staged() {
+                if let Some(failure) = self.failed.take() {
+                    return Poll::Ready(Err(failure));
+                }
                 return match self.body {
                     None => Poll::Ready(Ok(())),
                     // The body's waker is registered.
@@ -197,7 +225,7 @@ impl MessageWriter {
     }
 
     fn stage(&mut self, frame: Frame<Bytes>) -> Result<(), WriteFailure> {
-        let data = match frame.into_data() {
+        let mut data = match frame.into_data() {
             Ok(data) => data,
             Err(frame) => {
                 // Trailers: only a chunked body can carry them, and they end it.
@@ -229,6 +257,16 @@ impl MessageWriter {
             Framing::Chunked => {
                 encode::encode_chunk_size(data.len(), &mut self.staged);
                 true
+            }
+            Framing::Length(_)
+                if data.len() as u64 > self.owed
+                    && self.on_failure == OnBodyFailure::WriteStaged =>
+            {
+                // An answer longer than its length: cut to it (the client reads that many).
+                data.truncate(self.owed as usize);
+                self.owed = 0;
+                self.body = None;
+                false
             }
             Framing::Length(_) if data.len() as u64 <= self.owed => {
                 self.owed -= data.len() as u64;
@@ -315,7 +353,8 @@ pub(crate) mod testing {
     /// write, as a slow peer's socket does.
     pub(crate) struct Trickle {
         each: usize,
-        written: Mutex<(Vec<u8>, bool)>,
+        /// What was written, and whether the last write was refused.
+        pub(crate) written: Mutex<(Vec<u8>, bool)>,
     }
 
     impl WriteTarget for Trickle {
@@ -409,6 +448,7 @@ mod tests {
                 Some(body()),
                 Framing::Chunked,
                 Trailers::Declared(vec![HeaderName::from_static("x-sum")]),
+                OnBodyFailure::WriteStaged,
             );
             let wire = trickled(each, |cx, target| writer.poll_send(cx, target)).unwrap();
             assert_eq!(
@@ -419,26 +459,55 @@ mod tests {
     }
 
     #[test]
-    fn a_body_short_of_its_length_or_past_it_is_a_failure() {
-        let short = Body::new(Frames([Frame::data(Bytes::from_static(b"ab"))].into()));
-        let mut writer =
-            MessageWriter::new(Vec::new(), Some(short), Framing::Length(3), Trailers::All);
-        assert!(matches!(
-            trickled(10, |cx, target| writer.poll_send(cx, target)),
-            Err(WriteFailure::Length)
-        ));
-        let long = Body::new(Frames(
-            [
-                Frame::data(Bytes::from_static(b"ab")),
-                Frame::data(Bytes::from_static(b"cd")),
-            ]
-            .into(),
-        ));
-        let mut writer =
-            MessageWriter::new(Vec::new(), Some(long), Framing::Length(3), Trailers::All);
-        assert!(matches!(
-            trickled(10, |cx, target| writer.poll_send(cx, target)),
-            Err(WriteFailure::Length)
-        ));
+    fn a_request_body_off_its_length_fails_with_nothing_written_and_an_answer_s_is_cut_or_sent_to_where_it_failed()
+     {
+        let frames = |parts: &[&'static [u8]]| {
+            Some(Body::new(Frames(
+                parts
+                    .iter()
+                    .map(|p| Frame::data(Bytes::from_static(p)))
+                    .collect(),
+            )))
+        };
+        let send = |body, on_failure| {
+            let mut writer = MessageWriter::new(
+                b"H\r\n".to_vec(),
+                body,
+                Framing::Length(3),
+                Trailers::All,
+                on_failure,
+            );
+            trickled(10, |cx, target| writer.poll_send(cx, target))
+        };
+        // Short, and long: a request fails before a byte is written.
+        for parts in [&[&b"ab"[..]][..], &[b"ab", b"cd"]] {
+            assert!(matches!(
+                send(frames(parts), OnBodyFailure::Stop),
+                Err(WriteFailure::Length)
+            ));
+        }
+        // An answer short of its length: the head and what came, then the failure.
+        let mut sent = Vec::new();
+        let mut writer = MessageWriter::new(
+            b"H\r\n".to_vec(),
+            frames(&[b"ab"]),
+            Framing::Length(3),
+            Trailers::All,
+            OnBodyFailure::WriteStaged,
+        );
+        let outcome = trickled(10, |cx, target| {
+            let step = writer.poll_send(cx, target);
+            if step.is_ready() {
+                sent = target.written.lock().unwrap().0.clone();
+            }
+            step
+        });
+        assert!(matches!(outcome, Err(WriteFailure::Length)));
+        assert_eq!(sent, b"H\r\nab");
+        // Longer than its length: cut to it, and whole.
+        assert_eq!(
+            send(frames(&[b"ab", b"cdef"]), OnBodyFailure::WriteStaged).unwrap(),
+            b"H\r\nabc"
+        );
     }
 }

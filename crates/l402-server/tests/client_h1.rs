@@ -354,3 +354,65 @@ async fn a_client_gone_inside_its_body_fails_the_upload_not_the_proxy() {
     assert_eq!(parts.status, StatusCode::OK);
     proxy.shutdown().await.unwrap();
 }
+
+/// Reports when the request's handler is dropped (finished or cancelled).
+struct Dropped(tokio::sync::mpsc::UnboundedSender<()>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_drops_its_request_upstream_too() {
+    let (dropped_tx, mut dropped) = tokio::sync::mpsc::unbounded_channel();
+    let upstream = upstream_h1(move |_req: Request<Incoming>| {
+        let guard = Dropped(dropped_tx.clone());
+        async move {
+            let _guard = guard;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Response::new(Body::from("too late"))
+        }
+    })
+    .await;
+    let proxy = proxy(&service("s", &format!("http://{upstream}"), "")).await;
+    let mut client = Client::connect(&proxy).await;
+    client.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(client);
+    tokio::time::timeout(Duration::from_secs(5), dropped.recv())
+        .await
+        .expect("the upstream request is dropped within 5 s of the client leaving");
+    let started = std::time::Instant::now();
+    proxy.shutdown().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "nothing left to drain"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_answered_in_http_1_does_not_turn_into_http_2() {
+    let proxy = echo_proxy("").await;
+    let mut client = Client::connect(&proxy).await;
+    client.send(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(
+        client
+            .answer(&Method::GET)
+            .await
+            .text()
+            .starts_with("GET /a\n")
+    );
+    // The HTTP/2 preface and an empty SETTINGS frame.
+    client
+        .send(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await;
+    while client.fill().await > 0 {}
+    assert!(
+        client.buf.is_empty() || client.buf.starts_with(b"HTTP/1.1 "),
+        "an HTTP/2 answer on an HTTP/1.1 connection: {:?}",
+        client.buf
+    );
+    proxy.shutdown().await.unwrap();
+}

@@ -27,7 +27,9 @@ use tokio::task::AbortHandle;
 
 use super::h1_pool::{H1Error, PoolInner};
 use crate::body::Body;
-use crate::h1_io::{MessageWriter, READ_CAPACITY, Trailers, WriteFailure, WriteTarget, poll_fill};
+use crate::h1_io::{
+    MessageWriter, OnBodyFailure, READ_CAPACITY, Trailers, WriteFailure, WriteTarget, poll_fill,
+};
 
 /// An open connection and what has been read from it but not yet used.
 pub(crate) struct Conn {
@@ -93,7 +95,7 @@ impl RequestWriter {
         let replayable = bodiless && parts.method.is_idempotent();
         let body = (!bodiless).then_some(body);
         let writer = Self {
-            message: MessageWriter::new(head, body, framing, Trailers::All),
+            message: MessageWriter::new(head, body, framing, Trailers::All, OnBodyFailure::Stop),
             replayable,
         };
         (writer, parts.method)

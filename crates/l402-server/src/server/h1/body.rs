@@ -90,13 +90,21 @@ impl Streaming {
             if drained > DRAIN_LIMIT {
                 return None;
             }
-            state.buf.reserve(crate::h1_io::READ_CAPACITY);
-            match self.io.try_read_buf(&mut state.buf) {
+            match read_now(&self.io, &mut state.buf) {
                 Ok(0) | Err(_) => return None,
                 Ok(_) => {}
             }
         }
     }
+}
+
+/// Reads what the socket holds now into `buf`, never waiting: a read on the socket itself, as
+/// the runtime's readiness may not have seen bytes that arrived since the body's last read.
+fn read_now(io: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
+    let mut chunk = [0u8; 8192];
+    let n = std::io::Read::read(&mut &*socket2::SockRef::from(io), &mut chunk)?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
 }
 
 impl http_body::Body for ClientBody {

@@ -33,7 +33,7 @@ use super::conn::ConnParams;
 use super::reload::Current;
 use super::{ConnectionInfo, ProxyService};
 use crate::body::Body;
-use crate::h1_io::{MessageWriter, READ_CAPACITY, Trailers, poll_fill};
+use crate::h1_io::{MessageWriter, OnBodyFailure, READ_CAPACITY, Trailers, poll_fill};
 use crate::shutdown::Signal;
 use body::ClientBody;
 use rewind::Rewind;
@@ -45,6 +45,10 @@ enum Ended {
     /// A request this code does not read: hyper serves the connection from these bytes on.
     Handoff(BytesMut),
 }
+
+/// The start of HTTP/2's connection preface, which [`server::parse_request`] declines as not
+/// HTTP/1.1.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
 
 /// Serves one accepted plain-TCP connection until it closes, the server stops, or it is
 /// handed to hyper.
@@ -119,6 +123,13 @@ where
                     Ok(Some(head)) => break head,
                     Ok(None) => {}
                     Err(_) if closing => return Ended::Closed,
+                    // HTTP/2 begins a connection or not at all: once a request was answered
+                    // in HTTP/1.1, the preface is an error, and the connection closes (as
+                    // hyper's HTTP/1 server closes it).
+                    Err(_) if idle_since.is_some() && buf.starts_with(H2_PREFACE) => {
+                        tracing::debug!(client = %info.remote, "HTTP/2 preface on an HTTP/1.1 connection; closing");
+                        return Ended::Closed;
+                    }
                     Err(declined) => {
                         tracing::debug!(client = %info.remote, reason = %declined, "handing the connection to hyper");
                         return Ended::Handoff(buf);
@@ -183,6 +194,11 @@ where
         *req.method_mut() = method.clone();
         *req.uri_mut() = uri;
         *req.headers_mut() = headers;
+        // While the request runs and its answer is written, the socket is watched (unless the
+        // body reads it): a client that leaves drops its request, as with hyper; what it
+        // pipelines meanwhile waits in `buf` (up to a head's limit).
+        let watching = streaming.is_none();
+        let read_ahead = params.max_head_bytes;
         let stack = current.load().stack.clone();
         let response = {
             let handling = stack.handle(req, info);
@@ -191,6 +207,10 @@ where
                 tokio::select! {
                     biased;
                     response = handling.as_mut() => break response,
+                    () = poll_fn(|cx| poll_gone(io, &mut buf, &mut read_size, read_ahead, cx)), if watching => {
+                        tracing::debug!(client = %info.remote, "the client closed the connection; its request is dropped");
+                        return Ended::Closed;
+                    }
                     () = draining.as_mut(), if !closing => closing = true,
                     () = stopped.as_mut() => return Ended::Closed,
                 }
@@ -228,7 +248,8 @@ where
             ),
         };
         drop(parts);
-        let mut writer = MessageWriter::new(head, body, framing, trailers);
+        let mut writer =
+            MessageWriter::new(head, body, framing, trailers, OnBodyFailure::WriteStaged);
         let sent = {
             let sending = poll_fn(|cx| writer.poll_send(cx, &**io));
             tokio::pin!(sending);
@@ -236,6 +257,10 @@ where
                 tokio::select! {
                     biased;
                     sent = sending.as_mut() => break sent,
+                    () = poll_fn(|cx| poll_gone(io, &mut buf, &mut read_size, read_ahead, cx)), if watching => {
+                        tracing::debug!(client = %info.remote, "the client closed the connection during the answer");
+                        return Ended::Closed;
+                    }
                     () = draining.as_mut(), if !closing => closing = true,
                     () = stopped.as_mut() => return Ended::Closed,
                 }
@@ -278,6 +303,24 @@ fn wait_and_fill(
         spare::give_back(std::mem::take(buf));
     }
     filled
+}
+
+/// Ready when the client has closed the connection (or it failed); what it sends meanwhile is
+/// read into `buf`, until `buf` holds `limit` bytes (then the socket is left alone).
+fn poll_gone(
+    io: &TcpStream,
+    buf: &mut BytesMut,
+    read_size: &mut usize,
+    limit: usize,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<()> {
+    while buf.len() < limit {
+        match std::task::ready!(poll_fill(io, buf, read_size, cx)) {
+            Ok(0) | Err(_) => return std::task::Poll::Ready(()),
+            Ok(_) => {}
+        }
+    }
+    std::task::Poll::Pending
 }
 
 /// An interim (1xx) status cannot be the answer to a request: hyper answers 500 instead, and
