@@ -534,11 +534,21 @@ pub fn h1_response(data: &[u8]) {
     }
 }
 
-/// What one reading of a client's bytes produced: each request taken (method, target,
-/// headers, body, keep-alive), then why the reading stopped and the bytes left.
+/// One request as read: method, target, header lines, body, keep-alive.
+#[derive(Debug, PartialEq)]
+struct ReadRequest {
+    method: String,
+    target: String,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+    keep_alive: bool,
+}
+
+/// What one reading of a client's bytes produced: each request taken, then why the reading
+/// stopped and the bytes left.
 #[derive(Debug, PartialEq)]
 struct ClientReading {
-    requests: Vec<(String, String, Vec<(String, Vec<u8>)>, Vec<u8>, bool)>,
+    requests: Vec<ReadRequest>,
     end: String,
     left: Vec<u8>,
 }
@@ -603,16 +613,17 @@ fn read_client(wire: &[u8], step: usize) -> ClientReading {
             let n = (head.body_len - body.len() as u64).min(buf.len() as u64) as usize;
             body.extend_from_slice(&buf.split_to(n));
         }
-        reading.requests.push((
-            head.method.to_string(),
-            head.uri.to_string(),
-            head.headers
+        reading.requests.push(ReadRequest {
+            method: head.method.to_string(),
+            target: head.uri.to_string(),
+            headers: head
+                .headers
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
                 .collect(),
             body,
-            head.keep_alive,
-        ));
+            keep_alive: head.keep_alive,
+        });
     }
     buf.extend_from_slice(&wire[fed..]);
     reading.left = buf.to_vec();
