@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 struct Answer {
     head: ResponseHead,
     body: Vec<u8>,
+    trailers: Option<http::HeaderMap>,
 }
 
 impl Answer {
@@ -67,15 +68,23 @@ impl Client {
         };
         let mut decoder = BodyDecoder::new(head.framing);
         let mut body = Vec::new();
+        let mut trailers = None;
         loop {
             match decoder.decode(&mut self.buf).unwrap() {
                 Some(Decoded::Data(data)) => body.extend_from_slice(&data),
-                Some(Decoded::Trailers(_)) => {}
+                Some(Decoded::Trailers(sent)) => {
+                    trailers = Some(sent);
+                    break;
+                }
                 Some(Decoded::End) => break,
                 None => assert!(self.fill().await > 0, "closed inside an answer body"),
             }
         }
-        Answer { head, body }
+        Answer {
+            head,
+            body,
+            trailers,
+        }
     }
 
     /// True when the proxy closes the connection (with nothing more to read) within 5 s.
@@ -414,5 +423,51 @@ async fn a_connection_answered_in_http_1_does_not_turn_into_http_2() {
         "an HTTP/2 answer on an HTTP/1.1 connection: {:?}",
         client.buf
     );
+    proxy.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn trailers_go_only_to_a_client_that_takes_them_and_only_those_declared() {
+    // An application layer answering itself with a streamed body and two trailers, one declared.
+    let layer = tower::layer::layer_fn(|_inner| {
+        tower::service_fn(|_req: Request<Body>| async {
+            let mut trailers = http::HeaderMap::new();
+            trailers.insert("x-sum", http::HeaderValue::from_static("7"));
+            trailers.insert("x-undeclared", http::HeaderValue::from_static("no"));
+            let frames = futures_util::stream::iter([
+                Ok::<_, std::convert::Infallible>(http_body::Frame::data(Bytes::from_static(
+                    b"body",
+                ))),
+                Ok(http_body::Frame::trailers(trailers)),
+            ]);
+            let mut response = Response::new(Body::new(http_body_util::StreamBody::new(frames)));
+            response
+                .headers_mut()
+                .insert("trailer", http::HeaderValue::from_static("x-sum"));
+            Ok::<_, std::convert::Infallible>(response)
+        })
+    });
+    let proxy = proxy_with(
+        config(&service("s", "http://127.0.0.1:9", "")),
+        layer,
+        l402_server::AlwaysReady,
+    )
+    .await;
+    let mut client = Client::connect(&proxy).await;
+    client
+        .send(
+            b"GET /t HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n\r\nGET /t HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .await;
+    let asked = client.answer(&Method::GET).await;
+    assert_eq!(asked.text(), "body");
+    let trailers = asked
+        .trailers
+        .expect("trailers for a client that takes them");
+    assert_eq!(trailers["x-sum"], "7");
+    assert!(!trailers.contains_key("x-undeclared"), "{trailers:?}");
+    let not_asked = client.answer(&Method::GET).await;
+    assert_eq!(not_asked.text(), "body");
+    assert!(not_asked.trailers.is_none_or(|t| t.is_empty()));
     proxy.shutdown().await.unwrap();
 }

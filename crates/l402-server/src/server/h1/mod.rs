@@ -21,7 +21,7 @@ use std::future::poll_fn;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use http::header::CONNECTION;
+use http::header::{CONNECTION, TE};
 use http::{Request, Response, StatusCode};
 use http_body::Body as _;
 use l402_h1::Framing;
@@ -185,6 +185,8 @@ where
             body_len,
             keep_alive,
         } = head;
+        // As hyper: trailers only to a client that said it takes them.
+        let takes_trailers = l402_h1::lists_token(&headers, &TE, "trailers");
         let body = ClientBody::new(body_len, &mut buf, read_size, io);
         let streaming = match &body {
             ClientBody::Streaming(streaming) => Some(Arc::clone(streaming)),
@@ -242,10 +244,11 @@ where
         let (body, trailers) = match framing {
             Framing::None | Framing::Length(0) => (None, Trailers::All),
             Framing::Length(_) => (Some(body), Trailers::All),
-            Framing::Chunked => (
+            Framing::Chunked if takes_trailers => (
                 Some(body),
                 Trailers::Declared(server::declared_trailers(&parts.headers)),
             ),
+            Framing::Chunked => (Some(body), Trailers::Declared(Vec::new())),
         };
         drop(parts);
         let mut writer =
