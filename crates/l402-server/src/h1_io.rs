@@ -12,6 +12,7 @@ use http::HeaderName;
 use http_body::{Body as _, Frame};
 use l402_h1::Framing;
 use l402_h1::encode::{self, CHUNK_END};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 use crate::body::{Body, BoxError};
@@ -29,6 +30,11 @@ pub(crate) const COPY_LIMIT: usize = 16 * 1024;
 
 /// Reads what `io` has into `buf`: the number of bytes read, 0 at the connection's end.
 /// `read_size` is the room a read gets, doubled (up to 128 KiB) by each read that fills it.
+///
+/// A read that does not fill its room has emptied the socket, and says so to the runtime (as
+/// tokio's own `poll_read` does): the next wait for bytes then costs no read that finds none.
+/// (`try_read_buf` leaves the readiness set until a read fails with `WouldBlock`, which is one
+/// more system call per message.)
 pub(crate) fn poll_fill(
     io: &TcpStream,
     buf: &mut BytesMut,
@@ -43,13 +49,34 @@ pub(crate) fn poll_fill(
             buf.reserve(*read_size);
         }
         let room = buf.capacity() - buf.len();
-        match io.try_read_buf(buf) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Ok(n) if n == room => {
+        let mut short = None;
+        // The read inside a `try_io` of its own: the readiness cleared on a short read is the
+        // one seen before the read.
+        let read = io.try_io(Interest::READABLE, || {
+            let n = io.try_read_buf(buf)?;
+            if n < room {
+                // Emptied: `WouldBlock` makes `try_io` clear the readiness it saw before
+                // the read (a later arrival keeps its own).
+                short = Some(n);
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        match (read, short) {
+            (_, Some(n)) => return Poll::Ready(Ok(n)),
+            (Err(e), None)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
+            (Ok(n), None) => {
                 *read_size = (*read_size * 2).min(MAX_READ);
                 return Poll::Ready(Ok(n));
             }
-            result => return Poll::Ready(result),
+            (Err(e), None) => return Poll::Ready(Err(e)),
         }
     }
 }
@@ -423,9 +450,47 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use http::{HeaderMap, HeaderValue};
+    use tokio::io::AsyncWriteExt;
 
     use super::testing::{Frames, trickled};
     use super::*;
+
+    #[tokio::test]
+    async fn bytes_that_come_after_a_read_that_emptied_the_socket_are_still_read() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut peer = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (io, _) = listener.accept().await.unwrap();
+        let mut buf = BytesMut::new();
+        let mut read_size = READ_CAPACITY;
+        for (i, piece) in [&b"first"[..], b"second", b"", b"third"].iter().enumerate() {
+            if piece.is_empty() {
+                // Nothing sent: the wait must not end on its own.
+                let waited = tokio::time::timeout(
+                    std::time::Duration::from_millis(100),
+                    std::future::poll_fn(|cx| poll_fill(&io, &mut buf, &mut read_size, cx)),
+                )
+                .await;
+                assert!(waited.is_err(), "a read with nothing sent: {waited:?}");
+                continue;
+            }
+            peer.write_all(piece).await.unwrap();
+            let n = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                std::future::poll_fn(|cx| poll_fill(&io, &mut buf, &mut read_size, cx)),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("piece {i} never read"))
+            .unwrap();
+            assert_eq!(&buf.split_to(n)[..], *piece);
+        }
+        drop(peer);
+        let end = std::future::poll_fn(|cx| poll_fill(&io, &mut buf, &mut read_size, cx))
+            .await
+            .unwrap();
+        assert_eq!(end, 0, "the close reads as 0");
+    }
 
     #[test]
     fn an_answer_sends_only_the_trailers_its_head_declared() {
