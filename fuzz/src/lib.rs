@@ -424,6 +424,33 @@ pub fn mpp_credential(data: &[u8]) {
     }
 }
 
+/// Bytes handed out `step` at a time, as a socket might deliver them.
+struct Pieces<'a> {
+    wire: &'a [u8],
+    step: usize,
+    fed: usize,
+}
+
+impl<'a> Pieces<'a> {
+    fn new(wire: &'a [u8], step: usize) -> Self {
+        Self { wire, step, fed: 0 }
+    }
+
+    /// Appends the next piece to `buf`; false when nothing was left.
+    fn feed(&mut self, buf: &mut bytes::BytesMut) -> bool {
+        let end = (self.fed + self.step).min(self.wire.len());
+        buf.extend_from_slice(&self.wire[self.fed..end]);
+        let more = end > self.fed;
+        self.fed = end;
+        more
+    }
+
+    /// What has not been handed out.
+    fn rest(&self) -> &'a [u8] {
+        &self.wire[self.fed..]
+    }
+}
+
 /// What one reading of an upstream's answer produced: the head's status, framing and
 /// keep-alive, the body's bytes, the trailers, how it ended, and the bytes left after it.
 #[derive(Debug, PartialEq)]
@@ -446,18 +473,11 @@ fn read_h1(wire: &[u8], method: &http::Method, step: usize) -> H1Reading {
         left: Vec::new(),
     };
     let mut buf = bytes::BytesMut::new();
-    let mut fed = 0;
-    let mut feed = |buf: &mut bytes::BytesMut| {
-        let end = (fed + step).min(wire.len());
-        buf.extend_from_slice(&wire[fed..end]);
-        let more = end > fed;
-        fed = end;
-        more
-    };
+    let mut wire = Pieces::new(wire, step);
     let head = loop {
         match response::parse(&mut buf, method) {
             Ok(Some(head)) => break head,
-            Ok(None) if feed(&mut buf) => {}
+            Ok(None) if wire.feed(&mut buf) => {}
             Ok(None) => {
                 reading.outcome = Err("closed before the head".into());
                 return reading;
@@ -473,7 +493,7 @@ fn read_h1(wire: &[u8], method: &http::Method, step: usize) -> H1Reading {
     loop {
         let step = match body.decode(&mut buf) {
             Ok(Some(step)) => Ok(step),
-            Ok(None) if feed(&mut buf) => continue,
+            Ok(None) if wire.feed(&mut buf) => continue,
             Ok(None) => body.decode_eof(&mut buf),
             Err(e) => Err(e),
         };
@@ -500,7 +520,7 @@ fn read_h1(wire: &[u8], method: &http::Method, step: usize) -> H1Reading {
         reading.outcome.is_err() || body.is_end(),
         "ended without the decoder at its end"
     );
-    buf.extend_from_slice(&wire[fed..]);
+    buf.extend_from_slice(wire.rest());
     reading.left = buf.to_vec();
     reading
 }
@@ -565,19 +585,12 @@ fn read_client(wire: &[u8], step: usize) -> ClientReading {
         left: Vec::new(),
     };
     let mut buf = bytes::BytesMut::new();
-    let mut fed = 0;
-    let mut feed = |buf: &mut bytes::BytesMut| {
-        let end = (fed + step).min(wire.len());
-        buf.extend_from_slice(&wire[fed..end]);
-        let more = end > fed;
-        fed = end;
-        more
-    };
+    let mut wire = Pieces::new(wire, step);
     'requests: loop {
         let before = buf.clone();
         let head = match parse_request(&mut buf, FUZZ_MAX_HEAD) {
             Ok(Some(head)) => head,
-            Ok(None) if feed(&mut buf) => continue,
+            Ok(None) if wire.feed(&mut buf) => continue,
             Ok(None) => {
                 reading.end = "closed".into();
                 break;
@@ -606,7 +619,7 @@ fn read_client(wire: &[u8], step: usize) -> ClientReading {
         }
         let mut body = Vec::new();
         while (body.len() as u64) < head.body_len {
-            if buf.is_empty() && !feed(&mut buf) {
+            if buf.is_empty() && !wire.feed(&mut buf) {
                 reading.end = "closed in a body".into();
                 break 'requests;
             }
@@ -625,7 +638,7 @@ fn read_client(wire: &[u8], step: usize) -> ClientReading {
             keep_alive: head.keep_alive,
         });
     }
-    buf.extend_from_slice(&wire[fed..]);
+    buf.extend_from_slice(wire.rest());
     reading.left = buf.to_vec();
     reading
 }

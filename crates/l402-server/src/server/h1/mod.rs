@@ -196,30 +196,31 @@ where
         *req.method_mut() = method.clone();
         *req.uri_mut() = uri;
         *req.headers_mut() = headers;
-        // While the request runs and its answer is written, the socket is watched (unless the
-        // body reads it): a client that leaves drops its request, as with hyper; what it
-        // pipelines meanwhile waits in `buf` (up to a head's limit).
+        // While the request runs and its answer is written, the socket is watched ([`Beside`]).
         let watching = streaming.is_none();
         let read_ahead = params.max_head_bytes;
         let stack = current.load().stack.clone();
-        let response = {
-            let handling = stack.handle(req, info);
-            tokio::pin!(handling);
-            loop {
-                tokio::select! {
-                    biased;
-                    response = handling.as_mut() => break response,
-                    () = poll_fn(|cx| poll_gone(io, &mut buf, &mut read_size, read_ahead, cx)), if watching => {
-                        tracing::debug!(client = %info.remote, "the client closed the connection; its request is dropped");
-                        return Ended::Closed;
-                    }
-                    () = draining.as_mut(), if !closing => closing = true,
-                    () = stopped.as_mut() => return Ended::Closed,
-                }
+        let mut beside = Beside {
+            io,
+            buf: &mut buf,
+            read_size: &mut read_size,
+            read_ahead,
+            watching,
+            closing: &mut closing,
+        };
+        let handling = stack.handle(req, info);
+        let response = match beside
+            .run(handling, draining.as_mut(), stopped.as_mut())
+            .await
+        {
+            Ok(response) => response,
+            Err(cut) => {
+                tracing::debug!(client = %info.remote, "{cut}; the request is dropped");
+                return Ended::Closed;
             }
         };
         let response = no_interim(response);
-        let close = closing
+        let close = *beside.closing
             || !keep_alive
             || l402_h1::lists_token(response.headers(), &CONNECTION, "close");
         let (parts, body) = response.into_parts();
@@ -253,20 +254,15 @@ where
         drop(parts);
         let mut writer =
             MessageWriter::new(head, body, framing, trailers, OnBodyFailure::WriteStaged);
-        let sent = {
-            let sending = poll_fn(|cx| writer.poll_send(cx, &**io));
-            tokio::pin!(sending);
-            loop {
-                tokio::select! {
-                    biased;
-                    sent = sending.as_mut() => break sent,
-                    () = poll_fn(|cx| poll_gone(io, &mut buf, &mut read_size, read_ahead, cx)), if watching => {
-                        tracing::debug!(client = %info.remote, "the client closed the connection during the answer");
-                        return Ended::Closed;
-                    }
-                    () = draining.as_mut(), if !closing => closing = true,
-                    () = stopped.as_mut() => return Ended::Closed,
-                }
+        let sending = poll_fn(|cx| writer.poll_send(cx, &**io));
+        let sent = match beside
+            .run(sending, draining.as_mut(), stopped.as_mut())
+            .await
+        {
+            Ok(sent) => sent,
+            Err(cut) => {
+                tracing::debug!(client = %info.remote, "{cut} during the answer");
+                return Ended::Closed;
             }
         };
         drop(writer);
@@ -306,6 +302,63 @@ fn wait_and_fill(
         spare::give_back(std::mem::take(buf));
     }
     filled
+}
+
+/// Why a request's work stopped before its end.
+#[derive(Debug)]
+enum Cut {
+    ClientGone,
+    Stopped,
+}
+
+impl std::fmt::Display for Cut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::ClientGone => "the client closed the connection",
+            Self::Stopped => "the server stopped",
+        })
+    }
+}
+
+/// What goes on beside a request's work (running it, writing its answer): the watch on the
+/// client's socket (unless the body reads it: a client that leaves drops its request, as with
+/// hyper; what it pipelines meanwhile waits in `buf`, up to `read_ahead` bytes), the drain
+/// (which marks the connection `closing`) and the stop.
+struct Beside<'a> {
+    io: &'a TcpStream,
+    buf: &'a mut BytesMut,
+    read_size: &'a mut usize,
+    read_ahead: usize,
+    watching: bool,
+    closing: &'a mut bool,
+}
+
+impl Beside<'_> {
+    /// Runs `work` to its end, unless the client leaves or the server stops.
+    async fn run<F, D, T>(
+        &mut self,
+        work: F,
+        mut draining: std::pin::Pin<&mut D>,
+        mut stopped: std::pin::Pin<&mut T>,
+    ) -> Result<F::Output, Cut>
+    where
+        F: std::future::Future,
+        D: std::future::Future<Output = ()>,
+        T: std::future::Future<Output = ()>,
+    {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                biased;
+                done = work.as_mut() => return Ok(done),
+                () = poll_fn(|cx| poll_gone(self.io, self.buf, self.read_size, self.read_ahead, cx)), if self.watching => {
+                    return Err(Cut::ClientGone);
+                }
+                () = draining.as_mut(), if !*self.closing => *self.closing = true,
+                () = stopped.as_mut() => return Err(Cut::Stopped),
+            }
+        }
+    }
 }
 
 /// Ready when the client has closed the connection (or it failed); what it sends meanwhile is
