@@ -54,7 +54,8 @@ pub(crate) fn poll_fill(
         // one seen before the read.
         let read = io.try_io(Interest::READABLE, || {
             let n = io.try_read_buf(buf)?;
-            if n < room {
+            // (Not on Windows, where tokio does not take a short read as proof either.)
+            if n < room && cfg!(not(windows)) {
                 // Emptied: `WouldBlock` makes `try_io` clear the readiness it saw before
                 // the read (a later arrival keeps its own).
                 short = Some(n);
