@@ -50,16 +50,17 @@ pub const CHUNK_END: &[u8] = b"\r\n";
 pub fn encode_last_chunk(trailers: Option<&HeaderMap>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"0\r\n");
     if let Some(trailers) = trailers {
-        write_lines(trailers, out);
+        write_lines(trailers, false, out);
     }
     out.extend_from_slice(b"\r\n");
 }
 
-/// Writes `headers` as header lines, leaving out `Content-Length` and `Transfer-Encoding`:
+/// Writes `headers` as header lines, leaving out `Transfer-Encoding` and, unless
+/// `keep_length` (a length that frames nothing: a `HEAD` or `304` answer's), `Content-Length`:
 /// only the framing this crate chose may frame the body.
-pub(crate) fn write_lines(headers: &HeaderMap, out: &mut Vec<u8>) {
+pub(crate) fn write_lines(headers: &HeaderMap, keep_length: bool, out: &mut Vec<u8>) {
     for (name, value) in headers {
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+        if name == TRANSFER_ENCODING || (name == CONTENT_LENGTH && !keep_length) {
             continue;
         }
         out.extend_from_slice(name.as_str().as_bytes());
@@ -67,6 +68,20 @@ pub(crate) fn write_lines(headers: &HeaderMap, out: &mut Vec<u8>) {
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// The length the `Content-Length` lines of an outgoing message's `headers` declare: each one
+/// decimal number, all the same; else none (the body then frames itself).
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    let mut declared = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        let n = crate::decimal(value.as_bytes().trim_ascii())?;
+        if declared.is_some_and(|seen| seen != n) {
+            return None;
+        }
+        declared = Some(n);
+    }
+    declared
 }
 
 /// Writes the header line that announces `framing` (none for [`Framing::None`]).

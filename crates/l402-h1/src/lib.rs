@@ -74,6 +74,18 @@ pub fn lists_token(headers: &http::HeaderMap, name: &http::HeaderName, token: &s
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
+/// A decimal number made of ASCII digits only (no sign, no spaces), when it fits in a `u64`:
+/// what a `Content-Length` may be (`str::parse` would also take a `+`).
+pub(crate) fn decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        d.is_ascii_digit()
+            .then(|| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))?
+    })
+}
+
 /// Where a header line's name and value are in a head: name offset and length, value offset
 /// and length.
 pub(crate) type Span = (u32, u32, u32, u32);

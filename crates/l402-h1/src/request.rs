@@ -1,10 +1,9 @@
 //! Writing a request: its body's framing and its head (the chunked encoding's pieces are in
 //! [`crate::encode`]).
 
-use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, Method};
 
-use crate::encode::{Framing, lines_len, write_framing, write_lines};
+use crate::encode::{Framing, declared_length, lines_len, write_framing, write_lines};
 
 impl Framing {
     /// The framing for a request with these `headers` and a body that has already ended
@@ -31,11 +30,7 @@ impl Framing {
         ended: bool,
         exact_len: Option<u64>,
     ) -> Self {
-        let declared = headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        if let Some(declared) = declared {
+        if let Some(declared) = declared_length(headers) {
             return Self::Length(declared);
         }
         if ended || exact_len == Some(0) {
@@ -95,7 +90,7 @@ pub fn encode_head(
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    write_lines(headers, out);
+    write_lines(headers, false, out);
     write_framing(framing, out);
     out.extend_from_slice(b"\r\n");
 }
@@ -104,7 +99,7 @@ pub fn encode_head(
 mod tests {
     use super::*;
     use http::HeaderValue;
-    use http::header::TRANSFER_ENCODING;
+    use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 
     #[test]
     fn a_declared_length_wins_over_the_body_hint() {

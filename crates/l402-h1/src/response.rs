@@ -162,12 +162,7 @@ fn framing(
         let text = value.to_str().map_err(|_| Error::ContentLength)?;
         // `Content-Length: 5, 5` and repeated lines are one length if they all agree.
         for item in text.split(',') {
-            let item = item.trim();
-            // Digits only: `parse` would take a sign too (and refuses what overflows).
-            if item.is_empty() || !item.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Error::ContentLength);
-            }
-            let n: u64 = item.parse().map_err(|_| Error::ContentLength)?;
+            let n = crate::decimal(item.trim().as_bytes()).ok_or(Error::ContentLength)?;
             match length {
                 Some(seen) if seen != n => return Err(Error::ContentLength),
                 _ => length = Some(n),

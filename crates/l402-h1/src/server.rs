@@ -13,7 +13,7 @@ use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, TRAILER, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
 
-use crate::encode::{Framing, lines_len, write_framing};
+use crate::encode::{Framing, declared_length, lines_len, write_framing, write_lines};
 use crate::{Span, lists_token};
 
 /// The most header lines a request head may carry: hyper's limit, so that the requests handed
@@ -180,19 +180,8 @@ fn request_from(
     let mut lengths = headers.get_all(CONTENT_LENGTH).iter();
     let body_len = match (lengths.next(), lengths.next()) {
         (None, _) => 0,
-        (Some(value), None) => {
-            let digits = value.as_bytes();
-            // Digits only (no sign, no list), and a number that fits.
-            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-                return Err(Declined::ContentLength);
-            }
-            digits
-                .iter()
-                .try_fold(0u64, |n, d| {
-                    n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-                })
-                .ok_or(Declined::ContentLength)?
-        }
+        // Digits only: no sign, no list.
+        (Some(value), None) => crate::decimal(value.as_bytes()).ok_or(Declined::ContentLength)?,
         (Some(_), Some(_)) => return Err(Declined::ContentLength),
     };
     let keep_alive = !lists_token(&headers, &CONNECTION, "close");
@@ -237,21 +226,8 @@ pub fn response_framing(
     if has_no_body(method, status) {
         return Framing::None;
     }
-    let mut declared = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        match value
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-        {
-            Some(n) if declared.is_none_or(|seen| seen == n) => declared = Some(n),
-            // Copies that disagree, or one that is not a length: framed by the body itself.
-            _ => {
-                declared = None;
-                break;
-            }
-        }
-    }
+    // Copies that disagree, or one that is not a length: framed by the body itself.
+    let declared = declared_length(headers);
     match declared.or(exact_len) {
         Some(len) => Framing::Length(len),
         None => Framing::Chunked,
@@ -305,15 +281,7 @@ pub fn encode_response_head(
     }
     let keep_length =
         framing == Framing::None && (*method == Method::HEAD || status == StatusCode::NOT_MODIFIED);
-    for (name, value) in headers {
-        if name == TRANSFER_ENCODING || (name == CONTENT_LENGTH && !keep_length) {
-            continue;
-        }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
+    write_lines(headers, keep_length, out);
     write_framing(framing, out);
     if close && !lists_token(headers, &CONNECTION, "close") {
         out.extend_from_slice(b"connection: close\r\n");
