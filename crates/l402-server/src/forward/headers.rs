@@ -159,10 +159,10 @@ pub fn add_forwarded(
 ) {
     let host = host.and_then(|h| Some((h, h.to_str().ok()?)));
     let ip = client.map(|c| c.ip());
-    let mut ip_text = String::new();
     if let Some(ip) = ip {
-        IpText(ip).push_to(&mut ip_text);
-        append(headers, X_FORWARDED_FOR, ip_text.clone());
+        let mut text = String::with_capacity(40);
+        IpText(ip).push_to(&mut text);
+        append(headers, X_FORWARDED_FOR, text);
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     match host {
@@ -176,15 +176,15 @@ pub fn add_forwarded(
     let mut element = String::with_capacity(96);
     match ip {
         // Digits and dots: an RFC 7239 token.
-        Some(IpAddr::V4(_)) => {
+        Some(ip @ IpAddr::V4(_)) => {
             element.push_str("for=");
-            element.push_str(&ip_text);
+            IpText(ip).push_to(&mut element);
             element.push(';');
         }
         // Brackets and colons: quoted, with nothing to escape.
-        Some(IpAddr::V6(_)) => {
+        Some(ip @ IpAddr::V6(_)) => {
             element.push_str("for=\"[");
-            element.push_str(&ip_text);
+            IpText(ip).push_to(&mut element);
             element.push_str("]\";");
         }
         None => {}
