@@ -89,7 +89,7 @@ fn write_message_text(writer: &mut Writer<'_>, text: &str, sanitize: bool) -> fm
 
 /// Writes `value` as `{:?}` writes a string: quoted, with `"`, `\` and anything but printable
 /// ASCII escaped (the common case, printable ASCII, without going through `core::fmt`).
-fn write_quoted(writer: &mut Writer<'_>, value: &str) -> fmt::Result {
+pub(crate) fn write_quoted(writer: &mut impl fmt::Write, value: &str) -> fmt::Result {
     let plain = value
         .bytes()
         .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
@@ -290,12 +290,19 @@ const YEAR_10000: u64 = 253_402_300_800;
 
 impl FormatTime for LineTime {
     fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
+        LineTime::write_now(w)
+    }
+}
+
+impl LineTime {
+    /// Writes the current time as [`FormatTime::format_time`] does.
+    pub(crate) fn write_now(w: &mut impl fmt::Write) -> fmt::Result {
         match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(since) if since.as_secs() < YEAR_10000 => {
                 write_timestamp(w, since.as_secs(), since.subsec_micros())
             }
             // Before 1970 or after 9999: as tracing-subscriber writes it.
-            _ => tracing_subscriber::fmt::time::SystemTime.format_time(w),
+            _ => tracing_subscriber::fmt::time::SystemTime.format_time(&mut Writer::new(w)),
         }
     }
 }
@@ -335,7 +342,7 @@ fn second_text(unix: u64) -> [u8; 20] {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::{Arc, Mutex};
 
     use tracing_subscriber::fmt::MakeWriter;
@@ -344,7 +351,7 @@ mod tests {
 
     /// Collects what a subscriber writes.
     #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
 
     impl std::io::Write for Captured {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -367,7 +374,7 @@ mod tests {
 
     impl Captured {
         /// Everything written so far.
-        fn text(&self) -> String {
+        pub(crate) fn text(&self) -> String {
             String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
         }
     }

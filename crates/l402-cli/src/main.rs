@@ -1,7 +1,9 @@
 //! `l402`: the L402 toolkit's one binary. Parsing, wiring and output only; the logic lives in
 //! the libraries.
 
+mod access_line;
 mod admin;
+mod allocator;
 mod banner;
 mod buyer;
 mod cli;
@@ -70,6 +72,7 @@ fn init_tracing(verbose: u8, serving: bool) -> Option<log_writer::FlushGuard> {
         (0, true) | (1, _) => "info",
         _ => "debug",
     };
+    let filter_text = std::env::var("L402_LOG").ok();
     let filter = tracing_subscriber::EnvFilter::try_from_env("L402_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -81,7 +84,12 @@ fn init_tracing(verbose: u8, serving: bool) -> Option<log_writer::FlushGuard> {
         .with_timer(log_format::LineTime);
     if serving {
         let (writer, guard) = log_writer::batched(std::io::stderr());
-        let _ = builder.with_writer(writer).try_init();
+        let installed = builder.with_writer(writer.clone()).try_init().is_ok();
+        // With colours on, the event's formatter styles the fields: only plain lines are
+        // written directly.
+        if installed && !ansi && access_line::filter_allows_direct(filter_text.as_deref()) {
+            let _ = l402_server::access_log::install(access_line::DirectAccessLog::new(writer));
+        }
         Some(guard)
     } else {
         let _ = builder.with_writer(std::io::stderr).try_init();

@@ -72,6 +72,29 @@ async fn zero_config_http_and_grpc_flow() {
         "log:\n{}",
         proc_.log()
     );
+
+    // Every request has its access line, as the fmt layer writes the event: the time, the
+    // level, the message and the fields.
+    let log = proc_.log();
+    let paid = log
+        .lines()
+        .filter(|line| {
+            line.contains(
+                " INFO request handled method=GET path=\"/api/weather\" client=127.0.0.1 service=\"weather\" status=200 latency_ms=",
+            )
+        })
+        .collect::<Vec<_>>();
+    assert!(paid.len() >= 2, "the paid weather requests in:\n{log}");
+    for line in paid {
+        let (time, rest) = line.split_at(28);
+        assert!(
+            time.len() == 28 && time.ends_with("Z ") && time.as_bytes()[10] == b'T',
+            "{line}"
+        );
+        assert!(rest.starts_with(" INFO request handled "), "{line}");
+        let latency = rest.rsplit_once("latency_ms=").unwrap().1;
+        assert!(latency.parse::<f64>().is_ok_and(|ms| ms >= 0.0), "{line}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

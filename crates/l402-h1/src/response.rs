@@ -2,6 +2,7 @@
 
 use std::mem::MaybeUninit;
 
+use arrayvec::ArrayVec;
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
@@ -50,9 +51,10 @@ pub struct ResponseHead {
 /// ```
 pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>, Error> {
     loop {
-        // Name and value of each header line, as offsets into the head.
-        let mut spans: [Span; MAX_HEADERS] = [(0, 0, 0, 0); MAX_HEADERS];
-        let (len, code, version, count) = {
+        // Name and value of each header line, as offsets into the head (not initialised
+        // beyond the lines there are: zeroing room for 128 costs more than a short head).
+        let mut spans = ArrayVec::<Span, MAX_HEADERS>::new();
+        let (len, code, version) = {
             // Uninitialised slots: initialising 128 empty headers per answer costs more than
             // parsing a short head.
             let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
@@ -66,12 +68,14 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
                 return Ok(None);
             };
             let base = buf.as_ptr() as usize;
-            let count = response.headers.len();
-            for (slot, header) in spans.iter_mut().zip(response.headers.iter()) {
-                *slot = crate::span(header, base);
-            }
+            spans.extend(
+                response
+                    .headers
+                    .iter()
+                    .map(|header| crate::span(header, base)),
+            );
             let code = response.code.ok_or(Error::Head(httparse::Error::Status))?;
-            (len, code, response.version, count)
+            (len, code, response.version)
         };
         let status =
             StatusCode::from_u16(code).map_err(|_| Error::Head(httparse::Error::Status))?;
@@ -80,7 +84,7 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
             continue;
         }
         // An answer may gain an `L402-Token` and a few more on its way.
-        let mut headers = header_map(&head, &spans[..count], 4)?;
+        let mut headers = header_map(&head, &spans, 4)?;
         let version = match version {
             Some(0) => Version::HTTP_10,
             _ => Version::HTTP_11,

@@ -9,6 +9,7 @@
 
 use std::mem::MaybeUninit;
 
+use arrayvec::ArrayVec;
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, TRAILER, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
@@ -102,8 +103,10 @@ pub enum Declined {
 /// assert_eq!(chunked.len(), 47, "the bytes stay for the server that takes the request");
 /// ```
 pub fn parse_request(buf: &mut BytesMut, max_head: usize) -> Result<Option<RequestHead>, Declined> {
-    let mut spans: [Span; MAX_REQUEST_HEADERS] = [(0, 0, 0, 0); MAX_REQUEST_HEADERS];
-    let (len, method, target, count) = {
+    // Not initialised beyond the lines there are (zeroing room for 100 costs more than a
+    // short head).
+    let mut spans = ArrayVec::<Span, MAX_REQUEST_HEADERS>::new();
+    let (len, method, target) = {
         let mut slots =
             [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_REQUEST_HEADERS];
         let mut request = httparse::Request::new(&mut []);
@@ -135,14 +138,16 @@ pub fn parse_request(buf: &mut BytesMut, max_head: usize) -> Result<Option<Reque
         }
         let method = Method::from_bytes(method.as_bytes()).map_err(|_| Declined::RequestLine)?;
         let target = (path.as_ptr() as usize - base, path.len());
-        let count = request.headers.len();
-        for (slot, header) in spans.iter_mut().zip(request.headers.iter()) {
-            *slot = crate::span(header, base);
-        }
-        (len, method, target, count)
+        spans.extend(
+            request
+                .headers
+                .iter()
+                .map(|header| crate::span(header, base)),
+        );
+        (len, method, target)
     };
     let head = buf.split_to(len).freeze();
-    match request_from(&head, method, target, &spans[..count]) {
+    match request_from(&head, method, target, &spans) {
         Ok(request) => Ok(Some(request)),
         Err(declined) => {
             // Put the head back in front of what followed it (a copy, on this rare path).

@@ -10,6 +10,7 @@
 //! (answered before routing) → routing ([`RouteDecision`], [`ClientAddr`] and
 //! [`ClientIp`] are inserted as request extensions) → the application's layer → [`Forwarder`] → upstream.
 
+pub mod access_log;
 pub mod body;
 pub mod client_ip;
 pub mod config;

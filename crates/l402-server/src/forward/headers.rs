@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use http::header::Entry;
 use http::header::{
     CONNECTION, FORWARDED, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING,
     UPGRADE,
@@ -122,28 +123,33 @@ fn push_forwarded_value(out: &mut String, value: &str) {
 /// empty ones dropped), then `value`, as one header line. Without a previous value, `value`'s
 /// buffer becomes the header's (no copy).
 fn append(headers: &mut HeaderMap, name: HeaderName, value: String) {
-    let mut combined = String::new();
-    for existing in headers
-        .get_all(&name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-    {
-        combined.push_str(existing);
-        combined.push_str(", ");
-    }
-    let line = if combined.is_empty() {
-        value
-    } else {
-        combined.push_str(&value);
-        combined
-    };
-    match HeaderValue::from_maybe_shared(bytes::Bytes::from(line)) {
-        Ok(line) => {
-            headers.insert(name, line);
+    // One lookup (the name hashed once) whether the header is there or not.
+    match headers.entry(name) {
+        Entry::Vacant(vacant) => {
+            if let Ok(line) = HeaderValue::from_maybe_shared(bytes::Bytes::from(value)) {
+                vacant.insert(line);
+            }
         }
-        Err(_) => {
-            headers.remove(name);
+        Entry::Occupied(mut occupied) => {
+            let mut combined = String::new();
+            for existing in occupied
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+            {
+                combined.push_str(existing);
+                combined.push_str(", ");
+            }
+            combined.push_str(&value);
+            match HeaderValue::from_maybe_shared(bytes::Bytes::from(combined)) {
+                // Replaces every earlier line.
+                Ok(line) => {
+                    occupied.insert(line);
+                }
+                Err(_) => {
+                    occupied.remove_entry_mult();
+                }
+            }
         }
     }
 }

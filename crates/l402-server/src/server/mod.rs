@@ -1,7 +1,6 @@
 //! The listener: accept loop, per-connection tasks, the service stack around the application layer,
 //! and graceful shutdown.
 
-mod access_fields;
 mod conn;
 mod h1;
 mod reload;

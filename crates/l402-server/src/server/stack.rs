@@ -12,14 +12,13 @@ use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Limited;
 use tracing::Instrument;
 
-use super::access_fields::Millis;
 use super::{ClientAddr, ConnectionInfo, ProxyService};
+use crate::access_log::AccessLine;
 use crate::body::{Body, BoxError};
 use crate::client_ip::{ClientIp, ClientIpResolver};
 use crate::config::ServiceConfig;
 use crate::endpoints::LocalEndpoints;
 use crate::health::{ReadinessCheck, readiness_json};
-use crate::ip_text::IpText;
 use crate::response;
 use crate::routing::{RouteError, Router};
 
@@ -117,15 +116,15 @@ where
             .dispatch(req, conn, &mut service, &span)
             .instrument(span.clone())
             .await;
-        tracing::info!(
-            method = %method,
-            path = uri.path(),
-            client = %IpText(conn.remote.ip()),
-            service = service.as_ref().map(|s| s.name.as_str()),
-            status = response.status().as_u16(),
-            latency_ms = %Millis::of(started.elapsed()),
-            "request handled"
-        );
+        AccessLine {
+            method: &method,
+            path: uri.path(),
+            client: conn.remote.ip(),
+            service: service.as_ref().map(|s| s.name.as_str()),
+            status: response.status().as_u16(),
+            latency: started.elapsed(),
+        }
+        .log();
         response
     }
 

@@ -1,4 +1,4 @@
-//! The access line's (`request handled`) latency, written as `core::fmt` writes an `f64` of
+//! The access line's latency, written as `core::fmt` writes an `f64` of
 //! milliseconds but with less work: the line is written for every request, so each `core::fmt`
 //! pass shows in the proxy's CPU per request. (The client's address: [`crate::ip_text`].)
 
@@ -22,8 +22,13 @@ impl Millis {
 /// the bound only has to be safe, and no request lasts that long.)
 const EXACT_MICROS: u64 = 1 << 53 >> 10;
 
-impl fmt::Display for Millis {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Millis {
+    /// Appends the text `Display` writes.
+    pub(crate) fn push_to(self, out: &mut String) {
+        let _ = self.write(out);
+    }
+
+    fn write(self, f: &mut impl fmt::Write) -> fmt::Result {
         let micros = self.0;
         if micros > EXACT_MICROS {
             return write!(f, "{:?}", micros as f64 / 1000.0);
@@ -47,6 +52,12 @@ impl fmt::Display for Millis {
     }
 }
 
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,11 +77,11 @@ mod tests {
             u64::MAX,
         ]);
         for n in micros {
-            assert_eq!(
-                Millis(n).to_string(),
-                format!("{:?}", n as f64 / 1000.0),
-                "{n} µs"
-            );
+            let expected = format!("{:?}", n as f64 / 1000.0);
+            assert_eq!(Millis(n).to_string(), expected, "{n} µs");
+            let mut pushed = String::from("=");
+            Millis(n).push_to(&mut pushed);
+            assert_eq!(pushed[1..], expected, "{n} µs, appended");
         }
     }
 
