@@ -156,7 +156,7 @@ impl BodyDecoder {
                         return Ok(None);
                     };
                     let block = buf.split_to(len).freeze();
-                    let trailers = crate::response::header_map(&block, &spans, 0)?;
+                    let (trailers, _) = crate::response::header_map(&block, &spans, 0)?;
                     self.state = State::Done;
                     return Ok(Some(if trailers.is_empty() {
                         Decoded::End

@@ -4,7 +4,7 @@ use std::mem::MaybeUninit;
 
 use arrayvec::ArrayVec;
 use bytes::{Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TE, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 
 use crate::body::BodyFraming;
@@ -84,20 +84,19 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
             continue;
         }
         // An answer may gain an `L402-Token` and a few more on its way.
-        let mut headers = header_map(&head, &spans, 4)?;
+        let (mut headers, seen) = header_map(&head, &spans, 4)?;
         let version = match version {
             Some(0) => Version::HTTP_10,
             _ => Version::HTTP_11,
         };
-        let (framing, reusable) = framing(status, method, &headers)?;
-        if headers.contains_key(TRANSFER_ENCODING) {
+        let (framing, reusable) = framing(status, method, &headers, &seen)?;
+        if seen.transfer_encoding && seen.content_length > 0 {
             // The length does not frame this body, and must not frame it further on
             // (RFC 9112 §6.3, 3).
             headers.remove(CONTENT_LENGTH);
         }
-        let keep_alive = version == Version::HTTP_11
-            && reusable
-            && !crate::lists_token(&headers, &CONNECTION, "close");
+        let keep_alive =
+            version == Version::HTTP_11 && reusable && !seen.connection_lists(&headers, "close");
         return Ok(Some(ResponseHead {
             status,
             version,
@@ -108,19 +107,69 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
     }
 }
 
+/// Which of the headers that frame a message or steer its connection a head carries, noted
+/// while its map is built: a head without them (the usual one) needs no lookup for them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Seen {
+    /// `Connection` lines.
+    pub(crate) connection: bool,
+    /// `Content-Length` lines.
+    pub(crate) content_length: u32,
+    /// `Transfer-Encoding` lines.
+    pub(crate) transfer_encoding: bool,
+    /// `Upgrade` lines.
+    pub(crate) upgrade: bool,
+    /// `Expect` lines.
+    pub(crate) expect: bool,
+    /// `TE` lines.
+    pub(crate) te: bool,
+}
+
+impl Seen {
+    /// Notes `name`.
+    fn note(&mut self, name: &HeaderName) {
+        // Standard names: each comparison is one of their indices.
+        if *name == CONNECTION {
+            self.connection = true;
+        } else if *name == CONTENT_LENGTH {
+            self.content_length += 1;
+        } else if *name == TRANSFER_ENCODING {
+            self.transfer_encoding = true;
+        } else if *name == UPGRADE {
+            self.upgrade = true;
+        } else if *name == EXPECT {
+            self.expect = true;
+        } else if *name == TE {
+            self.te = true;
+        }
+    }
+
+    /// True when a `Connection` line lists `token`.
+    pub(crate) fn connection_lists(&self, headers: &HeaderMap, token: &str) -> bool {
+        self.connection && crate::lists_token(headers, &CONNECTION, token)
+    }
+}
+
 /// Builds a header map from the head's bytes and the spans of its lines, with room for `room`
-/// more headers (those a proxy adds before the message goes on) without the map growing.
-pub(crate) fn header_map(head: &Bytes, spans: &[Span], room: usize) -> Result<HeaderMap, Error> {
+/// more headers (those a proxy adds before the message goes on) without the map growing; and
+/// what it [`Seen`].
+pub(crate) fn header_map(
+    head: &Bytes,
+    spans: &[Span],
+    room: usize,
+) -> Result<(HeaderMap, Seen), Error> {
     let mut headers = HeaderMap::with_capacity(spans.len() + room);
+    let mut seen = Seen::default();
     for &(name, name_len, value, value_len) in spans {
         let (name, value) = (name as usize, value as usize);
         let name = HeaderName::from_bytes(&head[name..name + name_len as usize])
             .map_err(|_| Error::HeaderLine)?;
         let value = HeaderValue::from_maybe_shared(head.slice(value..value + value_len as usize))
             .map_err(|_| Error::HeaderLine)?;
+        seen.note(&name);
         headers.append(name, value);
     }
-    Ok(headers)
+    Ok((headers, seen))
 }
 
 /// The body's framing (RFC 9112 §6.3), and whether the connection can carry another answer
@@ -130,6 +179,7 @@ fn framing(
     status: StatusCode,
     method: &Method,
     headers: &HeaderMap,
+    seen: &Seen,
 ) -> Result<(BodyFraming, bool), Error> {
     if status == StatusCode::SWITCHING_PROTOCOLS
         || (*method == Method::CONNECT && status.is_success())
@@ -144,8 +194,8 @@ fn framing(
     {
         return Ok((BodyFraming::Empty, true));
     }
-    if headers.contains_key(TRANSFER_ENCODING) {
-        let safely = !headers.contains_key(CONTENT_LENGTH);
+    if seen.transfer_encoding {
+        let safely = seen.content_length == 0;
         // Chunked only when it is the final coding; any other is read until the close.
         let last = headers
             .get_all(TRANSFER_ENCODING)
@@ -160,6 +210,9 @@ fn framing(
             }
             _ => (BodyFraming::UntilClose, false),
         });
+    }
+    if seen.content_length == 0 {
+        return Ok((BodyFraming::UntilClose, false));
     }
     let mut length = None;
     for value in headers.get_all(CONTENT_LENGTH) {

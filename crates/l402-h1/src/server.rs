@@ -11,7 +11,7 @@ use std::mem::MaybeUninit;
 
 use arrayvec::ArrayVec;
 use bytes::{Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, DATE, EXPECT, TRAILER, TRANSFER_ENCODING, UPGRADE};
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TE, TRAILER, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
 
 use crate::encode::{Framing, declared_length, lines_len, write_framing, write_lines};
@@ -38,6 +38,8 @@ pub struct RequestHead {
     /// False when the client asked to close the connection after this request
     /// (`Connection: close`).
     pub keep_alive: bool,
+    /// True when the client takes trailers (`TE: trailers`).
+    pub takes_trailers: bool,
 }
 
 /// Why [`parse_request`] did not take a request: the bytes are left for a server that handles
@@ -171,31 +173,35 @@ fn request_from(
         .map_err(|_| Declined::RequestLine)?;
     // A proxied request gains its `X-Forwarded-*` and `Forwarded` headers, and a paid one the
     // paywall's `X-L402-*` (three and the caveats).
-    let headers =
+    let (headers, seen) =
         crate::response::header_map(head, spans, REQUEST_ROOM).map_err(|_| Declined::HeaderLine)?;
-    if headers.contains_key(UPGRADE) || lists_token(&headers, &CONNECTION, "upgrade") {
+    if seen.upgrade || seen.connection_lists(&headers, "upgrade") {
         return Err(Declined::Upgrade);
     }
-    if headers.contains_key(EXPECT) {
+    if seen.expect {
         return Err(Declined::Expect);
     }
-    if headers.contains_key(TRANSFER_ENCODING) {
+    if seen.transfer_encoding {
         return Err(Declined::TransferEncoding);
     }
-    let mut lengths = headers.get_all(CONTENT_LENGTH).iter();
-    let body_len = match (lengths.next(), lengths.next()) {
-        (None, _) => 0,
+    let body_len = match seen.content_length {
+        0 => 0,
         // Digits only: no sign, no list.
-        (Some(value), None) => crate::decimal(value.as_bytes()).ok_or(Declined::ContentLength)?,
-        (Some(_), Some(_)) => return Err(Declined::ContentLength),
+        1 => headers
+            .get(CONTENT_LENGTH)
+            .and_then(|value| crate::decimal(value.as_bytes()))
+            .ok_or(Declined::ContentLength)?,
+        _ => return Err(Declined::ContentLength),
     };
-    let keep_alive = !lists_token(&headers, &CONNECTION, "close");
+    let keep_alive = !seen.connection_lists(&headers, "close");
+    let takes_trailers = seen.te && lists_token(&headers, &TE, "trailers");
     Ok(RequestHead {
         method,
         uri,
         headers,
         body_len,
         keep_alive,
+        takes_trailers,
     })
 }
 
@@ -411,7 +417,28 @@ mod tests {
         assert_eq!(twos, ["1", "2"]);
         assert_eq!(head.body_len, 0);
         assert!(!head.keep_alive);
+        assert!(!head.takes_trailers);
         assert_eq!(&buf[..], b"GET /next");
+        // The connection's and the trailers' tokens, wherever they are in their lists.
+        for (head, keep_alive, takes_trailers) in [
+            (
+                "Connection: keep-alive\r\nTE: gzip, Trailers\r\n",
+                true,
+                true,
+            ),
+            (
+                "connection: foo\r\nConnection: x, CLOSE\r\nte: trailers\r\n",
+                false,
+                true,
+            ),
+            ("TE: gzip\r\nX-Close: close\r\n", true, false),
+            ("Content-Length: 3\r\nTE:\r\n", true, false),
+        ] {
+            let text = format!("POST / HTTP/1.1\r\n{head}\r\n");
+            let read = parse(text.as_bytes()).unwrap().unwrap();
+            assert_eq!(read.keep_alive, keep_alive, "{text}");
+            assert_eq!(read.takes_trailers, takes_trailers, "{text}");
+        }
         // Absolute form is taken as sent.
         let head = parse(b"OPTIONS http://h:1/p HTTP/1.1\r\n\r\n")
             .unwrap()
