@@ -1,8 +1,12 @@
 //! Shutdown phases shared by the accept loop, connections and upgraded tunnels, and a tracker
 //! that tells when every connection task has finished.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use atomic_waker::AtomicWaker;
 use tokio::sync::{mpsc, watch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -14,14 +18,63 @@ enum Phase {
     Stopped,
 }
 
+/// The phase where it can be read without a lock, and the wakers of the [`PhaseWatch`]es.
+#[derive(Debug)]
+struct Shared {
+    /// The current [`Phase`], as its discriminant.
+    phase: AtomicU8,
+    /// Every watch made (some gone): woken at each change of phase.
+    watches: Mutex<Vec<Weak<AtomicWaker>>>,
+}
+
+impl Shared {
+    fn reached(&self, phase: Phase) -> bool {
+        self.phase.load(Ordering::Acquire) >= phase as u8
+    }
+
+    /// Enters `phase` and wakes every watch.
+    fn enter(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::Release);
+        let watches = self.watches.lock().unwrap_or_else(|e| e.into_inner());
+        for watch in watches.iter().filter_map(Weak::upgrade) {
+            watch.wake();
+        }
+    }
+}
+
 /// A receiver of the shutdown phases.
 #[derive(Debug, Clone)]
-pub(crate) struct Signal(watch::Receiver<Phase>);
+pub(crate) struct Signal {
+    receiver: watch::Receiver<Phase>,
+    shared: Arc<Shared>,
+}
 
 impl Signal {
     async fn reached(&mut self, phase: Phase) {
         // An error means the controller is gone, which also means "stop".
-        let _ = self.0.wait_for(|p| *p >= phase).await;
+        let _ = self.receiver.wait_for(|p| *p >= phase).await;
+    }
+
+    /// A watch on the phases for a connection's own loop: where [`Signal::draining`]'s future
+    /// takes the phases' shared lock at every poll, a watch's poll reads an atomic and
+    /// registers its task's waker in its own slot.
+    pub(crate) fn watch(&self) -> PhaseWatch {
+        let waker = Arc::new(AtomicWaker::new());
+        let mut watches = self
+            .shared
+            .watches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // Forget the watches of closed connections now and then (amortised: at each doubling).
+        if watches.len() >= 64 && watches.len().is_power_of_two() {
+            watches.retain(|w| w.strong_count() > 0);
+        }
+        watches.push(Arc::downgrade(&waker));
+        drop(watches);
+        PhaseWatch {
+            shared: Arc::clone(&self.shared),
+            waker,
+        }
     }
 
     /// Resolves once draining has begun.
@@ -32,6 +85,38 @@ impl Signal {
     /// Resolves once the drain period is over.
     pub(crate) async fn stopped(&mut self) {
         self.reached(Phase::Stopped).await;
+    }
+}
+
+/// A connection's view of the phases (see [`Signal::watch`]).
+#[derive(Debug)]
+pub(crate) struct PhaseWatch {
+    shared: Arc<Shared>,
+    waker: Arc<AtomicWaker>,
+}
+
+impl PhaseWatch {
+    /// Ready once draining has begun.
+    pub(crate) fn poll_draining(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_reached(Phase::Draining, cx)
+    }
+
+    /// Ready once the drain period is over.
+    pub(crate) fn poll_stopped(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_reached(Phase::Stopped, cx)
+    }
+
+    fn poll_reached(&self, phase: Phase, cx: &mut Context<'_>) -> Poll<()> {
+        if self.shared.reached(phase) {
+            return Poll::Ready(());
+        }
+        // Registered before the second look: a change of phase in between wakes this task.
+        self.waker.register(cx.waker());
+        if self.shared.reached(phase) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }
 
@@ -57,10 +142,22 @@ impl WeakTaskToken {
     }
 }
 
+/// The controller's hold on the phases: when it goes (the controller dropped without a
+/// drain), the watches see the stop, as the [`Signal`]s see their sender gone.
+#[derive(Debug)]
+struct PhaseOwner(Arc<Shared>);
+
+impl Drop for PhaseOwner {
+    fn drop(&mut self) {
+        self.0.enter(Phase::Stopped);
+    }
+}
+
 /// Owns the phases.
 #[derive(Debug)]
 pub(crate) struct Controller {
     phase: watch::Sender<Phase>,
+    shared: PhaseOwner,
     token: TaskToken,
     done: mpsc::Receiver<()>,
 }
@@ -71,13 +168,20 @@ impl Controller {
         let (tx, done) = mpsc::channel(1);
         Self {
             phase,
+            shared: PhaseOwner(Arc::new(Shared {
+                phase: AtomicU8::new(Phase::Running as u8),
+                watches: Mutex::new(Vec::new()),
+            })),
             token: TaskToken(tx),
             done,
         }
     }
 
     pub(crate) fn signal(&self) -> Signal {
-        Signal(self.phase.subscribe())
+        Signal {
+            receiver: self.phase.subscribe(),
+            shared: Arc::clone(&self.shared.0),
+        }
     }
 
     pub(crate) fn token(&self) -> TaskToken {
@@ -89,16 +193,92 @@ impl Controller {
     pub(crate) async fn drain(self, timeout: Duration) -> bool {
         let Self {
             phase,
+            shared,
             token,
             mut done,
         } = self;
         drop(token);
+        shared.0.enter(Phase::Draining);
         phase.send_replace(Phase::Draining);
         let drained = tokio::time::timeout(timeout, done.recv()).await.is_ok();
+        shared.0.enter(Phase::Stopped);
         phase.send_replace(Phase::Stopped);
         if !drained {
             let _ = tokio::time::timeout(Duration::from_secs(1), done.recv()).await;
         }
         drained
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+
+    use super::*;
+
+    /// Polls `watch` for the drain and the stop until one is ready; which one.
+    async fn next_phase(watch: &PhaseWatch, draining_seen: bool) -> Phase {
+        poll_fn(|cx| {
+            if watch.poll_stopped(cx).is_ready() {
+                return Poll::Ready(Phase::Stopped);
+            }
+            if !draining_seen && watch.poll_draining(cx).is_ready() {
+                return Poll::Ready(Phase::Draining);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_watch_wakes_for_the_drain_then_the_stop() {
+        let controller = Controller::new();
+        let token = controller.token();
+        let watch = controller.signal().watch();
+        let waiting = tokio::spawn(async move {
+            let first = next_phase(&watch, false).await;
+            // The task still runs: the drain waits for its token.
+            let second = next_phase(&watch, true).await;
+            (first, second)
+        });
+        tokio::task::yield_now().await;
+        let draining = tokio::spawn(controller.drain(Duration::from_millis(200)));
+        let (first, second) = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the watch is woken")
+            .unwrap();
+        assert_eq!((first, second), (Phase::Draining, Phase::Stopped));
+        drop(token);
+        assert!(
+            !draining.await.unwrap(),
+            "the token outlived the drain period"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_watch_made_after_a_change_sees_it_and_a_dropped_controller_stops() {
+        let controller = Controller::new();
+        let signal = controller.signal();
+        let before = signal.watch();
+        let pending = poll_fn(|cx| Poll::Ready(before.poll_draining(cx).is_pending())).await;
+        assert!(pending, "running");
+        drop(controller);
+        let after = signal.watch();
+        for watch in [&before, &after] {
+            assert_eq!(next_phase(watch, false).await, Phase::Stopped);
+        }
+    }
+
+    #[test]
+    fn closed_watches_are_forgotten() {
+        let controller = Controller::new();
+        let signal = controller.signal();
+        let kept: Vec<_> = (0..10).map(|_| signal.watch()).collect();
+        for _ in 0..1000 {
+            drop(signal.watch());
+        }
+        let registered = controller.shared.0.watches.lock().unwrap().len();
+        assert!(registered < 200, "{registered} watches still listed");
+        assert_eq!(kept.len(), 10);
     }
 }

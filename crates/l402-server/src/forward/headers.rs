@@ -1,7 +1,7 @@
 //! Header rewriting for forwarded requests and responses: hop-by-hop removal and the
 //! `X-Forwarded-*` / `Forwarded` headers.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use http::header::Entry;
 use http::header::{
@@ -12,7 +12,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use l402_h1::lists_token;
 
-use crate::ip_text::IpText;
+use super::forwarded_lines::ForwardedLines;
 
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
@@ -81,54 +81,14 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
-/// Writes `value` to `out` as a `Forwarded` value: bare when it is an RFC 7239 token, else
-/// quoted with `\` and `"` escaped.
-fn push_forwarded_value(out: &mut String, value: &str) {
-    let token = !value.is_empty()
-        && value.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'!' | b'#'
-                        | b'$'
-                        | b'%'
-                        | b'&'
-                        | b'\''
-                        | b'*'
-                        | b'+'
-                        | b'-'
-                        | b'.'
-                        | b'^'
-                        | b'_'
-                        | b'`'
-                        | b'|'
-                        | b'~'
-                )
-        });
-    if token {
-        out.push_str(value);
-    } else {
-        out.push('"');
-        for c in value.chars() {
-            if c == '\\' || c == '"' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('"');
-    }
-}
-
 /// Appends `value` to the list header `name`: every value already there (joined with `, `,
-/// empty ones dropped), then `value`, as one header line. Without a previous value, `value`'s
-/// buffer becomes the header's (no copy).
-fn append(headers: &mut HeaderMap, name: HeaderName, value: String) {
+/// empty ones dropped), then `value`, as one header line. Without a previous value, `value`
+/// itself becomes the header's (no copy).
+fn append(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
     // One lookup (the name hashed once) whether the header is there or not.
     match headers.entry(name) {
         Entry::Vacant(vacant) => {
-            if let Ok(line) = HeaderValue::from_maybe_shared(bytes::Bytes::from(value)) {
-                vacant.insert(line);
-            }
+            vacant.insert(value);
         }
         Entry::Occupied(mut occupied) => {
             let mut combined = String::new();
@@ -140,7 +100,7 @@ fn append(headers: &mut HeaderMap, name: HeaderName, value: String) {
                 combined.push_str(existing);
                 combined.push_str(", ");
             }
-            combined.push_str(&value);
+            combined.push_str(value.to_str().unwrap_or_default());
             match HeaderValue::from_maybe_shared(bytes::Bytes::from(combined)) {
                 // Replaces every earlier line.
                 Ok(line) => {
@@ -164,11 +124,9 @@ pub fn add_forwarded(
     host: Option<&HeaderValue>,
 ) {
     let host = host.and_then(|h| Some((h, h.to_str().ok()?)));
-    let ip = client.map(|c| c.ip());
-    if let Some(ip) = ip {
-        let mut text = String::with_capacity(40);
-        IpText(ip).push_to(&mut text);
-        append(headers, X_FORWARDED_FOR, text);
+    let lines = ForwardedLines::for_request(client.map(|c| c.ip()), host, proto);
+    if let Some(forwarded_for) = lines.forwarded_for {
+        append(headers, X_FORWARDED_FOR, forwarded_for);
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     match host {
@@ -179,34 +137,12 @@ pub fn add_forwarded(
             headers.remove(X_FORWARDED_HOST);
         }
     }
-    let mut element = String::with_capacity(96);
-    match ip {
-        // Digits and dots: an RFC 7239 token.
-        Some(ip @ IpAddr::V4(_)) => {
-            element.push_str("for=");
-            IpText(ip).push_to(&mut element);
-            element.push(';');
-        }
-        // Brackets and colons: quoted, with nothing to escape.
-        Some(ip @ IpAddr::V6(_)) => {
-            element.push_str("for=\"[");
-            IpText(ip).push_to(&mut element);
-            element.push_str("]\";");
-        }
-        None => {}
-    }
-    if let Some((_, host)) = host {
-        element.push_str("host=");
-        push_forwarded_value(&mut element, host);
-        element.push(';');
-    }
-    element.push_str("proto=");
-    element.push_str(proto);
-    append(headers, FORWARDED, element);
+    append(headers, FORWARDED, lines.forwarded);
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::forwarded_lines::push_forwarded_value;
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> HeaderMap {

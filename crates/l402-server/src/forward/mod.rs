@@ -4,6 +4,7 @@
 
 pub(crate) mod client;
 pub mod deadline;
+mod forwarded_lines;
 mod h1_conn;
 mod h1_pool;
 pub mod headers;

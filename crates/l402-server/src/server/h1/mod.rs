@@ -21,7 +21,7 @@ use std::future::poll_fn;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use http::header::{CONNECTION, TE};
+use http::header::CONNECTION;
 use http::{Request, Response, StatusCode};
 use http_body::Body as _;
 use l402_h1::Framing;
@@ -34,7 +34,7 @@ use super::reload::Current;
 use super::{ConnectionInfo, ProxyService};
 use crate::body::Body;
 use crate::h1_io::{MessageWriter, OnBodyFailure, READ_CAPACITY, Trailers, poll_fill};
-use crate::shutdown::Signal;
+use crate::shutdown::{PhaseWatch, Signal};
 use body::ClientBody;
 use rewind::Rewind;
 
@@ -58,22 +58,15 @@ pub(super) async fn serve<S>(
     first_request: Instant,
     params: Arc<ConnParams>,
     current: Arc<Current<S>>,
-    mut draining: Signal,
-    mut stopped: Signal,
+    draining: Signal,
+    stopped: Signal,
 ) where
     S: ProxyService,
 {
     let io = Arc::new(tcp);
-    let ended = run(
-        &io,
-        info,
-        first_request,
-        &params,
-        &current,
-        &mut draining,
-        &mut stopped,
-    )
-    .await;
+    let phases = draining.watch();
+    let ended = run(&io, info, first_request, &params, &current, &phases).await;
+    drop(phases);
     match ended {
         Ended::Closed => {
             // The end of the stream after the last answer, even if a request body still
@@ -96,18 +89,13 @@ async fn run<S>(
     first_request: Instant,
     params: &ConnParams,
     current: &Current<S>,
-    draining: &mut Signal,
-    stopped: &mut Signal,
+    phases: &PhaseWatch,
 ) -> Ended
 where
     S: ProxyService,
 {
     let mut buf = BytesMut::new();
     let mut read_size = READ_CAPACITY;
-    let stopped = stopped.stopped();
-    tokio::pin!(stopped);
-    let draining = draining.draining();
-    tokio::pin!(draining);
     let mut closing = false;
     let timer = tokio::time::sleep_until(first_request);
     tokio::pin!(timer);
@@ -171,8 +159,8 @@ where
                     }
                     timer.as_mut().reset(due);
                 }
-                () = draining.as_mut(), if !closing => closing = true,
-                () = stopped.as_mut() => return Ended::Closed,
+                () = poll_fn(|cx| phases.poll_draining(cx)), if !closing => closing = true,
+                () = poll_fn(|cx| phases.poll_stopped(cx)) => return Ended::Closed,
             }
         };
         partial_since = None;
@@ -184,9 +172,9 @@ where
             headers,
             body_len,
             keep_alive,
+            // As hyper: trailers only to a client that said it takes them.
+            takes_trailers,
         } = head;
-        // As hyper: trailers only to a client that said it takes them.
-        let takes_trailers = l402_h1::lists_token(&headers, &TE, "trailers");
         let body = ClientBody::new(body_len, &mut buf, read_size, io);
         let streaming = match &body {
             ClientBody::Streaming(streaming) => Some(Arc::clone(streaming)),
@@ -209,10 +197,7 @@ where
             closing: &mut closing,
         };
         let handling = stack.handle(req, info);
-        let response = match beside
-            .run(handling, draining.as_mut(), stopped.as_mut())
-            .await
-        {
+        let response = match beside.run(handling, phases).await {
             Ok(response) => response,
             Err(cut) => {
                 tracing::debug!(client = %info.remote, "{cut}; the request is dropped");
@@ -255,10 +240,7 @@ where
         let mut writer =
             MessageWriter::new(head, body, framing, trailers, OnBodyFailure::WriteStaged);
         let sending = poll_fn(|cx| writer.poll_send(cx, &**io));
-        let sent = match beside
-            .run(sending, draining.as_mut(), stopped.as_mut())
-            .await
-        {
+        let sent = match beside.run(sending, phases).await {
             Ok(sent) => sent,
             Err(cut) => {
                 tracing::debug!(client = %info.remote, "{cut} during the answer");
@@ -335,16 +317,9 @@ struct Beside<'a> {
 
 impl Beside<'_> {
     /// Runs `work` to its end, unless the client leaves or the server stops.
-    async fn run<F, D, T>(
-        &mut self,
-        work: F,
-        mut draining: std::pin::Pin<&mut D>,
-        mut stopped: std::pin::Pin<&mut T>,
-    ) -> Result<F::Output, Cut>
+    async fn run<F>(&mut self, work: F, phases: &PhaseWatch) -> Result<F::Output, Cut>
     where
         F: std::future::Future,
-        D: std::future::Future<Output = ()>,
-        T: std::future::Future<Output = ()>,
     {
         tokio::pin!(work);
         loop {
@@ -354,8 +329,8 @@ impl Beside<'_> {
                 () = poll_fn(|cx| poll_gone(self.io, self.buf, self.read_size, self.read_ahead, cx)), if self.watching => {
                     return Err(Cut::ClientGone);
                 }
-                () = draining.as_mut(), if !*self.closing => *self.closing = true,
-                () = stopped.as_mut() => return Err(Cut::Stopped),
+                () = poll_fn(|cx| phases.poll_draining(cx)), if !*self.closing => *self.closing = true,
+                () = poll_fn(|cx| phases.poll_stopped(cx)) => return Err(Cut::Stopped),
             }
         }
     }
