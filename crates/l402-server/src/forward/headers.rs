@@ -34,9 +34,20 @@ static HOP_BY_HOP: [HeaderName; 9] = [
     UPGRADE,
 ];
 
-/// True if `name` is always hop-by-hop.
+/// True if `name` is always hop-by-hop (one of [`HOP_BY_HOP`]).
 pub fn is_hop_by_hop_name(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(name)
+    // Told apart by length first: most names have none of these lengths, and the rest are
+    // compared with one or two (run for every header of every request and answer).
+    match name.as_str().len() {
+        2 => *name == TE,
+        7 => *name == TRAILER || *name == UPGRADE,
+        10 => *name == CONNECTION || *name == KEEP_ALIVE,
+        16 => *name == PROXY_CONNECTION,
+        17 => *name == TRANSFER_ENCODING,
+        18 => *name == PROXY_AUTHENTICATE,
+        19 => *name == PROXY_AUTHORIZATION,
+        _ => false,
+    }
 }
 
 /// True if the headers ask for a protocol upgrade (`Connection: upgrade` and `Upgrade: …`).
@@ -154,6 +165,50 @@ mod tests {
             );
         }
         h
+    }
+
+    #[test]
+    fn hop_by_hop_names_are_the_listed_ones() {
+        let mut names: Vec<HeaderName> = HOP_BY_HOP.to_vec();
+        names.extend(
+            [
+                "host",
+                "user-agent",
+                "set-cookie",
+                "accept",
+                "content-length",
+                "te2",
+                "tx",
+                "trailers",
+                "upgrades",
+                "connectio",
+                "keep-alivx",
+                "x-connection",
+                "proxy-connectiox",
+                "transfer-encodinx",
+                "proxy-authenticatx",
+                "proxy-authorizatiox",
+                "x-l402-caveat",
+                "authorization",
+                "x-forwarded-for",
+                "content-encoding",
+                "accept-encoding",
+                "www-authenticate",
+                "access-control-max-age",
+            ]
+            .map(HeaderName::from_static),
+        );
+        for name in names {
+            assert_eq!(
+                is_hop_by_hop_name(&name),
+                HOP_BY_HOP.contains(&name),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            HOP_BY_HOP.iter().filter(|n| is_hop_by_hop_name(n)).count(),
+            9
+        );
     }
 
     #[test]
