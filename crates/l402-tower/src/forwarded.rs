@@ -104,19 +104,25 @@ pub fn strip_credential(headers: &mut HeaderMap) {
     for value in kept {
         headers.append(AUTHORIZATION, value);
     }
-    // One pass over the names instead of two lookups that hash them (usually neither is
-    // there).
-    let (mut macaroon, mut grpc_macaroon) = (false, false);
-    for name in headers.keys() {
-        macaroon |= *name == MACAROON;
-        grpc_macaroon |= *name == GRPC_METADATA_MACAROON;
-    }
+    let (macaroon, grpc_macaroon) = macaroon_metadata(headers);
     if macaroon {
         headers.remove(MACAROON);
     }
     if grpc_macaroon {
         headers.remove(GRPC_METADATA_MACAROON);
     }
+}
+
+/// Whether the headers carry the macaroon as `Macaroon` and as `Grpc-Metadata-Macaroon`
+/// metadata: one pass over the names instead of two lookups that hash them (a request has a
+/// few headers, and usually neither).
+pub(crate) fn macaroon_metadata(headers: &HeaderMap) -> (bool, bool) {
+    let (mut macaroon, mut grpc_macaroon) = (false, false);
+    for name in headers.keys() {
+        macaroon |= *name == MACAROON;
+        grpc_macaroon |= *name == GRPC_METADATA_MACAROON;
+    }
+    (macaroon, grpc_macaroon)
 }
 
 /// The forwarded headers for a verified token.

@@ -649,10 +649,45 @@ impl Paywall {
 /// The request's `Authorization` value when it is the only one and no other header can carry
 /// a macaroon: the bytes the verified cache's first level is keyed on.
 fn single_authorization(headers: &http::HeaderMap) -> Option<&[u8]> {
-    if headers.contains_key(&MACAROON) || headers.contains_key(&GRPC_METADATA_MACAROON) {
+    if crate::forwarded::macaroon_metadata(headers) != (false, false) {
         return None;
     }
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
     let only = values.next()?;
     values.next().is_none().then_some(only.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use http::header::AUTHORIZATION;
+    use http::{HeaderMap, HeaderName, HeaderValue};
+
+    use super::single_authorization;
+    use crate::forwarded::{GRPC_METADATA_MACAROON, MACAROON};
+
+    fn headers(pairs: &[(HeaderName, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert("host", HeaderValue::from_static("api"));
+        for (name, value) in pairs {
+            map.append(name.clone(), HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn the_raw_key_is_the_one_authorization_value_with_no_metadata_beside_it() {
+        let one = headers(&[(AUTHORIZATION, "L402 mac:pre")]);
+        assert_eq!(single_authorization(&one), Some(&b"L402 mac:pre"[..]));
+        for refused in [
+            headers(&[]),
+            headers(&[(AUTHORIZATION, "L402 a:b"), (AUTHORIZATION, "L402 c:d")]),
+            headers(&[(AUTHORIZATION, "L402 mac:pre"), (MACAROON, "0201")]),
+            headers(&[
+                (GRPC_METADATA_MACAROON, "0201"),
+                (AUTHORIZATION, "L402 mac:pre"),
+            ]),
+        ] {
+            assert_eq!(single_authorization(&refused), None, "{refused:?}");
+        }
+    }
 }
