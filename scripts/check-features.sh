@@ -29,14 +29,17 @@ lint() {
   cargo clippy --locked -p "$crate" "$@" -- -D warnings
 }
 
-# `name<TAB>feature,feature` for every workspace crate: its explicit features, without
-# `default` and without the implicit `dep`-named feature of an optional dependency.
+# `name<TAB>true|false<TAB>feature,feature` for every workspace crate: whether it has default
+# features, and its explicit features, without `default` and without the implicit
+# `dep`-named feature of an optional dependency.
 crates_with_features() {
   cargo metadata --no-deps --format-version 1 --locked | jq -r '
     .packages[]
-    | [.name, ([.features | to_entries[]
-                | select(.key != "default" and .value != ["dep:" + .key])
-                | .key] | join(","))]
+    | [.name,
+       ((.features.default // []) | length > 0 | tostring),
+       ([.features | to_entries[]
+         | select(.key != "default" and .value != ["dep:" + .key])
+         | .key] | join(","))]
     | @tsv'
 }
 
@@ -49,11 +52,15 @@ selected() {
 }
 
 runs=0
-while IFS=$'\t' read -r crate features; do
-  [ -n "$features" ] || continue
+# A crate with features, or with default features (even if they only turn on optional
+# dependencies, as `l402-cli`'s `mimalloc`), is linted without its defaults, then with each
+# feature alone.
+while IFS=$'\t' read -r crate has_default features; do
+  [ -n "$features" ] || [ "$has_default" = true ] || continue
   selected "$crate" || continue
   lint "$crate" --no-default-features
   runs=$((runs + 1))
+  [ -n "$features" ] || continue
   IFS=, read -r -a each <<<"$features"
   for feature in "${each[@]}"; do
     lint "$crate" --no-default-features --features "$feature"

@@ -554,7 +554,7 @@ pub fn h1_response(data: &[u8]) {
     }
 }
 
-/// One request as read: method, target, header lines, body, keep-alive.
+/// One request as read: method, target, header lines, body, keep-alive, trailers taken.
 #[derive(Debug, PartialEq)]
 struct ReadRequest {
     method: String,
@@ -562,6 +562,7 @@ struct ReadRequest {
     headers: Vec<(String, Vec<u8>)>,
     body: Vec<u8>,
     keep_alive: bool,
+    takes_trailers: bool,
 }
 
 /// What one reading of a client's bytes produced: each request taken, then why the reading
@@ -617,6 +618,16 @@ fn read_client(wire: &[u8], step: usize) -> ClientReading {
             assert!(digits.bytes().all(|b| b.is_ascii_digit()), "{digits:?}");
             assert_eq!(digits.parse::<u64>().ok(), Some(head.body_len));
         }
+        if !head.headers.contains_key(http::header::CONTENT_LENGTH) {
+            assert_eq!(head.body_len, 0);
+        }
+        // What the reader noted as it built the map, against the map itself.
+        assert!(!head.headers.contains_key(http::header::UPGRADE));
+        assert!(!head.headers.contains_key(http::header::EXPECT));
+        let lists = |name, token| l402_h1::lists_token(&head.headers, &name, token);
+        assert!(!lists(http::header::CONNECTION, "upgrade"));
+        assert_eq!(head.keep_alive, !lists(http::header::CONNECTION, "close"));
+        assert_eq!(head.takes_trailers, lists(http::header::TE, "trailers"));
         let mut body = Vec::new();
         while (body.len() as u64) < head.body_len {
             if buf.is_empty() && !wire.feed(&mut buf) {
@@ -636,6 +647,7 @@ fn read_client(wire: &[u8], step: usize) -> ClientReading {
                 .collect(),
             body,
             keep_alive: head.keep_alive,
+            takes_trailers: head.takes_trailers,
         });
     }
     buf.extend_from_slice(wire.rest());

@@ -16,8 +16,9 @@ use crate::ip_text::IpText;
 pub(super) struct ForwardedLines {
     /// The client's address, for `X-Forwarded-For` (none without an address).
     pub(super) forwarded_for: Option<HeaderValue>,
-    /// The `Forwarded` element: `for=…;host=…;proto=…` with what is known.
-    pub(super) forwarded: HeaderValue,
+    /// The `Forwarded` element: `for=…;host=…;proto=…` with what is known (none if it is not
+    /// a valid header value, which a visible-ASCII host and a scheme cannot make).
+    pub(super) forwarded: Option<HeaderValue>,
 }
 
 /// A cached entry and what it was made for.
@@ -64,7 +65,9 @@ impl ForwardedLines {
             let lines = Self::build(client, host.map(|h| h.1), proto);
             recent[index] = Some(Entry {
                 client,
-                host: host.map(|h| h.0.clone()),
+                // A copy: the request's value shares its head's buffer (its credentials
+                // included), which the cache must not keep alive.
+                host: host.and_then(|h| HeaderValue::from_bytes(h.0.as_bytes()).ok()),
                 proto,
                 lines: lines.clone(),
             });
@@ -104,8 +107,7 @@ impl ForwardedLines {
         element.push_str(proto);
         Self {
             forwarded_for,
-            // Visible ASCII throughout (a quoted host is visible ASCII).
-            forwarded: value(element).unwrap_or_else(|| HeaderValue::from_static("")),
+            forwarded: value(element),
         }
     }
 }
@@ -196,8 +198,27 @@ mod tests {
         );
         assert_eq!(built.forwarded_for.unwrap(), "2001:db8::9");
         assert_eq!(
-            built.forwarded,
+            built.forwarded.unwrap(),
             "for=\"[2001:db8::9]\";host=\"a b\\\"c\";proto=https"
         );
+    }
+
+    #[test]
+    fn the_cache_keeps_no_part_of_a_request() {
+        let head = bytes::Bytes::from_static(b"GET / HTTP/1.1\r\nHost: shared.example\r\n\r\n");
+        let host = HeaderValue::from_maybe_shared(head.slice(22..36)).unwrap();
+        assert_eq!(host, "shared.example");
+        let client = Some("198.51.100.7".parse().unwrap());
+        ForwardedLines::for_request(client, Some((&host, "shared.example")), "http");
+        RECENT.with_borrow(|recent| {
+            let entry = recent[slot(client)].as_ref().expect("cached");
+            let kept = entry.host.as_ref().unwrap().as_bytes();
+            assert_eq!(kept, b"shared.example");
+            assert_ne!(
+                kept.as_ptr(),
+                host.as_bytes().as_ptr(),
+                "a copy, not the head's bytes"
+            );
+        });
     }
 }

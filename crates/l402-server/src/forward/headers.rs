@@ -148,7 +148,12 @@ pub fn add_forwarded(
             headers.remove(X_FORWARDED_HOST);
         }
     }
-    append(headers, FORWARDED, lines.forwarded);
+    match lines.forwarded {
+        Some(forwarded) => append(headers, FORWARDED, forwarded),
+        None => {
+            headers.remove(FORWARDED);
+        }
+    }
 }
 
 #[cfg(test)]
