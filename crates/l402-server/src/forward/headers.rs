@@ -34,7 +34,8 @@ static HOP_BY_HOP: [HeaderName; 9] = [
     UPGRADE,
 ];
 
-/// True if `name` is always hop-by-hop (one of [`HOP_BY_HOP`]).
+/// True if `name` is always hop-by-hop: `Connection`, `Keep-Alive`, `Proxy-Connection`,
+/// `Proxy-Authenticate`, `Proxy-Authorization`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`.
 pub fn is_hop_by_hop_name(name: &HeaderName) -> bool {
     // Told apart by length first: most names have none of these lengths, and the rest are
     // compared with one or two (run for every header of every request and answer).
