@@ -78,7 +78,7 @@ mod tests {
 
     use super::*;
     use crate::log_format::LineFields;
-    use crate::log_format::tests::Captured;
+    use l402_testkit::logs::Captured;
 
     /// Access lines with every kind of value: methods, quoted and escaped paths and services,
     /// IPv4 and IPv6 clients, no service, short and long latencies.

@@ -2,14 +2,13 @@
 //! line goes to the sink when its target is enabled and no span is current, to the `tracing`
 //! event inside a span, and nowhere when the filter turns the access log off.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use http::Method;
 use l402_server::access_log::{self, AccessLine, AccessLog};
+use l402_testkit::logs::Captured;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::MakeWriter;
 
 /// The paths of the lines the sink was given.
 struct Paths(Mutex<Vec<String>>);
@@ -21,35 +20,6 @@ impl AccessLog for Paths {
 }
 
 static SINK: Paths = Paths(Mutex::new(Vec::new()));
-
-/// What a fmt subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Self;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
 
 /// Logs `path`'s line under a fmt subscriber with `filter`, in a span or not; what the
 /// subscriber wrote.

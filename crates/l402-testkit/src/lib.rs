@@ -37,6 +37,8 @@ pub mod wait;
 
 #[cfg(feature = "wallet")]
 pub mod hooked;
+#[cfg(feature = "logs")]
+pub mod logs;
 #[cfg(feature = "nwc")]
 pub mod nwc;
 #[cfg(feature = "paid-mcp")]
