@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use atomic_waker::AtomicWaker;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
@@ -45,19 +45,18 @@ impl Shared {
 /// A receiver of the shutdown phases.
 #[derive(Debug, Clone)]
 pub(crate) struct Signal {
-    receiver: watch::Receiver<Phase>,
     shared: Arc<Shared>,
 }
 
 impl Signal {
-    async fn reached(&mut self, phase: Phase) {
-        // An error means the controller is gone, which also means "stop".
-        let _ = self.receiver.wait_for(|p| *p >= phase).await;
+    async fn reached(&self, phase: Phase) {
+        let watch = self.watch();
+        std::future::poll_fn(|cx| watch.poll_reached(phase, cx)).await;
     }
 
-    /// A watch on the phases for a connection's own loop: where [`Signal::draining`]'s future
-    /// takes the phases' shared lock at every poll, a watch's poll reads an atomic and
-    /// registers its task's waker in its own slot.
+    /// A watch on the phases, for a loop that polls it at every turn: a poll reads an atomic
+    /// and registers the task's waker in the watch's own slot (no lock shared with other
+    /// connections).
     pub(crate) fn watch(&self) -> PhaseWatch {
         let waker = Arc::new(AtomicWaker::new());
         let mut watches = self
@@ -78,12 +77,12 @@ impl Signal {
     }
 
     /// Resolves once draining has begun.
-    pub(crate) async fn draining(&mut self) {
+    pub(crate) async fn draining(&self) {
         self.reached(Phase::Draining).await;
     }
 
     /// Resolves once the drain period is over.
-    pub(crate) async fn stopped(&mut self) {
+    pub(crate) async fn stopped(&self) {
         self.reached(Phase::Stopped).await;
     }
 }
@@ -143,7 +142,7 @@ impl WeakTaskToken {
 }
 
 /// The controller's hold on the phases: when it goes (the controller dropped without a
-/// drain), the watches see the stop, as the [`Signal`]s see their sender gone.
+/// drain), every watch and [`Signal`] sees the stop.
 #[derive(Debug)]
 struct PhaseOwner(Arc<Shared>);
 
@@ -156,7 +155,6 @@ impl Drop for PhaseOwner {
 /// Owns the phases.
 #[derive(Debug)]
 pub(crate) struct Controller {
-    phase: watch::Sender<Phase>,
     shared: PhaseOwner,
     token: TaskToken,
     done: mpsc::Receiver<()>,
@@ -164,10 +162,8 @@ pub(crate) struct Controller {
 
 impl Controller {
     pub(crate) fn new() -> Self {
-        let (phase, _) = watch::channel(Phase::Running);
         let (tx, done) = mpsc::channel(1);
         Self {
-            phase,
             shared: PhaseOwner(Arc::new(Shared {
                 phase: AtomicU8::new(Phase::Running as u8),
                 watches: Mutex::new(Vec::new()),
@@ -179,7 +175,6 @@ impl Controller {
 
     pub(crate) fn signal(&self) -> Signal {
         Signal {
-            receiver: self.phase.subscribe(),
             shared: Arc::clone(&self.shared.0),
         }
     }
@@ -192,17 +187,14 @@ impl Controller {
     /// and gives them a moment to close their sockets. Returns true if everything drained.
     pub(crate) async fn drain(self, timeout: Duration) -> bool {
         let Self {
-            phase,
             shared,
             token,
             mut done,
         } = self;
         drop(token);
         shared.0.enter(Phase::Draining);
-        phase.send_replace(Phase::Draining);
         let drained = tokio::time::timeout(timeout, done.recv()).await.is_ok();
         shared.0.enter(Phase::Stopped);
-        phase.send_replace(Phase::Stopped);
         if !drained {
             let _ = tokio::time::timeout(Duration::from_secs(1), done.recv()).await;
         }

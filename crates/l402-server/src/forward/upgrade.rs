@@ -13,7 +13,7 @@ pub(crate) fn spawn_tunnel(
     client: OnUpgrade,
     upstream: OnUpgrade,
     service: String,
-    mut stop: Signal,
+    stop: Signal,
     token: Option<TaskToken>,
     deadline: Option<StreamDeadline>,
 ) {

@@ -174,7 +174,7 @@ pub(crate) async fn run<S>(
     local: SocketAddr,
     current: Arc<Current<S>>,
     draining: Signal,
-    mut stopped: Signal,
+    stopped: Signal,
     _token: TaskToken,
 ) where
     S: ProxyService,
@@ -227,8 +227,8 @@ pub(super) async fn serve_io<I, S>(
     first_request: Instant,
     params: &ConnParams,
     current: Arc<Current<S>>,
-    mut draining: Signal,
-    mut stopped: Signal,
+    draining: Signal,
+    stopped: Signal,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: ProxyService,
