@@ -3,7 +3,8 @@
 use bytes::{Buf, Bytes, BytesMut};
 use http::HeaderMap;
 
-use crate::{Error, MAX_HEAD_BYTES, MAX_HEADERS, Span};
+use crate::head::{Span, header_map, span};
+use crate::{Error, MAX_HEAD_BYTES, MAX_HEADERS};
 
 /// How a response body is delimited (RFC 9112 §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +157,7 @@ impl BodyDecoder {
                         return Ok(None);
                     };
                     let block = buf.split_to(len).freeze();
-                    let (trailers, _) = crate::response::header_map(&block, &spans, 0)?;
+                    let (trailers, _) = header_map(&block, &spans, 0)?;
                     self.state = State::Done;
                     return Ok(Some(if trailers.is_empty() {
                         Decoded::End
@@ -234,10 +235,7 @@ fn trailer_section(buf: &[u8]) -> Result<Option<(usize, Vec<Span>)>, Error> {
     let Some((len, headers)) = crate::head_len(parsed, limited.len(), |done| done.0)? else {
         return Ok(None);
     };
-    Ok(Some((
-        len,
-        headers.iter().map(|h| crate::span(h, base)).collect(),
-    )))
+    Ok(Some((len, headers.iter().map(|h| span(h, base)).collect())))
 }
 
 #[cfg(test)]

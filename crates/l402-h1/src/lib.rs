@@ -38,6 +38,7 @@
 pub mod body;
 pub mod encode;
 mod error;
+mod head;
 pub mod request;
 pub mod response;
 pub mod server;
@@ -84,21 +85,6 @@ pub(crate) fn decimal(digits: &[u8]) -> Option<u64> {
         d.is_ascii_digit()
             .then(|| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))?
     })
-}
-
-/// Where a header line's name and value are in a head: name offset and length, value offset
-/// and length.
-pub(crate) type Span = (u32, u32, u32, u32);
-
-/// The span of `header`, parsed from a buffer starting at address `base` (at most
-/// [`MAX_HEAD_BYTES`] long, so every offset fits).
-pub(crate) fn span(header: &httparse::Header<'_>, base: usize) -> Span {
-    (
-        (header.name.as_ptr() as usize - base) as u32,
-        header.name.len() as u32,
-        (header.value.as_ptr() as usize - base) as u32,
-        header.value.len() as u32,
-    )
 }
 
 /// httparse's answer for a head (or a trailer section) out of `seen` bytes: its length when

@@ -3,12 +3,13 @@
 use std::mem::MaybeUninit;
 
 use arrayvec::ArrayVec;
-use bytes::{Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TE, TRANSFER_ENCODING, UPGRADE};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+use bytes::BytesMut;
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, Method, StatusCode, Version};
 
 use crate::body::BodyFraming;
-use crate::{Error, MAX_HEADERS, Span};
+use crate::head::{Seen, Span, header_map, span};
+use crate::{Error, MAX_HEADERS};
 
 /// A response head, its body's framing and whether the connection can carry another request.
 #[derive(Debug)]
@@ -68,12 +69,7 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
                 return Ok(None);
             };
             let base = buf.as_ptr() as usize;
-            spans.extend(
-                response
-                    .headers
-                    .iter()
-                    .map(|header| crate::span(header, base)),
-            );
+            spans.extend(response.headers.iter().map(|header| span(header, base)));
             let code = response.code.ok_or(Error::Head(httparse::Error::Status))?;
             (len, code, response.version)
         };
@@ -105,71 +101,6 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
             keep_alive,
         }));
     }
-}
-
-/// Which of the headers that frame a message or steer its connection a head carries, noted
-/// while its map is built: a head without them (the usual one) needs no lookup for them.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Seen {
-    /// `Connection` lines.
-    pub(crate) connection: bool,
-    /// `Content-Length` lines.
-    pub(crate) content_length: u32,
-    /// `Transfer-Encoding` lines.
-    pub(crate) transfer_encoding: bool,
-    /// `Upgrade` lines.
-    pub(crate) upgrade: bool,
-    /// `Expect` lines.
-    pub(crate) expect: bool,
-    /// `TE` lines.
-    pub(crate) te: bool,
-}
-
-impl Seen {
-    /// Notes `name`.
-    fn note(&mut self, name: &HeaderName) {
-        // Standard names: each comparison is one of their indices.
-        if *name == CONNECTION {
-            self.connection = true;
-        } else if *name == CONTENT_LENGTH {
-            self.content_length += 1;
-        } else if *name == TRANSFER_ENCODING {
-            self.transfer_encoding = true;
-        } else if *name == UPGRADE {
-            self.upgrade = true;
-        } else if *name == EXPECT {
-            self.expect = true;
-        } else if *name == TE {
-            self.te = true;
-        }
-    }
-
-    /// True when a `Connection` line lists `token`.
-    pub(crate) fn connection_lists(&self, headers: &HeaderMap, token: &str) -> bool {
-        self.connection && crate::lists_token(headers, &CONNECTION, token)
-    }
-}
-
-/// Builds a header map from the head's bytes and the spans of its lines, with room for `room`
-/// more headers (those a proxy adds before the message goes on) without the map growing; and
-/// what it [`Seen`].
-pub(crate) fn header_map(
-    head: &Bytes,
-    spans: &[Span],
-    room: usize,
-) -> Result<(HeaderMap, Seen), Error> {
-    let mut headers = HeaderMap::with_capacity(spans.len() + room);
-    let mut seen = Seen::default();
-    for &(name, name_len, value, value_len) in spans {
-        let (name, value) = (name as usize, value as usize);
-        let name = HeaderName::from_bytes(&head[name..name + name_len as usize])
-            .map_err(|_| Error::HeaderLine)?;
-        let value = HeaderValue::from_maybe_shared(head.slice(value..value + value_len as usize))
-            .map_err(|_| Error::HeaderLine)?;
-        seen.note(&name);
-        headers.append(name, value);
-    }
-    Ok((headers, seen))
 }
 
 /// The body's framing (RFC 9112 §6.3), and whether the connection can carry another answer

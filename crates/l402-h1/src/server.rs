@@ -15,7 +15,8 @@ use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TE, TRAILER, TRANSFER_ENCOD
 use http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
 
 use crate::encode::{Framing, declared_length, lines_len, write_framing, write_lines};
-use crate::{Span, lists_token};
+use crate::head::{Span, header_map, span};
+use crate::lists_token;
 
 /// The most header lines a request head may carry: hyper's limit, so that the requests handed
 /// to hyper and the ones read here meet the same one.
@@ -140,12 +141,7 @@ pub fn parse_request(buf: &mut BytesMut, max_head: usize) -> Result<Option<Reque
         }
         let method = Method::from_bytes(method.as_bytes()).map_err(|_| Declined::RequestLine)?;
         let target = (path.as_ptr() as usize - base, path.len());
-        spans.extend(
-            request
-                .headers
-                .iter()
-                .map(|header| crate::span(header, base)),
-        );
+        spans.extend(request.headers.iter().map(|header| span(header, base)));
         (len, method, target)
     };
     let head = buf.split_to(len).freeze();
@@ -174,7 +170,7 @@ fn request_from(
     // A proxied request gains its `X-Forwarded-*` and `Forwarded` headers, and a paid one the
     // paywall's `X-L402-*` (three and the caveats).
     let (headers, seen) =
-        crate::response::header_map(head, spans, REQUEST_ROOM).map_err(|_| Declined::HeaderLine)?;
+        header_map(head, spans, REQUEST_ROOM).map_err(|_| Declined::HeaderLine)?;
     if seen.upgrade || seen.connection_lists(&headers, "upgrade") {
         return Err(Declined::Upgrade);
     }
