@@ -193,29 +193,60 @@ pub(crate) async fn run<S>(
         None => {
             super::h1::serve(tcp, info, first_request, params, current, draining, stopped).await
         }
+        // Boxed, as the hyper connection of a handed-off plain connection is: this task's
+        // future is sized for its largest path, and the plain HTTP/1.1 one, the most common,
+        // is a third of the size of a TLS handshake and hyper's connection.
         Some(acceptor) => {
-            let handshake = tokio::time::timeout_at(first_request, acceptor.accept(tcp));
-            let stream = tokio::select! {
-                result = handshake => result,
-                () = stopped.stopped() => return,
-            };
-            match stream {
-                Ok(Ok(stream)) => {
-                    serve_io(
-                        stream,
-                        info,
-                        first_request,
-                        &params,
-                        current,
-                        draining,
-                        stopped,
-                    )
-                    .await
-                }
-                Ok(Err(e)) => tracing::debug!(client = %remote, error = %e, "TLS handshake failed"),
-                Err(_) => tracing::debug!(client = %remote, "TLS handshake timed out"),
-            }
+            Box::pin(serve_tls(
+                tcp,
+                acceptor,
+                info,
+                first_request,
+                params,
+                current,
+                draining,
+                stopped,
+            ))
+            .await
         }
+    }
+}
+
+/// The TLS handshake, within the first request's deadline, then hyper on the TLS stream.
+#[allow(clippy::too_many_arguments)]
+async fn serve_tls<S>(
+    tcp: TcpStream,
+    acceptor: TlsAcceptor,
+    info: ConnectionInfo,
+    first_request: Instant,
+    params: Arc<ConnParams>,
+    current: Arc<Current<S>>,
+    draining: Signal,
+    stopped: Signal,
+) where
+    S: ProxyService,
+{
+    let handshake = tokio::time::timeout_at(first_request, acceptor.accept(tcp));
+    let stream = tokio::select! {
+        result = handshake => result,
+        () = stopped.stopped() => return,
+    };
+    let remote = info.remote;
+    match stream {
+        Ok(Ok(stream)) => {
+            serve_io(
+                stream,
+                info,
+                first_request,
+                &params,
+                current,
+                draining,
+                stopped,
+            )
+            .await
+        }
+        Ok(Err(e)) => tracing::debug!(client = %remote, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(client = %remote, "TLS handshake timed out"),
     }
 }
 

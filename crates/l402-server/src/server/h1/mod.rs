@@ -76,8 +76,18 @@ pub(super) async fn serve<S>(
         Ended::Handoff(buf) => {
             let first_request = Instant::now() + params.header_read_timeout;
             let io = Rewind::new(buf.freeze(), io);
-            super::conn::serve_io(io, info, first_request, &params, current, draining, stopped)
-                .await;
+            // Boxed: hyper's connection is several times the size of this loop, and would
+            // otherwise size every plain connection's task.
+            Box::pin(super::conn::serve_io(
+                io,
+                info,
+                first_request,
+                &params,
+                current,
+                draining,
+                stopped,
+            ))
+            .await;
         }
     }
 }
@@ -196,7 +206,9 @@ where
             watching,
             closing: &mut closing,
         };
-        let handling = stack.handle(req, info);
+        // Boxed, so that a connection waiting for its next request does not hold room for
+        // one being handled (an allocation per request against kilobytes per idle connection).
+        let handling = Box::pin(stack.handle(req, info));
         let response = match beside.run(handling, phases).await {
             Ok(response) => response,
             Err(cut) => {
