@@ -26,7 +26,7 @@ pub(crate) struct Hex32(pub [u8; 32]);
 
 impl ToSql for Hex32 {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(hex::encode(self.0)))
+        Ok(ToSqlOutput::from(l402_core::types::encode_hex(&self.0)))
     }
 }
 

@@ -275,7 +275,7 @@ impl InvoiceTable<'_> {
 
 /// A 32-byte hash or id as its hex text column.
 fn hex_param(bytes: &[u8; 32]) -> Param {
-    Param::text(hex::encode(bytes))
+    Param::text(l402_core::types::encode_hex(bytes))
 }
 
 /// `days` since 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian, Howard Hinnant's algorithm).

@@ -10,7 +10,7 @@ use crate::error::StoreError;
 use crate::store::Store;
 
 fn hash_param(h: &PaymentHash) -> Param {
-    Param::text(hex::encode(h.0))
+    Param::text(h.to_hex())
 }
 
 /// One charge to consume.

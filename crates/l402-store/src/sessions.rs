@@ -17,7 +17,7 @@ use crate::error::StoreError;
 use crate::store::Store;
 
 fn id_param(h: &PaymentHash) -> Param {
-    Param::text(hex::encode(h.0))
+    Param::text(h.to_hex())
 }
 
 fn msat(v: u64) -> Param {

@@ -49,7 +49,11 @@ pub fn is_grpc(parts: &Parts) -> bool {
 }
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    json_bytes_response(status, body.to_string().into_bytes())
+}
+
+fn json_bytes_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -154,23 +158,10 @@ pub(crate) fn payment_required(
         );
         response
     } else {
-        let mut body = serde_json::json!({
-            "error": "payment_required",
-            "reason": reason.reason_code(),
-            "service": &*offer.service,
-            "price_sat": offer.price.to_sat_ceil(),
-            "price_msat": offer.price.0,
-        });
-        match reason {
-            Refusal::L402(e) => body["detail"] = e.to_string().into(),
-            Refusal::Session(e) => body["detail"] = e.to_string().into(),
-            Refusal::Mpp { .. } => {}
-        }
-        if let Some(l402) = &challenges.l402 {
-            body["invoice"] = l402.bolt11.clone().into();
-            body["payment_hash"] = l402.payment_hash.to_hex().into();
-        }
-        json_response(StatusCode::PAYMENT_REQUIRED, body)
+        json_bytes_response(
+            StatusCode::PAYMENT_REQUIRED,
+            L402Body::new(offer, challenges, reason).to_json(),
+        )
     };
     let headers = response.headers_mut();
     let l402 = challenges.l402.iter().flat_map(|c| c.header_values.iter());
@@ -193,6 +184,50 @@ pub(crate) fn payment_required(
         headers.insert("x-l402-reason", v);
     }
     response
+}
+
+/// The JSON body of an L402-only payment-required answer. Its fields are in the order of their
+/// names, as `serde_json`'s map (the body's earlier form) wrote them.
+#[derive(serde::Serialize)]
+struct L402Body<'a> {
+    /// Why the credential sent did not do (absent when none was sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    error: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invoice: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment_hash: Option<String>,
+    price_msat: u64,
+    price_sat: u64,
+    reason: &'static str,
+    service: &'a str,
+}
+
+impl<'a> L402Body<'a> {
+    fn new(offer: &'a Offer, challenges: &'a Challenges, reason: &Refusal) -> Self {
+        let detail = match reason {
+            Refusal::L402(e) => Some(e.to_string()),
+            Refusal::Session(e) => Some(e.to_string()),
+            Refusal::Mpp { .. } => None,
+        };
+        let l402 = challenges.l402.as_ref();
+        L402Body {
+            detail,
+            error: "payment_required",
+            invoice: l402.map(|c| c.bolt11.as_str()),
+            payment_hash: l402.map(|c| c.payment_hash.to_hex()),
+            price_msat: offer.price.0,
+            price_sat: offer.price.to_sat_ceil(),
+            reason: reason.reason_code(),
+            service: &offer.service,
+        }
+    }
+
+    /// The body's JSON text. Serializing a struct of strings and integers cannot fail.
+    fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
 }
 
 /// "Not now, retry later": gRPC status `grpc` with `message`, or HTTP `status` with a JSON body
@@ -254,4 +289,75 @@ pub(crate) fn rate_limited(grpc: bool, retry_after_secs: u64) -> Response<Full<B
         }),
         retry_after_secs,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paywall::MintedChallenge;
+    use l402_core::{Msat, PaymentHash, TokenId};
+
+    /// The body as it was built before: a `serde_json` value, written with its keys sorted.
+    fn as_value(offer: &Offer, challenges: &Challenges, reason: &Refusal) -> String {
+        let mut body = serde_json::json!({
+            "error": "payment_required",
+            "reason": reason.reason_code(),
+            "service": &*offer.service,
+            "price_sat": offer.price.to_sat_ceil(),
+            "price_msat": offer.price.0,
+        });
+        match reason {
+            Refusal::L402(e) => body["detail"] = e.to_string().into(),
+            Refusal::Session(e) => body["detail"] = e.to_string().into(),
+            Refusal::Mpp { .. } => {}
+        }
+        if let Some(l402) = &challenges.l402 {
+            body["invoice"] = l402.bolt11.clone().into();
+            body["payment_hash"] = l402.payment_hash.to_hex().into();
+        }
+        body.to_string()
+    }
+
+    /// The struct writes the same bytes as the value did, for every shape of body: with and
+    /// without a challenge, a detail, text that needs escaping, prices not a whole satoshi.
+    #[test]
+    fn l402_body_writes_what_the_json_value_wrote() {
+        let minted = MintedChallenge {
+            header_values: [String::new(), String::new()],
+            bolt11: "lnbcrt10n1p\"quote\\back\u{1}slash".to_owned(),
+            payment_hash: PaymentHash([0x5a; 32]),
+            token_id: TokenId([1; 32]),
+            amount: Msat(1_500),
+        };
+        let with = Challenges {
+            l402: Some(minted),
+            payment: None,
+        };
+        let without = Challenges::default();
+        let offers = [
+            Offer::new("weather", Msat(1_000)),
+            Offer::new("quo\"te\n\u{7f}é", Msat(1_501)),
+            Offer::new("", Msat(0)),
+        ];
+        let reasons = [
+            Refusal::L402(TokenError::Missing),
+            Refusal::L402(TokenError::MalformedPreimage),
+            Refusal::Session(l402_mpp::session::SessionError::BadRequest),
+            Refusal::Mpp {
+                error: l402_mpp::session::SessionError::BadAction,
+                challenge_id: None,
+            },
+        ];
+        for offer in &offers {
+            for reason in &reasons {
+                for challenges in [&with, &without] {
+                    let body = L402Body::new(offer, challenges, reason).to_json();
+                    assert_eq!(
+                        String::from_utf8(body).expect("UTF-8"),
+                        as_value(offer, challenges, reason)
+                    );
+                }
+            }
+        }
+    }
 }
