@@ -181,6 +181,9 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # The system (kernel) part of it.
 sys_ticks() { awk '{ print $15 }' "/proc/$1/stat"; }
 
+# Context switches (voluntary and not) of every thread of process $1 so far.
+ctx_switches() { cat "/proc/$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'; }
+
 # Microseconds per clock tick.
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 

@@ -8,8 +8,8 @@
 #   l402-rest     the same with bob's REST API (`rest_address`)
 #
 # Flood control is off (`max_unpaid_challenges = 0`): every request mints an invoice. For each
-# run it reports calls per second, LND's CPU per invoice and the proxy's own CPU per 402 and its
-# kernel part (/proc/PID/stat). The regtest network (btcd, alice, bob) is built and started by the tier
+# run it reports calls per second, LND's CPU per invoice, the proxy's own CPU per 402 and its
+# kernel part (/proc/PID/stat), and the proxy's context switches per 402 (/proc/PID/task/*). The regtest network (btcd, alice, bob) is built and started by the tier
 # scripts (scripts/lib/lnd-build.sh, cached after the first build).
 #
 # Usage: bench/lnd-402.sh [--out FILE]
@@ -105,10 +105,10 @@ code=$(curl -sk -o /dev/null -w '%{http_code}' -H "Grpc-Metadata-macaroon: $LND_
   -d '{"value":"1"}' "https://127.0.0.1:$REST_BOB/v1/invoices")
 [[ $code == 200 ]] || die "AddInvoice on bob's REST API answered $code"
 
-declare -A RATE LND_US PROXY_US PROXY_SYS BAD
+declare -A RATE LND_US PROXY_US PROXY_SYS PROXY_CTX BAD
 # run CASE ROUND: one bounded wrk run.
 run() {
-  local case=$1 round=$2 key="$1#$2" url lua proxy_pid="" ticks0 sys0 lnd0 line n ok
+  local case=$1 round=$2 key="$1#$2" url lua proxy_pid="" ticks0 sys0 ctx0 lnd0 line n ok
   case $case in
     addinvoice) url="https://127.0.0.1:$REST_BOB/v1/invoices"; lua=$ROOT/bench/addinvoice.lua ;;
     *) url="http://${PROXY_OF[$case]}/paid$QUERY"; lua=$ROOT/bench/flood.lua; proxy_pid=${PID_OF[$case]} ;;
@@ -121,7 +121,9 @@ run() {
     perf_pid=$!
   fi
   lnd0=$(cpu_ticks "$BOB_PID")
-  if [[ -n $proxy_pid ]]; then ticks0=$(cpu_ticks "$proxy_pid"); sys0=$(sys_ticks "$proxy_pid"); fi
+  if [[ -n $proxy_pid ]]; then
+    ticks0=$(cpu_ticks "$proxy_pid"); sys0=$(sys_ticks "$proxy_pid"); ctx0=$(ctx_switches "$proxy_pid")
+  fi
   timeout $((SECS + 60)) wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s "$lua" "$url" \
     >"$WORK/wrk-$case-$round.txt" 2>&1 || true
   if [[ -n $perf_pid ]]; then wait "$perf_pid" || log "perf record failed"; fi
@@ -134,9 +136,11 @@ run() {
   LND_US[$key]=$(per_request $(( $(cpu_ticks "$BOB_PID") - lnd0 )) "$ok")
   PROXY_US[$key]="–"
   PROXY_SYS[$key]="–"
+  PROXY_CTX[$key]="–"
   if [[ -n $proxy_pid ]]; then
     PROXY_US[$key]=$(per_request $(( $(cpu_ticks "$proxy_pid") - ticks0 )) "$ok")
     PROXY_SYS[$key]=$(per_request $(( $(sys_ticks "$proxy_pid") - sys0 )) "$ok")
+    PROXY_CTX[$key]=$(awk -v c=$(( $(ctx_switches "$proxy_pid") - ctx0 )) -v n="$ok" 'BEGIN { printf "%.1f", n ? c / n : 0 }')
   fi
   log "  $line"
   sleep 2
@@ -146,14 +150,14 @@ for round in $(seq "$ROUNDS"); do
 done
 
 report() {
-  echo "| round | case | invoices/s | not 200/402 | LND CPU µs per invoice | proxy CPU µs per 402 | of which kernel | rate / raw AddInvoice |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| round | case | invoices/s | not 200/402 | LND CPU µs per invoice | proxy CPU µs per 402 | of which kernel | proxy context switches per 402 | rate / raw AddInvoice |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   local round case key
   for round in $(seq "$ROUNDS"); do
     for case in addinvoice l402-grpc l402-rest; do
       key="$case#$round"
-      printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$case" "${RATE[$key]}" "${BAD[$key]}" \
-        "${LND_US[$key]}" "${PROXY_US[$key]}" "${PROXY_SYS[$key]}" \
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$case" "${RATE[$key]}" "${BAD[$key]}" \
+        "${LND_US[$key]}" "${PROXY_US[$key]}" "${PROXY_SYS[$key]}" "${PROXY_CTX[$key]}" \
         "$(awk -v a="${RATE[$key]}" -v b="${RATE[addinvoice#$round]}" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
     done
   done

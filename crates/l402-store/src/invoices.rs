@@ -226,7 +226,7 @@ impl InvoiceTable<'_> {
             Param::Int(filter.settled.map(i64::from)),
             Param::Int(filter.since.map(int)),
             Param::Int(filter.before.map(int)),
-            Param::Text(filter.token_id.as_ref().map(|t| hex::encode(t.0))),
+            Param::Text(filter.token_id.as_ref().map(TokenId::to_hex)),
             Param::int(i64::try_from(limit).unwrap_or(i64::MAX)),
         ];
         self.store.read(|sql| {

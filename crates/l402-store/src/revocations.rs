@@ -43,7 +43,7 @@ impl RevocationTable<'_> {
                     "INSERT INTO revocations (token_id, revoked_at, reason)
                      VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                     &[
-                        Param::text(hex::encode(id.0)),
+                        Param::text(id.to_hex()),
                         Param::int(int(at)),
                         Param::text(reason),
                     ],
@@ -58,7 +58,7 @@ impl RevocationTable<'_> {
             .transact(|sql| {
                 sql.execute(
                     "DELETE FROM revocations WHERE token_id = ?1",
-                    &[Param::text(hex::encode(id.0))],
+                    &[Param::text(id.to_hex())],
                 )
             })
             .map(|n| n > 0)

@@ -190,7 +190,7 @@ pub(crate) fn payment_required(
 /// names, as `serde_json`'s map (the body's earlier form) wrote them.
 #[derive(serde::Serialize)]
 struct L402Body<'a> {
-    /// Why the credential sent did not do (absent when none was sent).
+    /// Why the request was refused (absent for a `Payment` refusal).
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
     error: &'static str,
