@@ -166,8 +166,23 @@ where
     }
 }
 
+/// What serving an accepted connection needs besides its socket.
+pub(super) struct Accepted<S> {
+    /// Who it is from and to.
+    pub(super) info: ConnectionInfo,
+    /// When its first request must have arrived by.
+    pub(super) first_request: Instant,
+    /// The listener's limits and TLS of the generation it was accepted under.
+    pub(super) params: Arc<ConnParams>,
+    /// The configuration in force, read again for each request.
+    pub(super) current: Arc<Current<S>>,
+    /// The drain (stop accepting new requests).
+    pub(super) draining: Signal,
+    /// The stop.
+    pub(super) stopped: Signal,
+}
+
 /// Serves one accepted TCP connection until it closes or the server stops.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run<S>(
     tcp: TcpStream,
     remote: SocketAddr,
@@ -183,68 +198,41 @@ pub(crate) async fn run<S>(
     // included: this is what stops clients that connect and then send nothing (or too little
     // for protocol detection).
     let params = Arc::clone(&current.load().params);
-    let first_request = Instant::now() + params.header_read_timeout;
-    let info = ConnectionInfo {
-        remote,
-        local,
-        tls: params.tls.is_some(),
+    let tls = params.tls.clone();
+    let accepted = Accepted {
+        info: ConnectionInfo {
+            remote,
+            local,
+            tls: tls.is_some(),
+        },
+        first_request: Instant::now() + params.header_read_timeout,
+        params,
+        current,
+        draining,
+        stopped,
     };
-    match params.tls.clone() {
-        None => {
-            super::h1::serve(tcp, info, first_request, params, current, draining, stopped).await
-        }
+    match tls {
+        None => super::h1::serve(tcp, accepted).await,
         // Boxed, as the hyper connection of a handed-off plain connection is: this task's
         // future is sized for its largest path, and the plain HTTP/1.1 one, the most common,
         // is a third of the size of a TLS handshake and hyper's connection.
-        Some(acceptor) => {
-            Box::pin(serve_tls(
-                tcp,
-                acceptor,
-                info,
-                first_request,
-                params,
-                current,
-                draining,
-                stopped,
-            ))
-            .await
-        }
+        Some(acceptor) => Box::pin(serve_tls(tcp, acceptor, accepted)).await,
     }
 }
 
 /// The TLS handshake, within the first request's deadline, then hyper on the TLS stream.
-#[allow(clippy::too_many_arguments)]
-async fn serve_tls<S>(
-    tcp: TcpStream,
-    acceptor: TlsAcceptor,
-    info: ConnectionInfo,
-    first_request: Instant,
-    params: Arc<ConnParams>,
-    current: Arc<Current<S>>,
-    draining: Signal,
-    stopped: Signal,
-) where
+async fn serve_tls<S>(tcp: TcpStream, acceptor: TlsAcceptor, accepted: Accepted<S>)
+where
     S: ProxyService,
 {
-    let handshake = tokio::time::timeout_at(first_request, acceptor.accept(tcp));
+    let handshake = tokio::time::timeout_at(accepted.first_request, acceptor.accept(tcp));
     let stream = tokio::select! {
         result = handshake => result,
-        () = stopped.stopped() => return,
+        () = accepted.stopped.stopped() => return,
     };
-    let remote = info.remote;
+    let remote = accepted.info.remote;
     match stream {
-        Ok(Ok(stream)) => {
-            serve_io(
-                stream,
-                info,
-                first_request,
-                &params,
-                current,
-                draining,
-                stopped,
-            )
-            .await
-        }
+        Ok(Ok(stream)) => serve_io(stream, accepted).await,
         Ok(Err(e)) => tracing::debug!(client = %remote, error = %e, "TLS handshake failed"),
         Err(_) => tracing::debug!(client = %remote, "TLS handshake timed out"),
     }
@@ -252,18 +240,19 @@ async fn serve_tls<S>(
 
 /// Serves `io` with hyper (HTTP/1.1 or HTTP/2, detected), with the first-request deadline, the
 /// idle timeout and the shutdown phases.
-pub(super) async fn serve_io<I, S>(
-    io: I,
-    info: ConnectionInfo,
-    first_request: Instant,
-    params: &ConnParams,
-    current: Arc<Current<S>>,
-    draining: Signal,
-    stopped: Signal,
-) where
+pub(super) async fn serve_io<I, S>(io: I, accepted: Accepted<S>)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: ProxyService,
 {
+    let Accepted {
+        info,
+        first_request,
+        params,
+        current,
+        draining,
+        stopped,
+    } = accepted;
     let activity = Activity::new();
     let service = ConnService {
         current,

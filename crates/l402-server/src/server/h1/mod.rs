@@ -29,12 +29,12 @@ use l402_h1::server::{self, RequestHead};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::conn::ConnParams;
+use super::conn::{Accepted, ConnParams};
 use super::reload::Current;
 use super::{ConnectionInfo, ProxyService};
 use crate::body::Body;
 use crate::h1_io::{MessageWriter, OnBodyFailure, READ_CAPACITY, Trailers, poll_fill};
-use crate::shutdown::{PhaseWatch, Signal};
+use crate::shutdown::PhaseWatch;
 use body::ClientBody;
 use rewind::Rewind;
 
@@ -52,20 +52,21 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
 
 /// Serves one accepted plain-TCP connection until it closes, the server stops, or it is
 /// handed to hyper.
-pub(super) async fn serve<S>(
-    tcp: TcpStream,
-    info: ConnectionInfo,
-    first_request: Instant,
-    params: Arc<ConnParams>,
-    current: Arc<Current<S>>,
-    draining: Signal,
-    stopped: Signal,
-) where
+pub(super) async fn serve<S>(tcp: TcpStream, mut accepted: Accepted<S>)
+where
     S: ProxyService,
 {
     let io = Arc::new(tcp);
-    let phases = draining.watch();
-    let ended = run(&io, info, first_request, &params, &current, &phases).await;
+    let phases = accepted.draining.watch();
+    let ended = run(
+        &io,
+        accepted.info,
+        accepted.first_request,
+        &accepted.params,
+        &accepted.current,
+        &phases,
+    )
+    .await;
     drop(phases);
     match ended {
         Ended::Closed => {
@@ -74,20 +75,11 @@ pub(super) async fn serve<S>(
             let _ = rewind::half_close(&io);
         }
         Ended::Handoff(buf) => {
-            let first_request = Instant::now() + params.header_read_timeout;
+            accepted.first_request = Instant::now() + accepted.params.header_read_timeout;
             let io = Rewind::new(buf.freeze(), io);
             // Boxed: hyper's connection is several times the size of this loop, and would
             // otherwise size every plain connection's task.
-            Box::pin(super::conn::serve_io(
-                io,
-                info,
-                first_request,
-                &params,
-                current,
-                draining,
-                stopped,
-            ))
-            .await;
+            Box::pin(super::conn::serve_io(io, accepted)).await;
         }
     }
 }
