@@ -29,9 +29,8 @@ use l402_h1::server::{self, RequestHead};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::conn::{Accepted, ConnParams};
-use super::reload::Current;
-use super::{ConnectionInfo, ProxyService};
+use super::ProxyService;
+use super::conn::Accepted;
 use crate::body::Body;
 use crate::h1_io::{MessageWriter, OnBodyFailure, READ_CAPACITY, Trailers, poll_fill};
 use crate::shutdown::PhaseWatch;
@@ -58,15 +57,7 @@ where
 {
     let io = Arc::new(tcp);
     let phases = accepted.draining.watch();
-    let ended = run(
-        &io,
-        accepted.info,
-        accepted.first_request,
-        &accepted.params,
-        &accepted.current,
-        &phases,
-    )
-    .await;
+    let ended = run(&io, &accepted, &phases).await;
     drop(phases);
     match ended {
         Ended::Closed => {
@@ -85,17 +76,18 @@ where
 }
 
 /// The connection's request loop.
-async fn run<S>(
-    io: &Arc<TcpStream>,
-    info: ConnectionInfo,
-    first_request: Instant,
-    params: &ConnParams,
-    current: &Current<S>,
-    phases: &PhaseWatch,
-) -> Ended
+async fn run<S>(io: &Arc<TcpStream>, accepted: &Accepted<S>, phases: &PhaseWatch) -> Ended
 where
     S: ProxyService,
 {
+    let Accepted {
+        info,
+        first_request,
+        params,
+        current,
+        ..
+    } = accepted;
+    let (info, first_request) = (*info, *first_request);
     let mut buf = BytesMut::new();
     let mut read_size = READ_CAPACITY;
     let mut closing = false;
